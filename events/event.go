@@ -1,0 +1,52 @@
+// Package events is crmgate's canonical event model: what provider webhooks
+// become, what GET /v1/events lists and what subscriptions receive.
+package events
+
+import "time"
+
+// Event types.
+const (
+	TypeCustomerUpdated = "customer.updated"
+	TypeFollowupCreated = "customer.followup_created"
+)
+
+// Types lists every event type.
+var Types = []string{TypeCustomerUpdated, TypeFollowupCreated}
+
+// Event is the canonical event envelope.
+type Event struct {
+	// ID is the provider's item id, or one derived from the item's content
+	// when the provider gives none; the same ID is stored once.
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	Connection string    `json:"connection"`
+	OccurredAt time.Time `json:"occurred_at"`
+	ReceivedAt time.Time `json:"received_at"`
+	Customer   Customer  `json:"customer"`
+	Agent      string    `json:"agent,omitempty"`
+	Change     *Change   `json:"change,omitempty"`
+	Followup   *Followup `json:"followup,omitempty"`
+}
+
+// Customer identifies the customer an event is about.
+type Customer struct {
+	WhatsApp string `json:"whatsapp"`
+}
+
+// Change is one changed field of a customer.updated event, in canonical names
+// and values. Custom is true for an extension field, which keeps its own name.
+type Change struct {
+	Field  string `json:"field"`
+	Custom bool   `json:"custom"`
+	From   any    `json:"from"`
+	To     any    `json:"to"`
+}
+
+// Followup is the body of a customer.followup_created event. When the
+// provider's text could not be read as its documented JSON, Text holds the raw
+// text and Raw is true.
+type Followup struct {
+	Text        string   `json:"text"`
+	Attachments []string `json:"attachments"`
+	Raw         bool     `json:"raw,omitempty"`
+}

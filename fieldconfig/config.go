@@ -1,0 +1,140 @@
+// Package fieldconfig is a connection's field configuration: what the
+// provider's admin backend allows (required fields, stage/source/language
+// options, tags, extension fields), and the checks and encodings that follow
+// from it. Records are checked against it before any outbound call.
+package fieldconfig
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"crmgate/schema"
+)
+
+// Custom field types.
+const (
+	TypeText         = "text"
+	TypeTextarea     = "textarea"
+	TypeNumber       = "number"
+	TypeDate         = "date"
+	TypeTime         = "time"
+	TypeSingleSelect = "single_select"
+	TypeMultiSelect  = "multi_select"
+	TypeAttachment   = "attachment"
+)
+
+// Types lists the custom field types in documentation order.
+var Types = []string{TypeText, TypeTextarea, TypeNumber, TypeDate, TypeTime, TypeSingleSelect, TypeMultiSelect, TypeAttachment}
+
+// MaxAttachments is how many attachment URLs one field may hold.
+const MaxAttachments = 10
+
+// Config is the field configuration document, as it is written in YAML in the
+// configuration file and as JSON in the API.
+type Config struct {
+	Required     []string      `json:"required" yaml:"required"`
+	Stages       []Option      `json:"stages" yaml:"stages"`
+	Sources      []Option      `json:"sources" yaml:"sources"`
+	Languages    []Option      `json:"languages" yaml:"languages"`
+	Tags         Tags          `json:"tags" yaml:"tags"`
+	CustomFields []CustomField `json:"custom_fields" yaml:"custom_fields"`
+}
+
+// Option is one choice the provider's backend offers, with the provider's id
+// for it when the provider reports ids (WSCRM's query answers do).
+type Option struct {
+	Label string `json:"label" yaml:"label"`
+	ID    *int64 `json:"id,omitempty" yaml:"id,omitempty"`
+}
+
+// Tags says which tags are known; with Strict an unknown tag is invalid_option.
+type Tags struct {
+	Strict bool     `json:"strict" yaml:"strict"`
+	Known  []string `json:"known" yaml:"known"`
+}
+
+// CustomField is one extension field of the provider's backend.
+type CustomField struct {
+	// Name is the canonical name, used as the key in custom_fields, and the
+	// WSCRM key.
+	Name string `json:"name" yaml:"name"`
+	// Type is one of Types.
+	Type     string   `json:"type" yaml:"type"`
+	Options  []string `json:"options,omitempty" yaml:"options,omitempty"`
+	Required bool     `json:"required,omitempty" yaml:"required,omitempty"`
+	// MaxLength limits the characters of the value sent (0: no limit).
+	MaxLength int `json:"max_length,omitempty" yaml:"max_length,omitempty"`
+	// ProviderKey is the provider's own key when it is not Name (NXLink's
+	// customize_1_14).
+	ProviderKey string `json:"provider_key,omitempty" yaml:"provider_key,omitempty"`
+	// Format is, for date fields, the provider's wire format as a Go layout
+	// (default "2006-01-02").
+	Format string `json:"format,omitempty" yaml:"format,omitempty"`
+}
+
+// Key is the provider key of the field: ProviderKey, or Name when that is empty.
+func (f *CustomField) Key() string {
+	if f.ProviderKey != "" {
+		return f.ProviderKey
+	}
+	return f.Name
+}
+
+// Validate reports every problem of the document at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	for i, r := range c.Required {
+		if !slices.Contains(schema.Fields, r) && c.custom(r) == nil {
+			errs = append(errs, fmt.Errorf("required[%d]: %q is neither a canonical field nor a configured custom field", i, r))
+		}
+	}
+	for _, list := range []struct {
+		key  string
+		opts []Option
+	}{{"stages", c.Stages}, {"sources", c.Sources}, {"languages", c.Languages}} {
+		seen := map[string]bool{}
+		for i, o := range list.opts {
+			switch {
+			case o.Label == "":
+				errs = append(errs, fmt.Errorf("%s[%d].label: must not be empty", list.key, i))
+			case seen[o.Label]:
+				errs = append(errs, fmt.Errorf("%s[%d].label: %q is listed twice", list.key, i, o.Label))
+			}
+			seen[o.Label] = true
+		}
+	}
+	names := map[string]bool{}
+	for i, f := range c.CustomFields {
+		at := fmt.Sprintf("custom_fields[%d]", i)
+		switch {
+		case f.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: must not be empty", at))
+		case names[f.Name]:
+			errs = append(errs, fmt.Errorf("%s.name: %q is listed twice", at, f.Name))
+		}
+		names[f.Name] = true
+		if !slices.Contains(Types, f.Type) {
+			errs = append(errs, fmt.Errorf("%s.type: %q is not one of %v", at, f.Type, Types))
+		}
+		if f.MaxLength < 0 {
+			errs = append(errs, fmt.Errorf("%s.max_length: must not be negative", at))
+		}
+		if f.Format != "" && f.Type != TypeDate {
+			errs = append(errs, fmt.Errorf("%s.format: only date fields take a format", at))
+		}
+		if (f.Type == TypeSingleSelect || f.Type == TypeMultiSelect) && len(f.Options) == 0 {
+			errs = append(errs, fmt.Errorf("%s.options: a %s field needs its options", at, f.Type))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) custom(name string) *CustomField {
+	for i := range c.CustomFields {
+		if c.CustomFields[i].Name == name {
+			return &c.CustomFields[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,347 @@
+package fieldconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"crmgate/schema"
+)
+
+// Rules is a validated Config with its lookups built, ready to check records.
+// It is immutable: share it freely between goroutines.
+type Rules struct {
+	cfg       Config
+	required  []string
+	stages    optionSet
+	sources   optionSet
+	languages optionSet
+	tags      map[string]bool
+	custom    map[string]*CustomField
+}
+
+type optionSet struct {
+	labels map[string]bool
+	byID   map[int64]string
+}
+
+func newOptionSet(opts []Option) optionSet {
+	s := optionSet{labels: make(map[string]bool, len(opts)), byID: map[int64]string{}}
+	for _, o := range opts {
+		s.labels[o.Label] = true
+		if o.ID != nil {
+			s.byID[*o.ID] = o.Label
+		}
+	}
+	return s
+}
+
+// Compile validates cfg and builds its lookups.
+func Compile(cfg Config) (*Rules, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Rules{
+		cfg:       cfg,
+		stages:    newOptionSet(cfg.Stages),
+		sources:   newOptionSet(cfg.Sources),
+		languages: newOptionSet(cfg.Languages),
+		tags:      make(map[string]bool, len(cfg.Tags.Known)),
+		custom:    make(map[string]*CustomField, len(cfg.CustomFields)),
+	}
+	for _, t := range cfg.Tags.Known {
+		r.tags[t] = true
+	}
+	for i := range r.cfg.CustomFields {
+		f := &r.cfg.CustomFields[i]
+		r.custom[f.Name] = f
+		if f.Required {
+			r.required = append(r.required, schema.CustomFieldPath(f.Name))
+		}
+	}
+	for _, name := range cfg.Required {
+		if _, ok := r.custom[name]; ok {
+			r.required = append(r.required, schema.CustomFieldPath(name))
+		} else {
+			r.required = append(r.required, name)
+		}
+	}
+	return r, nil
+}
+
+// MustCompile is Compile for configurations known to be valid (tests, samples);
+// it panics on an invalid one.
+func MustCompile(cfg Config) *Rules {
+	r, err := Compile(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Config returns the document the rules were built from.
+func (r *Rules) Config() Config { return r.cfg }
+
+// Field returns the custom field called name.
+func (r *Rules) Field(name string) (*CustomField, bool) {
+	f, ok := r.custom[name]
+	return f, ok
+}
+
+// StageLabel, SourceLabel map a provider's option id back to its label.
+func (r *Rules) StageLabel(id int64) (string, bool) {
+	l, ok := r.stages.byID[id]
+	return l, ok
+}
+
+// SourceLabel maps a provider's source id back to its label.
+func (r *Rules) SourceLabel(id int64) (string, bool) {
+	l, ok := r.sources.byID[id]
+	return l, ok
+}
+
+// Check reports every way c breaks the configuration: required fields,
+// stage/source/language labels, tags, and each custom field's type, options and
+// length. It normalises custom-field values in place (arrays become []string,
+// numbers json.Number) so that Encode can rely on their types. A record that
+// passes Check encodes without error.
+func (r *Rules) Check(c *schema.Customer) []schema.Issue {
+	var errs []schema.Issue
+	for _, f := range r.required {
+		if name, ok := strings.CutPrefix(f, schema.FieldCustomFields+"."); ok {
+			if v, ok := c.CustomFields[name]; !ok || isEmpty(v) {
+				errs = append(errs, schema.Issuef(schema.CodeRequired, f, "custom field %q is required by this connection", name))
+			}
+			continue
+		}
+		if !c.IsSet(f) {
+			errs = append(errs, schema.Issuef(schema.CodeRequired, f, "%s is required by this connection", f))
+		}
+	}
+	for _, o := range []struct {
+		field string
+		value string
+		set   optionSet
+	}{{schema.FieldStage, c.Stage, r.stages}, {schema.FieldSource, c.Source, r.sources}, {schema.FieldLanguage, c.Language, r.languages}} {
+		if o.value != "" && len(o.set.labels) > 0 && !o.set.labels[o.value] {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidOption, o.field, "%q is not a configured %s", o.value, o.field))
+		}
+	}
+	if r.cfg.Tags.Strict {
+		for _, t := range c.Tags {
+			if !r.tags[t] {
+				errs = append(errs, schema.Issuef(schema.CodeInvalidOption, schema.FieldTags, "tag %q is not configured for this connection", t))
+			}
+		}
+	}
+	for _, name := range c.CustomFieldNames() {
+		path := schema.CustomFieldPath(name)
+		f, ok := r.custom[name]
+		if !ok {
+			errs = append(errs, schema.Issuef(schema.CodeUnknownField, path, "custom field %q is not configured for this connection", name))
+			continue
+		}
+		v := c.CustomFields[name]
+		if v == nil {
+			continue
+		}
+		norm, issue := f.check(v)
+		if issue != nil {
+			issue.Field = path
+			errs = append(errs, *issue)
+			continue
+		}
+		c.CustomFields[name] = norm
+	}
+	return errs
+}
+
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case []string:
+		return len(x) == 0
+	}
+	return false
+}
+
+// check verifies one value against the field and returns its normal form.
+func (f *CustomField) check(v any) (any, *schema.Issue) {
+	fail := func(code schema.Code, format string, args ...any) (any, *schema.Issue) {
+		is := schema.Issuef(code, "", format, args...)
+		return nil, &is
+	}
+	switch f.Type {
+	case TypeText, TypeTextarea:
+		s, ok := v.(string)
+		if !ok {
+			return fail(schema.CodeInvalidValue, "%s is a %s field: a string is expected", f.Name, f.Type)
+		}
+		if f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength {
+			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
+		}
+		return s, nil
+	case TypeNumber:
+		n, ok := toNumber(v)
+		if !ok {
+			return fail(schema.CodeInvalidNumber, "%s is a number field: a JSON number is expected, not %s", f.Name, describe(v))
+		}
+		if f.MaxLength > 0 && len(n) > f.MaxLength {
+			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
+		}
+		return n, nil
+	case TypeDate:
+		s, ok := v.(string)
+		if _, err := time.Parse("2006-01-02", s); !ok || err != nil {
+			return fail(schema.CodeInvalidDate, "%s is a date field: YYYY-MM-DD is expected, not %s", f.Name, describe(v))
+		}
+		return s, nil
+	case TypeTime:
+		s, ok := v.(string)
+		if _, err := time.Parse("15:04:05", s); !ok || err != nil || len(s) != 8 {
+			return fail(schema.CodeInvalidTime, "%s is a time field: HH:mm:ss is expected, not %s", f.Name, describe(v))
+		}
+		return s, nil
+	case TypeSingleSelect:
+		s, ok := v.(string)
+		if !ok {
+			return fail(schema.CodeInvalidOption, "%s is a single-select field: one option as a string is expected", f.Name)
+		}
+		if !contains(f.Options, s) {
+			return fail(schema.CodeInvalidOption, "%q is not an option of %s", s, f.Name)
+		}
+		if f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength {
+			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
+		}
+		return s, nil
+	case TypeMultiSelect:
+		list, ok := toStrings(v)
+		if !ok {
+			return fail(schema.CodeInvalidOption, "%s is a multi-select field: an array of options is expected", f.Name)
+		}
+		for _, s := range list {
+			if !contains(f.Options, s) {
+				return fail(schema.CodeInvalidOption, "%q is not an option of %s", s, f.Name)
+			}
+		}
+		if f.MaxLength > 0 && utf8.RuneCountInString(strings.Join(list, ",")) > f.MaxLength {
+			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
+		}
+		return list, nil
+	case TypeAttachment:
+		list, ok := toStrings(v)
+		if !ok {
+			return fail(schema.CodeAttachmentInvalid, "%s is an attachment field: an array of URLs is expected", f.Name)
+		}
+		if len(list) > MaxAttachments {
+			return fail(schema.CodeAttachmentInvalid, "%s holds %d URLs; at most %d are allowed", f.Name, len(list), MaxAttachments)
+		}
+		for _, s := range list {
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(s, ",") {
+				return fail(schema.CodeAttachmentInvalid, "%q is not an http(s) URL", s)
+			}
+		}
+		if f.MaxLength > 0 && utf8.RuneCountInString(strings.Join(list, ",")) > f.MaxLength {
+			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
+		}
+		return list, nil
+	}
+	return fail(schema.CodeInvalidValue, "%s has an unknown type %q", f.Name, f.Type)
+}
+
+// Encode turns a checked value of the field into its wire value, as both
+// providers encode extension fields: number → JSON number, date in the field's
+// Format, multi-select and attachment → comma-joined string, everything else
+// a string.
+func (f *CustomField) Encode(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return x
+	case []string:
+		return strings.Join(x, ",")
+	case string:
+		if f.Type == TypeDate && f.Format != "" {
+			if t, err := time.Parse("2006-01-02", x); err == nil {
+				return t.Format(f.Format)
+			}
+		}
+		return x
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func toNumber(v any) (json.Number, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := x.Float64(); err != nil {
+			return "", false
+		}
+		return x, true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		return json.Number(strconv.FormatFloat(x, 'f', -1, 64)), true
+	case int:
+		return json.Number(strconv.Itoa(x)), true
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10)), true
+	}
+	return "", false
+}
+
+func toStrings(v any) ([]string, bool) {
+	switch x := v.(type) {
+	case []string:
+		return x, true
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case []any, []string:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%v", v)
+}

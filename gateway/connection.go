@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Secret is a credential from configuration. It prints, logs and marshals as
+// "***"; Reveal returns the value for the one place that needs it.
+type Secret string
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON hides the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// MarshalText hides the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Defaults of Common.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultRetries     = 2
+	DefaultConcurrency = 4
+)
+
+// Common is the part of a connection's configuration that every provider has.
+type Common struct {
+	ID          string        `yaml:"id"`
+	Provider    string        `yaml:"provider"`
+	BaseURL     string        `yaml:"base_url"`
+	Timeout     time.Duration `yaml:"timeout"`     // per outbound call
+	Retries     int           `yaml:"retries"`     // extra attempts after the first
+	Concurrency int           `yaml:"concurrency"` // calls in flight per connection
+}
+
+// WithDefaults fills zero values with the defaults.
+func (c Common) WithDefaults() Common {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	return c
+}
+
+// Validate reports every problem at once, each naming its key.
+func (c Common) Validate() error {
+	var errs []error
+	if c.ID == "" {
+		errs = append(errs, errors.New("id: required"))
+	}
+	if c.BaseURL == "" {
+		errs = append(errs, errors.New("base_url: required"))
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("base_url: %q is not an http(s) URL", c.BaseURL))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must not be negative"))
+	}
+	if c.Retries < 0 {
+		errs = append(errs, errors.New("retries: must not be negative"))
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, errors.New("concurrency: must not be negative"))
+	}
+	return errors.Join(errs...)
+}

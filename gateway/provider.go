@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"crmgate/events"
+
+	"crmgate/fieldconfig"
+	"crmgate/schema"
+)
+
+// Modes of a customer import (the request's "mode").
+const (
+	ModeMerge        = "merge"         // update/add on top of what the provider has (default)
+	ModeReplace      = "replace"       // discard the provider's old data, use the new
+	ModeKeepExisting = "keep_existing" // keep the provider's old data, discard the new
+)
+
+// Kinds of operation.
+const (
+	KindImport      = "import"       // POST /v1/customers
+	KindPoolReplace = "pool_replace" // POST /v1/import-pool, mode replace
+	KindPoolAppend  = "pool_append"  // POST /v1/import-pool, mode append
+)
+
+// Op says what a batch is for. Adapters read it in Translate and Plan.
+type Op struct {
+	Kind        string // KindImport, KindPoolReplace or KindPoolAppend
+	Mode        string // for KindImport: one of the provider's Modes()
+	StrictOwner bool   // the owner must exist at the provider (NXLink strict_binding)
+	Strict      bool   // a field the provider lacks fails the record instead of warning
+}
+
+// Record is one checked, translated record on its way to the provider.
+type Record struct {
+	Index    int              // the caller's index in the request
+	Customer *schema.Customer // normalised canonical record
+	Wire     any              // the adapter's wire form, as Translate returned it
+}
+
+// Call is one outbound provider call, planned before anything is sent.
+type Call struct {
+	Method  string   // HTTP method, "POST"
+	Path    string   // relative to the connection's base URL, e.g. "/saas/cdp/openapi/customers/batch_create"
+	Body    []byte   // the exact JSON bytes that will be sent (and signed)
+	Records []Record // the records the call carries, in wire order
+}
+
+// Status of one record's result.
+type Status string
+
+// Record statuses.
+const (
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+	StatusUnknown   Status = "unknown" // the provider may or may not have stored it: safe to retry
+	StatusValid     Status = "valid"   // validate only: would be sent
+)
+
+// Outcome is what the provider said of one record of a call.
+type Outcome struct {
+	Status     Status
+	ProviderID string
+	Errors     []schema.Issue
+	Warnings   []schema.Issue
+	RetryAfter int // seconds, when the provider asked for a later retry
+}
+
+// CallReport records one provider call for support: the answer lists it in
+// provider_calls. Attempts is filled by the import service.
+type CallReport struct {
+	Path         string                     `json:"path"`
+	HTTPStatus   int                        `json:"http_status"`
+	ProviderCode string                     `json:"provider_code,omitempty"`
+	TraceID      string                     `json:"trace_id,omitempty"`
+	Records      int                        `json:"records"`
+	Attempts     int                        `json:"attempts"`
+	Error        string                     `json:"error,omitempty"`
+	Note         string                     `json:"note,omitempty"`
+	Extra        map[string]json.RawMessage `json:"extra,omitempty"` // provider fields kept verbatim
+}
+
+// CallResult is the answer to one call: one Outcome per Call.Records entry,
+// in the same order.
+type CallResult struct {
+	Outcomes []Outcome
+	Report   CallReport
+}
+
+// ErrUnavailable marks a call that may be retried: a transport error, a
+// timeout, an HTTP 5xx or a provider's own "server error" code. Adapters wrap
+// it (fmt.Errorf("nxlink.Do: %w: ...", gateway.ErrUnavailable)).
+var ErrUnavailable = errors.New("provider unavailable")
+
+// Provider is one connection's adapter: the provider's own record rules,
+// translation to its wire format, and one call at a time over HTTP.
+type Provider interface {
+	// Modes lists the import modes (ModeMerge, ...) the provider honours.
+	Modes() []string
+
+	// Translate applies the provider's own rules to a record that passed the
+	// canonical and field-configuration checks, and returns its wire form.
+	// Records with errors are not sent. Fields the provider does not have
+	// are unsupported_field warnings, or errors when op.Strict is set.
+	Translate(op Op, c *schema.Customer, rules *fieldconfig.Rules) (wire any, errs, warns []schema.Issue)
+
+	// Plan groups translated records into calls within the provider's cap.
+	// It is also what POST /v1/customers/validate shows.
+	Plan(op Op, recs []Record) ([]Call, error)
+
+	// Do performs one call once, with the deadline of ctx. It returns one
+	// Outcome per record; a whole-call refusal is an Outcome per record, not an
+	// error. An error wrapping ErrUnavailable may be retried; any other error
+	// makes the call's records unknown.
+	Do(ctx context.Context, call *Call) (CallResult, error)
+}
+
+// PoolImporter is a Provider with an import pool that a batch can replace (per
+// agent) or append to (KindPoolReplace, KindPoolAppend).
+type PoolImporter interface {
+	Provider
+	ImportPool()
+}
+
+// Querier is a Provider that can list an agent's contacts.
+type Querier interface {
+	// Query lists the contacts of agent (the provider's agent id), mapped to
+	// canonical customers with the help of rules (option ids → labels).
+	Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]schema.Customer, CallReport, error)
+}
+
+// Redactor is implemented by a Provider whose wire bodies carry credentials:
+// validate answers show the redacted body.
+type Redactor interface {
+	Redact(body map[string]any)
+}
+
+// Factory makes one provider's connections. main.go holds the table of
+// factories; a new provider is one new folder and one entry in that table.
+type Factory struct {
+	// Name is the provider's name in configuration ("provider: name").
+	Name string
+	// NewConfig returns a pointer to a zero provider-specific configuration,
+	// decoded strictly from the connection's keys that are not Common's.
+	// It may implement Validate() error, reporting every problem at once.
+	NewConfig func() any
+	// New makes the adapter for one connection.
+	New func(common Common, cfg any, hc *http.Client) (Provider, error)
+	// Sandbox starts the provider's simulator for the no-config sandbox and
+	// returns the connection it serves. gatewayURL is where the gateway
+	// listens (for simulators that call back, e.g. with webhooks).
+	Sandbox func(ctx context.Context, gatewayURL string) (*Sandbox, error)
+}
+
+// Sandbox is one simulated provider account of the no-config sandbox.
+type Sandbox struct {
+	Common      Common             // id, base URL (the simulator's), limits
+	Config      any                // the provider-specific configuration, as NewConfig's type
+	FieldConfig fieldconfig.Config // a sample field configuration
+	Handler     http.Handler       // the simulator, already serving at Common.BaseURL
+	Close       func()             // stops the simulator
+	Changes     ChangeSimulator    // nil when the simulator cannot send webhooks
+}
+
+// ChangeSimulator is a simulator that can make the provider send a webhook,
+// as if an agent had changed a customer (POST /v1/sandbox/{connection}/changes).
+type ChangeSimulator interface {
+	SimulateChange(ctx context.Context, change json.RawMessage) error
+}
+
+// WebhookReceiver is a Provider that receives the provider's webhooks
+// (POST /v1/webhooks/{provider}/{connection}).
+type WebhookReceiver interface {
+	// ReceiveWebhook verifies one webhook body and turns it into canonical
+	// events of the connection, with ReceivedAt set to now. A body that fails
+	// verification is an error wrapping ErrWebhookUnauthorized; one that
+	// cannot be read, ErrWebhookMalformed. Nothing is stored by this call.
+	ReceiveWebhook(header http.Header, body []byte, now time.Time) ([]events.Event, error)
+	// WebhookAnswer is the JSON body the provider expects once the events
+	// are stored.
+	WebhookAnswer() []byte
+}
+
+// Webhook errors.
+var (
+	ErrWebhookUnauthorized = errors.New("webhook not verified")
+	ErrWebhookMalformed    = errors.New("webhook body malformed")
+)

@@ -1,0 +1,211 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Customer is the canonical customer record. Every field is optional here;
+// which are required is the connection's field configuration plus the
+// provider's own rules.
+type Customer struct {
+	Ref            string         `json:"ref,omitempty"`
+	Name           string         `json:"name,omitempty" validate:"max=255"`
+	FirstName      string         `json:"first_name,omitempty" validate:"max=128"`
+	LastName       string         `json:"last_name,omitempty" validate:"max=128"`
+	Gender         string         `json:"gender,omitempty" validate:"omitempty,oneof=male female unknown"`
+	Birthday       string         `json:"birthday,omitempty" validate:"omitempty,datetime=2006-01-02"`
+	WhatsApp       string         `json:"whatsapp,omitempty"`
+	Phone          string         `json:"phone,omitempty"`
+	Email          string         `json:"email,omitempty" validate:"omitempty,email"`
+	Viber          string         `json:"viber,omitempty"`
+	Messenger      string         `json:"messenger,omitempty"`
+	Instagram      string         `json:"instagram,omitempty"`
+	Zalo           string         `json:"zalo,omitempty"`
+	Line           string         `json:"line,omitempty"`
+	Country        string         `json:"country,omitempty"`
+	Address        string         `json:"address,omitempty"`
+	TimeZone       string         `json:"time_zone,omitempty"`
+	Profession     string         `json:"profession,omitempty"`
+	Income         string         `json:"income,omitempty"`
+	Remarks        string         `json:"remarks,omitempty"`
+	Tags           []string       `json:"tags,omitempty"`
+	RemoveTags     []string       `json:"remove_tags,omitempty"`
+	Stage          string         `json:"stage,omitempty"`
+	Source         string         `json:"source,omitempty"`
+	Language       string         `json:"language,omitempty"`
+	WelcomeMessage string         `json:"welcome_message,omitempty"`
+	Level          *int           `json:"level,omitempty" validate:"omitempty,min=1,max=5"`
+	Owner          string         `json:"owner,omitempty"`
+	CustomFields   map[string]any `json:"custom_fields,omitempty"`
+}
+
+// Field names of the canonical model, as they appear in JSON and in Issue.Field.
+const (
+	FieldRef            = "ref"
+	FieldName           = "name"
+	FieldFirstName      = "first_name"
+	FieldLastName       = "last_name"
+	FieldGender         = "gender"
+	FieldBirthday       = "birthday"
+	FieldWhatsApp       = "whatsapp"
+	FieldPhone          = "phone"
+	FieldEmail          = "email"
+	FieldViber          = "viber"
+	FieldMessenger      = "messenger"
+	FieldInstagram      = "instagram"
+	FieldZalo           = "zalo"
+	FieldLine           = "line"
+	FieldCountry        = "country"
+	FieldAddress        = "address"
+	FieldTimeZone       = "time_zone"
+	FieldProfession     = "profession"
+	FieldIncome         = "income"
+	FieldRemarks        = "remarks"
+	FieldTags           = "tags"
+	FieldRemoveTags     = "remove_tags"
+	FieldStage          = "stage"
+	FieldSource         = "source"
+	FieldLanguage       = "language"
+	FieldWelcomeMessage = "welcome_message"
+	FieldLevel          = "level"
+	FieldOwner          = "owner"
+	FieldCustomFields   = "custom_fields"
+)
+
+// Fields lists every canonical field name, in the model's order.
+var Fields = []string{
+	FieldRef, FieldName, FieldFirstName, FieldLastName, FieldGender, FieldBirthday,
+	FieldWhatsApp, FieldPhone, FieldEmail, FieldViber, FieldMessenger, FieldInstagram,
+	FieldZalo, FieldLine, FieldCountry, FieldAddress, FieldTimeZone, FieldProfession,
+	FieldIncome, FieldRemarks, FieldTags, FieldRemoveTags, FieldStage, FieldSource,
+	FieldLanguage, FieldWelcomeMessage, FieldLevel, FieldOwner, FieldCustomFields,
+}
+
+// CustomFieldPath is the Issue.Field of a custom field: "custom_fields.<name>".
+func CustomFieldPath(name string) string { return FieldCustomFields + "." + name }
+
+// IsSet reports whether the named canonical field holds a value. For "name" a
+// first/last-name pair counts, because both providers can build a name from it.
+// An unknown field name is never set.
+func (c *Customer) IsSet(field string) bool {
+	switch field {
+	case FieldName:
+		return c.Name != "" || c.FirstName != "" || c.LastName != ""
+	case FieldTags:
+		return len(c.Tags) > 0
+	case FieldRemoveTags:
+		return len(c.RemoveTags) > 0
+	case FieldLevel:
+		return c.Level != nil
+	case FieldCustomFields:
+		return len(c.CustomFields) > 0
+	}
+	s, ok := c.stringField(field)
+	return ok && s != ""
+}
+
+// SetFields lists the canonical fields that hold a value, in the model's order
+// (a first/last-name pair does not make "name" listed here).
+func (c *Customer) SetFields() []string {
+	var out []string
+	for _, f := range Fields {
+		if f == FieldName {
+			if c.Name != "" {
+				out = append(out, f)
+			}
+			continue
+		}
+		if c.IsSet(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FullName is the record's name, or its first and last names joined by a space.
+func (c *Customer) FullName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	switch {
+	case c.FirstName != "" && c.LastName != "":
+		return c.FirstName + " " + c.LastName
+	case c.FirstName != "":
+		return c.FirstName
+	}
+	return c.LastName
+}
+
+// CustomFieldNames lists the custom field names in sorted order.
+func (c *Customer) CustomFieldNames() []string {
+	names := make([]string, 0, len(c.CustomFields))
+	for k := range c.CustomFields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (c *Customer) stringField(field string) (string, bool) {
+	switch field {
+	case FieldRef:
+		return c.Ref, true
+	case FieldName:
+		return c.Name, true
+	case FieldFirstName:
+		return c.FirstName, true
+	case FieldLastName:
+		return c.LastName, true
+	case FieldGender:
+		return c.Gender, true
+	case FieldBirthday:
+		return c.Birthday, true
+	case FieldWhatsApp:
+		return c.WhatsApp, true
+	case FieldPhone:
+		return c.Phone, true
+	case FieldEmail:
+		return c.Email, true
+	case FieldViber:
+		return c.Viber, true
+	case FieldMessenger:
+		return c.Messenger, true
+	case FieldInstagram:
+		return c.Instagram, true
+	case FieldZalo:
+		return c.Zalo, true
+	case FieldLine:
+		return c.Line, true
+	case FieldCountry:
+		return c.Country, true
+	case FieldAddress:
+		return c.Address, true
+	case FieldTimeZone:
+		return c.TimeZone, true
+	case FieldProfession:
+		return c.Profession, true
+	case FieldIncome:
+		return c.Income, true
+	case FieldRemarks:
+		return c.Remarks, true
+	case FieldStage:
+		return c.Stage, true
+	case FieldSource:
+		return c.Source, true
+	case FieldLanguage:
+		return c.Language, true
+	case FieldWelcomeMessage:
+		return c.WelcomeMessage, true
+	case FieldOwner:
+		return c.Owner, true
+	}
+	return "", false
+}
+
+func sprintf(format string, args ...any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}

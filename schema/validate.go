@@ -1,0 +1,170 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/nyaruka/phonenumbers"
+)
+
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+func structValidator() *validator.Validate {
+	validateOnce.Do(func() {
+		validate = validator.New(validator.WithRequiredStructEnabled())
+		validate.RegisterTagNameFunc(func(f reflect.StructField) string {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return name
+		})
+	})
+	return validate
+}
+
+// Check normalises c in place and reports what is wrong with it as a canonical
+// record, before any connection's configuration or provider rule is applied:
+// phones become international digits (a number that is not possible is an
+// invalid_phone error, a possible but unverified one a phone_unverified
+// warning), dates, gender, e-mail, level and tags are checked. A nil record has
+// no problems.
+func Check(c *Customer) (errs, warns []Issue) {
+	if c == nil {
+		return nil, nil
+	}
+	if err := structValidator().Struct(c); err != nil {
+		var ves validator.ValidationErrors
+		if errors.As(err, &ves) {
+			for _, fe := range ves {
+				errs = append(errs, fieldIssue(fe))
+			}
+		}
+	}
+	for _, p := range []struct {
+		field string
+		val   *string
+	}{{FieldWhatsApp, &c.WhatsApp}, {FieldPhone, &c.Phone}, {FieldViber, &c.Viber}} {
+		if *p.val == "" {
+			continue
+		}
+		digits, verified, err := NormalizePhone(*p.val)
+		if err != nil {
+			errs = append(errs, Issue{Code: CodeInvalidPhone, Field: p.field, Message: err.Error()})
+			continue
+		}
+		*p.val = digits
+		if !verified {
+			warns = append(warns, Issuef(CodePhoneUnverified, p.field,
+				"%s is a possible number but not a valid one per the phone-number metadata", digits))
+		}
+	}
+	for _, p := range []struct {
+		field string
+		val   *string
+	}{{FieldMessenger, &c.Messenger}, {FieldInstagram, &c.Instagram}, {FieldZalo, &c.Zalo}} {
+		if *p.val == "" {
+			continue
+		}
+		digits, ok := Digits(*p.val)
+		if !ok {
+			errs = append(errs, Issuef(CodeInvalidPhone, p.field, "%s must be digits only", p.field))
+			continue
+		}
+		*p.val = digits
+	}
+	errs = append(errs, checkTags(FieldTags, c.Tags)...)
+	errs = append(errs, checkTags(FieldRemoveTags, c.RemoveTags)...)
+	return errs, warns
+}
+
+func checkTags(field string, tags []string) []Issue {
+	var errs []Issue
+	for _, t := range tags {
+		switch {
+		case strings.TrimSpace(t) == "":
+			errs = append(errs, Issuef(CodeInvalidTag, field, "a tag must not be empty"))
+		case strings.Contains(t, ","):
+			errs = append(errs, Issuef(CodeInvalidTag, field, "tag %q contains a comma; the providers join tags with commas", t))
+		}
+	}
+	return errs
+}
+
+func fieldIssue(fe validator.FieldError) Issue {
+	field := fe.Field()
+	switch fe.Tag() {
+	case "oneof":
+		if field == FieldGender {
+			return Issuef(CodeInvalidGender, field, "gender must be male, female or unknown, not %q", fe.Value())
+		}
+		return Issuef(CodeInvalidOption, field, "%s must be one of %s", field, fe.Param())
+	case "datetime":
+		return Issuef(CodeInvalidDate, field, "%s must be a date YYYY-MM-DD, not %q", field, fe.Value())
+	case "email":
+		return Issuef(CodeInvalidEmail, field, "%q is not an e-mail address", fe.Value())
+	case "max":
+		if fe.Kind() == reflect.String {
+			return Issuef(CodeTooLong, field, "%s is longer than %s characters", field, fe.Param())
+		}
+		return Issuef(CodeInvalidValue, field, "%s must be at most %s", field, fe.Param())
+	case "min":
+		return Issuef(CodeInvalidValue, field, "%s must be at least %s", field, fe.Param())
+	}
+	return Issuef(CodeInvalidValue, field, "%s is not valid (%s)", field, fe.Tag())
+}
+
+// phoneSeparators are what people type between digits.
+var phoneSeparators = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "\u00a0", "")
+
+// NormalizePhone turns a phone number as a person types it ("+86 152-6666-7780")
+// or as the providers write it (international digits, "8615266667780") into
+// international digits without "+". A leading "00" is read as the international
+// prefix. Letters are never accepted (no vanity-number conversion).
+//
+// It returns an error when the input is not a phone number or not even possible
+// for its country; verified is false when the number is possible but not valid
+// according to libphonenumber's metadata.
+func NormalizePhone(s string) (digits string, verified bool, err error) {
+	raw := phoneSeparators.Replace(strings.TrimSpace(s))
+	raw = strings.TrimPrefix(raw, "+")
+	if strings.HasPrefix(raw, "00") {
+		raw = raw[2:]
+	}
+	if raw == "" {
+		return "", false, errors.New("not a phone number")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < '0' || raw[i] > '9' {
+			return "", false, errors.New("a phone number holds digits only (international form, e.g. +86 152 6666 7780)")
+		}
+	}
+	num, perr := phonenumbers.Parse("+"+raw, "")
+	if perr != nil {
+		return "", false, fmt.Errorf("not a phone number: %v", perr)
+	}
+	if !phonenumbers.IsPossibleNumber(num) {
+		return "", false, errors.New("not a possible phone number for its country (wrong length)")
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	return strings.TrimPrefix(e164, "+"), phonenumbers.IsValidNumber(num), nil
+}
+
+// Digits strips the separators people type (spaces, dashes, dots, brackets and
+// a leading "+") and reports whether what is left is a non-empty string of digits.
+func Digits(s string) (string, bool) {
+	raw := strings.TrimPrefix(phoneSeparators.Replace(strings.TrimSpace(s)), "+")
+	if raw == "" {
+		return "", false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < '0' || raw[i] > '9' {
+			return "", false
+		}
+	}
+	return raw, true
+}
