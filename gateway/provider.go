@@ -48,6 +48,11 @@ type Call struct {
 	Path    string   // relative to the connection's base URL, e.g. "/saas/cdp/openapi/customers/batch_create"
 	Body    []byte   // the exact JSON bytes that will be sent (and signed)
 	Records []Record // the records the call carries, in wire order
+	// Sequence, when not empty, orders calls: calls with the same Sequence
+	// are sent one after another in plan order, and once one of them did not
+	// go through, the later ones are not sent. Calls with different or empty
+	// Sequences run concurrently.
+	Sequence string
 }
 
 // Status of one record's result.

@@ -1,0 +1,449 @@
+// Package config reads crmgate's configuration: one YAML file whose ${VAR}
+// references are replaced from the environment, with the top-level scalars
+// overridable by CRMGATE_* variables. Every problem is reported at once, each
+// naming its key. No file at all means the sandbox.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"crmgate/fieldconfig"
+	"crmgate/gateway"
+)
+
+// Defaults.
+const (
+	DefaultListen         = ":8080"
+	DefaultRequestTimeout = 60 * time.Second
+	DefaultMaxBodyBytes   = 16 << 20
+	DefaultMaxRecords     = 10000
+	DefaultIssuer         = "crmgate"
+	DefaultAudience       = "crmgate"
+	MinSecretBytes        = 32
+)
+
+// Environment variables that win over the file (and work in sandbox mode).
+const (
+	EnvConfig    = "CRMGATE_CONFIG"
+	EnvListen    = "CRMGATE_LISTEN"
+	EnvRedisURL  = "CRMGATE_REDIS_URL"
+	EnvJWTSecret = "CRMGATE_AUTH_JWT_HS256_SECRET"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Listen         string         `yaml:"listen"`
+	RedisURL       gateway.Secret `yaml:"redis_url"`
+	RequestTimeout time.Duration  `yaml:"request_timeout"`
+	Auth           Auth           `yaml:"auth"`
+	Limits         Limits         `yaml:"limits"`
+	// Connections are the provider accounts; decoded by hand (see Connection).
+	Connections []Connection `yaml:"-"`
+
+	// Sandbox is true when no configuration file was given: the connections
+	// are the providers' simulators, started at run time.
+	Sandbox bool `yaml:"-"`
+}
+
+// Auth configures how callers authenticate.
+type Auth struct {
+	JWT JWT `yaml:"jwt"`
+}
+
+// JWT configures token validation.
+type JWT struct {
+	HS256Secret gateway.Secret `yaml:"hs256_secret"`
+	JWKSURL     string         `yaml:"jwks_url"`
+	Issuer      string         `yaml:"issuer"`
+	Audience    string         `yaml:"audience"`
+}
+
+// Limits bound a request.
+type Limits struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	MaxRecords   int   `yaml:"max_records"`
+}
+
+// Connection is one configured provider account.
+type Connection struct {
+	Common      gateway.Common
+	Extra       any // the provider's own configuration, as its Factory.NewConfig type
+	FieldConfig fieldconfig.Config
+	Factory     gateway.Factory
+}
+
+// file is the document's top level, for key checking and decoding.
+type file struct {
+	Listen         string        `yaml:"listen"`
+	RedisURL       string        `yaml:"redis_url"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	Auth           Auth          `yaml:"auth"`
+	Limits         Limits        `yaml:"limits"`
+	Connections    []yaml.Node   `yaml:"connections"`
+}
+
+// connKeys are the connection keys every provider has.
+type connKeys struct {
+	gateway.Common `yaml:",inline"`
+	FieldConfig    yaml.Node `yaml:"field_config"`
+}
+
+// Sandbox is the configuration with no file: defaults plus environment.
+func Sandbox(env func(string) (string, bool)) (*Config, error) {
+	c := &Config{Sandbox: true}
+	c.applyEnv(env)
+	c.defaults()
+	return c, c.validate()
+}
+
+// LoadFile reads the file at path; field_config paths are relative to its folder.
+func LoadFile(path string, factories []gateway.Factory, env func(string) (string, bool)) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return Load(f, filepath.Dir(path), factories, env)
+}
+
+// Load reads a configuration document from r. dir is where relative
+// field_config paths are found; env looks variables up (os.LookupEnv).
+func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string) (string, bool)) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.NewDecoder(r).Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("config: the file is empty")
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	var errs []error
+	errs = append(errs, expand(doc, "", env)...)
+	var f file
+	errs = append(errs, decodeStrict(doc, &f, "")...)
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits}
+	ids := map[string]bool{}
+	for i := range f.Connections {
+		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
+		errs = append(errs, cerrs...)
+		if conn == nil {
+			continue
+		}
+		if ids[conn.Common.ID] {
+			errs = append(errs, fmt.Errorf("connections[%d].id: %q is used twice", i, conn.Common.ID))
+		}
+		ids[conn.Common.ID] = true
+		c.Connections = append(c.Connections, *conn)
+	}
+	c.applyEnv(env)
+	c.defaults()
+	if err := c.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func loadConnection(node *yaml.Node, at, dir string, factories []gateway.Factory) (*Connection, []error) {
+	if node.Kind != yaml.MappingNode {
+		return nil, []error{fmt.Errorf("%s: must be a mapping", at)}
+	}
+	// Split the keys: the common ones, and the provider's own.
+	common := &yaml.Node{Kind: yaml.MappingNode}
+	own := &yaml.Node{Kind: yaml.MappingNode}
+	commonNames := yamlNames(reflect.TypeOf(connKeys{}))
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		dst := own
+		if slices.Contains(commonNames, node.Content[i].Value) {
+			dst = common
+		}
+		dst.Content = append(dst.Content, node.Content[i], node.Content[i+1])
+	}
+	var keys connKeys
+	errs := decodeStrict(common, &keys, at)
+	if keys.Provider == "" {
+		return nil, append(errs, fmt.Errorf("%s.provider: required (one of %s)", at, factoryNames(factories)))
+	}
+	idx := slices.IndexFunc(factories, func(f gateway.Factory) bool { return f.Name == keys.Provider })
+	if idx < 0 {
+		return nil, append(errs, fmt.Errorf("%s.provider: unknown provider %q (one of %s)", at, keys.Provider, factoryNames(factories)))
+	}
+	fac := factories[idx]
+	extra := fac.NewConfig()
+	errs = append(errs, decodeStrict(own, extra, at)...)
+	if v, ok := extra.(interface{ Validate() error }); ok {
+		errs = append(errs, prefixErrors(at, v.Validate())...)
+	}
+	errs = append(errs, prefixErrors(at, keys.Common.Validate())...)
+	conn := &Connection{Common: keys.Common.WithDefaults(), Extra: extra, Factory: fac}
+	fc, ferrs := loadFieldConfig(&keys.FieldConfig, at+".field_config", dir)
+	errs = append(errs, ferrs...)
+	conn.FieldConfig = fc
+	return conn, errs
+}
+
+func loadFieldConfig(node *yaml.Node, at, dir string) (fieldconfig.Config, []error) {
+	var fc fieldconfig.Config
+	switch node.Kind {
+	case 0:
+		return fc, nil
+	case yaml.ScalarNode:
+		if node.Value == "" {
+			return fc, nil
+		}
+		path := node.Value
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fc, []error{fmt.Errorf("%s: %w", at, err)}
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return fc, []error{fmt.Errorf("%s: %s: %w", at, node.Value, err)}
+		}
+		if len(doc.Content) == 0 {
+			return fc, nil
+		}
+		node = doc.Content[0]
+		at = at + "(" + node.Value + ")"
+	}
+	errs := decodeStrict(node, &fc, at)
+	if len(errs) == 0 {
+		errs = prefixErrors(at, fc.Validate())
+	}
+	return fc, errs
+}
+
+func (c *Config) applyEnv(env func(string) (string, bool)) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	if v, ok := env(EnvListen); ok && v != "" {
+		c.Listen = v
+	}
+	if v, ok := env(EnvRedisURL); ok && v != "" {
+		c.RedisURL = gateway.Secret(v)
+	}
+	if v, ok := env(EnvJWTSecret); ok && v != "" {
+		c.Auth.JWT.HS256Secret = gateway.Secret(v)
+	}
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Limits.MaxRecords == 0 {
+		c.Limits.MaxRecords = DefaultMaxRecords
+	}
+	if c.Auth.JWT.Issuer == "" {
+		c.Auth.JWT.Issuer = DefaultIssuer
+	}
+	if c.Auth.JWT.Audience == "" {
+		c.Auth.JWT.Audience = DefaultAudience
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	s := c.Auth.JWT.HS256Secret.Reveal()
+	switch {
+	case !c.Sandbox && s == "" && c.Auth.JWT.JWKSURL == "":
+		errs = append(errs, errors.New("auth.jwt.hs256_secret: required (or auth.jwt.jwks_url)"))
+	case s != "" && len(s) < MinSecretBytes:
+		errs = append(errs, fmt.Errorf("auth.jwt.hs256_secret: must be at least %d bytes", MinSecretBytes))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, errors.New("request_timeout: must not be negative"))
+	}
+	if c.Limits.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("limits.max_body_bytes: must not be negative"))
+	}
+	if c.Limits.MaxRecords < 0 {
+		errs = append(errs, errors.New("limits.max_records: must not be negative"))
+	}
+	if !c.Sandbox && len(c.Connections) == 0 {
+		errs = append(errs, errors.New("connections: at least one connection is required"))
+	}
+	return errors.Join(errs...)
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} in every scalar value from env. An unset variable is
+// an error naming the key and the variable.
+func expand(n *yaml.Node, at string, env func(string) (string, bool)) []error {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	var errs []error
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		n.Value = varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			v, ok := env(name)
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: environment variable %s is not set", strings.TrimPrefix(at, "."), name))
+			}
+			return v
+		})
+		n.Tag = "!!str"
+		if n.Style == 0 {
+			// Keep numbers and durations typed as written after expansion.
+			n.Tag = ""
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			errs = append(errs, expand(n.Content[i+1], at+"."+n.Content[i].Value, env)...)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			errs = append(errs, expand(c, fmt.Sprintf("%s[%d]", at, i), env)...)
+		}
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			errs = append(errs, expand(c, at, env)...)
+		}
+	}
+	return errs
+}
+
+// decodeStrict decodes n into out, first reporting every key that out's type
+// does not have, named by its path.
+func decodeStrict(n *yaml.Node, out any, at string) []error {
+	errs := unknownKeys(n, reflect.TypeOf(out), at)
+	if err := n.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, e := range te.Errors {
+				errs = append(errs, fmt.Errorf("%s: %s", orRoot(at), e))
+			}
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %w", orRoot(at), err))
+		}
+	}
+	return errs
+}
+
+func unknownKeys(n *yaml.Node, t reflect.Type, at string) []error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var errs []error
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Time{}):
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			ft, ok := fields[key]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: unknown key (line %d)", join(at, key), n.Content[i].Line))
+				continue
+			}
+			errs = append(errs, unknownKeys(n.Content[i+1], ft, join(at, key))...)
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			errs = append(errs, unknownKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	}
+	return errs
+}
+
+// yamlFields maps a struct's yaml keys to their types, following inline fields.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func yamlNames(t reflect.Type) []string {
+	var names []string
+	for k := range yamlFields(t) {
+		names = append(names, k)
+	}
+	return names
+}
+
+func factoryNames(fs []gateway.Factory) string {
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func prefixErrors(at string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s.%w", at, e)
+	}
+	return out
+}
+
+func join(at, key string) string {
+	if at == "" {
+		return key
+	}
+	return at + "." + key
+}
+
+func orRoot(at string) string {
+	if at == "" {
+		return "(top level)"
+	}
+	return at
+}

@@ -1,0 +1,400 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"crmgate/fieldconfig"
+	"crmgate/schema"
+)
+
+// RulesSource gives the current field-configuration rules of a connection
+// from memory. It must not block on the network.
+type RulesSource interface {
+	Rules(conn string) *fieldconfig.Rules
+}
+
+// Connection is one provider account, ready to import into.
+type Connection struct {
+	Common
+	Provider Provider
+	// Extra is the provider-specific configuration, as Factory.NewConfig's type.
+	Extra any
+
+	rules RulesSource
+	sem   chan struct{} // bounds calls in flight to this connection
+}
+
+// NewConnection joins a connection's configuration, adapter and rules.
+// It refuses a nil adapter or rules source.
+func NewConnection(common Common, p Provider, extra any, rules RulesSource) (*Connection, error) {
+	if p == nil || rules == nil {
+		return nil, fmt.Errorf("gateway.NewConnection %q: provider and rules are required", common.ID)
+	}
+	common = common.WithDefaults()
+	return &Connection{Common: common, Provider: p, Extra: extra, rules: rules, sem: make(chan struct{}, common.Concurrency)}, nil
+}
+
+// Rules returns the connection's current field-configuration rules.
+func (c *Connection) Rules() *fieldconfig.Rules {
+	if r := c.rules.Rules(c.ID); r != nil {
+		return r
+	}
+	return emptyRules
+}
+
+var emptyRules = fieldconfig.MustCompile(fieldconfig.Config{})
+
+// Capabilities says what a connection can do, derived from what its adapter
+// implements.
+type Capabilities struct {
+	Import       bool     `json:"import"`
+	ImportPool   bool     `json:"import_pool"`
+	Query        bool     `json:"query"`
+	Webhooks     bool     `json:"webhooks"`
+	Modes        []string `json:"modes"`
+	CustomFields []string `json:"custom_fields"`
+}
+
+// Capabilities derives the connection's capabilities from its adapter and
+// field configuration.
+func (c *Connection) Capabilities() Capabilities {
+	_, pool := c.Provider.(PoolImporter)
+	_, query := c.Provider.(Querier)
+	_, hooks := c.Provider.(WebhookReceiver)
+	cfg := c.Rules().Config()
+	names := make([]string, 0, len(cfg.CustomFields))
+	for _, f := range cfg.CustomFields {
+		names = append(names, f.Name)
+	}
+	return Capabilities{Import: true, ImportPool: pool, Query: query, Webhooks: hooks,
+		Modes: slices.Clone(c.Provider.Modes()), CustomFields: names}
+}
+
+// Request is one batch to import or validate.
+type Request struct {
+	Op           Op
+	Customers    []json.RawMessage
+	AllOrNothing bool
+	ValidateOnly bool
+}
+
+// Errors of a whole request.
+var (
+	// ErrUnsupported: the connection cannot do what was asked (a mode or an
+	// operation its provider does not offer). The API answers 422.
+	ErrUnsupported = errors.New("not supported by this connection")
+)
+
+// RetryPolicy shapes the backoff between attempts of one call: capped
+// exponential with full jitter.
+type RetryPolicy struct {
+	Base time.Duration
+	Cap  time.Duration
+}
+
+// DefaultRetryPolicy waits up to 250 ms, 500 ms, 1 s … capped at 5 s.
+var DefaultRetryPolicy = RetryPolicy{Base: 250 * time.Millisecond, Cap: 5 * time.Second}
+
+func (p RetryPolicy) wait(attempt int) time.Duration {
+	d := p.Base << (attempt - 1)
+	if d > p.Cap || d <= 0 {
+		d = p.Cap
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// Service imports batches into connections.
+type Service struct {
+	Retry RetryPolicy
+}
+
+// Import checks every record of req against the canonical model, the
+// connection's field configuration and the provider's rules, sends the valid
+// ones (unless req.ValidateOnly or, with AllOrNothing, any record failed) and
+// answers with exactly one Result per input record in input order.
+//
+// It returns an error wrapping ErrUnsupported, with nothing sent, when the
+// connection cannot honour req.Op; every other problem is a per-record result.
+func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*Answer, error) {
+	if err := checkOp(conn, req.Op); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	rules := conn.Rules()
+	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
+		ProviderCalls: []CallReport{}}
+	valid := make([]Record, 0, len(req.Customers))
+	anyFailed := false
+	for i, raw := range req.Customers {
+		res := &ans.Results[i]
+		res.Index = i
+		c, errs, warns := decodeRecord(raw, req.Op.Strict)
+		if c != nil {
+			res.Ref = c.Ref
+			e, w := schema.Check(c)
+			errs, warns = append(errs, e...), append(warns, w...)
+			errs = append(errs, rules.Check(c)...)
+		}
+		var wire any
+		if c != nil && len(errs) == 0 {
+			var e, w []schema.Issue
+			wire, e, w = conn.Provider.Translate(req.Op, c, rules)
+			errs, warns = append(errs, e...), append(warns, w...)
+		}
+		res.Warnings = nonNil(warns)
+		if len(errs) > 0 {
+			res.Status, res.Errors = StatusFailed, errs
+			anyFailed = true
+			continue
+		}
+		res.Status = StatusValid
+		valid = append(valid, Record{Index: i, Customer: c, Wire: wire})
+	}
+	if req.AllOrNothing && anyFailed {
+		for _, r := range valid {
+			res := &ans.Results[r.Index]
+			res.Status = StatusFailed
+			res.Errors = []schema.Issue{schema.Issuef(schema.CodeNotSent, "", "not sent: all_or_nothing is set and another record of the batch failed")}
+		}
+		valid = nil
+	}
+	calls, err := conn.Provider.Plan(req.Op, valid)
+	if err != nil {
+		return nil, fmt.Errorf("gateway.Import %s: plan: %w", conn.ID, err)
+	}
+	ans.Timing.Validation = time.Since(start)
+	if req.ValidateOnly {
+		ans.ProviderRequests = make([]ProviderRequest, 0, len(calls))
+		for _, c := range calls {
+			ans.ProviderRequests = append(ans.ProviderRequests, ProviderRequest{Method: c.Method, Path: c.Path, Body: redactedBody(conn.Provider, c.Body)})
+		}
+		ans.count()
+		return ans, nil
+	}
+	upstream := time.Now()
+	reports := s.send(ctx, conn, calls, ans.Results)
+	ans.ProviderCalls = reports
+	ans.Timing.Upstream = time.Since(upstream)
+	ans.count()
+	return ans, nil
+}
+
+func checkOp(conn *Connection, op Op) error {
+	switch op.Kind {
+	case KindImport:
+		if !slices.Contains(conn.Provider.Modes(), op.Mode) {
+			return fmt.Errorf("%w: mode %q (this %s connection honours %s)", ErrUnsupported, op.Mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", "))
+		}
+	case KindPoolReplace, KindPoolAppend:
+		if _, ok := conn.Provider.(PoolImporter); !ok {
+			return fmt.Errorf("%w: capability import_pool (this %s connection has no import pool)", ErrUnsupported, conn.Common.Provider)
+		}
+	default:
+		return fmt.Errorf("%w: operation %q", ErrUnsupported, op.Kind)
+	}
+	return nil
+}
+
+// send runs the calls, concurrently within the connection's bound, and writes
+// each record's outcome into results. It returns one report per call, in plan
+// order.
+func (s *Service) send(ctx context.Context, conn *Connection, calls []Call, results []Result) []CallReport {
+	reports := make([]CallReport, len(calls))
+	// Calls of one sequence run one after another in one goroutine.
+	var groups [][]int
+	bySeq := map[string]int{}
+	for i, c := range calls {
+		if c.Sequence == "" {
+			groups = append(groups, []int{i})
+			continue
+		}
+		g, ok := bySeq[c.Sequence]
+		if !ok {
+			g = len(groups)
+			bySeq[c.Sequence] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			broken := false
+			for _, i := range g {
+				call := &calls[i]
+				if broken {
+					reports[i] = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
+					for _, r := range call.Records {
+						res := &results[r.Index]
+						res.Status = StatusFailed
+						res.Errors = append(res.Errors, schema.Issuef(schema.CodeNotSent, "", "not sent: an earlier call for the same agent did not go through"))
+					}
+					continue
+				}
+				ok := s.sendOne(ctx, conn, call, &reports[i], results)
+				broken = !ok
+			}
+		}()
+	}
+	wg.Wait()
+	return reports
+}
+
+// sendOne sends one call with retries and applies its outcomes. It reports
+// whether the call went through (the provider answered).
+func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, report *CallReport, results []Result) bool {
+	res, attempts, err := s.attempt(ctx, conn, call)
+	if err != nil {
+		*report = res.Report
+		report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
+		report.Error = err.Error()
+		code := schema.CodeProviderUnavailable
+		msg := fmt.Sprintf("the provider did not answer after %d attempt(s): %v; the record may or may not be stored, retry with the same Idempotency-Key", attempts, err)
+		if !errors.Is(err, ErrUnavailable) {
+			code = schema.CodeProviderRejected
+			msg = fmt.Sprintf("the provider's answer could not be read: %v; the record may or may not be stored", err)
+		}
+		for _, r := range call.Records {
+			res := &results[r.Index]
+			res.Status = StatusUnknown
+			res.Errors = append(res.Errors, schema.Issue{Code: code, Message: msg})
+		}
+		return false
+	}
+	*report = res.Report
+	report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
+	for k, r := range call.Records {
+		out := Outcome{Status: StatusUnknown, Errors: []schema.Issue{schema.Issuef(schema.CodeProviderRejected, "", "the provider's answer said nothing of this record")}}
+		if k < len(res.Outcomes) {
+			out = res.Outcomes[k]
+		}
+		dst := &results[r.Index]
+		dst.Status = out.Status
+		dst.ProviderID = out.ProviderID
+		dst.Errors = append(dst.Errors, out.Errors...)
+		dst.Warnings = append(dst.Warnings, out.Warnings...)
+		dst.RetryAfter = out.RetryAfter
+	}
+	return true
+}
+
+// attempt calls the provider until it answers, the error is not retryable,
+// the retries are spent or ctx ends. attempts counts the calls made.
+func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (res CallResult, attempts int, err error) {
+	policy := s.Retry
+	if policy.Base == 0 {
+		policy = DefaultRetryPolicy
+	}
+	for attempts = 1; ; attempts++ {
+		if attempts > 1 {
+			t := time.NewTimer(policy.wait(attempts - 1))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return res, attempts - 1, fmt.Errorf("%w (no further attempt before the request deadline)", err)
+			case <-t.C:
+			}
+		}
+		select {
+		case conn.sem <- struct{}{}:
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%w: not sent before the request deadline: %v", ErrUnavailable, ctx.Err())
+			}
+			return res, attempts - 1, err
+		}
+		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
+		res, err = conn.Provider.Do(cctx, call)
+		cancel()
+		<-conn.sem
+		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.Retries || ctx.Err() != nil {
+			return res, attempts, err
+		}
+	}
+}
+
+// decodeRecord decodes one canonical record. A key the model does not have is
+// an unknown_field warning (an error when strict); a value of the wrong JSON
+// type fails the record with invalid_value naming the field.
+func decodeRecord(raw json.RawMessage, strict bool) (*schema.Customer, []schema.Issue, []schema.Issue) {
+	var c schema.Customer
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&c)
+	if err == nil {
+		return &c, nil, nil
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, field, "%s must be a JSON %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)}, nil
+	}
+	if !strings.HasPrefix(err.Error(), "json: unknown field") {
+		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}, nil
+	}
+	// Decode again without the check, and name every unknown key.
+	c = schema.Customer{}
+	dec = json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, te.Field, "%s must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)}, nil
+		}
+		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}, nil
+	}
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &keys)
+	var unknown []string
+	for k := range keys {
+		if !slices.Contains(schema.Fields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	var issues []schema.Issue
+	for _, k := range unknown {
+		issues = append(issues, schema.Issuef(schema.CodeUnknownField, k, "%q is not a field of the canonical customer; it was not sent", k))
+	}
+	if strict {
+		return &c, issues, nil
+	}
+	return &c, nil, issues
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "ptr", "int", "int64":
+		return "number"
+	}
+	return goKind
+}
+
+func nonNil(s []schema.Issue) []schema.Issue {
+	if s == nil {
+		return []schema.Issue{}
+	}
+	return s
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
