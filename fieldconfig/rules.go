@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,10 +66,14 @@ func Compile(cfg Config) (*Rules, error) {
 		}
 	}
 	for _, name := range cfg.Required {
+		path := name
 		if _, ok := r.custom[name]; ok {
-			r.required = append(r.required, schema.CustomFieldPath(name))
-		} else {
-			r.required = append(r.required, name)
+			path = schema.CustomFieldPath(name)
+		}
+		// A custom field both marked required and listed in required is
+		// reported once.
+		if !slices.Contains(r.required, path) {
+			r.required = append(r.required, path)
 		}
 	}
 	return r, nil
@@ -286,6 +291,11 @@ func (f *CustomField) Encode(v any) any {
 func toNumber(v any) (json.Number, bool) {
 	switch x := v.(type) {
 	case json.Number:
+		// ParseFloat alone would let NaN, Inf and hex floats through, which
+		// are not JSON and would break encoding the wire payload.
+		if !isJSONNumber(string(x)) {
+			return "", false
+		}
 		if _, err := x.Float64(); err != nil {
 			return "", false
 		}
@@ -301,6 +311,45 @@ func toNumber(v any) (json.Number, bool) {
 		return json.Number(strconv.FormatInt(x, 10)), true
 	}
 	return "", false
+}
+
+// isJSONNumber reports whether s is a number literal of the JSON grammar
+// (RFC 8259 §6), with nothing before or after it.
+func isJSONNumber(s string) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 func toStrings(v any) ([]string, bool) {

@@ -1,0 +1,346 @@
+package fieldconfig
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"crmgate/schema"
+)
+
+func id(n int64) *int64 { return &n }
+
+// sampleConfig is the field configuration of gateway.md §4, extended with one
+// custom field of every type.
+func sampleConfig() Config {
+	return Config{
+		Required:  []string{"name", "owner"},
+		Stages:    []Option{{Label: "New customer", ID: id(10)}, {Label: "Requirement match", ID: id(20)}},
+		Sources:   []Option{{Label: "System assignment", ID: id(10)}, {Label: "Default", ID: id(11)}},
+		Languages: []Option{{Label: "Auto"}, {Label: "Simplified Chinese (ZH)"}},
+		Tags:      Tags{Strict: false, Known: []string{"VIP", "Soldier"}},
+		CustomFields: []CustomField{
+			{Name: "Faction", Type: TypeSingleSelect, Options: []string{"Guanlong Group", "Royal Family"}, MaxLength: 64, ProviderKey: "customize_1_14"},
+			{Name: "Nickname", Type: TypeText, MaxLength: 5},
+			{Name: "Story", Type: TypeTextarea, MaxLength: 10},
+			{Name: "Score", Type: TypeNumber},
+			{Name: "Joined", Type: TypeDate, Format: "2006/01/02"},
+			{Name: "Born", Type: TypeDate},
+			{Name: "CallAt", Type: TypeTime},
+			{Name: "Hobbies", Type: TypeMultiSelect, Options: []string{"Chess", "Go", "Riding"}},
+			{Name: "Files", Type: TypeAttachment},
+		},
+	}
+}
+
+func urls(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("https://files.example.com/%d.pdf", i)
+	}
+	return out
+}
+
+func codes(issues []schema.Issue) []string {
+	var out []string
+	for _, is := range issues {
+		out = append(out, string(is.Code)+"@"+is.Field)
+	}
+	return out
+}
+
+func TestCheckCustomFields(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(sampleConfig())
+	tests := []struct {
+		name  string
+		field string
+		value any
+		want  string // "" = valid; else code
+		norm  any    // normal form after a valid check (nil: same as value)
+	}{
+		{"text ok", "Nickname", "Li", "", nil},
+		{"text at max length counts runes", "Nickname", "李衡李衡李", "", nil},
+		{"text too long", "Nickname", "Li Heng", "too_long", nil},
+		{"text not a string", "Nickname", json.Number("12"), "invalid_value", nil},
+		{"textarea ok", "Story", "short", "", nil},
+		{"textarea too long", "Story", "a very long story", "too_long", nil},
+		{"textarea array", "Story", []any{"a"}, "invalid_value", nil},
+		{"number json.Number", "Score", json.Number("12.5"), "", nil},
+		{"number negative exponent", "Score", json.Number("-1e3"), "", nil},
+		{"number float64", "Score", 3.0, "", json.Number("3")},
+		{"number int", "Score", 7, "", json.Number("7")},
+		{"number string", "Score", "12", "invalid_number", nil},
+		{"number bool", "Score", true, "invalid_number", nil},
+		{"number bad literal", "Score", json.Number("12abc"), "invalid_number", nil},
+		{"number NaN literal", "Score", json.Number("NaN"), "invalid_number", nil},
+		{"number Inf literal", "Score", json.Number("Inf"), "invalid_number", nil},
+		{"number hex literal", "Score", json.Number("0x1p3"), "invalid_number", nil},
+		{"number leading zero", "Score", json.Number("012"), "invalid_number", nil},
+		{"number leading plus", "Score", json.Number("+1"), "invalid_number", nil},
+		{"number trailing dot", "Score", json.Number("1."), "invalid_number", nil},
+		{"number empty", "Score", json.Number(""), "invalid_number", nil},
+		{"number out of float range", "Score", json.Number("1e400"), "invalid_number", nil},
+		{"number zero fraction exponent", "Score", json.Number("-0.5E+2"), "", nil},
+		{"date ok", "Born", "1990-02-28", "", nil},
+		{"date impossible day", "Born", "1990-02-30", "invalid_date", nil},
+		{"date slashes", "Born", "1990/02/28", "invalid_date", nil},
+		{"date one-digit month", "Born", "1990-2-28", "invalid_date", nil},
+		{"date number", "Born", json.Number("19900228"), "invalid_date", nil},
+		{"time ok", "CallAt", "09:30:00", "", nil},
+		{"time without seconds", "CallAt", "09:30", "invalid_time", nil},
+		{"time one-digit hour", "CallAt", "9:30:00", "invalid_time", nil},
+		{"time 24h", "CallAt", "24:00:00", "invalid_time", nil},
+		{"single select ok", "Faction", "Royal Family", "", nil},
+		{"single select unknown option", "Faction", "Rebels", "invalid_option", nil},
+		{"single select case differs", "Faction", "royal family", "invalid_option", nil},
+		{"single select array", "Faction", []any{"Royal Family"}, "invalid_option", nil},
+		{"multi select ok", "Hobbies", []any{"Chess", "Go"}, "", []string{"Chess", "Go"}},
+		{"multi select empty", "Hobbies", []any{}, "", []string{}},
+		{"multi select unknown option", "Hobbies", []any{"Chess", "Darts"}, "invalid_option", nil},
+		{"multi select string", "Hobbies", "Chess", "invalid_option", nil},
+		{"multi select non-string element", "Hobbies", []any{"Chess", json.Number("1")}, "invalid_option", nil},
+		{"attachment one", "Files", []any{"https://files.example.com/a.pdf"}, "", []string{"https://files.example.com/a.pdf"}},
+		{"attachment http", "Files", []any{"http://files.example.com/a.pdf"}, "", []string{"http://files.example.com/a.pdf"}},
+		{"attachment ten", "Files", urls(10), "", nil},
+		{"attachment eleven", "Files", urls(11), "attachment_invalid", nil},
+		{"attachment ftp", "Files", []any{"ftp://files.example.com/a.pdf"}, "attachment_invalid", nil},
+		{"attachment no host", "Files", []any{"https:///a.pdf"}, "attachment_invalid", nil},
+		{"attachment relative", "Files", []any{"/a.pdf"}, "attachment_invalid", nil},
+		{"attachment comma", "Files", []any{"https://files.example.com/a,b.pdf"}, "attachment_invalid", nil},
+		{"attachment string", "Files", "https://files.example.com/a.pdf", "attachment_invalid", nil},
+		{"unknown field", "Colour", "red", "unknown_field", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := &schema.Customer{Name: "Li Heng", Owner: "agent-1", CustomFields: map[string]any{tt.field: tt.value}}
+			got := rules.Check(c)
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("Check(%s=%#v) = %v, want no issues", tt.field, tt.value, got)
+				}
+				want := tt.norm
+				if want == nil {
+					if l, ok := tt.value.([]any); ok {
+						s := make([]string, len(l))
+						for i := range l {
+							s[i] = l[i].(string)
+						}
+						want = s
+					} else {
+						want = tt.value
+					}
+				}
+				if !reflect.DeepEqual(c.CustomFields[tt.field], want) {
+					t.Errorf("normal form = %#v, want %#v", c.CustomFields[tt.field], want)
+				}
+				return
+			}
+			wantIssue := tt.want + "@custom_fields." + tt.field
+			if len(got) != 1 || codes(got)[0] != wantIssue {
+				t.Fatalf("Check(%s=%#v) = %v, want exactly [%s]", tt.field, tt.value, codes(got), wantIssue)
+			}
+			if got[0].Message == "" {
+				t.Errorf("issue without a message: %+v", got[0])
+			}
+		})
+	}
+}
+
+func TestCheckRequired(t *testing.T) {
+	t.Parallel()
+	cfg := sampleConfig()
+	cfg.Required = []string{"name", "owner", "whatsapp", "tags", "Score"}
+	cfg.CustomFields = append(cfg.CustomFields, CustomField{Name: "Region", Type: TypeText, Required: true})
+	rules := MustCompile(cfg)
+	full := func() *schema.Customer {
+		return &schema.Customer{Name: "Li Heng", Owner: "a", WhatsApp: "8615266667780", Tags: []string{"VIP"},
+			CustomFields: map[string]any{"Score": json.Number("1"), "Region": "HK"}}
+	}
+	tests := []struct {
+		name   string
+		mutate func(c *schema.Customer)
+		want   []string
+	}{
+		{"all present", func(*schema.Customer) {}, nil},
+		{"name from first name", func(c *schema.Customer) { c.Name, c.FirstName = "", "Li" }, nil},
+		{"name from last name", func(c *schema.Customer) { c.Name, c.LastName = "", "Heng" }, nil},
+		{"name missing", func(c *schema.Customer) { c.Name = "" }, []string{"required@name"}},
+		{"owner missing", func(c *schema.Customer) { c.Owner = "" }, []string{"required@owner"}},
+		{"tags empty", func(c *schema.Customer) { c.Tags = []string{} }, []string{"required@tags"}},
+		{"custom required by list missing", func(c *schema.Customer) { delete(c.CustomFields, "Score") }, []string{"required@custom_fields.Score"}},
+		{"custom required by field null", func(c *schema.Customer) { c.CustomFields["Region"] = nil }, []string{"required@custom_fields.Region"}},
+		{"custom required by field empty string", func(c *schema.Customer) { c.CustomFields["Region"] = "" }, []string{"required@custom_fields.Region"}},
+		{"everything missing", func(c *schema.Customer) { *c = schema.Customer{} },
+			[]string{"required@custom_fields.Region", "required@name", "required@owner", "required@whatsapp", "required@tags", "required@custom_fields.Score"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := full()
+			tt.mutate(c)
+			if got := codes(rules.Check(c)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Check = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A custom field both listed in required and marked required is reported once.
+func TestCheckRequiredTwiceReportedOnce(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Required: []string{"Region", "name"}, CustomFields: []CustomField{{Name: "Region", Type: TypeText, Required: true}}}
+	rules := MustCompile(cfg)
+	got := codes(rules.Check(&schema.Customer{}))
+	want := []string{"required@custom_fields.Region", "required@name"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Check = %v, want %v", got, want)
+	}
+}
+
+func TestCheckOptionsAndTags(t *testing.T) {
+	t.Parallel()
+	loose := MustCompile(sampleConfig())
+	strictCfg := sampleConfig()
+	strictCfg.Tags.Strict = true
+	strict := MustCompile(strictCfg)
+	open := MustCompile(Config{}) // nothing configured: any label passes
+	tests := []struct {
+		name  string
+		rules *Rules
+		c     schema.Customer
+		want  []string
+	}{
+		{"configured stage", loose, schema.Customer{Stage: "New customer"}, nil},
+		{"unknown stage", loose, schema.Customer{Stage: "Lost"}, []string{"invalid_option@stage"}},
+		{"stage by id is not a label", loose, schema.Customer{Stage: "10"}, []string{"invalid_option@stage"}},
+		{"configured source", loose, schema.Customer{Source: "Default"}, nil},
+		{"unknown source", loose, schema.Customer{Source: "Fair"}, []string{"invalid_option@source"}},
+		{"configured language", loose, schema.Customer{Language: "Simplified Chinese (ZH)"}, nil},
+		{"unknown language", loose, schema.Customer{Language: "Klingon"}, []string{"invalid_option@language"}},
+		{"all three unknown", loose, schema.Customer{Stage: "x", Source: "y", Language: "z"},
+			[]string{"invalid_option@stage", "invalid_option@source", "invalid_option@language"}},
+		{"no options configured", open, schema.Customer{Stage: "x", Source: "y", Language: "z", Tags: []string{"t"}}, nil},
+		{"unknown tag, not strict", loose, schema.Customer{Tags: []string{"VIP", "New"}}, nil},
+		{"known tags, strict", strict, schema.Customer{Tags: []string{"VIP", "Soldier"}}, nil},
+		{"unknown tags, strict", strict, schema.Customer{Tags: []string{"VIP", "New", "vip"}},
+			[]string{"invalid_option@tags", "invalid_option@tags"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := tt.c
+			c.Name, c.Owner = "n", "o"
+			if got := codes(tt.rules.Check(&c)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Check = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Check reports every problem of a record, not only the first.
+func TestCheckReportsEverything(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(sampleConfig())
+	c := &schema.Customer{Stage: "Lost", CustomFields: map[string]any{
+		"Nickname": "far too long", "Score": "x", "Colour": "red", "Born": "yesterday",
+	}}
+	want := []string{"required@name", "required@owner", "invalid_option@stage",
+		"invalid_date@custom_fields.Born", "unknown_field@custom_fields.Colour",
+		"too_long@custom_fields.Nickname", "invalid_number@custom_fields.Score"}
+	if got := codes(rules.Check(c)); !reflect.DeepEqual(got, want) {
+		t.Errorf("Check = %v\nwant %v", got, want)
+	}
+}
+
+func TestEncode(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(sampleConfig())
+	tests := []struct {
+		field string
+		in    any // canonical value, checked first
+		want  any
+	}{
+		{"Nickname", "Li", "Li"},
+		{"Story", "a\nb", "a\nb"},
+		{"Score", json.Number("12.50"), json.Number("12.50")},
+		{"Score", 3.0, json.Number("3")},
+		{"Joined", "2024-03-09", "2024/03/09"}, // the field's Format
+		{"Born", "2024-03-09", "2024-03-09"},   // default format
+		{"CallAt", "09:30:00", "09:30:00"},
+		{"Faction", "Royal Family", "Royal Family"},
+		{"Hobbies", []any{"Chess", "Go"}, "Chess,Go"},
+		{"Hobbies", []any{}, ""},
+		{"Files", []any{"https://a.example/1.png", "https://a.example/2.png"}, "https://a.example/1.png,https://a.example/2.png"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s=%v", tt.field, tt.in), func(t *testing.T) {
+			t.Parallel()
+			c := &schema.Customer{Name: "n", Owner: "o", CustomFields: map[string]any{tt.field: tt.in}}
+			if issues := rules.Check(c); len(issues) != 0 {
+				t.Fatalf("Check: %v", issues)
+			}
+			f, ok := rules.Field(tt.field)
+			if !ok {
+				t.Fatalf("Field(%q) not found", tt.field)
+			}
+			got := f.Encode(c.CustomFields[tt.field])
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Encode = %#v, want %#v", got, tt.want)
+			}
+			if _, err := json.Marshal(got); err != nil {
+				t.Errorf("encoded value does not marshal: %v", err)
+			}
+		})
+	}
+}
+
+func TestCompileRejectsInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string // substrings of the error, each a key
+	}{
+		{"unknown required", Config{Required: []string{"nickname"}}, []string{"required[0]"}},
+		{"empty and duplicate labels", Config{Stages: []Option{{Label: ""}}, Sources: []Option{{Label: "a"}, {Label: "a"}}},
+			[]string{"stages[0].label", "sources[1].label"}},
+		{"bad custom fields", Config{CustomFields: []CustomField{
+			{Name: "", Type: "colour"},
+			{Name: "A", Type: TypeText, MaxLength: -1, Format: "2006"},
+			{Name: "A", Type: TypeSingleSelect},
+		}}, []string{"custom_fields[0].name", "custom_fields[0].type", "custom_fields[1].max_length",
+			"custom_fields[1].format", "custom_fields[2].name", "custom_fields[2].options"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Compile(tt.cfg)
+			if err == nil {
+				t.Fatal("Compile accepted an invalid configuration")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestOptionLabels(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(sampleConfig())
+	if l, ok := rules.StageLabel(20); !ok || l != "Requirement match" {
+		t.Errorf("StageLabel(20) = %q, %v", l, ok)
+	}
+	if l, ok := rules.SourceLabel(11); !ok || l != "Default" {
+		t.Errorf("SourceLabel(11) = %q, %v", l, ok)
+	}
+	if _, ok := rules.StageLabel(99); ok {
+		t.Error("StageLabel(99) found a label")
+	}
+}
