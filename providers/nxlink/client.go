@@ -1,0 +1,280 @@
+package nxlink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// maxAnswerBytes bounds how much of an answer is read.
+const maxAnswerBytes = 8 << 20
+
+// Adapter is one NXLink connection: it implements gateway.Provider and
+// gateway.Redactor. It is safe for concurrent use once built; set Now before
+// the first call only.
+type Adapter struct {
+	common gateway.Common
+	cfg    Config
+	hc     *http.Client
+	url    string // base URL without a trailing slash
+
+	// Now is the clock of the ts header; nil means time.Now.
+	Now func() time.Time
+}
+
+var (
+	_ gateway.Provider = (*Adapter)(nil)
+	_ gateway.Redactor = (*Adapter)(nil)
+)
+
+// New makes the adapter of one connection. It refuses a nil or invalid cfg,
+// an invalid common (id, base_url) and a nil hc; every problem is reported at
+// once. Zero values of common's limits take gateway's defaults.
+func New(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
+	var errs []error
+	if cfg == nil {
+		errs = append(errs, errors.New("configuration missing"))
+	} else if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := common.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if hc == nil {
+		errs = append(errs, errors.New("http client missing"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("nxlink.New: %w", err)
+	}
+	return &Adapter{
+		common: common.WithDefaults(),
+		cfg:    *cfg,
+		hc:     hc,
+		url:    strings.TrimSuffix(common.BaseURL, "/"),
+	}, nil
+}
+
+func (a *Adapter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Do sends one planned call once: call.Body is sent as it is, signed with
+// the connection's algorithm under a ts from Now, within ctx and the
+// connection's per-call timeout.
+//
+// A transport error, a timeout and an HTTP 5xx or 429 are errors wrapping
+// gateway.ErrUnavailable (retry). An answer that cannot be read (not JSON,
+// code 0 without data, another HTTP status without a provider code) is an
+// error wrapping ErrBadAnswer: the records are unknown. Otherwise the result
+// holds one Outcome per record: top-level code 0 maps successItems to
+// succeeded (ProviderID = customerId) and failItems to failed, and a record
+// in neither list is unknown; any other top-level code fails every record
+// with that code (12148 owner_not_found, otherwise provider_rejected). The
+// report is filled whenever an answer arrived, also with an error.
+func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
+	rep := gateway.CallReport{Path: call.Path, Records: len(call.Records)}
+	if a.common.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.common.Timeout)
+		defer cancel()
+	}
+	method := call.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.url+call.Path, bytes.NewReader(call.Body))
+	if err != nil {
+		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w", err)
+	}
+	ts := strconv.FormatInt(a.now().UnixMilli(), 10)
+	algo := a.cfg.algorithm()
+	// Set as the document spells them (http.Header.Set would write Accesskey).
+	req.Header["Content-Type"] = []string{"application/json"}
+	req.Header[headerAccessKey] = []string{a.cfg.AccessKey}
+	req.Header[headerTS] = []string{ts}
+	req.Header[headerBizType] = []string{BizType}
+	req.Header[headerAction] = []string{Action}
+	req.Header[headerSign] = []string{Sign(algo, a.cfg.AccessKey, Action, BizType, ts, call.Body, a.cfg.AccessSecret.Reveal())}
+	if algo == AlgorithmSHA256 {
+		req.Header[headerAlgorithm] = []string{AlgorithmSHA256}
+	}
+
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: %v", gateway.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	rep.HTTPStatus = resp.StatusCode
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: reading the answer: %v", gateway.ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: HTTP %d", gateway.ErrUnavailable, resp.StatusCode)
+	}
+	res, err := mapAnswer(len(call.Records), resp.StatusCode, body)
+	res.Report.Path = rep.Path
+	res.Report.HTTPStatus = rep.HTTPStatus
+	res.Report.Records = rep.Records
+	if err != nil {
+		return res, fmt.Errorf("nxlink.Do: %w", err)
+	}
+	return res, nil
+}
+
+// mapAnswer reads one answer of the batch create call carrying n records and
+// returns one Outcome per record (see Do). Report's ProviderCode and TraceID
+// are filled whenever the answer is JSON.
+func mapAnswer(n, status int, body []byte) (gateway.CallResult, error) {
+	var res gateway.CallResult
+	var ans batchResponse
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&ans); err != nil {
+		return res, fmt.Errorf("%w: HTTP %d, not JSON: %v (%s)", ErrBadAnswer, status, err, snippet(body))
+	}
+	res.Report.ProviderCode = ans.Code.String()
+	res.Report.TraceID = ans.TraceID
+	if ans.Code == "" {
+		return res, fmt.Errorf("%w: HTTP %d without a code (%s)", ErrBadAnswer, status, snippet(body))
+	}
+	code, err := ans.Code.Int64()
+	if err != nil {
+		return res, fmt.Errorf("%w: code %q is not an integer", ErrBadAnswer, ans.Code)
+	}
+	message := ""
+	if ans.Message != nil {
+		message = *ans.Message
+	}
+
+	if code != 0 {
+		canon, field := canonicalCode(code, message)
+		is := schema.Issue{
+			Code:            canon,
+			Field:           field,
+			Message:         wholeCallMessage(canon, message),
+			ProviderCode:    ans.Code.String(),
+			ProviderMessage: message,
+		}
+		res.Outcomes = make([]gateway.Outcome, n)
+		for i := range res.Outcomes {
+			res.Outcomes[i] = gateway.Outcome{Status: gateway.StatusFailed, Errors: []schema.Issue{is}}
+		}
+		return res, nil
+	}
+	if status < 200 || status > 299 {
+		return res, fmt.Errorf("%w: HTTP %d with code 0", ErrBadAnswer, status)
+	}
+	if ans.Data == nil {
+		return res, fmt.Errorf("%w: code 0 without data", ErrBadAnswer)
+	}
+
+	res.Outcomes = make([]gateway.Outcome, n)
+	seen := make([]bool, n)
+	var notes []string
+	place := func(idx json.Number) (int, bool) {
+		i, err := idx.Int64()
+		if err != nil || i < 0 || i >= int64(n) {
+			notes = append(notes, fmt.Sprintf("index %q is not a record of the call", idx))
+			return 0, false
+		}
+		if seen[i] {
+			notes = append(notes, fmt.Sprintf("index %d is listed twice", i))
+			return 0, false
+		}
+		seen[i] = true
+		return int(i), true
+	}
+	for _, it := range ans.Data.SuccessItems {
+		i, ok := place(it.Index)
+		if !ok {
+			continue
+		}
+		res.Outcomes[i] = gateway.Outcome{Status: gateway.StatusSucceeded, ProviderID: it.CustomerID.String()}
+	}
+	for _, it := range ans.Data.FailItems {
+		i, ok := place(it.Index)
+		if !ok {
+			continue
+		}
+		pc, _ := it.ErrorCode.Int64()
+		canon, field := canonicalCode(pc, it.ErrorMessage)
+		res.Outcomes[i] = gateway.Outcome{Status: gateway.StatusFailed, Errors: []schema.Issue{{
+			Code:            canon,
+			Field:           field,
+			Message:         itemMessage(canon, it.ErrorMessage),
+			ProviderCode:    it.ErrorCode.String(),
+			ProviderMessage: it.ErrorMessage,
+		}}}
+	}
+	missing := 0
+	for i, ok := range seen {
+		if ok {
+			continue
+		}
+		missing++
+		res.Outcomes[i] = gateway.Outcome{Status: gateway.StatusUnknown, Errors: []schema.Issue{schema.Issuef(
+			schema.CodeProviderUnavailable, "", "NXLink's answer lists this record neither as a success nor as a failure")}}
+	}
+	if missing > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d records are in neither successItems nor failItems", missing, n))
+	}
+	if t, err := ans.Data.TotalCount.Int64(); err == nil && t != int64(n) {
+		notes = append(notes, fmt.Sprintf("totalCount %d, but %d records were sent", t, n))
+	}
+	res.Report.Note = strings.Join(notes, "; ")
+	return res, nil
+}
+
+// wholeCallMessage explains a whole-call refusal in the gateway's words.
+func wholeCallMessage(code schema.Code, message string) string {
+	switch code {
+	case schema.CodeOwnerNotFound:
+		return "NXLink refused the whole call: a seat (owner) of the call does not exist"
+	case schema.CodeBatchTooLarge:
+		return "NXLink refused the whole call: too many customers in one call"
+	}
+	if message == "" {
+		return "NXLink refused the whole call"
+	}
+	return "NXLink refused the whole call: " + message
+}
+
+// itemMessage explains a per-record refusal in the gateway's words.
+func itemMessage(code schema.Code, message string) string {
+	switch code {
+	case schema.CodeOwnerNotFound:
+		return "the owner is not a seat of this NXLink account"
+	case schema.CodeProviderRejected:
+		if message == "" {
+			return "NXLink refused the record"
+		}
+		return "NXLink refused the record: " + message
+	}
+	if message == "" {
+		return "NXLink refused the record (" + string(code) + ")"
+	}
+	return message
+}
+
+// snippet is the start of an unreadable answer, for error messages.
+func snippet(b []byte) string {
+	const max = 120
+	if len(b) > max {
+		return strconv.Quote(string(b[:max])) + "…"
+	}
+	return strconv.Quote(string(b))
+}

@@ -1,0 +1,82 @@
+package nxlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"crmgate/gateway"
+)
+
+// ProviderName is the provider's name in configuration ("provider: nxlink").
+const ProviderName = "nxlink"
+
+// Config is an NXLink connection's own keys (beside gateway.Common's).
+type Config struct {
+	// AccessKey identifies the account (header accessKey).
+	AccessKey string `yaml:"access_key"`
+	// AccessSecret signs every call; it never travels and is never logged.
+	AccessSecret gateway.Secret `yaml:"access_secret"`
+	// TenantID is the body's tenant_id.
+	TenantID int64 `yaml:"tenant_id"`
+	// AppKey is the body's app_key.
+	AppKey gateway.Secret `yaml:"app_key"`
+	// SignAlgorithm is md5 (default, also when empty) or sha256.
+	SignAlgorithm string `yaml:"sign_algorithm"`
+}
+
+// Validate reports every problem at once, each message starting with the key
+// it is about. A nil Config reports every required key.
+func (c *Config) Validate() error {
+	if c == nil {
+		c = &Config{}
+	}
+	var errs []error
+	if c.AccessKey == "" {
+		errs = append(errs, errors.New("access_key: required"))
+	}
+	if c.AccessSecret == "" {
+		errs = append(errs, errors.New("access_secret: required"))
+	}
+	if c.TenantID <= 0 {
+		errs = append(errs, errors.New("tenant_id: required (a positive tenant id)"))
+	}
+	if c.AppKey == "" {
+		errs = append(errs, errors.New("app_key: required"))
+	}
+	switch c.SignAlgorithm {
+	case "", AlgorithmMD5, AlgorithmSHA256:
+	default:
+		errs = append(errs, fmt.Errorf("sign_algorithm: %q is not md5 or sha256", c.SignAlgorithm))
+	}
+	return errors.Join(errs...)
+}
+
+// algorithm is the configured signing algorithm with its default.
+func (c *Config) algorithm() string {
+	if c.SignAlgorithm == "" {
+		return AlgorithmMD5
+	}
+	return c.SignAlgorithm
+}
+
+// Factory returns NXLink's entry of main's provider table. New accepts only a
+// *Config (as NewConfig returns) and refuses an invalid configuration or a nil
+// *http.Client; Sandbox starts a Simulator on a loopback port.
+func Factory() gateway.Factory {
+	return gateway.Factory{
+		Name:      ProviderName,
+		NewConfig: func() any { return &Config{} },
+		New: func(common gateway.Common, cfg any, hc *http.Client) (gateway.Provider, error) {
+			c, ok := cfg.(*Config)
+			if !ok || c == nil {
+				return nil, fmt.Errorf("nxlink.New: configuration is %T, not *nxlink.Config", cfg)
+			}
+			return New(common, c, hc)
+		},
+		Sandbox: func(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
+			return StartSandbox(ctx)
+		},
+	}
+}

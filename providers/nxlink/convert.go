@@ -1,0 +1,338 @@
+package nxlink
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"crmgate/fieldconfig"
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// Modes lists the import modes NXLink honours: merge (type 1), replace
+// (type 0) and keep_existing (type 2).
+func (a *Adapter) Modes() []string {
+	return []string{gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting}
+}
+
+// modeType maps a canonical mode to the body's type; "" is merge.
+func modeType(mode string) (int, error) {
+	switch mode {
+	case gateway.ModeMerge, "":
+		return typeMerge, nil
+	case gateway.ModeReplace:
+		return typeReplace, nil
+	case gateway.ModeKeepExisting:
+		return typeKeepExisting, nil
+	}
+	return 0, fmt.Errorf("nxlink: mode %q is not one of merge, replace, keep_existing", mode)
+}
+
+// unsupported lists the canonical fields NXLink has no field for.
+var unsupported = []string{
+	schema.FieldProfession, schema.FieldIncome, schema.FieldRemoveTags, schema.FieldStage,
+	schema.FieldSource, schema.FieldLanguage, schema.FieldWelcomeMessage,
+}
+
+// channels are the canonical fields of which NXLink needs at least one, in
+// the document's order (sms_phone, whats_app_phone, email, viber_phone,
+// messenger, instagram, line, zalo).
+var channels = []string{
+	schema.FieldPhone, schema.FieldWhatsApp, schema.FieldEmail, schema.FieldViber,
+	schema.FieldMessenger, schema.FieldInstagram, schema.FieldLine, schema.FieldZalo,
+}
+
+// Limits of the provider document, in characters.
+const (
+	maxFullName  = 255
+	maxFirstLast = 128
+	maxPhone     = 30 // sms_phone, whats_app_phone, viber_phone
+	maxSocial    = 32 // messenger, instagram, zalo
+	maxLine      = 50
+	maxCountry   = 50
+	maxEmail     = 50
+	maxAddress   = 100
+	maxRemark    = 2000
+	maxSeatUser  = 128
+)
+
+// Translate applies NXLink's own rules to a record that passed schema.Check
+// and rules.Check, and returns its wire form (nil when there are errors).
+//
+// Errors, each naming the canonical field: an operation other than an import
+// (NXLink has no import pool); no name even from first/last name (required,
+// "name"); a value longer than the document allows (too_long); a phone-like
+// field holding more than digits (invalid_phone); no channel at all
+// (required, "whatsapp"); level outside 1..5 (invalid_value); a birthday not
+// YYYY-MM-DD (invalid_date); a custom field that rules does not configure
+// (unknown_field; a nil rules configures none). Fields NXLink lacks
+// (profession, income, remove_tags, stage, source, language,
+// welcome_message) are unsupported_field warnings, or errors with op.Strict.
+// A gender "unknown" is simply not sent.
+func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+	var errs, warns []schema.Issue
+	if op.Kind != gateway.KindImport {
+		errs = append(errs, schema.Issuef(schema.CodeInvalidValue, "",
+			"NXLink supports customer imports only, not %q", op.Kind))
+		return nil, errs, nil
+	}
+	if c == nil {
+		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName, "the record is empty"))
+		return nil, errs, nil
+	}
+
+	for _, f := range unsupported {
+		if !c.IsSet(f) {
+			continue
+		}
+		is := schema.Issuef(schema.CodeUnsupportedField, f, "NXLink has no field %s; it is not sent", f)
+		if op.Strict {
+			errs = append(errs, is)
+		} else {
+			warns = append(warns, is)
+		}
+	}
+
+	w := &wireCustomer{
+		FullName:       c.FullName(),
+		FirstName:      c.FirstName,
+		LastName:       c.LastName,
+		SMSPhone:       c.Phone,
+		WhatsAppPhone:  c.WhatsApp,
+		ViberPhone:     c.Viber,
+		Messenger:      c.Messenger,
+		Instagram:      c.Instagram,
+		Zalo:           c.Zalo,
+		Line:           c.Line,
+		Country:        c.Country,
+		Email:          c.Email,
+		Address:        c.Address,
+		Birthday:       c.Birthday,
+		TagStr:         strings.Join(c.Tags, ","),
+		Remark:         c.Remarks,
+		TimeZone:       c.TimeZone,
+		BelongSeatUser: c.Owner,
+	}
+
+	if w.FullName == "" {
+		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName,
+			"NXLink requires a name (full_name); give name, or first_name and last_name"))
+	}
+	for _, l := range []struct {
+		field  string
+		value  string
+		max    int
+		digits bool
+	}{
+		{schema.FieldName, w.FullName, maxFullName, false},
+		{schema.FieldFirstName, w.FirstName, maxFirstLast, false},
+		{schema.FieldLastName, w.LastName, maxFirstLast, false},
+		{schema.FieldPhone, w.SMSPhone, maxPhone, true},
+		{schema.FieldWhatsApp, w.WhatsAppPhone, maxPhone, true},
+		{schema.FieldViber, w.ViberPhone, maxPhone, true},
+		{schema.FieldMessenger, w.Messenger, maxSocial, true},
+		{schema.FieldInstagram, w.Instagram, maxSocial, true},
+		{schema.FieldZalo, w.Zalo, maxSocial, true},
+		{schema.FieldLine, w.Line, maxLine, false},
+		{schema.FieldCountry, w.Country, maxCountry, false},
+		{schema.FieldEmail, w.Email, maxEmail, false},
+		{schema.FieldAddress, w.Address, maxAddress, false},
+		{schema.FieldRemarks, w.Remark, maxRemark, false},
+		{schema.FieldOwner, w.BelongSeatUser, maxSeatUser, false},
+	} {
+		if l.digits && l.value != "" && !allDigits(l.value) {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidPhone, l.field, "NXLink takes digits only in %s", l.field))
+			continue
+		}
+		if n := utf8.RuneCountInString(l.value); n > l.max {
+			errs = append(errs, schema.Issuef(schema.CodeTooLong, l.field,
+				"%s is %d characters long; NXLink allows at most %d", l.field, n, l.max))
+		}
+	}
+
+	hasChannel := false
+	for _, f := range channels {
+		if c.IsSet(f) {
+			hasChannel = true
+			break
+		}
+	}
+	if !hasChannel {
+		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldWhatsApp,
+			"NXLink needs at least one of %s", strings.Join(channels, ", ")))
+	}
+
+	switch c.Gender {
+	case "male":
+		w.Gender = ptr(1)
+	case "female":
+		w.Gender = ptr(0)
+	case "", "unknown":
+	default:
+		errs = append(errs, schema.Issuef(schema.CodeInvalidGender, schema.FieldGender,
+			"gender must be male, female or unknown, not %q", c.Gender))
+	}
+
+	if c.Birthday != "" {
+		if _, err := time.Parse("2006-01-02", c.Birthday); err != nil {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidDate, schema.FieldBirthday,
+				"NXLink takes a birthday as YYYY-MM-DD, not %q", c.Birthday))
+		}
+	}
+	if c.Level != nil {
+		if *c.Level < 1 || *c.Level > 5 {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.FieldLevel,
+				"level must be 1 to 5, not %d", *c.Level))
+		} else {
+			w.Weight = *c.Level
+		}
+	}
+	for _, t := range c.Tags {
+		if t == "" || strings.Contains(t, ",") {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidTag, schema.FieldTags,
+				"tag %q is empty or contains a comma; NXLink joins tags with commas", t))
+		}
+	}
+
+	custom, cerrs := customizeField(c, rules)
+	errs = append(errs, cerrs...)
+	w.CustomizeField = custom
+
+	if len(errs) > 0 {
+		return nil, errs, warns
+	}
+	return w, nil, warns
+}
+
+// customizeField encodes the record's custom fields as the JSON string of
+// {provider_key: value} that customize_field carries, keys sorted. Nil values
+// are not sent; a record without custom fields gives "".
+func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []schema.Issue) {
+	if len(c.CustomFields) == 0 {
+		return "", nil
+	}
+	var errs []schema.Issue
+	out := make(map[string]any, len(c.CustomFields))
+	owner := make(map[string]string, len(c.CustomFields))
+	for _, name := range c.CustomFieldNames() {
+		v := c.CustomFields[name]
+		if v == nil {
+			continue
+		}
+		path := schema.CustomFieldPath(name)
+		var f *fieldconfig.CustomField
+		ok := false
+		if rules != nil {
+			f, ok = rules.Field(name)
+		}
+		if !ok {
+			errs = append(errs, schema.Issuef(schema.CodeUnknownField, path,
+				"custom field %q is not configured for this connection", name))
+			continue
+		}
+		key := f.Key()
+		if prev, dup := owner[key]; dup {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
+				"custom fields %q and %q share the NXLink key %q", prev, name, key))
+			continue
+		}
+		owner[key] = name
+		out[key] = f.Encode(v)
+	}
+	if len(errs) > 0 || len(out) == 0 {
+		return "", errs
+	}
+	b, err := marshal(out)
+	if err != nil {
+		return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields,
+			"custom fields cannot be encoded: %v", err)}
+	}
+	return string(b), nil
+}
+
+// Plan groups translated records into batch create calls of at most 100
+// customers, in order. Each call's body is marshalled once, and those bytes
+// are what Do signs and sends. It refuses an operation other than an import,
+// a mode NXLink does not have and a record whose Wire is not Translate's.
+// No records give no calls.
+func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
+	if op.Kind != gateway.KindImport {
+		return nil, fmt.Errorf("nxlink.Plan: NXLink supports customer imports only, not %q", op.Kind)
+	}
+	typ, err := modeType(op.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("nxlink.Plan: %w", err)
+	}
+	calls := make([]gateway.Call, 0, (len(recs)+MaxBatch-1)/MaxBatch)
+	for start := 0; start < len(recs); start += MaxBatch {
+		chunk := recs[start:min(start+MaxBatch, len(recs))]
+		req := batchRequest{
+			Type:          typ,
+			TenantID:      a.cfg.TenantID,
+			AppKey:        a.cfg.AppKey.Reveal(),
+			StrictBinding: op.StrictOwner,
+			Customers:     make([]wireCustomer, len(chunk)),
+		}
+		for i, r := range chunk {
+			switch w := r.Wire.(type) {
+			case *wireCustomer:
+				if w == nil {
+					return nil, fmt.Errorf("nxlink.Plan: record %d has no wire form", r.Index)
+				}
+				req.Customers[i] = *w
+			case wireCustomer:
+				req.Customers[i] = w
+			default:
+				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
+			}
+		}
+		body, err := marshal(req)
+		if err != nil {
+			return nil, fmt.Errorf("nxlink.Plan: %w", err)
+		}
+		calls = append(calls, gateway.Call{
+			Method:  http.MethodPost,
+			Path:    BatchCreatePath,
+			Body:    body,
+			Records: slices.Clone(chunk),
+		})
+	}
+	return calls, nil
+}
+
+// Redact hides the body's app_key (gateway.Redactor): validate answers show
+// the body without it. A body without app_key is left as it is.
+func (a *Adapter) Redact(body map[string]any) {
+	if _, ok := body["app_key"]; ok {
+		body["app_key"] = "***"
+	}
+}
+
+// marshal encodes v as compact JSON without HTML escaping and without the
+// encoder's trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func ptr[T any](v T) *T { return &v }
