@@ -17,10 +17,10 @@ type MemoryStore struct {
 	opts Options
 
 	mu      sync.Mutex
-	entries []memEntry           // ordered by pos
+	entries []memEntry              // ordered by pos
 	seen    map[dedupeKey]time.Time // (connection, id) → stored at
-	last    uint64               // last position handed out
-	swept   time.Time            // last full sweep of seen
+	last    uint64                  // last position handed out
+	swept   time.Time               // last full sweep of seen
 }
 
 type memEntry struct {
