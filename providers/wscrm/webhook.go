@@ -1,0 +1,556 @@
+package wscrm
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"crmgate/events"
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// updateAtLayout is how WSCRM writes a profile change's updateAt (no zone:
+// read in Config.Location()).
+const updateAtLayout = "2006-01-02 15:04:05"
+
+// Item kinds of a profile-update (USER_SYNC_PORTRAIT) webhook.
+const (
+	itemProfileUpdate   = 1 // a field of the customer's profile changed
+	itemFollowupWritten = 2 // an agent wrote a follow-up record
+)
+
+// fieldType values of a profile-update item.
+const (
+	fieldTypeBasic     = 0
+	fieldTypeExtension = 1
+)
+
+// fieldConfig values of a profile-update item (the value's kind).
+const (
+	fieldConfigSingleLine   = 1
+	fieldConfigMultiLine    = 2
+	fieldConfigSingleSelect = 3
+	fieldConfigMultiSelect  = 4
+	fieldConfigNumber       = 5
+	fieldConfigDate         = 6
+	fieldConfigTime         = 7
+	fieldConfigAttachment   = 8
+)
+
+// basicFields maps WSCRM's basic field names (as webhooks write them) to
+// canonical field names.
+var basicFields = map[string]string{
+	"Name":        schema.FieldName,
+	"Gender":      schema.FieldGender,
+	"DOB":         schema.FieldBirthday,
+	"Address":     schema.FieldAddress,
+	"Email":       schema.FieldEmail,
+	"Position":    schema.FieldProfession,
+	"Income":      schema.FieldIncome,
+	"Description": schema.FieldRemarks,
+	"From":        schema.FieldSource,
+	"State":       schema.FieldStage,
+	"Language":    schema.FieldLanguage,
+	"Tags":        schema.FieldTags,
+}
+
+// webhookAnswer is the body WSCRM expects once a webhook's events are stored.
+var webhookAnswer = []byte(`{"code":200,"message":"Success","data":""}`)
+
+// webhookReceiver turns the webhooks WSCRM sends to one connection into
+// canonical events.
+type webhookReceiver struct {
+	cfg  *Config
+	conn string // the connection id the events carry
+}
+
+// newWebhookReceiver returns the receiver of connection conn. cfg must not be
+// nil.
+func newWebhookReceiver(conn string, cfg *Config) *webhookReceiver {
+	return &webhookReceiver{cfg: cfg, conn: conn}
+}
+
+// webhookBody is the envelope both WSCRM webhooks share. Fields are kept raw
+// so that a missing one is told apart from a zero one.
+type webhookBody struct {
+	AccessToken *string           `json:"accessToken"`
+	TenantID    json.RawMessage   `json:"tenantId"`
+	Timestamp   json.RawMessage   `json:"timestamp"`
+	CallBackURL *string           `json:"callBackUrl"` // follow-up only, unused
+	Data        []json.RawMessage `json:"data"`
+}
+
+// webhookItem is the union of the two webhooks' items: a profile-update item
+// has id/type/field, a follow-up item has follow.
+type webhookItem struct {
+	// Profile update (USER_SYNC_PORTRAIT).
+	ID            *string         `json:"id"`
+	Type          json.RawMessage `json:"type"`
+	UserName      looseString     `json:"userName"`
+	FriendWhatsID looseString     `json:"friendWhatsId"`
+	Field         looseString     `json:"field"`
+	FieldType     json.RawMessage `json:"fieldType"`
+	FieldConfig   json.RawMessage `json:"fieldConfig"`
+	SourceValue   json.RawMessage `json:"sourceValue"`
+	TargetValue   json.RawMessage `json:"targetValue"`
+	UpdateAt      looseString     `json:"updateAt"`
+
+	// Follow-up (USER_WRITE_FLOW).
+	Follow   *looseString `json:"follow"`
+	UserID   looseString  `json:"userId"`
+	Username looseString  `json:"username"`
+	// TenantID of a follow-up item is not checked and not part of its
+	// derived id (see receive).
+	TenantID json.RawMessage `json:"tenantId"`
+}
+
+// looseString reads a JSON string, number or boolean as its text and null as
+// "". The provider document types some fields int in its tables and string in
+// its examples.
+type looseString string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *looseString) UnmarshalJSON(b []byte) error {
+	v, err := rawText(b)
+	if err != nil {
+		return err
+	}
+	*s = looseString(v)
+	return nil
+}
+
+// rawText returns a JSON scalar's text: a string's value, a number's or
+// boolean's literal, "" for null or absent. Arrays and objects are returned as
+// their compact JSON text.
+func rawText(b json.RawMessage) (string, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return "", nil
+	}
+	switch b[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", err
+		}
+		return s, nil
+	case '[', '{':
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, b); err != nil {
+			return "", err
+		}
+		return buf.String(), nil
+	default:
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err == nil {
+			return n.String(), nil
+		}
+		var v bool
+		if err := json.Unmarshal(b, &v); err != nil {
+			return "", fmt.Errorf("not a JSON scalar: %s", b)
+		}
+		return strconv.FormatBool(v), nil
+	}
+}
+
+// rawInt reads a JSON integer or a string holding one. ok is false when b is
+// absent, null or not an integer.
+func rawInt(b json.RawMessage) (n int64, ok bool) {
+	s, err := rawText(b)
+	if err != nil || s == "" {
+		return 0, false
+	}
+	n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	return n, err == nil
+}
+
+// receive verifies one webhook body and returns its events, each with
+// ReceivedAt now. The header is not used: WSCRM signs in the body.
+//
+// The body is malformed (gateway.ErrWebhookMalformed) when it is not a JSON
+// object, lacks accessToken, tenantId, timestamp or data, or holds an item that
+// is neither a profile-update item (id, type 1 or 2) nor a follow-up item
+// (follow). It is unauthorized (gateway.ErrWebhookUnauthorized) when the
+// accessToken does not verify per Config.Webhook, its tenantId is not
+// Config.TenantID, or its timestamp is further than the tolerance from now in
+// either direction; a connection without a static token (or hmac secret)
+// refuses every webhook. Verification comes before the items are read.
+//
+// Profile-update items become customer.updated events (type 1) or
+// customer.followup_created events (type 2) with the item's id. Follow-up items
+// become customer.followup_created events whose id is derived from the
+// connection, the body's timestamp and the item's friendWhatsId, userId,
+// username and follow: the item's own tenantId is ignored (the provider
+// document's example carries ones that differ from the body's), so items that
+// differ only there are one follow-up. Events with the same id within one body
+// are returned once, the first kept.
+func (r *webhookReceiver) receive(_ http.Header, body []byte, now time.Time) ([]events.Event, error) {
+	var b webhookBody
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, fmt.Errorf("wscrm webhook: %w: %v", gateway.ErrWebhookMalformed, err)
+	}
+	var missing []string
+	if b.AccessToken == nil {
+		missing = append(missing, "accessToken")
+	}
+	tenant, okTenant := rawInt(b.TenantID)
+	if !okTenant {
+		missing = append(missing, "tenantId")
+	}
+	ts, okTS := rawInt(b.Timestamp)
+	if !okTS {
+		missing = append(missing, "timestamp")
+	}
+	if b.Data == nil {
+		missing = append(missing, "data")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("wscrm webhook: %w: missing or not an integer: %s",
+			gateway.ErrWebhookMalformed, strings.Join(missing, ", "))
+	}
+	if err := r.verify(*b.AccessToken, tenant, ts, now); err != nil {
+		return nil, err
+	}
+
+	out := make([]events.Event, 0, len(b.Data))
+	seen := make(map[string]bool, len(b.Data))
+	for i, raw := range b.Data {
+		ev, err := r.item(raw, ts, now)
+		if err != nil {
+			return nil, fmt.Errorf("wscrm webhook: %w: data[%d]: %v", gateway.ErrWebhookMalformed, i, err)
+		}
+		if seen[ev.ID] {
+			continue
+		}
+		seen[ev.ID] = true
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// verify checks the accessToken, the tenant and the clock. Its errors wrap
+// gateway.ErrWebhookUnauthorized and name the failed check, never a secret or
+// the token received.
+func (r *webhookReceiver) verify(token string, tenant, ts int64, now time.Time) error {
+	w := r.cfg.Webhook
+	switch w.Mode {
+	case "", WebhookStatic:
+		want := w.Token.Reveal()
+		if want == "" {
+			return fmt.Errorf("wscrm webhook: %w: no webhook token is configured for connection %s", gateway.ErrWebhookUnauthorized, r.conn)
+		}
+		if !equalSecret(token, want) {
+			return fmt.Errorf("wscrm webhook: %w: accessToken does not match the configured token", gateway.ErrWebhookUnauthorized)
+		}
+	case WebhookHMAC:
+		secret := w.Secret.Reveal()
+		if secret == "" {
+			return fmt.Errorf("wscrm webhook: %w: no webhook secret is configured for connection %s", gateway.ErrWebhookUnauthorized, r.conn)
+		}
+		if !equalSecret(token, webhookHMAC(secret, tenant, ts)) {
+			return fmt.Errorf("wscrm webhook: %w: accessToken is not the HMAC-SHA256 of tenantId.timestamp", gateway.ErrWebhookUnauthorized)
+		}
+	default:
+		return fmt.Errorf("wscrm webhook: %w: webhook.mode %q is not static or hmac", gateway.ErrWebhookUnauthorized, w.Mode)
+	}
+	if tenant != r.cfg.TenantID {
+		return fmt.Errorf("wscrm webhook: %w: tenantId %d is not the connection's tenant", gateway.ErrWebhookUnauthorized, tenant)
+	}
+	sent := time.UnixMilli(ts)
+	tol := r.cfg.tolerance()
+	if d := now.Sub(sent); d > tol || d < -tol {
+		return fmt.Errorf("wscrm webhook: %w: timestamp %d is %s from now, more than the %s tolerated",
+			gateway.ErrWebhookUnauthorized, ts, d.Round(time.Second), tol)
+	}
+	return nil
+}
+
+// equalSecret compares two strings in constant time, including their
+// lengths (both are hashed first).
+func equalSecret(got, want string) bool {
+	g := sha256.Sum256([]byte(got))
+	w := sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// webhookHMAC is the accessToken of mode hmac: lowercase hex
+// HMAC-SHA256(secret, tenantId + "." + timestamp), both in decimal.
+func webhookHMAC(secret string, tenant, ts int64) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(strconv.FormatInt(tenant, 10) + "." + strconv.FormatInt(ts, 10)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// item turns one data item into its event. ts is the body's timestamp (ms).
+func (r *webhookReceiver) item(raw json.RawMessage, ts int64, now time.Time) (events.Event, error) {
+	var it webhookItem
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return events.Event{}, err
+	}
+	switch {
+	case it.Follow != nil:
+		return r.followItem(&it, ts, now), nil
+	case it.ID != nil || len(it.Type) > 0:
+		return r.profileItem(&it, raw, ts, now)
+	default:
+		return events.Event{}, fmt.Errorf("neither a profile-update item (id, type) nor a follow-up item (follow)")
+	}
+}
+
+// profileItem turns a USER_SYNC_PORTRAIT item into a customer.updated or
+// customer.followup_created event. An item without an id gets one derived from
+// its content; an updateAt that cannot be read falls back to the body's
+// timestamp.
+func (r *webhookReceiver) profileItem(it *webhookItem, raw json.RawMessage, ts int64, now time.Time) (events.Event, error) {
+	kind, ok := rawInt(it.Type)
+	if !ok || (kind != itemProfileUpdate && kind != itemFollowupWritten) {
+		return events.Event{}, fmt.Errorf("type %s is not 1 (profile update) or 2 (follow-up written)", bytes.TrimSpace(it.Type))
+	}
+	loc := r.cfg.Location()
+	occurred, err := time.ParseInLocation(updateAtLayout, strings.TrimSpace(string(it.UpdateAt)), loc)
+	if err != nil {
+		occurred = time.UnixMilli(ts).In(loc)
+	}
+	id := ""
+	if it.ID != nil {
+		id = strings.TrimSpace(*it.ID)
+	}
+	if id == "" {
+		id = derivedID(r.conn, ts, canonicalJSON(raw))
+	}
+	ev := events.Event{
+		ID:         id,
+		Connection: r.conn,
+		OccurredAt: occurred,
+		ReceivedAt: now,
+		Customer:   events.Customer{WhatsApp: string(it.FriendWhatsID)},
+		Agent:      string(it.UserName),
+	}
+	target, err := rawText(it.TargetValue)
+	if err != nil {
+		return events.Event{}, fmt.Errorf("targetValue: %v", err)
+	}
+	if kind == itemFollowupWritten {
+		ev.Type = events.TypeFollowupCreated
+		ev.Followup = parseFollow(target)
+		return ev, nil
+	}
+	source, err := rawText(it.SourceValue)
+	if err != nil {
+		return events.Event{}, fmt.Errorf("sourceValue: %v", err)
+	}
+	ev.Type = events.TypeCustomerUpdated
+	ev.Change = changeOf(string(it.Field), it.FieldType, it.FieldConfig, source, target)
+	return ev, nil
+}
+
+// changeOf maps one changed field to canonical names and values. A basic
+// field keeps its canonical name (an unknown basic name is kept lowercased,
+// never dropped); an extension field keeps its own name with Custom true.
+func changeOf(field string, fieldType, fieldConfig json.RawMessage, from, to string) *events.Change {
+	ft, _ := rawInt(fieldType)
+	fc, _ := rawInt(fieldConfig)
+	if ft == fieldTypeExtension {
+		conv := func(s string) any { return s }
+		switch fc {
+		case fieldConfigMultiSelect:
+			conv = func(s string) any { return parseList(s) }
+		case fieldConfigAttachment:
+			conv = func(s string) any { return parseURLs(s) }
+		}
+		return &events.Change{Field: field, Custom: true, From: conv(from), To: conv(to)}
+	}
+	name, ok := basicFields[field]
+	if !ok {
+		name = strings.ToLower(strings.TrimSpace(field))
+	}
+	conv := func(s string) any { return s }
+	switch name {
+	case schema.FieldGender:
+		conv = func(s string) any { return canonicalGender(s) }
+	case schema.FieldBirthday:
+		conv = func(s string) any { return canonicalDate(s) }
+	case schema.FieldTags:
+		conv = func(s string) any { return parseList(s) }
+	}
+	return &events.Change{Field: name, Custom: false, From: conv(from), To: conv(to)}
+}
+
+// canonicalGender maps WSCRM's MALE, FEMALE and UNKOWNN (its own spelling;
+// UNKNOWN too), in any case, to male, female and unknown. Anything else is
+// returned lowercased; "" stays "".
+func canonicalGender(s string) string {
+	switch v := strings.ToUpper(strings.TrimSpace(s)); v {
+	case "MALE":
+		return "male"
+	case "FEMALE":
+		return "female"
+	case "UNKOWNN", "UNKNOWN":
+		return "unknown"
+	default:
+		return strings.ToLower(v)
+	}
+}
+
+// canonicalDate returns a yyyy-MM-dd date as it is and a yyyy/MM/dd one as
+// yyyy-MM-dd; anything else is returned unchanged.
+func canonicalDate(s string) string {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse("2006/01/02", s); err == nil {
+		return t.Format("2006-01-02")
+	}
+	return s
+}
+
+// parseList reads a multi-select value: a JSON array of strings, a bracketed
+// comma list as the provider document shows it ("[Tag 1,Tag 2]") or a plain
+// comma list. Items are trimmed and empty ones dropped; "" and "[]" give an
+// empty, non-nil list.
+func parseList(s string) []string {
+	s = strings.TrimSpace(s)
+	out := []string{}
+	if s == "" {
+		return out
+	}
+	if strings.HasPrefix(s, "[") {
+		var arr []any
+		if err := json.Unmarshal([]byte(s), &arr); err == nil {
+			for _, v := range arr {
+				if v == nil {
+					continue
+				}
+				if t := strings.TrimSpace(fmt.Sprint(v)); t != "" {
+					out = append(out, t)
+				}
+			}
+			return out
+		}
+		if strings.HasSuffix(s, "]") {
+			s = s[1 : len(s)-1]
+		}
+	}
+	for _, part := range strings.Split(s, ",") {
+		if t := strings.TrimSpace(part); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// parseURLs reads an attachment value: comma-separated URLs, or a JSON array
+// of them. Empty items are dropped; "" gives an empty, non-nil list.
+func parseURLs(s string) []string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var arr []string
+		if err := json.Unmarshal([]byte(s), &arr); err == nil {
+			out := []string{}
+			for _, u := range arr {
+				if u = strings.TrimSpace(u); u != "" {
+					out = append(out, u)
+				}
+			}
+			return out
+		}
+	}
+	out := []string{}
+	for _, part := range strings.Split(s, ",") {
+		if t := strings.TrimSpace(part); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// followText is the documented JSON form of a follow-up:
+// {"data":{"text":..., "url":[...]}, "dataTypeMap":{...}}.
+type followText struct {
+	Data *struct {
+		Text string   `json:"text"`
+		URL  []string `json:"url"`
+	} `json:"data"`
+}
+
+// parseFollow reads a follow-up's JSON text. When it does not parse, it is
+// tried once more with a closing "}" appended (the provider document's own
+// example lacks one); when that fails too, or the JSON has no "data" object,
+// the raw text is kept with Raw true. It never returns nil.
+func parseFollow(s string) *events.Followup {
+	for _, candidate := range []string{s, s + "}"} {
+		var f followText
+		if err := json.Unmarshal([]byte(candidate), &f); err != nil || f.Data == nil {
+			continue
+		}
+		att := []string{}
+		for _, u := range f.Data.URL {
+			if u = strings.TrimSpace(u); u != "" {
+				att = append(att, u)
+			}
+		}
+		return &events.Followup{Text: f.Data.Text, Attachments: att}
+	}
+	return &events.Followup{Text: s, Attachments: []string{}, Raw: true}
+}
+
+// followItem turns a USER_WRITE_FLOW item into a customer.followup_created
+// event. It occurred at the body's timestamp, read in Config.Location().
+func (r *webhookReceiver) followItem(it *webhookItem, ts int64, now time.Time) events.Event {
+	follow := string(*it.Follow)
+	content := canonicalJSON(mustJSON([]string{
+		string(it.FriendWhatsID), string(it.UserID), string(it.Username), follow,
+	}))
+	return events.Event{
+		ID:         derivedID(r.conn, ts, content),
+		Type:       events.TypeFollowupCreated,
+		Connection: r.conn,
+		OccurredAt: time.UnixMilli(ts).In(r.cfg.Location()),
+		ReceivedAt: now,
+		Customer:   events.Customer{WhatsApp: string(it.FriendWhatsID)},
+		Agent:      string(it.Username),
+		Followup:   parseFollow(follow),
+	}
+}
+
+// derivedID is the stable id of an item the provider gives no id: the hex of
+// the first 16 bytes of SHA-256 over the connection, the body's timestamp and
+// the item's content, each length-prefixed so no two inputs collide by
+// concatenation.
+func derivedID(conn string, ts int64, content []byte) string {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(conn), []byte(strconv.FormatInt(ts, 10)), content} {
+		fmt.Fprintf(h, "%d:", len(part))
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// canonicalJSON re-encodes JSON with sorted keys and no insignificant space,
+// so that key order and formatting do not change a derived id. Invalid JSON is
+// returned unchanged.
+func canonicalJSON(b []byte) []byte {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return b
+	}
+	return mustJSON(v)
+}
+
+// mustJSON marshals v, which must be marshalable.
+func mustJSON(v any) []byte {
+	out, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("wscrm: marshal %T: %v", v, err))
+	}
+	return out
+}
