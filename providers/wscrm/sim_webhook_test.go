@@ -1,0 +1,237 @@
+package wscrm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crmgate/events"
+	"crmgate/gateway"
+)
+
+// fixedSender returns a sender with a fixed clock and item id.
+func fixedSender(cfg *Config, target string) *WebhookSender {
+	s := NewWebhookSender(cfg, target, nil)
+	s.now = func() time.Time { return time.Date(2022, 9, 29, 12, 34, 58, 0, time.UTC) }
+	s.newID = func() string { return "a0cb1ad15ed24e618b4b12d9cdff1ad4" }
+	return s
+}
+
+func TestWebhookSenderBodies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, change, golden string
+		cfg                  *Config
+	}{
+		{"profile update", `{"whatsapp": "+86 156 0188 2491", "field": "address", "to": "123123", "agent": "Zhang San"}`,
+			"webhook_sent_profile_update.json", staticConfig(docProfileTenant, docProfileToken)},
+		{"follow-up", `{"whatsapp": "8617633819542", "followup": "Beautiful China", "agent": "gavin"}`,
+			"webhook_sent_follow_up.json", staticConfig(docFollowTenant, docFollowToken)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := fixedSender(tt.cfg, "http://127.0.0.1:1/").build(json.RawMessage(tt.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSameJSON(t, got, readTestdata(t, tt.golden))
+		})
+	}
+}
+
+// captureGateway is an httptest peer playing the gateway's webhook endpoint:
+// it runs the receiver of cfg and answers as the gateway does.
+type captureGateway struct {
+	mu     sync.Mutex
+	events []events.Event
+	bodies [][]byte
+}
+
+func (g *captureGateway) serve(t *testing.T, cfg *Config) *httptest.Server {
+	t.Helper()
+	r := newWebhookReceiver(testConn, cfg)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		evs, err := r.receive(req.Header, body, time.Now())
+		g.mu.Lock()
+		g.bodies = append(g.bodies, body)
+		g.events = append(g.events, evs...)
+		g.mu.Unlock()
+		switch {
+		case errors.Is(err, gateway.ErrWebhookUnauthorized):
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case req.Header.Get("Content-Type") != "application/json":
+			http.Error(w, "content type", http.StatusUnsupportedMediaType)
+		default:
+			w.Write(webhookAnswer)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestWebhookSenderRoundTrip(t *testing.T) {
+	t.Parallel()
+	configs := map[string]*Config{
+		"static": staticConfig(docProfileTenant, "sandbox-token"),
+		"hmac":   {TenantID: docProfileTenant, ProviderTimeZone: "Asia/Shanghai", Webhook: Webhook{Mode: WebhookHMAC, Secret: "s3cret"}},
+	}
+	tests := []struct {
+		name, change string
+		want         events.Event // ID, ReceivedAt and OccurredAt not compared
+	}{
+		{"address", `{"whatsapp": "8615601882491", "field": "address", "to": "123123"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "address", From: "", To: "123123"}}},
+		{"gender", `{"whatsapp": "8615601882491", "field": "gender", "from": "male", "to": "unknown", "agent": "Li"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: "Li",
+				Change: &events.Change{Field: "gender", From: "male", To: "unknown"}}},
+		{"birthday", `{"whatsapp": "8615601882491", "field": "birthday", "to": "1990-04-01"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "birthday", From: "", To: "1990-04-01"}}},
+		{"tags", `{"whatsapp": "8615601882491", "field": "tags", "to": ["VIP", "Soldier"]}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "tags", From: []string{}, To: []string{"VIP", "Soldier"}}}},
+		{"remarks", `{"whatsapp": "8615601882491", "field": "remarks", "to": "1\n2"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "remarks", From: "", To: "1\n2"}}},
+		{"custom multi-select", `{"whatsapp": "8615601882491", "field": "Hobbies", "to": ["Go", "Tea"]}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "Hobbies", Custom: true, From: []string{}, To: []string{"Go", "Tea"}}}},
+		{"custom attachment", `{"whatsapp": "8615601882491", "field": "Files", "to": ["http://1.img", "https://2.img"]}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "Files", Custom: true, From: []string{}, To: []string{"http://1.img", "https://2.img"}}}},
+		{"custom number", `{"whatsapp": "8615601882491", "field": "Score", "to": 42}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "Score", Custom: true, From: "", To: "42"}}},
+		{"follow-up", `{"whatsapp": "8617633819542", "followup": "Called, \"interested\"", "agent": "gavin"}`,
+			events.Event{Type: events.TypeFollowupCreated, Agent: "gavin",
+				Followup: &events.Followup{Text: `Called, "interested"`, Attachments: []string{}}}},
+	}
+	for mode, cfg := range configs {
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				var g captureGateway
+				srv := g.serve(t, cfg)
+				before := time.Now()
+				if err := NewWebhookSender(cfg, srv.URL, srv.Client()).SimulateChange(context.Background(), json.RawMessage(tt.change)); err != nil {
+					t.Fatalf("SimulateChange: %v", err)
+				}
+				if len(g.events) != 1 {
+					t.Fatalf("events = %+v, want one", g.events)
+				}
+				got := g.events[0]
+				var change struct{ Whatsapp string }
+				_ = json.Unmarshal([]byte(tt.change), &change)
+				want := tt.want
+				want.Connection = testConn
+				want.Customer = events.Customer{WhatsApp: change.Whatsapp}
+				want.ID, want.ReceivedAt, want.OccurredAt = got.ID, got.ReceivedAt, got.OccurredAt
+				if !reflect.DeepEqual(got, want) {
+					gj, _ := json.Marshal(got)
+					wj, _ := json.Marshal(want)
+					t.Errorf("event\n got %s\nwant %s", gj, wj)
+				}
+				if len(got.ID) != 32 {
+					t.Errorf("id %q is not 32 hex digits", got.ID)
+				}
+				// updateAt has whole seconds; the body's timestamp milliseconds.
+				if got.OccurredAt.Before(before.Truncate(time.Second)) || got.OccurredAt.After(time.Now()) {
+					t.Errorf("occurred_at %v is not the time of sending", got.OccurredAt)
+				}
+				if _, off := got.OccurredAt.Zone(); off != 8*3600 {
+					t.Errorf("occurred_at %v is not in the provider's zone", got.OccurredAt)
+				}
+			})
+		}
+	}
+}
+
+func TestWebhookSenderBadChange(t *testing.T) {
+	t.Parallel()
+	var g captureGateway
+	cfg := staticConfig(docProfileTenant, "sandbox-token")
+	srv := g.serve(t, cfg)
+	s := NewWebhookSender(cfg, srv.URL, srv.Client())
+	for _, change := range []string{
+		``,
+		`[]`,
+		`{"whatsapp": "8615601882491", "field": "address", "to": "x"} {}`,
+		`{"field": "address", "to": "x"}`,
+		`{"whatsapp": "call me", "field": "address", "to": "x"}`,
+		`{"whatsapp": "8615601882491"}`,
+		`{"whatsapp": "8615601882491", "field": "address"}`,
+		`{"whatsapp": "8615601882491", "field": "address", "to": "x", "followup": "y"}`,
+		`{"whatsapp": "8615601882491", "field": "address", "to": "x", "colour": "red"}`,
+		`{"whatsapp": "8615601882491", "field": "gender", "to": "MALE"}`,
+		`{"whatsapp": "8615601882491", "field": "birthday", "to": "1990/04/01"}`,
+		`{"whatsapp": "8615601882491", "field": "tags", "to": "VIP"}`,
+		`{"whatsapp": "8615601882491", "field": "tags", "to": ["a,b"]}`,
+		`{"whatsapp": "8615601882491", "field": "address", "to": 12}`,
+		`{"whatsapp": "8615601882491", "field": "phone", "to": "8615601882491"}`,
+		`{"whatsapp": "8615601882491", "field": "Hobbies", "to": {"a": 1}}`,
+		`{"whatsapp": "8615601882491", "field": "Hobbies", "to": ["x", 1]}`,
+	} {
+		err := s.SimulateChange(context.Background(), json.RawMessage(change))
+		if !errors.Is(err, ErrBadChange) {
+			t.Errorf("change %s: err = %v, want ErrBadChange", change, err)
+		}
+	}
+	if len(g.bodies) != 0 {
+		t.Errorf("bad changes sent %d webhooks, want none", len(g.bodies))
+	}
+}
+
+func TestWebhookSenderAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		answer string
+		ok     bool
+	}{
+		{"accepted", 200, `{"code":200,"message":"Success","data":""}`, true},
+		{"code as a string", 200, `{"code":"200","message":"","data":""}`, true},
+		{"refused with 401", 401, `{"type":"about:blank","status":401}`, false},
+		{"200 with another code", 200, `{"code":-1,"message":"token error","data":""}`, false},
+		{"200 not JSON", 200, `OK`, false},
+		{"server error", 500, ``, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.answer))
+			}))
+			defer srv.Close()
+			err := NewWebhookSender(staticConfig(1, "t"), srv.URL, srv.Client()).
+				SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "followup": "hi"}`))
+			if tt.ok != (err == nil) {
+				t.Fatalf("err = %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && errors.Is(err, ErrBadChange) {
+				t.Errorf("err = %v: a refused webhook is not a bad change", err)
+			}
+			if err != nil && !strings.Contains(err.Error(), strconv.Itoa(tt.status)) && tt.status != 200 {
+				t.Errorf("err = %v, want it to name HTTP %d", err, tt.status)
+			}
+		})
+	}
+}
+
+// Compile-time check that the sender is what the sandbox needs.
+var _ gateway.ChangeSimulator = (*WebhookSender)(nil)
