@@ -1,0 +1,288 @@
+package fieldconfig
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisURL is the Redis the tests share (env REDIS_URL). Without it the test
+// fails under CI=true and is skipped elsewhere.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("REDIS_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("REDIS_URL is not set: CI must provide a Redis for the Redis store tests")
+		}
+		t.Skip("REDIS_URL is not set: skipping the Redis store tests (set it to e.g. redis://127.0.0.1:6379/0)")
+	}
+	return u
+}
+
+// newRedisClient connects to url and closes the client when t ends.
+func newRedisClient(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(o)
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis at REDIS_URL does not answer: %v", err)
+	}
+	return c
+}
+
+// testPrefix is a key prefix no other test uses; the keys under it are
+// deleted when t ends.
+func testPrefix(t *testing.T, c *redis.Client) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
+	prefix := fmt.Sprintf("crmgate-test:%s:%s:", name, hex.EncodeToString(b))
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+// newRedisStore is a Redis store on the shared Redis with a prefix of t's own.
+func newRedisStore(t *testing.T) (*Redis, *redis.Client) {
+	t.Helper()
+	c := newRedisClient(t, redisURL(t))
+	s, err := NewRedis(c, RedisOptions{Prefix: testPrefix(t, c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+func TestRedisStore(t *testing.T) {
+	t.Parallel()
+	redisURL(t) // skip or fail once, not per subtest
+	testStore(t, func(t *testing.T) Store {
+		s, _ := newRedisStore(t)
+		return s
+	})
+}
+
+// The stored hash holds the version and the GET document; a write publishes
+// a change notice.
+func TestRedisLayoutAndNotice(t *testing.T) {
+	t.Parallel()
+	s, c := newRedisStore(t)
+	ctx := context.Background()
+	ps := c.Subscribe(ctx, s.Channel())
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seeded, err := s.Seed(ctx, "acme-wa", sampleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, err := s.Put(ctx, "acme-wa", Config{Required: []string{"owner"}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Seed(ctx, "acme-wa", sampleConfig()) // stores nothing, announces nothing
+
+	h, err := c.HGetAll(ctx, s.key("acme-wa")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h["version"] != "2" || len(h) != 2 {
+		t.Errorf("hash = %v, want version 2 and doc", h)
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(h["doc"]), &doc); err != nil {
+		t.Fatalf("doc is not JSON: %v\n%s", err, h["doc"])
+	}
+	want := map[string]any{
+		"version":    2,
+		"updated_at": put.UpdatedAt.Format(time.RFC3339Nano),
+		"config": map[string]any{"required": []string{"owner"}, "stages": nil, "sources": nil, "languages": nil,
+			"tags": map[string]any{"strict": false, "known": nil}, "custom_fields": nil},
+	}
+	jsonEqual(t, "stored doc", doc, want)
+
+	for _, want := range []string{
+		fmt.Sprintf(`{"connection":"acme-wa","version":%d}`, seeded.Version),
+		fmt.Sprintf(`{"connection":"acme-wa","version":%d}`, put.Version),
+	} {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		msg, err := ps.ReceiveMessage(rctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("no change notice %s: %v", want, err)
+		}
+		if msg.Channel != s.Channel() || msg.Payload != want {
+			t.Errorf("notice on %q = %s, want %s", msg.Channel, msg.Payload, want)
+		}
+	}
+	// Nothing more was announced: a marker published now is the next message.
+	c.Publish(ctx, s.Channel(), "marker")
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if msg, err := ps.ReceiveMessage(rctx); err != nil || msg.Payload != "marker" {
+		t.Errorf("after the writes got %v, %v; want only the marker", msg, err)
+	}
+}
+
+func TestRedisCorruptDocument(t *testing.T) {
+	t.Parallel()
+	s, c := newRedisStore(t)
+	ctx := context.Background()
+	c.HSet(ctx, s.key("acme"), "version", 1, "doc", "{not json")
+	if _, err := s.Get(ctx, "acme"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("Get of a corrupt document = %v, want a decoding error", err)
+	}
+}
+
+func TestRedisWatch(t *testing.T) {
+	t.Parallel()
+	s, _ := newRedisStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	type change struct {
+		conn    string
+		version int64
+	}
+	ready := make(chan struct{})
+	changes := make(chan change, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Watch(ctx, func() { close(ready) }, func(conn string, v int64) { changes <- change{conn, v} })
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Watch ended before subscribing: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not subscribe within 10 s")
+	}
+	for i, conn := range []string{"a", "b", "a"} {
+		if _, err := s.Put(ctx, conn, Config{}, 0); err != nil {
+			t.Fatal(err)
+		}
+		want := change{conn, map[int]int64{0: 1, 1: 1, 2: 2}[i]}
+		select {
+		case got := <-changes:
+			if got != want {
+				t.Errorf("change %d = %+v, want %+v", i, got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("change %d not announced within 10 s", i)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Watch returned %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not return after its context ended")
+	}
+}
+
+func TestRedisConstructors(t *testing.T) {
+	t.Parallel()
+	if _, err := NewRedis(nil, RedisOptions{}); err == nil {
+		t.Error("NewRedis(nil) accepted")
+	}
+	_, _, err := OpenRedis("http://user:s3cret@127.0.0.1:1/0", RedisOptions{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("OpenRedis(bad URL) = %v, want an error without the password", err)
+	}
+	s, c, err := OpenRedis("redis://127.0.0.1:1/0", RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if s.Channel() != "crmgate:fieldconfig:changes" || s.key("x") != "crmgate:fieldconfig:x" {
+		t.Errorf("default prefix: channel %q key %q", s.Channel(), s.key("x"))
+	}
+}
+
+// redisServer is a redis-server of the test's own, to stop and start again.
+type redisServer struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+// startRedisServer runs redis-server on a free loopback port, without
+// persistence; it is stopped when t ends. Without a redis-server binary the
+// test fails under CI=true and is skipped elsewhere.
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed: CI must provide it")
+		}
+		t.Skip("redis-server is not installed: skipping")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &redisServer{t: t, port: port}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+// Start runs the server and waits until it answers PING.
+func (s *redisServer) Start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.Ping(context.Background()).Err()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on port %d does not answer: %v", s.port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop kills the server and waits for it to exit.
+func (s *redisServer) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
