@@ -1,0 +1,296 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// ImportRequest is the body of POST /v1/customers, /v1/customers/validate and
+// /v1/import-pool.
+type ImportRequest struct {
+	Connection   string            `json:"connection"`
+	Mode         string            `json:"mode"`
+	Strict       bool              `json:"strict"`
+	StrictOwner  bool              `json:"strict_owner"`
+	AllOrNothing bool              `json:"all_or_nothing"`
+	Customers    []json.RawMessage `json:"customers"`
+}
+
+func issue(code, field, msg string) schema.Issue {
+	return schema.Issue{Code: schema.Code(code), Field: field, Message: msg}
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// readJSON reads a JSON request body into v: 415 for another content type,
+// 413 past the limit (while reading), 400 for malformed JSON or unknown keys.
+// It writes the problem itself and reports whether v was filled.
+func (s *Server) readJSON(c *gin.Context, v any) bool {
+	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		problem(c, http.StatusUnsupportedMediaType, ProblemMediaType, "send the body as application/json")
+		return false
+	}
+	if c.Request.ContentLength > s.opts.MaxBodyBytes {
+		problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
+			return false
+		}
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body could not be read")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err))
+		return false
+	}
+	if dec.More() {
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body holds more than one JSON value")
+		return false
+	}
+	return true
+}
+
+func jsonError(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s must be a JSON %s", te.Field, te.Type.Kind())
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// readImport reads and checks an import request's envelope, and resolves its
+// connection.
+func (s *Server) readImport(c *gin.Context) (*ImportRequest, *gateway.Connection, bool) {
+	var req ImportRequest
+	if !s.readJSON(c, &req) {
+		return nil, nil, false
+	}
+	if req.Connection == "" {
+		req.Connection = c.Query("connection")
+	}
+	conn, ok := s.Connection(c, req.Connection)
+	if !ok {
+		return nil, nil, false
+	}
+	switch {
+	case req.Customers == nil:
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is required", issue("required", "customers", "an array of canonical customers is required"))
+		return nil, nil, false
+	case len(req.Customers) == 0:
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
+		return nil, nil, false
+	case len(req.Customers) > s.opts.MaxRecords:
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("%d records is more than the limit of %d per request", len(req.Customers), s.opts.MaxRecords),
+			issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords)))
+		return nil, nil, false
+	}
+	return &req, conn, true
+}
+
+func (s *Server) importCustomers(c *gin.Context)   { s.runImport(c, gateway.KindImport, false) }
+func (s *Server) validateCustomers(c *gin.Context) { s.runImport(c, gateway.KindImport, true) }
+func (s *Server) importPool(c *gin.Context)        { s.runImport(c, "", false) }
+
+func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
+	req, conn, ok := s.readImport(c)
+	if !ok {
+		return
+	}
+	op := gateway.Op{Kind: kind, Mode: req.Mode, Strict: req.Strict, StrictOwner: req.StrictOwner}
+	if kind == gateway.KindImport {
+		if op.Mode == "" {
+			op.Mode = gateway.ModeMerge
+		}
+		switch op.Mode {
+		case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
+		default:
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be merge, replace or keep_existing",
+				issue("invalid_option", "mode", "mode must be merge, replace or keep_existing, not "+quote(req.Mode)))
+			return
+		}
+	} else {
+		switch req.Mode {
+		case "replace":
+			op.Kind = gateway.KindPoolReplace
+		case "append":
+			op.Kind = gateway.KindPoolAppend
+		default:
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be replace or append",
+				issue("invalid_option", "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode)))
+			return
+		}
+	}
+	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly})
+	if err != nil {
+		serviceError(c, err)
+		return
+	}
+	ans.RequestID = requestID(c)
+	s.metrics.records(conn, ans)
+	c.Header("Server-Timing", serverTiming(ans.Timing, c))
+	c.JSON(http.StatusOK, ans)
+}
+
+func serverTiming(t gateway.Timing, c *gin.Context) string {
+	total := sinceStart(c)
+	return fmt.Sprintf("validation;dur=%.3f, upstream;dur=%.3f, total;dur=%.3f",
+		ms(t.Validation), ms(t.Upstream), ms(total))
+}
+
+// CustomerPage is the answer of GET /v1/customers.
+type CustomerPage struct {
+	Connection string            `json:"connection"`
+	Agent      string            `json:"agent"`
+	Customers  []schema.Customer `json:"customers"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+func (s *Server) listCustomers(c *gin.Context) {
+	conn, ok := s.Connection(c, c.Query("connection"))
+	if !ok {
+		return
+	}
+	q, ok := conn.Provider.(gateway.Querier)
+	if !ok {
+		problem(c, http.StatusUnprocessableEntity, ProblemUnsupported, "capability query: this "+conn.Common.Provider+" connection cannot list contacts")
+		return
+	}
+	agent := c.Query("agent")
+	if agent == "" {
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "agent is required", issue("required", "agent", "the agent's id (WhatsApp id of the agent account) is required"))
+		return
+	}
+	limit := defaultPage
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
+			return
+		}
+		limit = n
+	}
+	offset := 0
+	if cur := c.Query("cursor"); cur != "" {
+		n, err := decodeCursor(cur)
+		if err != nil {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue("invalid_value", "cursor", "pass next_cursor from the previous page unchanged"))
+			return
+		}
+		offset = n
+	}
+	list, report, err := q.Query(c.Request.Context(), agent, conn.Rules())
+	if err != nil {
+		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "error", err.Error(), "trace_id", report.TraceID)
+		status := http.StatusBadGateway
+		if errors.Is(err, gateway.ErrUnavailable) {
+			status = http.StatusServiceUnavailable
+			c.Header("Retry-After", "5")
+		}
+		problem(c, status, ProblemUnavailable, "the provider's contact query failed: "+err.Error())
+		return
+	}
+	page := CustomerPage{Connection: conn.ID, Agent: agent, Customers: []schema.Customer{}}
+	if offset < len(list) {
+		end := min(offset+limit, len(list))
+		page.Customers = list[offset:end]
+		if end < len(list) {
+			page.NextCursor = encodeCursor(end)
+		}
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func encodeCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
+}
+
+func decodeCursor(s string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := strings.CutPrefix(string(b), "o:")
+	if !ok {
+		return 0, errors.New("bad cursor")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, errors.New("bad cursor")
+	}
+	return n, nil
+}
+
+// ConnectionInfo is one entry of GET /v1/connections.
+type ConnectionInfo struct {
+	ID           string               `json:"id"`
+	Provider     string               `json:"provider"`
+	Capabilities gateway.Capabilities `json:"capabilities"`
+}
+
+func (s *Server) listConnections(c *gin.Context) {
+	p := principal(c)
+	out := []ConnectionInfo{}
+	for _, conn := range s.order {
+		if p.Allowed(conn.ID) {
+			out = append(out, ConnectionInfo{ID: conn.ID, Provider: conn.Common.Provider, Capabilities: conn.Capabilities()})
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"connections": out})
+}
+
+// SandboxChange is the body of POST /v1/sandbox/{connection}/changes.
+type SandboxChange = json.RawMessage
+
+func (s *Server) sandboxChange(c *gin.Context) {
+	conn, ok := s.Connection(c, c.Param("connection"))
+	if !ok {
+		return
+	}
+	sim, ok := s.opts.Changes[conn.ID]
+	if !ok {
+		problem(c, http.StatusUnprocessableEntity, ProblemUnsupported, "this sandbox connection's simulator sends no webhooks")
+		return
+	}
+	var body json.RawMessage
+	if !s.readJSON(c, &body) {
+		return
+	}
+	if err := sim.SimulateChange(c.Request.Context(), body); err != nil {
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change was not simulated: "+err.Error())
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "sent", "connection": conn.ID})
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"crmgate/gateway"
+)
+
+const ctxStart = "crmgate.start"
+
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	recs     *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crmgate_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "crmgate_http_request_duration_seconds", Help: "HTTP request duration by route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+		recs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crmgate_records_total", Help: "Imported records by connection, provider and status.",
+		}, []string{"connection", "provider", "status"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.recs,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) middleware(c *gin.Context) {
+	start := time.Now()
+	c.Set(ctxStart, start)
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+}
+
+func (m *metrics) records(conn *gateway.Connection, a *gateway.Answer) {
+	for _, r := range a.Results {
+		m.recs.WithLabelValues(conn.ID, conn.Common.Provider, string(r.Status)).Inc()
+	}
+}
+
+func (m *metrics) handler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
+
+func sinceStart(c *gin.Context) time.Duration {
+	if v, ok := c.Get(ctxStart); ok {
+		return time.Since(v.(time.Time))
+	}
+	return 0
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/gin-gonic/gin"
+)
+
+const (
+	headerRequestID = "X-Request-ID"
+	ctxRequestID    = "crmgate.request_id"
+)
+
+// requestIDMiddleware takes the caller's X-Request-ID when it is a sensible
+// token (1–128 printable ASCII characters) and makes one otherwise; every
+// response carries it.
+func requestIDMiddleware(c *gin.Context) {
+	id := c.GetHeader(headerRequestID)
+	if !validRequestID(id) {
+		id = newID()
+	}
+	c.Set(ctxRequestID, id)
+	c.Header(headerRequestID, id)
+	c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,189 @@
+// Package api is crmgate's HTTP edge: gin routing, middleware (one concern per
+// file) and handlers that decode, call the core and encode. Business logic
+// lives in the core packages; this package maps their errors to problem+json
+// in one place (problem.go).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"crmgate/auth"
+	"crmgate/gateway"
+)
+
+// Check is a readiness check: ok, and a short detail.
+type Check func(ctx context.Context) (ok bool, detail string)
+
+// Options are what the Server needs. Connections, Service and Verifier are
+// required.
+type Options struct {
+	Connections    []*gateway.Connection
+	Service        *gateway.Service
+	Verifier       *auth.Verifier
+	Logger         *slog.Logger
+	MaxBodyBytes   int64
+	MaxRecords     int
+	RequestTimeout time.Duration
+	// Ready lists the readiness checks by name ("redis", "config").
+	Ready map[string]Check
+	// Sandbox enables POST /v1/sandbox/{connection}/changes.
+	Sandbox bool
+	// Changes are the sandbox simulators that can send webhooks, by connection.
+	Changes map[string]gateway.ChangeSimulator
+	// Extra lets other parts register routes on the authenticated /v1 group
+	// and the root router (field configuration, events, subscriptions).
+	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	opts     Options
+	conns    map[string]*gateway.Connection
+	order    []*gateway.Connection
+	service  *gateway.Service
+	verifier *auth.Verifier
+	log      *slog.Logger
+	engine   *gin.Engine
+	metrics  *metrics
+}
+
+// New builds the server and its routes. It panics on missing required
+// options: they are wiring errors, not run-time conditions.
+func New(o Options) *Server {
+	if o.Service == nil || o.Verifier == nil {
+		panic("api.New: Service and Verifier are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 16 << 20
+	}
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = 10000
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	s := &Server{opts: o, conns: map[string]*gateway.Connection{}, order: o.Connections, service: o.Service,
+		verifier: o.Verifier, log: o.Logger, metrics: newMetrics()}
+	for _, c := range o.Connections {
+		s.conns[c.ID] = c
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware)
+	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path) })
+	r.NoMethod(func(c *gin.Context) {
+		problem(c, http.StatusMethodNotAllowed, ProblemMalformed, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics.handler())
+
+	v1 := r.Group("/v1", s.authenticate, s.deadline)
+	v1.POST("/customers", require(auth.ScopeCustomersWrite), s.importCustomers)
+	v1.POST("/customers/validate", require(auth.ScopeCustomersWrite), s.validateCustomers)
+	v1.POST("/import-pool", require(auth.ScopeCustomersWrite), s.importPool)
+	v1.GET("/customers", require(auth.ScopeCustomersRead), s.listCustomers)
+	v1.GET("/connections", s.listConnections)
+	if o.Sandbox {
+		v1.POST("/sandbox/:connection/changes", s.sandboxChange)
+	}
+	for _, f := range o.Extra {
+		f(r, v1, s)
+	}
+	s.engine = r
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine exposes the router for routes registered after New.
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+// deadline bounds the whole request, retries included.
+func (s *Server) deadline(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// recoverer turns a panic into a 500 problem and a log line.
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic", "request_id", requestID(c), "path", c.Request.URL.Path, "panic", v)
+			problem(c, http.StatusInternalServerError, ProblemInternal, "the request could not be processed; quote the request_id to support")
+		}
+	}()
+	c.Next()
+}
+
+// logRequests logs one line per request: no bodies, no headers, no secrets.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	sub := ""
+	if p, ok := c.Get(ctxPrincipal); ok {
+		sub = p.(*auth.Principal).Subject
+	}
+	s.log.Info("request", "request_id", requestID(c), "method", c.Request.Method, "path", c.FullPath(),
+		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "app", sub)
+}
+
+// Connection resolves the connection a request names for the caller, writing
+// the problem itself when it cannot: a connection the token is not allowed is
+// 403 (also when it does not exist); with a "*" token an unknown one is 404.
+// An empty id is allowed when the token names exactly one connection.
+func (s *Server) Connection(c *gin.Context, id string) (*gateway.Connection, bool) {
+	p := principal(c)
+	if id == "" {
+		if !p.All() && len(p.Connections) == 1 {
+			id = p.Connections[0]
+		} else {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "name the connection (\"connection\" in the body or query)",
+				issue("required", "connection", "connection is required unless the token allows exactly one connection"))
+			return nil, false
+		}
+	}
+	if !p.Allowed(id) {
+		problem(c, http.StatusForbidden, ProblemForbidden, "the token is not allowed the connection "+quote(id))
+		return nil, false
+	}
+	conn, ok := s.conns[id]
+	if !ok {
+		problem(c, http.StatusNotFound, ProblemNotFound, "no connection "+quote(id))
+		return nil, false
+	}
+	return conn, true
+}
+
+// Connections lists the configured connections in configuration order.
+func (s *Server) Connections() []*gateway.Connection { return s.order }
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	status, code := "ready", http.StatusOK
+	checks := gin.H{}
+	for name, check := range s.opts.Ready {
+		ok, detail := check(c.Request.Context())
+		checks[name] = gin.H{"ok": ok, "detail": detail}
+		if !ok {
+			// The gateway goes on validating with its last good copy: it is
+			// degraded, still serving.
+			status = "degraded"
+		}
+	}
+	c.JSON(code, gin.H{"status": status, "checks": checks})
+}

@@ -1,0 +1,225 @@
+// Package app wires crmgate together from its configuration: connections and
+// their adapters, the field-configuration store and cache, the event store and
+// delivery, and the HTTP server. In sandbox mode it starts the providers'
+// simulators first and serves their connections.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"crmgate/api"
+	"crmgate/auth"
+	"crmgate/config"
+	"crmgate/fieldconfig"
+	"crmgate/gateway"
+)
+
+// App is a built gateway, ready to serve.
+type App struct {
+	Handler http.Handler
+	Server  *api.Server
+	Config  *config.Config
+	// DevToken is, in sandbox mode, a token for every scope and connection.
+	DevToken string
+	// Secret is the HS256 secret in use (generated in sandbox mode when none
+	// is configured).
+	Secret []byte
+
+	background []func(ctx context.Context) error
+	closers    []func()
+}
+
+// Options are what Build needs besides the configuration.
+type Options struct {
+	Factories []gateway.Factory
+	Logger    *slog.Logger
+	// GatewayURL is where this gateway can be reached by the simulators
+	// (sandbox webhooks).
+	GatewayURL string
+	// HTTPClient makes outbound provider calls (a default is built when nil).
+	HTTPClient *http.Client
+}
+
+// Build makes the gateway from cfg. It starts the sandbox simulators when
+// cfg.Sandbox is set; Close stops them.
+func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = NewHTTPClient()
+	}
+	a := &App{Config: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	conns := cfg.Connections
+	changes := map[string]gateway.ChangeSimulator{}
+	if cfg.Sandbox {
+		for _, f := range o.Factories {
+			if f.Sandbox == nil {
+				continue
+			}
+			sb, err := f.Sandbox(ctx, o.GatewayURL)
+			if err != nil {
+				return nil, fmt.Errorf("app: sandbox %s: %w", f.Name, err)
+			}
+			a.closers = append(a.closers, sb.Close)
+			conns = append(conns, config.Connection{Common: sb.Common, Extra: sb.Config, FieldConfig: sb.FieldConfig, Factory: f})
+			if sb.Changes != nil {
+				changes[sb.Common.ID] = sb.Changes
+			}
+		}
+	}
+
+	secret := []byte(cfg.Auth.JWT.HS256Secret.Reveal())
+	if len(secret) == 0 && cfg.Sandbox {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		secret = []byte(base64.RawURLEncoding.EncodeToString(secret))
+	}
+	a.Secret = secret
+	vo := auth.Options{Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience}
+	if cfg.Auth.JWT.JWKSURL != "" {
+		vo.JWKS = auth.NewJWKS(cfg.Auth.JWT.JWKSURL, nil)
+	} else {
+		vo.HS256Secret = secret
+	}
+	verifier, err := auth.NewVerifier(vo)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+
+	// Stores: Redis when configured, in-process otherwise.
+	var (
+		fcStore fieldconfig.Store
+		rdb     *redis.Client
+	)
+	ready := map[string]api.Check{}
+	if url := cfg.RedisURL.Reveal(); url != "" {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, errors.New("app: redis_url is not a valid redis:// URL")
+		}
+		rdb = redis.NewClient(opt)
+		a.closers = append(a.closers, func() { _ = rdb.Close() })
+		s, err := fieldconfig.NewRedis(rdb, fieldconfig.RedisOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		fcStore = s
+		ready["redis"] = func(ctx context.Context) (bool, string) {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return false, "unreachable: validating with the last good field configuration"
+			}
+			return true, "ok"
+		}
+	} else {
+		fcStore = fieldconfig.NewMemory()
+	}
+	seeds := map[string]fieldconfig.Config{}
+	for _, c := range conns {
+		seeds[c.Common.ID] = c.FieldConfig
+	}
+	cache, err := fieldconfig.NewCache(fcStore, seeds, fieldconfig.CacheOptions{Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	if err := cache.Load(ctx); err != nil {
+		// Serve the configuration file's documents until the store answers.
+		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy", "error", err.Error())
+	}
+	a.background = append(a.background, cache.Run)
+	ready["config"] = func(context.Context) (bool, string) { return cache.Healthy() }
+
+	built := make([]*gateway.Connection, 0, len(conns))
+	for _, c := range conns {
+		p, err := c.Factory.New(c.Common, c.Extra, o.HTTPClient)
+		if err != nil {
+			return nil, fmt.Errorf("app: connection %s: %w", c.Common.ID, err)
+		}
+		conn, err := gateway.NewConnection(c.Common, p, c.Extra, cache)
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		built = append(built, conn)
+	}
+
+	extra := []func(*gin.Engine, *gin.RouterGroup, *api.Server){api.FieldConfigRoutes(cache)}
+	srv := api.New(api.Options{
+		Connections:    built,
+		Service:        &gateway.Service{},
+		Verifier:       verifier,
+		Logger:         o.Logger,
+		MaxBodyBytes:   cfg.Limits.MaxBodyBytes,
+		MaxRecords:     cfg.Limits.MaxRecords,
+		RequestTimeout: cfg.RequestTimeout,
+		Ready:          ready,
+		Sandbox:        cfg.Sandbox,
+		Changes:        changes,
+		Extra:          extra,
+	})
+	a.Server, a.Handler = srv, srv
+
+	if cfg.Sandbox {
+		ids := make([]string, len(built))
+		for i, c := range built {
+			ids[i] = c.ID
+		}
+		tok, err := auth.Mint(auth.MintOptions{Secret: secret, Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience,
+			Subject: "sandbox-dev", Scopes: auth.Scopes, Connections: []string{auth.AllConnections}, TTL: 24 * time.Hour})
+		if err != nil {
+			return nil, fmt.Errorf("app: dev token: %w", err)
+		}
+		a.DevToken = tok
+	}
+	ok = true
+	return a, nil
+}
+
+// Run runs the background work (cache refresh, event delivery) until ctx ends.
+func (a *App) Run(ctx context.Context) {
+	for _, f := range a.background {
+		go func() {
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				slog.Default().Error("background task stopped", "error", err.Error())
+			}
+		}()
+	}
+}
+
+// Close stops the simulators and closes the stores.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// NewHTTPClient is the outbound client: connections kept alive, many idle
+// connections per provider host. Deadlines come from each call's context.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	t.IdleConnTimeout = 90 * time.Second
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &http.Client{Transport: t}
+}

@@ -1,0 +1,173 @@
+// Package auth validates and mints the JWTs internal apps send: the algorithm
+// is pinned (HS256 with the configured secret, or RS256/ES256 from a JWKS URL),
+// exp is required, iss and aud are checked, and 30 s of clock leeway allowed.
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Scopes.
+const (
+	ScopeCustomersWrite = "customers:write"
+	ScopeCustomersRead  = "customers:read"
+	ScopeEventsRead     = "events:read"
+	ScopeAdmin          = "admin"
+)
+
+// Scopes lists every scope.
+var Scopes = []string{ScopeCustomersWrite, ScopeCustomersRead, ScopeEventsRead, ScopeAdmin}
+
+// AllConnections in the connections claim allows every connection.
+const AllConnections = "*"
+
+// Leeway is the clock skew allowed on exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// Claims are crmgate's JWT claims.
+type Claims struct {
+	jwt.RegisteredClaims
+	Scope       string   `json:"scope"`
+	Connections []string `json:"connections"`
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Subject     string
+	Scopes      []string
+	Connections []string
+}
+
+// Has reports whether the caller holds scope.
+func (p *Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// All reports whether the caller may use every connection.
+func (p *Principal) All() bool { return slices.Contains(p.Connections, AllConnections) }
+
+// Allowed reports whether the caller may use the connection id.
+func (p *Principal) Allowed(id string) bool { return p.All() || slices.Contains(p.Connections, id) }
+
+// ErrInvalidToken wraps every reason a token is refused.
+var ErrInvalidToken = errors.New("invalid token")
+
+// Verifier checks tokens.
+type Verifier struct {
+	parser  *jwt.Parser
+	keyfunc jwt.Keyfunc
+}
+
+// Options configure a Verifier: exactly one of HS256Secret and JWKS.
+type Options struct {
+	HS256Secret []byte
+	JWKS        *JWKS
+	Issuer      string
+	Audience    string
+}
+
+// NewVerifier returns a Verifier pinned to HS256 (with a secret) or to
+// RS256/ES256 (with a JWKS). It refuses options with neither or both.
+func NewVerifier(o Options) (*Verifier, error) {
+	if (len(o.HS256Secret) == 0) == (o.JWKS == nil) {
+		return nil, errors.New("auth.NewVerifier: exactly one of an HS256 secret and a JWKS is required")
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuer(o.Issuer),
+		jwt.WithAudience(o.Audience),
+		jwt.WithLeeway(Leeway),
+		jwt.WithIssuedAt(),
+	}
+	v := &Verifier{}
+	if o.JWKS != nil {
+		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))
+		v.keyfunc = o.JWKS.Keyfunc
+	} else {
+		secret := o.HS256Secret
+		opts = append(opts, jwt.WithValidMethods([]string{"HS256"}))
+		v.keyfunc = func(*jwt.Token) (any, error) { return secret, nil }
+	}
+	v.parser = jwt.NewParser(opts...)
+	return v, nil
+}
+
+// Verify checks a compact token and returns its caller. Every refusal wraps
+// ErrInvalidToken with the reason (never the token or a key).
+func (v *Verifier) Verify(token string) (*Principal, error) {
+	var c Claims
+	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, reason(err))
+	}
+	if c.Subject == "" {
+		return nil, fmt.Errorf("%w: sub is required", ErrInvalidToken)
+	}
+	return &Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope), Connections: c.Connections}, nil
+}
+
+func reason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "token expired"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim (exp) is missing"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return "wrong audience"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "wrong issuer"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature invalid"
+	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrSignatureInvalid):
+		return "token cannot be verified (algorithm or key not accepted)"
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "token malformed"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "token not valid yet"
+	}
+	return "token rejected"
+}
+
+// MintOptions describe a token to mint.
+type MintOptions struct {
+	Secret      []byte
+	Issuer      string
+	Audience    string
+	Subject     string
+	Scopes      []string
+	Connections []string
+	TTL         time.Duration
+	Now         time.Time // zero: time.Now()
+}
+
+// Mint signs an HS256 token. It refuses an empty secret or subject and a
+// non-positive TTL.
+func Mint(o MintOptions) (string, error) {
+	if len(o.Secret) == 0 || o.Subject == "" || o.TTL <= 0 {
+		return "", errors.New("auth.Mint: secret, subject and a positive ttl are required")
+	}
+	for _, s := range o.Scopes {
+		if !slices.Contains(Scopes, s) {
+			return "", fmt.Errorf("auth.Mint: unknown scope %q (one of %s)", s, strings.Join(Scopes, ", "))
+		}
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   o.Subject,
+			Issuer:    o.Issuer,
+			Audience:  jwt.ClaimStrings{o.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(o.TTL)),
+		},
+		Scope:       strings.Join(o.Scopes, " "),
+		Connections: o.Connections,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(o.Secret)
+}

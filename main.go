@@ -1,0 +1,174 @@
+// Command crmgate is one REST API in front of the WSCRM and NXLink customer
+// providers. With no configuration it serves a sandbox: both providers'
+// simulators, an in-process store, and a development token printed at start.
+//
+//	crmgate [--config FILE]          serve (CRMGATE_CONFIG also names the file)
+//	crmgate token --sub APP --scope "customers:write" --connections a,b --ttl 1h
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"crmgate/app"
+	"crmgate/auth"
+	"crmgate/config"
+	"crmgate/gateway"
+	"crmgate/providers/nxlink"
+	"crmgate/providers/wscrm"
+)
+
+// factories is the table of providers: a new provider is one more line.
+func factories() []gateway.Factory {
+	return []gateway.Factory{
+		wscrm.Factory(),
+		nxlink.Factory(),
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "crmgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return mintToken(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("crmgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv(config.EnvConfig), "configuration file (none: sandbox)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Sandbox(os.LookupEnv)
+	}
+	return config.LoadFile(path, factories(), os.LookupEnv)
+}
+
+func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	slog.SetDefault(logger)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	base := localURL(ln.Addr())
+	a, err := app.Build(ctx, cfg, app.Options{Factories: factories(), Logger: logger, GatewayURL: base})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.Run(runCtx)
+
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	banner(stdout, cfg, a, base)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// In-flight imports finish, within a bound.
+	shutdownCtx, done := context.WithTimeout(context.Background(), cfg.RequestTimeout+5*time.Second)
+	defer done()
+	logger.Info("shutting down")
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	cancel()
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func localURL(addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func banner(w io.Writer, cfg *config.Config, a *app.App, base string) {
+	fmt.Fprintf(w, "crmgate listening on %s\n", base)
+	for _, c := range a.Server.Connections() {
+		fmt.Fprintf(w, "  connection %-16s provider %-7s %s\n", c.ID, c.Common.Provider, c.BaseURL)
+	}
+	fmt.Fprintf(w, "  Swagger UI   %s/swagger/index.html\n", base)
+	if !cfg.Sandbox {
+		return
+	}
+	fmt.Fprintf(w, "\nSandbox mode: the providers above are built-in simulators; the store is in-process.\n")
+	fmt.Fprintf(w, "Development token (every scope, every connection, 24 h):\n\n")
+	fmt.Fprintf(w, "export CRMGATE_TOKEN=%s\n\n", a.DevToken)
+	fmt.Fprintf(w, "Try:\n  curl -s %s/v1/customers -H \"Authorization: Bearer $CRMGATE_TOKEN\" -H 'Content-Type: application/json' \\\n", base)
+	fmt.Fprintf(w, "    -d '{\"connection\":\"sandbox-nxlink\",\"customers\":[{\"ref\":\"crm-17\",\"name\":\"Li Heng\",\"whatsapp\":\"+86 152 6666 7780\",\"tags\":[\"VIP\"]}]}'\n")
+}
+
+func mintToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("crmgate token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv(config.EnvConfig), "configuration file (its auth.jwt section is used)")
+	sub := fs.String("sub", "", "the calling app (required)")
+	scope := fs.String("scope", "", "space-separated scopes: "+strings.Join(auth.Scopes, " "))
+	conns := fs.String("connections", "", "comma-separated connection ids, or *")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	secret := cfg.Auth.JWT.HS256Secret.Reveal()
+	if secret == "" {
+		return fmt.Errorf("token: no HS256 secret: set auth.jwt.hs256_secret in --config or %s", config.EnvJWTSecret)
+	}
+	var list []string
+	for _, c := range strings.Split(*conns, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			list = append(list, c)
+		}
+	}
+	if len(list) == 0 {
+		return errors.New("token: --connections is required (ids, or *)")
+	}
+	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience,
+		Subject: *sub, Scopes: strings.Fields(*scope), Connections: list, TTL: *ttl})
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
