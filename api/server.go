@@ -79,7 +79,9 @@ func New(o Options) *Server {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware)
-	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path) })
+	r.NoRoute(func(c *gin.Context) {
+		problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path)
+	})
 	r.NoMethod(func(c *gin.Context) {
 		problem(c, http.StatusMethodNotAllowed, ProblemMalformed, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
