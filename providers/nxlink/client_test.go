@@ -1,0 +1,360 @@
+package nxlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+const seatMessageAgent1 = "The belonging seat agent1 does not exist. Please go to Management->Members to confirm"
+
+// twoCustomers are two valid canonical customers; owners as given.
+func twoCustomers(owner0, owner1 string) []schema.Customer {
+	return []schema.Customer{
+		{Name: "zhang san", WhatsApp: "8618163725558", Owner: owner0},
+		{Name: "li si", WhatsApp: "8618135539411", Owner: owner1},
+	}
+}
+
+func planOne(t *testing.T, a *Adapter, op gateway.Op, cs []schema.Customer) *gateway.Call {
+	t.Helper()
+	calls, err := a.Plan(op, records(t, a, op, cs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 {
+		t.Fatalf("got %d calls", len(calls))
+	}
+	return &calls[0]
+}
+
+func TestDoAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	ownerIssue := func(seat string) schema.Issue {
+		return schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
+			Message:         "the owner is not a seat of this NXLink account",
+			ProviderCode:    "12148",
+			ProviderMessage: fmt.Sprintf("The belonging seat %s does not exist. Please go to Management->Members to confirm", seat)}
+	}
+	tests := []struct {
+		name       string
+		strict     bool
+		owners     [2]string
+		want       []gateway.Outcome
+		wantCode   string
+		wantStored int
+	}{
+		{
+			name:   "all succeed",
+			owners: [2]string{"agent1@example.com", ""},
+			want: []gateway.Outcome{
+				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
+				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775937"},
+			},
+			wantCode: "0", wantStored: 2,
+		},
+		{
+			name:   "strict binding: unknown seat fails its record only",
+			strict: true,
+			owners: [2]string{"kubrick101", "agent9"},
+			want: []gateway.Outcome{
+				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{ownerIssue("agent9")}},
+			},
+			wantCode: "0", wantStored: 1,
+		},
+		{
+			name:   "no strict binding: unknown seat fails the whole call",
+			owners: [2]string{"kubrick101", "agent9"},
+			want: []gateway.Outcome{
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
+					Message:      "NXLink refused the whole call: a seat (owner) of the call does not exist",
+					ProviderCode: "12148", ProviderMessage: "The belonging seat agent9 does not exist. Please go to Management->Members to confirm"}}},
+			},
+			wantCode: "12148", wantStored: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim, a := newTestSim(t, testConfig())
+			op := importOp
+			op.StrictOwner = tt.strict
+			call := planOne(t, a, op, twoCustomers(tt.owners[0], tt.owners[1]))
+			res, err := a.Do(context.Background(), call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			if len(want) == 1 { // a whole-call refusal: the same outcome for both
+				want = []gateway.Outcome{want[0], want[0]}
+			}
+			if !reflect.DeepEqual(res.Outcomes, want) {
+				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, want)
+			}
+			r := res.Report
+			if r.Path != BatchCreatePath || r.HTTPStatus != 200 || r.ProviderCode != tt.wantCode || r.Records != 2 || !traceIDPattern.MatchString(r.TraceID) {
+				t.Errorf("report %+v", r)
+			}
+			if n := len(sim.Customers()); n != tt.wantStored {
+				t.Errorf("simulator stores %d customers, want %d", n, tt.wantStored)
+			}
+		})
+	}
+}
+
+// The document's three answer examples, served as they are, map to the
+// right outcomes.
+func TestDoMapsDocumentAnswers(t *testing.T) {
+	t.Parallel()
+	seatFail := schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner, ProviderCode: "12148", ProviderMessage: seatMessageAgent1}
+	itemFail, callFail := seatFail, seatFail
+	itemFail.Message = "the owner is not a seat of this NXLink account"
+	callFail.Message = "NXLink refused the whole call: a seat (owner) of the call does not exist"
+	tests := []struct {
+		file    string
+		want    []gateway.Outcome
+		code    string
+		traceID string
+	}{
+		{"answer_success.json", []gateway.Outcome{
+			{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
+			{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775937"},
+		}, "0", "56bf81643292cd6a89ecde64ae00db13"},
+		{"answer_partial.json", []gateway.Outcome{
+			{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
+			{Status: gateway.StatusFailed, Errors: []schema.Issue{itemFail}},
+		}, "0", "de31e85fdcc9489f9a7b8c99193b9a93"},
+		{"answer_failure.json", []gateway.Outcome{
+			{Status: gateway.StatusFailed, Errors: []schema.Issue{callFail}},
+			{Status: gateway.StatusFailed, Errors: []schema.Issue{callFail}},
+		}, "12148", "4516857e03a84c4cbe1339a93f24a1b6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			answer := readTestdata(t, tt.file)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write(answer)
+			}))
+			t.Cleanup(srv.Close)
+			a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+			res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.Outcomes, tt.want) {
+				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, tt.want)
+			}
+			if res.Report.ProviderCode != tt.code || res.Report.TraceID != tt.traceID || res.Report.HTTPStatus != 200 || res.Report.Note != "" {
+				t.Errorf("report %+v", res.Report)
+			}
+		})
+	}
+}
+
+func TestMapAnswer(t *testing.T) {
+	t.Parallel()
+	unknown := gateway.Outcome{Status: gateway.StatusUnknown, Errors: []schema.Issue{{Code: schema.CodeProviderUnavailable,
+		Message: "NXLink's answer lists this record neither as a success nor as a failure"}}}
+	tests := []struct {
+		name     string
+		n        int
+		status   int
+		body     string
+		want     []gateway.Outcome
+		wantNote string
+		wantErr  error
+	}{
+		{
+			name: "a record in neither list is unknown", n: 3, status: 200,
+			body: `{"code":0,"message":null,"traceId":"t","data":{"totalCount":3,"successCount":1,"failCount":1,
+				"failItems":[{"index":2,"errorCode":13003,"errorMessage":"sms_phone must be digits only"}],
+				"successItems":[{"index":0,"customerId":9007199254740993,"whatsAppPhone":"1"}]}}`,
+			want: []gateway.Outcome{
+				{Status: gateway.StatusSucceeded, ProviderID: "9007199254740993"},
+				unknown,
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeInvalidPhone, Field: schema.FieldPhone,
+					Message: "sms_phone must be digits only", ProviderCode: "13003", ProviderMessage: "sms_phone must be digits only"}}},
+			},
+			wantNote: "1 of 3 records are in neither successItems nor failItems",
+		},
+		{
+			name: "out-of-range and repeated indexes are noted, not applied", n: 1, status: 200,
+			body: `{"code":0,"traceId":"t","data":{"totalCount":1,"failItems":[{"index":5,"errorCode":1,"errorMessage":"x"}],
+				"successItems":[{"index":0,"customerId":1},{"index":0,"customerId":2}]}}`,
+			want:     []gateway.Outcome{{Status: gateway.StatusSucceeded, ProviderID: "1"}},
+			wantNote: `index 0 is listed twice; index "5" is not a record of the call`,
+		},
+		{
+			name: "an unknown per-item code is provider_rejected", n: 1, status: 200,
+			body: `{"code":0,"traceId":"t","data":{"totalCount":1,"failItems":[{"index":0,"errorCode":99,"errorMessage":"no"}],"successItems":[]}}`,
+			want: []gateway.Outcome{{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected,
+				Message: "NXLink refused the record: no", ProviderCode: "99", ProviderMessage: "no"}}}},
+		},
+		{
+			name: "per-item codes of the simulator", n: 4, status: 200,
+			body: `{"code":0,"traceId":"t","data":{"totalCount":4,"successItems":[],"failItems":[
+				{"index":0,"errorCode":13001,"errorMessage":"full_name is required"},
+				{"index":1,"errorCode":13004,"errorMessage":"remark exceeds the maximum length of 2000 characters"},
+				{"index":2,"errorCode":13005,"errorMessage":"birthday must be in the format yyyy-MM-dd"},
+				{"index":3,"errorCode":13002,"errorMessage":"none"}]}}`,
+			want: []gateway.Outcome{
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeRequired, Field: schema.FieldName, Message: "full_name is required", ProviderCode: "13001", ProviderMessage: "full_name is required"}}},
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeTooLong, Field: schema.FieldRemarks, Message: "remark exceeds the maximum length of 2000 characters", ProviderCode: "13004", ProviderMessage: "remark exceeds the maximum length of 2000 characters"}}},
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeInvalidDate, Field: schema.FieldBirthday, Message: "birthday must be in the format yyyy-MM-dd", ProviderCode: "13005", ProviderMessage: "birthday must be in the format yyyy-MM-dd"}}},
+				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeRequired, Field: schema.FieldWhatsApp, Message: "none", ProviderCode: "13002", ProviderMessage: "none"}}},
+			},
+		},
+		{
+			name: "another whole-call code is provider_rejected", n: 1, status: 200,
+			body: `{"code":10004,"message":"sign is not valid","traceId":"t","data":null}`,
+			want: []gateway.Outcome{{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected,
+				Message: "NXLink refused the whole call: sign is not valid", ProviderCode: "10004", ProviderMessage: "sign is not valid"}}}},
+		},
+		{
+			name: "too many records is batch_too_large", n: 1, status: 200,
+			body: `{"code":10006,"message":"customers must hold 1 to 100 records, not 101","traceId":"t","data":null}`,
+			want: []gateway.Outcome{{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeBatchTooLarge,
+				Message: "NXLink refused the whole call: too many customers in one call", ProviderCode: "10006", ProviderMessage: "customers must hold 1 to 100 records, not 101"}}}},
+		},
+		{name: "not JSON", n: 1, status: 200, body: `<html>oops</html>`, wantErr: ErrBadAnswer},
+		{name: "no code", n: 1, status: 200, body: `{"data":null}`, wantErr: ErrBadAnswer},
+		{name: "code 0 without data", n: 1, status: 200, body: `{"code":0,"data":null}`, wantErr: ErrBadAnswer},
+		{name: "a 4xx with code 0", n: 1, status: 400, body: `{"code":0,"data":{}}`, wantErr: ErrBadAnswer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := mapAnswer(tt.n, tt.status, []byte(tt.body))
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil {
+				if errors.Is(err, gateway.ErrUnavailable) {
+					t.Errorf("an unreadable answer must not be retried: %v", err)
+				}
+				return
+			}
+			if !reflect.DeepEqual(res.Outcomes, tt.want) {
+				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, tt.want)
+			}
+			if res.Report.Note != tt.wantNote {
+				t.Errorf("note %q, want %q", res.Report.Note, tt.wantNote)
+			}
+		})
+	}
+}
+
+func TestDoUnavailable(t *testing.T) {
+	t.Parallel()
+	t.Run("503 then success", func(t *testing.T) {
+		t.Parallel()
+		sim, a := newTestSim(t, testConfig())
+		sim.FailNext(1)
+		call := planOne(t, a, importOp, twoCustomers("", ""))
+		res, err := a.Do(context.Background(), call)
+		if !errors.Is(err, gateway.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+		if res.Report.HTTPStatus != http.StatusServiceUnavailable {
+			t.Errorf("report %+v", res.Report)
+		}
+		res, err = a.Do(context.Background(), call)
+		if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded || res.Outcomes[1].Status != gateway.StatusSucceeded {
+			t.Fatalf("second attempt: %v %+v", err, res)
+		}
+		if n := len(sim.Calls()); n != 2 {
+			t.Errorf("simulator saw %d calls, want 2", n)
+		}
+	})
+	t.Run("transport error", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		a := newTestAdapter(t, url, testConfig(), nil)
+		_, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+		if !errors.Is(err, gateway.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() { close(release) })
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := a.Do(ctx, planOne(t, a, importOp, twoCustomers("", "")))
+		if !errors.Is(err, gateway.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("non-JSON 200 is not retried", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+		t.Cleanup(srv.Close)
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+		if !errors.Is(err, ErrBadAnswer) || errors.Is(err, gateway.ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrBadAnswer only", err)
+		}
+		if res.Report.HTTPStatus != 200 {
+			t.Errorf("report %+v", res.Report)
+		}
+	})
+}
+
+// A batch larger than 100 is split; each call's indexes are its own and the
+// records carry the caller's indexes.
+func TestChunksMapBack(t *testing.T) {
+	t.Parallel()
+	sim, a := newTestSim(t, testConfig())
+	cs := make([]schema.Customer, 150)
+	for i := range cs {
+		cs[i] = schema.Customer{Name: "c" + strconv.Itoa(i), Email: fmt.Sprintf("c%d@example.com", i)}
+	}
+	calls, err := a.Plan(importOp, records(t, a, importOp, cs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || len(calls[0].Records) != 100 || len(calls[1].Records) != 50 {
+		t.Fatalf("chunks %d", len(calls))
+	}
+	for k, call := range calls {
+		res, err := a.Do(context.Background(), &call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, o := range res.Outcomes {
+			idx := call.Records[j].Index
+			if idx != k*100+j || o.Status != gateway.StatusSucceeded || o.ProviderID != strconv.FormatInt(FirstCustomerID+int64(idx), 10) {
+				t.Fatalf("call %d record %d (index %d): %+v", k, j, idx, o)
+			}
+		}
+	}
+	if n := len(sim.Customers()); n != 150 {
+		t.Errorf("stored %d", n)
+	}
+}

@@ -1,0 +1,149 @@
+package nxlink
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"crmgate/fieldconfig"
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// The provider document's example values.
+const (
+	testAccessKey = "fme2na3kdi3ki"
+	testSecret    = "s3cr3t"
+	testTenant    = 123
+	testAppKey    = "46oKF=os"
+	testTS        = 1655710885431
+)
+
+var testNow = time.UnixMilli(testTS)
+
+func fixedClock() time.Time { return testNow }
+
+var importOp = gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
+
+func testConfig() Config {
+	return Config{AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey}
+}
+
+// newTestAdapter makes an adapter for baseURL with the fixed clock.
+func newTestAdapter(t *testing.T, baseURL string, cfg Config, hc *http.Client) *Adapter {
+	t.Helper()
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	a, err := New(gateway.Common{ID: "test-nxlink", Provider: ProviderName, BaseURL: baseURL}, &cfg, hc)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	a.Now = fixedClock
+	return a
+}
+
+// newTestSim starts a simulator with the document's account on an httptest
+// server and returns it with an adapter that reaches it.
+func newTestSim(t *testing.T, cfg Config) (*Simulator, *Adapter) {
+	t.Helper()
+	sim := NewSimulator(SimConfig{
+		Now: fixedClock,
+		Accounts: []SimAccount{{
+			AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey,
+			Seats: []string{"agent1@example.com", "kubrick101"},
+		}},
+	})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return sim, newTestAdapter(t, srv.URL, cfg, srv.Client())
+}
+
+// testRules is a field configuration with the document's customize_1_14.
+var testRules = fieldconfig.MustCompile(fieldconfig.Config{
+	Required: []string{"name"},
+	CustomFields: []fieldconfig.CustomField{
+		{Name: "Nickname", Type: fieldconfig.TypeText, ProviderKey: "customize_1_14"},
+		{Name: "Faction", Type: fieldconfig.TypeSingleSelect, Options: []string{"Guanlong Group", "Royal Family"}, ProviderKey: "customize_1_15"},
+		{Name: "Score", Type: fieldconfig.TypeNumber, ProviderKey: "customize_1_16"},
+		{Name: "Joined", Type: fieldconfig.TypeDate, ProviderKey: "customize_1_17"},
+		{Name: "Hobbies", Type: fieldconfig.TypeMultiSelect, Options: []string{"Chess", "Go"}, ProviderKey: "customize_1_18"},
+		{Name: "Plain", Type: fieldconfig.TypeText},
+	},
+})
+
+// records checks and translates customers as the import service does, and
+// fails the test on any error.
+func records(t *testing.T, a *Adapter, op gateway.Op, cs ...schema.Customer) []gateway.Record {
+	t.Helper()
+	recs := make([]gateway.Record, 0, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		errs, _ := schema.Check(c)
+		errs = append(errs, testRules.Check(c)...)
+		wire, terrs, _ := a.Translate(op, c, testRules)
+		errs = append(errs, terrs...)
+		if len(errs) > 0 {
+			t.Fatalf("record %d: %+v", i, errs)
+		}
+		recs = append(recs, gateway.Record{Index: i, Customer: c, Wire: wire})
+	}
+	return recs
+}
+
+// sortedJSON re-encodes JSON with object keys sorted and numbers kept
+// exactly, so that two documents compare as text.
+func sortedJSON(t *testing.T, b []byte) string {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// docCustomers is the canonical equivalent of the document's "Batch Create
+// Request Example" (stray spaces and mangled e-mail placeholders cleaned).
+func docCustomers() []schema.Customer {
+	five := 5
+	return []schema.Customer{
+		{
+			Name: "zhang san", FirstName: "san", LastName: "zhang",
+			Phone: "18163725558", WhatsApp: "8618163725558", Viber: "8618163725558",
+			Country: "China", Email: "zhangsan@example.com",
+			Address: "Wujin District, Tai'an City, Fujian Province", Birthday: "1976-04-12",
+			Remarks: "Important customer", Tags: []string{"test", "99"}, TimeZone: "GMT+8",
+			Gender: "male", Owner: "agent1@example.com", Level: &five,
+			Line: "line123456", Zalo: "1234567890", Messenger: "9876543210", Instagram: "1122334455",
+			CustomFields: map[string]any{"Nickname": "aa"},
+		},
+		{
+			Name: "li si", FirstName: "si", LastName: "li",
+			Phone: "18135539411", WhatsApp: "8618135539411",
+			Country: "China", Email: "lisi@example.com",
+			Address: "Wujin District, Tai'an City, Fujian Province", Birthday: "2015-08-19",
+			Remarks: "Regular customer", TimeZone: "GMT+8", Tags: []string{"88", "99"},
+			Gender: "male", Owner: "kubrick101",
+		},
+	}
+}
