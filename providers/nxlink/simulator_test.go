@@ -194,7 +194,7 @@ func TestSimulatorPerItemChecks(t *testing.T) {
 			data, _ := ans["data"].(map[string]any)
 			want := map[string]any{
 				"totalCount": json.Number("2"), "successCount": json.Number("1"), "failCount": json.Number("1"),
-				"failItems": []any{map[string]any{"index": json.Number("1"), "errorCode": json.Number(strconv.FormatInt(tt.wantCode, 10)), "errorMessage": tt.wantMsg}},
+				"failItems":    []any{map[string]any{"index": json.Number("1"), "errorCode": json.Number(strconv.FormatInt(tt.wantCode, 10)), "errorMessage": tt.wantMsg}},
 				"successItems": []any{map[string]any{"index": json.Number("0"), "customerId": json.Number("1214631327620775936"), "whatsAppPhone": "8618163725558"}},
 			}
 			if ans["code"] != json.Number("0") || !reflect.DeepEqual(data, want) {
