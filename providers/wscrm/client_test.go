@@ -1,0 +1,476 @@
+package wscrm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"crmgate/fieldconfig"
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+var importOp = gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
+
+// doOne plans recs into exactly one call and performs it.
+func doOne(t *testing.T, a *Adapter, op gateway.Op, recs []gateway.Record) (gateway.CallResult, error) {
+	t.Helper()
+	calls, err := a.Plan(op, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 {
+		t.Fatalf("%d calls, want 1", len(calls))
+	}
+	return a.Do(context.Background(), &calls[0])
+}
+
+// statusesOf lists the outcomes' statuses.
+func statusesOf(res gateway.CallResult) []gateway.Status {
+	var out []gateway.Status
+	for _, o := range res.Outcomes {
+		out = append(out, o.Status)
+	}
+	return out
+}
+
+func TestDoAgainstSimulator(t *testing.T) {
+	t.Parallel()
+	// The adapter's rules know no stages, so a stage the backend lacks
+	// reaches the simulator, which answers code 15 for that phone.
+	loose := fieldconfig.MustCompile(fieldconfig.Config{CustomFields: SampleFieldConfig().CustomFields})
+	a, sim := simServer(t, "s3cret")
+	sim.SetBusy("8615266667782")
+	recs := records(t, a, importOp, loose,
+		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780", Name: "Li Heng"},
+		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667781", Stage: "Emperor"},
+		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667782"},
+		schema.Customer{Owner: "wangwu", WhatsApp: "8615266667781", Name: "same phone as #1"},
+	)
+	res, err := doOne(t, a, importOp, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gateway.Status{gateway.StatusSucceeded, gateway.StatusFailed, gateway.StatusFailed, gateway.StatusFailed}
+	if got := statusesOf(res); !reflect.DeepEqual(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	stageErr := schema.Issue{Code: schema.CodeInvalidOption, Field: schema.FieldStage,
+		Message:      "WSCRM refused the record: Stage field value does not exist",
+		ProviderCode: "15", ProviderMessage: "Stage field value does not exist"}
+	// Errors come back by phone: both records with that number carry it.
+	for _, i := range []int{1, 3} {
+		if !reflect.DeepEqual(res.Outcomes[i].Errors, []schema.Issue{stageErr}) {
+			t.Errorf("record %d errors = %+v, want %+v", i, res.Outcomes[i].Errors, stageErr)
+		}
+	}
+	busy := res.Outcomes[2]
+	if busy.RetryAfter != 60 || len(busy.Errors) != 1 || busy.Errors[0].Code != schema.CodeRecordBusy || busy.Errors[0].ProviderCode != "56" {
+		t.Errorf("busy outcome = %+v, want record_busy 56 retry after 60", busy)
+	}
+	if res.Outcomes[0].Errors != nil || res.Outcomes[0].Warnings != nil || res.Outcomes[0].RetryAfter != 0 {
+		t.Errorf("success outcome = %+v, want no issues", res.Outcomes[0])
+	}
+	// The simulator counts per record (1 + 3): the counts add up.
+	if res.Report.Note != "" {
+		t.Errorf("note = %q, want none", res.Report.Note)
+	}
+	wantReport := gateway.CallReport{Path: PathBatchImport, HTTPStatus: 200, ProviderCode: "200", Records: 4,
+		Extra: map[string]json.RawMessage{"notFollowSuccessCount": json.RawMessage(`""`), "notFollowSuccessExcels": json.RawMessage(`[]`)}}
+	if !reflect.DeepEqual(res.Report, wantReport) {
+		t.Errorf("report = %+v\nwant     %+v", res.Report, wantReport)
+	}
+	calls := sim.Calls()
+	if len(calls) != 1 || calls[0].Header.Get("token") != "s3cret" || calls[0].Header.Get("Content-Type") != "application/json" {
+		t.Errorf("request headers = %v", calls[0].Header)
+	}
+}
+
+func TestDoDocumentAnswers(t *testing.T) {
+	t.Parallel()
+	two := []schema.Customer{
+		{Owner: "kubrick101", WhatsApp: "8615266667780"},
+		{Owner: "kubrick101", WhatsApp: "8615266667781"},
+	}
+	unattributed := schema.Issue{Code: schema.CodeProviderRejected,
+		Message:      `WSCRM reported an error (code 28) it did not attribute to a record of this call (errPhone ""); whether this record was stored is unknown`,
+		ProviderCode: "28", ProviderMessage: "PHONE_ERROR"}
+	tests := []struct {
+		name     string
+		answer   string
+		statuses []gateway.Status
+		errs     [][]schema.Issue
+		note     string
+		warnings bool
+	}{
+		{
+			name:     "success example",
+			answer:   string(loadGolden(t, "import_success.json")),
+			statuses: []gateway.Status{gateway.StatusSucceeded, gateway.StatusSucceeded},
+			errs:     [][]schema.Issue{nil, nil},
+		},
+		{
+			// The document's error example: errPhone "" cannot be attributed,
+			// so no record may be reported a success.
+			name:     "error example is unattributable",
+			answer:   string(loadGolden(t, "import_error.json")),
+			statuses: []gateway.Status{gateway.StatusUnknown, gateway.StatusUnknown},
+			errs:     [][]schema.Issue{{unattributed}, {unattributed}},
+		},
+		{
+			name: "one attributed, one not",
+			answer: `{"code":"200","message":"Success","data":{"successExcel":[],"errExcel":[
+				{"errPhone":"8615266667780","errInfo":"Gender field sex format is invalid","errCode":10},
+				{"errPhone":"999","errInfo":"PHONE_ERROR","errCode":"28"}],"successCount":0,"errCount":2}}`,
+			statuses: []gateway.Status{gateway.StatusFailed, gateway.StatusUnknown},
+			errs: [][]schema.Issue{
+				{{Code: schema.CodeInvalidGender, Field: "gender", Message: "WSCRM refused the record: Gender field sex format is invalid",
+					ProviderCode: "10", ProviderMessage: "Gender field sex format is invalid"}},
+				{{Code: schema.CodeProviderRejected,
+					Message:      `WSCRM reported an error (code 28) it did not attribute to a record of this call (errPhone "999"); whether this record was stored is unknown`,
+					ProviderCode: "28", ProviderMessage: "PHONE_ERROR"}},
+			},
+		},
+		{
+			name:     "counts do not add up",
+			answer:   `{"code":200,"message":"Success","data":{"successExcel":[],"errExcel":[],"successCount":5,"errCount":0,"notFollowSuccessCount":"","notFollowSuccessExcels":[]}}`,
+			statuses: []gateway.Status{gateway.StatusSucceeded, gateway.StatusSucceeded},
+			errs:     [][]schema.Issue{nil, nil},
+			note:     "WSCRM counted 5 succeeded + 0 failed, but 2 records were sent",
+			warnings: true,
+		},
+		{
+			name:     "whole-call -1",
+			answer:   `{"code":-1,"msg":"Admin Cannot import data","data":null}`,
+			statuses: []gateway.Status{gateway.StatusFailed, gateway.StatusFailed},
+			errs: [][]schema.Issue{
+				{{Code: schema.CodeProviderRejected, Message: "WSCRM refused the whole call: Admin Cannot import data", ProviderCode: "-1", ProviderMessage: "Admin Cannot import data"}},
+				{{Code: schema.CodeProviderRejected, Message: "WSCRM refused the whole call: Admin Cannot import data", ProviderCode: "-1", ProviderMessage: "Admin Cannot import data"}},
+			},
+		},
+		{
+			name:     "whole-call 19",
+			answer:   `{"code":19,"message":"Exceeded 10,000 record limit","data":null}`,
+			statuses: []gateway.Status{gateway.StatusFailed, gateway.StatusFailed},
+			errs: [][]schema.Issue{
+				{{Code: schema.CodeBatchTooLarge, Message: "WSCRM refused the whole call: Exceeded 10,000 record limit", ProviderCode: "19", ProviderMessage: "Exceeded 10,000 record limit"}},
+				{{Code: schema.CodeBatchTooLarge, Message: "WSCRM refused the whole call: Exceeded 10,000 record limit", ProviderCode: "19", ProviderMessage: "Exceeded 10,000 record limit"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := cannedServer(t, http.StatusOK, []byte(tt.answer))
+			a := testAdapter(t, srv.URL, "")
+			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), two...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := statusesOf(res); !reflect.DeepEqual(got, tt.statuses) {
+				t.Fatalf("statuses = %v, want %v", got, tt.statuses)
+			}
+			for i, o := range res.Outcomes {
+				if !reflect.DeepEqual(o.Errors, tt.errs[i]) {
+					t.Errorf("record %d errors = %+v\nwant %+v", i, o.Errors, tt.errs[i])
+				}
+				hasWarn := len(o.Warnings) == 1 && o.Warnings[0].Code == schema.CodeCountMismatch
+				if hasWarn != tt.warnings || (!tt.warnings && len(o.Warnings) > 0) {
+					t.Errorf("record %d warnings = %+v, want count_mismatch: %v", i, o.Warnings, tt.warnings)
+				}
+			}
+			if res.Report.Note != tt.note {
+				t.Errorf("note = %q, want %q", res.Report.Note, tt.note)
+			}
+		})
+	}
+}
+
+func TestDoUnavailable(t *testing.T) {
+	t.Parallel()
+	one := schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T) (*Adapter, context.Context)
+	}{
+		{"code 500", func(t *testing.T) (*Adapter, context.Context) {
+			a, sim := simServer(t, "")
+			sim.FailNext(1, FailCode500)
+			return a, context.Background()
+		}},
+		{"HTTP 503", func(t *testing.T) (*Adapter, context.Context) {
+			a, sim := simServer(t, "")
+			sim.FailNext(1, FailHTTP503)
+			return a, context.Background()
+		}},
+		{"HTTP 500 with code 200 body", func(t *testing.T) (*Adapter, context.Context) {
+			srv, _ := cannedServer(t, http.StatusInternalServerError, loadGolden(t, "import_success.json"))
+			return testAdapter(t, srv.URL, ""), context.Background()
+		}},
+		{"transport error", func(t *testing.T) (*Adapter, context.Context) {
+			srv := httptest.NewServer(http.NotFoundHandler())
+			url := srv.URL
+			srv.Close()
+			return testAdapter(t, url, ""), context.Background()
+		}},
+		{"deadline passed", func(t *testing.T) (*Adapter, context.Context) {
+			a, _ := simServer(t, "")
+			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+			t.Cleanup(cancel)
+			return a, ctx
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, ctx := tt.setup(t)
+			calls, err := a.Plan(importOp, records(t, a, importOp, sampleRules(), one))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := a.Do(ctx, &calls[0])
+			if !errors.Is(err, gateway.ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if len(res.Outcomes) != 0 || res.Report.Error == "" {
+				t.Fatalf("result = %+v, want no outcomes and a report error", res)
+			}
+		})
+	}
+}
+
+func TestDoTokenAndTenantErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, adapterToken, msg string
+		tenant                  int64
+	}{
+		{"wrong token", "nope", "token error", 82},
+		{"missing token", "", "token error", 82},
+		{"other tenant", "s3cret", "token error", 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim := NewSimulator(SimConfig{TenantID: 82, Token: "s3cret", Fields: SampleFieldConfig()})
+			srv := httptest.NewServer(sim)
+			t.Cleanup(srv.Close)
+			a := testAdapter(t, srv.URL, tt.adapterToken)
+			a.cfg.TenantID = tt.tenant
+			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []gateway.Outcome{{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected,
+				Message: "WSCRM refused the whole call: " + tt.msg, ProviderCode: "-1", ProviderMessage: tt.msg}}}}
+			if !reflect.DeepEqual(res.Outcomes, want) {
+				t.Fatalf("outcomes = %+v, want %+v", res.Outcomes, want)
+			}
+			if res.Report.ProviderCode != "-1" {
+				t.Errorf("provider code = %q", res.Report.ProviderCode)
+			}
+		})
+	}
+}
+
+func TestDoUnreadableAnswerIsNotSuccess(t *testing.T) {
+	t.Parallel()
+	srv, _ := cannedServer(t, http.StatusOK, []byte(`<html>proxy error</html>`))
+	a := testAdapter(t, srv.URL, "")
+	_, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	if err == nil || errors.Is(err, gateway.ErrUnavailable) {
+		t.Fatalf("err = %v, want a non-retryable error (records unknown)", err)
+	}
+}
+
+func TestDoHTTP4xxFailsRecords(t *testing.T) {
+	t.Parallel()
+	srv, _ := cannedServer(t, http.StatusNotFound, []byte(`not found`))
+	a := testAdapter(t, srv.URL, "")
+	res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Outcomes) != 1 || res.Outcomes[0].Status != gateway.StatusFailed || res.Outcomes[0].Errors[0].ProviderCode != "http_404" {
+		t.Fatalf("outcomes = %+v", res.Outcomes)
+	}
+}
+
+func TestPlanChunksAndOrdering(t *testing.T) {
+	t.Parallel()
+	a := testAdapter(t, "http://wscrm.invalid", "")
+	rules := sampleRules()
+	mk := func(op gateway.Op, agent string, n, from int) []gateway.Record {
+		out := make([]gateway.Record, n)
+		for i := range out {
+			c := schema.Customer{Owner: agent, WhatsApp: fmt.Sprintf("86152%08d", from+i)}
+			w, errs, _ := a.Translate(op, &c, rules)
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			out[i] = gateway.Record{Index: from + i, Customer: &c, Wire: w}
+		}
+		return out
+	}
+	type call struct {
+		path   string
+		agents string
+		n      int
+	}
+	rep := gateway.Op{Kind: gateway.KindPoolReplace}
+	app := gateway.Op{Kind: gateway.KindPoolAppend}
+	tests := []struct {
+		name    string
+		op      gateway.Op
+		recs    []gateway.Record
+		want    []call
+		prereqs []int
+	}{
+		{"import at the cap", importOp, mk(importOp, "a", 10000, 0), []call{{PathBatchImport, "a", 10000}}, []int{-1}},
+		{"import over the cap", importOp, mk(importOp, "a", 10001, 0),
+			[]call{{PathBatchImport, "a", 10000}, {PathBatchImport, "a", 1}}, []int{-1, -1}},
+		{"append over the cap", app, mk(app, "a", 10001, 0),
+			[]call{{PathPoolAppend, "a", 10000}, {PathPoolAppend, "a", 1}}, []int{-1, -1}},
+		{"replace packs small agents", rep, append(mk(rep, "a", 2, 0), append(mk(rep, "b", 3, 100), mk(rep, "a", 1, 200)...)...),
+			[]call{{PathPoolReplace, "a,b", 6}}, []int{-1}},
+		{"replace of a large agent", rep, append(mk(rep, "b", 3, 0), append(mk(rep, "a", 20001, 100), mk(rep, "c", 9999, 50000)...)...),
+			[]call{{PathPoolReplace, "a", 10000}, {PathPoolAppend, "a", 10000}, {PathPoolAppend, "a", 1},
+				{PathPoolReplace, "b", 3}, {PathPoolReplace, "c", 9999}}, []int{-1, 0, 0, -1, -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			calls, err := a.Plan(tt.op, tt.recs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []call
+			total := 0
+			for _, c := range calls {
+				var body importRequest
+				if err := json.Unmarshal(c.Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				if len(body.Data) != len(c.Records) || body.TenantID != 82 {
+					t.Fatalf("body holds %d records of tenant %d, call %d", len(body.Data), body.TenantID, len(c.Records))
+				}
+				for i, r := range c.Records {
+					if body.Data[i].str("whatsApp") != r.Customer.WhatsApp {
+						t.Fatalf("body record %d is not the call's record %d", i, r.Index)
+					}
+				}
+				total += len(c.Records)
+				got = append(got, call{c.Path, strings.Join(callAgents(&c), ","), len(c.Records)})
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("calls = %v, want %v", got, tt.want)
+			}
+			if total != len(tt.recs) {
+				t.Fatalf("%d records planned, want %d", total, len(tt.recs))
+			}
+			if p := a.Prerequisites(calls); !reflect.DeepEqual(p, tt.prereqs) {
+				t.Fatalf("prerequisites = %v, want %v", p, tt.prereqs)
+			}
+		})
+	}
+}
+
+func TestPlanRefuses(t *testing.T) {
+	t.Parallel()
+	a := testAdapter(t, "http://wscrm.invalid", "")
+	rec := records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"})
+	for _, tt := range []struct {
+		name string
+		op   gateway.Op
+		recs []gateway.Record
+	}{
+		{"replace mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeReplace}, rec},
+		{"keep_existing mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeKeepExisting}, rec},
+		{"unknown kind", gateway.Op{Kind: "export"}, rec},
+		{"foreign wire", importOp, []gateway.Record{{Wire: map[string]any{"x": 1}}}},
+	} {
+		if _, err := a.Plan(tt.op, tt.recs); err == nil {
+			t.Errorf("%s: no error", tt.name)
+		}
+	}
+	if got := a.Modes(); !reflect.DeepEqual(got, []string{gateway.ModeMerge}) {
+		t.Errorf("Modes = %v", got)
+	}
+}
+
+func TestQueryDocumentExample(t *testing.T) {
+	t.Parallel()
+	srv, bodies := cannedServer(t, http.StatusOK, loadGolden(t, "query_response.json"))
+	a := testAdapter(t, srv.URL, "tok")
+	a.cfg.TenantID = 520274
+	cfg := SampleFieldConfig()
+	cfg.CustomFields = append(cfg.CustomFields, fieldconfig.CustomField{Name: "Date", Type: fieldconfig.TypeDate})
+	got, report, err := a.Query(context.Background(), "86187272722", fieldconfig.MustCompile(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSameJSON(t, bodies()[0], loadGolden(t, "query_request.json"))
+	want := []schema.Customer{{WhatsApp: "86187272722", Stage: "New customer", Source: "System assignment",
+		CustomFields: map[string]any{"Date": "2024-07-08"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("customers = %#v\nwant %#v", got, want)
+	}
+	if report.Path != PathQuery || report.HTTPStatus != 200 || report.ProviderCode != "200" || report.Records != 1 {
+		t.Errorf("report = %+v", report)
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		status      int
+		answer      string
+		unavailable bool
+		code        string
+	}{
+		{"-1", 200, `{"code":-1,"msg":"TenantId Is Null","data":null}`, false, "-1"},
+		{"500", 200, `{"code":500,"message":"Server error","data":null}`, true, "500"},
+		{"503", 503, `busy`, true, ""},
+		{"not JSON", 200, `oops`, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := cannedServer(t, tt.status, []byte(tt.answer))
+			a := testAdapter(t, srv.URL, "")
+			_, _, err := a.Query(context.Background(), "86187272722", sampleRules())
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if errors.Is(err, gateway.ErrUnavailable) != tt.unavailable {
+				t.Fatalf("err = %v, unavailable want %v", err, tt.unavailable)
+			}
+			var pe *ProviderError
+			if tt.code != "" && (!errors.As(err, &pe) || pe.Code != tt.code) {
+				t.Fatalf("err = %#v, want provider code %s", err, tt.code)
+			}
+		})
+	}
+	a := testAdapter(t, "http://wscrm.invalid", "")
+	if _, _, err := a.Query(context.Background(), " ", nil); err == nil {
+		t.Error("empty agent: no error")
+	}
+}
+
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	t.Parallel()
+	srv, _ := cannedServer(t, http.StatusServiceUnavailable, []byte(`down`))
+	a := testAdapter(t, srv.URL, "very-secret-token")
+	res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	if err == nil || strings.Contains(err.Error(), "very-secret-token") || strings.Contains(res.Report.Error, "very-secret-token") {
+		t.Fatalf("err = %v, report = %+v", err, res.Report)
+	}
+}
