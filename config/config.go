@@ -358,7 +358,7 @@ func unknownKeys(n *yaml.Node, t reflect.Type, at string) []error {
 	}
 	var errs []error
 	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Time{}):
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t != reflect.TypeOf(time.Time{}) && t != reflect.TypeOf(yaml.Node{}):
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
