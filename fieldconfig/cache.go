@@ -175,10 +175,12 @@ func (c *Cache) Run(ctx context.Context) error {
 }
 
 func (c *Cache) watch(ctx context.Context, n Notifier) {
+	warned := false // one log line per failure, not one per retry
 	for ctx.Err() == nil {
 		err := n.Watch(ctx, func() {
 			_ = c.Refresh(ctx) // catch up on what was announced while not subscribed
 			c.setWatching(true)
+			warned = false
 		}, func(conn string, version int64) {
 			if e := (*c.cur.Load())[conn]; e != nil && e.v.Version != version {
 				_ = c.reload(ctx, conn)
@@ -188,7 +190,10 @@ func (c *Cache) watch(ctx context.Context, n Notifier) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.opts.Logger.Warn("field configuration change notices unavailable; polling", "err", err)
+		if !warned {
+			c.opts.Logger.Warn("field configuration change notices unavailable; polling", "err", err)
+			warned = true
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(c.opts.PollInterval):
