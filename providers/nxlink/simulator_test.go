@@ -2,6 +2,7 @@ package nxlink
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -328,5 +329,30 @@ func TestSimulatorConcurrentCalls(t *testing.T) {
 	cs := sim.Customers()
 	if len(cs) != 20 || cs[19].ID != FirstCustomerID+19 || len(sim.Calls()) != 20 {
 		t.Errorf("%d customers, %d calls", len(cs), len(sim.Calls()))
+	}
+}
+
+func TestSimulatorDelayAndCallLog(t *testing.T) {
+	t.Parallel()
+	sim := NewSimulator(SimConfig{Now: fixedClock, MaxCalls: 2, Delay: time.Millisecond, Accounts: []SimAccount{{
+		AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey}}})
+	for i := range 3 {
+		b := body(1, false, fmt.Sprintf(`{"full_name":"c","email":"c%d@example.com"}`, i))
+		if _, ans := simAnswerOf(t, sim, simRequestTo(b, testNow, nil)); ans["code"] != json.Number("0") {
+			t.Fatalf("call %d: %v", i, ans)
+		}
+	}
+	calls := sim.Calls()
+	if len(calls) != 2 || !strings.Contains(string(calls[0].Body), "c1@") || !strings.Contains(string(calls[1].Body), "c2@") {
+		t.Errorf("kept calls %d", len(calls))
+	}
+	// A caller that gives up during the delay gets no answer and changes nothing.
+	sim.SetDelay(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := httptest.NewRecorder()
+	sim.ServeHTTP(w, simRequestTo(body(1, false, `{"full_name":"late","email":"late@example.com"}`), testNow, nil).WithContext(ctx))
+	if w.Body.Len() != 0 || len(sim.Customers()) != 3 {
+		t.Errorf("answered %q, %d customers", w.Body.String(), len(sim.Customers()))
 	}
 }
