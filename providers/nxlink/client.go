@@ -161,7 +161,7 @@ func mapAnswer(n, status int, body []byte) (gateway.CallResult, error) {
 	}
 
 	if code != 0 {
-		canon, field := canonicalCode(code, message)
+		canon, field := wholeCallCode(code)
 		is := schema.Issue{
 			Code:            canon,
 			Field:           field,
@@ -244,8 +244,6 @@ func wholeCallMessage(code schema.Code, message string) string {
 	switch code {
 	case schema.CodeOwnerNotFound:
 		return "NXLink refused the whole call: a seat (owner) of the call does not exist"
-	case schema.CodeBatchTooLarge:
-		return "NXLink refused the whole call: too many customers in one call"
 	}
 	if message == "" {
 		return "NXLink refused the whole call"

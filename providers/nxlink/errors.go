@@ -54,11 +54,11 @@ var codeMap = map[int64]struct {
 	SimCodeTooLong:         {schema.CodeTooLong, ""},
 	SimCodeInvalidDate:     {schema.CodeInvalidDate, schema.FieldBirthday},
 	SimCodeInvalidValue:    {schema.CodeInvalidValue, ""},
-	SimCodeTooManyRecords:  {schema.CodeBatchTooLarge, ""},
 }
 
-// canonicalCode maps a provider code, with its message, to the canonical code
-// and field. An unknown code is provider_rejected with no field.
+// canonicalCode maps a per-record provider code (failItems[].errorCode), with
+// its message, to the canonical code and field. An unknown code is
+// provider_rejected with no field.
 func canonicalCode(code int64, message string) (schema.Code, string) {
 	m, ok := codeMap[code]
 	if !ok {
@@ -68,6 +68,15 @@ func canonicalCode(code int64, message string) (schema.Code, string) {
 		return m.code, fieldFromMessage(message)
 	}
 	return m.code, m.field
+}
+
+// wholeCallCode maps a top-level code other than 0: 12148 is owner_not_found
+// (the owner field), anything else provider_rejected.
+func wholeCallCode(code int64) (schema.Code, string) {
+	if code == CodeSeatNotFound {
+		return schema.CodeOwnerNotFound, schema.FieldOwner
+	}
+	return schema.CodeProviderRejected, ""
 }
 
 // wireFields maps each wire field to its canonical field.
