@@ -35,7 +35,7 @@ func testConfig() Config {
 }
 
 // newTestAdapter makes an adapter for baseURL with the fixed clock.
-func newTestAdapter(t *testing.T, baseURL string, cfg Config, hc *http.Client) *Adapter {
+func newTestAdapter(t testing.TB, baseURL string, cfg Config, hc *http.Client) *Adapter {
 	t.Helper()
 	if hc == nil {
 		hc = &http.Client{}

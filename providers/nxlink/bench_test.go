@@ -1,0 +1,38 @@
+package nxlink
+
+import (
+	"strconv"
+	"testing"
+
+	"crmgate/gateway"
+	"crmgate/schema"
+)
+
+// BenchmarkTranslatePlanSign is the adapter's share of the pipeline for
+// 10 000 records: translate, plan 100 calls and sign each body.
+func BenchmarkTranslatePlanSign(b *testing.B) {
+	a := newTestAdapter(b, "http://127.0.0.1:1", testConfig(), nil)
+	cs := make([]schema.Customer, 10000)
+	for i := range cs {
+		cs[i] = docCustomers()[i%2]
+		cs[i].WhatsApp = "86181637" + strconv.Itoa(10000+i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		recs := make([]gateway.Record, len(cs))
+		for i := range cs {
+			w, errs, _ := a.Translate(importOp, &cs[i], testRules)
+			if len(errs) > 0 {
+				b.Fatal(errs)
+			}
+			recs[i] = gateway.Record{Index: i, Customer: &cs[i], Wire: w}
+		}
+		calls, err := a.Plan(importOp, recs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range calls {
+			Sign(AlgorithmMD5, testAccessKey, Action, BizType, "1655710885431", c.Body, testSecret)
+		}
+	}
+}
