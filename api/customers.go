@@ -289,7 +289,11 @@ func (s *Server) sandboxChange(c *gin.Context) {
 		return
 	}
 	if err := sim.SimulateChange(c.Request.Context(), body); err != nil {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change was not simulated: "+err.Error())
+		if errors.Is(err, gateway.ErrUnavailable) {
+			problem(c, http.StatusBadGateway, ProblemUnavailable, "the simulator's webhook did not reach the gateway: "+err.Error())
+			return
+		}
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the change was not simulated: "+err.Error())
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": "sent", "connection": conn.ID})
