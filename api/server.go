@@ -89,6 +89,7 @@ func New(o Options) *Server {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
+	s.docsRoutes(r)
 
 	v1 := r.Group("/v1", s.authenticate, s.deadline)
 	v1.POST("/customers", require(auth.ScopeCustomersWrite), s.importCustomers)
