@@ -345,6 +345,10 @@ func customFromWire(f *fieldconfig.CustomField, v any) any {
 				return one[0]
 			}
 		}
+	case fieldconfig.TypeText, fieldconfig.TypeTextarea, fieldconfig.TypeTime:
+		if n, ok := v.(json.Number); ok {
+			return n.String()
+		}
 	case fieldconfig.TypeNumber:
 		switch t := v.(type) {
 		case string:

@@ -11,32 +11,39 @@ import (
 
 // WSCRM's own codes, as the provider document's error-code table lists them.
 const (
-	CodeOK                   = 200 // success (the document types it a string; examples are numbers)
-	CodeServerError          = 500 // server error for the whole call: retried like an HTTP 5xx
-	CodeParamError           = -1  // token error / TenantId Is Null / Admin Cannot import data / Data Is Null
-	CodeInvalidGender        = 10  // sex not unknown, male or female
-	CodeSourceMissing        = 14  // source label does not exist
-	CodeStageMissing         = 15  // stage label does not exist
-	CodeLanguageMissing      = 16  // languageTag value does not exist
-	CodeTooManyRecords       = 19  // more than 10 000 records in one call
-	CodeExtTooLong           = 21  // extension field longer than allowed
-	CodeRequiredMissing      = 22  // a required field is empty
-	CodeExtNumber            = 23  // extension number field not a number
-	CodeDateFormat           = 24  // extension date field or birthday not in the expected form
-	CodeExtTime              = 25  // extension time field not HH:mm:ss
-	CodeExtSingleSelect      = 26  // single-select: several options, or one that no longer exists
-	CodeExtMultiSelect       = 27  // multi-select: an option that no longer exists
-	CodePhoneInvalid         = 28  // whatsApp not numeric
-	CodePhoneEmpty           = 29  // whatsApp empty
-	CodeCountryMissing       = 51  // country not known
-	CodeBusy                 = 56  // friendWhatsId data is processing (one-minute interval)
-	CodeAttachmentTooMany    = 58  // more than 10 attachment URLs
-	CodeAttachmentBadURL     = 59  // invalid attachment URL, network fluctuation or oversized file
-	CodeAttachmentTooLarge   = 60  // oversized attachment
-	MaxRecordsPerCall        = 10000
-	BusyRetryAfterSeconds    = 60 // how long a record_busy record should wait before a retry
-	fieldCustomFieldsGeneric = schema.FieldCustomFields
+	CodeOK                 = 200 // success (the document types it a string; examples are numbers)
+	CodeServerError        = 500 // server error for the whole call: retried like an HTTP 5xx
+	CodeParamError         = -1  // token error / TenantId Is Null / Admin Cannot import data / Data Is Null
+	CodeInvalidGender      = 10  // sex not unknown, male or female
+	CodeSourceMissing      = 14  // source label does not exist
+	CodeStageMissing       = 15  // stage label does not exist
+	CodeLanguageMissing    = 16  // languageTag value does not exist
+	CodeTooManyRecords     = 19  // more than 10 000 records in one call
+	CodeExtTooLong         = 21  // extension field longer than allowed
+	CodeRequiredMissing    = 22  // a required field is empty
+	CodeExtNumber          = 23  // extension number field not a number
+	CodeDateFormat         = 24  // extension date field or birthday not in the expected form
+	CodeExtTime            = 25  // extension time field not HH:mm:ss
+	CodeExtSingleSelect    = 26  // single-select: several options, or one that no longer exists
+	CodeExtMultiSelect     = 27  // multi-select: an option that no longer exists
+	CodePhoneInvalid       = 28  // whatsApp not numeric
+	CodePhoneEmpty         = 29  // whatsApp empty
+	CodeCountryMissing     = 51  // country not known
+	CodeBusy               = 56  // friendWhatsId data is processing (one-minute interval)
+	CodeAttachmentTooMany  = 58  // more than 10 attachment URLs
+	CodeAttachmentBadURL   = 59  // invalid attachment URL, network fluctuation or oversized file
+	CodeAttachmentTooLarge = 60  // oversized attachment
 )
+
+// Limits the provider document sets.
+const (
+	MaxRecordsPerCall     = 10000 // records per import call (more: code 19)
+	BusyRetryAfterSeconds = 60    // how long a record_busy record should wait before a retry
+)
+
+// fieldCustomFieldsGeneric is the Issue.Field of an extension-field code: the
+// provider does not say which field.
+const fieldCustomFieldsGeneric = schema.FieldCustomFields
 
 // ErrorMapping is what one WSCRM code means canonically.
 type ErrorMapping struct {
