@@ -80,9 +80,11 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 //     the batch.
 //
 // ORDERING: the append calls of an agent in a replace plan must be sent only
-// after that agent's replace call has succeeded; sent earlier, the replace
-// would discard them. Prerequisites returns, for each call, the index of the
-// call that must precede it. All other calls are independent.
+// after that agent's replace call went through; sent earlier, the replace
+// would discard them. Those calls share a gateway.Call.Sequence
+// ("agent:" + the account), in that order, so the import service sends them
+// one after another and not at all once one did not go through. All other
+// calls have no Sequence and are independent.
 //
 // A record whose Wire is not this adapter's is an error, as is a kind or mode
 // WSCRM does not have.
@@ -163,12 +165,15 @@ func (a *Adapter) planReplace(recs []gateway.Record) ([]gateway.Call, error) {
 		if err != nil {
 			return nil, err
 		}
-		calls = append(calls, first)
 		rest, err := a.chunk(PathPoolAppend, rs[MaxRecordsPerCall:])
 		if err != nil {
 			return nil, err
 		}
-		calls = append(calls, rest...)
+		seq := append([]gateway.Call{first}, rest...)
+		for i := range seq {
+			seq[i].Sequence = "agent:" + agent
+		}
+		calls = append(calls, seq...)
 	}
 	if err := flush(); err != nil {
 		return nil, err
@@ -187,49 +192,6 @@ func (a *Adapter) call(path string, recs []gateway.Record) (gateway.Call, error)
 		return gateway.Call{}, fmt.Errorf("wscrm.Plan: %w", err)
 	}
 	return gateway.Call{Method: http.MethodPost, Path: path, Body: body, Records: recs}, nil
-}
-
-// Prerequisites returns, for each call of a plan made by Plan, the index of the
-// call that must have succeeded before it is sent, or -1 when it may be sent
-// at any time. Only the append calls of an agent in a replace plan have one:
-// that agent's replace call. When the prerequisite failed, the dependent call
-// must not be sent (its records are then unknown or failed with it).
-func (a *Adapter) Prerequisites(calls []gateway.Call) []int {
-	out := make([]int, len(calls))
-	replaceOf := map[string]int{}
-	for i := range calls {
-		out[i] = -1
-		agents := callAgents(&calls[i])
-		switch calls[i].Path {
-		case PathPoolReplace:
-			for _, ag := range agents {
-				replaceOf[ag] = i
-			}
-		case PathPoolAppend:
-			for _, ag := range agents {
-				if j, ok := replaceOf[ag]; ok {
-					out[i] = j
-					break
-				}
-			}
-		}
-	}
-	return out
-}
-
-// callAgents lists the agents of a call's records.
-func callAgents(c *gateway.Call) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range c.Records {
-		w, _ := r.Wire.(wireRecord)
-		ag := w.str(wireAgentAccount)
-		if !seen[ag] {
-			seen[ag] = true
-			out = append(out, ag)
-		}
-	}
-	return out
 }
 
 // post sends body to path and returns the HTTP status and the answer's bytes.

@@ -323,26 +323,26 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 		path   string
 		agents string
 		n      int
+		seq    string
 	}
 	rep := gateway.Op{Kind: gateway.KindPoolReplace}
 	app := gateway.Op{Kind: gateway.KindPoolAppend}
 	tests := []struct {
-		name    string
-		op      gateway.Op
-		recs    []gateway.Record
-		want    []call
-		prereqs []int
+		name string
+		op   gateway.Op
+		recs []gateway.Record
+		want []call
 	}{
-		{"import at the cap", importOp, mk(importOp, "a", 10000, 0), []call{{PathBatchImport, "a", 10000}}, []int{-1}},
+		{"import at the cap", importOp, mk(importOp, "a", 10000, 0), []call{{PathBatchImport, "a", 10000, ""}}},
 		{"import over the cap", importOp, mk(importOp, "a", 10001, 0),
-			[]call{{PathBatchImport, "a", 10000}, {PathBatchImport, "a", 1}}, []int{-1, -1}},
+			[]call{{PathBatchImport, "a", 10000, ""}, {PathBatchImport, "a", 1, ""}}},
 		{"append over the cap", app, mk(app, "a", 10001, 0),
-			[]call{{PathPoolAppend, "a", 10000}, {PathPoolAppend, "a", 1}}, []int{-1, -1}},
+			[]call{{PathPoolAppend, "a", 10000, ""}, {PathPoolAppend, "a", 1, ""}}},
 		{"replace packs small agents", rep, append(mk(rep, "a", 2, 0), append(mk(rep, "b", 3, 100), mk(rep, "a", 1, 200)...)...),
-			[]call{{PathPoolReplace, "a,b", 6}}, []int{-1}},
+			[]call{{PathPoolReplace, "a,b", 6, ""}}},
 		{"replace of a large agent", rep, append(mk(rep, "b", 3, 0), append(mk(rep, "a", 20001, 100), mk(rep, "c", 9999, 50000)...)...),
-			[]call{{PathPoolReplace, "a", 10000}, {PathPoolAppend, "a", 10000}, {PathPoolAppend, "a", 1},
-				{PathPoolReplace, "b", 3}, {PathPoolReplace, "c", 9999}}, []int{-1, 0, 0, -1, -1}},
+			[]call{{PathPoolReplace, "a", 10000, "agent:a"}, {PathPoolAppend, "a", 10000, "agent:a"}, {PathPoolAppend, "a", 1, "agent:a"},
+				{PathPoolReplace, "b", 3, ""}, {PathPoolReplace, "c", 9999, ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,16 +367,13 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 					}
 				}
 				total += len(c.Records)
-				got = append(got, call{c.Path, strings.Join(callAgents(&c), ","), len(c.Records)})
+				got = append(got, call{c.Path, strings.Join(callAgents(&c), ","), len(c.Records), c.Sequence})
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("calls = %v, want %v", got, tt.want)
 			}
 			if total != len(tt.recs) {
 				t.Fatalf("%d records planned, want %d", total, len(tt.recs))
-			}
-			if p := a.Prerequisites(calls); !reflect.DeepEqual(p, tt.prereqs) {
-				t.Fatalf("prerequisites = %v, want %v", p, tt.prereqs)
 			}
 		})
 	}

@@ -143,3 +143,18 @@ func cloneCustomer(c schema.Customer) schema.Customer {
 	}
 	return c
 }
+
+// callAgents lists the agents of a call's records.
+func callAgents(c *gateway.Call) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range c.Records {
+		w, _ := r.Wire.(wireRecord)
+		ag := w.str(wireAgentAccount)
+		if !seen[ag] {
+			seen[ag] = true
+			out = append(out, ag)
+		}
+	}
+	return out
+}
