@@ -90,7 +90,7 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 // WSCRM does not have.
 func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	for i := range recs {
-		if _, ok := recs[i].Wire.(wireRecord); !ok {
+		if w, ok := recs[i].Wire.(*wireRecord); !ok || w == nil {
 			return nil, fmt.Errorf("wscrm.Plan: record %d was not translated by this adapter", recs[i].Index)
 		}
 	}
@@ -130,7 +130,7 @@ func (a *Adapter) planReplace(recs []gateway.Record) ([]gateway.Call, error) {
 	var agents []string
 	byAgent := map[string][]gateway.Record{}
 	for _, r := range recs {
-		agent := r.Wire.(wireRecord).str(wireAgentAccount)
+		agent := r.Wire.(*wireRecord).basic[keyAgentAccount]
 		if _, ok := byAgent[agent]; !ok {
 			agents = append(agents, agent)
 		}
@@ -183,14 +183,11 @@ func (a *Adapter) planReplace(recs []gateway.Record) ([]gateway.Call, error) {
 
 // call builds one call: the body is marshalled here, once.
 func (a *Adapter) call(path string, recs []gateway.Record) (gateway.Call, error) {
-	data := make([]wireRecord, len(recs))
+	data := make([]*wireRecord, len(recs))
 	for i, r := range recs {
-		data[i] = r.Wire.(wireRecord)
+		data[i] = r.Wire.(*wireRecord)
 	}
-	body, err := marshalBody(importRequest{TenantID: a.cfg.TenantID, Data: data})
-	if err != nil {
-		return gateway.Call{}, fmt.Errorf("wscrm.Plan: %w", err)
-	}
+	body := appendImportBody(make([]byte, 0, 64+len(recs)*320), a.cfg.TenantID, data)
 	return gateway.Call{Method: http.MethodPost, Path: path, Body: body, Records: recs}, nil
 }
 
@@ -341,7 +338,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 
 	byPhone := map[string][]int{}
 	for i, r := range call.Records {
-		w, _ := r.Wire.(wireRecord)
+		w, _ := r.Wire.(*wireRecord)
 		phone := w.str(wireWhatsApp)
 		if phone == "" && r.Customer != nil {
 			phone = r.Customer.WhatsApp

@@ -354,7 +354,10 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 			var got []call
 			total := 0
 			for _, c := range calls {
-				var body importRequest
+				var body struct {
+					TenantID int64            `json:"tenantId"`
+					Data     []map[string]any `json:"data"`
+				}
 				if err := json.Unmarshal(c.Body, &body); err != nil {
 					t.Fatal(err)
 				}
@@ -362,7 +365,7 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 					t.Fatalf("body holds %d records of tenant %d, call %d", len(body.Data), body.TenantID, len(c.Records))
 				}
 				for i, r := range c.Records {
-					if body.Data[i].str("whatsApp") != r.Customer.WhatsApp {
+					if body.Data[i]["whatsApp"] != r.Customer.WhatsApp {
 						t.Fatalf("body record %d is not the call's record %d", i, r.Index)
 					}
 				}

@@ -30,46 +30,42 @@ func isPoolKind(kind string) bool {
 // both). A canonical field WSCRM has no place for is an unsupported_field
 // warning, an error with op.Strict. A custom field rules does not know is an
 // unknown_field error. rules may be nil when the record has no custom fields.
-func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (wireRecord, []schema.Issue, []schema.Issue) {
+func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wireRecord, []schema.Issue, []schema.Issue) {
 	var errs, warns []schema.Issue
 	if c == nil {
 		return nil, []schema.Issue{schema.Issuef(schema.CodeRequired, "", "no record")}, nil
 	}
-	rec := wireRecord{}
+	rec := &wireRecord{}
 	if c.Owner == "" {
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldOwner,
 			"WSCRM needs the owning agent account (owner, sent as agentAccount)"))
 	} else {
-		rec[wireAgentAccount] = c.Owner
+		rec.basic[keyAgentAccount] = c.Owner
 	}
 	if c.WhatsApp == "" {
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldWhatsApp,
 			"WSCRM needs the customer's WhatsApp number (whatsapp, sent as whatsApp)"))
 	} else {
-		rec[wireWhatsApp] = c.WhatsApp
+		rec.basic[keyWhatsApp] = c.WhatsApp
 	}
-	set := func(key, v string) {
-		if v != "" {
-			rec[key] = v
-		}
-	}
-	set(wireFriendName, c.FullName())
-	set(wireSex, c.Gender)
+	set := func(key basicKey, v string) { rec.basic[key] = v }
+	set(keyFriendName, c.FullName())
+	set(keySex, c.Gender)
 	if c.Birthday != "" {
 		t, err := time.Parse(layoutDay, c.Birthday)
 		if err != nil {
 			errs = append(errs, schema.Issuef(schema.CodeInvalidDate, schema.FieldBirthday,
 				"birthday must be a date YYYY-MM-DD, not %q", c.Birthday))
 		} else {
-			rec[wireBirthday] = t.Format(layoutBirthday)
+			rec.basic[keyBirthday] = t.Format(layoutBirthday)
 		}
 	}
-	set(wireAddress, c.Address)
-	set(wireEmail, c.Email)
-	set(wireProfession, c.Profession)
-	set(wireIncome, c.Income)
-	set(wireDesc, c.Remarks)
-	set(wireTabName, strings.Join(c.Tags, ","))
+	set(keyAddress, c.Address)
+	set(keyEmail, c.Email)
+	set(keyProfession, c.Profession)
+	set(keyIncome, c.Income)
+	set(keyDesc, c.Remarks)
+	set(keyTabName, strings.Join(c.Tags, ","))
 	if len(c.RemoveTags) > 0 {
 		if op.Kind == gateway.KindPoolAppend {
 			is := schema.Issuef(schema.CodeUnsupportedField, schema.FieldRemoveTags,
@@ -80,13 +76,13 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (wir
 				warns = append(warns, is)
 			}
 		} else {
-			rec[wireCancelTabName] = strings.Join(c.RemoveTags, ",")
+			rec.basic[keyCancelTabName] = strings.Join(c.RemoveTags, ",")
 		}
 	}
-	set(wireStage, c.Stage)
-	set(wireSource, c.Source)
-	set(wireLanguageTag, c.Language)
-	set(wireWelcome, c.WelcomeMessage)
+	set(keyStage, c.Stage)
+	set(keySource, c.Source)
+	set(keyLanguageTag, c.Language)
+	set(keyWelcome, c.WelcomeMessage)
 
 	for _, f := range unsupportedFields {
 		if !c.IsSet(f) {
@@ -116,7 +112,7 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (wir
 			continue
 		}
 		key := f.Key()
-		if wireKeys[key] {
+		if _, basic := basicIndex[key]; basic {
 			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
 				"custom field %q is sent as %q, which is one of WSCRM's own keys", name, key))
 			continue
@@ -126,7 +122,15 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (wir
 			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path, "%v", err))
 			continue
 		}
-		rec[key] = wv
+		if _, dup := rec.get(key); dup {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
+				"custom field %q is sent as %q, which another custom field of this record also uses", name, key))
+			continue
+		}
+		rec.ext = append(rec.ext, wireExt{key: key, val: wv})
+	}
+	if len(rec.ext) > 1 {
+		sort.Slice(rec.ext, func(i, j int) bool { return rec.ext[i].key < rec.ext[j].key })
 	}
 	return rec, errs, warns
 }
@@ -153,7 +157,12 @@ func encodeCustom(kind string, f *fieldconfig.CustomField, v any) (any, error) {
 		}
 		return string(b), nil
 	}
-	return f.Encode(v), nil
+	switch e := f.Encode(v).(type) {
+	case string, json.Number:
+		return e, nil
+	default:
+		return fmt.Sprint(e), nil
+	}
 }
 
 // Contact is one friend contact of an agent as the query answers it: the

@@ -150,7 +150,7 @@ func TestTranslateFields(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("errs: %+v", errs)
 			}
-			got, ok := wire[tt.key]
+			got, ok := wire.get(tt.key)
 			if tt.want == nil {
 				if ok {
 					t.Fatalf("%s = %#v, want it absent", tt.key, got)
@@ -232,8 +232,8 @@ func TestCustomFieldKeyCollision(t *testing.T) {
 	if got := issueKeys(errs); !reflect.DeepEqual(got, []string{"invalid_value custom_fields.Mail"}) {
 		t.Fatalf("errs = %v", got)
 	}
-	if wire["email"] != "x@y.cn" {
-		t.Fatalf("email = %v, the basic field must not be overwritten", wire["email"])
+	if got := wire.str("email"); got != "x@y.cn" {
+		t.Fatalf("email = %v, the basic field must not be overwritten", got)
 	}
 }
 

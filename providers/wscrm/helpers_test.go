@@ -149,7 +149,7 @@ func callAgents(c *gateway.Call) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range c.Records {
-		w, _ := r.Wire.(wireRecord)
+		w, _ := r.Wire.(*wireRecord)
 		ag := w.str(wireAgentAccount)
 		if !seen[ag] {
 			seen[ag] = true

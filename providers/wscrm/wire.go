@@ -3,8 +3,10 @@ package wscrm
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Paths under the connection's base URL.
@@ -38,29 +40,191 @@ const (
 	wireWelcome       = "welcome"
 )
 
-// wireKeys are the basic keys of a record; an extension field may not use one.
-var wireKeys = map[string]bool{
-	wireAgentAccount: true, wireWhatsApp: true, wireFriendName: true, wireSex: true,
-	wireBirthday: true, wireAddress: true, wireEmail: true, wireProfession: true,
-	wireIncome: true, wireDesc: true, wireTabName: true, wireCancelTabName: true,
-	wireStage: true, wireSource: true, wireLanguageTag: true, wireWelcome: true,
+// basicKey indexes the basic keys of a record, in the document's order.
+type basicKey int
+
+const (
+	keyAgentAccount basicKey = iota
+	keyWhatsApp
+	keyFriendName
+	keySex
+	keyBirthday
+	keyAddress
+	keyEmail
+	keyProfession
+	keyIncome
+	keyDesc
+	keyTabName
+	keyCancelTabName
+	keyStage
+	keySource
+	keyLanguageTag
+	keyWelcome
+	numBasicKeys
+)
+
+// basicNames are the wire names of the basic keys.
+var basicNames = [numBasicKeys]string{
+	wireAgentAccount, wireWhatsApp, wireFriendName, wireSex, wireBirthday, wireAddress, wireEmail,
+	wireProfession, wireIncome, wireDesc, wireTabName, wireCancelTabName, wireStage, wireSource,
+	wireLanguageTag, wireWelcome,
 }
 
-// wireRecord is one record of an import body: basic keys and extension fields
-// side by side at the top level. encoding/json writes map keys sorted, so a
-// record always marshals to the same bytes.
-type wireRecord map[string]any
+// basicIndex finds a basic key by its wire name; an extension field may not
+// use one of these names.
+var basicIndex = func() map[string]basicKey {
+	m := make(map[string]basicKey, numBasicKeys)
+	for i, n := range basicNames {
+		m[n] = basicKey(i)
+	}
+	return m
+}()
 
-// str returns the string value of a key, "" when absent or not a string.
-func (r wireRecord) str(key string) string {
-	s, _ := r[key].(string)
-	return s
+// wireRecord is one record of an import body: the basic keys (empty ones are
+// left out) and the extension fields, top-level side by side. It is written
+// by appendJSON in a fixed order (basic keys in the document's order, then
+// extension fields sorted by key), so a record always marshals to the same
+// bytes.
+type wireRecord struct {
+	basic [numBasicKeys]string
+	ext   []wireExt // sorted by key, keys distinct and not basic
 }
 
-// importRequest is the body of the three import endpoints.
-type importRequest struct {
-	TenantID int64        `json:"tenantId"`
-	Data     []wireRecord `json:"data"`
+// wireExt is one extension field: its key and its value, a string or a
+// json.Number.
+type wireExt struct {
+	key string
+	val any
+}
+
+// str returns the value of a key ("" when absent); an extension value that
+// is a number is returned as its text.
+func (r *wireRecord) str(key string) string {
+	v, _ := r.get(key)
+	switch t := v.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	}
+	return ""
+}
+
+// get returns the value of a key and whether it is present.
+func (r *wireRecord) get(key string) (any, bool) {
+	if r == nil {
+		return nil, false
+	}
+	if k, ok := basicIndex[key]; ok {
+		return r.basic[k], r.basic[k] != ""
+	}
+	for _, e := range r.ext {
+		if e.key == key {
+			return e.val, true
+		}
+	}
+	return nil, false
+}
+
+// appendJSON appends the record as a JSON object.
+func (r *wireRecord) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	first := true
+	field := func(key string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, key)
+		b = append(b, ':')
+	}
+	for k, v := range r.basic {
+		if v != "" {
+			field(basicNames[k])
+			b = appendJSONString(b, v)
+		}
+	}
+	for _, e := range r.ext {
+		field(e.key)
+		switch v := e.val.(type) {
+		case json.Number:
+			if json.Valid([]byte(v)) && v != "" {
+				b = append(b, v...)
+			} else {
+				b = appendJSONString(b, string(v))
+			}
+		case string:
+			b = appendJSONString(b, v)
+		default:
+			b = appendJSONString(b, fmt.Sprint(v))
+		}
+	}
+	return append(b, '}')
+}
+
+// appendImportBody appends {"tenantId": N, "data": [records]}.
+func appendImportBody(b []byte, tenant int64, recs []*wireRecord) []byte {
+	b = append(b, `{"tenantId":`...)
+	b = strconv.AppendInt(b, tenant, 10)
+	b = append(b, `,"data":[`...)
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = r.appendJSON(b)
+	}
+	return append(b, "]}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping: quotes, backslashes and control characters escaped,
+// invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // queryRequest is the body of open/customer/query.
