@@ -20,5 +20,20 @@ lint:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/crmgate .
 
+## generate: docs/ from the swag annotations (api/openapi_annotations.go), openapi.yaml (OpenAPI 3) from
+## docs/swagger.json, its embedded copy openapi/openapi.yaml, and the client contract/client generates from it
+generate:
+	$(GO) tool swag init --quiet -g api/openapi_annotations.go -d ./ -o docs --parseDependency --parseInternal --outputTypes go,json,yaml
+	$(GO) run ./tools/openapigen -in docs/swagger.json -out openapi.yaml -copy openapi/openapi.yaml
+	$(GO) tool oapi-codegen -config contract/client/oapi-codegen.yaml openapi.yaml
+
+GENERATED = docs openapi.yaml openapi/openapi.yaml contract/client
+
+## generate-check: regenerate and fail when anything generated differs from what is committed
+generate-check: generate
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+		echo "generated files are stale; run make generate and commit:"; git status --porcelain -- $(GENERATED); \
+		git diff --stat -- $(GENERATED); exit 1; fi
+
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)

@@ -1,7 +1,39 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"net/http"
 
-// docsRoutes serves the API's own documentation: GET /openapi.yaml and the
-// Swagger UI under /swagger/.
-func (s *Server) docsRoutes(r *gin.Engine) {}
+	"github.com/gin-gonic/gin"
+	swaggerfiles "github.com/swaggo/files"
+	ginswagger "github.com/swaggo/gin-swagger"
+
+	"crmgate/openapi"
+)
+
+// OpenAPIPath is where the OpenAPI 3 document is served.
+const OpenAPIPath = "/openapi.yaml"
+
+// docsRoutes serves the API's own documentation: GET /openapi.yaml (the
+// embedded OpenAPI 3 document, application/yaml) and the Swagger UI under
+// /swagger/ (index.html and its assets), which loads that document and keeps
+// the bearer token entered with "Authorize" across reloads. /swagger/ and
+// /swagger redirect to /swagger/index.html. Neither needs a token.
+func (s *Server) docsRoutes(r *gin.Engine) {
+	r.GET(OpenAPIPath, func(c *gin.Context) {
+		c.Data(http.StatusOK, "application/yaml", openapi.YAML)
+	})
+	ui := ginswagger.WrapHandler(swaggerfiles.Handler,
+		ginswagger.URL(OpenAPIPath),
+		ginswagger.PersistAuthorization(true),
+		ginswagger.DefaultModelsExpandDepth(1),
+		ginswagger.DocExpansion("list"),
+	)
+	r.GET("/swagger", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") })
+	r.GET("/swagger/*any", func(c *gin.Context) {
+		if p := c.Param("any"); p == "/" || p == "" {
+			c.Redirect(http.StatusMovedPermanently, "/swagger/index.html")
+			return
+		}
+		ui(c)
+	})
+}

@@ -1,0 +1,622 @@
+package api
+
+import (
+	"time"
+
+	"crmgate/events"
+	"crmgate/schema"
+)
+
+// This file holds the swag annotations that openapi.yaml is generated from
+// (make generate: swag init writes docs/, tools/openapigen turns it into
+// OpenAPI 3). Each operation is documented on a function of its own that is
+// never called, so the handlers stay free of documentation noise. Types named
+// doc… are documentation shapes for bodies that the handlers read or write as
+// raw JSON; contract tests compare them with the real types field by field.
+
+//	@title						crmgate
+//	@version					1.0
+//	@description				One REST API in front of two WhatsApp CRM providers, WSCRM and NXLink. Internal apps send customers in one canonical shape; crmgate checks every record against the connection's field configuration before any outbound call, translates it to the provider's wire format, sends it (signed, chunked, retried) and answers with exactly one result per record. Provider webhooks come back as canonical events.
+//	@description				Every response carries X-Request-ID (the caller's when it sent a sensible one). Errors that concern the whole request are application/problem+json (RFC 9457); per-record problems are results with canonical error codes.
+//	@contact.name				crmgate maintainers
+//	@contact.url				https://crmgate.dev/
+//	@license.name				Proprietary
+//	@license.url				https://crmgate.dev/license
+//	@BasePath					/
+//	@schemes					http https
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				A JWT (HS256 with the configured secret, or RS256/ES256 from the JWKS URL) with claims sub, scope (space-separated customers:write customers:read events:read admin) and connections (ids or ["*"]). The sandbox prints one at start.
+//	@tag.name					customers
+//	@tag.description			Import, validate and list canonical customers.
+//	@tag.name					connections
+//	@tag.description			The caller's connections and their field configuration.
+//	@tag.name					events
+//	@tag.description			Canonical events from provider webhooks, and their push delivery.
+//	@tag.name					webhooks
+//	@tag.description			Webhooks the providers send, in the providers' own shapes.
+//	@tag.name					sandbox
+//	@tag.description			Only in sandbox mode: make the simulated providers act.
+//	@tag.name					operations
+//	@tag.description			Liveness, readiness, metrics and this document.
+
+// docImportRequest is the body of POST /v1/customers, /v1/customers/validate
+// and /v1/import-pool, with the records in their canonical shape.
+type docImportRequest struct {
+	// The connection to import into; may be omitted when the token allows exactly one connection (or given as the query parameter connection).
+	Connection string `json:"connection" example:"sandbox-nxlink"`
+	// POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.
+	Mode string `json:"mode,omitempty" enums:"merge,replace,keep_existing,append" example:"merge"`
+	// A field the target provider does not have fails the record instead of a warning unsupported_field; an unknown key fails it instead of a warning unknown_field.
+	Strict bool `json:"strict,omitempty"`
+	// The owner must exist at the provider (NXLink strict_binding).
+	StrictOwner bool `json:"strict_owner,omitempty"`
+	// Send nothing when any record fails validation; the valid ones answer not_sent.
+	AllOrNothing bool `json:"all_or_nothing,omitempty"`
+	// The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict).
+	Customers []schema.Customer `json:"customers" validate:"required" minItems:"1"`
+} //	@name	ImportRequest
+
+// docConnectionList is the answer of GET /v1/connections.
+type docConnectionList struct {
+	Connections []ConnectionInfo `json:"connections" validate:"required"`
+} //	@name	ConnectionList
+
+// docHealth is the answer of GET /healthz.
+type docHealth struct {
+	Status string `json:"status" validate:"required" enums:"ok" example:"ok"`
+} //	@name	Health
+
+// docReadiness is the answer of GET /readyz.
+type docReadiness struct {
+	// degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
+	Status string                   `json:"status" validate:"required" enums:"ready,degraded" example:"ready"`
+	Checks map[string]docReadyCheck `json:"checks" validate:"required"`
+} //	@name	Readiness
+
+// docReadyCheck is one readiness check.
+type docReadyCheck struct {
+	OK     bool   `json:"ok" validate:"required" example:"true"`
+	Detail string `json:"detail" validate:"required" example:"ok"`
+} //	@name	ReadyCheck
+
+// docSandboxChangeBody is the body of POST /v1/sandbox/{connection}/changes:
+// either field and to (a profile update), or followup (a follow-up written).
+type docSandboxChangeBody struct {
+	// The customer's WhatsApp number (need not exist).
+	WhatsApp string `json:"whatsapp" example:"8615601882491"`
+	// The WSCRM field name as its webhook names it (Address, Gender, DOB, Tags, or an extension field's own name).
+	Field string `json:"field,omitempty" example:"Address"`
+	// The value before the change, as WSCRM would send it.
+	From any `json:"from,omitempty"`
+	// The value after the change, as WSCRM would send it.
+	To any `json:"to,omitempty"`
+	// The agent who made the change (default: the sandbox's first agent).
+	Agent string `json:"agent,omitempty" example:"kubrick101"`
+	// A follow-up text, instead of field and to.
+	Followup string `json:"followup,omitempty" example:"Beautiful China"`
+} //	@name	SandboxChange
+
+// docSandboxAccepted is the answer of POST /v1/sandbox/{connection}/changes.
+type docSandboxAccepted struct {
+	Status     string `json:"status" validate:"required" enums:"sent" example:"sent"`
+	Connection string `json:"connection" validate:"required" example:"sandbox-wscrm"`
+} //	@name	SandboxAccepted
+
+// docEventPage is the answer of GET /v1/events.
+type docEventPage struct {
+	Events []events.Event `json:"events" validate:"required"`
+	// The position after the last event listed, or the after given when nothing is new; pass it as after to resume.
+	NextCursor string `json:"next_cursor" validate:"required" example:"0000000000000042"`
+} //	@name	EventPage
+
+// docSubscriptionRequest is the body of POST /v1/subscriptions.
+type docSubscriptionRequest struct {
+	// Where events are POSTed (with Standard Webhooks headers).
+	URL string `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
+	// Event types to deliver; empty or absent: every type.
+	Types []string `json:"types,omitempty" enums:"customer.updated,customer.followup_created"`
+	// Connections whose events are delivered; empty or absent: every connection the token allows.
+	Connections []string `json:"connections,omitempty"`
+} //	@name	SubscriptionRequest
+
+// docSubscription is one subscription.
+type docSubscription struct {
+	ID          string    `json:"id" validate:"required" example:"sub_6f1c2a9e"`
+	URL         string    `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
+	Types       []string  `json:"types"`
+	Connections []string  `json:"connections"`
+	CreatedAt   time.Time `json:"created_at" validate:"required"`
+} //	@name	Subscription
+
+// docCreatedSubscription is the answer of POST /v1/subscriptions: the only
+// time the signing secret is shown.
+type docCreatedSubscription struct {
+	ID          string    `json:"id" validate:"required" example:"sub_6f1c2a9e"`
+	URL         string    `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
+	Types       []string  `json:"types"`
+	Connections []string  `json:"connections"`
+	CreatedAt   time.Time `json:"created_at" validate:"required"`
+	// The Standard Webhooks signing secret: whsec_ + base64 of 32 random bytes. Shown once.
+	Secret string `json:"secret" validate:"required" example:"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`
+} //	@name	CreatedSubscription
+
+// docSubscriptionList is the answer of GET /v1/subscriptions.
+type docSubscriptionList struct {
+	Subscriptions []docSubscription `json:"subscriptions" validate:"required"`
+} //	@name	SubscriptionList
+
+// docFailure is an event a subscription did not accept within its retry
+// schedule; it stays listed until redelivered.
+type docFailure struct {
+	Event    events.Event `json:"event" validate:"required"`
+	Attempts int          `json:"attempts" validate:"required" example:"7"`
+	// The last error seen.
+	LastError string `json:"last_error" validate:"required" example:"HTTP 500"`
+	// The last HTTP status answered; absent when no HTTP answer came.
+	LastStatus int       `json:"last_status,omitempty" example:"500"`
+	FailedAt   time.Time `json:"failed_at" validate:"required"`
+} //	@name	DeliveryFailure
+
+// docFailureList is the answer of GET /v1/subscriptions/{id}/failures.
+type docFailureList struct {
+	Failures []docFailure `json:"failures" validate:"required"`
+} //	@name	DeliveryFailureList
+
+// docQueued is the answer of a redelivery request.
+type docQueued struct {
+	Status string `json:"status" validate:"required" enums:"queued" example:"queued"`
+} //	@name	Queued
+
+// docWSCRMWebhookBody stands for either WSCRM webhook body: openapi.yaml makes it
+// a oneOf of its two members.
+type docWSCRMWebhookBody struct {
+	Profile  docWSCRMProfileWebhook  `json:"profile"`
+	Followup docWSCRMFollowupWebhook `json:"followup"`
+} //	@name	WSCRMWebhook
+
+// docWSCRMProfileWebhook is WSCRM's USER_SYNC_PORTRAIT webhook body, as the
+// provider sends it.
+type docWSCRMProfileWebhook struct {
+	// The provider's signature token: compared with webhook.token (mode static) or lowercase hex HMAC-SHA256(webhook.secret, tenantId + "." + timestamp) (mode hmac).
+	AccessToken string `json:"accessToken" example:"83293d01dddd628e3b457142f8a48a0cf4dae3b587e7febea7effea6bdcfd344"`
+	// Must be the connection's tenant_id.
+	TenantID int64 `json:"tenantId" example:"500975"`
+	// Milliseconds since the epoch; within webhook.tolerance (default 5 min) of the gateway's clock.
+	Timestamp int64                        `json:"timestamp" example:"1667293135274"`
+	Data      []docWSCRMProfileWebhookItem `json:"data" maxItems:"50"`
+} //	@name	WSCRMProfileWebhook
+
+// docWSCRMProfileWebhookItem is one change of a profile-update webhook.
+type docWSCRMProfileWebhookItem struct {
+	// Unique per change (uuid); the same id is stored once.
+	ID string `json:"id" example:"a0cb1ad15ed24e618b4b12d9cdff1ad4"`
+	// 1 profile update, 2 follow-up written.
+	Type int `json:"type" enums:"1,2" example:"1"`
+	// The agent's login account.
+	UserName string `json:"userName" example:"Zhang San"`
+	// The customer's WhatsApp id.
+	FriendWhatsID string `json:"friendWhatsId" example:"8615601882491"`
+	// Name, Gender, DOB, Address, Email, Position, Income, Description, From, State, Language, Tags, or an extension field's own name.
+	Field string `json:"field" example:"Address"`
+	// 0 basic field, 1 extension field.
+	FieldType int `json:"fieldType" enums:"0,1" example:"0"`
+	// 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
+	FieldConfig int `json:"fieldConfig" enums:"1,2,3,4,5,6,7,8" example:"1"`
+	// The value before (a string; an array for Tags and multi-select).
+	SourceValue any `json:"sourceValue,omitempty"`
+	// The value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
+	TargetValue any `json:"targetValue,omitempty"`
+	// yyyy-MM-dd HH:mm:ss in the connection's provider_time_zone.
+	UpdateAt string `json:"updateAt" example:"2022-09-29 20:34:58"`
+} //	@name	WSCRMProfileWebhookItem
+
+// docWSCRMFollowupWebhook is WSCRM's USER_WRITE_FLOW webhook body, as the
+// provider sends it.
+type docWSCRMFollowupWebhook struct {
+	AccessToken string `json:"accessToken" example:"e6e18763d8d5a756d45c01486d7ad6742152ac"`
+	// Unused by the gateway.
+	CallBackURL string `json:"callBackUrl,omitempty" example:""`
+	// Must be the connection's tenant_id.
+	TenantID  int64                         `json:"tenantId" example:"82"`
+	Timestamp int64                         `json:"timestamp" example:"1667295870936"`
+	Data      []docWSCRMFollowupWebhookItem `json:"data"`
+} //	@name	WSCRMFollowupWebhook
+
+// docWSCRMFollowupWebhookItem is one follow-up of a follow-up webhook.
+type docWSCRMFollowupWebhookItem struct {
+	FriendWhatsID string `json:"friendWhatsId" example:"8617633819542"`
+	UserID        int64  `json:"userId" example:"1221"`
+	// Not checked (the provider's own example differs from the body's).
+	TenantID int64 `json:"tenantId" example:"22"`
+	// A JSON string {"data":{"text":…,"url":[…]}}; text that is not such JSON is kept raw, never dropped.
+	Follow   string `json:"follow" example:"{\"data\":{\"text\":\"Beautiful China\",\"url\":[]}"`
+	Username string `json:"username" example:"gavin"`
+} //	@name	WSCRMFollowupWebhookItem
+
+// docWSCRMWebhookAnswer is what WSCRM expects back.
+type docWSCRMWebhookAnswer struct {
+	Code    int    `json:"code" validate:"required" example:"200"`
+	Message string `json:"message" validate:"required" example:"Success"`
+	Data    string `json:"data" validate:"required" example:""`
+} //	@name	WSCRMWebhookAnswer
+
+// docImportCustomers documents POST /v1/customers.
+//
+//	@Summary		Import customers
+//	@Description	Checks every record against the connection's field configuration and the provider's rules, translates the valid ones, sends them (split to the provider's cap, concurrently, retried) and answers with exactly one result per record, in input order: succeeded + failed + unknown = total. HTTP 200 whenever the batch was processed, even if every record failed. unknown means the provider may or may not have stored the record: safe to retry with the same Idempotency-Key.
+//	@Tags			customers
+//	@ID				importCustomers
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			Idempotency-Key	header		string				false	"The same key with the same body within 24 h replays the first answer byte for byte (header Idempotent-Replayed: true) without calling the provider again; with another body it is a 422; while the first is still running, a 409."	maxlength(255)
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string				false	"The connection, when the body does not name it."
+//	@Param			request			body		docImportRequest	true	"The batch."
+//	@Success		200				{object}	gateway.Answer		"The batch was processed: one result per record."
+//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
+//	@Failure		409				{object}	Problem				"A request with this Idempotency-Key is still running."
+//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem				"The body is not application/json."
+//	@Failure		422				{object}	Problem				"No connection named, no or too many records, a mode the provider cannot honour, or an Idempotency-Key reused with another body."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Router			/v1/customers [post]
+func docImportCustomers() {}
+
+// docValidateCustomers documents POST /v1/customers/validate.
+//
+//	@Summary		Validate customers without sending
+//	@Description	Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).
+//	@Tags			customers
+//	@ID				validateCustomers
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string				false	"The connection, when the body does not name it."
+//	@Param			request			body		docImportRequest	true	"The batch."
+//	@Success		200				{object}	gateway.Answer		"One result per record (valid or failed) and the provider requests that would be sent."
+//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
+//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem				"The body is not application/json."
+//	@Failure		422				{object}	Problem				"No connection named, no or too many records, or a mode the provider cannot honour."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Router			/v1/customers/validate [post]
+func docValidateCustomers() {}
+
+// docImportPool documents POST /v1/import-pool.
+//
+//	@Summary		Import into WSCRM's import pool
+//	@Description	mode replace: each agent's pool becomes exactly the batch's records of that agent (agents are isolated); mode append: the records are added. Body and answer as POST /v1/customers. A connection without an import pool is a 422.
+//	@Tags			customers
+//	@ID				importPool
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string				false	"The connection, when the body does not name it."
+//	@Param			request			body		docImportRequest	true	"The batch; mode is replace or append."
+//	@Success		200				{object}	gateway.Answer		"The batch was processed: one result per record."
+//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
+//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem				"The body is not application/json."
+//	@Failure		422				{object}	Problem				"No connection named, no or too many records, a mode other than replace or append, or a connection without an import pool."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Router			/v1/import-pool [post]
+func docImportPool() {}
+
+// docListCustomers documents GET /v1/customers.
+//
+//	@Summary		List an agent's contacts
+//	@Description	The agent's friend contacts from the provider's contact query (WSCRM), in canonical form: dates YYYY-MM-DD, stage and source ids as their configured labels. Paginated: pass next_cursor as cursor for the next page.
+//	@Tags			customers
+//	@ID				listCustomers
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string			false	"The connection; may be omitted when the token allows exactly one."
+//	@Param			agent			query		string			true	"The agent's WhatsApp id (WSCRM whatsId)."
+//	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)	default(100)
+//	@Param			cursor			query		string			false	"next_cursor of the previous page, unchanged."
+//	@Success		200				{object}	CustomerPage	"One page of contacts."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		403				{object}	Problem			"The token lacks customers:read, or is not allowed the connection."
+//	@Failure		404				{object}	Problem			"No such connection (token allowed every connection)."
+//	@Failure		422				{object}	Problem			"No connection or agent named, a bad limit or cursor, or a connection that cannot list contacts."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		502				{object}	Problem			"The provider refused the query."
+//	@Failure		503				{object}	Problem			"The provider could not be reached; retry after Retry-After seconds."
+//	@Router			/v1/customers [get]
+func docListCustomers() {}
+
+// docListConnections documents GET /v1/connections.
+//
+//	@Summary		List the caller's connections
+//	@Description	The connections the token is allowed, in configuration order, with provider and capabilities (what the adapter can do, its import modes and the configured custom fields). Any scope.
+//	@Tags			connections
+//	@ID				listConnections
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Success		200				{object}	docConnectionList	"The caller's connections."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Router			/v1/connections [get]
+func docListConnections() {}
+
+// docGetFieldConfig documents GET /v1/connections/{id}/field-config.
+//
+//	@Summary		Get a connection's field configuration
+//	@Description	The current field configuration with its version; ETag is the version, for If-Match on PUT. Any scope.
+//	@Tags			connections
+//	@ID				getFieldConfig
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			id				path		string					true	"The connection id."
+//	@Success		200				{object}	fieldconfig.Versioned	"The current version."
+//	@Failure		401				{object}	Problem					"No valid bearer token."
+//	@Failure		403				{object}	Problem					"The token is not allowed the connection."
+//	@Failure		404				{object}	Problem					"No such connection (token allowed every connection), or no field configuration."
+//	@Failure		429				{object}	Problem					"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem					"The request could not be processed; quote request_id to support."
+//	@Router			/v1/connections/{id}/field-config [get]
+func docGetFieldConfig() {}
+
+// docPutFieldConfig documents PUT /v1/connections/{id}/field-config.
+//
+//	@Summary		Replace a connection's field configuration
+//	@Description	Replaces the whole document; every gateway instance validates against it within seconds. With If-Match (the ETag of GET) the replace happens only when that is still the current version. Answered like GET.
+//	@Tags			connections
+//	@ID				putFieldConfig
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			If-Match		header		string					false	"The ETag of GET (e.g. \"3\"), or *."
+//	@Param			id				path		string					true	"The connection id."
+//	@Param			config			body		fieldconfig.Config		true	"The new field configuration."
+//	@Success		200				{object}	fieldconfig.Versioned	"The new version."
+//	@Failure		400				{object}	Problem					"Malformed JSON or an unknown key."
+//	@Failure		401				{object}	Problem					"No valid bearer token."
+//	@Failure		403				{object}	Problem					"The token lacks admin, or is not allowed the connection."
+//	@Failure		404				{object}	Problem					"No such connection (token allowed every connection)."
+//	@Failure		412				{object}	Problem					"If-Match is not the current version (ETag names the current one)."
+//	@Failure		413				{object}	Problem					"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem					"The body is not application/json."
+//	@Failure		422				{object}	Problem					"The document is not valid; errors names every problem, nothing was changed."
+//	@Failure		429				{object}	Problem					"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem					"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem					"The store could not be reached; nothing was changed."
+//	@Router			/v1/connections/{id}/field-config [put]
+func docPutFieldConfig() {}
+
+// docWSCRMWebhook documents POST /v1/webhooks/wscrm/{connection}.
+//
+//	@Summary		Receive a WSCRM webhook
+//	@Description	WSCRM's profile-update (USER_SYNC_PORTRAIT) and follow-up (USER_WRITE_FLOW) webhooks, exactly as the provider sends them. No JWT: accessToken is verified per connection, tenantId must be the connection's and timestamp within webhook.tolerance. Answered 200 with what WSCRM expects only after the events are stored; the same change twice is stored once.
+//	@Tags			webhooks
+//	@ID				receiveWSCRMWebhook
+//	@Accept			json
+//	@Produce		json
+//	@Param			connection	path		string					true	"The WSCRM connection id."
+//	@Param			body		body		docWSCRMWebhookBody	true	"A WSCRM webhook body: profile update or follow-up."
+//	@Success		200			{object}	docWSCRMWebhookAnswer	"Stored."
+//	@Failure		400			{object}	Problem					"The body cannot be read as a WSCRM webhook."
+//	@Failure		401			{object}	Problem					"Verification failed (token, tenantId or timestamp); nothing stored."
+//	@Failure		404			{object}	Problem					"No WSCRM connection of that id."
+//	@Failure		413			{object}	Problem					"The body is over limits.max_body_bytes."
+//	@Failure		500			{object}	Problem					"The request could not be processed; quote request_id to support."
+//	@Failure		503			{object}	Problem					"The events could not be stored; send the webhook again."
+//	@Router			/v1/webhooks/wscrm/{connection} [post]
+func docWSCRMWebhook() {}
+
+// docListEvents documents GET /v1/events.
+//
+//	@Summary		List events
+//	@Description	Canonical events in the order they were stored. next_cursor is always present: the position after the last event listed, or the after given when nothing is new; after=<next_cursor> resumes.
+//	@Tags			events
+//	@ID				listEvents
+//	@Produce		json
+//	@Security		BearerAuth[events:read]
+//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string			false	"Only this connection's events (default: every connection the token allows)."
+//	@Param			after			query		string			false	"next_cursor of an earlier page."
+//	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)
+//	@Param			type			query		string			false	"Comma-separated event types: customer.updated, customer.followup_created."
+//	@Success		200				{object}	docEventPage	"Events after the cursor."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		403				{object}	Problem			"The token lacks events:read, or is not allowed the connection."
+//	@Failure		404				{object}	Problem			"No such connection (token allowed every connection)."
+//	@Failure		422				{object}	Problem			"A bad limit, type or after."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem			"The event store could not be reached; retry after Retry-After seconds."
+//	@Router			/v1/events [get]
+func docListEvents() {}
+
+// docCreateSubscription documents POST /v1/subscriptions.
+//
+//	@Summary		Subscribe a URL to events
+//	@Description	Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+//	@Tags			events
+//	@ID				createSubscription
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			subscription	body		docSubscriptionRequest	true	"The subscription."
+//	@Success		201				{object}	docCreatedSubscription	"Created; Location names it."
+//	@Failure		400				{object}	Problem					"Malformed JSON or an unknown key."
+//	@Failure		401				{object}	Problem					"No valid bearer token."
+//	@Failure		403				{object}	Problem					"The token lacks admin, or is not allowed a connection named."
+//	@Failure		413				{object}	Problem					"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem					"The body is not application/json."
+//	@Failure		422				{object}	Problem					"A bad URL, an unknown type or an unknown connection."
+//	@Failure		429				{object}	Problem					"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem					"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem					"The subscription store could not be reached."
+//	@Router			/v1/subscriptions [post]
+func docCreateSubscription() {}
+
+// docListSubscriptions documents GET /v1/subscriptions.
+//
+//	@Summary		List subscriptions
+//	@Tags			events
+//	@ID				listSubscriptions
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Success		200				{object}	docSubscriptionList	"Every subscription (secrets are never shown again)."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks admin."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem				"The subscription store could not be reached."
+//	@Router			/v1/subscriptions [get]
+func docListSubscriptions() {}
+
+// docDeleteSubscription documents DELETE /v1/subscriptions/{id}.
+//
+//	@Summary		Delete a subscription
+//	@Tags			events
+//	@ID				deleteSubscription
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header	string	false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			id				path	string	true	"The subscription id."
+//	@Success		204				"Deleted; nothing more is delivered to it."
+//	@Failure		401				{object}	Problem	"No valid bearer token."
+//	@Failure		403				{object}	Problem	"The token lacks admin."
+//	@Failure		404				{object}	Problem	"No such subscription."
+//	@Failure		429				{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem	"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem	"The subscription store could not be reached."
+//	@Router			/v1/subscriptions/{id} [delete]
+func docDeleteSubscription() {}
+
+// docListFailures documents GET /v1/subscriptions/{id}/failures.
+//
+//	@Summary		List undelivered events
+//	@Description	Events the subscription did not accept within its retry schedule; they stay listed until redelivered.
+//	@Tags			events
+//	@ID				listDeliveryFailures
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			id				path		string			true	"The subscription id."
+//	@Success		200				{object}	docFailureList	"The failures."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		403				{object}	Problem			"The token lacks admin."
+//	@Failure		404				{object}	Problem			"No such subscription."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem			"The subscription store could not be reached."
+//	@Router			/v1/subscriptions/{id}/failures [get]
+func docListFailures() {}
+
+// docRedeliver documents POST /v1/subscriptions/{id}/failures/{event_id}/redeliver.
+//
+//	@Summary		Redeliver an undelivered event
+//	@Description	Puts the failed event back into delivery with a fresh retry schedule.
+//	@Tags			events
+//	@ID				redeliverEvent
+//	@Produce		json
+//	@Security		BearerAuth[admin]
+//	@Param			X-Request-ID	header		string		false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			id				path		string		true	"The subscription id."
+//	@Param			event_id		path		string		true	"The failed event's id."
+//	@Success		202				{object}	docQueued	"Queued for delivery."
+//	@Failure		401				{object}	Problem		"No valid bearer token."
+//	@Failure		403				{object}	Problem		"The token lacks admin."
+//	@Failure		404				{object}	Problem		"No such subscription or failed event."
+//	@Failure		429				{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem		"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem		"The subscription store could not be reached."
+//	@Router			/v1/subscriptions/{id}/failures/{event_id}/redeliver [post]
+func docRedeliver() {}
+
+// docSandboxChange documents POST /v1/sandbox/{connection}/changes.
+//
+//	@Summary		Make a sandbox customer change
+//	@Description	Sandbox mode only, any valid token. {whatsapp, field, to} or {whatsapp, followup}: the WSCRM simulator sends the real webhook back to this gateway (the customer need not exist), which turns it into events.
+//	@Tags			sandbox
+//	@ID				sandboxChange
+//	@Accept			json
+//	@Produce		json
+//	@Security		BearerAuth
+//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			connection		path		string				true	"The sandbox connection id."
+//	@Param			change			body		docSandboxChangeBody	true	"The change."
+//	@Success		202				{object}	docSandboxAccepted	"The simulator sent its webhook and the gateway accepted it."
+//	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token is not allowed the connection."
+//	@Failure		404				{object}	Problem				"No such connection, or not in sandbox mode."
+//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem				"The body is not application/json."
+//	@Failure		422				{object}	Problem				"This connection's simulator sends no webhooks."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure		502				{object}	Problem				"The simulator's webhook did not reach the gateway."
+//	@Router			/v1/sandbox/{connection}/changes [post]
+func docSandboxChange() {}
+
+// docHealthz documents GET /healthz.
+//
+//	@Summary		Liveness
+//	@Tags			operations
+//	@ID				healthz
+//	@Produce		json
+//	@Success		200	{object}	docHealth	"The process serves."
+//	@Router			/healthz [get]
+func docHealthz() {}
+
+// docReadyz documents GET /readyz.
+//
+//	@Summary		Readiness
+//	@Description	200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.
+//	@Tags			operations
+//	@ID				readyz
+//	@Produce		json
+//	@Success		200	{object}	docReadiness	"Ready or degraded, with each check."
+//	@Router			/readyz [get]
+func docReadyz() {}
+
+// docMetrics documents GET /metrics.
+//
+//	@Summary		Prometheus metrics
+//	@Description	crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.
+//	@Tags			operations
+//	@ID				metrics
+//	@Produce		plain
+//	@Success		200	{string}	string	"Metrics in the Prometheus text exposition format."
+//	@Router			/metrics [get]
+func docMetrics() {}
+
+// docOpenAPI documents GET /openapi.yaml.
+//
+//	@Summary		This document
+//	@Description	The OpenAPI 3 document of this API, as YAML. Swagger UI at /swagger/index.html loads it.
+//	@Tags			operations
+//	@ID				openapi
+//	@Produce		application/yaml
+//	@Success		200	{string}	string	"The OpenAPI 3 document."
+//	@Router			/openapi.yaml [get]
+func docOpenAPI() {}

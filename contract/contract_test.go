@@ -1,0 +1,371 @@
+package contract_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"crmgate/auth"
+	"crmgate/openapi"
+)
+
+// call is one request of the contract test and the status it must get.
+type call struct {
+	name        string
+	method      string
+	path        string
+	body        string
+	contentType string            // default application/json when body is set
+	token       string            // "" sends none; "dev" the sandbox's token; else a token
+	header      map[string]string // extra request headers
+	offSpec     bool              // the request is deliberately outside the document
+	want        int
+	check       func(t *testing.T, res *http.Response, body []byte)
+}
+
+func (g *gw) do(t *testing.T, c call) (*http.Response, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if c.body != "" {
+		rd = strings.NewReader(c.body)
+	}
+	req, err := http.NewRequest(c.method, g.URL+c.path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.body != "" {
+		ct := c.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	switch c.token {
+	case "":
+	case "dev":
+		req.Header.Set("Authorization", "Bearer "+g.Token)
+	default:
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	if c.offSpec {
+		req.Header.Set(offSpec, "1")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != c.want {
+		t.Fatalf("%s %s: status %d, want %d: %.800s", c.method, c.path, res.StatusCode, c.want, b)
+	}
+	if res.Header.Get("X-Request-ID") == "" {
+		t.Errorf("%s %s: no X-Request-ID", c.method, c.path)
+	}
+	if c.check != nil {
+		c.check(t, res, b)
+	}
+	return res, b
+}
+
+// probe sends a request outside the harness's checks' expectations and
+// returns its status (the harness still validates the answer).
+func (g *gw) probe(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, g.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+g.Token)
+	req.Header.Set(offSpec, "1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// exampleBodies returns the request examples of an operation, by name.
+func exampleBodies(t *testing.T, g *gw, opID string) map[string]string {
+	t.Helper()
+	for _, item := range g.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.OperationID != opID || op.RequestBody == nil {
+				continue
+			}
+			out := map[string]string{}
+			for name, ex := range op.RequestBody.Value.Content.Get("application/json").Examples {
+				b, err := json.Marshal(ex.Value.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[name] = string(b)
+			}
+			return out
+		}
+	}
+	t.Fatalf("no request examples for %s", opID)
+	return nil
+}
+
+// allStatus asserts every result of an import answer has the status want.
+func allStatus(want string) func(t *testing.T, res *http.Response, body []byte) {
+	return func(t *testing.T, _ *http.Response, body []byte) {
+		t.Helper()
+		var a struct {
+			Total   int `json:"total"`
+			Results []struct {
+				Status string          `json:"status"`
+				Errors json.RawMessage `json:"errors"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Total == 0 || len(a.Results) != a.Total {
+			t.Fatalf("total %d, %d results", a.Total, len(a.Results))
+		}
+		for i, r := range a.Results {
+			if r.Status != want {
+				t.Errorf("record %d: %s, want %s: %s", i, r.Status, want, r.Errors)
+			}
+		}
+	}
+}
+
+func problemType(typ string) func(t *testing.T, res *http.Response, body []byte) {
+	return func(t *testing.T, res *http.Response, body []byte) {
+		t.Helper()
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Errorf("Content-Type %q, want application/problem+json", ct)
+		}
+		var p struct {
+			Type      string `json:"type"`
+			RequestID string `json:"request_id"`
+		}
+		_ = json.Unmarshal(body, &p)
+		if !strings.HasSuffix(p.Type, "/"+typ) {
+			t.Errorf("problem type %q, want …/%s", p.Type, typ)
+		}
+		if p.RequestID != res.Header.Get("X-Request-ID") {
+			t.Errorf("request_id %q is not X-Request-ID %q", p.RequestID, res.Header.Get("X-Request-ID"))
+		}
+	}
+}
+
+// TestContract sends real requests for every documented operation to a
+// running sandbox gateway; the harness validates each request and answer
+// against openapi.yaml, and the test checks that every operation was
+// answered with a documented success at least once.
+func TestContract(t *testing.T) {
+	g := startGateway(t, nil)
+	writeOnly := g.token(t, []string{auth.ScopeCustomersWrite})
+	readOnly := g.token(t, []string{auth.ScopeCustomersRead})
+	wscrmOnly := g.token(t, auth.Scopes, "sandbox-wscrm")
+	notAdmin := g.token(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead, auth.ScopeEventsRead})
+
+	// A loopback receiver for subscriptions.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer hook.Close()
+
+	calls := []call{
+		{name: "healthz", method: "GET", path: "/healthz", want: 200},
+		{name: "readyz", method: "GET", path: "/readyz", want: 200},
+		{name: "metrics", method: "GET", path: "/metrics", want: 200},
+		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ *http.Response, b []byte) {
+			if !bytes.Equal(b, openapi.YAML) {
+				t.Error("GET /openapi.yaml is not the embedded document")
+			}
+		}},
+		{name: "connections", method: "GET", path: "/v1/connections", token: "dev", want: 200},
+		{name: "connections without token", method: "GET", path: "/v1/connections", offSpec: true, want: 401, check: problemType("unauthorized")},
+		{name: "connections with a bad token", method: "GET", path: "/v1/connections", token: "not.a.jwt", want: 401, check: problemType("unauthorized")},
+
+		{name: "import: request id echoed", method: "POST", path: "/v1/customers", token: "dev", want: 200,
+			header: map[string]string{"X-Request-ID": "contract-42", "Idempotency-Key": "contract-key-1"},
+			body:   `{"connection":"sandbox-nxlink","customers":[{"ref":"r1","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`,
+			check: func(t *testing.T, res *http.Response, b []byte) {
+				if got := res.Header.Get("X-Request-ID"); got != "contract-42" {
+					t.Errorf("X-Request-ID %q", got)
+				}
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
+					t.Errorf("request_id not echoed: %s", b)
+				}
+			}},
+		{name: "import: one bad record is a 200", method: "POST", path: "/v1/customers", token: "dev", want: 200,
+			body:  `{"connection":"sandbox-nxlink","customers":[{"ref":"bad","name":"Li Heng","whatsapp":"+1-800-FLOWERS"}]}`,
+			check: allStatus("failed")},
+		{name: "import: malformed JSON", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
+			body: `{"connection":`, check: problemType("malformed-request")},
+		{name: "import: unknown envelope key", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
+			body: `{"connection":"sandbox-nxlink","all_or_nothin":true,"customers":[{"name":"x","whatsapp":"8615266667780"}]}`, check: problemType("malformed-request")},
+		{name: "import: wrong content type", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 415,
+			body: `connection=sandbox-nxlink`, contentType: "text/plain", check: problemType("unsupported-media-type")},
+		{name: "import: body too large", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 413,
+			body: `{"connection":"sandbox-nxlink","customers":[{"remarks":"` + strings.Repeat("x", maxBody) + `"}]}`, check: problemType("body-too-large")},
+		{name: "import: empty batch", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 422,
+			body: `{"connection":"sandbox-nxlink","customers":[]}`, check: problemType("validation-failed")},
+		{name: "import: mode WSCRM cannot honour", method: "POST", path: "/v1/customers", token: "dev", want: 422,
+			body: `{"connection":"sandbox-wscrm","mode":"keep_existing","customers":[{"name":"x","owner":"kubrick101","whatsapp":"8615266667780"}]}`, check: problemType("not-supported")},
+		{name: "import: no such connection", method: "POST", path: "/v1/customers", token: "dev", want: 404,
+			body: `{"connection":"nope","customers":[{"name":"x"}]}`, check: problemType("not-found")},
+		{name: "import: connection not allowed", method: "POST", path: "/v1/customers", token: wscrmOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "import: scope missing", method: "POST", path: "/v1/customers", token: readOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "validate: scope missing", method: "POST", path: "/v1/customers/validate", token: readOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "import-pool: mode missing", method: "POST", path: "/v1/import-pool", token: writeOnly, want: 422,
+			body: `{"connection":"sandbox-wscrm","customers":[{"name":"x"}]}`, check: problemType("validation-failed")},
+
+		{name: "list customers", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=10", token: readOnly, want: 200},
+		{name: "list customers: bad limit", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=0", token: readOnly, offSpec: true, want: 422},
+		{name: "list customers: no agent", method: "GET", path: "/v1/customers?connection=sandbox-wscrm", token: readOnly, offSpec: true, want: 422},
+		{name: "list customers: NXLink cannot", method: "GET", path: "/v1/customers?connection=sandbox-nxlink&agent=1", token: readOnly, want: 422, check: problemType("not-supported")},
+		{name: "list customers: scope missing", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=1", token: writeOnly, want: 403},
+
+		{name: "field config", method: "GET", path: "/v1/connections/sandbox-wscrm/field-config", token: readOnly, want: 200},
+		{name: "field config: no such connection", method: "GET", path: "/v1/connections/nope/field-config", token: "dev", want: 404},
+		{name: "field config: not allowed", method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: wscrmOnly, want: 403},
+		{name: "put field config: scope missing", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: notAdmin, want: 403,
+			body: `{"required":["name"]}`},
+		{name: "put field config: stale If-Match", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 412,
+			header: map[string]string{"If-Match": `"999"`}, body: `{"required":["name"]}`, check: problemType("precondition-failed")},
+		{name: "put field config: invalid", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 422,
+			body: `{"custom_fields":[{"name":"x","type":"bogus"}]}`, check: problemType("validation-failed")},
+		{name: "put field config: unknown key", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 400,
+			body: `{"requird":["name"]}`},
+
+		{name: "webhook: the document's example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"], check: problemType("unauthorized")},
+		{name: "webhook: the follow-up example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["2-follow-up"], check: problemType("unauthorized")},
+		{name: "webhook: not JSON", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", offSpec: true, want: 400, body: `{"accessToken":`},
+		{name: "webhook: no such connection", method: "POST", path: "/v1/webhooks/wscrm/nope", want: 404,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"]},
+
+		{name: "events", method: "GET", path: "/v1/events?limit=10", token: "dev", want: 200},
+		{name: "events: bad limit", method: "GET", path: "/v1/events?limit=0", token: "dev", offSpec: true, want: 422},
+		{name: "events: unknown type", method: "GET", path: "/v1/events?type=customer.deleted", token: "dev", want: 422},
+		{name: "events: bad cursor", method: "GET", path: "/v1/events?after=not-a-cursor", token: "dev", want: 422},
+		{name: "events: scope missing", method: "GET", path: "/v1/events", token: writeOnly, want: 403},
+
+		{name: "subscriptions: malformed", method: "POST", path: "/v1/subscriptions", token: "dev", offSpec: true, want: 400, body: `{"url":`},
+		{name: "subscriptions: scope missing", method: "GET", path: "/v1/subscriptions", token: notAdmin, want: 403},
+		{name: "subscriptions: list", method: "GET", path: "/v1/subscriptions", token: "dev", want: 200},
+		{name: "subscriptions: failures of none", method: "GET", path: "/v1/subscriptions/nope/failures", token: "dev", want: 404},
+		{name: "subscriptions: redeliver none", method: "POST", path: "/v1/subscriptions/nope/failures/nope/redeliver", token: "dev", want: 404},
+		{name: "subscriptions: delete none", method: "DELETE", path: "/v1/subscriptions/nope", token: "dev", want: 404},
+
+		{name: "sandbox: bad change", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 400,
+			body: `{"whatsapp":"8615601882491","field":"Address","to":"x","followup":"both"}`},
+		{name: "sandbox: not allowed", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: wscrmOnly, want: 403,
+			body: `{"whatsapp":"8615601882491","followup":"x"}`},
+		{name: "sandbox: NXLink sends no webhooks", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: "dev", want: 422,
+			body: `{"whatsapp":"8615601882491","followup":"x"}`},
+	}
+	// The documents' examples run against the sandbox as they are.
+	for _, op := range []struct{ id, path, status string }{
+		{"importCustomers", "/v1/customers", "succeeded"},
+		{"validateCustomers", "/v1/customers/validate", "valid"},
+		{"importPool", "/v1/import-pool", "succeeded"},
+	} {
+		names := []string{}
+		bodies := exampleBodies(t, g, op.id)
+		for n := range bodies {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			calls = append(calls, call{name: op.id + " example " + n, method: "POST", path: op.path, token: writeOnly, body: bodies[n], want: 200, check: allStatus(op.status)})
+		}
+	}
+	for _, n := range []string{"1-profile-update", "2-follow-up"} {
+		calls = append(calls, call{name: "sandbox example " + n, method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev",
+			body: exampleBodies(t, g, "sandboxChange")[n], want: 202})
+	}
+
+	// The WSCRM sandbox may not send webhooks (its simulator has none): then
+	// its changes answer 422 and the cases that need them are skipped.
+	sandboxHooks := true
+	if res, _ := g.probe(t, "POST", "/v1/sandbox/sandbox-wscrm/changes", `{}`); res == http.StatusUnprocessableEntity {
+		sandboxHooks = false
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if !sandboxHooks && strings.HasPrefix(c.path, "/v1/sandbox/sandbox-wscrm/") {
+				t.Skip("the WSCRM sandbox sends no webhooks")
+			}
+			g.do(t, c)
+		})
+	}
+
+	// Field configuration round trip: GET's ETag is a good If-Match.
+	t.Run("field config round trip", func(t *testing.T) {
+		res, body := g.do(t, call{method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200})
+		var v struct {
+			Config json.RawMessage `json:"config"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatal(err)
+		}
+		g.do(t, call{method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200,
+			header: map[string]string{"If-Match": res.Header.Get("ETag")}, body: string(v.Config)})
+	})
+
+	// The sandbox's changes came back as events.
+	t.Run("events from the sandbox's webhooks", func(t *testing.T) {
+		if !sandboxHooks {
+			t.Skip("the WSCRM sandbox sends no webhooks")
+		}
+		_, body := g.do(t, call{method: "GET", path: "/v1/events?connection=sandbox-wscrm&type=customer.updated,customer.followup_created", token: "dev", want: 200})
+		for _, want := range []string{`"type":"customer.updated"`, `"type":"customer.followup_created"`, `"field":"address"`} {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("events lack %s: %.800s", want, body)
+			}
+		}
+	})
+
+	t.Run("subscription lifecycle", func(t *testing.T) {
+		_, body := g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 201,
+			body: `{"url":"` + hook.URL + `/hook","types":["customer.updated"],"connections":["sandbox-wscrm"]}`})
+		var sub struct {
+			ID     string `json:"id"`
+			Secret string `json:"secret"`
+		}
+		if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" || !strings.HasPrefix(sub.Secret, "whsec_") {
+			t.Fatalf("created: %s (%v)", body, err)
+		}
+		g.do(t, call{method: "GET", path: "/v1/subscriptions/" + sub.ID + "/failures", token: "dev", want: 200})
+		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/nope/redeliver", token: "dev", want: 404})
+		g.do(t, call{method: "DELETE", path: "/v1/subscriptions/" + sub.ID, token: "dev", want: 204})
+		g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 422, body: `{"url":"ftp://x"}`})
+	})
+
+	// Every documented operation was answered, and with a success.
+	seen := g.statuses()
+	for _, item := range g.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			st := seen[op.OperationID]
+			if len(st) == 0 {
+				t.Errorf("operation %s was never called", op.OperationID)
+				continue
+			}
+			if op.OperationID == "redeliverEvent" || op.OperationID == "receiveWSCRMWebhook" || (op.OperationID == "sandboxChange" && !sandboxHooks) {
+				continue // TestWebhookContract takes receiveWSCRMWebhook
+			}
+			if !slices.ContainsFunc(st, func(s int) bool { return s >= 200 && s < 300 }) {
+				t.Errorf("operation %s never succeeded: %v", op.OperationID, st)
+			}
+		}
+	}
+}
