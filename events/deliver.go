@@ -58,7 +58,8 @@ type DispatcherOptions struct {
 	// LeaseTTL is how long a subscription's delivery lease lasts unless
 	// renewed; the holder renews it at a third of that. If an instance
 	// dies, another takes over the subscription after at most LeaseTTL.
-	// Default DefaultLeaseTTL.
+	// Default DefaultLeaseTTL; never less than twice AttemptTimeout, so a
+	// lease cannot run out during an attempt.
 	LeaseTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -131,6 +132,7 @@ func NewDispatcher(events Store, subs DeliveryStore, opts DispatcherOptions) (*D
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = DefaultLeaseTTL
 	}
+	opts.LeaseTTL = max(opts.LeaseTTL, 2*opts.AttemptTimeout)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

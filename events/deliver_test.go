@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type receiver struct {
 	mu     sync.Mutex
 	secret string
 	got    []Event        // every delivery, in arrival order
+	raw    [][]byte       // their bodies
 	seen   map[string]int // deliveries per event id
 	// status answers the n-th delivery (1-based) of id; nil means 204.
 	status func(id string, n int) int
@@ -72,6 +74,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.t.Errorf("delivery %s: body %s is not the event (%v)", id, body, err)
 	}
 	r.got = append(r.got, e)
+	r.raw = append(r.raw, body)
 	r.seen[id]++
 	code := http.StatusNoContent
 	if r.status != nil {
@@ -110,7 +113,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func testDispatcherOptions() DispatcherOptions {
 	return DispatcherOptions{
-		Schedule:       []time.Duration{10 * time.Millisecond, 10 * time.Millisecond},
+		Schedule:       []time.Duration{10 * time.Millisecond, 20 * time.Millisecond},
 		Jitter:         func(d time.Duration) time.Duration { return d },
 		PollInterval:   20 * time.Millisecond,
 		AttemptTimeout: 5 * time.Second,
@@ -261,7 +264,15 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 			return http.StatusAccepted
 		}
 		sub := subscribe(t, subs, r, Subscription{})
-		d, _ := startDispatcher(t, s, subs, testDispatcherOptions())
+		opts := testDispatcherOptions()
+		var steps []time.Duration
+		opts.Jitter = func(d time.Duration) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			steps = append(steps, d)
+			return d
+		}
+		d, _ := startDispatcher(t, s, subs, opts)
 		evs := appendIDs(t, s, "a", up, "ok1", "bad", "ok2")
 		d.Notify()
 		// One attempt plus one per schedule step, then the next event.
@@ -270,6 +281,11 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		if d := cmp.Diff(want, r.deliveries()); d != "" {
 			t.Fatalf("deliveries (-want +got):\n%s", d)
 		}
+		mu.Lock()
+		if d := cmp.Diff(opts.Schedule, steps); d != "" {
+			t.Errorf("waits before retries (-want +got):\n%s", d)
+		}
+		mu.Unlock()
 		var fs []Failure
 		eventually(t, "the failure", func() bool {
 			fs, _ = subs.Failures(ctx, sub.ID)
@@ -363,6 +379,43 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 			t.Fatalf("deleted subscription got %v", got)
 		}
 	})
+}
+
+// The body of a delivery is the event object of the public contract
+// (gateway.md §5, Events), nothing around it.
+func TestDeliveryBodyGolden(t *testing.T) {
+	t.Parallel()
+	golden, err := os.ReadFile("testdata/delivery_customer_updated.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e Event
+	if err := json.Unmarshal(golden, &e); err != nil {
+		t.Fatal(err)
+	}
+	s, subs := memoryBackend(t)
+	r := newReceiver(t)
+	subscribe(t, subs, r, Subscription{})
+	d, _ := startDispatcher(t, s, subs, testDispatcherOptions())
+	if _, err := s.Append(context.Background(), []Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	d.Notify()
+	eventually(t, "the delivery", func() bool { return len(r.deliveries()) == 1 })
+	r.mu.Lock()
+	body := r.raw[0]
+	r.mu.Unlock()
+	var want, got any
+	if err := json.Unmarshal(golden, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	// Decoding into maps compares keys sorted, values exact.
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("delivery body (-golden +got):\n%s", d)
+	}
 }
 
 func TestNewDispatcherRefuses(t *testing.T) {
