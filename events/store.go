@@ -89,8 +89,10 @@ type Page struct {
 	NextCursor string
 }
 
-// Store keeps canonical events in order and lists them by cursor.
-// Implementations: NewMemoryStore (one process) and NewRedisStore.
+// Store keeps canonical events in order and lists them by cursor. The same
+// (Connection, ID) is stored at most once within the retention window
+// (Options.Retention, default 7 days). Implementations: NewMemoryStore (one
+// process) and NewRedisStore (shared by every instance).
 type Store interface {
 	// Append stores evs in order, skipping each whose (Connection, ID) was
 	// already stored within the retention window (also within evs itself),
@@ -102,6 +104,13 @@ type Store interface {
 	// order. A malformed q.After is an error wrapping ErrBadCursor.
 	List(ctx context.Context, q Query) (Page, error)
 }
+
+var (
+	_ Store         = (*MemoryStore)(nil)
+	_ Store         = (*RedisStore)(nil)
+	_ DeliveryStore = (*MemorySubscriptions)(nil)
+	_ DeliveryStore = (*RedisSubscriptions)(nil)
+)
 
 // matcher is a compiled Query filter.
 type matcher struct {
