@@ -23,7 +23,7 @@ build:
 ## generate: docs/ from the swag annotations (api/openapi_annotations.go), openapi.yaml (OpenAPI 3) from
 ## docs/swagger.json, its embedded copy openapi/openapi.yaml, and the client contract/client generates from it
 generate:
-	$(GO) tool swag init --quiet -g api/openapi_annotations.go -d ./ -o docs --parseDependency --parseInternal --outputTypes go,json,yaml
+	$(GO) tool swag init --quiet --exclude .ci -g api/openapi_annotations.go -d ./ -o docs --parseDependency --parseInternal --outputTypes go,json,yaml
 	$(GO) run ./tools/openapigen -in docs/swagger.json -out openapi.yaml -copy openapi/openapi.yaml
 	$(GO) tool oapi-codegen -config contract/client/oapi-codegen.yaml openapi.yaml
 

@@ -24,10 +24,6 @@ import (
 //	@license.url				https://crmgate.dev/license
 //	@BasePath					/
 //	@schemes					http https
-//	@securityDefinitions.apikey	BearerAuth
-//	@in							header
-//	@name						Authorization
-//	@description				A JWT (HS256 with the configured secret, or RS256/ES256 from the JWKS URL) with claims sub, scope (space-separated customers:write customers:read events:read admin) and connections (ids or ["*"]). The sandbox prints one at start.
 //	@tag.name					customers
 //	@tag.description			Import, validate and list canonical customers.
 //	@tag.name					connections
@@ -40,6 +36,10 @@ import (
 //	@tag.description			Only in sandbox mode: make the simulated providers act.
 //	@tag.name					operations
 //	@tag.description			Liveness, readiness, metrics and this document.
+//	@securityDefinitions.apikey	BearerAuth
+//	@in							header
+//	@name						Authorization
+//	@description				A JWT (HS256 with the configured secret, or RS256/ES256 from the JWKS URL) with claims sub, scope (space-separated customers:write customers:read events:read admin) and connections (ids or ["*"]). The sandbox prints one at start.
 
 // docImportRequest is the body of POST /v1/customers, /v1/customers/validate
 // and /v1/import-pool, with the records in their canonical shape.
@@ -581,6 +581,7 @@ func docSandboxChange() {}
 // docHealthz documents GET /healthz.
 //
 //	@Summary		Liveness
+//	@Description	200 while the process serves; it checks nothing else (see /readyz).
 //	@Tags			operations
 //	@ID				healthz
 //	@Produce		json

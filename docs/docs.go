@@ -24,6 +24,7 @@ const docTemplate = `{
     "paths": {
         "/healthz": {
             "get": {
+                "description": "200 while the process serves; it checks nothing else (see /readyz).",
                 "produces": [
                     "application/json"
                 ],
@@ -2735,7 +2736,33 @@ const docTemplate = `{
             "name": "Authorization",
             "in": "header"
         }
-    }
+    },
+    "tags": [
+        {
+            "description": "Import, validate and list canonical customers.",
+            "name": "customers"
+        },
+        {
+            "description": "The caller's connections and their field configuration.",
+            "name": "connections"
+        },
+        {
+            "description": "Canonical events from provider webhooks, and their push delivery.",
+            "name": "events"
+        },
+        {
+            "description": "Webhooks the providers send, in the providers' own shapes.",
+            "name": "webhooks"
+        },
+        {
+            "description": "Only in sandbox mode: make the simulated providers act.",
+            "name": "sandbox"
+        },
+        {
+            "description": "Liveness, readiness, metrics and this document.",
+            "name": "operations"
+        }
+    ]
 }`
 
 // SwaggerInfo holds exported Swagger Info so clients can modify it

@@ -1292,6 +1292,8 @@ type ClientInterface interface {
 
 	// Healthz Liveness
 	//
+	// 200 while the process serves; it checks nothing else (see /readyz).
+	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1536,6 +1538,8 @@ type ClientInterface interface {
 }
 
 // Healthz Liveness
+//
+// 200 while the process serves; it checks nothing else (see /readyz).
 //
 // Corresponds with GET /healthz (the `Healthz` operationId).
 func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3179,6 +3183,8 @@ func WithBaseURL(baseURL string) ClientOption {
 type ClientWithResponsesInterface interface {
 
 	// HealthzWithResponse Liveness
+	//
+	// 200 while the process serves; it checks nothing else (see /readyz).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5944,6 +5950,8 @@ func (r ReceiveWSCRMWebhookResponse) ContentType() string {
 }
 
 // HealthzWithResponse Liveness
+//
+// 200 while the process serves; it checks nothing else (see /readyz).
 //
 // Returns a wrapper object for the known response body format(s).
 //

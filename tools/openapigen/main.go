@@ -520,7 +520,7 @@ func setHeaders(doc *openapi3.T) error {
 		return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{Description: desc, Schema: s.NewRef()}}}
 	}
 	integer := func() *openapi3.Schema { return openapi3.NewIntegerSchema().WithMin(0) }
-	doc.Components.Headers = openapi3.Headers{
+	all := openapi3.Headers{
 		"X-Request-ID":          h("The request's id: the caller's X-Request-ID when it sent a sensible one (1–128 printable ASCII characters), a new one otherwise. Quote it to support.", openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(128)),
 		"Retry-After":           h("Seconds to wait before trying again.", integer()),
 		"X-RateLimit-Limit":     h("Requests the calling app may make in the current window.", integer()),
@@ -531,18 +531,12 @@ func setHeaders(doc *openapi3.T) error {
 		"Location":              h("The created subscription.", openapi3.NewStringSchema()),
 		"WWW-Authenticate":      h("Bearer realm=\"crmgate\".", openapi3.NewStringSchema()),
 	}
-	for k, v := range doc.Components.Headers {
-		v.Value.Required = k == "X-Request-ID"
-	}
+	// Headers are written out in each response (required differs between
+	// responses), so that the components hold only what is referenced.
 	ref := func(name string, required bool) *openapi3.HeaderRef {
-		if required {
-			// A required header cannot be a plain $ref with a sibling, so it
-			// is written out.
-			c := *doc.Components.Headers[name].Value
-			c.Required = true
-			return &openapi3.HeaderRef{Value: &c}
-		}
-		return &openapi3.HeaderRef{Ref: "#/components/headers/" + name, Value: doc.Components.Headers[name].Value}
+		c := *all[name].Value
+		c.Required = required
+		return &openapi3.HeaderRef{Value: &c}
 	}
 	writeOps := map[string]bool{"importCustomers": true, "validateCustomers": true, "importPool": true}
 	for path, item := range doc.Paths.Map() {
@@ -552,7 +546,7 @@ func setHeaders(doc *openapi3.T) error {
 					r.Value.Headers = openapi3.Headers{}
 				}
 				hs := r.Value.Headers
-				hs["X-Request-ID"] = ref("X-Request-ID", false)
+				hs["X-Request-ID"] = ref("X-Request-ID", true)
 				switch {
 				case code == "429":
 					hs["Retry-After"] = ref("Retry-After", true)
