@@ -96,7 +96,7 @@ func token(t *testing.T, mutate func(jwt.MapClaims), method jwt.SigningMethod, k
 
 type call struct {
 	method, path, ctype, token, reqID string
-	body                               io.Reader
+	body                              io.Reader
 }
 
 func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {

@@ -169,7 +169,7 @@ func serverTiming(t gateway.Timing, c *gin.Context) string {
 type CustomerPage struct {
 	Connection string            `json:"connection"`
 	Agent      string            `json:"agent"`
-	Customers  []schema.Customer `json:"customers"`
+	Customers  []gateway.Contact `json:"customers"`
 	NextCursor string            `json:"next_cursor,omitempty"`
 }
 
@@ -222,7 +222,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		problem(c, status, ProblemUnavailable, "the provider's contact query failed: "+err.Error())
 		return
 	}
-	page := CustomerPage{Connection: conn.ID, Agent: agent, Customers: []schema.Customer{}}
+	page := CustomerPage{Connection: conn.ID, Agent: agent, Customers: []gateway.Contact{}}
 	if offset < len(list) {
 		end := min(offset+limit, len(list))
 		page.Customers = list[offset:end]

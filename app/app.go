@@ -21,6 +21,7 @@ import (
 	"crmgate/api"
 	"crmgate/auth"
 	"crmgate/config"
+	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
@@ -162,7 +163,20 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		built = append(built, conn)
 	}
 
-	extra := []func(*gin.Engine, *gin.RouterGroup, *api.Server){api.FieldConfigRoutes(cache)}
+	evStore, subs, err := eventStores(rdb)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	a.background = append(a.background, dispatcher.Run)
+
+	extra := []func(*gin.Engine, *gin.RouterGroup, *api.Server){
+		api.FieldConfigRoutes(cache),
+		api.EventRoutes(api.EventsOptions{Store: evStore, Subscriptions: subs, Notify: dispatcher.Notify}),
+	}
 	srv := api.New(api.Options{
 		Connections:    built,
 		Service:        &gateway.Service{},
@@ -192,6 +206,21 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// eventStores are Redis Streams when Redis is configured, in-process otherwise.
+func eventStores(rdb *redis.Client) (events.Store, events.DeliveryStore, error) {
+	if rdb == nil {
+		st := events.NewMemoryStore(events.Options{})
+		subs, err := events.NewMemorySubscriptions(st)
+		return st, subs, err
+	}
+	st, err := events.NewRedisStore(rdb, events.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	subs, err := events.NewRedisSubscriptions(st)
+	return st, subs, err
 }
 
 // Run runs the background work (cache refresh, event delivery) until ctx ends.

@@ -1,5 +1,8 @@
 // Package events is crmgate's canonical event model: what provider webhooks
-// become, what GET /v1/events lists and what subscriptions receive.
+// become, what GET /v1/events lists and what subscriptions receive. It also
+// keeps events (Store: in-process or Redis Streams), push subscriptions
+// (SubscriptionStore), and delivers events to them signed per Standard
+// Webhooks (Dispatcher).
 package events
 
 import "time"

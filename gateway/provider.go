@@ -135,7 +135,16 @@ type PoolImporter interface {
 type Querier interface {
 	// Query lists the contacts of agent (the provider's agent id), mapped to
 	// canonical customers with the help of rules (option ids → labels).
-	Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]schema.Customer, CallReport, error)
+	Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]Contact, CallReport, error)
+}
+
+// Contact is one of an agent's contacts: the canonical customer plus what the
+// provider reports of the conversation (RFC 3339 times in the provider's
+// time zone; empty when the provider gave none).
+type Contact struct {
+	schema.Customer
+	FirstChatAt string `json:"first_chat_at,omitempty"`
+	LastChatAt  string `json:"last_chat_at,omitempty"`
 }
 
 // Redactor is implemented by a Provider whose wire bodies carry credentials:

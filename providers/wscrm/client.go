@@ -432,14 +432,14 @@ func orDash(s string) string {
 // Transport errors, timeouts, HTTP 5xx and code 500 wrap
 // gateway.ErrUnavailable; code -1 and other codes are a *ProviderError that
 // does not.
-func (a *Adapter) Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]schema.Customer, gateway.CallReport, error) {
+func (a *Adapter) Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]gateway.Contact, gateway.CallReport, error) {
 	contacts, report, err := a.QueryContacts(ctx, agent, rules)
 	if err != nil {
 		return nil, report, err
 	}
-	out := make([]schema.Customer, len(contacts))
-	for i := range contacts {
-		out[i] = contacts[i].Customer
+	out := make([]gateway.Contact, len(contacts))
+	for i, c := range contacts {
+		out[i] = gateway.Contact{Customer: c.Customer, FirstChatAt: c.FirstChatAt, LastChatAt: c.LastChatAt}
 	}
 	return out, report, nil
 }

@@ -417,8 +417,8 @@ func TestQueryDocumentExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireSameJSON(t, bodies()[0], loadGolden(t, "query_request.json"))
-	want := []schema.Customer{{WhatsApp: "86187272722", Stage: "New customer", Source: "System assignment",
-		CustomFields: map[string]any{"Date": "2024-07-08"}}}
+	want := []gateway.Contact{{Customer: schema.Customer{WhatsApp: "86187272722", Stage: "New customer", Source: "System assignment",
+		CustomFields: map[string]any{"Date": "2024-07-08"}}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("customers = %#v\nwant %#v", got, want)
 	}

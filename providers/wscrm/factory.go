@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"crmgate/fieldconfig"
@@ -52,11 +53,10 @@ func Factory() gateway.Factory {
 // wangwu (861821733100), webhooks in mode static with a random token, and
 // SampleFieldConfig as both the simulator's backend and the connection's field
 // configuration. The simulator stops when Close is called or ctx ends,
-// whichever comes first. gatewayURL is where the simulator's webhooks will be
-// sent (POST gatewayURL + "/v1/webhooks/wscrm/sandbox-wscrm"); Changes is nil
-// for now.
+// whichever comes first. gatewayURL is where the simulator's webhooks are
+// sent (POST gatewayURL + "/v1/webhooks/wscrm/sandbox-wscrm") when a sandbox
+// change is simulated.
 func Sandbox(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
-	_ = gatewayURL
 	token, err := randomHex(16)
 	if err != nil {
 		return nil, fmt.Errorf("wscrm.Sandbox: %w", err)
@@ -98,6 +98,7 @@ func Sandbox(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
 		FieldConfig: fields,
 		Handler:     sim,
 		Close:       closeFn,
+		Changes:     NewWebhookSender(cfg, strings.TrimRight(gatewayURL, "/")+"/v1/webhooks/wscrm/"+SandboxConnection, &http.Client{Timeout: 10 * time.Second}),
 	}, nil
 }
 

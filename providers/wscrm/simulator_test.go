@@ -355,7 +355,7 @@ func TestSandbox(t *testing.T) {
 	}
 	if sb.Common.ID != "sandbox-wscrm" || sb.Common.Provider != "wscrm" || cfg.TenantID != 82 || cfg.Token == "" ||
 		cfg.Webhook.Mode != WebhookStatic || cfg.Webhook.Token == "" || !strings.HasPrefix(sb.Common.BaseURL, "http://127.0.0.1:") ||
-		sb.Changes != nil || sb.Handler == nil || sb.Common.Timeout == 0 {
+		sb.Changes == nil || sb.Handler == nil || sb.Common.Timeout == 0 {
 		t.Fatalf("sandbox = %+v, config = %+v", sb, cfg)
 	}
 	if !reflect.DeepEqual(sb.FieldConfig, SampleFieldConfig()) {

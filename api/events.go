@@ -1,0 +1,266 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"crmgate/auth"
+	"crmgate/events"
+	"crmgate/gateway"
+)
+
+// EventsOptions are what the webhook, event and subscription endpoints need.
+type EventsOptions struct {
+	Store         events.Store
+	Subscriptions events.SubscriptionStore
+	// Notify wakes delivery after new events were stored (may be nil).
+	Notify func()
+	// Now is the clock for webhook timestamps (nil: time.Now).
+	Now func() time.Time
+}
+
+// EventRoutes registers the provider webhooks (no JWT: the provider's own
+// credential is verified), GET /v1/events and the subscription endpoints.
+func EventRoutes(o EventsOptions) func(*gin.Engine, *gin.RouterGroup, *Server) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return func(r *gin.Engine, v1 *gin.RouterGroup, s *Server) {
+		h := &eventHandlers{EventsOptions: o, s: s}
+		r.POST("/v1/webhooks/:provider/:connection", h.webhook)
+		v1.GET("/events", require(auth.ScopeEventsRead), h.list)
+		v1.POST("/subscriptions", require(auth.ScopeAdmin), h.createSubscription)
+		v1.GET("/subscriptions", require(auth.ScopeAdmin), h.listSubscriptions)
+		v1.DELETE("/subscriptions/:id", require(auth.ScopeAdmin), h.deleteSubscription)
+		v1.GET("/subscriptions/:id/failures", require(auth.ScopeAdmin), h.failures)
+		v1.POST("/subscriptions/:id/failures/:event/redeliver", require(auth.ScopeAdmin), h.redeliver)
+	}
+}
+
+type eventHandlers struct {
+	EventsOptions
+	s *Server
+}
+
+// webhook verifies a provider's webhook, stores its events and only then
+// answers what the provider expects. A body that fails verification is 401
+// and stores nothing; one that cannot be read, 400.
+func (h *eventHandlers) webhook(c *gin.Context) {
+	conn, ok := h.s.conns[c.Param("connection")]
+	var recv gateway.WebhookReceiver
+	if ok {
+		recv, ok = conn.Provider.(gateway.WebhookReceiver)
+	}
+	if !ok || conn.Common.Provider != c.Param("provider") {
+		problem(c, http.StatusNotFound, ProblemNotFound, "no webhook endpoint for this provider and connection")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.s.opts.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, "the webhook body is over the limit")
+			return
+		}
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the webhook body could not be read")
+		return
+	}
+	evs, err := recv.ReceiveWebhook(c.Request.Header, body, h.Now())
+	switch {
+	case err == nil:
+	case errors.Is(err, gateway.ErrWebhookUnauthorized):
+		h.s.log.Warn("webhook refused", "request_id", requestID(c), "connection", conn.ID, "reason", err.Error())
+		problem(c, http.StatusUnauthorized, ProblemUnauth, err.Error())
+		return
+	default:
+		problem(c, http.StatusBadRequest, ProblemMalformed, err.Error())
+		return
+	}
+	added, err := h.Store.Append(c.Request.Context(), evs)
+	if err != nil {
+		// Not stored: the provider must send it again.
+		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "error", err.Error())
+		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the events could not be stored; send the webhook again")
+		return
+	}
+	if added > 0 && h.Notify != nil {
+		h.Notify()
+	}
+	h.s.log.Info("webhook stored", "request_id", requestID(c), "connection", conn.ID, "events", len(evs), "added", added)
+	c.Data(http.StatusOK, "application/json", recv.WebhookAnswer())
+}
+
+// EventPage is the answer of GET /v1/events.
+type EventPage struct {
+	Events     []events.Event `json:"events"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+func (h *eventHandlers) list(c *gin.Context) {
+	p := principal(c)
+	q := events.Query{After: c.Query("after")}
+	if !p.All() {
+		q.Connections = append([]string{}, p.Connections...)
+	}
+	if id := c.Query("connection"); id != "" {
+		conn, ok := h.s.Connection(c, id)
+		if !ok {
+			return
+		}
+		q.Connection = conn.ID
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > events.MaxLimit {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", events.MaxLimit),
+				issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", events.MaxLimit)))
+			return
+		}
+		q.Limit = n
+	}
+	for _, t := range strings.Split(c.Query("type"), ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if !contains(events.Types, t) {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "unknown event type "+quote(t),
+				issue("invalid_option", "type", "type is one of "+strings.Join(events.Types, ", ")))
+			return
+		}
+		q.Types = append(q.Types, t)
+	}
+	page, err := h.Store.List(c.Request.Context(), q)
+	switch {
+	case err == nil:
+	case errors.Is(err, events.ErrBadCursor):
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "after is not a cursor this endpoint gave",
+			issue("invalid_value", "after", "pass next_cursor from the previous page unchanged"))
+		return
+	default:
+		h.s.log.Error("events list failed", "request_id", requestID(c), "error", err.Error())
+		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the event store could not be reached")
+		c.Header("Retry-After", "5")
+		return
+	}
+	c.JSON(http.StatusOK, EventPage{Events: page.Events, NextCursor: page.NextCursor})
+}
+
+// SubscriptionRequest is the body of POST /v1/subscriptions.
+type SubscriptionRequest struct {
+	URL         string   `json:"url"`
+	Types       []string `json:"types"`
+	Connections []string `json:"connections"`
+}
+
+// CreatedSubscription is the answer of POST /v1/subscriptions: the only
+// time the signing secret is shown.
+type CreatedSubscription struct {
+	events.Subscription
+	Secret string `json:"secret"`
+}
+
+func (h *eventHandlers) createSubscription(c *gin.Context) {
+	var req SubscriptionRequest
+	if !h.s.readJSON(c, &req) {
+		return
+	}
+	p := principal(c)
+	for _, id := range req.Connections {
+		if !p.Allowed(id) {
+			problem(c, http.StatusForbidden, ProblemForbidden, "the token is not allowed the connection "+quote(id))
+			return
+		}
+		if _, ok := h.s.conns[id]; !ok {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "no connection "+quote(id), issue("invalid_option", "connections", "no connection "+quote(id)))
+			return
+		}
+	}
+	if len(req.Connections) == 0 && !p.All() {
+		// An app limited to some connections subscribes to those only.
+		req.Connections = append([]string{}, p.Connections...)
+	}
+	sub, secret, err := h.Subscriptions.Create(c.Request.Context(), events.Subscription{URL: req.URL, Types: req.Types, Connections: req.Connections})
+	switch {
+	case err == nil:
+	case errors.Is(err, events.ErrInvalid):
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, strings.TrimPrefix(err.Error(), "events: "))
+		return
+	default:
+		h.s.log.Error("subscription create failed", "request_id", requestID(c), "error", err.Error())
+		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
+		return
+	}
+	if h.Notify != nil {
+		h.Notify()
+	}
+	c.Header("Location", "/v1/subscriptions/"+sub.ID)
+	c.JSON(http.StatusCreated, CreatedSubscription{Subscription: sub, Secret: secret})
+}
+
+func (h *eventHandlers) listSubscriptions(c *gin.Context) {
+	subs, err := h.Subscriptions.List(c.Request.Context())
+	if err != nil {
+		h.storeError(c, err)
+		return
+	}
+	if subs == nil {
+		subs = []events.Subscription{}
+	}
+	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
+}
+
+func (h *eventHandlers) deleteSubscription(c *gin.Context) {
+	if err := h.Subscriptions.Delete(c.Request.Context(), c.Param("id")); err != nil {
+		h.storeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h *eventHandlers) failures(c *gin.Context) {
+	fs, err := h.Subscriptions.Failures(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.storeError(c, err)
+		return
+	}
+	if fs == nil {
+		fs = []events.Failure{}
+	}
+	c.JSON(http.StatusOK, gin.H{"failures": fs})
+}
+
+func (h *eventHandlers) redeliver(c *gin.Context) {
+	if err := h.Subscriptions.Redeliver(c.Request.Context(), c.Param("id"), c.Param("event")); err != nil {
+		h.storeError(c, err)
+		return
+	}
+	if h.Notify != nil {
+		h.Notify()
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
+}
+
+func (h *eventHandlers) storeError(c *gin.Context, err error) {
+	if errors.Is(err, events.ErrNotFound) {
+		problem(c, http.StatusNotFound, ProblemNotFound, "no such subscription or failed event")
+		return
+	}
+	h.s.log.Error("subscription store failed", "request_id", requestID(c), "error", err.Error())
+	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
