@@ -86,11 +86,11 @@ type docReadyCheck struct {
 type docSandboxChangeBody struct {
 	// The customer's WhatsApp number (need not exist).
 	WhatsApp string `json:"whatsapp" example:"8615601882491"`
-	// The WSCRM field name as its webhook names it (Address, Gender, DOB, Tags, or an extension field's own name).
-	Field string `json:"field,omitempty" example:"Address"`
-	// The value before the change, as WSCRM would send it.
+	// The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
+	Field string `json:"field,omitempty" example:"address"`
+	// The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
 	From any `json:"from,omitempty"`
-	// The value after the change, as WSCRM would send it.
+	// The value after the change, in canonical form.
 	To any `json:"to,omitempty"`
 	// The agent who made the change (default: the sandbox's first agent).
 	Agent string `json:"agent,omitempty" example:"kubrick101"`

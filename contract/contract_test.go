@@ -267,7 +267,7 @@ func TestContract(t *testing.T) {
 		{name: "subscriptions: delete none", method: "DELETE", path: "/v1/subscriptions/nope", token: "dev", want: 404},
 
 		{name: "sandbox: bad change", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 400,
-			body: `{"whatsapp":"8615601882491","field":"Address","to":"x","followup":"both"}`},
+			body: `{"whatsapp":"8615601882491","field":"address","to":"x","followup":"both"}`},
 		{name: "sandbox: not allowed", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: wscrmOnly, want: 403,
 			body: `{"whatsapp":"8615601882491","followup":"x"}`},
 		{name: "sandbox: NXLink sends no webhooks", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: "dev", want: 422,
@@ -328,7 +328,7 @@ func TestContract(t *testing.T) {
 			t.Skip("the WSCRM sandbox sends no webhooks")
 		}
 		_, body := g.do(t, call{method: "GET", path: "/v1/events?connection=sandbox-wscrm&type=customer.updated,customer.followup_created", token: "dev", want: 200})
-		for _, want := range []string{`"type":"customer.updated"`, `"type":"customer.followup_created"`, `"field":"address"`} {
+		for _, want := range []string{`"type":"customer.updated"`, `"type":"customer.followup_created"`, `"change":{"field":"address","custom":false,"from":"","to":"123123"}`} {
 			if !bytes.Contains(body, []byte(want)) {
 				t.Errorf("events lack %s: %.800s", want, body)
 			}

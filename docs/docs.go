@@ -1779,9 +1779,9 @@ const docTemplate = `{
                     "example": "kubrick101"
                 },
                 "field": {
-                    "description": "The WSCRM field name as its webhook names it (Address, Gender, DOB, Tags, or an extension field's own name).",
+                    "description": "The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).",
                     "type": "string",
-                    "example": "Address"
+                    "example": "address"
                 },
                 "followup": {
                     "description": "A follow-up text, instead of field and to.",
@@ -1789,10 +1789,10 @@ const docTemplate = `{
                     "example": "Beautiful China"
                 },
                 "from": {
-                    "description": "The value before the change, as WSCRM would send it."
+                    "description": "The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array)."
                 },
                 "to": {
-                    "description": "The value after the change, as WSCRM would send it."
+                    "description": "The value after the change, in canonical form."
                 },
                 "whatsapp": {
                     "description": "The customer's WhatsApp number (need not exist).",

@@ -798,9 +798,9 @@ type SandboxChange struct {
 	// Example: kubrick101
 	Agent *string `json:"agent,omitempty"`
 
-	// Field The WSCRM field name as its webhook names it (Address, Gender, DOB, Tags, or an extension field's own name).
+	// Field The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
 	//
-	// Example: Address
+	// Example: address
 	Field *string `json:"field,omitempty"`
 
 	// Followup A follow-up text, instead of field and to.
@@ -808,10 +808,10 @@ type SandboxChange struct {
 	// Example: Beautiful China
 	Followup *string `json:"followup,omitempty"`
 
-	// From The value before the change, as WSCRM would send it.
+	// From The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
 	From interface{} `json:"from,omitempty"`
 
-	// To The value after the change, as WSCRM would send it.
+	// To The value after the change, in canonical form.
 	To interface{} `json:"to,omitempty"`
 
 	// Whatsapp The customer's WhatsApp number (need not exist).

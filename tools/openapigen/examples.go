@@ -111,7 +111,7 @@ var requestExamples = map[string][]example{
 		{"1-wscrm-backend", "The options and extension fields of WSCRM's document", exFieldConfig},
 	},
 	"sandboxChange": {
-		{"1-profile-update", "Zhang San changes the customer's address (the first change of WSCRM's webhook example)", `{"whatsapp":"8615601882491","field":"Address","from":"","to":"123123","agent":"kubrick101"}`},
+		{"1-profile-update", "Zhang San changes the customer's address (the first change of WSCRM's webhook example)", `{"whatsapp":"8615601882491","field":"address","from":"","to":"123123","agent":"kubrick101"}`},
 		{"2-follow-up", "A follow-up written (WSCRM's follow-up example)", `{"whatsapp":"8617633819542","followup":"Beautiful China"}`},
 	},
 	"createSubscription": {

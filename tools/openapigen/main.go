@@ -152,6 +152,7 @@ var schemaNames = map[string]string{
 	"gateway.CallReport":      "ProviderCall",
 	"gateway.ProviderRequest": "ProviderRequest",
 	"gateway.Capabilities":    "Capabilities",
+	"gateway.Contact":         "Contact",
 	"events.Event":            "Event",
 	"events.Customer":         "EventCustomer",
 	"events.Change":           "EventChange",
