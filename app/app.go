@@ -50,6 +50,17 @@ type Options struct {
 	GatewayURL string
 	// HTTPClient makes outbound provider calls (a default is built when nil).
 	HTTPClient *http.Client
+	// RedisPrefix starts every Redis key of the field-configuration and
+	// event stores; empty means their default ("crmgate:"). Gateways that
+	// share state use the same prefix; distinct prefixes never see each
+	// other's data. Ignored without Redis.
+	RedisPrefix string
+	// DeliverySchedule is the wait before each retry of a subscription
+	// delivery (before jitter); nil means events.DefaultSchedule.
+	DeliverySchedule []time.Duration
+	// DeliveryPoll is how often delivery looks for work it was not told
+	// about; zero means events.DefaultPollInterval.
+	DeliveryPoll time.Duration
 }
 
 // Build makes the gateway from cfg. It starts the sandbox simulators when
@@ -119,7 +130,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 		rdb = redis.NewClient(opt)
 		a.closers = append(a.closers, func() { _ = rdb.Close() })
-		s, err := fieldconfig.NewRedis(rdb, fieldconfig.RedisOptions{})
+		s, err := fieldconfig.NewRedis(rdb, fieldconfig.RedisOptions{Prefix: o.RedisPrefix})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
@@ -163,11 +174,13 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		built = append(built, conn)
 	}
 
-	evStore, subs, err := eventStores(rdb)
+	evStore, subs, err := eventStores(rdb, o.RedisPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{Logger: o.Logger})
+	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{
+		Logger: o.Logger, Schedule: o.DeliverySchedule, PollInterval: o.DeliveryPoll,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -208,14 +221,15 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-// eventStores are Redis Streams when Redis is configured, in-process otherwise.
-func eventStores(rdb *redis.Client) (events.Store, events.DeliveryStore, error) {
+// eventStores are Redis Streams (keys starting with prefix) when Redis is
+// configured, in-process otherwise.
+func eventStores(rdb *redis.Client, prefix string) (events.Store, events.DeliveryStore, error) {
 	if rdb == nil {
 		st := events.NewMemoryStore(events.Options{})
 		subs, err := events.NewMemorySubscriptions(st)
 		return st, subs, err
 	}
-	st, err := events.NewRedisStore(rdb, events.Options{})
+	st, err := events.NewRedisStore(rdb, events.Options{Prefix: prefix})
 	if err != nil {
 		return nil, nil, err
 	}
