@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"crmgate/api"
+	"crmgate/events"
 	"crmgate/openapi"
 )
 
@@ -125,14 +126,15 @@ func TestDocumentationShapes(t *testing.T) {
 		typ    reflect.Type
 	}{
 		{"ImportRequest", reflect.TypeFor[api.ImportRequest]()},
+		{"EventPage", reflect.TypeFor[api.EventPage]()},
+		{"SubscriptionRequest", reflect.TypeFor[api.SubscriptionRequest]()},
+		{"CreatedSubscription", reflect.TypeFor[api.CreatedSubscription]()},
+		{"Subscription", reflect.TypeFor[events.Subscription]()},
+		{"DeliveryFailure", reflect.TypeFor[events.Failure]()},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			t.Parallel()
-			var want []string
-			for i := 0; i < tc.typ.NumField(); i++ {
-				name, _, _ := strings.Cut(tc.typ.Field(i).Tag.Get("json"), ",")
-				want = append(want, name)
-			}
+			want := jsonNames(tc.typ)
 			var got []string
 			for p := range doc.Components.Schemas[tc.schema].Value.Properties {
 				got = append(got, p)
@@ -144,4 +146,21 @@ func TestDocumentationShapes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jsonNames lists t's JSON field names, embedded structs flattened.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			out = append(out, jsonNames(f.Type)...)
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -2091,7 +2091,7 @@ const docTemplate = `{
                 "customers": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/schema.Customer"
+                        "$ref": "#/definitions/gateway.Contact"
                     }
                 },
                 "next_cursor": {
@@ -2421,6 +2421,121 @@ const docTemplate = `{
                 },
                 "webhooks": {
                     "type": "boolean"
+                }
+            }
+        },
+        "gateway.Contact": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "type": "string"
+                },
+                "birthday": {
+                    "type": "string"
+                },
+                "country": {
+                    "type": "string"
+                },
+                "custom_fields": {
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "email": {
+                    "type": "string"
+                },
+                "first_chat_at": {
+                    "type": "string"
+                },
+                "first_name": {
+                    "type": "string",
+                    "maxLength": 128
+                },
+                "gender": {
+                    "type": "string",
+                    "enum": [
+                        "male",
+                        "female",
+                        "unknown"
+                    ]
+                },
+                "income": {
+                    "type": "string"
+                },
+                "instagram": {
+                    "type": "string"
+                },
+                "language": {
+                    "type": "string"
+                },
+                "last_chat_at": {
+                    "type": "string"
+                },
+                "last_name": {
+                    "type": "string",
+                    "maxLength": 128
+                },
+                "level": {
+                    "type": "integer",
+                    "maximum": 5,
+                    "minimum": 1
+                },
+                "line": {
+                    "type": "string"
+                },
+                "messenger": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "maxLength": 255
+                },
+                "owner": {
+                    "type": "string"
+                },
+                "phone": {
+                    "type": "string"
+                },
+                "profession": {
+                    "type": "string"
+                },
+                "ref": {
+                    "type": "string"
+                },
+                "remarks": {
+                    "type": "string"
+                },
+                "remove_tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "source": {
+                    "type": "string"
+                },
+                "stage": {
+                    "type": "string"
+                },
+                "tags": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "time_zone": {
+                    "type": "string"
+                },
+                "viber": {
+                    "type": "string"
+                },
+                "welcome_message": {
+                    "type": "string"
+                },
+                "whatsapp": {
+                    "type": "string"
+                },
+                "zalo": {
+                    "type": "string"
                 }
             }
         },

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -19,21 +20,42 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ContactGender.
+const (
+	ContactGenderFemale  ContactGender = "female"
+	ContactGenderMale    ContactGender = "male"
+	ContactGenderUnknown ContactGender = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ContactGender enum.
+func (e ContactGender) Valid() bool {
+	switch e {
+	case ContactGenderFemale:
+		return true
+	case ContactGenderMale:
+		return true
+	case ContactGenderUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CustomerGender.
 const (
-	Female  CustomerGender = "female"
-	Male    CustomerGender = "male"
-	Unknown CustomerGender = "unknown"
+	CustomerGenderFemale  CustomerGender = "female"
+	CustomerGenderMale    CustomerGender = "male"
+	CustomerGenderUnknown CustomerGender = "unknown"
 )
 
 // Valid indicates whether the value is a known member of the CustomerGender enum.
 func (e CustomerGender) Valid() bool {
 	switch e {
-	case Female:
+	case CustomerGenderFemale:
 		return true
-	case Male:
+	case CustomerGenderMale:
 		return true
-	case Unknown:
+	case CustomerGenderUnknown:
 		return true
 	default:
 		return false
@@ -344,6 +366,105 @@ type ConnectionList struct {
 	Connections []ConnectionInfo `json:"connections"`
 }
 
+// Contact One of an agent's contacts: the canonical customer plus what the provider reports of the conversation.
+type Contact struct {
+	// Address WSCRM address; NXLink address.
+	Address *string `json:"address,omitempty"`
+
+	// Birthday YYYY-MM-DD. WSCRM birthday as YYYY/MM/DD; NXLink birthday.
+	Birthday *openapi_types.Date `json:"birthday,omitempty"`
+
+	// Country NXLink country (WSCRM derives the country itself).
+	Country *string `json:"country,omitempty"`
+
+	// CustomFields Extension fields by their configured name: text/textarea a string, number a JSON number, date YYYY-MM-DD, time HH:mm:ss, single_select a string, multi_select and attachment arrays of strings. WSCRM: top-level keys; NXLink: the customize_field JSON string. A name the field configuration lacks is unknown_field.
+	CustomFields *map[string]interface{} `json:"custom_fields,omitempty"`
+
+	// Email WSCRM email; NXLink email.
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// FirstChatAt The first chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.
+	FirstChatAt *time.Time `json:"first_chat_at,omitempty"`
+
+	// FirstName NXLink first_name; with last_name builds the name when name is empty.
+	FirstName *string `json:"first_name,omitempty"`
+
+	// Gender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
+	Gender *ContactGender `json:"gender,omitempty"`
+
+	// Income WSCRM income.
+	Income *string `json:"income,omitempty"`
+
+	// Instagram Digits only. NXLink instagram.
+	Instagram *string `json:"instagram,omitempty"`
+
+	// Language A language label of the connection's field configuration. WSCRM languageTag.
+	Language *string `json:"language,omitempty"`
+
+	// LastChatAt The last chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.
+	LastChatAt *time.Time `json:"last_chat_at,omitempty"`
+
+	// LastName NXLink last_name; with first_name builds the name when name is empty.
+	LastName *string `json:"last_name,omitempty"`
+
+	// Level Customer level 1–5. NXLink weight.
+	Level *int `json:"level,omitempty"`
+
+	// Line NXLink line.
+	Line *string `json:"line,omitempty"`
+
+	// Messenger Digits only. NXLink messenger.
+	Messenger *string `json:"messenger,omitempty"`
+
+	// Name WSCRM friendName; NXLink full_name (required there; built from first_name and last_name when empty).
+	Name *string `json:"name,omitempty"`
+
+	// Owner The owning agent's account. WSCRM agentAccount (required there); NXLink belong_seat_user (checked with strict_owner).
+	Owner *string `json:"owner,omitempty"`
+
+	// Phone SMS phone number, as whatsapp. NXLink sms_phone; WSCRM has no such field.
+	Phone *string `json:"phone,omitempty"`
+
+	// Profession WSCRM profession.
+	Profession *string `json:"profession,omitempty"`
+
+	// Ref The caller's own reference; never sent, echoed in the record's result.
+	Ref *string `json:"ref,omitempty"`
+
+	// Remarks WSCRM desc; NXLink remark.
+	Remarks *string `json:"remarks,omitempty"`
+
+	// RemoveTags Tags to remove. WSCRM cancelTabName (not on import-pool append).
+	RemoveTags *[]string `json:"remove_tags,omitempty"`
+
+	// Source A source label of the connection's field configuration. WSCRM source.
+	Source *string `json:"source,omitempty"`
+
+	// Stage A stage label of the connection's field configuration. WSCRM stage.
+	Stage *string `json:"stage,omitempty"`
+
+	// Tags Tags; none may be empty or contain a comma (the providers join them with commas). WSCRM tabName; NXLink tagStr.
+	Tags *[]string `json:"tags,omitempty"`
+
+	// TimeZone NXLink time_zone.
+	TimeZone *string `json:"time_zone,omitempty"`
+
+	// Viber Phone number, as whatsapp. NXLink viber_phone.
+	Viber *string `json:"viber,omitempty"`
+
+	// WelcomeMessage WSCRM welcome.
+	WelcomeMessage *string `json:"welcome_message,omitempty"`
+
+	// Whatsapp A phone number as a person types it (+86 152-6666-7780) or as the providers write it (8615266667780); sent as international digits. WSCRM whatsApp (required there); NXLink whats_app_phone. Letters are invalid_phone; a possible but unverified number passes with a phone_unverified warning.
+	Whatsapp *string `json:"whatsapp,omitempty"`
+
+	// Zalo Digits only. NXLink zalo.
+	Zalo *string `json:"zalo,omitempty"`
+}
+
+// ContactGender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
+type ContactGender string
+
 // CreatedSubscription defines model for CreatedSubscription.
 type CreatedSubscription struct {
 	Connections *[]string `json:"connections,omitempty"`
@@ -480,10 +601,10 @@ type CustomerGender string
 
 // CustomerPage defines model for CustomerPage.
 type CustomerPage struct {
-	Agent      string     `json:"agent"`
-	Connection string     `json:"connection"`
-	Customers  []Customer `json:"customers"`
-	NextCursor *string    `json:"next_cursor,omitempty"`
+	Agent      string    `json:"agent"`
+	Connection string    `json:"connection"`
+	Customers  []Contact `json:"customers"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
 }
 
 // DeliveryFailure defines model for DeliveryFailure.

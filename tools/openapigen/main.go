@@ -423,6 +423,21 @@ func describeCustomer(doc *openapi3.T) error {
 		}
 		p.Value.Description = d
 	}
+	// A contact is the canonical customer plus the conversation's times.
+	if ct := schemaValue(doc, "Contact"); ct != nil {
+		ct.Description = "One of an agent's contacts: the canonical customer plus what the provider reports of the conversation."
+		for name, p := range c.Properties {
+			ct.Properties[name] = p
+		}
+		for name, d := range map[string]string{
+			"first_chat_at": "The first chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.",
+			"last_chat_at":  "The last chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.",
+		} {
+			if p := ct.Properties[name]; p != nil {
+				p.Value.Description, p.Value.Format = d, "date-time"
+			}
+		}
+	}
 	return nil
 }
 
