@@ -80,6 +80,10 @@ func startGateway(t *testing.T, cfg *config.Config) *gw {
 		Factories:  []gateway.Factory{wscrm.Factory(), nxlink.Factory()},
 		GatewayURL: url,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// One quick retry, so that a refused delivery becomes a listed
+		// failure within the test.
+		DeliverySchedule: []time.Duration{time.Millisecond},
+		DeliveryPoll:     10 * time.Millisecond,
 	})
 	if err != nil {
 		cancel()
