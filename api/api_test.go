@@ -59,6 +59,11 @@ func (s staticRules) Rules(conn string) *fieldconfig.Rules { return s[conn] }
 
 func newTestServer(t *testing.T, maxBody int64) (*Server, *fakeProvider) {
 	t.Helper()
+	return newTestServerWith(t, maxBody, nil)
+}
+
+func newTestServerWith(t *testing.T, maxBody int64, mutate func(*Options)) (*Server, *fakeProvider) {
+	t.Helper()
 	fp := &fakeProvider{}
 	rules := staticRules{"c1": fieldconfig.MustCompile(fieldconfig.Config{Required: []string{"whatsapp"}})}
 	var conns []*gateway.Connection
@@ -73,8 +78,12 @@ func newTestServer(t *testing.T, maxBody int64) (*Server, *fakeProvider) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(Options{Connections: conns, Service: &gateway.Service{}, Verifier: v, MaxBodyBytes: maxBody, MaxRecords: 5,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), fp
+	o := Options{Connections: conns, Service: &gateway.Service{}, Verifier: v, MaxBodyBytes: maxBody, MaxRecords: 5,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if mutate != nil {
+		mutate(&o)
+	}
+	return New(o), fp
 }
 
 func token(t *testing.T, mutate func(jwt.MapClaims), method jwt.SigningMethod, key any) string {

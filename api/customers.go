@@ -39,25 +39,36 @@ func quote(s string) string { return strconv.Quote(s) }
 // 413 past the limit (while reading), 400 for malformed JSON or unknown keys.
 // It writes the problem itself and reports whether v was filled.
 func (s *Server) readJSON(c *gin.Context, v any) bool {
+	body, ok := s.readBody(c)
+	return ok && decodeJSON(c, body, v)
+}
+
+// readBody reads a JSON request body within the size limit.
+func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		problem(c, http.StatusUnsupportedMediaType, ProblemMediaType, "send the body as application/json")
-		return false
+		return nil, false
 	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
 		problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
-		return false
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
-			return false
+			return nil, false
 		}
 		problem(c, http.StatusBadRequest, ProblemMalformed, "the body could not be read")
-		return false
+		return nil, false
 	}
+	return body, true
+}
+
+// decodeJSON decodes exactly one JSON value with no unknown keys.
+func decodeJSON(c *gin.Context, body []byte, v any) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
@@ -88,9 +99,9 @@ func jsonError(err error) string {
 
 // readImport reads and checks an import request's envelope, and resolves its
 // connection.
-func (s *Server) readImport(c *gin.Context) (*ImportRequest, *gateway.Connection, bool) {
+func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, *gateway.Connection, bool) {
 	var req ImportRequest
-	if !s.readJSON(c, &req) {
+	if !decodeJSON(c, body, &req) {
 		return nil, nil, false
 	}
 	if req.Connection == "" {
@@ -120,7 +131,18 @@ func (s *Server) validateCustomers(c *gin.Context) { s.runImport(c, gateway.Kind
 func (s *Server) importPool(c *gin.Context)        { s.runImport(c, "", false) }
 
 func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
-	req, conn, ok := s.readImport(c)
+	body, ok := s.readBody(c)
+	if !ok {
+		return
+	}
+	if !validateOnly {
+		done, ok := s.idempotent(c, body)
+		if !ok {
+			return
+		}
+		defer done()
+	}
+	req, conn, ok := s.readImport(c, body)
 	if !ok {
 		return
 	}

@@ -14,6 +14,8 @@ import (
 
 	"crmgate/auth"
 	"crmgate/gateway"
+	"crmgate/idempotency"
+	"crmgate/ratelimit"
 )
 
 // Check is a readiness check: ok, and a short detail.
@@ -35,6 +37,11 @@ type Options struct {
 	Sandbox bool
 	// Changes are the sandbox simulators that can send webhooks, by connection.
 	Changes map[string]gateway.ChangeSimulator
+	// Idempotency keeps the answers of writes by Idempotency-Key (nil: the
+	// header is ignored).
+	Idempotency idempotency.Store
+	// RateLimiter limits requests per app (nil: unlimited).
+	RateLimiter ratelimit.Limiter
 	// Extra lets other parts register routes on the authenticated /v1 group
 	// and the root router (field configuration, events, subscriptions).
 	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
@@ -91,7 +98,7 @@ func New(o Options) *Server {
 	r.GET("/metrics", s.metrics.handler())
 	s.docsRoutes(r)
 
-	v1 := r.Group("/v1", s.authenticate, s.deadline)
+	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.deadline)
 	v1.POST("/customers", require(auth.ScopeCustomersWrite), s.importCustomers)
 	v1.POST("/customers/validate", require(auth.ScopeCustomersWrite), s.validateCustomers)
 	v1.POST("/import-pool", require(auth.ScopeCustomersWrite), s.importPool)

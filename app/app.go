@@ -24,6 +24,8 @@ import (
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/idempotency"
+	"crmgate/ratelimit"
 )
 
 // App is a built gateway, ready to serve.
@@ -190,7 +192,13 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		api.FieldConfigRoutes(cache),
 		api.EventRoutes(api.EventsOptions{Store: evStore, Subscriptions: subs, Notify: dispatcher.Notify}),
 	}
+	idem, limiter, err := requestStores(rdb, cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	srv := api.New(api.Options{
+		Idempotency:    idem,
+		RateLimiter:    limiter,
 		Connections:    built,
 		Service:        &gateway.Service{},
 		Verifier:       verifier,
@@ -219,6 +227,32 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// requestStores are the Idempotency-Key store and the per-app rate limiter
+// (nil when no rate is configured): in Redis when it is configured.
+func requestStores(rdb *redis.Client, l config.Limits) (idempotency.Store, ratelimit.Limiter, error) {
+	var (
+		idem    idempotency.Store
+		limiter ratelimit.Limiter
+		err     error
+	)
+	rate := ratelimit.Limit{Rate: l.RatePerApp, Burst: l.RateBurst}
+	if rdb == nil {
+		idem = idempotency.NewMemory(idempotency.Options{})
+		if rate.Rate > 0 {
+			limiter, err = ratelimit.NewMemory(rate, nil)
+		}
+		return idem, limiter, err
+	}
+	idem, err = idempotency.NewRedis(rdb, idempotency.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if rate.Rate > 0 {
+		limiter, err = ratelimit.NewRedis(rdb, rate, "")
+	}
+	return idem, limiter, err
 }
 
 // eventStores are Redis Streams (keys starting with prefix) when Redis is

@@ -73,6 +73,10 @@ type JWT struct {
 type Limits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	MaxRecords   int   `yaml:"max_records"`
+	// RatePerApp is each app's (JWT sub's) request rate per second on /v1
+	// (0: unlimited); RateBurst the most at once (default RatePerApp).
+	RatePerApp int `yaml:"rate_per_app"`
+	RateBurst  int `yaml:"rate_burst"`
 }
 
 // Connection is one configured provider account.
@@ -285,6 +289,9 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.MaxRecords < 0 {
 		errs = append(errs, errors.New("limits.max_records: must not be negative"))
+	}
+	if c.Limits.RatePerApp < 0 || c.Limits.RateBurst < 0 {
+		errs = append(errs, errors.New("limits.rate_per_app, limits.rate_burst: must not be negative"))
 	}
 	if !c.Sandbox && len(c.Connections) == 0 {
 		errs = append(errs, errors.New("connections: at least one connection is required"))

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"crmgate/idempotency"
+	"crmgate/ratelimit"
+)
+
+func postWithKey(t *testing.T, srv http.Handler, tok, key, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/customers", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, req)
+	return w
+}
+
+func TestIdempotencyKeyReplays(t *testing.T) {
+	t.Parallel()
+	store := idempotency.NewMemory(idempotency.Options{})
+	srv, fp := newTestServerWith(t, 1<<20, func(o *Options) { o.Idempotency = store })
+	tok := token(t, nil, nil, nil)
+
+	first := postWithKey(t, srv, tok, "k-1", oneRecord)
+	if first.Code != 200 || first.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first: %d %v", first.Code, first.Header())
+	}
+	again := postWithKey(t, srv, tok, "k-1", oneRecord)
+	if again.Code != 200 || again.Header().Get("Idempotent-Replayed") != "true" || again.Body.String() != first.Body.String() {
+		t.Fatalf("replay: %d %q\n%s\nwant byte for byte\n%s", again.Code, again.Header().Get("Idempotent-Replayed"), again.Body, first.Body)
+	}
+	if len(fp.sent) != 1 {
+		t.Errorf("the provider was called %d times; a replay must not call it", len(fp.sent))
+	}
+	other := postWithKey(t, srv, tok, "k-1", strings.Replace(oneRecord, "7780", "7781", 1))
+	if other.Code != 422 {
+		t.Fatalf("same key, other body: %d %s", other.Code, other.Body)
+	}
+	decodeProblem(t, other)
+	// Another app's key space is its own.
+	tok2 := token(t, func(c jwt.MapClaims) { c["sub"] = "app2" }, nil, nil)
+	if w := postWithKey(t, srv, tok2, "k-1", oneRecord); w.Code != 200 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("another app with the same key: %d %v", w.Code, w.Header())
+	}
+	// A whole-request problem is not remembered: the key can be used again.
+	if w := postWithKey(t, srv, tok, "k-2", `{"connection":"c1"}`); w.Code != 422 {
+		t.Fatalf("%d", w.Code)
+	}
+	if w := postWithKey(t, srv, tok, "k-2", oneRecord); w.Code != 200 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("key reused after a problem: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestIdempotencyKeyInFlight(t *testing.T) {
+	t.Parallel()
+	store := idempotency.NewMemory(idempotency.Options{})
+	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Idempotency = store })
+	tok := token(t, nil, nil, nil)
+	// Claim the key as a running request would.
+	fpr := idempotency.Fingerprint([]byte("app1"), []byte("/v1/customers"), []byte(oneRecord))
+	if _, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-3", fpr); err != nil {
+		t.Fatal(err)
+	}
+	w := postWithKey(t, srv, tok, "k-3", oneRecord)
+	if w.Code != 409 {
+		t.Fatalf("while the first runs: %d %s", w.Code, w.Body)
+	}
+	decodeProblem(t, w)
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	lim, err := ratelimit.NewMemory(ratelimit.Limit{Rate: 1, Burst: 2}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.RateLimiter = lim })
+	tok := token(t, nil, nil, nil)
+	for i := 0; i < 2; i++ {
+		w := do(t, srv, call{method: "GET", path: "/v1/connections", token: tok})
+		if w.Code != 200 || w.Header().Get("X-RateLimit-Limit") != "2" || w.Header().Get("X-RateLimit-Remaining") != []string{"1", "0"}[i] {
+			t.Fatalf("request %d: %d %v", i, w.Code, w.Header())
+		}
+	}
+	w := do(t, srv, call{method: "GET", path: "/v1/connections", token: tok})
+	if w.Code != 429 || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("over the limit: %d %v", w.Code, w.Header())
+	}
+	decodeProblem(t, w)
+	if w := do(t, srv, call{method: "GET", path: "/v1/connections", token: token(t, func(c jwt.MapClaims) { c["sub"] = "app2" }, nil, nil)}); w.Code != 200 {
+		t.Fatalf("another app has its own budget: %d", w.Code)
+	}
+}
