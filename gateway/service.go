@@ -31,6 +31,9 @@ type Connection struct {
 	// Extra is the provider-specific configuration, as Factory.NewConfig's type.
 	Extra any
 
+	// Breaker pauses calls to a provider that keeps failing.
+	Breaker *Breaker
+
 	rules RulesSource
 	sem   chan struct{} // bounds calls in flight to this connection
 }
@@ -42,7 +45,7 @@ func NewConnection(common Common, p Provider, extra any, rules RulesSource) (*Co
 		return nil, fmt.Errorf("gateway.NewConnection %q: provider and rules are required", common.ID)
 	}
 	common = common.WithDefaults()
-	return &Connection{Common: common, Provider: p, Extra: extra, rules: rules, sem: make(chan struct{}, common.Concurrency)}, nil
+	return &Connection{Common: common, Provider: p, Extra: extra, rules: rules, sem: make(chan struct{}, common.Concurrency), Breaker: &Breaker{}}, nil
 }
 
 // Rules returns the connection's current field-configuration rules.
@@ -261,15 +264,28 @@ func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, rep
 		*report = res.Report
 		report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
 		report.Error = err.Error()
-		code := schema.CodeProviderUnavailable
+		code, status := schema.CodeProviderUnavailable, StatusUnknown
 		msg := fmt.Sprintf("the provider did not answer after %d attempt(s): %v; the record may or may not be stored, retry with the same Idempotency-Key", attempts, err)
-		if !errors.Is(err, ErrUnavailable) {
+		retryAfter := 0
+		switch {
+		case attempts == 0:
+			// Nothing went out: the record is certainly not stored.
+			status = StatusFailed
+			msg = fmt.Sprintf("not sent: %v", err)
+			if errors.Is(err, ErrCircuitOpen) {
+				retryAfter = int(DefaultBreakerCooldown.Seconds())
+				if conn.Breaker.Cooldown > 0 {
+					retryAfter = int(conn.Breaker.Cooldown.Seconds())
+				}
+			}
+		case !errors.Is(err, ErrUnavailable):
 			code = schema.CodeProviderRejected
 			msg = fmt.Sprintf("the provider's answer could not be read: %v; the record may or may not be stored", err)
 		}
 		for _, r := range call.Records {
 			res := &results[r.Index]
-			res.Status = StatusUnknown
+			res.Status = status
+			res.RetryAfter = retryAfter
 			res.Errors = append(res.Errors, schema.Issue{Code: code, Message: msg})
 		}
 		return false
@@ -294,6 +310,9 @@ func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, rep
 // attempt calls the provider until it answers, the error is not retryable,
 // the retries are spent or ctx ends. attempts counts the calls made.
 func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (res CallResult, attempts int, err error) {
+	if ok, wait := conn.Breaker.Allow(); !ok {
+		return res, 0, fmt.Errorf("%w (retry in %ds)", ErrCircuitOpen, int(wait.Seconds())+1)
+	}
 	policy := s.Retry
 	if policy.Base == 0 {
 		policy = DefaultRetryPolicy
@@ -320,6 +339,12 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 		res, err = conn.Provider.Do(cctx, call)
 		cancel()
 		<-conn.sem
+		conn.Breaker.Record(err != nil && errors.Is(err, ErrUnavailable))
+		if err != nil && errors.Is(err, ErrUnavailable) && attempts <= conn.Retries {
+			if ok, _ := conn.Breaker.Allow(); !ok {
+				return res, attempts, fmt.Errorf("%w; then %w", err, ErrCircuitOpen)
+			}
+		}
 		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.Retries || ctx.Err() != nil {
 			return res, attempts, err
 		}

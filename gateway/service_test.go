@@ -1,0 +1,185 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"crmgate/fieldconfig"
+	"crmgate/schema"
+)
+
+// flaky fails its first n calls as unavailable, then accepts everything.
+type flaky struct {
+	fails          atomic.Int32
+	calls          atomic.Int32
+	perCall        int
+	mu             sync.Mutex
+	inFlight, peak int
+}
+
+func (f *flaky) Modes() []string { return []string{ModeMerge} }
+func (f *flaky) Translate(Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+	return nil, nil, nil
+}
+func (f *flaky) Plan(_ Op, recs []Record) ([]Call, error) {
+	per := max(f.perCall, 1)
+	var calls []Call
+	for i := 0; i < len(recs); i += per {
+		calls = append(calls, Call{Method: "POST", Path: "/x", Records: recs[i:min(i+per, len(recs))]})
+	}
+	return calls, nil
+}
+func (f *flaky) Do(ctx context.Context, call *Call) (CallResult, error) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	f.inFlight++
+	f.peak = max(f.peak, f.inFlight)
+	f.mu.Unlock()
+	defer func() { f.mu.Lock(); f.inFlight--; f.mu.Unlock() }()
+	time.Sleep(time.Millisecond)
+	if f.fails.Add(-1) >= 0 {
+		return CallResult{}, fmt.Errorf("flaky: %w: 503", ErrUnavailable)
+	}
+	out := make([]Outcome, len(call.Records))
+	for i := range out {
+		out[i] = Outcome{Status: StatusSucceeded}
+	}
+	return CallResult{Outcomes: out}, nil
+}
+
+type noRules struct{}
+
+func (noRules) Rules(string) *fieldconfig.Rules { return nil }
+
+func records(n int) []json.RawMessage {
+	out := make([]json.RawMessage, n)
+	for i := range out {
+		out[i] = json.RawMessage(fmt.Sprintf(`{"ref":"r%d"}`, i))
+	}
+	return out
+}
+
+func newConn(t *testing.T, p Provider, common Common) *Connection {
+	t.Helper()
+	if common.ID == "" {
+		common.ID, common.Provider, common.BaseURL = "c", "fake", "http://127.0.0.1:1"
+	}
+	c, err := NewConnection(common, p, nil, noRules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var fast = &Service{Retry: RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
+
+func TestRetriesThenUnknown(t *testing.T) {
+	t.Parallel()
+	f := &flaky{}
+	f.fails.Store(100)
+	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: 2})
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Unknown != 1 || ans.ProviderCalls[0].Attempts != 3 || f.calls.Load() != 3 {
+		t.Fatalf("answer %+v after %d calls", ans, f.calls.Load())
+	}
+	if ans.Results[0].Errors[0].Code != schema.CodeProviderUnavailable {
+		t.Errorf("errors %+v", ans.Results[0].Errors)
+	}
+}
+
+func TestBreakerOpensAndFailsFast(t *testing.T) {
+	t.Parallel()
+	f := &flaky{}
+	f.fails.Store(100)
+	now := time.Unix(1000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: 1})
+	conn.Breaker = &Breaker{Threshold: 3, Cooldown: 10 * time.Second, Now: clock}
+	req := Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)}
+	// Two calls of two attempts: the third failure in a row opens the circuit.
+	for i := 0; i < 2; i++ {
+		if _, err := fast.Import(context.Background(), conn, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := f.calls.Load()
+	if calls != 3 {
+		t.Fatalf("%d calls, want the circuit to stop the 4th attempt", calls)
+	}
+	ans, _ := fast.Import(context.Background(), conn, req)
+	r := ans.Results[0]
+	if f.calls.Load() != calls || r.Status != StatusFailed || !errors.Is(ErrCircuitOpen, ErrUnavailable) || r.RetryAfter != 10 {
+		t.Fatalf("while open: %d calls, result %+v", f.calls.Load(), r)
+	}
+	// After the cool-down one trial goes out; its success closes the circuit.
+	f.fails.Store(0)
+	mu.Lock()
+	now = now.Add(11 * time.Second)
+	mu.Unlock()
+	ans, _ = fast.Import(context.Background(), conn, req)
+	if ans.Succeeded != 1 || conn.Breaker.Open() {
+		t.Fatalf("after the cool-down: %+v", ans)
+	}
+}
+
+func TestConcurrencyBoundPerConnection(t *testing.T) {
+	t.Parallel()
+	f := &flaky{perCall: 1}
+	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Concurrency: 3})
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(30)})
+	if err != nil || ans.Succeeded != 30 {
+		t.Fatalf("%+v %v", ans, err)
+	}
+	if f.peak > 3 {
+		t.Errorf("%d calls in flight at once, the connection allows 3", f.peak)
+	}
+}
+
+func TestSequenceStopsAfterAFailedCall(t *testing.T) {
+	t.Parallel()
+	f := &flaky{perCall: 1}
+	f.fails.Store(100)
+	conn := newConn(t, &sequenced{f}, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: -0})
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Results[0].Status != StatusUnknown || ans.Results[1].Status != StatusFailed || ans.Results[1].Errors[0].Code != schema.CodeNotSent {
+		t.Fatalf("%+v", ans.Results)
+	}
+}
+
+// sequenced puts every call in one sequence.
+type sequenced struct{ *flaky }
+
+func (s *sequenced) Plan(op Op, recs []Record) ([]Call, error) {
+	calls, err := s.flaky.Plan(op, recs)
+	for i := range calls {
+		calls[i].Sequence = "agent"
+	}
+	return calls, err
+}
+
+func TestUnsupportedModeSendsNothing(t *testing.T) {
+	t.Parallel()
+	f := &flaky{}
+	conn := newConn(t, f, Common{})
+	_, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeReplace}, Customers: records(1)})
+	if !errors.Is(err, ErrUnsupported) || f.calls.Load() != 0 {
+		t.Fatalf("err %v, %d calls", err, f.calls.Load())
+	}
+	_, err = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindPoolAppend}, Customers: records(1)})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("pool on a provider without one: %v", err)
+	}
+}
