@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crmgate/auth"
+)
+
+// syncBuffer collects a goroutine's output safely.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startGateway runs the command as `go run .` would, on a free port, and
+// waits for its banner.
+func startGateway(t *testing.T, args ...string) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
+	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, stdout, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the gateway did not shut down")
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	re := regexp.MustCompile(`crmgate listening on (http://\S+)`)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1], stdout, stderr
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run ended: %v\n%s", err, stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no banner:\n%s\n%s", stdout, stderr)
+	return "", nil, nil
+}
+
+// readmeExamples returns the JSON bodies of the README's curl examples.
+func readmeExamples(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	inCurl := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "curl -s http://127.0.0.1:8080/v1/customers") {
+			inCurl = true
+		}
+		if inCurl && strings.HasPrefix(line, "-d '") {
+			bodies = append(bodies, strings.TrimSuffix(strings.TrimPrefix(line, "-d '"), "'"))
+			inCurl = false
+		}
+	}
+	return bodies
+}
+
+// The README's two sandbox examples, sent as printed with the printed token,
+// answer "succeeded": 1.
+func TestSandboxServesTheREADMEExamples(t *testing.T) {
+	base, stdout, _ := startGateway(t)
+	m := regexp.MustCompile(`export CRMGATE_TOKEN=(\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("no development token printed:\n%s", stdout)
+	}
+	examples := readmeExamples(t)
+	if len(examples) < 2 {
+		t.Fatalf("found %d curl examples in README.md", len(examples))
+	}
+	for _, body := range examples {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/customers", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+m[1])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var a struct{ Succeeded, Total int }
+		_ = json.Unmarshal(raw, &a)
+		if resp.StatusCode != 200 || a.Succeeded != 1 || a.Total != 1 {
+			t.Errorf("%s\n→ %d %s", body, resp.StatusCode, raw)
+		}
+	}
+}
+
+const secretsConfig = `
+auth: {jwt: {hs256_secret: "${JWT}"}}
+connections:
+  - id: acme-cdp
+    provider: nxlink
+    base_url: "http://127.0.0.1:9"
+    access_key: ak
+    access_secret: "${NX_SECRET}"
+    tenant_id: 123
+    app_key: "${NX_APP}"
+    retries: 0
+    timeout: 1s
+  - id: acme-wa
+    provider: wscrm
+    base_url: "http://127.0.0.1:9"
+    tenant_id: 82
+    token: "${WS_TOKEN}"
+    retries: 0
+    webhook: {mode: static, token: "${WS_HOOK}"}
+`
+
+// No secret appears in a log line, an error message or a response, also
+// when calls fail and webhooks are refused.
+func TestNoSecretLeaks(t *testing.T) {
+	secrets := map[string]string{"JWT": "jwt-secret-jwt-secret-jwt-secret-0001", "NX_SECRET": "nx-access-secret-0002",
+		"NX_APP": "nx-app-key-0003", "WS_TOKEN": "ws-token-0004", "WS_HOOK": "ws-hook-token-0005"}
+	for k, v := range secrets {
+		t.Setenv(k, v)
+	}
+	path := filepath.Join(t.TempDir(), "crmgate.yaml")
+	if err := os.WriteFile(path, []byte(secretsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, stdout, stderr := startGateway(t, "--config", path)
+	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secrets["JWT"]), Issuer: "crmgate", Audience: "crmgate", Subject: "app",
+		Scopes: auth.Scopes, Connections: []string{"*"}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answers strings.Builder
+	send := func(method, path, body, bearer string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answers.Write(raw)
+		for k, v := range resp.Header {
+			answers.WriteString(k + ": " + strings.Join(v, ",") + "\n")
+		}
+	}
+	rec := `{"connection":"%s","customers":[{"name":"Li Heng","whatsapp":"8615266667780","owner":"kubrick101"}]}`
+	send("POST", "/v1/customers", strings.Replace(rec, "%s", "acme-cdp", 1), tok)
+	send("POST", "/v1/customers", strings.Replace(rec, "%s", "acme-wa", 1), tok)
+	send("POST", "/v1/customers/validate", strings.Replace(rec, "%s", "acme-cdp", 1), tok)
+	send("POST", "/v1/customers/validate", strings.Replace(rec, "%s", "acme-wa", 1), tok)
+	send("GET", "/v1/connections", "", tok)
+	send("GET", "/v1/customers?connection=acme-wa&agent=86187272722", "", tok)
+	send("POST", "/v1/webhooks/wscrm/acme-wa", `{"accessToken":"wrong","tenantId":82,"timestamp":1,"data":[]}`, "")
+	send("POST", "/v1/customers", "{}", secrets["WS_HOOK"])
+	send("GET", "/readyz", "", "")
+	time.Sleep(50 * time.Millisecond)
+	all := stdout.String() + stderr.String() + answers.String()
+	for k, v := range secrets {
+		if strings.Contains(all, v) {
+			t.Errorf("the secret %s appears in a log line or an answer", k)
+		}
+	}
+	if !strings.Contains(answers.String(), `"unknown":1`) && !strings.Contains(answers.String(), `"failed":1`) {
+		t.Errorf("the imports against a closed port should have answered per record:\n%s", answers.String())
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	t.Setenv("CRMGATE_AUTH_JWT_HS256_SECRET", "token-secret-token-secret-token-secret")
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"token", "--sub", "billing", "--scope", "customers:write events:read", "--connections", "a,b", "--ttl", "1h"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v %s", err, errOut.String())
+	}
+	v, _ := auth.NewVerifier(auth.Options{HS256Secret: []byte("token-secret-token-secret-token-secret"), Issuer: "crmgate", Audience: "crmgate"})
+	p, err := v.Verify(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != "billing" || !p.Has("events:read") || !p.Allowed("b") || p.Allowed("c") {
+		t.Errorf("%+v", p)
+	}
+	if err := run(context.Background(), []string{"token", "--sub", "x", "--scope", "everything", "--connections", "a"}, &out, &errOut); err == nil {
+		t.Error("an unknown scope must be refused")
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	_ = os.WriteFile(path, []byte("listen: \":0\"\nauth: {jwt: {hs256_secret: short}}\nconections: []\n"), 0o600)
+	err := run(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "conections: unknown key") || !strings.Contains(err.Error(), "auth.jwt.hs256_secret") {
+		t.Fatalf("err = %v", err)
+	}
+}
