@@ -2,52 +2,20 @@ package events
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/internal/redistest"
 )
 
-// redisForTest connects to REDIS_URL and returns the client and a key prefix
-// of the test's own, removed when the test ends. Without REDIS_URL the test
-// is skipped, or fails when CI=true.
-func redisForTest(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REDIS_URL is not set (required when CI=true)")
-		}
-		t.Skip("REDIS_URL not set: skipping Redis tests (e.g. REDIS_URL=redis://127.0.0.1:6391/0)")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at REDIS_URL: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "crmgate-test:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
+// redisForTest is the shared test Redis with a key prefix of the test's own.
+func redisForTest(t *testing.T) (*redis.Client, string) { return redistest.Client(t) }
 
 func newRedisStoreForTest(t *testing.T) *RedisStore {
 	rdb, prefix := redisForTest(t)

@@ -15,21 +15,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/internal/redistest"
 )
 
-// redisURL is the Redis the tests share (env REDIS_URL). Without it the test
-// fails under CI=true and is skipped elsewhere.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REDIS_URL is not set: CI must provide a Redis for the Redis store tests")
-		}
-		t.Skip("REDIS_URL is not set: skipping the Redis store tests (set it to e.g. redis://127.0.0.1:6379/0)")
-	}
-	return u
-}
+// redisURL is the Redis the tests share (env REDIS_URL).
+func redisURL(t *testing.T) string { return redistest.URL(t) }
 
 // newRedisClient connects to url and closes the client when t ends.
 func newRedisClient(t *testing.T, url string) *redis.Client {

@@ -3,28 +3,16 @@ package idempotency
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/internal/redistest"
 )
 
 func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REDIS_URL is not set; CI must provide a redis-server")
-		}
-		t.Skip("REDIS_URL is not set: skipping the Redis store (CI runs it)")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
+	c, _ := redistest.Client(t)
 	return c
 }
 

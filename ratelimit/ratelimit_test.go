@@ -2,11 +2,10 @@ package ratelimit
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"crmgate/internal/redistest"
 )
 
 func TestMemoryBurstThenRate(t *testing.T) {
@@ -37,21 +36,8 @@ func TestMemoryBurstThenRate(t *testing.T) {
 
 func TestRedisLimiter(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REDIS_URL is not set; CI must provide a redis-server")
-		}
-		t.Skip("REDIS_URL is not set: skipping the Redis limiter (CI runs it)")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	rdb, prefix := redistest.Client(t)
 	// Two limiters on one Redis share the budget, as two instances would.
-	prefix := "test:" + time.Now().Format(time.RFC3339Nano) + ":"
 	a, _ := NewRedis(rdb, Limit{Rate: 1, Burst: 2}, prefix)
 	b, _ := NewRedis(rdb, Limit{Rate: 1, Burst: 2}, prefix)
 	ctx := context.Background()
