@@ -204,3 +204,14 @@ var (
 	ErrWebhookUnauthorized = errors.New("webhook not verified")
 	ErrWebhookMalformed    = errors.New("webhook body malformed")
 )
+
+// Unsupported files an unsupported_field issue naming field: an error when
+// op.Strict is set (the record is not sent), a warning otherwise. A field the
+// provider lacks is never dropped silently.
+func (op Op) Unsupported(errs, warns []schema.Issue, field, message string) ([]schema.Issue, []schema.Issue) {
+	is := schema.Issue{Code: schema.CodeUnsupportedField, Field: field, Message: message}
+	if op.Strict {
+		return append(errs, is), warns
+	}
+	return errs, append(warns, is)
+}

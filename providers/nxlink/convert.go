@@ -91,12 +91,7 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		if !c.IsSet(f) {
 			continue
 		}
-		is := schema.Issuef(schema.CodeUnsupportedField, f, "NXLink has no field %s; it is not sent", f)
-		if op.Strict {
-			errs = append(errs, is)
-		} else {
-			warns = append(warns, is)
-		}
+		errs, warns = op.Unsupported(errs, warns, f, "NXLink has no field "+f+"; it is not sent")
 	}
 
 	w := &wireCustomer{

@@ -68,13 +68,8 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wi
 	set(keyTabName, strings.Join(c.Tags, ","))
 	if len(c.RemoveTags) > 0 {
 		if op.Kind == gateway.KindPoolAppend {
-			is := schema.Issuef(schema.CodeUnsupportedField, schema.FieldRemoveTags,
+			errs, warns = op.Unsupported(errs, warns, schema.FieldRemoveTags,
 				"WSCRM's import-pool append (batchImportAppendV2) cannot remove tags; remove_tags is not sent")
-			if op.Strict {
-				errs = append(errs, is)
-			} else {
-				warns = append(warns, is)
-			}
 		} else {
 			rec.basic[keyCancelTabName] = strings.Join(c.RemoveTags, ",")
 		}
@@ -88,12 +83,7 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wi
 		if !c.IsSet(f) {
 			continue
 		}
-		is := schema.Issuef(schema.CodeUnsupportedField, f, "WSCRM has no field for %s; it is not sent", f)
-		if op.Strict {
-			errs = append(errs, is)
-		} else {
-			warns = append(warns, is)
-		}
+		errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
 	}
 
 	for _, name := range c.CustomFieldNames() {
