@@ -1,0 +1,321 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"crmgate/gateway"
+	"crmgate/providers/nxlink"
+	"crmgate/providers/wscrm"
+	"crmgate/schema"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(EnvPeer) == "1" {
+		if err := RunPeer(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench peer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	code := m.Run()
+	stopShared()
+	os.Exit(code)
+}
+
+// shared is the peer and the gateway of this benchmark process, started by
+// the first benchmark that needs them.
+var shared struct {
+	once sync.Once
+	peer *Peer
+	gw   *Gateway
+	err  error
+}
+
+func setup(b *testing.B) (*Peer, *Gateway) {
+	b.Helper()
+	shared.once.Do(func() {
+		shared.peer, shared.err = StartPeer()
+		if shared.err != nil {
+			return
+		}
+		shared.gw, shared.err = StartGateway(shared.peer.URLs)
+	})
+	if shared.err != nil {
+		b.Fatal(shared.err)
+	}
+	return shared.peer, shared.gw
+}
+
+func stopShared() {
+	if shared.gw != nil {
+		shared.gw.Close()
+	}
+	if shared.peer != nil {
+		shared.peer.Close()
+	}
+}
+
+func layout(p *Peer) string {
+	pin := "peer not pinned"
+	if p.Pinned != "" {
+		pin = "peer on CPU " + p.Pinned
+	}
+	return fmt.Sprintf("GOMAXPROCS=%d, %s", runtime.GOMAXPROCS(0), pin)
+}
+
+func run(b *testing.B, p *Peer, l Load) LoadResult {
+	b.Helper()
+	res, err := p.Run(l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res.Errors > 0 {
+		b.Fatalf("%d of the answers were wrong; the first: %s", res.Errors, res.FirstError)
+	}
+	return res
+}
+
+const (
+	gatewayOK = `"failed":0,"unknown":0`
+	nxlinkOK  = `"failCount":0`
+)
+
+// BenchmarkPipeline: decode + validate + translate + plan + sign of 10 000
+// records in process vs decoding and re-encoding them (promise ≥ 0.50).
+func BenchmarkPipeline(b *testing.B) {
+	const n = 10000
+	for _, tc := range []struct {
+		provider string
+		records  []schema.Customer
+	}{
+		{nxlink.ProviderName, NXLinkCustomers(n)},
+		{wscrm.Name, WSCRMCustomers(n)},
+	} {
+		b.Run(tc.provider, func(b *testing.B) {
+			conn, err := OfflineConnection(tc.provider, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := ImportBody(conn.ID, tc.records)
+			svc := &gateway.Service{}
+			ans, err := RunPipeline(svc, conn, body)
+			if err != nil || ans.Succeeded != n {
+				b.Fatalf("the records do not all pass: %v %+v", err, ans.Results[0])
+			}
+			var pipe, trip time.Duration
+			iters := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				// Alternate which goes first, so that neither always
+				// finds the heap the other left behind.
+				steps := []func(){
+					func() {
+						t := time.Now()
+						if _, err := RunPipeline(svc, conn, body); err != nil {
+							b.Fatal(err)
+						}
+						pipe += time.Since(t)
+					},
+					func() {
+						t := time.Now()
+						if _, err := RunRoundTrip(body); err != nil {
+							b.Fatal(err)
+						}
+						trip += time.Since(t)
+					},
+				}
+				steps[iters%2]()
+				steps[(iters+1)%2]()
+				iters++
+			}
+			pipeRate := float64(n*iters) / pipe.Seconds()
+			tripRate := float64(n*iters) / trip.Seconds()
+			ratio := pipeRate / tripRate
+			b.ReportMetric(pipeRate, "pipeline-rec/s")
+			b.ReportMetric(tripRate, "json-rec/s")
+			b.ReportMetric(ratio, "ratio")
+			b.Logf("%s", Verdict("pipeline/"+tc.provider+" ratio", ratio, Bound{AtLeast: true, Limit: 0.50},
+				fmt.Sprintf("gateway %.0f rec/s vs encoding/json round trip %.0f rec/s, %d×%d records, GOMAXPROCS=%d",
+					pipeRate, tripRate, iters, n, runtime.GOMAXPROCS(0))))
+		})
+	}
+}
+
+// BenchmarkLatency: a 100-record import through the gateway vs the same body,
+// translated and signed, straight to the simulator; median and p99 ratios
+// against a 20 ms simulator (promise ≤ 1.05, ≤ 1.10) and the milliseconds
+// added against an instant one. One iteration is 20 samples of each.
+func BenchmarkLatency(b *testing.B) {
+	const samples = 20
+	p, gw := setup(b)
+	cs := NXLinkCustomers(100)
+	bodies, err := TranslatedCalls(cs)
+	if err != nil || len(bodies) != 1 {
+		b.Fatalf("translating 100 records: %v (%d calls)", err, len(bodies))
+	}
+	type pair struct{ gw, direct []time.Duration }
+	var slow, fast pair
+	round := func(conn, sim string, n int, into *pair) {
+		res := run(b, p, Load{Kind: "sequential", N: n, Expect: "", Requests: []Request{
+			gw.ImportRequest(ImportBody(conn, cs)),
+			DirectRequest(sim, bodies[0]), // signed now: well within the 60 s the simulator allows
+		}})
+		if into != nil {
+			into.gw = append(into.gw, res.Durations[0]...)
+			into.direct = append(into.direct, res.Durations[1]...)
+		}
+	}
+	// Warm up: connections open, caches filled.
+	round(ConnSlow, p.URLs.Slow, 3, nil)
+	round(ConnFast, p.URLs.Fast, 10, nil)
+	checkAnswers(b, p, gw, cs, bodies[0])
+	for b.Loop() {
+		round(ConnSlow, p.URLs.Slow, samples, &slow)
+		round(ConnFast, p.URLs.Fast, samples, &fast)
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	med := ms(Quantile(slow.gw, 0.5)) / ms(Quantile(slow.direct, 0.5))
+	p99 := ms(Quantile(slow.gw, 0.99)) / ms(Quantile(slow.direct, 0.99))
+	addedMed := ms(Quantile(fast.gw, 0.5)) - ms(Quantile(fast.direct, 0.5))
+	addedP99 := ms(Quantile(fast.gw, 0.99)) - ms(Quantile(fast.direct, 0.99))
+	b.ReportMetric(med, "median-ratio")
+	b.ReportMetric(p99, "p99-ratio")
+	b.ReportMetric(addedMed, "added-median-ms")
+	b.ReportMetric(addedP99, "added-p99-ms")
+	detail := fmt.Sprintf("gateway %.2f/%.2f ms vs direct %.2f/%.2f ms (median/p99, 20 ms simulator, %d samples each); instant simulator: gateway %.2f/%.2f ms vs direct %.2f/%.2f ms, added %.2f/%.2f ms; %s",
+		ms(Quantile(slow.gw, 0.5)), ms(Quantile(slow.gw, 0.99)), ms(Quantile(slow.direct, 0.5)), ms(Quantile(slow.direct, 0.99)), len(slow.gw),
+		ms(Quantile(fast.gw, 0.5)), ms(Quantile(fast.gw, 0.99)), ms(Quantile(fast.direct, 0.5)), ms(Quantile(fast.direct, 0.99)),
+		addedMed, addedP99, layout(p))
+	b.Logf("%s", Verdict("latency median ratio", med, Bound{Limit: 1.05}, detail))
+	b.Logf("%s", Verdict("latency p99 ratio", p99, Bound{Limit: 1.10}, detail))
+}
+
+// checkAnswers makes sure both sides of a comparison answer success.
+func checkAnswers(b *testing.B, p *Peer, gw *Gateway, cs []schema.Customer, body []byte) {
+	b.Helper()
+	run(b, p, Load{Kind: "sequential", N: 1, Expect: gatewayOK, Requests: []Request{gw.ImportRequest(ImportBody(ConnFast, cs))}})
+	run(b, p, Load{Kind: "sequential", N: 1, Expect: nxlinkOK, Requests: []Request{DirectRequest(p.URLs.Fast, body)}})
+}
+
+// BenchmarkThroughput: single-record imports/s through the gateway vs a bare
+// reverse proxy forwarding the same records, signed, to the same instant
+// simulator (promise ≥ 0.70). One iteration is 2 000 requests to each.
+func BenchmarkThroughput(b *testing.B) {
+	const (
+		distinct = 64
+		perRound = 2000
+		clients  = 16
+	)
+	p, gw := setup(b)
+	proxy, err := StartProxy(p.URLs.Fast)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer proxy.Close()
+	cs := NXLinkCustomers(distinct)
+	var gwReqs, pxReqs []Request
+	signed := func() []Request {
+		out := make([]Request, 0, distinct)
+		for i := range cs {
+			bodies, err := TranslatedCalls(cs[i : i+1])
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, DirectRequest(proxy.URL, bodies[0]))
+		}
+		return out
+	}
+	for i := range cs {
+		gwReqs = append(gwReqs, gw.ImportRequest(ImportBody(ConnFast, cs[i:i+1])))
+	}
+	pxReqs = signed()
+	// Warm up and check that both answer success.
+	run(b, p, Load{Kind: "concurrent", N: 500, Concurrency: clients, Expect: gatewayOK, Requests: gwReqs})
+	run(b, p, Load{Kind: "concurrent", N: 500, Concurrency: clients, Expect: nxlinkOK, Requests: pxReqs})
+	var gwTime, pxTime time.Duration
+	iters := 0
+	for b.Loop() {
+		pxReqs = signed() // fresh ts for the simulator's 60 s check, before the timed part
+		a := Load{Kind: "concurrent", N: perRound, Concurrency: clients, Expect: gatewayOK, Requests: gwReqs}
+		c := Load{Kind: "concurrent", N: perRound, Concurrency: clients, Expect: nxlinkOK, Requests: pxReqs}
+		if iters%2 == 1 {
+			pxTime += run(b, p, c).Elapsed
+			gwTime += run(b, p, a).Elapsed
+		} else {
+			gwTime += run(b, p, a).Elapsed
+			pxTime += run(b, p, c).Elapsed
+		}
+		iters++
+	}
+	gwRate := float64(perRound*iters) / gwTime.Seconds()
+	pxRate := float64(perRound*iters) / pxTime.Seconds()
+	ratio := gwRate / pxRate
+	b.ReportMetric(gwRate, "gateway-req/s")
+	b.ReportMetric(pxRate, "proxy-req/s")
+	b.ReportMetric(ratio, "ratio")
+	b.Logf("%s", Verdict("throughput ratio", ratio, Bound{AtLeast: true, Limit: 0.70},
+		fmt.Sprintf("gateway %.0f imports/s vs reverse proxy %.0f req/s, %d clients, %d×%d requests each, connection concurrency %d; %s",
+			gwRate, pxRate, clients, iters, perRound, Concurrency, layout(p))))
+}
+
+// BenchmarkImport10k: one 10 000-record NXLink import (100 calls) to the 20 ms
+// simulator: time over the ideal for the connection's concurrency (promise ≤
+// 1.5) and peak heap in use (promise ≤ 100 MB). The worst iteration counts.
+func BenchmarkImport10k(b *testing.B) {
+	const n = 10000
+	p, gw := setup(b)
+	cs := NXLinkCustomers(n)
+	req := gw.ImportRequest(ImportBody(ConnSlow, cs))
+	calls := (n + nxlink.MaxBatch - 1) / nxlink.MaxBatch
+	ideal := time.Duration(math.Ceil(float64(calls)/float64(Concurrency))) * SimDelay
+	var worst time.Duration
+	var peak, alloc uint64
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		b.StartTimer()
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		var inUse, total uint64
+		go func() {
+			defer close(done)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			start := ms.TotalAlloc
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				runtime.ReadMemStats(&ms)
+				inUse = max(inUse, ms.HeapInuse)
+				total = ms.TotalAlloc - start
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+		res := run(b, p, Load{Kind: "sequential", N: 1, Expect: fmt.Sprintf(`"succeeded":%d,`, n), Requests: []Request{req}})
+		close(stop)
+		<-done
+		worst = max(worst, res.Durations[0][0])
+		peak = max(peak, inUse)
+		alloc = max(alloc, total)
+	}
+	ratio := float64(worst) / float64(ideal)
+	mb := float64(peak) / (1 << 20)
+	b.ReportMetric(ratio, "ideal-ratio")
+	b.ReportMetric(float64(worst)/float64(time.Millisecond), "worst-ms")
+	b.ReportMetric(mb, "peak-heap-MB")
+	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MB")
+	b.Logf("%s", Verdict("import10k time/ideal", ratio, Bound{Limit: 1.5},
+		fmt.Sprintf("worst %.0f ms vs ideal %v (ceil(%d/%d) × %v); %s", float64(worst)/float64(time.Millisecond), ideal, calls, Concurrency, SimDelay, layout(p))))
+	b.Logf("%s", Verdict("import10k peak heap MB", mb, Bound{Limit: 100},
+		fmt.Sprintf("peak HeapInuse of the gateway's process sampled every 5 ms; %.0f MB allocated during the import", float64(alloc)/(1<<20))))
+}
