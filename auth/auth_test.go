@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func claims(mutate func(jwt.MapClaims)) jwt.MapClaims {
+	c := jwt.MapClaims{"sub": "app", "iss": "crmgate", "aud": "crmgate", "exp": time.Now().Add(time.Hour).Unix(),
+		"scope": "customers:write admin", "connections": []string{"a"}}
+	if mutate != nil {
+		mutate(c)
+	}
+	return c
+}
+
+func b64(i *big.Int) string { return base64.RawURLEncoding.EncodeToString(i.Bytes()) }
+
+func TestJWKSPinsRS256AndES256(t *testing.T) {
+	t.Parallel()
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	set := map[string]any{"keys": []map[string]string{
+		{"kty": "RSA", "kid": "r1", "n": b64(rsaKey.N), "e": b64(big.NewInt(int64(rsaKey.E)))},
+		{"kty": "EC", "kid": "e1", "crv": "P-256", "x": b64(ecKey.X), "y": b64(ecKey.Y)},
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = json.NewEncoder(w).Encode(set) }))
+	defer srv.Close()
+	v, err := NewVerifier(Options{JWKS: NewJWKS(srv.URL, srv.Client()), Issuer: "crmgate", Audience: "crmgate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(m jwt.SigningMethod, kid string, key any) string {
+		tok := jwt.NewWithClaims(m, claims(nil))
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for name, tok := range map[string]string{"RS256": sign(jwt.SigningMethodRS256, "r1", rsaKey), "ES256": sign(jwt.SigningMethodES256, "e1", ecKey)} {
+		p, err := v.Verify(tok)
+		if err != nil || p.Subject != "app" || !p.Has(ScopeAdmin) || !p.Allowed("a") || p.Allowed("b") {
+			t.Errorf("%s: %+v %v", name, p, err)
+		}
+	}
+	// The public key used as an HMAC secret (algorithm confusion) is refused.
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+	hs.Header["kid"] = "r1"
+	forged, _ := hs.SignedString([]byte(b64(rsaKey.N)))
+	if _, err := v.Verify(forged); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("HS256 against a JWKS verifier: %v", err)
+	}
+	if _, err := v.Verify(sign(jwt.SigningMethodRS256, "unknown", rsaKey)); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("unknown kid: %v", err)
+	}
+}
+
+func TestHS256Pinned(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, _ := NewVerifier(Options{HS256Secret: secret, Issuer: "crmgate", Audience: "crmgate"})
+	hs384, _ := jwt.NewWithClaims(jwt.SigningMethodHS384, claims(nil)).SignedString(secret)
+	if _, err := v.Verify(hs384); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("HS384 must be refused: %v", err)
+	}
+	noSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "sub") })).SignedString(secret)
+	if _, err := v.Verify(noSub); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("a token without sub must be refused: %v", err)
+	}
+	if _, err := NewVerifier(Options{Issuer: "crmgate"}); err == nil {
+		t.Error("a verifier with no key must be refused")
+	}
+}
+
+func ExampleMint() {
+	tok, _ := Mint(MintOptions{Secret: []byte("0123456789abcdef0123456789abcdef"), Issuer: "crmgate", Audience: "crmgate",
+		Subject: "billing-app", Scopes: []string{ScopeCustomersWrite}, Connections: []string{"acme-cdp"}, TTL: time.Hour})
+	v, _ := NewVerifier(Options{HS256Secret: []byte("0123456789abcdef0123456789abcdef"), Issuer: "crmgate", Audience: "crmgate"})
+	p, err := v.Verify(tok)
+	fmt.Println(p.Subject, p.Has(ScopeCustomersWrite), p.Allowed("acme-cdp"), err)
+	// Output: billing-app true true <nil>
+}
