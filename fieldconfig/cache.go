@@ -204,7 +204,8 @@ func (c *Cache) watch(ctx context.Context, n Notifier) {
 // Refresh compares the stored versions with the in-process copy and reloads
 // every connection whose version differs (also an older one: the store is
 // the truth every instance follows). A connection with nothing stored is
-// seeded again. It makes no Get for a connection whose version did not
+// seeded again with the last good copy (the configuration file's document
+// when the store was never reached), as version 1. It makes no Get for a connection whose version did not
 // change. A failure to reach the store is returned, keeps the last good
 // copy and makes Healthy report degraded until a Refresh succeeds.
 func (c *Cache) Refresh(ctx context.Context) error {
@@ -219,7 +220,14 @@ func (c *Cache) Refresh(ctx context.Context) error {
 		local := (*c.cur.Load())[conn].v.Version
 		switch {
 		case !ok:
-			v, err := c.store.Seed(ctx, conn, c.seeds[conn])
+			// Nothing stored (a Redis that restarted empty): store the last
+			// good copy again rather than the configuration file's, so a
+			// change made with Put is not lost.
+			seed := c.seeds[conn]
+			if cur := (*c.cur.Load())[conn]; cur != nil && cur.v.Version > 0 {
+				seed = cur.v.Config
+			}
+			v, err := c.store.Seed(ctx, conn, seed)
 			if err != nil {
 				errs = append(errs, err)
 				continue

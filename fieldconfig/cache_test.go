@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -442,6 +443,14 @@ func TestCacheRedisOutage(t *testing.T) {
 		t.Fatalf("not seeded again after the restart: %v", err)
 	}
 	eventually(t, 5*time.Second, "the stored version is served", func() bool { return version(c, "acme") == stored.Version })
+	// What was stored before the outage is what Redis holds again, not the
+	// configuration file's document.
+	if !reflect.DeepEqual(stored.Config, vipOnly()) {
+		t.Errorf("re-seeded with %+v, want the last good copy (version 2's document)", stored.Config)
+	}
+	if issues := c.Rules("acme").Check(taggedNew()); len(issues) != 1 {
+		t.Errorf("checks after the restart = %v, want version 2's invalid_option", issues)
+	}
 	// Change notices work again too.
 	eventually(t, 10*time.Second, "subscribed again", func() bool {
 		_, detail := c.Healthy()
