@@ -143,7 +143,7 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 			return "", false, errors.New("a phone number holds digits only (international form, e.g. +86 152 6666 7780)")
 		}
 	}
-	num, perr := phonenumbers.Parse("+"+raw, "")
+	num, perr := parseInternational(raw)
 	if perr != nil {
 		return "", false, fmt.Errorf("not a phone number: %v", perr)
 	}
