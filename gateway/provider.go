@@ -124,6 +124,15 @@ type Provider interface {
 	Do(ctx context.Context, call *Call) (CallResult, error)
 }
 
+// Streamer is a Provider whose calls for op can be planned window by window:
+// Plan over the first StreamWindow(op) valid records gives the same calls as
+// over the whole batch, and its calls use no Sequence. The import service then
+// sends a window's calls while it still checks the rest of the batch. A
+// window of 0 means op cannot be streamed.
+type Streamer interface {
+	StreamWindow(op Op) int
+}
+
 // PoolImporter is a Provider with an import pool that a batch can replace (per
 // agent) or append to (KindPoolReplace, KindPoolAppend).
 type PoolImporter interface {

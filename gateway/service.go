@@ -137,32 +137,37 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	rules := conn.Rules()
 	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
 		ProviderCalls: []CallReport{}}
-	valid := make([]Record, 0, len(req.Customers))
-	anyFailed := false
+	// A streaming provider's calls go out as soon as a window of valid
+	// records is ready, while later records are still being checked.
+	window := 0
+	if st, ok := conn.Provider.(Streamer); ok && !req.ValidateOnly && !req.AllOrNothing {
+		window = st.StreamWindow(req.Op)
+	}
+	var (
+		flight    inFlight
+		upstream  time.Time
+		anyFailed bool
+		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
+	)
 	for i, raw := range req.Customers {
-		res := &ans.Results[i]
-		res.Index = i
-		c, errs, warns := decodeRecord(raw, req.Op.Strict)
-		if c != nil {
-			res.Ref = c.Ref
-			e, w := schema.Check(c)
-			errs, warns = append(errs, e...), append(warns, w...)
-			errs = append(errs, rules.Check(c)...)
-		}
-		var wire any
-		if c != nil && len(errs) == 0 {
-			var e, w []schema.Issue
-			wire, e, w = conn.Provider.Translate(req.Op, c, rules)
-			errs, warns = append(errs, e...), append(warns, w...)
-		}
-		res.Warnings = nonNil(warns)
-		if len(errs) > 0 {
-			res.Status, res.Errors = StatusFailed, errs
+		rec, ok := s.check(i, raw, req.Op, conn.Provider, rules, &ans.Results[i])
+		if !ok {
 			anyFailed = true
 			continue
 		}
-		res.Status = StatusValid
-		valid = append(valid, Record{Index: i, Customer: c, Wire: wire})
+		valid = append(valid, rec)
+		if window > 0 && len(valid) == window {
+			calls, err := conn.Provider.Plan(req.Op, valid)
+			if err != nil {
+				flight.wait()
+				return nil, fmt.Errorf("gateway.Import %s: plan: %w", conn.ID, err)
+			}
+			if upstream.IsZero() {
+				upstream = time.Now()
+			}
+			s.launch(ctx, conn, calls, ans.Results, &flight)
+			valid = make([]Record, 0, window)
+		}
 	}
 	if req.AllOrNothing && anyFailed {
 		for _, r := range valid {
@@ -174,6 +179,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	}
 	calls, err := conn.Provider.Plan(req.Op, valid)
 	if err != nil {
+		flight.wait()
 		return nil, fmt.Errorf("gateway.Import %s: plan: %w", conn.ID, err)
 	}
 	ans.Timing.Validation = time.Since(start)
@@ -185,12 +191,40 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		ans.count()
 		return ans, nil
 	}
-	upstream := time.Now()
-	reports := s.send(ctx, conn, calls, ans.Results)
-	ans.ProviderCalls = reports
+	if upstream.IsZero() {
+		upstream = time.Now()
+	}
+	s.launch(ctx, conn, calls, ans.Results, &flight)
+	ans.ProviderCalls = flight.wait()
 	ans.Timing.Upstream = time.Since(upstream)
 	ans.count()
 	return ans, nil
+}
+
+// check decodes and checks one record, writing its result; it returns the
+// record ready to plan when it passed every check.
+func (s *Service) check(i int, raw json.RawMessage, op Op, p Provider, rules *fieldconfig.Rules, res *Result) (Record, bool) {
+	res.Index = i
+	c, errs, warns := decodeRecord(raw, op.Strict)
+	if c != nil {
+		res.Ref = c.Ref
+		e, w := schema.Check(c)
+		errs, warns = append(errs, e...), append(warns, w...)
+		errs = append(errs, rules.Check(c)...)
+	}
+	var wire any
+	if c != nil && len(errs) == 0 {
+		var e, w []schema.Issue
+		wire, e, w = p.Translate(op, c, rules)
+		errs, warns = append(errs, e...), append(warns, w...)
+	}
+	res.Warnings = nonNil(warns)
+	if len(errs) > 0 {
+		res.Status, res.Errors = StatusFailed, errs
+		return Record{}, false
+	}
+	res.Status = StatusValid
+	return Record{Index: i, Customer: c, Wire: wire}, true
 }
 
 func checkOp(conn *Connection, op Op) error {
@@ -209,15 +243,34 @@ func checkOp(conn *Connection, op Op) error {
 	return nil
 }
 
-// send runs the calls, concurrently within the connection's bound, and writes
-// each record's outcome into results. It returns one report per call, in plan
-// order.
-func (s *Service) send(ctx context.Context, conn *Connection, calls []Call, results []Result) []CallReport {
-	reports := make([]CallReport, len(calls))
-	// Calls of one sequence run one after another in one goroutine.
+// inFlight tracks the calls launched for one request and their reports,
+// in plan order.
+type inFlight struct {
+	wg      sync.WaitGroup
+	reports []*CallReport
+}
+
+// wait waits for every launched call and returns their reports.
+func (f *inFlight) wait() []CallReport {
+	f.wg.Wait()
+	out := make([]CallReport, len(f.reports))
+	for i, r := range f.reports {
+		out[i] = *r
+	}
+	return out
+}
+
+// launch starts the calls, concurrently within the connection's bound; each
+// writes its records' outcomes into results (each record belongs to one
+// call, so no two goroutines write the same result). Calls of one Sequence
+// run one after another in one goroutine.
+func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []Result, f *inFlight) {
 	var groups [][]int
 	bySeq := map[string]int{}
+	reports := make([]*CallReport, len(calls)) // the goroutines' own view: f.reports grows meanwhile
 	for i, c := range calls {
+		reports[i] = &CallReport{}
+		f.reports = append(f.reports, reports[i])
 		if c.Sequence == "" {
 			groups = append(groups, []int{i})
 			continue
@@ -230,16 +283,15 @@ func (s *Service) send(ctx context.Context, conn *Connection, calls []Call, resu
 		}
 		groups[g] = append(groups[g], i)
 	}
-	var wg sync.WaitGroup
 	for _, g := range groups {
-		wg.Add(1)
+		f.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer f.wg.Done()
 			broken := false
 			for _, i := range g {
-				call := &calls[i]
+				call, report := &calls[i], reports[i]
 				if broken {
-					reports[i] = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
+					*report = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
 					for _, r := range call.Records {
 						res := &results[r.Index]
 						res.Status = StatusFailed
@@ -247,13 +299,10 @@ func (s *Service) send(ctx context.Context, conn *Connection, calls []Call, resu
 					}
 					continue
 				}
-				ok := s.sendOne(ctx, conn, call, &reports[i], results)
-				broken = !ok
+				broken = !s.sendOne(ctx, conn, call, report, results)
 			}
 		}()
 	}
-	wg.Wait()
-	return reports
 }
 
 // sendOne sends one call with retries and applies its outcomes. It reports

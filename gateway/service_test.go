@@ -183,3 +183,39 @@ func TestUnsupportedModeSendsNothing(t *testing.T) {
 		t.Fatalf("pool on a provider without one: %v", err)
 	}
 }
+
+// streaming plans calls of two and lets the service send them window by window.
+type streaming struct{ *flaky }
+
+func (s *streaming) StreamWindow(Op) int { return 2 }
+
+func TestStreamingWindowsKeepOneResultPerRecord(t *testing.T) {
+	t.Parallel()
+	f := &flaky{perCall: 2}
+	conn := newConn(t, &streaming{f}, Common{})
+	raw := records(7)
+	raw[3] = json.RawMessage(`{"ref":"bad","level":9}`)
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Total != 7 || ans.Succeeded != 6 || ans.Failed != 1 || ans.Results[3].Status != StatusFailed {
+		t.Fatalf("%+v", ans.Results)
+	}
+	// Six valid records in windows of two: three full calls, nothing left over.
+	if f.calls.Load() != 3 || len(ans.ProviderCalls) != 3 {
+		t.Fatalf("%d calls, %d reports", f.calls.Load(), len(ans.ProviderCalls))
+	}
+	for i, r := range ans.Results {
+		if r.Index != i {
+			t.Fatalf("result %d has index %d", i, r.Index)
+		}
+	}
+	// all_or_nothing turns streaming off: nothing may go out before every record is checked.
+	f2 := &flaky{perCall: 2}
+	conn2 := newConn(t, &streaming{f2}, Common{})
+	ans, _ = fast.Import(context.Background(), conn2, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: raw, AllOrNothing: true})
+	if f2.calls.Load() != 0 || ans.Failed != 7 {
+		t.Fatalf("all_or_nothing with streaming sent %d calls: %+v", f2.calls.Load(), ans)
+	}
+}

@@ -331,3 +331,13 @@ func allDigits(s string) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// StreamWindow lets the import service send each full chunk of MaxBatch
+// records while it still checks the rest of the batch (gateway.Streamer):
+// chunks never depend on later records.
+func (a *Adapter) StreamWindow(op gateway.Op) int {
+	if op.Kind != gateway.KindImport {
+		return 0
+	}
+	return MaxBatch
+}
