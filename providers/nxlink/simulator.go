@@ -43,7 +43,10 @@ type SimConfig struct {
 	Accounts []SimAccount
 	// Now is the server's clock for the ts check; nil means time.Now.
 	Now func() time.Time
-	// Delay is waited before each call is answered (0: none).
+	// Delay is how long each call takes to be answered, counted from its
+	// arrival, the simulator's own work included (0: at once). The call is
+	// applied before the wait: a caller that gives up meanwhile loses only
+	// the answer, as with the real provider.
 	Delay time.Duration
 	// MaxCalls is how many of the latest requests Calls keeps: 0 means
 	// 1000, a negative value none.
@@ -164,7 +167,7 @@ func (s *Simulator) FailNext(n int) {
 	s.failNext = max(n, 0)
 }
 
-// SetDelay sets the time waited before each call is answered (≤ 0: none).
+// SetDelay sets how long each call takes to be answered (≤ 0: at once).
 func (s *Simulator) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,6 +251,7 @@ type simRequest struct {
 
 // ServeHTTP answers one call (see Simulator).
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<20))
 	if err != nil {
 		http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
@@ -267,8 +271,26 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delay := s.delay
 	s.mu.Unlock()
 
-	if delay > 0 {
-		t := time.NewTimer(delay)
+	// The answer is worked out first and written once the delay since the
+	// call arrived has passed: the call takes the delay, not the delay plus
+	// the simulator's own work.
+	var answer func()
+	switch {
+	case fail:
+		answer = func() { http.Error(w, "service unavailable", http.StatusServiceUnavailable) }
+	case r.URL.Path != BatchCreatePath:
+		answer = func() { http.NotFound(w, r) }
+	case r.Method != http.MethodPost:
+		answer = func() {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	default:
+		a := s.handle(r.Header, body)
+		answer = func() { writeAnswer(w, a) }
+	}
+	if wait := delay - time.Since(arrived); wait > 0 {
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
@@ -276,20 +298,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fail {
-		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	if r.URL.Path != BatchCreatePath {
-		http.NotFound(w, r)
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	writeAnswer(w, s.handle(r.Header, body))
+	answer()
 }
 
 // refuse is a whole-call refusal.
