@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,6 +42,8 @@ type App struct {
 
 	background []func(ctx context.Context) error
 	closers    []func()
+	stop       context.CancelFunc // ends what Run started
+	running    sync.WaitGroup     // what Run started
 }
 
 // Options are what Build needs besides the configuration.
@@ -271,19 +274,29 @@ func eventStores(rdb *redis.Client, prefix string) (events.Store, events.Deliver
 	return st, subs, err
 }
 
-// Run runs the background work (cache refresh, event delivery) until ctx ends.
+// Run starts the background work (cache refresh, event delivery), which
+// goes on until ctx ends or Close is called. Call it at most once, and not
+// concurrently with Close.
 func (a *App) Run(ctx context.Context) {
+	ctx, a.stop = context.WithCancel(ctx)
 	for _, f := range a.background {
-		go func() {
+		a.running.Go(func() {
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				slog.Default().Error("background task stopped", "error", err.Error())
 			}
-		}()
+		})
 	}
 }
 
-// Close stops the simulators and closes the stores.
+// Close stops the background work Run started and waits for it to end, so
+// that event delivery hands its subscriptions back (another instance takes
+// them over at once) while the stores are still open; then it stops the
+// simulators and closes the stores. Calling it again does nothing.
 func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.running.Wait()
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
