@@ -55,8 +55,8 @@ type Options struct {
 	GatewayURL string
 	// HTTPClient makes outbound provider calls (a default is built when nil).
 	HTTPClient *http.Client
-	// RedisPrefix starts every Redis key of the field-configuration and
-	// event stores; empty means their default ("crmgate:"). Gateways that
+	// RedisPrefix starts every Redis key (field configuration, events,
+	// Idempotency-Keys, rate limits); empty means "crmgate:". Gateways that
 	// share state use the same prefix; distinct prefixes never see each
 	// other's data. Ignored without Redis.
 	RedisPrefix string
@@ -195,7 +195,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		api.FieldConfigRoutes(cache),
 		api.EventRoutes(api.EventsOptions{Store: evStore, Subscriptions: subs, Notify: dispatcher.Notify}),
 	}
-	idem, limiter, err := requestStores(rdb, cfg.Limits)
+	idem, limiter, err := requestStores(rdb, cfg.Limits, o.RedisPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -234,7 +234,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 // requestStores are the Idempotency-Key store and the per-app rate limiter
 // (nil when no rate is configured): in Redis when it is configured.
-func requestStores(rdb *redis.Client, l config.Limits) (idempotency.Store, ratelimit.Limiter, error) {
+func requestStores(rdb *redis.Client, l config.Limits, prefix string) (idempotency.Store, ratelimit.Limiter, error) {
 	var (
 		idem    idempotency.Store
 		limiter ratelimit.Limiter
@@ -248,12 +248,12 @@ func requestStores(rdb *redis.Client, l config.Limits) (idempotency.Store, ratel
 		}
 		return idem, limiter, err
 	}
-	idem, err = idempotency.NewRedis(rdb, idempotency.Options{})
+	idem, err = idempotency.NewRedis(rdb, idempotency.Options{Prefix: prefix})
 	if err != nil {
 		return nil, nil, err
 	}
 	if rate.Rate > 0 {
-		limiter, err = ratelimit.NewRedis(rdb, rate, "")
+		limiter, err = ratelimit.NewRedis(rdb, rate, prefix)
 	}
 	return idem, limiter, err
 }
