@@ -242,7 +242,13 @@ func TestRequestID(t *testing.T) {
 	if got := w.Header().Get("X-Request-ID"); got != "abc-123" {
 		t.Errorf("X-Request-ID = %q, want the caller's", got)
 	}
+	if st := w.Header().Get("Server-Timing"); !strings.HasPrefix(st, "total;dur=") {
+		t.Errorf("Server-Timing = %q on /healthz, want the total", st)
+	}
 	w = do(t, srv, call{method: "GET", path: "/nope"})
+	if st := w.Header().Get("Server-Timing"); !strings.HasPrefix(st, "total;dur=") {
+		t.Errorf("Server-Timing = %q on a problem, want the total", st)
+	}
 	if got := w.Header().Get("X-Request-ID"); len(got) != 32 {
 		t.Errorf("X-Request-ID = %q, want a generated id", got)
 	}

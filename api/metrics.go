@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -42,6 +43,7 @@ func newMetrics() *metrics {
 func (m *metrics) middleware(c *gin.Context) {
 	start := time.Now()
 	c.Set(ctxStart, start)
+	c.Writer = &timingWriter{ResponseWriter: c.Writer, start: start}
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
@@ -70,3 +72,42 @@ func sinceStart(c *gin.Context) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// timingWriter gives every response a Server-Timing header with its total
+// time, stamped when the headers go out; handlers that know more (imports:
+// validation, upstream) set the header themselves and it is left alone.
+type timingWriter struct {
+	gin.ResponseWriter
+	start   time.Time
+	stamped bool
+}
+
+func (w *timingWriter) stamp() {
+	if w.stamped {
+		return
+	}
+	w.stamped = true
+	if w.Header().Get("Server-Timing") == "" {
+		w.Header().Set("Server-Timing", fmt.Sprintf("total;dur=%.3f", ms(time.Since(w.start))))
+	}
+}
+
+func (w *timingWriter) WriteHeader(code int) {
+	w.stamp()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *timingWriter) WriteHeaderNow() {
+	w.stamp()
+	w.ResponseWriter.WriteHeaderNow()
+}
+
+func (w *timingWriter) Write(b []byte) (int, error) {
+	w.stamp()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *timingWriter) WriteString(s string) (int, error) {
+	w.stamp()
+	return w.ResponseWriter.WriteString(s)
+}
