@@ -8,36 +8,59 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
+// phoneMetadata is the phone-number library's own metadata, indexed as the
+// library indexes it: geographic regions by region code, non-geographic
+// entities ("001") by country calling code. It is read once; ok is false when
+// the metadata could not be read, and then every caller here leaves the work
+// to the library.
+var phoneMetadata = sync.OnceValues(func() (m phoneMetadataIndex, ok bool) {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil || coll == nil {
+		return m, false
+	}
+	m.byRegion = map[string]*phonenumbers.PhoneMetadata{}
+	m.nonGeo = map[int]*phonenumbers.PhoneMetadata{}
+	for _, md := range coll.GetMetadata() {
+		if md.GetId() == nonGeoRegion {
+			m.nonGeo[int(md.GetCountryCode())] = md
+		} else {
+			m.byRegion[md.GetId()] = md
+		}
+	}
+	return m, true
+})
+
+// nonGeoRegion is the library's region code of non-geographic entities
+// (+800, +808, +870, ...).
+const nonGeoRegion = "001"
+
+type phoneMetadataIndex struct {
+	byRegion map[string]*phonenumbers.PhoneMetadata
+	nonGeo   map[int]*phonenumbers.PhoneMetadata
+}
+
 // nationalPrefixes holds, per country calling code, the anchored pattern of
 // the national prefix the phone-number library strips while parsing (nil when
 // the code's main region has none). It is built once from the library's own
 // metadata; ok is false when that metadata could not be read.
 var nationalPrefixes = sync.OnceValues(func() (map[int]*regexp.Regexp, bool) {
-	coll, err := phonenumbers.MetadataCollection()
-	if err != nil || coll == nil {
+	meta, ok := phoneMetadata()
+	if !ok {
 		return nil, false
-	}
-	byRegion := map[string]*phonenumbers.PhoneMetadata{}
-	nonGeo := map[int]*phonenumbers.PhoneMetadata{}
-	for _, md := range coll.GetMetadata() {
-		if md.GetId() == "001" {
-			nonGeo[int(md.GetCountryCode())] = md
-		} else {
-			byRegion[md.GetId()] = md
-		}
 	}
 	out := map[int]*regexp.Regexp{}
 	for cc := range phonenumbers.GetSupportedCallingCodes() {
 		region := phonenumbers.GetRegionCodeForCountryCode(cc)
-		md := byRegion[region]
-		if region == "001" {
-			md = nonGeo[cc]
+		md := meta.byRegion[region]
+		if region == nonGeoRegion {
+			md = meta.nonGeo[cc]
 		}
 		if md == nil {
 			return nil, false
 		}
 		var re *regexp.Regexp
 		if p := md.GetNationalPrefixForParsing(); p != "" {
+			var err error
 			if re, err = regexp.Compile("^(?:" + p + ")"); err != nil {
 				return nil, false
 			}
@@ -97,4 +120,220 @@ func parseInternationalFast(digits string) (*phonenumbers.PhoneNumber, bool) {
 	}
 	code := int32(cc)
 	return &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &n}, true
+}
+
+// isValidNumber answers exactly what phonenumbers.IsValidNumber answers for
+// num, for less: the library finds the number's type by trying the general
+// pattern and then up to ten per-type patterns in a fixed order, building each anchored pattern string
+// and looking it up in a shared cache on every call, and for a calling code
+// shared by several regions it does that once per region tried. Validity
+// only asks whether the general pattern and any type pattern match (each with
+// its possible lengths), so here every pattern is compiled once per calling
+// code, the lengths are checked as a bit set, mobile and fixed line, the
+// common types, are tried first, and the region of a shared calling code is
+// chosen as the library chooses it (the first region in the library's order
+// whose leading digits match, or that has none and for which the number is
+// valid). A nil number is not valid. Whatever the tables do not cover (metadata
+// that could not be read or does not have the expected shape, a calling code
+// outside 1 to 999) goes to the library.
+func isValidNumber(num *phonenumbers.PhoneNumber) bool {
+	if num == nil {
+		return false
+	}
+	cc := num.GetCountryCode()
+	if cc <= 0 || cc >= int32(len(validityTables)) {
+		return phonenumbers.IsValidNumber(num)
+	}
+	v := callingCodeTable(cc)
+	if v == nil {
+		return phonenumbers.IsValidNumber(num)
+	}
+	var buf [maxNSNLength + 20]byte
+	_, valid := v.choose(nationalSignificantNumber(buf[:0], num))
+	return valid
+}
+
+// callingCodeTable returns the validity tables of calling code cc (1 to 999),
+// building them on first use; nil when numbers with cc go to the library.
+func callingCodeTable(cc int32) *callingCodeValidity {
+	t := &validityTables[cc]
+	t.once.Do(func() { t.v = buildCallingCodeValidity(int(cc)) })
+	return t.v
+}
+
+// nationalSignificantNumber appends to dst the national significant number
+// of num as phonenumbers.GetNationalSignificantNumber builds it: the Italian
+// leading zeros (none when the flag is unset or the count is not positive, at
+// most maxNSNLength), then the national number.
+func nationalSignificantNumber(dst []byte, num *phonenumbers.PhoneNumber) []byte {
+	if num.GetItalianLeadingZero() {
+		for range min(num.GetNumberOfLeadingZeros(), maxNSNLength) {
+			dst = append(dst, '0')
+		}
+	}
+	return strconv.AppendUint(dst, num.GetNationalNumber(), 10)
+}
+
+// choose returns the index in v.regions of the region the library assigns
+// nsn to (GetRegionCodeForNumber; -1 when it finds none) and whether nsn is a
+// valid number of that region. A calling code with one region always gets
+// it; for a shared one, the regions are tried in the library's order and the
+// first whose leading digits match nsn, or that has none and for which nsn
+// is valid, is the number's.
+func (v *callingCodeValidity) choose(nsn []byte) (region int, valid bool) {
+	switch len(v.regions) {
+	case 0:
+		return -1, false
+	case 1:
+		return 0, v.regions[0].valid(nsn)
+	}
+	for i := range v.regions {
+		r := &v.regions[i]
+		if r.leadingDigits != nil {
+			if r.leadingDigits.Match(nsn) {
+				return i, r.valid(nsn)
+			}
+		} else if r.valid(nsn) {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// maxNSNLength is the library's bound on the Italian leading zeros it puts
+// in front of a national number (MAX_LENGTH_FOR_NSN).
+const maxNSNLength = 17
+
+// validityTables holds, per country calling code, the compiled validity
+// patterns, each built on the first number with that code.
+var validityTables [1000]struct {
+	once sync.Once
+	v    *callingCodeValidity
+}
+
+// callingCodeValidity is what validity needs of one calling code: its
+// regions in the library's order (none for an unknown code, which is never
+// valid).
+type callingCodeValidity struct {
+	regions []regionValidity
+}
+
+// regionValidity is one region's validity: the general description and the
+// descriptions of every type the library tries, mobile and fixed line first.
+// leadingDigits, when the region has them, choose the region among those
+// sharing its calling code.
+type regionValidity struct {
+	code          string // the library's region code ("001" for a non-geographic entity)
+	leadingDigits *regexp.Regexp
+	general       numberDesc
+	types         []numberDesc
+}
+
+// valid is the library's getNumberTypeHelper(nsn) != UNKNOWN.
+func (r *regionValidity) valid(nsn []byte) bool {
+	if !r.general.matches(nsn) {
+		return false
+	}
+	for i := range r.types {
+		if r.types[i].matches(nsn) {
+			return true
+		}
+	}
+	return false
+}
+
+// numberDesc is one PhoneNumberDesc as the library's isNumberMatchingDesc
+// reads it: the possible lengths (any length when the list is empty) and the
+// whole-string national number pattern.
+type numberDesc struct {
+	anyLength bool
+	lengths   uint64 // bit n set: length n is possible
+	pattern   *regexp.Regexp
+}
+
+func (d *numberDesc) matches(nsn []byte) bool {
+	if !d.anyLength && (len(nsn) >= 64 || d.lengths&(1<<len(nsn)) == 0) {
+		return false
+	}
+	return d.pattern.Match(nsn)
+}
+
+// newNumberDesc compiles desc as the library does; ok is false for a nil
+// description, on which the library would fail.
+func newNumberDesc(desc *phonenumbers.PhoneNumberDesc) (d numberDesc, ok bool) {
+	if desc == nil {
+		return d, false
+	}
+	re, err := regexp.Compile("^(?:" + desc.GetNationalNumberPattern() + ")$")
+	if err != nil {
+		return d, false
+	}
+	d.pattern = re
+	d.anyLength = len(desc.GetPossibleLength()) == 0
+	for _, l := range desc.GetPossibleLength() {
+		// A length outside 0 to 63 is never a national significant
+		// number's (at most 17 zeros and 20 digits), so it sets no bit.
+		if l >= 0 && l < 64 {
+			d.lengths |= 1 << l
+		}
+	}
+	return d, true
+}
+
+// buildCallingCodeValidity compiles the validity tables of calling code cc.
+// It returns nil when the metadata cannot be read or is not shaped as the
+// library expects, so that numbers with cc go to the library.
+func buildCallingCodeValidity(cc int) *callingCodeValidity {
+	meta, ok := phoneMetadata()
+	if !ok {
+		return nil
+	}
+	codes := phonenumbers.GetRegionCodesForCountryCode(cc)
+	v := &callingCodeValidity{}
+	for _, region := range codes {
+		// IsValidNumberForRegion: a non-geographic entity's metadata comes
+		// by calling code, a region's by region code and must carry cc.
+		// Only the library's region choice reads leading digits, and only
+		// for a shared calling code.
+		var md *phonenumbers.PhoneMetadata
+		switch {
+		case region == nonGeoRegion && len(codes) == 1:
+			md = meta.nonGeo[cc]
+		case region != nonGeoRegion:
+			md = meta.byRegion[region]
+			if md != nil && int(md.GetCountryCode()) != cc {
+				return nil
+			}
+		}
+		if md == nil {
+			return nil
+		}
+		r := regionValidity{code: region}
+		if ld := md.GetLeadingDigits(); ld != "" && len(codes) > 1 {
+			re, err := regexp.Compile("^(?:" + ld + ")")
+			if err != nil {
+				return nil
+			}
+			r.leadingDigits = re
+		}
+		if r.general, ok = newNumberDesc(md.GetGeneralDesc()); !ok {
+			return nil
+		}
+		types := []*phonenumbers.PhoneNumberDesc{md.GetMobile(), md.GetFixedLine(), md.GetPremiumRate(),
+			md.GetTollFree(), md.GetSharedCost(), md.GetVoip(), md.GetPersonalNumber(), md.GetPager(),
+			md.GetUan(), md.GetVoicemail()}
+		if md.GetSameMobileAndFixedLinePattern() {
+			// The library tries mobile only when it is not the fixed line.
+			types = types[1:]
+		}
+		for _, desc := range types {
+			d, ok := newNumberDesc(desc)
+			if !ok {
+				return nil
+			}
+			r.types = append(r.types, d)
+		}
+		v.regions = append(v.regions, r)
+	}
+	return v
 }

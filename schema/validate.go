@@ -151,7 +151,7 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return strings.TrimPrefix(e164, "+"), phonenumbers.IsValidNumber(num), nil
+	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
 }
 
 // Digits strips the separators people type (spaces, dashes, dots, brackets and
