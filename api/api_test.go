@@ -359,3 +359,39 @@ func TestConnectionsListsOnlyAllowed(t *testing.T) {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 }
+
+// A clean batch is decoded in one pass; the answer is the same as decoding
+// each record on its own.
+func TestDecodeImportOnePassSameAnswer(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"connection":"c1","customers":[{"ref":"a","whatsapp":"+86 152 6666 7780","level":3,"tags":["VIP"]},{"ref":"b","whatsapp":"x"}]}`)
+	req, decoded, err := DecodeImport(body)
+	if err != nil || len(decoded) != 2 || len(req.Customers) != 2 || req.Connection != "c1" {
+		t.Fatalf("fast path: %+v %v %v", req, decoded, err)
+	}
+	var raw ImportRequest
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newTestServer(t, 1<<20)
+	conn := srv.conns["c1"]
+	op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
+	a1, err1 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, ValidateOnly: true})
+	a2, err2 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: raw.Customers, ValidateOnly: true})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	j1, _ := json.Marshal(a1)
+	j2, _ := json.Marshal(a2)
+	if string(j1) != string(j2) {
+		t.Fatalf("one pass:\n%s\nrecord by record:\n%s", j1, j2)
+	}
+	// A record with an unknown key sends the batch down the record-by-record path.
+	_, decoded, err = DecodeImport([]byte(`{"customers":[{"nickname":"x"}]}`))
+	if err != nil || decoded != nil {
+		t.Fatalf("slow path: %v %v", decoded, err)
+	}
+	if _, _, err := DecodeImport([]byte(`{"customerz":[]}`)); err == nil {
+		t.Fatal("an unknown envelope key must be an error")
+	}
+}

@@ -97,33 +97,68 @@ func jsonError(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
+// DecodeImport decodes an import request body. In the common case (no
+// unknown key, no value of the wrong type anywhere) the records are decoded
+// in the same pass and returned as decoded; otherwise decoded is nil and
+// each record is left raw in req.Customers, to be decoded on its own so that
+// its problems become its own result. A body that is not such a request at
+// all (malformed JSON, an unknown envelope key, more than one value) is an
+// error.
+func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, err error) {
+	var fast struct {
+		ImportRequest
+		Customers []schema.Customer `json:"customers"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if dec.Decode(&fast) == nil && !dec.More() {
+		req = fast.ImportRequest
+		if fast.Customers != nil {
+			req.Customers = make([]json.RawMessage, len(fast.Customers))
+		}
+		return req, fast.Customers, nil
+	}
+	dec = json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(&req); err != nil {
+		return req, nil, err
+	}
+	if dec.More() {
+		return req, nil, errors.New("the body holds more than one JSON value")
+	}
+	return req, nil, nil
+}
+
 // readImport reads and checks an import request's envelope, and resolves its
 // connection.
-func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, *gateway.Connection, bool) {
-	var req ImportRequest
-	if !decodeJSON(c, body, &req) {
-		return nil, nil, false
+func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, []schema.Customer, *gateway.Connection, bool) {
+	req, decoded, err := DecodeImport(body)
+	if err != nil {
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err))
+		return nil, nil, nil, false
 	}
 	if req.Connection == "" {
 		req.Connection = c.Query("connection")
 	}
 	conn, ok := s.Connection(c, req.Connection)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	switch {
 	case req.Customers == nil:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is required", issue("required", "customers", "an array of canonical customers is required"))
-		return nil, nil, false
+		return nil, nil, nil, false
 	case len(req.Customers) == 0:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
-		return nil, nil, false
+		return nil, nil, nil, false
 	case len(req.Customers) > s.opts.MaxRecords:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("%d records is more than the limit of %d per request", len(req.Customers), s.opts.MaxRecords),
 			issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords)))
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	return &req, conn, true
+	return &req, decoded, conn, true
 }
 
 func (s *Server) importCustomers(c *gin.Context)   { s.runImport(c, gateway.KindImport, false) }
@@ -142,7 +177,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		}
 		defer done()
 	}
-	req, conn, ok := s.readImport(c, body)
+	req, decoded, conn, ok := s.readImport(c, body)
 	if !ok {
 		return
 	}
@@ -170,7 +205,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			return
 		}
 	}
-	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly})
+	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly})
 	if err != nil {
 		serviceError(c, err)
 		return

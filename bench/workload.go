@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"crmgate/api"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
@@ -183,26 +184,19 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 	return gateway.NewConnection(common, &Offline{Provider: p, Sign: sign, Capture: capture}, nil, fixedRules{rules})
 }
 
-// importEnvelope is the part of the import body the gateway's API reads
-// before the service: the records stay raw.
-type importEnvelope struct {
-	Connection string            `json:"connection"`
-	Mode       string            `json:"mode"`
-	Customers  []json.RawMessage `json:"customers"`
-}
-
 // RunPipeline is the gateway's in-process path for one import body: the
-// envelope decoded as the API decodes it, then Service.Import on conn. It
+// body decoded as the API decodes it (api.DecodeImport), then Service.Import on conn. It
 // returns the answer, or an error when the body is not an import or the
 // service refused it.
 func RunPipeline(svc *gateway.Service, conn *gateway.Connection, body []byte) (*gateway.Answer, error) {
-	var env importEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	req, decoded, err := api.DecodeImport(body)
+	if err != nil {
 		return nil, err
 	}
 	return svc.Import(context.Background(), conn, gateway.Request{
-		Op:        gateway.Op{Kind: gateway.KindImport, Mode: env.Mode},
-		Customers: env.Customers,
+		Op:        gateway.Op{Kind: gateway.KindImport, Mode: req.Mode},
+		Customers: req.Customers,
+		Decoded:   decoded,
 	})
 }
 

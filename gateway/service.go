@@ -87,8 +87,14 @@ func (c *Connection) Capabilities() Capabilities {
 
 // Request is one batch to import or validate.
 type Request struct {
-	Op           Op
-	Customers    []json.RawMessage
+	Op Op
+	// Customers are the raw records, one per input record.
+	Customers []json.RawMessage
+	// Decoded, when not nil, holds every record already decoded (the caller
+	// found no unknown key and no value of the wrong type in the batch); it
+	// is used instead of decoding Customers again, and Customers only gives
+	// the count. The records are normalised in place.
+	Decoded      []schema.Customer
 	AllOrNothing bool
 	ValidateOnly bool
 }
@@ -151,7 +157,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
 	)
 	for i, raw := range req.Customers {
-		rec, ok := s.check(i, raw, req.Op, conn.Provider, rules, &ans.Results[i])
+		var pre *schema.Customer
+		if req.Decoded != nil {
+			pre = &req.Decoded[i]
+		}
+		rec, ok := s.check(i, raw, pre, req.Op, conn.Provider, rules, &ans.Results[i])
 		if !ok {
 			anyFailed = true
 			continue
@@ -208,11 +218,15 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	return ans, nil
 }
 
-// check decodes and checks one record, writing its result; it returns the
-// record ready to plan when it passed every check.
-func (s *Service) check(i int, raw json.RawMessage, op Op, p Provider, rules *fieldconfig.Rules, res *Result) (Record, bool) {
+// check decodes (unless pre is the record already decoded) and checks one
+// record, writing its result; it returns the record ready to plan when it
+// passed every check.
+func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, res *Result) (Record, bool) {
 	res.Index = i
-	c, errs, warns := decodeRecord(raw, op.Strict)
+	c, errs, warns := pre, []schema.Issue(nil), []schema.Issue(nil)
+	if c == nil {
+		c, errs, warns = decodeRecord(raw, op.Strict)
+	}
 	if c != nil {
 		res.Ref = c.Ref
 		e, w := schema.Check(c)
