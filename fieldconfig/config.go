@@ -5,6 +5,7 @@
 package fieldconfig
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -137,4 +138,26 @@ func (c *Config) custom(name string) *CustomField {
 		}
 	}
 	return nil
+}
+
+// MarshalJSON writes absent lists as [] rather than null, so clients can
+// iterate every list without a check.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	p := plain(c)
+	for _, l := range []*[]Option{&p.Stages, &p.Sources, &p.Languages} {
+		if *l == nil {
+			*l = []Option{}
+		}
+	}
+	if p.Required == nil {
+		p.Required = []string{}
+	}
+	if p.Tags.Known == nil {
+		p.Tags.Known = []string{}
+	}
+	if p.CustomFields == nil {
+		p.CustomFields = []CustomField{}
+	}
+	return json.Marshal(p)
 }

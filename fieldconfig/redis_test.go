@@ -110,8 +110,8 @@ func TestRedisLayoutAndNotice(t *testing.T) {
 	want := map[string]any{
 		"version":    2,
 		"updated_at": put.UpdatedAt.Format(time.RFC3339Nano),
-		"config": map[string]any{"required": []string{"owner"}, "stages": nil, "sources": nil, "languages": nil,
-			"tags": map[string]any{"strict": false, "known": nil}, "custom_fields": nil},
+		"config": map[string]any{"required": []string{"owner"}, "stages": []any{}, "sources": []any{}, "languages": []any{},
+			"tags": map[string]any{"strict": false, "known": []any{}}, "custom_fields": []any{}},
 	}
 	jsonEqual(t, "stored doc", doc, want)
 
