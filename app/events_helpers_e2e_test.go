@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -27,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/app"
+	"crmgate/internal/redistest"
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/events"
@@ -562,31 +562,6 @@ func failures(t *testing.T, gw, subID string) []events.Failure {
 // the test is skipped, or fails when CI=true.
 func redisURLForTest(t *testing.T) (string, string, *redis.Client) {
 	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("REDIS_URL is not set (required when CI=true)")
-		}
-		t.Skip("REDIS_URL not set: skipping the Redis end-to-end tests (e.g. REDIS_URL=redis://127.0.0.1:6379/0)")
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at REDIS_URL: %v", err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "crmgate-e2e:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return u, prefix, rdb
+	rdb, prefix := redistest.Client(t)
+	return redistest.URL(t), prefix, rdb
 }
