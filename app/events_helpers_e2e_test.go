@@ -26,10 +26,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/app"
-	"crmgate/internal/redistest"
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/events"
+	"crmgate/internal/redistest"
 )
 
 // Webhook credentials of the connections an events gateway serves.
