@@ -213,42 +213,57 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 		return "", nil
 	}
 	var errs []schema.Issue
-	out := make(map[string]any, len(c.CustomFields))
-	owner := make(map[string]string, len(c.CustomFields))
+	type entry struct {
+		key, name string
+		value     any
+	}
+	entries := make([]entry, 0, len(c.CustomFields))
 	for _, name := range c.CustomFieldNames() {
 		v := c.CustomFields[name]
 		if v == nil {
 			continue
 		}
-		path := schema.CustomFieldPath(name)
 		var f *fieldconfig.CustomField
 		ok := false
 		if rules != nil {
 			f, ok = rules.Field(name)
 		}
 		if !ok {
-			errs = append(errs, schema.Issuef(schema.CodeUnknownField, path,
+			errs = append(errs, schema.Issuef(schema.CodeUnknownField, schema.CustomFieldPath(name),
 				"custom field %q is not configured for this connection", name))
 			continue
 		}
-		key := f.Key()
-		if prev, dup := owner[key]; dup {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
-				"custom fields %q and %q share the NXLink key %q", prev, name, key))
-			continue
-		}
-		owner[key] = name
-		out[key] = f.Encode(v)
+		entries = append(entries, entry{key: f.Key(), name: name, value: f.Encode(v)})
 	}
-	if len(errs) > 0 || len(out) == 0 {
+	// The JSON object is written by hand, keys sorted as encoding/json sorts
+	// a map's: one buffer per record instead of a map and an encoder.
+	slices.SortStableFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	for i := 1; i < len(entries); i++ {
+		if entries[i].key == entries[i-1].key {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.CustomFieldPath(entries[i].name),
+				"custom fields %q and %q share the NXLink key %q", entries[i-1].name, entries[i].name, entries[i].key))
+		}
+	}
+	if len(errs) > 0 || len(entries) == 0 {
 		return "", errs
 	}
-	b, err := marshal(out)
-	if err != nil {
-		return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields,
-			"custom fields cannot be encoded: %v", err)}
+	buf := make([]byte, 0, 32*len(entries))
+	buf = append(buf, '{')
+	for i, e := range entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, err := marshal(e.key)
+		if err != nil {
+			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
+		}
+		v, err := marshal(e.value)
+		if err != nil {
+			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
+		}
+		buf = append(append(append(buf, k...), ':'), v...)
 	}
-	return string(b), nil
+	return string(append(buf, '}')), nil
 }
 
 // Plan groups translated records into batch create calls of at most 100
