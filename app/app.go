@@ -179,12 +179,16 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		built = append(built, conn)
 	}
 
-	evStore, subs, err := eventStores(rdb, o.RedisPrefix)
+	evStore, subs, err := eventStores(rdb, events.Options{Prefix: o.RedisPrefix, Retention: cfg.Events.Retention})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	schedule := o.DeliverySchedule
+	if schedule == nil {
+		schedule = cfg.Events.DeliverySchedule
+	}
 	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{
-		Logger: o.Logger, Schedule: o.DeliverySchedule, PollInterval: o.DeliveryPoll,
+		Logger: o.Logger, Schedule: schedule, PollInterval: o.DeliveryPoll,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -258,15 +262,15 @@ func requestStores(rdb *redis.Client, l config.Limits, prefix string) (idempoten
 	return idem, limiter, err
 }
 
-// eventStores are Redis Streams (keys starting with prefix) when Redis is
-// configured, in-process otherwise.
-func eventStores(rdb *redis.Client, prefix string) (events.Store, events.DeliveryStore, error) {
+// eventStores are Redis Streams (keys starting with opts.Prefix) when Redis
+// is configured, in-process otherwise.
+func eventStores(rdb *redis.Client, opts events.Options) (events.Store, events.DeliveryStore, error) {
 	if rdb == nil {
-		st := events.NewMemoryStore(events.Options{})
+		st := events.NewMemoryStore(opts)
 		subs, err := events.NewMemorySubscriptions(st)
 		return st, subs, err
 	}
-	st, err := events.NewRedisStore(rdb, events.Options{Prefix: prefix})
+	st, err := events.NewRedisStore(rdb, opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -48,6 +48,7 @@ type Config struct {
 	RequestTimeout time.Duration  `yaml:"request_timeout"`
 	Auth           Auth           `yaml:"auth"`
 	Limits         Limits         `yaml:"limits"`
+	Events         Events         `yaml:"events"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -79,6 +80,17 @@ type Limits struct {
 	RateBurst  int `yaml:"rate_burst"`
 }
 
+// Events configures event storage and subscription delivery.
+type Events struct {
+	// Retention is how long events stay listed and a provider item id is
+	// stored once (default 168h).
+	Retention time.Duration `yaml:"retention"`
+	// DeliverySchedule is the wait before each retry of a delivery, before
+	// jitter (default 1s, 5s, 30s, 2m, 10m, 1h, 6h); after the last the event
+	// is listed as failed.
+	DeliverySchedule []time.Duration `yaml:"delivery_schedule"`
+}
+
 // Connection is one configured provider account.
 type Connection struct {
 	Common      gateway.Common
@@ -94,6 +106,7 @@ type file struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	Auth           Auth          `yaml:"auth"`
 	Limits         Limits        `yaml:"limits"`
+	Events         Events        `yaml:"events"`
 	Connections    []yaml.Node   `yaml:"connections"`
 }
 
@@ -139,7 +152,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -292,6 +305,14 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.RatePerApp < 0 || c.Limits.RateBurst < 0 {
 		errs = append(errs, errors.New("limits.rate_per_app, limits.rate_burst: must not be negative"))
+	}
+	if c.Events.Retention < 0 {
+		errs = append(errs, errors.New("events.retention: must not be negative"))
+	}
+	for i, d := range c.Events.DeliverySchedule {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("events.delivery_schedule[%d]: must be positive", i))
+		}
 	}
 	if !c.Sandbox && len(c.Connections) == 0 {
 		errs = append(errs, errors.New("connections: at least one connection is required"))

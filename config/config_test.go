@@ -132,3 +132,19 @@ func TestSandboxTakesEnvironment(t *testing.T) {
 		t.Errorf("redis_url prints as %q", c.RedisURL.String())
 	}
 }
+
+func TestEventsSection(t *testing.T) {
+	t.Parallel()
+	doc := good + "events:\n  retention: 48h\n  delivery_schedule: [1s, 1m]\n"
+	c, err := Load(strings.NewReader(doc), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Events.Retention != 48*time.Hour || len(c.Events.DeliverySchedule) != 2 || c.Events.DeliverySchedule[1] != time.Minute {
+		t.Errorf("%+v", c.Events)
+	}
+	_, err = Load(strings.NewReader(good+"events:\n  delivery_schedule: [0s]\n"), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "events.delivery_schedule[0]") {
+		t.Errorf("err = %v", err)
+	}
+}
