@@ -122,6 +122,21 @@ func TestSandboxServesTheREADMEExamples(t *testing.T) {
 			t.Errorf("%s\n→ %d %s", body, resp.StatusCode, raw)
 		}
 	}
+	// The calls show in the metrics.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`crmgate_provider_calls_total{connection="sandbox-nxlink",outcome="answered",provider="nxlink"} 1`,
+		`crmgate_records_total{connection="sandbox-wscrm",provider="wscrm",status="succeeded"} 1`,
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 const secretsConfig = `

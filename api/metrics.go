@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -19,6 +20,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	recs     *prometheus.CounterVec
+	calls    *prometheus.CounterVec
+	callDur  *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -35,7 +38,14 @@ func newMetrics() *metrics {
 			Name: "crmgate_records_total", Help: "Imported records by connection, provider and status.",
 		}, []string{"connection", "provider", "status"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.recs,
+	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmgate_provider_calls_total", Help: "Provider calls by connection, provider and outcome (answered, unavailable, error).",
+	}, []string{"connection", "provider", "outcome"})
+	m.callDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "crmgate_provider_call_duration_seconds", Help: "Provider call duration, retries included, by connection.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"connection", "provider"})
+	m.reg.MustRegister(m.requests, m.duration, m.recs, m.calls, m.callDur,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -57,6 +67,19 @@ func (m *metrics) records(conn *gateway.Connection, a *gateway.Answer) {
 	for _, r := range a.Results {
 		m.recs.WithLabelValues(conn.ID, conn.Common.Provider, string(r.Status)).Inc()
 	}
+}
+
+// ObserveCall records one provider call; give it to gateway.Service.Observe.
+func (s *Server) ObserveCall(conn *gateway.Connection, _ gateway.CallReport, err error, elapsed time.Duration) {
+	outcome := "answered"
+	switch {
+	case errors.Is(err, gateway.ErrUnavailable):
+		outcome = "unavailable"
+	case err != nil:
+		outcome = "error"
+	}
+	s.metrics.calls.WithLabelValues(conn.ID, conn.Common.Provider, outcome).Inc()
+	s.metrics.callDur.WithLabelValues(conn.ID, conn.Common.Provider).Observe(elapsed.Seconds())
 }
 
 func (m *metrics) handler() gin.HandlerFunc {

@@ -203,11 +203,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	svc := &gateway.Service{}
 	srv := api.New(api.Options{
 		Idempotency:    idem,
 		RateLimiter:    limiter,
 		Connections:    built,
-		Service:        &gateway.Service{},
+		Service:        svc,
 		Verifier:       verifier,
 		Logger:         o.Logger,
 		MaxBodyBytes:   cfg.Limits.MaxBodyBytes,
@@ -218,6 +219,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Changes:        changes,
 		Extra:          extra,
 	})
+	svc.Observe = srv.ObserveCall
 	a.Server, a.Handler = srv, srv
 
 	if cfg.Sandbox {

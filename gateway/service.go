@@ -127,6 +127,9 @@ func (p RetryPolicy) wait(attempt int) time.Duration {
 // Service imports batches into connections.
 type Service struct {
 	Retry RetryPolicy
+	// Observe, when set, is told of every provider call once it is over
+	// (retries included): for metrics. It must not block.
+	Observe func(conn *Connection, report CallReport, err error, elapsed time.Duration)
 }
 
 // Import checks every record of req against the canonical model, the
@@ -329,7 +332,11 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 // sendOne sends one call with retries and applies its outcomes. It reports
 // whether the call went through (the provider answered).
 func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, report *CallReport, results []Result) bool {
+	start := time.Now()
 	res, attempts, err := s.attempt(ctx, conn, call)
+	if s.Observe != nil {
+		defer func() { s.Observe(conn, *report, err, time.Since(start)) }()
+	}
 	if err != nil {
 		*report = res.Report
 		report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
