@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -56,11 +57,24 @@ func (p *Principal) Allowed(id string) bool { return p.All() || slices.Contains(
 // ErrInvalidToken wraps every reason a token is refused.
 var ErrInvalidToken = errors.New("invalid token")
 
-// Verifier checks tokens.
+// Verifier checks tokens. A token verified once is remembered until it
+// expires (at most cacheSize of them), so an app that sends the same token
+// with every request pays for the signature check once.
 type Verifier struct {
 	parser  *jwt.Parser
 	keyfunc jwt.Keyfunc
+	now     func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cached
 }
+
+type cached struct {
+	p   *Principal
+	exp time.Time
+}
+
+const cacheSize = 10000
 
 // Options configure a Verifier: exactly one of HS256Secret and JWKS.
 type Options struct {
@@ -83,7 +97,8 @@ func NewVerifier(o Options) (*Verifier, error) {
 		jwt.WithLeeway(Leeway),
 		jwt.WithIssuedAt(),
 	}
-	v := &Verifier{}
+	v := &Verifier{now: time.Now, cache: map[string]cached{}}
+	opts = append(opts, jwt.WithTimeFunc(func() time.Time { return v.now() }))
 	if o.JWKS != nil {
 		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))
 		v.keyfunc = o.JWKS.Keyfunc
@@ -99,6 +114,13 @@ func NewVerifier(o Options) (*Verifier, error) {
 // Verify checks a compact token and returns its caller. Every refusal wraps
 // ErrInvalidToken with the reason (never the token or a key).
 func (v *Verifier) Verify(token string) (*Principal, error) {
+	now := v.now()
+	v.mu.Lock()
+	hit, ok := v.cache[token]
+	v.mu.Unlock()
+	if ok && now.Before(hit.exp.Add(Leeway)) {
+		return hit.p, nil
+	}
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, reason(err))
@@ -106,7 +128,17 @@ func (v *Verifier) Verify(token string) (*Principal, error) {
 	if c.Subject == "" {
 		return nil, fmt.Errorf("%w: sub is required", ErrInvalidToken)
 	}
-	return &Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope), Connections: c.Connections}, nil
+	p := &Principal{Subject: c.Subject, Scopes: strings.Fields(c.Scope), Connections: c.Connections}
+	// Only a token valid from now on is remembered (not one before its nbf).
+	if c.NotBefore == nil || !now.Before(c.NotBefore.Time) {
+		v.mu.Lock()
+		if len(v.cache) >= cacheSize {
+			clear(v.cache)
+		}
+		v.cache[token] = cached{p: p, exp: c.ExpiresAt.Time}
+		v.mu.Unlock()
+	}
+	return p, nil
 }
 
 func reason(err error) string {

@@ -95,3 +95,28 @@ func ExampleMint() {
 	fmt.Println(p.Subject, p.Has(ScopeCustomersWrite), p.Allowed("acme-cdp"), err)
 	// Output: billing-app true true <nil>
 }
+
+// A remembered token still expires: the cache never outlives exp (+ leeway).
+func TestVerifiedTokensExpireFromTheCache(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, _ := NewVerifier(Options{HS256Secret: secret, Issuer: "crmgate", Audience: "crmgate"})
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(time.Minute).Unix() })).SignedString(secret)
+	p1, err := v.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2, err := v.Verify(tok); err != nil || p2 != p1 {
+		t.Fatalf("second check: %v %v (want the remembered principal)", p2, err)
+	}
+	now = now.Add(time.Minute + Leeway + time.Second)
+	if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("after exp + leeway: %v, want refused", err)
+	}
+	// A tampered token is not a cache hit.
+	if _, err := v.Verify(tok[:len(tok)-2] + "xx"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("tampered: %v", err)
+	}
+}
