@@ -173,8 +173,9 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		if window > 0 && len(valid) == window {
 			calls, err := conn.Provider.Plan(req.Op, valid)
 			if err != nil {
-				flight.wait()
-				return nil, fmt.Errorf("gateway.Import %s: plan: %w", conn.ID, err)
+				// Earlier windows are out: answer per record, never as a whole.
+				planFailed(valid, err, ans.Results)
+				calls = nil
 			}
 			if upstream.IsZero() {
 				upstream = time.Now()
@@ -199,8 +200,8 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	}
 	calls, err := conn.Provider.Plan(req.Op, valid)
 	if err != nil {
-		flight.wait()
-		return nil, fmt.Errorf("gateway.Import %s: plan: %w", conn.ID, err)
+		planFailed(valid, err, ans.Results)
+		calls = nil
 	}
 	ans.Timing.Validation = time.Since(start)
 	if req.ValidateOnly {
@@ -219,6 +220,16 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	ans.Timing.Upstream = time.Since(upstream)
 	ans.count()
 	return ans, nil
+}
+
+// planFailed fails records the provider could not put into calls (their wire
+// form could not be encoded): nothing of them was sent.
+func planFailed(recs []Record, err error, results []Result) {
+	for _, r := range recs {
+		res := &results[r.Index]
+		res.Status = StatusFailed
+		res.Errors = append(res.Errors, schema.Issuef(schema.CodeInvalidValue, "", "not sent: the record could not be encoded for the provider: %v", err))
+	}
 }
 
 // check decodes (unless pre is the record already decoded) and checks one

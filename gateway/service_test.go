@@ -219,3 +219,18 @@ func TestStreamingWindowsKeepOneResultPerRecord(t *testing.T) {
 		t.Fatalf("all_or_nothing with streaming sent %d calls: %+v", f2.calls.Load(), ans)
 	}
 }
+
+// badPlan cannot encode its records.
+type badPlan struct{ *flaky }
+
+func (badPlan) Plan(Op, []Record) ([]Call, error) { return nil, errors.New("cannot encode") }
+
+func TestPlanFailureFailsRecordsNotTheRequest(t *testing.T) {
+	t.Parallel()
+	f := &flaky{}
+	conn := newConn(t, badPlan{f}, Common{})
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(2)})
+	if err != nil || ans.Failed != 2 || f.calls.Load() != 0 || ans.Results[0].Errors[0].Code != schema.CodeInvalidValue {
+		t.Fatalf("%+v %v", ans, err)
+	}
+}
