@@ -15,6 +15,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +35,9 @@ var (
 	ErrInFlight = errors.New("idempotency: a request with this key is still running")
 	// ErrMismatch: the key was used with another request body.
 	ErrMismatch = errors.New("idempotency: the key was used with a different request")
+	// ErrNotHeld: Complete found the key claimed or answered by another
+	// request (this one's claim expired meanwhile); nothing was stored.
+	ErrNotHeld = errors.New("idempotency: the key is no longer held by this request")
 )
 
 // Answer is a stored response.
@@ -56,7 +61,8 @@ type Store interface {
 	// the caller now holds the key and must Complete or Release it, and
 	// ErrInFlight or ErrMismatch otherwise.
 	Begin(ctx context.Context, key, fp string) (*Answer, error)
-	// Complete stores the answer for a key the caller holds.
+	// Complete stores the answer for a key the caller holds, or whose claim
+	// expired with nobody else claiming it; otherwise ErrNotHeld.
 	Complete(ctx context.Context, key, fp string, a Answer) error
 	// Release gives up a held key without an answer (the request failed as
 	// a whole and may be sent again with the same key).
@@ -113,9 +119,10 @@ func decide(r record, fp string) (*Answer, error) {
 
 // Memory is an in-process Store (one instance only).
 type Memory struct {
-	o  Options
-	mu sync.Mutex
-	m  map[string]memEntry
+	o     Options
+	mu    sync.Mutex
+	m     map[string]memEntry
+	swept time.Time
 }
 
 type memEntry struct {
@@ -132,9 +139,16 @@ func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, error) {
 	defer s.mu.Unlock()
 	now := s.o.Now()
 	if e, ok := s.m[key]; ok && now.Before(e.expires) {
-		return decide(e.r, fp)
+		a, err := decide(e.r, fp)
+		if a != nil {
+			cp := *a
+			cp.Body = slices.Clone(a.Body)
+			a = &cp
+		}
+		return a, err
 	}
-	if len(s.m) > 10000 {
+	if now.Sub(s.swept) > time.Minute {
+		s.swept = now
 		for k, e := range s.m {
 			if !now.Before(e.expires) {
 				delete(s.m, k)
@@ -149,7 +163,12 @@ func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, error) {
 func (s *Memory) Complete(_ context.Context, key, fp string, a Answer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[key] = memEntry{r: record{Fingerprint: fp, Done: true, Answer: &a}, expires: s.o.Now().Add(s.o.TTL)}
+	now := s.o.Now()
+	if e, ok := s.m[key]; ok && now.Before(e.expires) && (e.r.Done || e.r.Fingerprint != fp) {
+		return ErrNotHeld
+	}
+	a.Body = slices.Clone(a.Body)
+	s.m[key] = memEntry{r: record{Fingerprint: fp, Done: true, Answer: &a}, expires: now.Add(s.o.TTL)}
 	return nil
 }
 
@@ -208,10 +227,26 @@ func (s *Redis) Begin(ctx context.Context, key, fp string) (*Answer, error) {
 func (s *Redis) Complete(ctx context.Context, key, fp string, a Answer) error {
 	b, err := json.Marshal(record{Fingerprint: fp, Done: true, Answer: &a})
 	if err != nil {
-		return err
+		return fmt.Errorf("idempotency.Redis.Complete: %w", err)
 	}
-	return s.rdb.Set(ctx, s.key(key), b, s.o.TTL).Err()
+	claim, _ := json.Marshal(record{Fingerprint: fp})
+	n, err := completeScript.Run(ctx, s.rdb, []string{s.key(key)}, string(claim), b, s.o.TTL.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("idempotency.Redis.Complete: %w", err)
+	}
+	if n == 0 {
+		return ErrNotHeld
+	}
+	return nil
 }
+
+// completeScript stores the answer only while the key is this
+// fingerprint's claim, or is gone.
+var completeScript = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if v and v ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+return 1`)
 
 // releaseScript deletes the key only while it is this fingerprint's claim.
 var releaseScript = redis.NewScript(`

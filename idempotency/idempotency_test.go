@@ -6,23 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"crmgate/internal/redistest"
 )
-
-func redisClient(t *testing.T) *redis.Client {
-	c, _ := redistest.Client(t)
-	return c
-}
 
 func TestStores(t *testing.T) {
 	t.Parallel()
 	stores := map[string]func(t *testing.T, o Options) Store{
 		"memory": func(t *testing.T, o Options) Store { return NewMemory(o) },
 		"redis": func(t *testing.T, o Options) Store {
-			o.Prefix = "test:" + t.Name() + ":" + time.Now().Format(time.RFC3339Nano) + ":"
-			s, err := NewRedis(redisClient(t), o)
+			c, prefix := redistest.Client(t)
+			o.Prefix = prefix
+			s, err := NewRedis(c, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,5 +77,45 @@ func TestMemoryExpiry(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	if a, err := s.Begin(ctx, "k", "fp"); a != nil || err != nil {
 		t.Fatalf("an answer must expire after TTL: %v %v", a, err)
+	}
+}
+
+// An answer is not stored over a key another request claimed after this
+// one's claim expired.
+func TestCompleteNeedsTheClaim(t *testing.T) {
+	t.Parallel()
+	for name, s := range map[string]func(t *testing.T) Store{
+		"memory": func(*testing.T) Store { return NewMemory(Options{InFlightTTL: time.Millisecond}) },
+		"redis": func(t *testing.T) Store {
+			c, prefix := redistest.Client(t)
+			s, _ := NewRedis(c, Options{InFlightTTL: time.Millisecond, Prefix: prefix})
+			return s
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st, ctx := s(t), context.Background()
+			if _, err := st.Begin(ctx, "k", "a"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // a's claim expires
+			if _, err := st.Begin(ctx, "k", "b"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Complete(ctx, "k", "a", Answer{Status: 200, Body: []byte("a")}); !errors.Is(err, ErrNotHeld) {
+				t.Fatalf("Complete over another claim = %v, want ErrNotHeld", err)
+			}
+			if err := st.Complete(ctx, "k", "b", Answer{Status: 200, Body: []byte("b")}); err != nil {
+				t.Fatal(err)
+			}
+			a, err := st.Begin(ctx, "k", "b")
+			if err != nil || string(a.Body) != "b" {
+				t.Fatalf("replay = %+v %v", a, err)
+			}
+			a.Body[0] = 'x'
+			if a2, _ := st.Begin(ctx, "k", "b"); string(a2.Body) != "b" {
+				t.Fatal("changing a replayed answer changed the stored one")
+			}
+		})
 	}
 }

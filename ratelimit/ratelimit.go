@@ -39,6 +39,7 @@ type Memory struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	tat   map[string]time.Time // theoretical arrival time per key
+	swept time.Time
 }
 
 // NewMemory returns an in-process limiter; it refuses a non-positive rate.
@@ -73,7 +74,9 @@ func (m *Memory) Allow(_ context.Context, key string) (Result, error) {
 		return Result{Allowed: false, Limit: m.limit.Burst, Remaining: remaining, RetryAfter: allowAt.Sub(now)}, nil
 	}
 	m.tat[key] = next
-	if len(m.tat) > 100000 {
+	if now.Sub(m.swept) > time.Minute {
+		// Keys whose budget is whole again hold nothing worth keeping.
+		m.swept = now
 		for k, t := range m.tat {
 			if t.Before(now) {
 				delete(m.tat, k)
