@@ -141,15 +141,6 @@ func (c *Cache) Load(ctx context.Context) error {
 	return err
 }
 
-// Start loads the Cache (see Load) and then keeps it fresh in a goroutine
-// until ctx is done (see Run). Load's error is returned for logging; the
-// Cache runs either way.
-func (c *Cache) Start(ctx context.Context) error {
-	err := c.Load(ctx)
-	go func() { _ = c.Run(ctx) }()
-	return err
-}
-
 // Run keeps the Cache fresh until ctx is done, and then returns ctx.Err().
 // When the store is a Notifier it subscribes to change notices and reloads a
 // connection as soon as one announces a version it does not have,
@@ -183,7 +174,7 @@ func (c *Cache) watch(ctx context.Context, n Notifier) {
 			warned = false
 		}, func(conn string, version int64) {
 			if e := (*c.cur.Load())[conn]; e != nil && e.v.Version != version {
-				_ = c.reload(ctx, conn)
+				_ = c.reload(ctx, conn, false)
 			}
 		})
 		c.setWatching(false)
@@ -234,7 +225,10 @@ func (c *Cache) Refresh(ctx context.Context) error {
 			}
 			c.install(conn, v, true)
 		case stored != local:
-			if err := c.reload(ctx, conn); err != nil {
+			// Only a store that went back (restarted empty, then seeded)
+			// is followed to an older version; otherwise a slow read must
+			// not undo a newer copy installed meanwhile.
+			if err := c.reload(ctx, conn, stored < local); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -262,8 +256,9 @@ func (c *Cache) versions(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// reload fetches one connection's document and installs it.
-func (c *Cache) reload(ctx context.Context, conn string) error {
+// reload fetches one connection's document and installs it: when it is
+// newer than the in-process copy, or in any case with anyOrder.
+func (c *Cache) reload(ctx context.Context, conn string, anyOrder bool) error {
 	v, err := c.store.Get(ctx, conn)
 	if errors.Is(err, ErrNotFound) {
 		return nil // being seeded or deleted: the next Refresh sees it
@@ -271,7 +266,7 @@ func (c *Cache) reload(ctx context.Context, conn string) error {
 	if err != nil {
 		return err
 	}
-	c.install(conn, v, true)
+	c.install(conn, v, anyOrder)
 	return nil
 }
 
