@@ -474,3 +474,23 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 		t.Fatalf("err = %v, report = %+v", err, res.Report)
 	}
 }
+
+// A number field the provider answers with a value that is no JSON number
+// (NaN, Inf, a hex float) is kept as the provider's text, so the contact
+// can still be written as JSON.
+func TestQueryKeepsNonJSONNumbersAsText(t *testing.T) {
+	t.Parallel()
+	answer := `{"code":200,"message":"Success","data":[{"whatsId":"86187272722","extendMap":{"Level":"NaN"}},{"whatsId":"86187272723","extendMap":{"Level":"12.5"}}]}`
+	srv, _ := cannedServer(t, http.StatusOK, []byte(answer))
+	a := testAdapter(t, srv.URL, "tok")
+	got, _, err := a.Query(context.Background(), "86187272722", fieldconfig.MustCompile(SampleFieldConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].CustomFields["Level"] != "NaN" || got[1].CustomFields["Level"] != json.Number("12.5") {
+		t.Fatalf("%#v / %#v", got[0].CustomFields, got[1].CustomFields)
+	}
+	if _, err := json.Marshal(got); err != nil {
+		t.Fatalf("the contacts cannot be written as JSON: %v", err)
+	}
+}

@@ -351,7 +351,9 @@ func customFromWire(f *fieldconfig.CustomField, v any) any {
 	case fieldconfig.TypeNumber:
 		switch t := v.(type) {
 		case string:
-			if _, err := strconv.ParseFloat(t, 64); err == nil {
+			// A JSON number literal only: ParseFloat also takes NaN, Inf and
+			// hex floats, which cannot be written back as JSON.
+			if _, err := strconv.ParseFloat(t, 64); err == nil && json.Valid([]byte(t)) {
 				return json.Number(t)
 			}
 		case float64:
