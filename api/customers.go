@@ -328,9 +328,6 @@ func (s *Server) listConnections(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"connections": out})
 }
 
-// SandboxChange is the body of POST /v1/sandbox/{connection}/changes.
-type SandboxChange = json.RawMessage
-
 func (s *Server) sandboxChange(c *gin.Context) {
 	conn, ok := s.Connection(c, c.Param("connection"))
 	if !ok {

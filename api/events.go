@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +130,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 		if t = strings.TrimSpace(t); t == "" {
 			continue
 		}
-		if !contains(events.Types, t) {
+		if !slices.Contains(events.Types, t) {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "unknown event type "+quote(t),
 				issue("invalid_option", "type", "type is one of "+strings.Join(events.Types, ", ")))
 			return
@@ -254,13 +255,4 @@ func (h *eventHandlers) storeError(c *gin.Context, err error) {
 	}
 	h.s.log.Error("subscription store failed", "request_id", requestID(c), "error", err.Error())
 	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

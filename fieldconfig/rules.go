@@ -222,7 +222,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if !ok {
 			return fail(schema.CodeInvalidOption, "%s is a single-select field: one option as a string is expected", f.Name)
 		}
-		if !contains(f.Options, s) {
+		if !slices.Contains(f.Options, s) {
 			return fail(schema.CodeInvalidOption, "%q is not an option of %s", s, f.Name)
 		}
 		if f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength {
@@ -235,7 +235,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 			return fail(schema.CodeInvalidOption, "%s is a multi-select field: an array of options is expected", f.Name)
 		}
 		for _, s := range list {
-			if !contains(f.Options, s) {
+			if !slices.Contains(f.Options, s) {
 				return fail(schema.CodeInvalidOption, "%q is not an option of %s", s, f.Name)
 			}
 		}
@@ -368,15 +368,6 @@ func toStrings(v any) ([]string, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func describe(v any) string {

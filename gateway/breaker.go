@@ -72,18 +72,6 @@ func (b *Breaker) Record(unavailable bool) {
 	}
 }
 
-// Open reports whether the circuit is open now.
-func (b *Breaker) Open() bool {
-	ok, _ := b.Allow()
-	if ok {
-		// Allow may have taken the half-open trial: give it back.
-		b.mu.Lock()
-		b.trial = false
-		b.mu.Unlock()
-	}
-	return !ok
-}
-
 func (b *Breaker) threshold() int {
 	if b.Threshold <= 0 {
 		return DefaultBreakerThreshold

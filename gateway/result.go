@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -75,7 +76,7 @@ func (a *Answer) count() {
 
 func redactedBody(p Provider, body []byte) map[string]any {
 	var m map[string]any
-	dec := json.NewDecoder(bytesReader(body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {
 		return map[string]any{}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -444,31 +443,17 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 // type fails the record with invalid_value naming the field.
 func decodeRecord(raw json.RawMessage, strict bool) (*schema.Customer, []schema.Issue, []schema.Issue) {
 	var c schema.Customer
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&c)
+	err := decodeCustomer(raw, &c, true)
 	if err == nil {
 		return &c, nil, nil
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, field, "%s must be a JSON %s, not %s", field, jsonKind(te.Type.Kind().String()), te.Value)}, nil
-	}
 	if !strings.HasPrefix(err.Error(), "json: unknown field") {
-		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}, nil
+		return nil, recordDecodeError(err), nil
 	}
 	// Decode again without the check, and name every unknown key.
 	c = schema.Customer{}
-	dec = json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&c); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, te.Field, "%s must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)}, nil
-		}
-		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}, nil
+	if err := decodeCustomer(raw, &c, false); err != nil {
+		return nil, recordDecodeError(err), nil
 	}
 	var keys map[string]json.RawMessage
 	_ = json.Unmarshal(raw, &keys)
@@ -487,6 +472,24 @@ func decodeRecord(raw json.RawMessage, strict bool) (*schema.Customer, []schema.
 		return &c, issues, nil
 	}
 	return &c, nil, issues
+}
+
+func decodeCustomer(raw json.RawMessage, c *schema.Customer, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	return dec.Decode(c)
+}
+
+// recordDecodeError is the issue of a record that could not be decoded.
+func recordDecodeError(err error) []schema.Issue {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, te.Field, "%s must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)}
+	}
+	return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}
 }
 
 func jsonKind(goKind string) string {
@@ -509,5 +512,3 @@ func nonNil(s []schema.Issue) []schema.Issue {
 	}
 	return s
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -105,24 +105,6 @@ func (c *Customer) IsSet(field string) bool {
 	return ok && s != ""
 }
 
-// SetFields lists the canonical fields that hold a value, in the model's order
-// (a first/last-name pair does not make "name" listed here).
-func (c *Customer) SetFields() []string {
-	var out []string
-	for _, f := range Fields {
-		if f == FieldName {
-			if c.Name != "" {
-				out = append(out, f)
-			}
-			continue
-		}
-		if c.IsSet(f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // FullName is the record's name, or its first and last names joined by a space.
 func (c *Customer) FullName() string {
 	if c.Name != "" {
