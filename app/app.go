@@ -129,17 +129,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	)
 	ready := map[string]api.Check{}
 	if url := cfg.RedisURL.Reveal(); url != "" {
-		opt, err := redis.ParseURL(url)
-		if err != nil {
-			return nil, errors.New("app: redis_url is not a valid redis:// URL")
-		}
-		rdb = redis.NewClient(opt)
-		a.closers = append(a.closers, func() { _ = rdb.Close() })
-		s, err := fieldconfig.NewRedis(rdb, fieldconfig.RedisOptions{Prefix: o.RedisPrefix})
+		s, client, err := fieldconfig.OpenRedis(url, fieldconfig.RedisOptions{Prefix: o.RedisPrefix})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		fcStore = s
+		rdb, fcStore = client, s
+		a.closers = append(a.closers, func() { _ = rdb.Close() })
 		ready["redis"] = func(ctx context.Context) (bool, string) {
 			ctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()

@@ -86,11 +86,6 @@ func (a *Adapter) now() time.Time {
 // report is filled whenever an answer arrived, also with an error.
 func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
 	rep := gateway.CallReport{Path: call.Path, Records: len(call.Records)}
-	if a.common.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.common.Timeout)
-		defer cancel()
-	}
 	method := call.Method
 	if method == "" {
 		method = http.MethodPost

@@ -296,8 +296,6 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 					return nil, fmt.Errorf("nxlink.Plan: record %d has no wire form", r.Index)
 				}
 				req.Customers[i] = *w
-			case wireCustomer:
-				req.Customers[i] = w
 			default:
 				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
 			}

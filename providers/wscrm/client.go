@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -21,7 +22,8 @@ type Adapter struct {
 	cfg    *Config
 	common gateway.Common
 	hc     *http.Client
-	base   string // common.BaseURL without a trailing slash
+	base   string         // common.BaseURL without a trailing slash
+	loc    *time.Location // cfg.Location(), resolved once
 }
 
 var (
@@ -41,7 +43,7 @@ func newAdapter(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, 
 	case common.BaseURL == "":
 		return nil, errors.New("wscrm.New: base_url: required")
 	}
-	return &Adapter{cfg: cfg, common: common, hc: hc, base: strings.TrimRight(common.BaseURL, "/")}, nil
+	return &Adapter{cfg: cfg, common: common, hc: hc, base: strings.TrimRight(common.BaseURL, "/"), loc: cfg.Location()}, nil
 }
 
 // Modes returns only gateway.ModeMerge: batchImport updates or adds on top
@@ -489,7 +491,7 @@ func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldc
 		}
 	}
 	report.Records = len(items)
-	loc := a.cfg.Location()
+	loc := a.loc
 	out := make([]Contact, len(items))
 	for i := range items {
 		out[i] = fromContact(&items[i], rules, loc)

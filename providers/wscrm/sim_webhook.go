@@ -3,14 +3,13 @@ package wscrm
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +83,7 @@ func NewWebhookSender(cfg *Config, target string, hc *http.Client) *WebhookSende
 		loc:      cfg.Location(),
 		hc:       hc,
 		now:      time.Now,
-		newID:    randomID,
+		newID:    func() string { id, _ := randomHex(16); return id },
 	}
 	if cfg.Webhook.Mode == WebhookHMAC {
 		s.hmacKey = cfg.Webhook.Secret.Reveal()
@@ -248,10 +247,8 @@ func wireChange(field string, from, to json.RawMessage) (profileItem, error) {
 		}
 		return item, nil
 	}
-	for _, f := range schema.Fields {
-		if f == field {
-			return profileItem{}, fmt.Errorf("field: %s is not a field WSCRM's profile-update webhook carries", field)
-		}
+	if slices.Contains(schema.Fields, field) {
+		return profileItem{}, fmt.Errorf("field: %s is not a field WSCRM's profile-update webhook carries", field)
 	}
 	item := profileItem{Field: field, FieldType: fieldTypeExtension}
 	var err error
@@ -395,14 +392,6 @@ func isNull(raw json.RawMessage) bool {
 	return len(t) == 0 || string(t) == "null"
 }
 
-// randomID returns 32 random lowercase hex digits, the shape of WSCRM's item
-// ids.
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
-}
-
 // post sends one webhook body and checks the answer.
 func (s *WebhookSender) post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target, bytes.NewReader(body))
@@ -420,26 +409,16 @@ func (s *WebhookSender) post(ctx context.Context, body []byte) error {
 		return fmt.Errorf("wscrm.SimulateChange: reading the answer: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("wscrm.SimulateChange: the webhook was answered HTTP %d: %s", resp.StatusCode, snippet(answer))
+		return fmt.Errorf("wscrm.SimulateChange: the webhook was answered HTTP %d: %s", resp.StatusCode, answerSnippet(answer))
 	}
 	var a struct {
 		Code json.RawMessage `json:"code"`
 	}
 	if err := json.Unmarshal(answer, &a); err != nil {
-		return fmt.Errorf("wscrm.SimulateChange: the webhook answer is not JSON: %s", snippet(answer))
+		return fmt.Errorf("wscrm.SimulateChange: the webhook answer is not JSON: %s", answerSnippet(answer))
 	}
 	if code, ok := rawInt(a.Code); !ok || code != 200 {
-		return fmt.Errorf("wscrm.SimulateChange: the webhook was answered code %s, not 200: %s", bytes.TrimSpace(a.Code), snippet(answer))
+		return fmt.Errorf("wscrm.SimulateChange: the webhook was answered code %s, not 200: %s", bytes.TrimSpace(a.Code), answerSnippet(answer))
 	}
 	return nil
-}
-
-// snippet is the start of an answer body, for error messages.
-func snippet(b []byte) string {
-	const max = 200
-	s := strings.TrimSpace(string(b))
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
 }

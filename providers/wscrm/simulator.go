@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,18 +150,11 @@ func (s *Simulator) fieldByName(name string) (*fieldconfig.CustomField, bool) {
 }
 
 // SetBusy makes every record with this WhatsApp number fail with code 56
-// ("friendWhatsId data is processing") until ClearBusy.
+// ("friendWhatsId data is processing").
 func (s *Simulator) SetBusy(phone string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.busy[phone] = true
-}
-
-// ClearBusy undoes SetBusy.
-func (s *Simulator) ClearBusy(phone string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.busy, phone)
 }
 
 // FailNext makes the next n calls fail as mode says, without looking at them
@@ -492,12 +486,12 @@ func simCheckExtension(f *fieldconfig.CustomField, v any, text string, pool bool
 			}
 			opt = one[0]
 		}
-		if !simContains(f.Options, opt) {
+		if !slices.Contains(f.Options, opt) {
 			return CodeExtSingleSelect, "Extension field - single-select type format error: " + f.Key()
 		}
 	case fieldconfig.TypeMultiSelect:
 		for _, o := range strings.Split(text, ",") {
-			if !simContains(f.Options, strings.TrimSpace(o)) {
+			if !slices.Contains(f.Options, strings.TrimSpace(o)) {
 				return CodeExtMultiSelect, "Extension field - multi-select type format error: " + f.Key()
 			}
 		}
@@ -517,15 +511,6 @@ func simCheckExtension(f *fieldconfig.CustomField, v any, text string, pool bool
 		return CodeExtTooLong, "Extension field content exceeds length: " + f.Key()
 	}
 	return 0, ""
-}
-
-func simContains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // upsert merges one valid batchImport record into the customers. Call with
@@ -555,12 +540,12 @@ func (s *Simulator) upsert(rec map[string]any) {
 func applyTags(tags, add, cancel []string) []string {
 	var out []string
 	for _, t := range tags {
-		if !simContains(cancel, t) {
+		if !slices.Contains(cancel, t) {
 			out = append(out, t)
 		}
 	}
 	for _, t := range add {
-		if !simContains(out, t) {
+		if !slices.Contains(out, t) {
 			out = append(out, t)
 		}
 	}

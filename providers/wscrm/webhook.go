@@ -70,13 +70,14 @@ var webhookAnswer = []byte(`{"code":200,"message":"Success","data":""}`)
 // canonical events.
 type webhookReceiver struct {
 	cfg  *Config
-	conn string // the connection id the events carry
+	conn string         // the connection id the events carry
+	loc  *time.Location // cfg.Location(), resolved once
 }
 
 // newWebhookReceiver returns the receiver of connection conn. cfg must not be
 // nil.
 func newWebhookReceiver(conn string, cfg *Config) *webhookReceiver {
-	return &webhookReceiver{cfg: cfg, conn: conn}
+	return &webhookReceiver{cfg: cfg, conn: conn, loc: cfg.Location()}
 }
 
 // webhookBody is the envelope both WSCRM webhooks share. Fields are kept raw
@@ -315,7 +316,7 @@ func (r *webhookReceiver) profileItem(it *webhookItem, raw json.RawMessage, ts i
 	if !ok || (kind != itemProfileUpdate && kind != itemFollowupWritten) {
 		return events.Event{}, fmt.Errorf("type %s is not 1 (profile update) or 2 (follow-up written)", bytes.TrimSpace(it.Type))
 	}
-	loc := r.cfg.Location()
+	loc := r.loc
 	occurred, err := time.ParseInLocation(updateAtLayout, strings.TrimSpace(string(it.UpdateAt)), loc)
 	if err != nil {
 		occurred = time.UnixMilli(ts).In(loc)
@@ -512,7 +513,7 @@ func (r *webhookReceiver) followItem(it *webhookItem, ts int64, now time.Time) e
 		ID:         derivedID(r.conn, ts, content),
 		Type:       events.TypeFollowupCreated,
 		Connection: r.conn,
-		OccurredAt: time.UnixMilli(ts).In(r.cfg.Location()),
+		OccurredAt: time.UnixMilli(ts).In(r.loc),
 		ReceivedAt: now,
 		Customer:   events.Customer{WhatsApp: string(it.FriendWhatsID)},
 		Agent:      string(it.Username),
