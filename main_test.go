@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"crmgate/auth"
+	"crmgate/providers/nxlink"
 )
 
 // syncBuffer collects a goroutine's output safely.
@@ -244,5 +246,71 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 	err := run(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "conections: unknown key") || !strings.Contains(err.Error(), "auth.jwt.hs256_secret") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Stopping the gateway lets an import already under way finish: its caller
+// gets the whole answer, and run returns cleanly.
+func TestShutdownFinishesInFlightImports(t *testing.T) {
+	sim := nxlink.NewSimulator(nxlink.SimConfig{Delay: 500 * time.Millisecond, Accounts: []nxlink.SimAccount{{
+		AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})
+	peer := httptest.NewServer(sim)
+	defer peer.Close()
+	secret := "shutdown-secret-shutdown-secret-0001"
+	path := filepath.Join(t.TempDir(), "crmgate.yaml")
+	cfg := "auth: {jwt: {hs256_secret: \"" + secret + "\"}}\nconnections:\n  - {id: cdp, provider: nxlink, base_url: \"" + peer.URL +
+		"\", access_key: ak, access_secret: sk, tenant_id: 123, app_key: app}\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--config", path}, stdout, io.Discard) }()
+	re := regexp.MustCompile(`crmgate listening on (http://\S+)`)
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatal("no banner")
+	}
+	tok, _ := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "app",
+		Scopes: []string{auth.ScopeCustomersWrite}, Connections: []string{"cdp"}, TTL: time.Minute})
+	type result struct {
+		status int
+		body   string
+	}
+	answered := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/customers", strings.NewReader(`{"customers":[{"name":"Li Heng","whatsapp":"8615266667780"}]}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- result{body: err.Error()}
+			return
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered <- result{resp.StatusCode, string(raw)}
+	}()
+	// Stop once the provider has the call, while it is still answering.
+	for deadline := time.Now().Add(10 * time.Second); len(sim.Calls()) == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	}
+	if len(sim.Calls()) == 0 {
+		t.Fatal("the import never reached the provider")
+	}
+	cancel()
+	r := <-answered
+	if r.status != 200 || !strings.Contains(r.body, `"succeeded":1`) {
+		t.Fatalf("in-flight import: %d %s", r.status, r.body)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
