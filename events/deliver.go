@@ -254,18 +254,28 @@ func (d *Dispatcher) work(ctx context.Context, subID string) {
 // deliverLoop delivers while subID's lease is held. It returns true when the
 // subscription no longer exists.
 func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone bool) {
+	// A subscription never changes once created (it can only be deleted,
+	// which acquire and load notice): read it and its secret once.
+	sub, err := d.subs.Get(ctx, subID)
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		d.logStoreErr(ctx, subID, err)
+		return false
+	}
+	secret, err := d.subs.secret(ctx, subID)
+	if errors.Is(err, ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		d.logStoreErr(ctx, subID, err)
+		return false
+	}
 	for ctx.Err() == nil {
 		wake := d.woken()
 		if ok, err := d.subs.acquire(ctx, subID, token, d.opts.LeaseTTL); err != nil || !ok {
 			return errors.Is(err, ErrNotFound)
-		}
-		sub, err := d.subs.Get(ctx, subID)
-		if errors.Is(err, ErrNotFound) {
-			return true
-		}
-		if err != nil {
-			d.logStoreErr(ctx, subID, err)
-			return false
 		}
 		st, head, err := d.subs.load(ctx, subID)
 		if errors.Is(err, ErrNotFound) {
@@ -321,11 +331,6 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 			continue
 		}
 
-		secret, err := d.subs.secret(ctx, subID)
-		if err != nil {
-			d.logStoreErr(ctx, subID, err)
-			return false
-		}
 		status, err := d.post(ctx, sub.URL, secret, ev)
 		if ctx.Err() != nil {
 			return false // interrupted: not an attempt
