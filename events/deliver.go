@@ -255,7 +255,8 @@ func (d *Dispatcher) work(ctx context.Context, subID string) {
 // subscription no longer exists.
 func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone bool) {
 	// A subscription never changes once created (it can only be deleted,
-	// which acquire and load notice): read it and its secret once.
+	// which load, and a check after each new event is listed, notice):
+	// read it and its secret once.
 	sub, err := d.subs.Get(ctx, subID)
 	if errors.Is(err, ErrNotFound) {
 		return true
@@ -320,6 +321,15 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 				continue
 			}
 			ev = &page.Events[0]
+			// The subscription may have been deleted after load and
+			// before the event was appended and listed: an event that
+			// came after the deletion is never delivered to it.
+			if _, err := d.subs.Get(ctx, subID); errors.Is(err, ErrNotFound) {
+				return true
+			} else if err != nil {
+				d.logStoreErr(ctx, subID, err)
+				return false
+			}
 		}
 		if st.Redelivering != redeliver {
 			st = progress{Cursor: st.Cursor}
