@@ -4,6 +4,7 @@
 //
 //	crmgate [--config FILE]          serve (CRMGATE_CONFIG also names the file)
 //	crmgate token --sub APP --scope "customers:write" --connections a,b --ttl 1h
+//	crmgate check-config --config FILE   validate, print the connections with secrets redacted
 package main
 
 import (
@@ -17,9 +18,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"crmgate/app"
 	"crmgate/auth"
@@ -47,8 +52,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "token" {
-		return mintToken(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return mintToken(args[1:], stdout, stderr)
+		case "check-config":
+			return checkConfig(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("crmgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -164,6 +174,9 @@ func mintToken(args []string, stdout, stderr io.Writer) error {
 	if len(list) == 0 {
 		return errors.New("token: --connections is required (ids, or *)")
 	}
+	if err := knownConnections(cfg, list); err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
 	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience,
 		Subject: *sub, Scopes: strings.Fields(*scope), Connections: list, TTL: *ttl})
 	if err != nil {
@@ -171,4 +184,92 @@ func mintToken(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// knownConnections refuses ids that are not connections of cfg (in sandbox
+// mode: of the sandbox), so that a token is never minted for a typo.
+func knownConnections(cfg *config.Config, ids []string) error {
+	if len(ids) == 1 && ids[0] == "*" {
+		return nil
+	}
+	var known []string
+	if cfg.Sandbox {
+		for _, f := range factories() {
+			known = append(known, sandboxConnectionID(f.Name))
+		}
+	}
+	for _, c := range cfg.Connections {
+		known = append(known, c.Common.ID)
+	}
+	var unknown []string
+	for _, id := range ids {
+		if id == "*" {
+			return errors.New(`--connections: "*" stands alone (every connection), not beside ids`)
+		}
+		if !slices.Contains(known, id) {
+			unknown = append(unknown, strconv.Quote(id))
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("--connections: no connection %s in this configuration (it has %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return nil
+}
+
+// sandboxConnectionID is the id of a provider's sandbox connection.
+func sandboxConnectionID(provider string) string { return "sandbox-" + provider }
+
+// checkConfig loads a configuration as serving it would (every problem
+// reported at once, each naming its key) and prints its connections with
+// secrets redacted. The file is --config, the one argument, or
+// CRMGATE_CONFIG.
+func checkConfig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("crmgate check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", os.Getenv(config.EnvConfig), "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() == 1:
+		*path = fs.Arg(0)
+	case fs.NArg() > 1:
+		return errors.New("check-config: one configuration file at most")
+	}
+	if *path == "" {
+		return errors.New("check-config: no file: give --config FILE (or set " + config.EnvConfig + ")")
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok, %d connection(s)\n", *path, len(cfg.Connections))
+	for _, c := range cfg.Connections {
+		doc, err := redactedConnection(c)
+		if err != nil {
+			return fmt.Errorf("check-config: connection %s: %w", c.Common.ID, err)
+		}
+		fmt.Fprintf(stdout, "\n%s", doc)
+	}
+	return nil
+}
+
+// redactedConnection is one connection as YAML: its common keys, its
+// provider's own (secrets shown as ***) and a summary of its field
+// configuration.
+func redactedConnection(c config.Connection) ([]byte, error) {
+	doc := &yaml.Node{Kind: yaml.MappingNode}
+	for _, v := range []any{c.Common, c.Extra} {
+		var n yaml.Node
+		if err := n.Encode(v); err != nil {
+			return nil, err
+		}
+		doc.Content = append(doc.Content, n.Content...)
+	}
+	var fc yaml.Node
+	if err := fc.Encode(map[string]any{"required": c.FieldConfig.Required, "custom_fields": len(c.FieldConfig.CustomFields)}); err != nil {
+		return nil, err
+	}
+	doc.Content = append(doc.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "field_config"}, &fc)
+	return yaml.Marshal(&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{doc}})
 }

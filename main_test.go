@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -223,7 +225,7 @@ func TestNoSecretLeaks(t *testing.T) {
 func TestTokenCommand(t *testing.T) {
 	t.Setenv("CRMGATE_AUTH_JWT_HS256_SECRET", "token-secret-token-secret-token-secret")
 	var out, errOut strings.Builder
-	err := run(context.Background(), []string{"token", "--sub", "billing", "--scope", "customers:write events:read", "--connections", "a,b", "--ttl", "1h"}, &out, &errOut)
+	err := run(context.Background(), []string{"token", "--sub", "billing", "--scope", "customers:write events:read", "--connections", "sandbox-wscrm,sandbox-nxlink", "--ttl", "1h"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("%v %s", err, errOut.String())
 	}
@@ -232,11 +234,82 @@ func TestTokenCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Subject != "billing" || !p.Has("events:read") || !p.Allowed("b") || p.Allowed("c") {
+	if p.Subject != "billing" || !p.Has("events:read") || !p.Allowed("sandbox-nxlink") || p.Allowed("c") {
 		t.Errorf("%+v", p)
 	}
-	if err := run(context.Background(), []string{"token", "--sub", "x", "--scope", "everything", "--connections", "a"}, &out, &errOut); err == nil {
+	if err := run(context.Background(), []string{"token", "--sub", "x", "--scope", "everything", "--connections", "sandbox-wscrm"}, &out, &errOut); err == nil {
 		t.Error("an unknown scope must be refused")
+	}
+}
+
+// A token is never minted for a connection the configuration does not have.
+func TestTokenRefusesUnknownConnections(t *testing.T) {
+	exampleEnv(t)
+	for _, conns := range []string{"acme-cdp,acme-cdq", "nope", "*,acme-wa"} {
+		var out strings.Builder
+		err := run(context.Background(), []string{"token", "--config", "examples/crmgate.yaml", "--sub", "billing", "--scope", "customers:write", "--connections", conns}, &out, io.Discard)
+		if err == nil || out.Len() != 0 {
+			t.Errorf("--connections %s: minted %q, err %v", conns, out.String(), err)
+		}
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"token", "--config", "examples/crmgate.yaml", "--sub", "billing", "--scope", "customers:write", "--connections", "acme-cdp,acme-wa"}, &out, io.Discard); err != nil || out.Len() == 0 {
+		t.Errorf("known connections: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"token", "--config", "examples/crmgate.yaml", "--sub", "billing", "--scope", "admin", "--connections", "*"}, &out, io.Discard); err != nil || out.Len() == 0 {
+		t.Errorf("*: %v", err)
+	}
+}
+
+// exampleEnv sets the placeholder secrets of examples/crmgate.env, as the
+// README's commands do.
+func exampleEnv(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("examples/crmgate.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			t.Setenv(k, v)
+			vars[k] = v
+		}
+	}
+	return vars
+}
+
+// check-config, run as the built binary: the example configuration passes
+// and is printed with every secret redacted; a broken one exits 1 naming
+// the key.
+func TestCheckConfigBinary(t *testing.T) {
+	vars := exampleEnv(t)
+	bin := filepath.Join(t.TempDir(), "crmgate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "check-config", "--config", "examples/crmgate.yaml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("check-config examples/crmgate.yaml: %v\n%s", err, out)
+	}
+	for _, want := range []string{"ok, 2 connection(s)", "id: acme-wa", "provider: wscrm", "id: acme-cdp", "provider: nxlink", "access_secret: '***'", "custom_fields: 3"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, out)
+		}
+	}
+	for k, v := range vars {
+		if k != "NXLINK_ACCESS_KEY" && strings.Contains(string(out), v) {
+			t.Errorf("check-config shows the secret %s:\n%s", k, out)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	_ = os.WriteFile(bad, []byte("auth: {jwt: {hs256_secret: short}}\nconnections: []\n"), 0o600)
+	cmd := exec.Command(bin, "check-config", bad)
+	out, err = cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "auth.jwt.hs256_secret") {
+		t.Errorf("check-config on a broken file: %v\n%s", err, out)
 	}
 }
 

@@ -24,7 +24,10 @@ import (
 
 // Defaults.
 const (
-	DefaultListen         = ":8080"
+	DefaultListen = ":8080"
+	// SandboxListen is where the sandbox listens unless CRMGATE_LISTEN says
+	// otherwise: loopback only, since it prints a token of every scope.
+	SandboxListen         = "127.0.0.1:8080"
 	DefaultRequestTimeout = 60 * time.Second
 	DefaultMaxBodyBytes   = 16 << 20
 	DefaultMaxRecords     = 10000
@@ -118,7 +121,7 @@ type connKeys struct {
 
 // Sandbox is the configuration with no file: defaults plus environment.
 func Sandbox(env func(string) (string, bool)) (*Config, error) {
-	c := &Config{Sandbox: true}
+	c := &Config{Sandbox: true, Listen: SandboxListen}
 	c.applyEnv(env)
 	c.defaults()
 	return c, c.validate()

@@ -125,11 +125,15 @@ func TestSandboxTakesEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Sandbox || c.RedisURL.Reveal() != "redis://127.0.0.1:1/0" || c.Auth.JWT.HS256Secret.Reveal() == "" || c.Listen != DefaultListen {
+	if !c.Sandbox || c.RedisURL.Reveal() != "redis://127.0.0.1:1/0" || c.Auth.JWT.HS256Secret.Reveal() == "" || c.Listen != SandboxListen {
 		t.Errorf("%+v", c)
 	}
 	if c.RedisURL.String() != "***" {
 		t.Errorf("redis_url prints as %q", c.RedisURL.String())
+	}
+	c, err = Sandbox(env(map[string]string{EnvListen: ":9090"}))
+	if err != nil || c.Listen != ":9090" {
+		t.Errorf("CRMGATE_LISTEN in sandbox mode: listen = %q, %v", c.Listen, err)
 	}
 }
 
