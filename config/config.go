@@ -174,10 +174,48 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(errs) > 0 {
+	if errs = withoutRepeats(errs); len(errs) > 0 {
 		return nil, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// withoutRepeats flattens errs and drops the problems reported for a key
+// whose value could not be read: the keyError already says what is wrong
+// there, and a "required" beside it would contradict it.
+func withoutRepeats(errs []error) []error {
+	var flat []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		flat = append(flat, e)
+	}
+	for _, e := range errs {
+		walk(e)
+	}
+	bad := map[string]bool{}
+	for _, e := range flat {
+		var ke *keyError
+		if errors.As(e, &ke) {
+			bad[ke.key] = true
+		}
+	}
+	out := flat[:0]
+	for _, e := range flat {
+		var ke *keyError
+		if !errors.As(e, &ke) {
+			if key, _, ok := strings.Cut(e.Error(), ": "); ok && bad[key] {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func loadConnection(node *yaml.Node, at, dir string, factories []gateway.Factory) (*Connection, []error) {
@@ -370,9 +408,15 @@ func expand(n *yaml.Node, at string, env func(string) (string, bool)) []error {
 // does not have, named by its path.
 func decodeStrict(n *yaml.Node, out any, at string) []error {
 	errs := unknownKeys(n, reflect.TypeOf(out), at)
+	typed := len(errs)
+	errs = append(errs, scalarTypes(n, reflect.TypeOf(out), at)...)
+	typed = len(errs) - typed
 	if err := n.Decode(out); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) {
+		if errors.As(err, &te) && typed > 0 {
+			// scalarTypes named the keys already; the decoder's own
+			// messages (a line number, a Go type) would only repeat them.
+		} else if errors.As(err, &te) {
 			for _, e := range te.Errors {
 				errs = append(errs, fmt.Errorf("%s: %s", orRoot(at), e))
 			}
@@ -381,6 +425,108 @@ func decodeStrict(n *yaml.Node, out any, at string) []error {
 		}
 	}
 	return errs
+}
+
+// keyError is a problem with the value of one key, such that other
+// problems reported for that key (a "required" for a value that could not
+// be read) only repeat it.
+type keyError struct{ key, msg string }
+
+func (e *keyError) Error() string { return e.key + ": " + e.msg }
+
+var (
+	durationType    = reflect.TypeOf(time.Duration(0))
+	unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+)
+
+// scalarTypes reports every scalar of n that cannot be decoded into its
+// key's type, naming the key and the form it takes ("10s", a whole number).
+func scalarTypes(n *yaml.Node, t reflect.Type, at string) []error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(yaml.Node{}) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	var errs []error
+	switch n.Kind {
+	case yaml.MappingNode:
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if ft, ok := fields[n.Content[i].Value]; ok {
+				errs = append(errs, scalarTypes(n.Content[i+1], ft, join(at, n.Content[i].Value))...)
+			}
+		}
+	case yaml.SequenceNode:
+		if t.Kind() != reflect.Slice {
+			return []error{&keyError{key: orRoot(at), msg: "must be " + expectedForm(t) + ", not a list"}}
+		}
+		for i, c := range n.Content {
+			errs = append(errs, scalarTypes(c, t.Elem(), fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil
+		}
+		if !scalarFits(n, t) {
+			errs = append(errs, &keyError{key: orRoot(at), msg: fmt.Sprintf("%q is not %s", n.Value, expectedForm(t))})
+		}
+	}
+	return errs
+}
+
+// scalarFits tells whether the scalar n decodes into t.
+func scalarFits(n *yaml.Node, t reflect.Type) bool {
+	if t == durationType {
+		_, err := time.ParseDuration(n.Value)
+		return err == nil
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var v int64
+		return n.Decode(&v) == nil && !reflect.Zero(t).OverflowInt(v)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		var v uint64
+		return n.Decode(&v) == nil && !reflect.Zero(t).OverflowUint(v)
+	case reflect.Float32, reflect.Float64:
+		var v float64
+		return n.Decode(&v) == nil
+	case reflect.Bool:
+		var v bool
+		return n.Decode(&v) == nil
+	case reflect.String, reflect.Interface:
+		return true
+	case reflect.Struct, reflect.Map, reflect.Slice:
+		return n.Value == "" // an empty value stands for none
+	}
+	return true
+}
+
+// expectedForm says in words what a key of type t takes.
+func expectedForm(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		return "a duration (a number with its unit: 500ms, 10s, 5m, 1h)"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a mapping of keys"
+	}
+	return "text"
 }
 
 func unknownKeys(n *yaml.Node, t reflect.Type, at string) []error {

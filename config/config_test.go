@@ -152,3 +152,31 @@ func TestEventsSection(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A value of the wrong form names its key and the form it takes, and is not
+// contradicted by a "required" for the same key.
+func TestTypeErrorsNameTheKeyAndTheForm(t *testing.T) {
+	t.Parallel()
+	doc := strings.NewReplacer("tenant_id: 82", "tenant_id: \"eighty-two\"", "request_timeout: 30s", "request_timeout: 60",
+		"timeout: 3s", "timeout: 10\n    concurrency: [1]").Replace(good) + "limits: {max_records: lots}\n"
+	_, err := Load(strings.NewReader(doc), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{
+		`request_timeout: "60" is not a duration (a number with its unit: 500ms, 10s, 5m, 1h)`,
+		`connections[0].timeout: "10" is not a duration`,
+		`connections[0].tenant_id: "eighty-two" is not a whole number`,
+		`connections[0].concurrency: must be a whole number, not a list`,
+		`limits.max_records: "lots" is not a whole number`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q:\n%v", w, err)
+		}
+	}
+	for _, unwanted := range []string{"tenant_id: required", "cannot unmarshal"} {
+		if strings.Contains(err.Error(), unwanted) {
+			t.Errorf("error says %q:\n%v", unwanted, err)
+		}
+	}
+}
