@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -39,13 +40,13 @@ func TestGeneratedClient(t *testing.T) {
 		conn     string
 		customer client.Customer
 	}{
-		{"sandbox-nxlink", client.Customer{Ref: ptr("crm-17"), Name: ptr("Li Heng"), Whatsapp: ptr("+86 152 6666 7780"), Tags: &[]string{"VIP"}}},
-		{"sandbox-wscrm", client.Customer{Ref: ptr("crm-18"), Name: ptr("Feng Changqing"), Owner: ptr("kubrick101"), Whatsapp: ptr("8615266667781"),
-			Stage: ptr("New customer"), CustomFields: &map[string]any{"Faction": "Guanlong Group"}}},
+		{"sandbox-nxlink", client.Customer{Ref: "crm-17", Name: "Li Heng", Whatsapp: "+86 152 6666 7780", Tags: []string{"VIP"}}},
+		{"sandbox-wscrm", client.Customer{Ref: "crm-18", Name: "Feng Changqing", Owner: "kubrick101", Whatsapp: "8615266667781",
+			Stage: "New customer", CustomFields: map[string]any{"Faction": "Guanlong Group"}}},
 	} {
 		t.Run(tc.conn, func(t *testing.T) {
 			res, err := c.ImportCustomersWithResponse(ctx, &client.ImportCustomersParams{XRequestID: ptr("client-" + tc.conn)},
-				client.ImportRequest{Connection: ptr(tc.conn), Customers: []client.Customer{tc.customer}})
+				client.ImportRequest{Connection: tc.conn, Customers: []client.Customer{tc.customer}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,8 +70,8 @@ func TestGeneratedClient(t *testing.T) {
 		}
 		found := false
 		for _, cu := range res.JSON200.Customers {
-			if cu.Whatsapp != nil && *cu.Whatsapp == "8615266667781" {
-				found = cu.Name != nil && *cu.Name == "Feng Changqing"
+			if cu.Whatsapp == "8615266667781" {
+				found = cu.Name == "Feng Changqing"
 			}
 		}
 		if !found {
@@ -79,13 +80,20 @@ func TestGeneratedClient(t *testing.T) {
 	})
 
 	t.Run("problem", func(t *testing.T) {
-		res, err := c.ImportCustomersWithResponse(ctx, nil, client.ImportRequest{Connection: ptr("nope"), Customers: []client.Customer{{Name: ptr("x")}}})
+		res, err := c.ImportCustomersWithResponse(ctx, nil, client.ImportRequest{Connection: "nope", Customers: []client.Customer{{Name: "x"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := res.ApplicationproblemJSON404
 		if p == nil || p.Status != 404 || p.Type != "https://crmgate.dev/problems/not-found" || p.RequestId == "" {
 			t.Errorf("problem not decoded: %d %s", res.StatusCode(), res.Body)
+		}
+		var pe *client.ProblemError
+		if err := client.Check(res); !errors.As(err, &pe) || pe.Status != 404 || pe.Problem.RequestId == "" {
+			t.Errorf("Check = %v", err)
+		}
+		if err := client.Check(conns); err != nil {
+			t.Errorf("Check of a 200 = %v", err)
 		}
 	})
 }

@@ -369,97 +369,97 @@ type ConnectionList struct {
 // Contact One of an agent's contacts: the canonical customer plus what the provider reports of the conversation.
 type Contact struct {
 	// Address WSCRM address; NXLink address.
-	Address *string `json:"address,omitempty"`
+	Address string `json:"address,omitempty,omitzero"`
 
 	// Birthday YYYY-MM-DD. WSCRM birthday as YYYY/MM/DD; NXLink birthday.
-	Birthday *openapi_types.Date `json:"birthday,omitempty"`
+	Birthday openapi_types.Date `json:"birthday,omitempty,omitzero"`
 
 	// Country NXLink country (WSCRM derives the country itself).
-	Country *string `json:"country,omitempty"`
+	Country string `json:"country,omitempty,omitzero"`
 
 	// CustomFields Extension fields by their configured name: text/textarea a string, number a JSON number, date YYYY-MM-DD, time HH:mm:ss, single_select a string, multi_select and attachment arrays of strings. WSCRM: top-level keys; NXLink: the customize_field JSON string. A name the field configuration lacks is unknown_field.
-	CustomFields *map[string]interface{} `json:"custom_fields,omitempty"`
+	CustomFields map[string]interface{} `json:"custom_fields,omitempty,omitzero"`
 
 	// Email WSCRM email; NXLink email.
-	Email *openapi_types.Email `json:"email,omitempty"`
+	Email openapi_types.Email `json:"email,omitempty,omitzero"`
 
 	// FirstChatAt The first chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.
-	FirstChatAt *time.Time `json:"first_chat_at,omitempty"`
+	FirstChatAt time.Time `json:"first_chat_at,omitempty,omitzero"`
 
 	// FirstName NXLink first_name; with last_name builds the name when name is empty.
-	FirstName *string `json:"first_name,omitempty"`
+	FirstName string `json:"first_name,omitempty,omitzero"`
 
 	// Gender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
-	Gender *ContactGender `json:"gender,omitempty"`
+	Gender ContactGender `json:"gender,omitempty,omitzero"`
 
 	// Income WSCRM income.
-	Income *string `json:"income,omitempty"`
+	Income string `json:"income,omitempty,omitzero"`
 
 	// Instagram Digits only. NXLink instagram.
-	Instagram *string `json:"instagram,omitempty"`
+	Instagram string `json:"instagram,omitempty,omitzero"`
 
 	// Language A language label of the connection's field configuration. WSCRM languageTag.
-	Language *string `json:"language,omitempty"`
+	Language string `json:"language,omitempty,omitzero"`
 
 	// LastChatAt The last chat, RFC 3339 with the provider's time-zone offset; absent when the provider gave none.
-	LastChatAt *time.Time `json:"last_chat_at,omitempty"`
+	LastChatAt time.Time `json:"last_chat_at,omitempty,omitzero"`
 
 	// LastName NXLink last_name; with first_name builds the name when name is empty.
-	LastName *string `json:"last_name,omitempty"`
+	LastName string `json:"last_name,omitempty,omitzero"`
 
 	// Level Customer level 1–5. NXLink weight.
-	Level *int `json:"level,omitempty"`
+	Level int `json:"level,omitempty,omitzero"`
 
 	// Line NXLink line.
-	Line *string `json:"line,omitempty"`
+	Line string `json:"line,omitempty,omitzero"`
 
 	// Messenger Digits only. NXLink messenger.
-	Messenger *string `json:"messenger,omitempty"`
+	Messenger string `json:"messenger,omitempty,omitzero"`
 
 	// Name WSCRM friendName; NXLink full_name (required there; built from first_name and last_name when empty).
-	Name *string `json:"name,omitempty"`
+	Name string `json:"name,omitempty,omitzero"`
 
 	// Owner The owning agent's account. WSCRM agentAccount (required there); NXLink belong_seat_user (checked with strict_owner).
-	Owner *string `json:"owner,omitempty"`
+	Owner string `json:"owner,omitempty,omitzero"`
 
 	// Phone SMS phone number, as whatsapp. NXLink sms_phone; WSCRM has no such field.
-	Phone *string `json:"phone,omitempty"`
+	Phone string `json:"phone,omitempty,omitzero"`
 
 	// Profession WSCRM profession.
-	Profession *string `json:"profession,omitempty"`
+	Profession string `json:"profession,omitempty,omitzero"`
 
 	// Ref The caller's own reference; never sent, echoed in the record's result.
-	Ref *string `json:"ref,omitempty"`
+	Ref string `json:"ref,omitempty,omitzero"`
 
 	// Remarks WSCRM desc; NXLink remark.
-	Remarks *string `json:"remarks,omitempty"`
+	Remarks string `json:"remarks,omitempty,omitzero"`
 
 	// RemoveTags Tags to remove. WSCRM cancelTabName (not on import-pool append).
-	RemoveTags *[]string `json:"remove_tags,omitempty"`
+	RemoveTags []string `json:"remove_tags,omitempty,omitzero"`
 
 	// Source A source label of the connection's field configuration. WSCRM source.
-	Source *string `json:"source,omitempty"`
+	Source string `json:"source,omitempty,omitzero"`
 
 	// Stage A stage label of the connection's field configuration. WSCRM stage.
-	Stage *string `json:"stage,omitempty"`
+	Stage string `json:"stage,omitempty,omitzero"`
 
 	// Tags Tags; none may be empty or contain a comma (the providers join them with commas). WSCRM tabName; NXLink tagStr.
-	Tags *[]string `json:"tags,omitempty"`
+	Tags []string `json:"tags,omitempty,omitzero"`
 
 	// TimeZone NXLink time_zone.
-	TimeZone *string `json:"time_zone,omitempty"`
+	TimeZone string `json:"time_zone,omitempty,omitzero"`
 
 	// Viber Phone number, as whatsapp. NXLink viber_phone.
-	Viber *string `json:"viber,omitempty"`
+	Viber string `json:"viber,omitempty,omitzero"`
 
 	// WelcomeMessage WSCRM welcome.
-	WelcomeMessage *string `json:"welcome_message,omitempty"`
+	WelcomeMessage string `json:"welcome_message,omitempty,omitzero"`
 
 	// Whatsapp A phone number as a person types it (+86 152-6666-7780) or as the providers write it (8615266667780); sent as international digits. WSCRM whatsApp (required there); NXLink whats_app_phone. Letters are invalid_phone; a possible but unverified number passes with a phone_unverified warning.
-	Whatsapp *string `json:"whatsapp,omitempty"`
+	Whatsapp string `json:"whatsapp,omitempty,omitzero"`
 
 	// Zalo Digits only. NXLink zalo.
-	Zalo *string `json:"zalo,omitempty"`
+	Zalo string `json:"zalo,omitempty,omitzero"`
 }
 
 // ContactGender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
@@ -467,8 +467,8 @@ type ContactGender string
 
 // CreatedSubscription defines model for CreatedSubscription.
 type CreatedSubscription struct {
-	Connections *[]string `json:"connections,omitempty"`
-	CreatedAt   string    `json:"created_at"`
+	Connections []string `json:"connections,omitempty,omitzero"`
+	CreatedAt   string   `json:"created_at"`
 
 	// Id Example: sub_6f1c2a9e
 	Id string `json:"id"`
@@ -476,8 +476,8 @@ type CreatedSubscription struct {
 	// Secret The Standard Webhooks signing secret: whsec_ + base64 of 32 random bytes. Shown once.
 	//
 	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-	Secret string    `json:"secret"`
-	Types  *[]string `json:"types,omitempty"`
+	Secret string   `json:"secret"`
+	Types  []string `json:"types,omitempty,omitzero"`
 
 	// Url Example: https://billing.internal.example/crm-events
 	Url string `json:"url"`
@@ -487,20 +487,20 @@ type CreatedSubscription struct {
 type CustomField struct {
 	// Format Format is, for date fields, the provider's wire format as a Go layout
 	// (default "2006-01-02").
-	Format *string `json:"format,omitempty"`
+	Format string `json:"format,omitempty,omitzero"`
 
 	// MaxLength MaxLength limits the characters of the value sent (0: no limit).
-	MaxLength *int `json:"max_length,omitempty"`
+	MaxLength int `json:"max_length,omitempty,omitzero"`
 
 	// Name Name is the canonical name, used as the key in custom_fields, and the
 	// WSCRM key.
-	Name    string    `json:"name"`
-	Options *[]string `json:"options,omitempty"`
+	Name    string   `json:"name"`
+	Options []string `json:"options,omitempty,omitzero"`
 
 	// ProviderKey ProviderKey is the provider's own key when it is not Name (NXLink's
 	// customize_1_14).
-	ProviderKey *string `json:"provider_key,omitempty"`
-	Required    *bool   `json:"required,omitempty"`
+	ProviderKey string `json:"provider_key,omitempty,omitzero"`
+	Required    bool   `json:"required,omitempty,omitzero"`
 
 	// Type Type is one of Types.
 	Type string `json:"type"`
@@ -509,91 +509,91 @@ type CustomField struct {
 // Customer The canonical customer. Every field is optional here; which are required is the connection's field configuration plus the provider's own rules. A field the target provider does not have is never dropped silently: the record succeeds with a warning unsupported_field, or fails with strict. A key not listed here is a warning unknown_field (an error with strict).
 type Customer struct {
 	// Address WSCRM address; NXLink address.
-	Address *string `json:"address,omitempty"`
+	Address string `json:"address,omitempty,omitzero"`
 
 	// Birthday YYYY-MM-DD. WSCRM birthday as YYYY/MM/DD; NXLink birthday.
-	Birthday *openapi_types.Date `json:"birthday,omitempty"`
+	Birthday openapi_types.Date `json:"birthday,omitempty,omitzero"`
 
 	// Country NXLink country (WSCRM derives the country itself).
-	Country *string `json:"country,omitempty"`
+	Country string `json:"country,omitempty,omitzero"`
 
 	// CustomFields Extension fields by their configured name: text/textarea a string, number a JSON number, date YYYY-MM-DD, time HH:mm:ss, single_select a string, multi_select and attachment arrays of strings. WSCRM: top-level keys; NXLink: the customize_field JSON string. A name the field configuration lacks is unknown_field.
-	CustomFields *map[string]interface{} `json:"custom_fields,omitempty"`
+	CustomFields map[string]interface{} `json:"custom_fields,omitempty,omitzero"`
 
 	// Email WSCRM email; NXLink email.
-	Email *openapi_types.Email `json:"email,omitempty"`
+	Email openapi_types.Email `json:"email,omitempty,omitzero"`
 
 	// FirstName NXLink first_name; with last_name builds the name when name is empty.
-	FirstName *string `json:"first_name,omitempty"`
+	FirstName string `json:"first_name,omitempty,omitzero"`
 
 	// Gender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
-	Gender *CustomerGender `json:"gender,omitempty"`
+	Gender CustomerGender `json:"gender,omitempty,omitzero"`
 
 	// Income WSCRM income.
-	Income *string `json:"income,omitempty"`
+	Income string `json:"income,omitempty,omitzero"`
 
 	// Instagram Digits only. NXLink instagram.
-	Instagram *string `json:"instagram,omitempty"`
+	Instagram string `json:"instagram,omitempty,omitzero"`
 
 	// Language A language label of the connection's field configuration. WSCRM languageTag.
-	Language *string `json:"language,omitempty"`
+	Language string `json:"language,omitempty,omitzero"`
 
 	// LastName NXLink last_name; with first_name builds the name when name is empty.
-	LastName *string `json:"last_name,omitempty"`
+	LastName string `json:"last_name,omitempty,omitzero"`
 
 	// Level Customer level 1–5. NXLink weight.
-	Level *int `json:"level,omitempty"`
+	Level int `json:"level,omitempty,omitzero"`
 
 	// Line NXLink line.
-	Line *string `json:"line,omitempty"`
+	Line string `json:"line,omitempty,omitzero"`
 
 	// Messenger Digits only. NXLink messenger.
-	Messenger *string `json:"messenger,omitempty"`
+	Messenger string `json:"messenger,omitempty,omitzero"`
 
 	// Name WSCRM friendName; NXLink full_name (required there; built from first_name and last_name when empty).
-	Name *string `json:"name,omitempty"`
+	Name string `json:"name,omitempty,omitzero"`
 
 	// Owner The owning agent's account. WSCRM agentAccount (required there); NXLink belong_seat_user (checked with strict_owner).
-	Owner *string `json:"owner,omitempty"`
+	Owner string `json:"owner,omitempty,omitzero"`
 
 	// Phone SMS phone number, as whatsapp. NXLink sms_phone; WSCRM has no such field.
-	Phone *string `json:"phone,omitempty"`
+	Phone string `json:"phone,omitempty,omitzero"`
 
 	// Profession WSCRM profession.
-	Profession *string `json:"profession,omitempty"`
+	Profession string `json:"profession,omitempty,omitzero"`
 
 	// Ref The caller's own reference; never sent, echoed in the record's result.
-	Ref *string `json:"ref,omitempty"`
+	Ref string `json:"ref,omitempty,omitzero"`
 
 	// Remarks WSCRM desc; NXLink remark.
-	Remarks *string `json:"remarks,omitempty"`
+	Remarks string `json:"remarks,omitempty,omitzero"`
 
 	// RemoveTags Tags to remove. WSCRM cancelTabName (not on import-pool append).
-	RemoveTags *[]string `json:"remove_tags,omitempty"`
+	RemoveTags []string `json:"remove_tags,omitempty,omitzero"`
 
 	// Source A source label of the connection's field configuration. WSCRM source.
-	Source *string `json:"source,omitempty"`
+	Source string `json:"source,omitempty,omitzero"`
 
 	// Stage A stage label of the connection's field configuration. WSCRM stage.
-	Stage *string `json:"stage,omitempty"`
+	Stage string `json:"stage,omitempty,omitzero"`
 
 	// Tags Tags; none may be empty or contain a comma (the providers join them with commas). WSCRM tabName; NXLink tagStr.
-	Tags *[]string `json:"tags,omitempty"`
+	Tags []string `json:"tags,omitempty,omitzero"`
 
 	// TimeZone NXLink time_zone.
-	TimeZone *string `json:"time_zone,omitempty"`
+	TimeZone string `json:"time_zone,omitempty,omitzero"`
 
 	// Viber Phone number, as whatsapp. NXLink viber_phone.
-	Viber *string `json:"viber,omitempty"`
+	Viber string `json:"viber,omitempty,omitzero"`
 
 	// WelcomeMessage WSCRM welcome.
-	WelcomeMessage *string `json:"welcome_message,omitempty"`
+	WelcomeMessage string `json:"welcome_message,omitempty,omitzero"`
 
 	// Whatsapp A phone number as a person types it (+86 152-6666-7780) or as the providers write it (8615266667780); sent as international digits. WSCRM whatsApp (required there); NXLink whats_app_phone. Letters are invalid_phone; a possible but unverified number passes with a phone_unverified warning.
-	Whatsapp *string `json:"whatsapp,omitempty"`
+	Whatsapp string `json:"whatsapp,omitempty,omitzero"`
 
 	// Zalo Digits only. NXLink zalo.
-	Zalo *string `json:"zalo,omitempty"`
+	Zalo string `json:"zalo,omitempty,omitzero"`
 }
 
 // CustomerGender WSCRM sex; NXLink gender 1 (male) / 0 (female), unknown not sent.
@@ -604,7 +604,7 @@ type CustomerPage struct {
 	Agent      string    `json:"agent"`
 	Connection string    `json:"connection"`
 	Customers  []Contact `json:"customers"`
-	NextCursor *string   `json:"next_cursor,omitempty"`
+	NextCursor string    `json:"next_cursor,omitempty,omitzero"`
 }
 
 // DeliveryFailure defines model for DeliveryFailure.
@@ -622,7 +622,7 @@ type DeliveryFailure struct {
 	// LastStatus The last HTTP status answered; absent when no HTTP answer came.
 	//
 	// Example: 500
-	LastStatus *int `json:"last_status,omitempty"`
+	LastStatus int `json:"last_status,omitempty,omitzero"`
 }
 
 // DeliveryFailureList defines model for DeliveryFailureList.
@@ -659,11 +659,11 @@ type ErrorCode string
 
 // Event defines model for Event.
 type Event struct {
-	Agent      *string        `json:"agent,omitempty"`
-	Change     *EventChange   `json:"change,omitempty"`
-	Connection string         `json:"connection"`
-	Customer   EventCustomer  `json:"customer"`
-	Followup   *EventFollowup `json:"followup,omitempty"`
+	Agent      string        `json:"agent,omitempty,omitzero"`
+	Change     EventChange   `json:"change,omitempty,omitzero"`
+	Connection string        `json:"connection"`
+	Customer   EventCustomer `json:"customer"`
+	Followup   EventFollowup `json:"followup,omitempty,omitzero"`
 
 	// Id ID is the provider's item id, or one derived from the item's content
 	// when the provider gives none; the same ID is stored once.
@@ -689,7 +689,7 @@ type EventCustomer struct {
 // EventFollowup defines model for EventFollowup.
 type EventFollowup struct {
 	Attachments []string `json:"attachments"`
-	Raw         *bool    `json:"raw,omitempty"`
+	Raw         bool     `json:"raw,omitempty,omitzero"`
 	Text        string   `json:"text"`
 }
 
@@ -705,17 +705,17 @@ type EventPage struct {
 
 // FieldConfig defines model for FieldConfig.
 type FieldConfig struct {
-	CustomFields *[]CustomField `json:"custom_fields,omitempty"`
-	Languages    *[]FieldOption `json:"languages,omitempty"`
-	Required     *[]string      `json:"required,omitempty"`
-	Sources      *[]FieldOption `json:"sources,omitempty"`
-	Stages       *[]FieldOption `json:"stages,omitempty"`
-	Tags         *TagConfig     `json:"tags,omitempty"`
+	CustomFields []CustomField `json:"custom_fields,omitempty,omitzero"`
+	Languages    []FieldOption `json:"languages,omitempty,omitzero"`
+	Required     []string      `json:"required,omitempty,omitzero"`
+	Sources      []FieldOption `json:"sources,omitempty,omitzero"`
+	Stages       []FieldOption `json:"stages,omitempty,omitzero"`
+	Tags         TagConfig     `json:"tags,omitempty,omitzero"`
 }
 
 // FieldOption defines model for FieldOption.
 type FieldOption struct {
-	Id    *int   `json:"id,omitempty"`
+	Id    int    `json:"id,omitempty,omitzero"`
 	Label string `json:"label"`
 }
 
@@ -730,30 +730,30 @@ type HealthStatus string
 
 // ImportAnswer defines model for ImportAnswer.
 type ImportAnswer struct {
-	Connection       string             `json:"connection"`
-	Failed           int                `json:"failed"`
-	Provider         string             `json:"provider"`
-	ProviderCalls    []ProviderCall     `json:"provider_calls"`
-	ProviderRequests *[]ProviderRequest `json:"provider_requests,omitempty"`
-	RequestId        string             `json:"request_id"`
-	Results          []RecordResult     `json:"results"`
-	Succeeded        int                `json:"succeeded"`
-	Total            int                `json:"total"`
-	Unknown          int                `json:"unknown"`
+	Connection       string            `json:"connection"`
+	Failed           int               `json:"failed"`
+	Provider         string            `json:"provider"`
+	ProviderCalls    []ProviderCall    `json:"provider_calls"`
+	ProviderRequests []ProviderRequest `json:"provider_requests,omitempty,omitzero"`
+	RequestId        string            `json:"request_id"`
+	Results          []RecordResult    `json:"results"`
+	Succeeded        int               `json:"succeeded"`
+	Total            int               `json:"total"`
+	Unknown          int               `json:"unknown"`
 
 	// Valid validate only
-	Valid *int `json:"valid,omitempty"`
+	Valid int `json:"valid,omitempty,omitzero"`
 }
 
 // ImportRequest defines model for ImportRequest.
 type ImportRequest struct {
 	// AllOrNothing Send nothing when any record fails validation; the valid ones answer not_sent.
-	AllOrNothing *bool `json:"all_or_nothing,omitempty"`
+	AllOrNothing bool `json:"all_or_nothing,omitempty,omitzero"`
 
 	// Connection The connection to import into; may be omitted when the token allows exactly one connection (or given as the query parameter connection).
 	//
 	// Example: sandbox-nxlink
-	Connection *string `json:"connection,omitempty"`
+	Connection string `json:"connection,omitempty,omitzero"`
 
 	// Customers The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict).
 	Customers []Customer `json:"customers"`
@@ -761,13 +761,13 @@ type ImportRequest struct {
 	// Mode POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.
 	//
 	// Example: merge
-	Mode *ImportRequestMode `json:"mode,omitempty"`
+	Mode ImportRequestMode `json:"mode,omitempty,omitzero"`
 
 	// Strict A field the target provider does not have fails the record instead of a warning unsupported_field; an unknown key fails it instead of a warning unknown_field.
-	Strict *bool `json:"strict,omitempty"`
+	Strict bool `json:"strict,omitempty,omitzero"`
 
 	// StrictOwner The owner must exist at the provider (NXLink strict_binding).
-	StrictOwner *bool `json:"strict_owner,omitempty"`
+	StrictOwner bool `json:"strict_owner,omitempty,omitzero"`
 }
 
 // ImportRequestMode POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.
@@ -803,35 +803,35 @@ type Issue struct {
 	// - `phone_unverified`: possible but not valid per the phone metadata (warning)
 	// - `count_mismatch`: the provider's counts do not add up to what was sent (warning)
 	Code            ErrorCode `json:"code"`
-	Field           *string   `json:"field,omitempty"`
+	Field           string    `json:"field,omitempty,omitzero"`
 	Message         string    `json:"message"`
-	ProviderCode    *string   `json:"provider_code,omitempty"`
-	ProviderMessage *string   `json:"provider_message,omitempty"`
+	ProviderCode    string    `json:"provider_code,omitempty,omitzero"`
+	ProviderMessage string    `json:"provider_message,omitempty,omitzero"`
 }
 
 // Problem An RFC 9457 problem document (Content-Type application/problem+json): the body of every error that concerns a whole request.
 type Problem struct {
-	Detail    string   `json:"detail"`
-	Errors    *[]Issue `json:"errors,omitempty"`
-	RequestId string   `json:"request_id"`
-	Status    int      `json:"status"`
-	Title     string   `json:"title"`
-	Type      string   `json:"type"`
+	Detail    string  `json:"detail"`
+	Errors    []Issue `json:"errors,omitempty,omitzero"`
+	RequestId string  `json:"request_id"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
+	Type      string  `json:"type"`
 }
 
 // ProviderCall defines model for ProviderCall.
 type ProviderCall struct {
-	Attempts int     `json:"attempts"`
-	Error    *string `json:"error,omitempty"`
+	Attempts int    `json:"attempts"`
+	Error    string `json:"error,omitempty,omitzero"`
 
 	// Extra The provider's own answer fields kept verbatim (WSCRM's notFollowSuccessCount and notFollowSuccessExcels).
-	Extra        *map[string]interface{} `json:"extra,omitempty"`
-	HttpStatus   int                     `json:"http_status"`
-	Note         *string                 `json:"note,omitempty"`
-	Path         string                  `json:"path"`
-	ProviderCode *string                 `json:"provider_code,omitempty"`
-	Records      int                     `json:"records"`
-	TraceId      *string                 `json:"trace_id,omitempty"`
+	Extra        map[string]interface{} `json:"extra,omitempty,omitzero"`
+	HttpStatus   int                    `json:"http_status"`
+	Note         string                 `json:"note,omitempty,omitzero"`
+	Path         string                 `json:"path"`
+	ProviderCode string                 `json:"provider_code,omitempty,omitzero"`
+	Records      int                    `json:"records"`
+	TraceId      string                 `json:"trace_id,omitempty,omitzero"`
 }
 
 // ProviderRequest defines model for ProviderRequest.
@@ -876,11 +876,11 @@ type ReadyCheck struct {
 
 // RecordResult defines model for RecordResult.
 type RecordResult struct {
-	Errors     *[]Issue `json:"errors,omitempty"`
-	Index      int      `json:"index"`
-	ProviderId *string  `json:"provider_id,omitempty"`
-	Ref        *string  `json:"ref,omitempty"`
-	RetryAfter *int     `json:"retry_after,omitempty"`
+	Errors     []Issue `json:"errors,omitempty,omitzero"`
+	Index      int     `json:"index"`
+	ProviderId string  `json:"provider_id,omitempty,omitzero"`
+	Ref        string  `json:"ref,omitempty,omitzero"`
+	RetryAfter int     `json:"retry_after,omitempty,omitzero"`
 
 	// Status The outcome of one record.
 	//
@@ -917,38 +917,38 @@ type SandboxChange struct {
 	// Agent The agent who made the change (default: the sandbox's first agent).
 	//
 	// Example: kubrick101
-	Agent *string `json:"agent,omitempty"`
+	Agent string `json:"agent,omitempty,omitzero"`
 
 	// Field The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
 	//
 	// Example: address
-	Field *string `json:"field,omitempty"`
+	Field string `json:"field,omitempty,omitzero"`
 
 	// Followup A follow-up text, instead of field and to.
 	//
 	// Example: Beautiful China
-	Followup *string `json:"followup,omitempty"`
+	Followup string `json:"followup,omitempty,omitzero"`
 
 	// From The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
-	From interface{} `json:"from,omitempty"`
+	From interface{} `json:"from,omitempty,omitzero"`
 
 	// To The value after the change, in canonical form.
-	To interface{} `json:"to,omitempty"`
+	To interface{} `json:"to,omitempty,omitzero"`
 
 	// Whatsapp The customer's WhatsApp number (need not exist).
 	//
 	// Example: 8615601882491
-	Whatsapp *string `json:"whatsapp,omitempty"`
+	Whatsapp string `json:"whatsapp,omitempty,omitzero"`
 }
 
 // Subscription defines model for Subscription.
 type Subscription struct {
-	Connections *[]string `json:"connections,omitempty"`
-	CreatedAt   string    `json:"created_at"`
+	Connections []string `json:"connections,omitempty,omitzero"`
+	CreatedAt   string   `json:"created_at"`
 
 	// Id Example: sub_6f1c2a9e
-	Id    string    `json:"id"`
-	Types *[]string `json:"types,omitempty"`
+	Id    string   `json:"id"`
+	Types []string `json:"types,omitempty,omitzero"`
 
 	// Url Example: https://billing.internal.example/crm-events
 	Url string `json:"url"`
@@ -962,10 +962,10 @@ type SubscriptionList struct {
 // SubscriptionRequest defines model for SubscriptionRequest.
 type SubscriptionRequest struct {
 	// Connections Connections whose events are delivered; empty or absent: every connection the token allows.
-	Connections *[]string `json:"connections,omitempty"`
+	Connections []string `json:"connections,omitempty,omitzero"`
 
 	// Types Event types to deliver; empty or absent: every type.
-	Types *[]SubscriptionRequestTypes `json:"types,omitempty"`
+	Types []SubscriptionRequestTypes `json:"types,omitempty,omitzero"`
 
 	// Url Where events are POSTed (with Standard Webhooks headers).
 	//
@@ -978,8 +978,8 @@ type SubscriptionRequestTypes string
 
 // TagConfig defines model for TagConfig.
 type TagConfig struct {
-	Known  *[]string `json:"known,omitempty"`
-	Strict *bool     `json:"strict,omitempty"`
+	Known  []string `json:"known,omitempty,omitzero"`
+	Strict bool     `json:"strict,omitempty,omitzero"`
 }
 
 // VersionedFieldConfig defines model for VersionedFieldConfig.
@@ -997,7 +997,7 @@ type WSCRMFollowupWebhook struct {
 	// CallBackUrl Unused by the gateway.
 	//
 	// Example:
-	CallBackUrl *string                    `json:"callBackUrl,omitempty"`
+	CallBackUrl string                     `json:"callBackUrl,omitempty,omitzero"`
 	Data        []WSCRMFollowupWebhookItem `json:"data"`
 
 	// TenantId Must be the connection's tenant_id.
@@ -1022,13 +1022,13 @@ type WSCRMFollowupWebhookItem struct {
 	// TenantId Not checked (the provider's own example differs from the body's).
 	//
 	// Example: 22
-	TenantId *int `json:"tenantId,omitempty"`
+	TenantId int `json:"tenantId,omitempty,omitzero"`
 
 	// UserId Example: 1221
-	UserId *int `json:"userId,omitempty"`
+	UserId int `json:"userId,omitempty,omitzero"`
 
 	// Username Example: gavin
-	Username *string `json:"username,omitempty"`
+	Username string `json:"username,omitempty,omitzero"`
 }
 
 // WSCRMProfileWebhook defines model for WSCRMProfileWebhook.
@@ -1078,10 +1078,10 @@ type WSCRMProfileWebhookItem struct {
 	Id string `json:"id"`
 
 	// SourceValue The value before (a string; an array for Tags and multi-select).
-	SourceValue interface{} `json:"sourceValue,omitempty"`
+	SourceValue interface{} `json:"sourceValue,omitempty,omitzero"`
 
 	// TargetValue The value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
-	TargetValue interface{} `json:"targetValue,omitempty"`
+	TargetValue interface{} `json:"targetValue,omitempty,omitzero"`
 
 	// Type 1 profile update, 2 follow-up written.
 	//
@@ -3614,6 +3614,11 @@ func (r HealthzResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r HealthzResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HealthzResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -3653,6 +3658,11 @@ func (r MetricsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r MetricsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -3703,6 +3713,11 @@ func (r OpenapiResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r OpenapiResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r OpenapiResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -3749,6 +3764,11 @@ func (r ReadyzResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ReadyzResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -3841,6 +3861,11 @@ func (r ListConnectionsResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListConnectionsResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -3964,6 +3989,11 @@ func (r GetFieldConfigResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetFieldConfigResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetFieldConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4001,7 +4031,7 @@ type PutFieldConfigResponse404Headers struct {
 
 // PutFieldConfigResponse412Headers the declared response headers of an HTTP 412 response for PutFieldConfig
 type PutFieldConfigResponse412Headers struct {
-	ETag       *string
+	ETag       string
 	XRequestID string
 }
 
@@ -4033,7 +4063,7 @@ type PutFieldConfigResponse500Headers struct {
 
 // PutFieldConfigResponse503Headers the declared response headers of an HTTP 503 response for PutFieldConfig
 type PutFieldConfigResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -4171,6 +4201,11 @@ func (r PutFieldConfigResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r PutFieldConfigResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutFieldConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4223,7 +4258,7 @@ type ListCustomersResponse502Headers struct {
 
 // ListCustomersResponse503Headers the declared response headers of an HTTP 503 response for ListCustomers
 type ListCustomersResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -4334,6 +4369,11 @@ func (r ListCustomersResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListCustomersResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListCustomersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4344,10 +4384,10 @@ func (r ListCustomersResponse) ContentType() string {
 
 // ImportCustomersResponse200Headers the declared response headers of an HTTP 200 response for ImportCustomers
 type ImportCustomersResponse200Headers struct {
-	IdempotentReplayed  *string
+	IdempotentReplayed  string
 	ServerTiming        string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -4395,8 +4435,8 @@ type ImportCustomersResponse422Headers struct {
 // ImportCustomersResponse429Headers the declared response headers of an HTTP 429 response for ImportCustomers
 type ImportCustomersResponse429Headers struct {
 	RetryAfter          int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -4530,6 +4570,11 @@ func (r ImportCustomersResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ImportCustomersResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ImportCustomersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4541,8 +4586,8 @@ func (r ImportCustomersResponse) ContentType() string {
 // ValidateCustomersResponse200Headers the declared response headers of an HTTP 200 response for ValidateCustomers
 type ValidateCustomersResponse200Headers struct {
 	ServerTiming        string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -4585,8 +4630,8 @@ type ValidateCustomersResponse422Headers struct {
 // ValidateCustomersResponse429Headers the declared response headers of an HTTP 429 response for ValidateCustomers
 type ValidateCustomersResponse429Headers struct {
 	RetryAfter          int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -4711,6 +4756,11 @@ func (r ValidateCustomersResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ValidateCustomersResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ValidateCustomersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4758,7 +4808,7 @@ type ListEventsResponse500Headers struct {
 
 // ListEventsResponse503Headers the declared response headers of an HTTP 503 response for ListEvents
 type ListEventsResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -4860,6 +4910,11 @@ func (r ListEventsResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListEventsResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -4871,8 +4926,8 @@ func (r ListEventsResponse) ContentType() string {
 // ImportPoolResponse200Headers the declared response headers of an HTTP 200 response for ImportPool
 type ImportPoolResponse200Headers struct {
 	ServerTiming        string
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -4915,8 +4970,8 @@ type ImportPoolResponse422Headers struct {
 // ImportPoolResponse429Headers the declared response headers of an HTTP 429 response for ImportPool
 type ImportPoolResponse429Headers struct {
 	RetryAfter          int
-	XRateLimitLimit     *int
-	XRateLimitRemaining *int
+	XRateLimitLimit     int
+	XRateLimitRemaining int
 	XRequestID          string
 }
 
@@ -5039,6 +5094,11 @@ func (r ImportPoolResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ImportPoolResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -5231,6 +5291,11 @@ func (r SandboxChangeResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r SandboxChangeResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SandboxChangeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5268,7 +5333,7 @@ type ListSubscriptionsResponse500Headers struct {
 
 // ListSubscriptionsResponse503Headers the declared response headers of an HTTP 503 response for ListSubscriptions
 type ListSubscriptionsResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -5352,6 +5417,11 @@ func (r ListSubscriptionsResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListSubscriptionsResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListSubscriptionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5410,7 +5480,7 @@ type CreateSubscriptionResponse500Headers struct {
 
 // CreateSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for CreateSubscription
 type CreateSubscriptionResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -5530,6 +5600,11 @@ func (r CreateSubscriptionResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CreateSubscriptionResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateSubscriptionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5572,7 +5647,7 @@ type DeleteSubscriptionResponse500Headers struct {
 
 // DeleteSubscriptionResponse503Headers the declared response headers of an HTTP 503 response for DeleteSubscription
 type DeleteSubscriptionResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -5658,6 +5733,11 @@ func (r DeleteSubscriptionResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r DeleteSubscriptionResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteSubscriptionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5700,7 +5780,7 @@ type ListDeliveryFailuresResponse500Headers struct {
 
 // ListDeliveryFailuresResponse503Headers the declared response headers of an HTTP 503 response for ListDeliveryFailures
 type ListDeliveryFailuresResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -5793,6 +5873,11 @@ func (r ListDeliveryFailuresResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ListDeliveryFailuresResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListDeliveryFailuresResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5835,7 +5920,7 @@ type RedeliverEventResponse500Headers struct {
 
 // RedeliverEventResponse503Headers the declared response headers of an HTTP 503 response for RedeliverEvent
 type RedeliverEventResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -5928,6 +6013,11 @@ func (r RedeliverEventResponse) StatusCode() int {
 	return 0
 }
 
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r RedeliverEventResponse) Bytes() []byte {
+	return r.Body
+}
+
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RedeliverEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
@@ -5969,7 +6059,7 @@ type ReceiveWSCRMWebhookResponse500Headers struct {
 
 // ReceiveWSCRMWebhookResponse503Headers the declared response headers of an HTTP 503 response for ReceiveWSCRMWebhook
 type ReceiveWSCRMWebhookResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 	XRequestID string
 }
 
@@ -6060,6 +6150,11 @@ func (r ReceiveWSCRMWebhookResponse) StatusCode() int {
 		return r.HTTPResponse.StatusCode
 	}
 	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r ReceiveWSCRMWebhookResponse) Bytes() []byte {
+	return r.Body
 }
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
@@ -7063,7 +7158,7 @@ func ParsePutFieldConfigResponse(rsp *http.Response) (*PutFieldConfigResponse, e
 			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.ETag = &value
+			headers.ETag = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7137,7 +7232,7 @@ func ParsePutFieldConfigResponse(rsp *http.Response) (*PutFieldConfigResponse, e
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7333,7 +7428,7 @@ func ParseListCustomersResponse(rsp *http.Response) (*ListCustomersResponse, err
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7449,7 +7544,7 @@ func ParseImportCustomersResponse(rsp *http.Response) (*ImportCustomersResponse,
 			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.IdempotentReplayed = &value
+			headers.IdempotentReplayed = value
 		}
 		if values := rsp.Header.Values("Server-Timing"); len(values) > 0 {
 			var value string
@@ -7463,14 +7558,14 @@ func ParseImportCustomersResponse(rsp *http.Response) (*ImportCustomersResponse,
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7581,14 +7676,14 @@ func ParseImportCustomersResponse(rsp *http.Response) (*ImportCustomersResponse,
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7714,14 +7809,14 @@ func ParseValidateCustomersResponse(rsp *http.Response) (*ValidateCustomersRespo
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -7822,14 +7917,14 @@ func ParseValidateCustomersResponse(rsp *http.Response) (*ValidateCustomersRespo
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -8018,7 +8113,7 @@ func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -8134,14 +8229,14 @@ func ParseImportPoolResponse(rsp *http.Response) (*ImportPoolResponse, error) {
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -8242,14 +8337,14 @@ func ParseImportPoolResponse(rsp *http.Response) (*ImportPoolResponse, error) {
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitLimit = &value
+			headers.XRateLimitLimit = value
 		}
 		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.XRateLimitRemaining = &value
+			headers.XRateLimitRemaining = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -8627,7 +8722,7 @@ func ParseListSubscriptionsResponse(rsp *http.Response) (*ListSubscriptionsRespo
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -8847,7 +8942,7 @@ func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionRes
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9005,7 +9100,7 @@ func ParseDeleteSubscriptionResponse(rsp *http.Response) (*DeleteSubscriptionRes
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9167,7 +9262,7 @@ func ParseListDeliveryFailuresResponse(rsp *http.Response) (*ListDeliveryFailure
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9329,7 +9424,7 @@ func ParseRedeliverEventResponse(rsp *http.Response) (*RedeliverEventResponse, e
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
@@ -9484,7 +9579,7 @@ func ParseReceiveWSCRMWebhookResponse(rsp *http.Response) (*ReceiveWSCRMWebhookR
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value string
