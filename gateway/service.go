@@ -427,12 +427,12 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 		cancel()
 		<-conn.sem
 		conn.Breaker.Record(err != nil && errors.Is(err, ErrUnavailable))
-		if err != nil && errors.Is(err, ErrUnavailable) && attempts <= conn.Retries {
+		if err != nil && errors.Is(err, ErrUnavailable) && attempts <= conn.MaxRetries() {
 			if ok, _ := conn.Breaker.Allow(); !ok {
 				return res, attempts, fmt.Errorf("%w; then %w", err, ErrCircuitOpen)
 			}
 		}
-		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.Retries || ctx.Err() != nil {
+		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.MaxRetries() || ctx.Err() != nil {
 			return res, attempts, err
 		}
 	}
