@@ -127,7 +127,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	now = now.Add(11 * time.Second)
 	mu.Unlock()
 	ans, _ = fast.Import(context.Background(), conn, req)
-	if ok, _ := conn.Breaker.Allow(); ans.Succeeded != 1 || !ok {
+	if st := conn.Breaker.State(); ans.Succeeded != 1 || st != "closed" {
 		t.Fatalf("after the cool-down: %+v", ans)
 	}
 }
