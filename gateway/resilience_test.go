@@ -342,6 +342,84 @@ func TestExpiredRequestSendsNothing(t *testing.T) {
 	}
 }
 
+// retryAfter fails its first call with the provider's Retry-After, then
+// succeeds; it notes when each call came.
+type retryAfter struct {
+	flaky
+	after time.Duration
+	mu    sync.Mutex
+	at    []time.Time
+}
+
+func (r *retryAfter) Do(ctx context.Context, call *Call) (CallResult, error) {
+	r.mu.Lock()
+	r.at = append(r.at, time.Now())
+	n := len(r.at)
+	r.mu.Unlock()
+	if n == 1 {
+		return CallResult{}, &RetryAfterError{Err: fmt.Errorf("fake: %w: HTTP 429", ErrUnavailable), After: r.after}
+	}
+	return r.flaky.Do(ctx, call)
+}
+
+func (r *retryAfter) gap() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.at) < 2 {
+		return -1
+	}
+	return r.at[1].Sub(r.at[0])
+}
+
+func TestRetryAfterHonouredUpToTheCap(t *testing.T) {
+	t.Parallel()
+	req := Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)}
+	t.Run("honoured", func(t *testing.T) {
+		t.Parallel()
+		p := &retryAfter{after: 400 * time.Millisecond}
+		svc := &Service{Retry: RetryPolicy{Base: time.Millisecond, Cap: 5 * time.Second}}
+		ans, err := svc.Import(context.Background(), newConn(t, p, Common{}), req)
+		if err != nil || ans.Succeeded != 1 || ans.ProviderCalls[0].Attempts != 2 {
+			t.Fatalf("%+v %v", ans, err)
+		}
+		if g := p.gap(); g < 350*time.Millisecond {
+			t.Errorf("second attempt %v after the first; the provider asked for %v", g, p.after)
+		}
+	})
+	t.Run("capped", func(t *testing.T) {
+		t.Parallel()
+		p := &retryAfter{after: time.Hour}
+		svc := &Service{Retry: RetryPolicy{Base: time.Millisecond, Cap: 400 * time.Millisecond}}
+		start := time.Now()
+		ans, err := svc.Import(context.Background(), newConn(t, p, Common{}), req)
+		if err != nil || ans.Succeeded != 1 {
+			t.Fatalf("%+v %v", ans, err)
+		}
+		if g := p.gap(); g < 350*time.Millisecond || time.Since(start) > 30*time.Second {
+			t.Errorf("second attempt %v after the first; the cap is 400ms", g)
+		}
+	})
+	t.Run("deadline first", func(t *testing.T) {
+		t.Parallel()
+		p := &retryAfter{after: 10 * time.Second}
+		svc := &Service{Retry: RetryPolicy{Base: time.Millisecond, Cap: time.Minute}}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		ans, err := svc.Import(ctx, newConn(t, p, Common{}), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ans.Results[0]
+		if r.Status != StatusUnknown || r.RetryAfter != 10 || ans.ProviderCalls[0].Attempts != 1 || p.gap() != -1 {
+			t.Fatalf("%+v, %d attempts", r, ans.ProviderCalls[0].Attempts)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Errorf("answered after %v: past the request's deadline", el)
+		}
+	})
+}
+
 func (b *Breaker) trialInFlight() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()

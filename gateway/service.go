@@ -400,6 +400,9 @@ func seconds(d time.Duration) int {
 // the retries are spent, the circuit opens or ctx ends. attempts counts the
 // calls actually sent; with 0, nothing went out.
 //
+// Before a retry it waits the provider's Retry-After when the failed attempt
+// carried one, else the policy's jittered backoff; never more than the
+// policy's Cap, and no retry is started when ctx's deadline comes first.
 // Only the provider's own failures count against the circuit: an attempt cut
 // short because ctx ended (the caller hung up, or the request's deadline
 // passed) does not.
@@ -414,7 +417,14 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 				// Fail now rather than after the backoff.
 				return res, attempts, fmt.Errorf("%w; then %w", err, circuitOpen(wait))
 			}
-			t := time.NewTimer(policy.wait(attempts))
+			wait := policy.wait(attempts)
+			if ra := RetryAfterOf(err); ra > 0 {
+				wait = min(ra, policy.Cap)
+			}
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+				return res, attempts, fmt.Errorf("%w (no further attempt before the request deadline)", err)
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
