@@ -130,7 +130,9 @@ func TestCallerCancellationDoesNotOpenTheCircuit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ans.Unknown != 3 || ans.ProviderCalls[0].Attempts != 1 {
+		// Sent and cut short (unknown), or on a very loaded machine not
+		// even sent in time (not_sent); never refused by the circuit.
+		if ans.Unknown+ans.Failed != 3 || ans.Results[0].RetryAfter != 0 || ans.ProviderCalls[0].Attempts > 1 {
 			t.Fatalf("request %d cut short: %+v", i, ans)
 		}
 	}
