@@ -1,13 +1,21 @@
 package config
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/schema"
 )
 
 type fakeCfg struct {
@@ -71,7 +79,7 @@ func TestLoadGood(t *testing.T) {
 		t.Errorf("defaults/values wrong: %+v", c)
 	}
 	conn := c.Connections[0]
-	if conn.Common.Timeout != 3*time.Second || conn.Common.Retries != gateway.DefaultRetries || conn.Common.Concurrency != gateway.DefaultConcurrency {
+	if conn.Common.Timeout != 3*time.Second || conn.Common.MaxRetries() != gateway.DefaultRetries || conn.Common.Concurrency != gateway.DefaultConcurrency {
 		t.Errorf("common %+v", conn.Common)
 	}
 	fc := conn.Extra.(*fakeCfg)
@@ -178,5 +186,80 @@ func TestTypeErrorsNameTheKeyAndTheForm(t *testing.T) {
 		if strings.Contains(err.Error(), unwanted) {
 			t.Errorf("error says %q:\n%v", unwanted, err)
 		}
+	}
+}
+
+// unavailable is a provider whose every call is an HTTP request to a server
+// answering 503.
+type unavailable struct{ url string }
+
+func (unavailable) Modes() []string { return []string{gateway.ModeMerge} }
+func (unavailable) Translate(gateway.Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+	return nil, nil, nil
+}
+func (unavailable) Plan(_ gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
+	return []gateway.Call{{Method: "POST", Path: "/x", Body: []byte("{}"), Records: recs}}, nil
+}
+func (u unavailable) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
+	req, err := http.NewRequestWithContext(ctx, call.Method, u.url+call.Path, bytes.NewReader(call.Body))
+	if err != nil {
+		return gateway.CallResult{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return gateway.CallResult{}, fmt.Errorf("%w: %v", gateway.ErrUnavailable, err)
+	}
+	resp.Body.Close()
+	return gateway.CallResult{}, fmt.Errorf("%w: HTTP %d", gateway.ErrUnavailable, resp.StatusCode)
+}
+
+type noRules struct{}
+
+func (noRules) Rules(string) *fieldconfig.Rules { return nil }
+
+// retries: 0 means no retry; only an absent key takes the default.
+func TestRetriesZeroMeansNoRetry(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		key   string
+		calls int32
+	}{
+		{"zero", "    retries: 0\n", 1},
+		{"absent", "", 1 + gateway.DefaultRetries},
+		{"one", "    retries: 1\n", 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}))
+			defer srv.Close()
+			doc := strings.Replace(good, "    timeout: 3s\n", "    timeout: 3s\n"+tt.key, 1)
+			c, err := Load(strings.NewReader(doc), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := gateway.NewConnection(c.Connections[0].Common, unavailable{srv.URL}, nil, noRules{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := &gateway.Service{Retry: gateway.RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
+			ans, err := svc.Import(context.Background(), conn, gateway.Request{Op: gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge},
+				Customers: []json.RawMessage{json.RawMessage(`{"ref":"a"}`)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := calls.Load(); n != tt.calls || ans.ProviderCalls[0].Attempts != int(tt.calls) || ans.Unknown != 1 {
+				t.Fatalf("%d calls (%d attempts reported), want %d: %+v", n, ans.ProviderCalls[0].Attempts, tt.calls, ans)
+			}
+		})
+	}
+	_, err := Load(strings.NewReader(strings.Replace(good, "    timeout: 3s\n", "    timeout: 3s\n    retries: -1\n", 1)), ".", fakeFactories,
+		env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "connections[0].retries: must not be negative") {
+		t.Errorf("retries: -1 gave %v", err)
 	}
 }

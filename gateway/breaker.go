@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -11,9 +12,14 @@ import (
 var ErrCircuitOpen = errors.Join(ErrUnavailable, errors.New("circuit open: the provider failed repeatedly, calls are paused"))
 
 // Breaker is a per-connection circuit breaker: after Threshold calls in a row
-// that ended unavailable it opens for Cooldown, during which calls fail fast
-// without being sent; then one trial call is let through (half-open), and its
-// outcome closes or reopens the circuit.
+// that found the provider unavailable it opens for Cooldown, during which
+// calls fail fast without being sent; then one trial call is let through
+// (half-open) while the other calls wait for its outcome: a trial the
+// provider answered closes the circuit and they all go on, a failed one
+// reopens it and they fail fast again.
+//
+// Only the provider's own failures count (Unavailable): a call cut short by
+// its caller, or never sent, tells nothing of the provider (NoVerdict).
 type Breaker struct {
 	Threshold int
 	Cooldown  time.Duration
@@ -22,7 +28,7 @@ type Breaker struct {
 	mu       sync.Mutex
 	failures int
 	openTill time.Time
-	trial    bool // a half-open trial call is in flight
+	trial    chan struct{} // while a half-open trial is in flight; closed once its outcome is recorded
 }
 
 // Defaults of a Breaker.
@@ -30,6 +36,26 @@ const (
 	DefaultBreakerThreshold = 5
 	DefaultBreakerCooldown  = 30 * time.Second
 )
+
+// Verdict is what the outcome of a call says of the provider's health.
+type Verdict int
+
+// Verdicts.
+const (
+	// Answered: the provider answered, whatever it said.
+	Answered Verdict = iota
+	// Unavailable: the provider failed (HTTP 5xx, its own timeout — the
+	// call's timeout —, a connection refused or reset).
+	Unavailable
+	// NoVerdict: the call was not sent, or its caller gave up on it (the
+	// request was cancelled or its deadline passed).
+	NoVerdict
+)
+
+// Ticket is the permission to send one call; give it back to Record.
+type Ticket struct {
+	trial chan struct{} // the half-open trial's, when the call is the trial
+}
 
 func (b *Breaker) now() time.Time {
 	if b.Now != nil {
@@ -39,37 +65,84 @@ func (b *Breaker) now() time.Time {
 }
 
 // Allow reports whether a call may be sent now; when not, how long until one
-// may.
-func (b *Breaker) Allow() (bool, time.Duration) {
+// may (0 when ctx ended first). While a half-open trial is in flight it waits,
+// bounded by ctx, for the trial's outcome. Every ticket of an allowed call
+// must be given back to Record.
+func (b *Breaker) Allow(ctx context.Context) (Ticket, time.Duration, bool) {
+	for {
+		b.mu.Lock()
+		if b.failures < b.threshold() {
+			b.mu.Unlock()
+			return Ticket{}, 0, true
+		}
+		now := b.now()
+		if now.Before(b.openTill) {
+			b.mu.Unlock()
+			return Ticket{}, b.openTill.Sub(now), false
+		}
+		if b.trial == nil {
+			b.trial = make(chan struct{})
+			b.mu.Unlock()
+			return Ticket{trial: b.trial}, 0, true
+		}
+		done := b.trial
+		b.mu.Unlock()
+		select {
+		case <-done:
+			// Closed, reopened, or the trial said nothing: look again.
+		case <-ctx.Done():
+			return Ticket{}, 0, false
+		}
+	}
+}
+
+// Record notes the outcome of a call that Allow let through.
+func (b *Breaker) Record(t Ticket, v Verdict) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch v {
+	case Answered:
+		b.failures = 0
+		b.endTrial() // the provider is back: whoever waits goes on
+	case Unavailable:
+		b.failures++
+		if b.failures >= b.threshold() {
+			b.openTill = b.now().Add(b.cooldown())
+		}
+	}
+	if t.trial != nil && t.trial == b.trial {
+		b.endTrial()
+	}
+}
+
+func (b *Breaker) endTrial() {
+	if b.trial != nil {
+		close(b.trial)
+		b.trial = nil
+	}
+}
+
+// openFor is how long the circuit stays open; 0 when it is not open.
+func (b *Breaker) openFor() time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.failures < b.threshold() {
-		return true, 0
+		return 0
 	}
-	now := b.now()
-	if now.Before(b.openTill) {
-		return false, b.openTill.Sub(now)
-	}
-	if b.trial {
-		return false, b.cooldown()
-	}
-	b.trial = true
-	return true, 0
+	return max(b.openTill.Sub(b.now()), 0)
 }
 
-// Record notes the outcome of a call that was sent: unavailable or not.
-func (b *Breaker) Record(unavailable bool) {
+// State is "closed", "open" or "half_open".
+func (b *Breaker) State() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.trial = false
-	if !unavailable {
-		b.failures = 0
-		return
+	switch {
+	case b.failures < b.threshold():
+		return "closed"
+	case b.now().Before(b.openTill):
+		return "open"
 	}
-	b.failures++
-	if b.failures >= b.threshold() {
-		b.openTill = b.now().Add(b.cooldown())
-	}
+	return "half_open"
 }
 
 func (b *Breaker) threshold() int {

@@ -40,26 +40,37 @@ const (
 
 // Common is the part of a connection's configuration that every provider has.
 type Common struct {
-	ID          string        `yaml:"id"`
-	Provider    string        `yaml:"provider"`
-	BaseURL     string        `yaml:"base_url"`
-	Timeout     time.Duration `yaml:"timeout"`     // per outbound call
-	Retries     int           `yaml:"retries"`     // extra attempts after the first
-	Concurrency int           `yaml:"concurrency"` // calls in flight per connection
+	ID       string        `yaml:"id"`
+	Provider string        `yaml:"provider"`
+	BaseURL  string        `yaml:"base_url"`
+	Timeout  time.Duration `yaml:"timeout"` // per outbound call
+	// Retries is the number of extra attempts after the first: 0 means no
+	// retry; nil (the key absent) means DefaultRetries.
+	Retries     *int `yaml:"retries"`
+	Concurrency int  `yaml:"concurrency"` // calls in flight per connection
 }
 
-// WithDefaults fills zero values with the defaults.
+// WithDefaults fills zero values with the defaults; Retries only when it is
+// unset (nil), since 0 retries is a setting of its own.
 func (c Common) WithDefaults() Common {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	if c.Retries == 0 {
-		c.Retries = DefaultRetries
+	if c.Retries == nil {
+		c.Retries = new(DefaultRetries)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
 	return c
+}
+
+// MaxRetries is the number of extra attempts after the first.
+func (c Common) MaxRetries() int {
+	if c.Retries == nil {
+		return DefaultRetries
+	}
+	return *c.Retries
 }
 
 // Validate reports every problem at once, each naming its key.
@@ -76,7 +87,7 @@ func (c Common) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, errors.New("timeout: must not be negative"))
 	}
-	if c.Retries < 0 {
+	if c.Retries != nil && *c.Retries < 0 {
 		errs = append(errs, errors.New("retries: must not be negative"))
 	}
 	if c.Concurrency < 0 {

@@ -353,22 +353,16 @@ func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, rep
 		report.Error = err.Error()
 		code, status := schema.CodeProviderUnavailable, StatusUnknown
 		msg := fmt.Sprintf("the provider did not answer after %d attempt(s): %v; the record may or may not be stored, retry with the same Idempotency-Key", attempts, err)
-		retryAfter := 0
 		switch {
 		case attempts == 0:
 			// Nothing went out: the record is certainly not stored.
-			status = StatusFailed
+			code, status = schema.CodeNotSent, StatusFailed
 			msg = fmt.Sprintf("not sent: %v", err)
-			if errors.Is(err, ErrCircuitOpen) {
-				retryAfter = int(DefaultBreakerCooldown.Seconds())
-				if conn.Breaker.Cooldown > 0 {
-					retryAfter = int(conn.Breaker.Cooldown.Seconds())
-				}
-			}
 		case !errors.Is(err, ErrUnavailable):
 			code = schema.CodeProviderRejected
 			msg = fmt.Sprintf("the provider's answer could not be read: %v; the record may or may not be stored", err)
 		}
+		retryAfter := seconds(RetryAfterOf(err))
 		for _, r := range call.Records {
 			res := &results[r.Index]
 			res.Status = status
@@ -394,48 +388,111 @@ func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, rep
 	return true
 }
 
-// attempt calls the provider until it answers, the error is not retryable,
-// the retries are spent or ctx ends. attempts counts the calls made.
-func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (res CallResult, attempts int, err error) {
-	if ok, wait := conn.Breaker.Allow(); !ok {
-		return res, 0, fmt.Errorf("%w (retry in %ds)", ErrCircuitOpen, int(wait.Seconds())+1)
+// seconds rounds d up to whole seconds, for retry_after.
+func seconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
 	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// attempt calls the provider until it answers, the error is not retryable,
+// the retries are spent, the circuit opens or ctx ends. attempts counts the
+// calls actually sent; with 0, nothing went out.
+//
+// Before a retry it waits the provider's Retry-After when the failed attempt
+// carried one, else the policy's jittered backoff; never more than the
+// policy's Cap, and no retry is started when ctx's deadline comes first.
+// Only the provider's own failures count against the circuit: an attempt cut
+// short because ctx ended (the caller hung up, or the request's deadline
+// passed) does not.
+func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (res CallResult, attempts int, err error) {
 	policy := s.Retry
 	if policy.Base == 0 {
 		policy = DefaultRetryPolicy
 	}
-	for attempts = 1; ; attempts++ {
-		if attempts > 1 {
-			t := time.NewTimer(policy.wait(attempts - 1))
+	for {
+		if attempts > 0 {
+			if wait := conn.Breaker.openFor(); wait > 0 {
+				// Fail now rather than after the backoff.
+				return res, attempts, fmt.Errorf("%w; then %w", err, circuitOpen(wait))
+			}
+			wait := policy.wait(attempts)
+			if ra := RetryAfterOf(err); ra > 0 {
+				wait = min(ra, policy.Cap)
+			}
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+				return res, attempts, fmt.Errorf("%w (no further attempt before the request deadline)", err)
+			}
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return res, attempts - 1, fmt.Errorf("%w (no further attempt before the request deadline)", err)
+				return res, attempts, fmt.Errorf("%w (no further attempt before the request deadline)", err)
 			case <-t.C:
 			}
 		}
+		ticket, wait, ok := conn.Breaker.Allow(ctx)
+		if !ok {
+			var stop error
+			if ctx.Err() != nil {
+				stop = fmt.Errorf("%w: the circuit is half-open and its trial call had not answered before the request ended: %v", ErrUnavailable, ctx.Err())
+			} else {
+				stop = circuitOpen(wait)
+			}
+			if attempts == 0 {
+				return res, 0, stop
+			}
+			return res, attempts, fmt.Errorf("%w; then %w", err, stop)
+		}
+		slot := false
 		select {
 		case conn.sem <- struct{}{}:
+			slot = true
 		case <-ctx.Done():
-			if err == nil {
-				err = fmt.Errorf("%w: not sent before the request deadline: %v", ErrUnavailable, ctx.Err())
-			}
-			return res, attempts - 1, err
 		}
+		if ctx.Err() != nil {
+			// Both may be ready at once and select picks either: a call is
+			// never sent once the request has ended.
+			if slot {
+				<-conn.sem
+			}
+			conn.Breaker.Record(ticket, NoVerdict)
+			if attempts == 0 {
+				return res, 0, fmt.Errorf("%w: not sent before the request ended: %v", ErrUnavailable, ctx.Err())
+			}
+			return res, attempts, fmt.Errorf("%w (no further attempt before the request ended)", err)
+		}
+		attempts++
 		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
 		res, err = conn.Provider.Do(cctx, call)
 		cancel()
 		<-conn.sem
-		conn.Breaker.Record(err != nil && errors.Is(err, ErrUnavailable))
-		if err != nil && errors.Is(err, ErrUnavailable) && attempts <= conn.Retries {
-			if ok, _ := conn.Breaker.Allow(); !ok {
-				return res, attempts, fmt.Errorf("%w; then %w", err, ErrCircuitOpen)
-			}
-		}
-		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.Retries || ctx.Err() != nil {
+		conn.Breaker.Record(ticket, verdict(ctx, err))
+		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.MaxRetries() || ctx.Err() != nil {
 			return res, attempts, err
 		}
 	}
+}
+
+// circuitOpen is the error of a call not sent because the circuit is open
+// for wait.
+func circuitOpen(wait time.Duration) error {
+	return &RetryAfterError{Err: fmt.Errorf("%w (retry in %ds)", ErrCircuitOpen, seconds(wait)), After: wait}
+}
+
+// verdict says what a call's outcome tells of the provider. A call that
+// failed while its request's context had ended was cut short by the caller
+// (who hung up, or whose deadline passed), not by the provider; the call's
+// own timeout (conn.Timeout) expiring is the provider's failure.
+func verdict(ctx context.Context, err error) Verdict {
+	switch {
+	case err == nil || !errors.Is(err, ErrUnavailable):
+		return Answered
+	case ctx.Err() != nil:
+		return NoVerdict
+	}
+	return Unavailable
 }
 
 // decodeRecord decodes one canonical record. A key the model does not have is

@@ -83,7 +83,7 @@ func TestRetriesThenUnknown(t *testing.T) {
 	t.Parallel()
 	f := &flaky{}
 	f.fails.Store(100)
-	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: 2})
+	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: new(2)})
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	now := time.Unix(1000, 0)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: 1})
+	conn := newConn(t, f, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: new(1)})
 	conn.Breaker = &Breaker{Threshold: 3, Cooldown: 10 * time.Second, Now: clock}
 	req := Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)}
 	// Two calls of two attempts: the third failure in a row opens the circuit.
@@ -127,7 +127,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	now = now.Add(11 * time.Second)
 	mu.Unlock()
 	ans, _ = fast.Import(context.Background(), conn, req)
-	if ok, _ := conn.Breaker.Allow(); ans.Succeeded != 1 || !ok {
+	if st := conn.Breaker.State(); ans.Succeeded != 1 || st != "closed" {
 		t.Fatalf("after the cool-down: %+v", ans)
 	}
 }
@@ -149,7 +149,7 @@ func TestSequenceStopsAfterAFailedCall(t *testing.T) {
 	t.Parallel()
 	f := &flaky{perCall: 1}
 	f.fails.Store(100)
-	conn := newConn(t, &sequenced{f}, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: -0})
+	conn := newConn(t, &sequenced{f}, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Retries: new(0)})
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(3)})
 	if err != nil {
 		t.Fatal(err)
