@@ -24,7 +24,9 @@ type metrics struct {
 	callDur  *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// newMetrics builds the registry; resets, when not nil, is the count behind
+// crmgate_redis_resets_total.
+func newMetrics(resets func() uint64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -47,6 +49,12 @@ func newMetrics() *metrics {
 	}, []string{"connection", "provider"})
 	m.reg.MustRegister(m.requests, m.duration, m.recs, m.calls, m.callDur,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if resets != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "crmgate_redis_resets_total",
+			Help: "Times this instance found that Redis had lost its data set (restarted empty or flushed): events, subscriptions, idempotency keys and field-configuration versions stored before were lost.",
+		}, func() float64 { return float64(resets()) }))
+	}
 	return m
 }
 

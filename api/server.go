@@ -18,8 +18,17 @@ import (
 	"crmgate/ratelimit"
 )
 
-// Check is a readiness check: ok, and a short detail.
-type Check func(ctx context.Context) (ok bool, detail string)
+// Check is a readiness check.
+type Check func(ctx context.Context) CheckResult
+
+// CheckResult is what a readiness check found: ok, a short detail, and, when
+// State is set, one word for it that /readyz also shows at its top level
+// under the check's name ("redis": "ok", "unreachable" or "reset").
+type CheckResult struct {
+	OK     bool
+	Detail string
+	State  string
+}
 
 // Options are what the Server needs. Connections, Service and Verifier are
 // required.
@@ -33,6 +42,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Ready lists the readiness checks by name ("redis", "config").
 	Ready map[string]Check
+	// RedisResets, when set, counts the resets of Redis (a data set lost)
+	// this instance noticed: the metric crmgate_redis_resets_total.
+	RedisResets func() uint64
 	// Sandbox enables POST /v1/sandbox/{connection}/changes.
 	Sandbox bool
 	// Changes are the sandbox simulators that can send webhooks, by connection.
@@ -78,7 +90,7 @@ func New(o Options) *Server {
 		o.RequestTimeout = 60 * time.Second
 	}
 	s := &Server{opts: o, conns: map[string]*gateway.Connection{}, order: o.Connections, service: o.Service,
-		verifier: o.Verifier, log: o.Logger, metrics: newMetrics()}
+		verifier: o.Verifier, log: o.Logger, metrics: newMetrics(o.RedisResets)}
 	for _, c := range o.Connections {
 		s.conns[c.ID] = c
 	}
@@ -186,14 +198,20 @@ func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status":
 func (s *Server) readyz(c *gin.Context) {
 	status, code := "ready", http.StatusOK
 	checks := gin.H{}
+	body := gin.H{"checks": checks}
 	for name, check := range s.opts.Ready {
-		ok, detail := check(c.Request.Context())
-		checks[name] = gin.H{"ok": ok, "detail": detail}
-		if !ok {
-			// The gateway goes on validating with its last good copy: it is
-			// degraded, still serving.
+		r := check(c.Request.Context())
+		checks[name] = gin.H{"ok": r.OK, "detail": r.Detail}
+		if r.State != "" {
+			body[name] = r.State
+		}
+		if !r.OK {
+			// The gateway goes on validating with its last good copy (and,
+			// after a Redis reset, with what it restored): it is degraded,
+			// still serving.
 			status = "degraded"
 		}
 	}
-	c.JSON(code, gin.H{"status": status, "checks": checks})
+	body["status"] = status
+	c.JSON(code, body)
 }

@@ -27,6 +27,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
+	"crmgate/redisreset"
 )
 
 // App is a built gateway, ready to serve.
@@ -126,6 +127,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	var (
 		fcStore fieldconfig.Store
 		rdb     *redis.Client
+		resets  func() uint64
 	)
 	ready := map[string]api.Check{}
 	if url := cfg.RedisURL.Reveal(); url != "" {
@@ -135,14 +137,17 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 		rdb, fcStore = client, s
 		a.closers = append(a.closers, func() { _ = rdb.Close() })
-		ready["redis"] = func(ctx context.Context) (bool, string) {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			if err := rdb.Ping(ctx).Err(); err != nil {
-				return false, "unreachable: validating with the last good field configuration"
-			}
-			return true, "ok"
+		marker, err := redisreset.New(rdb, redisreset.Options{Prefix: o.RedisPrefix, Interval: fieldconfig.DefaultPollInterval, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
 		}
+		// Learn the data set now; an unreachable Redis is left to Run.
+		mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _ = marker.Check(mctx)
+		cancel()
+		a.background = append(a.background, marker.Run)
+		resets = marker.Resets
+		ready["redis"] = redisReady(rdb, marker)
 	} else {
 		fcStore = fieldconfig.NewMemory()
 	}
@@ -159,7 +164,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy", "error", err.Error())
 	}
 	a.background = append(a.background, cache.Run)
-	ready["config"] = func(context.Context) (bool, string) { return cache.Healthy() }
+	ready["config"] = func(context.Context) api.CheckResult {
+		ok, detail := cache.Healthy()
+		return api.CheckResult{OK: ok, Detail: detail}
+	}
 
 	built := make([]*gateway.Connection, 0, len(conns))
 	for _, c := range conns {
@@ -210,6 +218,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		MaxRecords:     cfg.Limits.MaxRecords,
 		RequestTimeout: cfg.RequestTimeout,
 		Ready:          ready,
+		RedisResets:    resets,
 		Sandbox:        cfg.Sandbox,
 		Changes:        changes,
 		Extra:          extra,
@@ -231,6 +240,26 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// redisReady is the "redis" readiness check: unreachable, reset (for
+// redisreset.DefaultRemember after this instance noticed Redis had lost its
+// data set; the gateway goes on with what it restored) or ok. Both of the
+// first two make /readyz degraded, never 503.
+func redisReady(rdb *redis.Client, marker *redisreset.Marker) api.Check {
+	return func(ctx context.Context) api.CheckResult {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return api.CheckResult{State: "unreachable", Detail: "unreachable: validating with the last good field configuration"}
+		}
+		if at, ok := marker.Reset(); ok {
+			return api.CheckResult{State: "reset", Detail: fmt.Sprintf("reset: Redis lost its data set (restarted empty or flushed), noticed at %s: "+
+				"what it held before (%s) is gone; the field configuration was restored from the gateways' copies with new versions",
+				at.UTC().Format(time.RFC3339), redisreset.Lost)}
+		}
+		return api.CheckResult{OK: true, State: "ok", Detail: "ok"}
+	}
 }
 
 // requestStores are the Idempotency-Key store and the per-app rate limiter

@@ -392,7 +392,8 @@ func readyStatus(t *testing.T, url string) string {
 
 // With its Redis gone, a gateway goes on validating with the last good
 // copy of the field configuration and says it is degraded; once Redis is
-// back on the same address it is ready again.
+// back on the same address (empty: it kept nothing) it follows it again and
+// says that Redis lost its data set.
 func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	t.Parallel()
 	rs := startOwnRedis(t)
@@ -424,7 +425,10 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	expectProblem(t, put, http.StatusServiceUnavailable)
 
 	rs.start()
-	waitFor(t, 15*time.Second, "/readyz ready once Redis is back", func() bool { return readyStatus(t, gw.url) == "ready" })
+	waitFor(t, 15*time.Second, "/readyz says reset once Redis is back", func() bool {
+		r := readyz(t, gw.url)
+		return r.Redis == "reset" && r.Checks["config"].OK
+	})
 	cur, tag := getFieldConfig(t, gw.url, "acme-wa")
 	r = request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(cur.Config, "Lost", 40), "If-Match", tag)
 	if r.status != http.StatusOK {

@@ -45,7 +45,7 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
-                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.",
+                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.",
                 "produces": [
                     "text/plain"
                 ],
@@ -87,7 +87,7 @@ const docTemplate = `{
         },
         "/readyz": {
             "get": {
-                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.",
+                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, \"redis\" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).",
                 "produces": [
                     "application/json"
                 ],
@@ -1721,6 +1721,16 @@ const docTemplate = `{
                     "additionalProperties": {
                         "$ref": "#/definitions/ReadyCheck"
                     }
+                },
+                "redis": {
+                    "description": "With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.",
+                    "type": "string",
+                    "enum": [
+                        "ok",
+                        "unreachable",
+                        "reset"
+                    ],
+                    "example": "ok"
                 },
                 "status": {
                     "description": "degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).",

@@ -196,8 +196,9 @@ func (c *Cache) watch(ctx context.Context, n Notifier) {
 // every connection whose version differs (also an older one: the store is
 // the truth every instance follows). A connection with nothing stored is
 // seeded again with the last good copy (the configuration file's document
-// when the store was never reached), as version 1. It makes no Get for a connection whose version did not
-// change. A failure to reach the store is returned, keeps the last good
+// when the store was never reached), with a version above every one the
+// store handed out (Store.Seed), so that no old ETag matches it. It makes no
+// Get for a connection whose version did not change. A failure to reach the store is returned, keeps the last good
 // copy and makes Healthy report degraded until a Refresh succeeds.
 func (c *Cache) Refresh(ctx context.Context) error {
 	vers, err := c.versions(ctx)

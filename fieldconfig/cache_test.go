@@ -616,3 +616,50 @@ func TestCacheConcurrentReadersAndWriters(t *testing.T) {
 		t.Errorf("version %d after 50 Puts, want 51", version(c, "acme"))
 	}
 }
+
+// Two instances on a Redis that lost its data set (the store's hash
+// deleted) restore the last good document with a version above every old
+// one, and agree on it.
+func TestCacheRestoresAboveOldVersions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, c := newRedisStore(t)
+	other, err := NewRedis(c, RedisOptions{Prefix: s.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := map[string]Config{"acme": sampleConfig()}
+	a := newTestCache(t, s, seeds, time.Hour)
+	b := newTestCache(t, other, seeds, time.Hour)
+	for _, x := range []*Cache{a, b} {
+		if err := x.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, err := a.Put(ctx, "acme", vipOnly(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refresh(ctx); err != nil || version(b, "acme") != old.Version {
+		t.Fatalf("b serves version %d (%v), want %d", version(b, "acme"), err, old.Version)
+	}
+
+	if err := c.Del(ctx, s.key("acme")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Cache{b, a} {
+		if err := x.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restored := version(a, "acme")
+	if restored <= old.Version || version(b, "acme") != restored {
+		t.Fatalf("after the wipe a serves version %d, b %d; want one version above %d", restored, version(b, "acme"), old.Version)
+	}
+	if issues := a.Rules("acme").Check(taggedNew()); len(issues) != 1 {
+		t.Errorf("restored rules checks = %v, want the last good document's invalid_option", issues)
+	}
+	if _, err := a.Put(ctx, "acme", sampleConfig(), old.Version); !errors.Is(err, ErrVersionMismatch) {
+		t.Errorf("Put with the old version %d = %v, want ErrVersionMismatch", old.Version, err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -29,9 +31,22 @@ type RedisOptions struct {
 // of two conditional Puts naming the same version exactly one wins. After each
 // write a change notice {"connection": id, "version": n} is published on
 // <prefix>fieldconfig:changes.
+//
+// A Redis that lost its data set (restarted empty, flushed) does not make
+// versions repeat: the store remembers the highest version of each connection
+// it has read or written, and a Put or Seed never stores one at or below it.
+// What it writes into an emptied hash takes its version from the clock
+// (milliseconds since 1970) when that is above what it remembers. Versions
+// count up by one a change, from 1 or from such a clock reading, so the clock
+// is ahead of every version of the lost data set, also of one that another
+// instance saw and this one had not yet: an ETag of the lost data set never
+// matches a document of the new one.
 type Redis struct {
 	rdb    redis.UniversalClient
 	prefix string
+
+	mu   sync.Mutex
+	seen map[string]int64 // highest version read or written, by connection
 }
 
 var (
@@ -49,7 +64,7 @@ func NewRedis(rdb redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
-	return &Redis{rdb: rdb, prefix: opts.Prefix}, nil
+	return &Redis{rdb: rdb, prefix: opts.Prefix, seen: map[string]int64{}}, nil
 }
 
 // OpenRedis parses rawURL (redis://[user:password@]host:port/db, or rediss://
@@ -83,33 +98,66 @@ type notice struct {
 }
 
 // putScript: KEYS[1] the hash; ARGV: ifVersion, updated_at as a JSON string,
-// config as JSON, channel, connection id as a JSON string. Returns
-// {1, version} when stored, {0, current} on a version mismatch.
+// config as JSON, channel, connection id as a JSON string, the lowest
+// version to store over a stored one, the lowest version to store into an
+// empty hash (see floors). Returns {1, version} when stored, {0, current} on
+// a version mismatch.
 var putScript = redis.NewScript(`
 local cur = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 local want = tonumber(ARGV[1])
 if want ~= 0 and want ~= cur then
   return {0, cur}
 end
-local v = string.format('%d', cur + 1)
+local n = cur + 1
+if cur == 0 then
+  n = math.max(n, tonumber(ARGV[7]))
+else
+  n = math.max(n, tonumber(ARGV[6]))
+end
+local v = string.format('%d', n)
 local doc = '{"version":' .. v .. ',"updated_at":' .. ARGV[2] .. ',"config":' .. ARGV[3] .. '}'
 redis.call('HSET', KEYS[1], 'version', v, 'doc', doc)
 redis.call('PUBLISH', ARGV[4], '{"connection":' .. ARGV[5] .. ',"version":' .. v .. '}')
-return {1, cur + 1}
+return {1, n}
 `)
 
 // seedScript: KEYS[1] the hash; ARGV: updated_at as a JSON string, config as
-// JSON, channel, connection id as a JSON string. Returns the stored document.
+// JSON, channel, connection id as a JSON string, the lowest version to store
+// into an empty hash (see floors). Returns the stored document.
 var seedScript = redis.NewScript(`
 local doc = redis.call('HGET', KEYS[1], 'doc')
 if doc then
   return doc
 end
-doc = '{"version":1,"updated_at":' .. ARGV[1] .. ',"config":' .. ARGV[2] .. '}'
-redis.call('HSET', KEYS[1], 'version', 1, 'doc', doc)
-redis.call('PUBLISH', ARGV[3], '{"connection":' .. ARGV[4] .. ',"version":1}')
+local v = string.format('%d', math.max(1, tonumber(ARGV[5])))
+doc = '{"version":' .. v .. ',"updated_at":' .. ARGV[1] .. ',"config":' .. ARGV[2] .. '}'
+redis.call('HSET', KEYS[1], 'version', v, 'doc', doc)
+redis.call('PUBLISH', ARGV[3], '{"connection":' .. ARGV[4] .. ',"version":' .. v .. '}')
 return doc
 `)
+
+// saw records that version of conn was read or written.
+func (s *Redis) saw(conn string, version int64) {
+	s.mu.Lock()
+	if version > s.seen[conn] {
+		s.seen[conn] = version
+	}
+	s.mu.Unlock()
+}
+
+// floors are the lowest versions a write of conn at time at may store: over
+// a stored version (above every version seen), and into an empty hash
+// (besides, the clock, once a version was seen: the hash was lost). Both are
+// 0 when no version of conn was seen yet.
+func (s *Redis) floors(conn string, at time.Time) (over, empty int64) {
+	s.mu.Lock()
+	seen := s.seen[conn]
+	s.mu.Unlock()
+	if seen == 0 {
+		return 0, 0
+	}
+	return seen + 1, max(seen+1, at.UnixMilli())
+}
 
 // Get implements Store.
 func (s *Redis) Get(ctx context.Context, conn string) (Versioned, error) {
@@ -120,14 +168,15 @@ func (s *Redis) Get(ctx context.Context, conn string) (Versioned, error) {
 	if err != nil {
 		return Versioned{}, fmt.Errorf("fieldconfig.Redis.Get %q: %w", conn, err)
 	}
-	return decodeDoc("fieldconfig.Redis.Get", conn, doc)
+	return s.decodeDoc("fieldconfig.Redis.Get", conn, doc)
 }
 
-func decodeDoc(op, conn, doc string) (Versioned, error) {
+func (s *Redis) decodeDoc(op, conn, doc string) (Versioned, error) {
 	var v Versioned
 	if err := json.Unmarshal([]byte(doc), &v); err != nil {
 		return Versioned{}, fmt.Errorf("%s %q: stored document is not valid: %w", op, conn, err)
 	}
+	s.saw(conn, v.Version)
 	return v, nil
 }
 
@@ -143,8 +192,9 @@ func (s *Redis) Put(ctx context.Context, conn string, cfg Config, ifVersion int6
 	if err != nil {
 		return Versioned{}, fmt.Errorf("%s: %w", op, err)
 	}
+	over, empty := s.floors(conn, at)
 	res, err := putScript.Run(ctx, s.rdb, []string{s.key(conn)},
-		strconv.FormatInt(ifVersion, 10), args[0], args[1], s.Channel(), args[2]).Int64Slice()
+		strconv.FormatInt(ifVersion, 10), args[0], args[1], s.Channel(), args[2], over, empty).Int64Slice()
 	if err != nil {
 		return Versioned{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -154,6 +204,7 @@ func (s *Redis) Put(ctx context.Context, conn string, cfg Config, ifVersion int6
 	if res[0] == 0 {
 		return Versioned{}, fmt.Errorf("%s: If-Match %d, current %d: %w", op, ifVersion, res[1], ErrVersionMismatch)
 	}
+	s.saw(conn, res[1])
 	return Versioned{Version: res[1], UpdatedAt: at, Config: cfg}, nil
 }
 
@@ -163,15 +214,17 @@ func (s *Redis) Seed(ctx context.Context, conn string, cfg Config) (Versioned, e
 	if err := validate(op, &cfg); err != nil {
 		return Versioned{}, err
 	}
-	args, err := jsonArgs(now(), cfg, conn)
+	at := now()
+	args, err := jsonArgs(at, cfg, conn)
 	if err != nil {
 		return Versioned{}, fmt.Errorf("%s: %w", op, err)
 	}
-	doc, err := seedScript.Run(ctx, s.rdb, []string{s.key(conn)}, args[0], args[1], s.Channel(), args[2]).Text()
+	_, empty := s.floors(conn, at)
+	doc, err := seedScript.Run(ctx, s.rdb, []string{s.key(conn)}, args[0], args[1], s.Channel(), args[2], empty).Text()
 	if err != nil {
 		return Versioned{}, fmt.Errorf("%s: %w", op, err)
 	}
-	return decodeDoc("fieldconfig.Redis.Seed", conn, doc)
+	return s.decodeDoc("fieldconfig.Redis.Seed", conn, doc)
 }
 
 // jsonArgs encodes the script arguments that are spliced into JSON text.
@@ -209,6 +262,7 @@ func (s *Redis) Versions(ctx context.Context, conns []string) (map[string]int64,
 		if err != nil {
 			return nil, fmt.Errorf("fieldconfig.Redis.Versions %q: %w", conns[i], err)
 		}
+		s.saw(conns[i], v)
 		out[conns[i]] = v
 	}
 	return out, nil

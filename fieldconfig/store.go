@@ -21,7 +21,9 @@ var (
 )
 
 // Versioned is a stored field configuration with its version. Versions start
-// at 1 and grow by one with every Put. Its JSON form is the answer of
+// at 1 and grow by one with every Put; they never repeat, also across a
+// backend that lost what it held (see Redis), where they jump ahead. Its JSON
+// form is the answer of
 // GET /v1/connections/{id}/field-config:
 // {"version": 3, "updated_at": "…", "config": {…}}.
 type Versioned struct {
@@ -39,13 +41,15 @@ type Store interface {
 	// wrapping ErrNotFound when nothing is stored for it.
 	Get(ctx context.Context, conn string) (Versioned, error)
 	// Put replaces the whole document, atomically, with version+1 (1 when
-	// nothing was stored). With ifVersion > 0 it does so only when that is
+	// nothing was stored, or above every version this store handed out when
+	// its backend lost them). With ifVersion > 0 it does so only when that is
 	// the current version, and else fails with ErrVersionMismatch (also when
 	// nothing is stored); ifVersion 0 is unconditional. A document that fails
 	// Config.Validate is refused with ErrInvalid and nothing changes.
 	Put(ctx context.Context, conn string, cfg Config, ifVersion int64) (Versioned, error)
 	// Seed stores cfg as version 1 when nothing is stored for the connection
-	// yet, and returns what is stored afterwards. It never overwrites
+	// yet (above every version this store handed out, when its backend lost
+	// them), and returns what is stored afterwards. It never overwrites
 	// anything already stored, whatever its version or content: the
 	// configuration file seeds a connection once, and from then on a change
 	// is a Put. An invalid cfg is refused with ErrInvalid, even when

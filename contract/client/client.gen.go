@@ -145,13 +145,13 @@ func (e ErrorCode) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -191,6 +191,27 @@ const (
 func (e QueuedStatus) Valid() bool {
 	switch e {
 	case QueuedStatusQueued:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReadinessRedis.
+const (
+	ReadinessRedisOk          ReadinessRedis = "ok"
+	ReadinessRedisReset       ReadinessRedis = "reset"
+	ReadinessRedisUnreachable ReadinessRedis = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the ReadinessRedis enum.
+func (e ReadinessRedis) Valid() bool {
+	switch e {
+	case ReadinessRedisOk:
+		return true
+	case ReadinessRedisReset:
+		return true
+	case ReadinessRedisUnreachable:
 		return true
 	default:
 		return false
@@ -854,11 +875,21 @@ type QueuedStatus string
 type Readiness struct {
 	Checks map[string]ReadyCheck `json:"checks"`
 
+	// Redis With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
+	//
+	// Example: ok
+	Redis *ReadinessRedis `json:"redis,omitempty"`
+
 	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
 	//
 	// Example: ready
 	Status ReadinessStatus `json:"status"`
 }
+
+// ReadinessRedis With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
+//
+// Example: ok
+type ReadinessRedis string
 
 // ReadinessStatus degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
 //
@@ -1420,7 +1451,7 @@ type ClientInterface interface {
 
 	// Metrics Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1434,7 +1465,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1677,7 +1708,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Metrics Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1711,7 +1742,7 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3314,7 +3345,7 @@ type ClientWithResponsesInterface interface {
 
 	// MetricsWithResponse Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3332,7 +3363,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6182,7 +6213,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // MetricsWithResponse Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6212,7 +6243,7 @@ func (c *ClientWithResponses) OpenapiWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation.
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
 //
 // Returns a wrapper object for the known response body format(s).
 //
