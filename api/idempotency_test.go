@@ -69,7 +69,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	tok := token(t, nil, nil, nil)
 	// Claim the key as a running request would.
 	fpr := idempotency.Fingerprint([]byte("app1"), []byte("/v1/customers"), []byte(oneRecord))
-	if _, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-3", fpr); err != nil {
+	if _, _, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-3", fpr); err != nil {
 		t.Fatal(err)
 	}
 	w := postWithKey(t, srv, tok, "k-3", oneRecord)
