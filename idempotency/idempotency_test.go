@@ -245,3 +245,23 @@ func TestRedisKeysShareAHashTag(t *testing.T) {
 		}
 	}
 }
+
+// Keys stored by versions before leases are still honoured: an answer is
+// replayed, an older instance's running claim is respected.
+func TestRedisReadsLegacyKeys(t *testing.T) {
+	t.Parallel()
+	c, prefix := redistest.Client(t)
+	s, _ := NewRedis(c, Options{Prefix: prefix})
+	ctx := context.Background()
+	c.Set(ctx, prefix+"idem:done", `{"fp":"a","done":true,"answer":{"status":200,"content_type":"application/json","body":"b2s="}}`, time.Minute)
+	c.Set(ctx, prefix+"idem:running", `{"fp":"a","done":false}`, time.Minute)
+	if a, cl, err := s.Begin(ctx, "done", "a"); err != nil || cl != nil || a == nil || string(a.Body) != "ok" {
+		t.Fatalf("legacy answer: %+v %v %v", a, cl, err)
+	}
+	if _, _, err := s.Begin(ctx, "done", "b"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("legacy answer, other body: %v", err)
+	}
+	if _, _, err := s.Begin(ctx, "running", "a"); !errors.Is(err, ErrInFlight) {
+		t.Fatalf("legacy claim: %v", err)
+	}
+}

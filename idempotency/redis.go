@@ -96,8 +96,43 @@ var releaseScript = redis.NewScript(heldLua + `
 if not held() then return 0 end
 return redis.call("DEL", KEYS[1], KEYS[2], KEYS[3])`)
 
+// legacyRecord is a key as versions before leases kept it: one JSON value
+// at prefix + "idem:" + key. Begin still honours such keys (an answer to
+// replay, a claim of an older instance still running), so that an upgrade
+// sends nothing twice; they are gone a TTL after the upgrade.
+type legacyRecord struct {
+	Fingerprint string  `json:"fp"`
+	Done        bool    `json:"done"`
+	Answer      *Answer `json:"answer,omitempty"`
+}
+
+// legacy answers Begin from a legacy key; found is false when there is none.
+func (s *Redis) legacy(ctx context.Context, key, fp string) (a *Answer, found bool, err error) {
+	raw, err := s.rdb.Get(ctx, s.o.Prefix+"idem:"+key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, fmt.Errorf("idempotency.Redis.Begin: %w", err)
+	}
+	var r legacyRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, false, nil
+	}
+	switch {
+	case r.Fingerprint != fp:
+		return nil, true, ErrMismatch
+	case !r.Done || r.Answer == nil:
+		return nil, true, ErrInFlight
+	}
+	return r.Answer, true, nil
+}
+
 // Begin implements Store.
 func (s *Redis) Begin(ctx context.Context, key, fp string) (*Answer, *Claim, error) {
+	if a, found, err := s.legacy(ctx, key, fp); found {
+		return a, nil, err
+	}
 	owner := newOwner()
 	v, err := beginScript.Run(ctx, s.rdb, s.keys(key), fp, owner, s.o.Lease.Milliseconds(), s.o.TTL.Milliseconds()).Slice()
 	if err != nil {
