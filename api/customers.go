@@ -170,12 +170,14 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	if !ok {
 		return
 	}
+	var journal gateway.Journal
 	if !validateOnly {
-		done, ok := s.idempotent(c, body)
+		done, j, ok := s.idempotent(c, body)
 		if !ok {
 			return
 		}
 		defer done()
+		journal = j
 	}
 	req, decoded, conn, ok := s.readImport(c, body)
 	if !ok {
@@ -205,7 +207,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			return
 		}
 	}
-	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly})
+	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal})
 	if err != nil {
 		serviceError(c, err)
 		return

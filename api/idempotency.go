@@ -2,12 +2,15 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"crmgate/gateway"
 	"crmgate/idempotency"
 )
 
@@ -17,62 +20,153 @@ const (
 	maxIdempotencyKey    = 255
 )
 
+// errLeaseLost ends a request whose Idempotency-Key was taken over by a
+// retry (this request's lease had lapsed): the retry sends the rest.
+var errLeaseLost = errors.New("the Idempotency-Key was taken over by a retry of this request")
+
 // idempotent handles the Idempotency-Key of a write request. Without a key it
 // does nothing. With one: a key already answered for the same caller, path
 // and body replays that answer byte for byte (Idempotent-Replayed: true) and
 // stops the request; the same key with another body is a 422; while the
-// first request is still running, a 409. Otherwise the request goes on and
-// the returned done func stores its answer when it was a 200 (a problem
-// releases the key so a corrected request may reuse it).
-func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), ok bool) {
+// first request is still running (its lease renewed), a 409. Otherwise the
+// request holds the key: its lease is renewed until the returned done func,
+// which stores the answer when it was a 200 (a problem releases the key so a
+// corrected request may reuse it). The returned journal (nil without a key)
+// keeps the outcomes of the request's provider calls under the key, and gives
+// back those of an earlier attempt with the same key and body that was
+// interrupted.
+func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal gateway.Journal, ok bool) {
 	key := c.GetHeader(headerIdempotencyKey)
 	if key == "" || s.opts.Idempotency == nil {
-		return func() {}, true
+		return func() {}, nil, true
 	}
 	if len(key) > maxIdempotencyKey {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 255 characters",
 			issue("too_long", headerIdempotencyKey, "at most 255 characters"))
-		return nil, false
+		return nil, nil, false
 	}
 	sub := principal(c).Subject
 	scoped := sub + "\x00" + c.FullPath() + "\x00" + key
 	fp := idempotency.Fingerprint([]byte(sub), []byte(c.FullPath()), body)
-	ans, err := s.opts.Idempotency.Begin(c.Request.Context(), scoped, fp)
+	store := s.opts.Idempotency
+	ans, claim, err := store.Begin(c.Request.Context(), scoped, fp)
 	switch {
 	case err == nil && ans != nil:
 		c.Header(headerReplayed, "true")
 		c.Data(ans.Status, ans.ContentType, ans.Body)
 		c.Abort()
-		return nil, false
+		return nil, nil, false
 	case err == nil:
 	case errors.Is(err, idempotency.ErrInFlight):
 		c.Header("Retry-After", "1")
 		problem(c, http.StatusConflict, ProblemConflict, "a request with this Idempotency-Key is still running; retry when it has answered")
-		return nil, false
+		return nil, nil, false
 	case errors.Is(err, idempotency.ErrMismatch):
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "this Idempotency-Key was used with a different request body",
 			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
-		return nil, false
+		return nil, nil, false
 	default:
 		s.log.Error("idempotency store failed", "request_id", requestID(c), "error", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the Idempotency-Key could not be checked; nothing was sent, retry later")
-		return nil, false
+		return nil, nil, false
+	}
+	// The lease is renewed while the request runs; should a retry take the
+	// key over meanwhile, this request stops sending.
+	ctx, cancel := context.WithCancelCause(c.Request.Context())
+	c.Request = c.Request.WithContext(ctx)
+	stop := idempotency.Keep(context.WithoutCancel(ctx), store, claim, func() {
+		s.log.Warn("Idempotency-Key taken over by a retry; stopping", "request_id", requestID(c))
+		cancel(errLeaseLost)
+	})
+	j := &keyJournal{store: store, claim: claim, log: s.log, requestID: requestID(c)}
+	if len(claim.Journal) > 0 {
+		s.log.Info("Idempotency-Key resumed after an interrupted attempt", "request_id", requestID(c), "calls_answered", len(claim.Journal))
 	}
 	rec := &recorder{ResponseWriter: c.Writer}
 	c.Writer = rec
 	return func() {
+		stop()
+		defer cancel(nil)
+		if !rec.Written() {
+			// A panic on its way up: leave the key and its journal to a
+			// retry, once the lease lapses.
+			return
+		}
 		// The answer is stored even when the caller went away.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
-		defer cancel()
+		ctx, cancelStore := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancelStore()
 		if rec.Status() == http.StatusOK {
-			err = s.opts.Idempotency.Complete(ctx, scoped, fp, idempotency.Answer{Status: rec.Status(), ContentType: rec.Header().Get("Content-Type"), Body: rec.body})
+			err = store.Complete(ctx, claim, idempotency.Answer{Status: rec.Status(), ContentType: rec.Header().Get("Content-Type"), Body: rec.body})
 		} else {
-			err = s.opts.Idempotency.Release(ctx, scoped, fp)
+			err = store.Release(ctx, claim)
 		}
 		if err != nil {
 			s.log.Error("idempotency store failed", "request_id", requestID(c), "error", err.Error())
 		}
-	}, true
+	}, j, true
+}
+
+// journalEntry is one provider call as the journal keeps it.
+type journalEntry struct {
+	Report  gateway.CallReport `json:"report"`
+	Results []gateway.Result   `json:"results"`
+}
+
+// noteReplayed marks, in provider_calls, a call made by an interrupted
+// earlier attempt with the same Idempotency-Key.
+const noteReplayed = "answered to an earlier attempt with this Idempotency-Key that was interrupted; its records were not sent again"
+
+// keyJournal is a gateway.Journal on an Idempotency-Key's claim.
+type keyJournal struct {
+	store     idempotency.Store
+	claim     *idempotency.Claim
+	log       *slog.Logger
+	requestID string
+}
+
+// Answered implements gateway.Journal.
+func (j *keyJournal) Answered() (map[int]gateway.Result, []gateway.CallReport) {
+	if len(j.claim.Journal) == 0 {
+		return nil, nil
+	}
+	results := map[int]gateway.Result{}
+	calls := make([]gateway.CallReport, 0, len(j.claim.Journal))
+	for _, raw := range j.claim.Journal {
+		var e journalEntry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			// Not ours to read: its records are sent again.
+			j.log.Error("idempotency journal entry unreadable", "request_id", j.requestID, "error", err.Error())
+			continue
+		}
+		for _, r := range e.Results {
+			results[r.Index] = r
+		}
+		if e.Report.Note == "" {
+			e.Report.Note = noteReplayed
+		} else {
+			e.Report.Note = noteReplayed + "; " + e.Report.Note
+		}
+		calls = append(calls, e.Report)
+	}
+	return results, calls
+}
+
+// Record implements gateway.Journal: one store round trip, written even when
+// the request's deadline has passed.
+func (j *keyJournal) Record(ctx context.Context, report gateway.CallReport, results []gateway.Result) {
+	if len(results) == 0 {
+		return
+	}
+	b, err := json.Marshal(journalEntry{Report: report, Results: results})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = j.store.Record(ctx, j.claim, b)
+	}
+	if err != nil {
+		j.log.Error("idempotency journal not written; a retry after a crash would send these records again",
+			"request_id", j.requestID, "records", len(results), "error", err.Error())
+	}
 }
 
 // recorder keeps a copy of what is written.

@@ -1,14 +1,17 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"crmgate/gateway"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 )
@@ -69,7 +72,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	tok := token(t, nil, nil, nil)
 	// Claim the key as a running request would.
 	fpr := idempotency.Fingerprint([]byte("app1"), []byte("/v1/customers"), []byte(oneRecord))
-	if _, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-3", fpr); err != nil {
+	if _, _, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-3", fpr); err != nil {
 		t.Fatal(err)
 	}
 	w := postWithKey(t, srv, tok, "k-3", oneRecord)
@@ -101,5 +104,63 @@ func TestRateLimit(t *testing.T) {
 	decodeProblem(t, w)
 	if w := do(t, srv, call{method: "GET", path: "/v1/connections", token: token(t, func(c jwt.MapClaims) { c["sub"] = "app2" }, nil, nil)}); w.Code != 200 {
 		t.Fatalf("another app has its own budget: %d", w.Code)
+	}
+}
+
+// A retry with the same key and body after the first request died (its
+// lease lapsed, its journal holding one answered call) takes the key over,
+// answers the journaled records without sending them again, and sends only
+// the rest.
+func TestIdempotencyKeyResumesAnInterruptedImport(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	store := idempotency.NewMemory(idempotency.Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	srv, fp := newTestServerWith(t, 1<<20, func(o *Options) { o.Idempotency = store })
+	tok := token(t, nil, nil, nil)
+	body := `{"connection":"c1","customers":[{"whatsapp":"+86 152 6666 7780"},{"whatsapp":"+86 152 6666 7781"},{"whatsapp":"+86 152 6666 7782"},{"whatsapp":"+86 152 6666 7783"}]}`
+	// The first request: it claimed the key, its first call was answered
+	// and journaled, then it died.
+	fpr := idempotency.Fingerprint([]byte("app1"), []byte("/v1/customers"), []byte(body))
+	_, claim, err := store.Begin(t.Context(), "app1\x00/v1/customers\x00k-9", fpr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, _ := json.Marshal(journalEntry{Report: gateway.CallReport{Path: "/import", HTTPStatus: 200, Records: 2, Attempts: 1},
+		Results: []gateway.Result{{Index: 0, Status: gateway.StatusSucceeded, ProviderID: "old-0"}, {Index: 1, Status: gateway.StatusSucceeded, ProviderID: "old-1"}}})
+	if err := store.Record(t.Context(), claim, entry); err != nil {
+		t.Fatal(err)
+	}
+	if w := postWithKey(t, srv, tok, "k-9", body); w.Code != 409 {
+		t.Fatalf("while the lease lives: %d %s", w.Code, w.Body)
+	}
+	mu.Lock()
+	now = now.Add(idempotency.DefaultLease + time.Second)
+	mu.Unlock()
+
+	w := postWithKey(t, srv, tok, "k-9", body)
+	if w.Code != 200 {
+		t.Fatalf("retry: %d %s", w.Code, w.Body)
+	}
+	if len(fp.sent) != 2 || fp.sent[0] != 2 || fp.sent[1] != 3 {
+		t.Fatalf("sent %v, want only records 2 and 3", fp.sent)
+	}
+	var ans gateway.Answer
+	if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Total != 4 || ans.Succeeded != 4 || ans.Results[0].ProviderID != "old-0" || ans.Results[1].ProviderID != "old-1" || ans.Results[3].Index != 3 {
+		t.Fatalf("answer %s", w.Body)
+	}
+	if len(ans.ProviderCalls) != 2 || !strings.Contains(ans.ProviderCalls[0].Note, "interrupted") || ans.ProviderCalls[1].Note != "" {
+		t.Fatalf("provider_calls %+v", ans.ProviderCalls)
+	}
+	// The old request can no longer write under the key; the answer is kept.
+	if err := store.Record(t.Context(), claim, entry); err == nil {
+		t.Error("the dead request's claim still records")
+	}
+	again := postWithKey(t, srv, tok, "k-9", body)
+	if again.Code != 200 || again.Body.String() != w.Body.String() || len(fp.sent) != 2 {
+		t.Fatalf("replay: %d, %d sent", again.Code, len(fp.sent))
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/idempotency"
 )
 
 // Defaults.
@@ -337,6 +338,13 @@ func (c *Config) validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("request_timeout: must not be negative"))
+	}
+	// An Idempotency-Key's claim is a lease its request renews as long as it
+	// runs, so no lease bounds a request; the key itself (its journal of
+	// answered calls included) is kept for idempotency.DefaultTTL from the
+	// request's start, and a request running longer would outlive it.
+	if c.RequestTimeout >= idempotency.DefaultTTL {
+		errs = append(errs, fmt.Errorf("request_timeout: must be below %dh, how long an Idempotency-Key and its journal are kept", int(idempotency.DefaultTTL.Hours())))
 	}
 	if c.Limits.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("limits.max_body_bytes: must not be negative"))

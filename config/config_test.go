@@ -263,3 +263,17 @@ func TestRetriesZeroMeansNoRetry(t *testing.T) {
 		t.Errorf("retries: -1 gave %v", err)
 	}
 }
+
+// request_timeout stays below how long an Idempotency-Key is kept: a
+// request outliving its key could be sent again under the same key.
+func TestRequestTimeoutBelowTheKeyTTL(t *testing.T) {
+	doc := strings.Replace(good, "request_timeout: 30s", "request_timeout: 24h", 1)
+	_, err := Load(strings.NewReader(doc), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "request_timeout: must be below 24h") {
+		t.Fatalf("err = %v", err)
+	}
+	doc = strings.Replace(good, "request_timeout: 30s", "request_timeout: 23h", 1)
+	if _, err := Load(strings.NewReader(doc), ".", fakeFactories, env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"})); err != nil {
+		t.Fatalf("23h: %v", err)
+	}
+}

@@ -96,6 +96,27 @@ type Request struct {
 	Decoded      []schema.Customer
 	AllOrNothing bool
 	ValidateOnly bool
+	// Journal, when not nil, keeps the outcomes of the request's calls as
+	// they come back, and gives back those of an earlier attempt of the same
+	// request that was interrupted (see Journal).
+	Journal Journal
+}
+
+// Journal is where an import keeps what the provider answered, call by call,
+// so that the same request sent again after an interruption (a crash of the
+// gateway mid-batch) sends only what was not answered. An import reads
+// Answered once, before anything is checked or planned, and calls Record from
+// each call's goroutine once the call's outcomes are in its results.
+type Journal interface {
+	// Answered returns the results of an earlier attempt's answered records,
+	// by input index, and the reports of the calls that answered them. Those
+	// records are not sent again; their results and reports are part of the
+	// answer.
+	Answered() (results map[int]Result, calls []CallReport)
+	// Record keeps one call's report and the results of its records that the
+	// provider answered (succeeded or failed; not unknown). It must not keep
+	// results or report after it returns.
+	Record(ctx context.Context, report CallReport, results []Result)
 }
 
 // Errors of a whole request.
@@ -146,6 +167,14 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	rules := conn.Rules()
 	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
 		ProviderCalls: []CallReport{}}
+	var answered map[int]Result
+	if req.ValidateOnly {
+		req.Journal = nil
+	} else if req.Journal != nil {
+		var calls []CallReport
+		answered, calls = req.Journal.Answered()
+		ans.ProviderCalls = append(ans.ProviderCalls, calls...)
+	}
 	// A streaming provider's calls go out as soon as a window of valid
 	// records is ready, while later records are still being checked.
 	window := 0
@@ -159,6 +188,12 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
 	)
 	for i, raw := range req.Customers {
+		if r, ok := answered[i]; ok {
+			// Answered before an interruption: not sent again.
+			r.Index, r.Warnings = i, nonNil(r.Warnings)
+			ans.Results[i] = r
+			continue
+		}
 		var pre *schema.Customer
 		if req.Decoded != nil {
 			pre = &req.Decoded[i]
@@ -179,7 +214,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 			if upstream.IsZero() {
 				upstream = time.Now()
 			}
-			s.launch(ctx, conn, calls, ans.Results, &flight)
+			s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
 			valid = make([]Record, 0, window)
 		}
 		if window > 0 && i%16 == 15 {
@@ -214,8 +249,8 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	if upstream.IsZero() {
 		upstream = time.Now()
 	}
-	s.launch(ctx, conn, calls, ans.Results, &flight)
-	ans.ProviderCalls = flight.wait()
+	s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
+	ans.ProviderCalls = append(ans.ProviderCalls, flight.wait()...)
 	ans.Timing.Upstream = time.Since(upstream)
 	ans.count()
 	return ans, nil
@@ -297,8 +332,9 @@ func (f *inFlight) wait() []CallReport {
 // launch starts the calls, concurrently within the connection's bound; each
 // writes its records' outcomes into results (each record belongs to one
 // call, so no two goroutines write the same result). Calls of one Sequence
-// run one after another in one goroutine.
-func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []Result, f *inFlight) {
+// run one after another in one goroutine. Each call that went through is
+// recorded in j (when not nil) from its goroutine.
+func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []Result, f *inFlight, j Journal) {
 	var groups [][]int
 	bySeq := map[string]int{}
 	reports := make([]*CallReport, len(calls)) // the goroutines' own view: f.reports grows meanwhile
@@ -333,10 +369,26 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 					}
 					continue
 				}
-				broken = !s.sendOne(ctx, conn, call, report, results)
+				ok := s.sendOne(ctx, conn, call, report, results)
+				broken = !ok
+				if ok && j != nil {
+					j.Record(ctx, *report, answeredResults(call, results))
+				}
 			}
 		}()
 	}
+}
+
+// answeredResults are the results of call's records that the provider
+// answered: what a retry of the request must not send again.
+func answeredResults(call *Call, results []Result) []Result {
+	out := make([]Result, 0, len(call.Records))
+	for _, r := range call.Records {
+		if res := results[r.Index]; res.Status == StatusSucceeded || res.Status == StatusFailed {
+			out = append(out, res)
+		}
+	}
+	return out
 }
 
 // sendOne sends one call with retries and applies its outcomes. It reports

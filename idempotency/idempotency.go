@@ -2,41 +2,51 @@
 // Idempotency-Key, so that a caller retrying after a timeout gets the first
 // answer again instead of a second import. Keys are kept for 24 hours.
 //
-// A key moves through two states: in flight (the first request is still
-// running; its marker expires after InFlightTTL in case the process dies) and
-// done (the answer is stored). The fingerprint of the request (a hash of its
-// caller, path and body) is kept with it: the same key with another
-// fingerprint is a conflict, never a replay.
+// A key moves through two states: in flight (a request holds its claim) and
+// done (the answer is stored). A claim is a lease: it lasts Options.Lease
+// (DefaultLease, 10 s) and the request holding it renews it while it runs
+// (Keep, every third of the lease), so a claim whose owner died ends within
+// seconds and a retry can take the key over. While it holds the key, the
+// request writes what it learns into the key's journal (Record: for an import,
+// each provider call's outcomes as they come back); a retry with the same
+// fingerprint that takes an abandoned key over gets that journal back with
+// its claim (Claim.Journal) and can skip what was already answered. The
+// journal lives with the key and is dropped when the key is answered,
+// released, or taken over by another request body.
+//
+// The fingerprint of the request (a hash of its caller, path and body) is
+// kept with the key: the same key with another fingerprint is a conflict,
+// never a replay.
 package idempotency
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Defaults.
 const (
-	DefaultTTL         = 24 * time.Hour
-	DefaultInFlightTTL = 5 * time.Minute
+	// DefaultTTL is how long a key, its answer and its journal are kept.
+	DefaultTTL = 24 * time.Hour
+	// DefaultLease is how long a claim lasts without renewal: how long a
+	// retry is answered 409 after the request holding the key died.
+	DefaultLease = 10 * time.Second
 )
 
-// Errors of Begin.
+// Errors of the stores.
 var (
 	// ErrInFlight: the first request with this key is still running.
 	ErrInFlight = errors.New("idempotency: a request with this key is still running")
 	// ErrMismatch: the key was used with another request body.
 	ErrMismatch = errors.New("idempotency: the key was used with a different request")
-	// ErrNotHeld: Complete found the key claimed or answered by another
-	// request (this one's claim expired meanwhile); nothing was stored.
+	// ErrNotHeld: the claim was taken over by another request (this one's
+	// lease had lapsed) or the key is answered; nothing was stored.
 	ErrNotHeld = errors.New("idempotency: the key is no longer held by this request")
 )
 
@@ -47,26 +57,69 @@ type Answer struct {
 	Body        []byte `json:"body"`
 }
 
-// record is what a key holds.
-type record struct {
-	Fingerprint string  `json:"fp"`
-	Done        bool    `json:"done"`
-	Answer      *Answer `json:"answer,omitempty"`
+// Claim is a key held by one request.
+type Claim struct {
+	Key   string
+	FP    string
+	Owner string        // this claim's own token: a takeover gives a new one
+	Lease time.Duration // how long the claim lasts unless renewed
+	// Journal holds the entries Recorded under the key by an earlier holder
+	// with the same fingerprint whose lease lapsed, oldest first; empty for
+	// a fresh key.
+	Journal [][]byte
 }
 
 // Store remembers answers by key.
 type Store interface {
 	// Begin claims key for a request with fingerprint fp. It returns the
-	// stored answer when the key is done with the same fp (replay), nil when
-	// the caller now holds the key and must Complete or Release it, and
-	// ErrInFlight or ErrMismatch otherwise.
-	Begin(ctx context.Context, key, fp string) (*Answer, error)
-	// Complete stores the answer for a key the caller holds, or whose claim
-	// expired with nobody else claiming it; otherwise ErrNotHeld.
-	Complete(ctx context.Context, key, fp string, a Answer) error
+	// stored answer when the key is done with the same fp (replay); a Claim
+	// when the caller now holds the key and must Complete or Release it
+	// (renewing it with Keep meanwhile); ErrInFlight or ErrMismatch while
+	// another request's lease lives or the key was answered for another fp.
+	Begin(ctx context.Context, key, fp string) (*Answer, *Claim, error)
+	// Renew extends the claim's lease by Claim.Lease; ErrNotHeld when
+	// another request took the key over or it was answered.
+	Renew(ctx context.Context, c *Claim) error
+	// Record appends one entry to the key's journal while c holds the key;
+	// ErrNotHeld otherwise (nothing is written).
+	Record(ctx context.Context, c *Claim, entry []byte) error
+	// Complete stores the answer and drops the journal, while c holds the
+	// key (or the key is gone); otherwise ErrNotHeld.
+	Complete(ctx context.Context, c *Claim, a Answer) error
 	// Release gives up a held key without an answer (the request failed as
-	// a whole and may be sent again with the same key).
-	Release(ctx context.Context, key, fp string) error
+	// a whole and may be sent again with the same key); its journal goes too.
+	Release(ctx context.Context, c *Claim) error
+}
+
+// Keep renews c in the background every third of its lease until stop is
+// called or ctx ends. When the key turns out to be held by another request,
+// lost is called once and renewal ends; a store that cannot be reached is
+// tried again at the next tick (the lease outlives two missed renewals).
+func Keep(ctx context.Context, s Store, c *Claim, lost func()) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(max(c.Lease/3, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			rctx, rcancel := context.WithTimeout(ctx, max(c.Lease/3, time.Millisecond))
+			err := s.Renew(rctx, c)
+			rcancel()
+			if errors.Is(err, ErrNotHeld) {
+				if lost != nil {
+					lost()
+				}
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Fingerprint hashes what makes two requests the same.
@@ -83,20 +136,26 @@ func Fingerprint(parts ...[]byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+func newOwner() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // Options configure a store.
 type Options struct {
-	TTL         time.Duration // how long answers are kept (DefaultTTL)
-	InFlightTTL time.Duration // how long an unfinished claim lasts (DefaultInFlightTTL)
-	Prefix      string        // Redis key prefix ("crmgate:")
-	Now         func() time.Time
+	TTL    time.Duration // how long keys, answers and journals are kept (DefaultTTL)
+	Lease  time.Duration // how long a claim lasts unless renewed (DefaultLease)
+	Prefix string        // Redis key prefix ("crmgate:")
+	Now    func() time.Time
 }
 
 func (o Options) withDefaults() Options {
 	if o.TTL <= 0 {
 		o.TTL = DefaultTTL
 	}
-	if o.InFlightTTL <= 0 {
-		o.InFlightTTL = DefaultInFlightTTL
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
 	if o.Prefix == "" {
 		o.Prefix = "crmgate:"
@@ -107,45 +166,55 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func decide(r record, fp string) (*Answer, error) {
-	switch {
-	case r.Fingerprint != fp:
-		return nil, ErrMismatch
-	case !r.Done:
-		return nil, ErrInFlight
-	}
-	return r.Answer, nil
-}
-
-// Memory is an in-process Store (one instance only).
+// Memory is an in-process Store (one instance only; nothing survives a
+// restart of the process).
 type Memory struct {
 	o     Options
 	mu    sync.Mutex
-	m     map[string]memEntry
+	m     map[string]*memEntry
 	swept time.Time
 }
 
 type memEntry struct {
-	r       record
-	expires time.Time
+	fp         string
+	done       bool
+	answer     Answer
+	owner      string
+	leaseUntil time.Time
+	journal    [][]byte
+	expires    time.Time
 }
 
 // NewMemory returns an in-process Store.
-func NewMemory(o Options) *Memory { return &Memory{o: o.withDefaults(), m: map[string]memEntry{}} }
+func NewMemory(o Options) *Memory { return &Memory{o: o.withDefaults(), m: map[string]*memEntry{}} }
+
+// live returns the key's entry unless it is absent or expired.
+func (s *Memory) live(key string, now time.Time) *memEntry {
+	if e, ok := s.m[key]; ok && now.Before(e.expires) {
+		return e
+	}
+	return nil
+}
 
 // Begin implements Store.
-func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, error) {
+func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, *Claim, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Now()
-	if e, ok := s.m[key]; ok && now.Before(e.expires) {
-		a, err := decide(e.r, fp)
-		if a != nil {
-			cp := *a
-			cp.Body = slices.Clone(a.Body)
-			a = &cp
+	var journal [][]byte
+	if e := s.live(key, now); e != nil {
+		switch {
+		case e.done && e.fp == fp:
+			a := e.answer
+			a.Body = slices.Clone(a.Body)
+			return &a, nil, nil
+		case e.done || (now.Before(e.leaseUntil) && e.fp != fp):
+			return nil, nil, ErrMismatch
+		case now.Before(e.leaseUntil):
+			return nil, nil, ErrInFlight
+		case e.fp == fp:
+			journal = e.journal
 		}
-		return a, err
 	}
 	if now.Sub(s.swept) > time.Minute {
 		s.swept = now
@@ -155,107 +224,71 @@ func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, error) {
 			}
 		}
 	}
-	s.m[key] = memEntry{r: record{Fingerprint: fp}, expires: now.Add(s.o.InFlightTTL)}
-	return nil, nil
+	c := &Claim{Key: key, FP: fp, Owner: newOwner(), Lease: s.o.Lease, Journal: cloneEntries(journal)}
+	s.m[key] = &memEntry{fp: fp, owner: c.Owner, leaseUntil: now.Add(s.o.Lease), journal: journal, expires: now.Add(s.o.TTL)}
+	return nil, c, nil
 }
 
-// Complete implements Store.
-func (s *Memory) Complete(_ context.Context, key, fp string, a Answer) error {
+// held returns c's entry while c holds it.
+func (s *Memory) held(c *Claim, now time.Time) *memEntry {
+	if e := s.live(c.Key, now); e != nil && !e.done && e.owner == c.Owner {
+		return e
+	}
+	return nil
+}
+
+// Renew implements Store.
+func (s *Memory) Renew(_ context.Context, c *Claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.o.Now()
-	if e, ok := s.m[key]; ok && now.Before(e.expires) && (e.r.Done || e.r.Fingerprint != fp) {
+	e := s.held(c, now)
+	if e == nil {
 		return ErrNotHeld
 	}
-	a.Body = slices.Clone(a.Body)
-	s.m[key] = memEntry{r: record{Fingerprint: fp, Done: true, Answer: &a}, expires: now.Add(s.o.TTL)}
+	e.leaseUntil = now.Add(s.o.Lease)
 	return nil
 }
 
-// Release implements Store.
-func (s *Memory) Release(_ context.Context, key, fp string) error {
+// Record implements Store.
+func (s *Memory) Record(_ context.Context, c *Claim, entry []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.m[key]; ok && !e.r.Done && e.r.Fingerprint == fp {
-		delete(s.m, key)
+	e := s.held(c, s.o.Now())
+	if e == nil {
+		return ErrNotHeld
 	}
+	e.journal = append(e.journal, slices.Clone(entry))
 	return nil
-}
-
-// Redis is a Store shared by every instance on one Redis.
-type Redis struct {
-	rdb *redis.Client
-	o   Options
-}
-
-// NewRedis returns a Store on rdb; it refuses a nil client.
-func NewRedis(rdb *redis.Client, o Options) (*Redis, error) {
-	if rdb == nil {
-		return nil, errors.New("idempotency.NewRedis: a Redis client is required")
-	}
-	return &Redis{rdb: rdb, o: o.withDefaults()}, nil
-}
-
-func (s *Redis) key(k string) string { return s.o.Prefix + "idem:" + k }
-
-// Begin implements Store.
-func (s *Redis) Begin(ctx context.Context, key, fp string) (*Answer, error) {
-	claim, _ := json.Marshal(record{Fingerprint: fp})
-	ok, err := s.rdb.SetNX(ctx, s.key(key), claim, s.o.InFlightTTL).Result()
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		return nil, nil
-	}
-	raw, err := s.rdb.Get(ctx, s.key(key)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		// Expired between the two calls: claim again.
-		return s.Begin(ctx, key, fp)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r record
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, err
-	}
-	return decide(r, fp)
 }
 
 // Complete implements Store.
-func (s *Redis) Complete(ctx context.Context, key, fp string, a Answer) error {
-	b, err := json.Marshal(record{Fingerprint: fp, Done: true, Answer: &a})
-	if err != nil {
-		return fmt.Errorf("idempotency.Redis.Complete: %w", err)
-	}
-	claim, _ := json.Marshal(record{Fingerprint: fp})
-	n, err := completeScript.Run(ctx, s.rdb, []string{s.key(key)}, string(claim), b, s.o.TTL.Milliseconds()).Int()
-	if err != nil {
-		return fmt.Errorf("idempotency.Redis.Complete: %w", err)
-	}
-	if n == 0 {
+func (s *Memory) Complete(_ context.Context, c *Claim, a Answer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Now()
+	if s.live(c.Key, now) != nil && s.held(c, now) == nil {
 		return ErrNotHeld
+	}
+	a.Body = slices.Clone(a.Body)
+	s.m[c.Key] = &memEntry{fp: c.FP, done: true, answer: a, expires: now.Add(s.o.TTL)}
+	return nil
+}
+
+// Release implements Store.
+func (s *Memory) Release(_ context.Context, c *Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held(c, s.o.Now()) != nil {
+		delete(s.m, c.Key)
 	}
 	return nil
 }
 
-// completeScript stores the answer only while the key is this
-// fingerprint's claim, or is gone.
-var completeScript = redis.NewScript(`
-local v = redis.call("GET", KEYS[1])
-if v and v ~= ARGV[1] then return 0 end
-redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
-return 1`)
-
-// releaseScript deletes the key only while it is this fingerprint's claim.
-var releaseScript = redis.NewScript(`
-local v = redis.call("GET", KEYS[1])
-if v and v == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`)
-
-// Release implements Store.
-func (s *Redis) Release(ctx context.Context, key, fp string) error {
-	claim, _ := json.Marshal(record{Fingerprint: fp})
-	return releaseScript.Run(ctx, s.rdb, []string{s.key(key)}, string(claim)).Err()
+func cloneEntries(in [][]byte) [][]byte {
+	out := make([][]byte, len(in))
+	for i, e := range in {
+		out[i] = slices.Clone(e)
+	}
+	return out
 }

@@ -3,119 +3,265 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"crmgate/internal/redistest"
 )
 
-func TestStores(t *testing.T) {
-	t.Parallel()
-	stores := map[string]func(t *testing.T, o Options) Store{
-		"memory": func(t *testing.T, o Options) Store { return NewMemory(o) },
-		"redis": func(t *testing.T, o Options) Store {
-			c, prefix := redistest.Client(t)
-			o.Prefix = prefix
-			s, err := NewRedis(c, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		},
-	}
+// store is one Store under test, with a way to let time pass: the memory
+// store's clock is moved, Redis (whose keys expire on its own clock) is
+// waited for.
+type store struct {
+	Store
+	pass func(d time.Duration)
+}
+
+// stores makes each implementation with o; the conformance tests run on
+// every one of them.
+var stores = map[string]func(t *testing.T, o Options) store{
+	"memory": func(t *testing.T, o Options) store {
+		var mu sync.Mutex
+		now := time.Unix(1000, 0)
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		return store{NewMemory(o), func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }}
+	},
+	"redis": func(t *testing.T, o Options) store {
+		c, prefix := redistest.Client(t)
+		o.Prefix = prefix
+		s, err := NewRedis(c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store{s, time.Sleep}
+	},
+}
+
+func eachStore(t *testing.T, o Options, test func(t *testing.T, s store)) {
+	t.Helper()
 	for name, mk := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			s := mk(t, Options{})
-			fp, other := Fingerprint([]byte("app"), []byte(`{"a":1}`)), Fingerprint([]byte("app"), []byte(`{"a":2}`))
-			if a, err := s.Begin(ctx, "k1", fp); a != nil || err != nil {
-				t.Fatalf("first Begin = %v, %v; want the key held", a, err)
-			}
-			if _, err := s.Begin(ctx, "k1", fp); !errors.Is(err, ErrInFlight) {
-				t.Fatalf("Begin while running = %v, want ErrInFlight", err)
-			}
-			if _, err := s.Begin(ctx, "k1", other); !errors.Is(err, ErrMismatch) {
-				t.Fatalf("Begin with another body = %v, want ErrMismatch", err)
-			}
-			want := Answer{Status: 200, ContentType: "application/json", Body: []byte(`{"request_id":"r1"}`)}
-			if err := s.Complete(ctx, "k1", fp, want); err != nil {
-				t.Fatal(err)
-			}
-			a, err := s.Begin(ctx, "k1", fp)
-			if err != nil || a == nil || string(a.Body) != string(want.Body) || a.Status != 200 || a.ContentType != want.ContentType {
-				t.Fatalf("replay = %+v, %v", a, err)
-			}
-			if _, err := s.Begin(ctx, "k1", other); !errors.Is(err, ErrMismatch) {
-				t.Fatalf("done key with another body = %v, want ErrMismatch", err)
-			}
-			// A released key can be used again.
-			if _, err := s.Begin(ctx, "k2", fp); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Release(ctx, "k2", fp); err != nil {
-				t.Fatal(err)
-			}
-			if a, err := s.Begin(ctx, "k2", other); a != nil || err != nil {
-				t.Fatalf("Begin after Release = %v, %v", a, err)
-			}
+			test(t, mk(t, o))
 		})
 	}
 }
 
-func TestMemoryExpiry(t *testing.T) {
+func begin(t *testing.T, s Store, key, fp string) *Claim {
+	t.Helper()
+	a, c, err := s.Begin(context.Background(), key, fp)
+	if a != nil || c == nil || err != nil {
+		t.Fatalf("Begin(%s) = %v, %v, %v; want the key held", key, a, c, err)
+	}
+	return c
+}
+
+func TestStores(t *testing.T) {
+	t.Parallel()
+	eachStore(t, Options{}, func(t *testing.T, s store) {
+		ctx := context.Background()
+		fp, other := Fingerprint([]byte("app"), []byte(`{"a":1}`)), Fingerprint([]byte("app"), []byte(`{"a":2}`))
+		c := begin(t, s, "k1", fp)
+		if len(c.Journal) != 0 || c.Lease != DefaultLease || c.Owner == "" {
+			t.Fatalf("fresh claim %+v", c)
+		}
+		if _, _, err := s.Begin(ctx, "k1", fp); !errors.Is(err, ErrInFlight) {
+			t.Fatalf("Begin while running = %v, want ErrInFlight", err)
+		}
+		if _, _, err := s.Begin(ctx, "k1", other); !errors.Is(err, ErrMismatch) {
+			t.Fatalf("Begin with another body = %v, want ErrMismatch", err)
+		}
+		want := Answer{Status: 200, ContentType: "application/json", Body: []byte(`{"request_id":"r1"}`)}
+		if err := s.Complete(ctx, c, want); err != nil {
+			t.Fatal(err)
+		}
+		a, c2, err := s.Begin(ctx, "k1", fp)
+		if err != nil || c2 != nil || a == nil || string(a.Body) != string(want.Body) || a.Status != 200 || a.ContentType != want.ContentType {
+			t.Fatalf("replay = %+v, %v, %v", a, c2, err)
+		}
+		if _, _, err := s.Begin(ctx, "k1", other); !errors.Is(err, ErrMismatch) {
+			t.Fatalf("done key with another body = %v, want ErrMismatch", err)
+		}
+		if err := s.Renew(ctx, c); !errors.Is(err, ErrNotHeld) {
+			t.Fatalf("Renew of an answered key = %v, want ErrNotHeld", err)
+		}
+		// A released key can be used again, its journal gone.
+		c = begin(t, s, "k2", fp)
+		if err := s.Record(ctx, c, []byte("e1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Release(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if c := begin(t, s, "k2", fp); len(c.Journal) != 0 {
+			t.Fatalf("journal after Release: %q", c.Journal)
+		}
+	})
+}
+
+// A claim lasts while its holder renews it, ends within a lease once the
+// holder stops, and the request that takes the key over gets the journal
+// back; the old holder can then neither renew, record nor answer.
+func TestLeaseRenewalAndTakeover(t *testing.T) {
+	t.Parallel()
+	const lease = 2 * time.Second
+	eachStore(t, Options{Lease: lease}, func(t *testing.T, s store) {
+		ctx := context.Background()
+		c := begin(t, s, "k", "fp")
+		if c.Lease != lease {
+			t.Fatalf("lease %s", c.Lease)
+		}
+		for i := 0; i < 4; i++ { // 4 × lease/5 > lease: held only because it was renewed
+			s.pass(lease / 5)
+			if err := s.Renew(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Record(ctx, c, []byte(fmt.Sprintf("call %d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.Begin(ctx, "k", "fp"); !errors.Is(err, ErrInFlight) {
+			t.Fatalf("Begin while the holder renews = %v, want ErrInFlight", err)
+		}
+		// The holder dies: the lease ends.
+		s.pass(lease + lease/2)
+		_, next, err := s.Begin(ctx, "k", "fp")
+		if err != nil || next == nil {
+			t.Fatalf("Begin after the lease = %v, %v; want the key taken over", next, err)
+		}
+		if len(next.Journal) != 4 || string(next.Journal[0]) != "call 0" || string(next.Journal[3]) != "call 3" {
+			t.Fatalf("journal %q", next.Journal)
+		}
+		if next.Owner == c.Owner {
+			t.Fatal("a takeover must be a new owner")
+		}
+		for name, err := range map[string]error{
+			"Renew":    s.Renew(ctx, c),
+			"Record":   s.Record(ctx, c, []byte("late")),
+			"Complete": s.Complete(ctx, c, Answer{Status: 200, Body: []byte("old")}),
+		} {
+			if !errors.Is(err, ErrNotHeld) {
+				t.Errorf("%s by the old holder = %v, want ErrNotHeld", name, err)
+			}
+		}
+		_ = s.Release(ctx, c) // does nothing: not held
+		if err := s.Record(ctx, next, []byte("call 4")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Complete(ctx, next, Answer{Status: 200, Body: []byte("new")}); err != nil {
+			t.Fatal(err)
+		}
+		if a, _, err := s.Begin(ctx, "k", "fp"); err != nil || a == nil || string(a.Body) != "new" {
+			t.Fatalf("replay = %+v %v", a, err)
+		}
+
+		// Another body taking over a lapsed key starts with no journal.
+		c = begin(t, s, "k2", "fp")
+		_ = s.Record(ctx, c, []byte("x"))
+		s.pass(lease + lease/2)
+		if c2 := begin(t, s, "k2", "other"); len(c2.Journal) != 0 {
+			t.Fatalf("another body got the journal: %q", c2.Journal)
+		}
+	})
+}
+
+// Keep renews a claim until stopped, and says when it was lost.
+func TestKeep(t *testing.T) {
+	t.Parallel()
+	eachStore(t, Options{Lease: 300 * time.Millisecond}, func(t *testing.T, s store) {
+		ctx := context.Background()
+		c := begin(t, s, "k", "fp")
+		lost := make(chan struct{})
+		stop := Keep(ctx, s, c, func() { close(lost) })
+		// Answer the key behind the holder's back: the next renewal finds
+		// it gone.
+		if err := s.Complete(ctx, &Claim{Key: "k", FP: "fp", Owner: c.Owner}, Answer{Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-lost:
+		case <-time.After(30 * time.Second):
+			t.Fatal("lost was not called")
+		}
+		stop()
+	})
+}
+
+func TestMemoryAnswerExpires(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
-	s := NewMemory(Options{Now: func() time.Time { return now }, TTL: time.Hour, InFlightTTL: time.Minute})
+	s := NewMemory(Options{Now: func() time.Time { return now }, TTL: time.Hour, Lease: time.Minute})
 	ctx := context.Background()
-	_, _ = s.Begin(ctx, "k", "fp")
-	now = now.Add(2 * time.Minute)
-	if a, err := s.Begin(ctx, "k", "other"); a != nil || err != nil {
-		t.Fatalf("an abandoned claim must expire: %v %v", a, err)
-	}
-	_ = s.Complete(ctx, "k", "other", Answer{Status: 200})
+	_, c, _ := s.Begin(ctx, "k", "fp")
+	_ = s.Complete(ctx, c, Answer{Status: 200})
 	now = now.Add(2 * time.Hour)
-	if a, err := s.Begin(ctx, "k", "fp"); a != nil || err != nil {
-		t.Fatalf("an answer must expire after TTL: %v %v", a, err)
+	if a, c, err := s.Begin(ctx, "k", "fp"); a != nil || c == nil || err != nil {
+		t.Fatalf("an answer must expire after TTL: %v %v %v", a, c, err)
 	}
 }
 
-// An answer is not stored over a key another request claimed after this
-// one's claim expired.
-func TestCompleteNeedsTheClaim(t *testing.T) {
+// A replayed answer is a copy.
+func TestReplayIsACopy(t *testing.T) {
 	t.Parallel()
-	for name, s := range map[string]func(t *testing.T) Store{
-		"memory": func(*testing.T) Store { return NewMemory(Options{InFlightTTL: time.Millisecond}) },
-		"redis": func(t *testing.T) Store {
-			c, prefix := redistest.Client(t)
-			s, _ := NewRedis(c, Options{InFlightTTL: time.Millisecond, Prefix: prefix})
-			return s
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			st, ctx := s(t), context.Background()
-			if _, err := st.Begin(ctx, "k", "a"); err != nil {
-				t.Fatal(err)
+	eachStore(t, Options{}, func(t *testing.T, s store) {
+		ctx := context.Background()
+		c := begin(t, s, "k", "b")
+		if err := s.Complete(ctx, c, Answer{Status: 200, Body: []byte("b")}); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := s.Begin(ctx, "k", "b")
+		if err != nil || string(a.Body) != "b" {
+			t.Fatalf("replay = %+v %v", a, err)
+		}
+		a.Body[0] = 'x'
+		if a2, _, _ := s.Begin(ctx, "k", "b"); string(a2.Body) != "b" {
+			t.Fatal("changing a replayed answer changed the stored one")
+		}
+	})
+}
+
+// Every key of one Redis script shares a hash tag, as Redis Cluster needs.
+func TestRedisKeysShareAHashTag(t *testing.T) {
+	t.Parallel()
+	s, _ := NewRedis(nil, Options{})
+	if s != nil {
+		t.Fatal("NewRedis(nil) must fail")
+	}
+	r := &Redis{o: Options{}.withDefaults()}
+	for _, key := range []string{"app\x00/v1/customers\x00k-1", "a}b{c", ""} {
+		ks := r.keys(key)
+		tag := func(k string) string {
+			i := strings.IndexByte(k, '{')
+			j := strings.IndexByte(k[i+1:], '}')
+			return k[i+1 : i+1+j]
+		}
+		for _, k := range ks[1:] {
+			if tag(k) != tag(ks[0]) || tag(k) == "" {
+				t.Errorf("%q and %q have different hash tags", k, ks[0])
 			}
-			time.Sleep(20 * time.Millisecond) // a's claim expires
-			if _, err := st.Begin(ctx, "k", "b"); err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Complete(ctx, "k", "a", Answer{Status: 200, Body: []byte("a")}); !errors.Is(err, ErrNotHeld) {
-				t.Fatalf("Complete over another claim = %v, want ErrNotHeld", err)
-			}
-			if err := st.Complete(ctx, "k", "b", Answer{Status: 200, Body: []byte("b")}); err != nil {
-				t.Fatal(err)
-			}
-			a, err := st.Begin(ctx, "k", "b")
-			if err != nil || string(a.Body) != "b" {
-				t.Fatalf("replay = %+v %v", a, err)
-			}
-			a.Body[0] = 'x'
-			if a2, _ := st.Begin(ctx, "k", "b"); string(a2.Body) != "b" {
-				t.Fatal("changing a replayed answer changed the stored one")
-			}
-		})
+		}
+	}
+}
+
+// Keys stored by versions before leases are still honoured: an answer is
+// replayed, an older instance's running claim is respected.
+func TestRedisReadsLegacyKeys(t *testing.T) {
+	t.Parallel()
+	c, prefix := redistest.Client(t)
+	s, _ := NewRedis(c, Options{Prefix: prefix})
+	ctx := context.Background()
+	c.Set(ctx, prefix+"idem:done", `{"fp":"a","done":true,"answer":{"status":200,"content_type":"application/json","body":"b2s="}}`, time.Minute)
+	c.Set(ctx, prefix+"idem:running", `{"fp":"a","done":false}`, time.Minute)
+	if a, cl, err := s.Begin(ctx, "done", "a"); err != nil || cl != nil || a == nil || string(a.Body) != "ok" {
+		t.Fatalf("legacy answer: %+v %v %v", a, cl, err)
+	}
+	if _, _, err := s.Begin(ctx, "done", "b"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("legacy answer, other body: %v", err)
+	}
+	if _, _, err := s.Begin(ctx, "running", "a"); !errors.Is(err, ErrInFlight) {
+		t.Fatalf("legacy claim: %v", err)
 	}
 }
