@@ -1055,7 +1055,7 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "Every subscription (secrets are never shown again).",
+                        "description": "Every subscription within the token's connections (secrets are never shown again).",
                         "schema": {
                             "$ref": "#/definitions/SubscriptionList"
                         }
@@ -1150,7 +1150,13 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "The token lacks admin, or is not allowed a connection named.",
+                        "description": "The token lacks admin, or is not allowed a connection named (whether or not it exists).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "A connection named that the token is allowed does not exist.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1168,7 +1174,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "A bad URL, an unknown type or an unknown connection.",
+                        "description": "A bad URL or an unknown type.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1244,7 +1250,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription.",
+                        "description": "No such subscription within the token's connections.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1324,7 +1330,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription.",
+                        "description": "No such subscription within the token's connections.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1411,7 +1417,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription or failed event.",
+                        "description": "No such subscription within the token's connections, or no such failed event.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
