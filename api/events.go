@@ -23,6 +23,10 @@ type EventsOptions struct {
 	Subscriptions events.SubscriptionStore
 	// Notify wakes delivery after new events were stored (may be nil).
 	Notify func()
+	// Destinations are where a subscription URL may lead (checked at
+	// creation; the zero value refuses loopback and the other addresses it
+	// documents).
+	Destinations events.Destinations
 	// Now is the clock for webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -186,6 +190,11 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 	if len(req.Connections) == 0 && !p.All() {
 		// An app limited to some connections subscribes to those only.
 		req.Connections = append([]string{}, p.Connections...)
+	}
+	if err := h.Destinations.CheckURL(c.Request.Context(), req.URL); err != nil {
+		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), events.ErrInvalid.Error()+": "), "url: ")
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "url: "+reason, issue("invalid_value", "url", reason))
+		return
 	}
 	sub, secret, err := h.Subscriptions.Create(c.Request.Context(), events.Subscription{URL: req.URL, Types: req.Types, Connections: req.Connections})
 	switch {

@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"crmgate/auth"
@@ -140,5 +143,78 @@ func TestSubscriptionsScopedToTokenConnections(t *testing.T) {
 	}
 	if d, want := listedAs(t, gw.URL, star), sorted(bothSub, everySub); !slices.Equal(d, want) {
 		t.Errorf("at the end star lists %v, want %v", d, want)
+	}
+}
+
+// A subscription URL that leads to loopback, link-local (cloud metadata),
+// unspecified or multicast addresses, however spelled, one with userinfo, one
+// that does not resolve and one outside events.subscriber_networks are
+// refused at creation with a 422 problem naming the reason; nothing is stored.
+func TestSubscriptionURLRefusals(t *testing.T) {
+	t.Parallel()
+	open := startEventsGateway(t, hookGateway{tenant: 82, token: "t", events: "{}"})
+	narrow := startEventsGateway(t, hookGateway{tenant: 82, token: "t", events: "{subscriber_networks: [10.20.0.0/16]}"})
+	tests := []struct {
+		gw   *eventsGateway
+		url  string
+		want string // "" = 201, else a part of the problem's detail
+	}{
+		{open, "http://10.0.0.7:8080/hook", ""},
+		{open, "https://[fd00::7]/hook", ""},
+		{open, "http://127.0.0.1:6379/", "loopback"},
+		{open, "http://[::1]/hook", "loopback"},
+		{open, "http://[::ffff:127.0.0.1]/hook", "loopback"},
+		{open, "http://localhost:8080/hook", "loopback"},
+		{open, "http://0x7f000001/hook", "non-standard form"},
+		{open, "http://127.1/hook", "non-standard form"},
+		{open, "http://2130706433/hook", "non-standard form"},
+		{open, "http://169.254.169.254/latest/meta-data/", "link-local"},
+		{open, "http://[fe80::1]/hook", "link-local"},
+		{open, "http://0.0.0.0:8080/hook", "unspecified"},
+		{open, "http://[::]/hook", "unspecified"},
+		{open, "http://239.1.2.3/hook", "multicast"},
+		{open, "http://user:secret@10.0.0.7/hook", "userinfo"},
+		{open, "gopher://10.0.0.7/hook", "http(s)"},
+		{open, "http://nowhere.invalid/hook", "does not resolve"},
+		{narrow, "http://10.20.3.4/hook", ""},
+		{narrow, "http://10.0.0.7/hook", "subscriber_networks"},
+		{narrow, "http://127.0.0.1/hook", "loopback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			before := listedAs(t, tt.gw.URL, adminToken(t))
+			b, _ := json.Marshal(map[string]any{"url": tt.url})
+			req, _ := http.NewRequest(http.MethodPost, tt.gw.URL+"/v1/subscriptions", bytes.NewReader(b))
+			req.Header.Set("Authorization", "Bearer "+adminToken(t))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if tt.want == "" {
+				if res.StatusCode != http.StatusCreated {
+					t.Fatalf("%d %s, want 201", res.StatusCode, raw)
+				}
+				return
+			}
+			var p struct {
+				Status int    `json:"status"`
+				Detail string `json:"detail"`
+				Errors []struct {
+					Field   string `json:"field"`
+					Message string `json:"message"`
+				} `json:"errors"`
+			}
+			if res.StatusCode != http.StatusUnprocessableEntity || res.Header.Get("Content-Type") != "application/problem+json" ||
+				json.Unmarshal(raw, &p) != nil || p.Status != 422 || !strings.Contains(p.Detail, tt.want) ||
+				len(p.Errors) != 1 || p.Errors[0].Field != "url" || !strings.Contains(p.Errors[0].Message, tt.want) {
+				t.Fatalf("%d %s %s, want a 422 problem saying %q", res.StatusCode, res.Header.Get("Content-Type"), raw, tt.want)
+			}
+			if after := listedAs(t, tt.gw.URL, adminToken(t)); !slices.Equal(before, after) {
+				t.Fatalf("a refused subscription was stored: %v", after)
+			}
+		})
 	}
 }

@@ -1100,7 +1100,7 @@ const docTemplate = `{
                         ]
                     }
                 ],
-                "description": "Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,\u003cbase64 HMAC-SHA256\u003e), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.",
+                "description": "The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,\u003cbase64 HMAC-SHA256\u003e), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1174,7 +1174,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "A bad URL or an unknown type.",
+                        "description": "A bad URL or an unknown type: not http(s), userinfo, a host that does not resolve, or one leading to a loopback (unless events.allow_loopback), link-local, unspecified or multicast address or outside events.subscriber_networks; errors[] names the reason.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1597,7 +1597,7 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "last_error": {
-                    "description": "The last error seen.",
+                    "description": "The last error seen: \"HTTP \u003cstatus\u003e\" for an answer, \"address not allowed\" for a destination refused when dialled, one generic message for any delivery that got no answer.",
                     "type": "string",
                     "example": "HTTP 500"
                 },

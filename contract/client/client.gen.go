@@ -614,7 +614,7 @@ type DeliveryFailure struct {
 	Event    Event  `json:"event"`
 	FailedAt string `json:"failed_at"`
 
-	// LastError The last error seen.
+	// LastError The last error seen: "HTTP <status>" for an answer, "address not allowed" for a destination refused when dialled, one generic message for any delivery that got no answer.
 	//
 	// Example: HTTP 500
 	LastError string `json:"last_error"`
@@ -1594,7 +1594,7 @@ type ClientInterface interface {
 
 	// CreateSubscriptionWithBody Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -1605,7 +1605,7 @@ type ClientInterface interface {
 
 	// CreateSubscription Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -2031,7 +2031,7 @@ func (c *Client) ListSubscriptions(ctx context.Context, params *ListSubscription
 
 // CreateSubscriptionWithBody Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -2052,7 +2052,7 @@ func (c *Client) CreateSubscriptionWithBody(ctx context.Context, params *CreateS
 
 // CreateSubscription Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -3504,7 +3504,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSubscriptionWithBodyWithResponse Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -3515,7 +3515,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSubscriptionWithResponse Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -6399,7 +6399,7 @@ func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context,
 
 // CreateSubscriptionWithBodyWithResponse Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -6416,7 +6416,7 @@ func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context
 
 // CreateSubscriptionWithResponse Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
