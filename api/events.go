@@ -23,6 +23,10 @@ type EventsOptions struct {
 	Subscriptions events.SubscriptionStore
 	// Notify wakes delivery after new events were stored (may be nil).
 	Notify func()
+	// Destinations are where a subscription URL may lead (checked at
+	// creation; the zero value refuses loopback and the other addresses it
+	// documents).
+	Destinations events.Destinations
 	// Now is the clock for webhook timestamps (nil: time.Now).
 	Now func() time.Time
 }
@@ -174,18 +178,23 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 	}
 	p := principal(c)
 	for _, id := range req.Connections {
-		if !p.Allowed(id) {
-			problem(c, http.StatusForbidden, ProblemForbidden, "the token is not allowed the connection "+quote(id))
-			return
+		if id == "" {
+			continue // refused by the store, with the other problems of the body
 		}
-		if _, ok := h.s.conns[id]; !ok {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "no connection "+quote(id), issue("invalid_option", "connections", "no connection "+quote(id)))
+		// 403 for a connection the token is not allowed (whether or not it
+		// exists), 404 for one it is allowed that does not exist (§2).
+		if _, ok := h.s.Connection(c, id); !ok {
 			return
 		}
 	}
 	if len(req.Connections) == 0 && !p.All() {
 		// An app limited to some connections subscribes to those only.
 		req.Connections = append([]string{}, p.Connections...)
+	}
+	if err := h.Destinations.CheckURL(c.Request.Context(), req.URL); err != nil {
+		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), events.ErrInvalid.Error()+": "), "url: ")
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "url: "+reason, issue("invalid_value", "url", reason))
+		return
 	}
 	sub, secret, err := h.Subscriptions.Create(c.Request.Context(), events.Subscription{URL: req.URL, Types: req.Types, Connections: req.Connections})
 	switch {
@@ -205,19 +214,60 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 	c.JSON(http.StatusCreated, CreatedSubscription{Subscription: sub, Secret: secret})
 }
 
+// sees reports whether p may see and change s. A token for every connection
+// sees every subscription; any other token only those limited to connections
+// it is allowed (one without connections delivers every connection's events,
+// so it is outside every limited token's connections).
+func sees(p *auth.Principal, s events.Subscription) bool {
+	if p.All() {
+		return true
+	}
+	if len(s.Connections) == 0 {
+		return false
+	}
+	for _, id := range s.Connections {
+		if !p.Allowed(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// subscription answers 404 and returns false when the subscription named in
+// the path does not exist or is outside the token's connections: the two are
+// not told apart, so a token cannot learn that another tenant's exists.
+func (h *eventHandlers) subscription(c *gin.Context) bool {
+	sub, err := h.Subscriptions.Get(c.Request.Context(), c.Param("id"))
+	if err == nil && !sees(principal(c), sub) {
+		err = events.ErrNotFound
+	}
+	if err != nil {
+		h.storeError(c, err)
+		return false
+	}
+	return true
+}
+
 func (h *eventHandlers) listSubscriptions(c *gin.Context) {
-	subs, err := h.Subscriptions.List(c.Request.Context())
+	all, err := h.Subscriptions.List(c.Request.Context())
 	if err != nil {
 		h.storeError(c, err)
 		return
 	}
-	if subs == nil {
-		subs = []events.Subscription{}
+	p := principal(c)
+	subs := []events.Subscription{}
+	for _, s := range all {
+		if sees(p, s) {
+			subs = append(subs, s)
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
 }
 
 func (h *eventHandlers) deleteSubscription(c *gin.Context) {
+	if !h.subscription(c) {
+		return
+	}
 	if err := h.Subscriptions.Delete(c.Request.Context(), c.Param("id")); err != nil {
 		h.storeError(c, err)
 		return
@@ -226,6 +276,9 @@ func (h *eventHandlers) deleteSubscription(c *gin.Context) {
 }
 
 func (h *eventHandlers) failures(c *gin.Context) {
+	if !h.subscription(c) {
+		return
+	}
 	fs, err := h.Subscriptions.Failures(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		h.storeError(c, err)
@@ -238,6 +291,9 @@ func (h *eventHandlers) failures(c *gin.Context) {
 }
 
 func (h *eventHandlers) redeliver(c *gin.Context) {
+	if !h.subscription(c) {
+		return
+	}
 	if err := h.Subscriptions.Redeliver(c.Request.Context(), c.Param("id"), c.Param("event")); err != nil {
 		h.storeError(c, err)
 		return

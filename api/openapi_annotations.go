@@ -154,7 +154,7 @@ type docSubscriptionList struct {
 type docFailure struct {
 	Event    events.Event `json:"event" validate:"required"`
 	Attempts int          `json:"attempts" validate:"required" example:"7"`
-	// The last error seen.
+	// The last error seen: "HTTP <status>" for an answer, "address not allowed" for a destination refused when dialled, one generic message for any delivery that got no answer.
 	LastError string `json:"last_error" validate:"required" example:"HTTP 500"`
 	// The last HTTP status answered; absent when no HTTP answer came.
 	LastStatus int       `json:"last_status,omitempty" example:"500"`
@@ -456,7 +456,7 @@ func docListEvents() {}
 // docCreateSubscription documents POST /v1/subscriptions.
 //
 //	@Summary		Subscribe a URL to events
-//	@Description	Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+//	@Description	The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //	@Tags			events
 //	@ID				createSubscription
 //	@Accept			json
@@ -467,10 +467,11 @@ func docListEvents() {}
 //	@Success		201				{object}	docCreatedSubscription	"Created; Location names it."
 //	@Failure		400				{object}	Problem					"Malformed JSON or an unknown key."
 //	@Failure		401				{object}	Problem					"No valid bearer token."
-//	@Failure		403				{object}	Problem					"The token lacks admin, or is not allowed a connection named."
+//	@Failure		403				{object}	Problem					"The token lacks admin, or is not allowed a connection named (whether or not it exists)."
+//	@Failure		404				{object}	Problem					"A connection named that the token is allowed does not exist."
 //	@Failure		413				{object}	Problem					"The body is over limits.max_body_bytes."
 //	@Failure		415				{object}	Problem					"The body is not application/json."
-//	@Failure		422				{object}	Problem					"A bad URL, an unknown type or an unknown connection."
+//	@Failure		422				{object}	Problem					"A bad URL or an unknown type: not http(s), userinfo, a host that does not resolve, or one leading to a loopback (unless events.allow_loopback), link-local, unspecified or multicast address or outside events.subscriber_networks; errors[] names the reason."
 //	@Failure		429				{object}	Problem					"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem					"The request could not be processed; quote request_id to support."
 //	@Failure		503				{object}	Problem					"The subscription store could not be reached."
@@ -485,7 +486,7 @@ func docCreateSubscription() {}
 //	@Produce		json
 //	@Security		BearerAuth[admin]
 //	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Success		200				{object}	docSubscriptionList	"Every subscription (secrets are never shown again)."
+//	@Success		200				{object}	docSubscriptionList	"Every subscription within the token's connections (secrets are never shown again)."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token lacks admin."
 //	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
@@ -506,7 +507,7 @@ func docListSubscriptions() {}
 //	@Success		204				"Deleted; nothing more is delivered to it."
 //	@Failure		401				{object}	Problem	"No valid bearer token."
 //	@Failure		403				{object}	Problem	"The token lacks admin."
-//	@Failure		404				{object}	Problem	"No such subscription."
+//	@Failure		404				{object}	Problem	"No such subscription within the token's connections."
 //	@Failure		429				{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem	"The request could not be processed; quote request_id to support."
 //	@Failure		503				{object}	Problem	"The subscription store could not be reached."
@@ -526,7 +527,7 @@ func docDeleteSubscription() {}
 //	@Success		200				{object}	docFailureList	"The failures."
 //	@Failure		401				{object}	Problem			"No valid bearer token."
 //	@Failure		403				{object}	Problem			"The token lacks admin."
-//	@Failure		404				{object}	Problem			"No such subscription."
+//	@Failure		404				{object}	Problem			"No such subscription within the token's connections."
 //	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
 //	@Failure		503				{object}	Problem			"The subscription store could not be reached."
@@ -547,7 +548,7 @@ func docListFailures() {}
 //	@Success		202				{object}	docQueued	"Queued for delivery."
 //	@Failure		401				{object}	Problem		"No valid bearer token."
 //	@Failure		403				{object}	Problem		"The token lacks admin."
-//	@Failure		404				{object}	Problem		"No such subscription or failed event."
+//	@Failure		404				{object}	Problem		"No such subscription within the token's connections, or no such failed event."
 //	@Failure		429				{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem		"The request could not be processed; quote request_id to support."
 //	@Failure		503				{object}	Problem		"The subscription store could not be reached."

@@ -190,8 +190,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if schedule == nil {
 		schedule = cfg.Events.DeliverySchedule
 	}
+	dest := events.Destinations{AllowLoopback: cfg.Events.AllowLoopback, Networks: cfg.Events.Networks()}
 	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{
-		Logger: o.Logger, Schedule: schedule, PollInterval: o.DeliveryPoll,
+		Logger: o.Logger, Schedule: schedule, PollInterval: o.DeliveryPoll, Destinations: dest,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -200,7 +201,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 	extra := []func(*gin.Engine, *gin.RouterGroup, *api.Server){
 		api.FieldConfigRoutes(cache),
-		api.EventRoutes(api.EventsOptions{Store: evStore, Subscriptions: subs, Notify: dispatcher.Notify}),
+		api.EventRoutes(api.EventsOptions{Store: evStore, Subscriptions: subs, Notify: dispatcher.Notify, Destinations: dest}),
 	}
 	idem, limiter, err := requestStores(rdb, cfg.Limits, o.RedisPrefix)
 	if err != nil {

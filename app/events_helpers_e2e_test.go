@@ -60,6 +60,9 @@ type hookGateway struct {
 	// prefix.
 	redisURL string
 	prefix   string
+	// events is the configuration's events block as YAML; "" allows
+	// loopback (the subscribers are httptest servers).
+	events string
 	// schedule and poll shorten delivery retries for the test.
 	schedule []time.Duration
 	poll     time.Duration
@@ -87,6 +90,10 @@ func buildEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
 	t.Helper()
 	var doc strings.Builder
 	fmt.Fprintf(&doc, "auth: {jwt: {hs256_secret: %q}}\n", secret)
+	if g.events == "" {
+		g.events = "{allow_loopback: true}"
+	}
+	fmt.Fprintf(&doc, "events: %s\n", g.events)
 	if g.redisURL != "" {
 		fmt.Fprintf(&doc, "redis_url: %q\n", g.redisURL)
 	}

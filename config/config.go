@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,6 +94,25 @@ type Events struct {
 	// jitter (default 1s, 5s, 30s, 2m, 10m, 1h, 6h); after the last the event
 	// is listed as failed.
 	DeliverySchedule []time.Duration `yaml:"delivery_schedule"`
+	// SubscriberNetworks, when set, narrows the addresses deliveries may go
+	// to to these CIDRs ("10.20.0.0/16"). Loopback, link-local, unspecified
+	// and multicast addresses are refused whatever it says.
+	SubscriberNetworks []string `yaml:"subscriber_networks"`
+	// AllowLoopback allows subscriptions to loopback addresses (127.0.0.0/8,
+	// ::1, localhost); the sandbox sets it.
+	AllowLoopback bool `yaml:"allow_loopback"`
+}
+
+// Networks are SubscriberNetworks parsed (those that do not parse are left
+// out; validation reports them).
+func (e Events) Networks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range e.SubscriberNetworks {
+		if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
 }
 
 // Connection is one configured provider account.
@@ -123,6 +143,7 @@ type connKeys struct {
 // Sandbox is the configuration with no file: defaults plus environment.
 func Sandbox(env func(string) (string, bool)) (*Config, error) {
 	c := &Config{Sandbox: true, Listen: SandboxListen}
+	c.Events.AllowLoopback = true // the simulators and the subscribers a newcomer starts are on this host
 	c.applyEnv(env)
 	c.defaults()
 	return c, c.validate()
@@ -361,6 +382,11 @@ func (c *Config) validate() error {
 	for i, d := range c.Events.DeliverySchedule {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("events.delivery_schedule[%d]: must be positive", i))
+		}
+	}
+	for i, n := range c.Events.SubscriberNetworks {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(n)); err != nil {
+			errs = append(errs, fmt.Errorf("events.subscriber_networks[%d]: %q is not a CIDR such as 10.20.0.0/16", i, n))
 		}
 	}
 	if !c.Sandbox && len(c.Connections) == 0 {

@@ -277,3 +277,27 @@ func TestRequestTimeoutBelowTheKeyTTL(t *testing.T) {
 		t.Fatalf("23h: %v", err)
 	}
 }
+
+func TestEventsDestinations(t *testing.T) {
+	t.Parallel()
+	secrets := env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"})
+	c, err := Load(strings.NewReader(good+"events:\n  subscriber_networks: [10.20.0.0/16, \"fd00::/8\"]\n  allow_loopback: true\n"), ".", fakeFactories, secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Events.AllowLoopback || len(c.Events.Networks()) != 2 || c.Events.Networks()[0].String() != "10.20.0.0/16" || c.Events.Networks()[1].String() != "fd00::/8" {
+		t.Errorf("%+v %v", c.Events, c.Events.Networks())
+	}
+	c, err = Load(strings.NewReader(good), ".", fakeFactories, secrets)
+	if err != nil || c.Events.AllowLoopback || c.Events.Networks() != nil {
+		t.Errorf("defaults: %+v, %v", c.Events, err)
+	}
+	_, err = Load(strings.NewReader(good+"events:\n  subscriber_networks: [10.0.0.0/8, 10.0.0.1]\n"), ".", fakeFactories, secrets)
+	if err == nil || !strings.Contains(err.Error(), "events.subscriber_networks[1]") {
+		t.Errorf("a bare address: err = %v", err)
+	}
+	sb, err := Sandbox(env(nil))
+	if err != nil || !sb.Events.AllowLoopback {
+		t.Errorf("the sandbox allows loopback: %+v, %v", sb.Events, err)
+	}
+}

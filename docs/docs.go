@@ -1055,7 +1055,7 @@ const docTemplate = `{
                 ],
                 "responses": {
                     "200": {
-                        "description": "Every subscription (secrets are never shown again).",
+                        "description": "Every subscription within the token's connections (secrets are never shown again).",
                         "schema": {
                             "$ref": "#/definitions/SubscriptionList"
                         }
@@ -1100,7 +1100,7 @@ const docTemplate = `{
                         ]
                     }
                 ],
-                "description": "Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,\u003cbase64 HMAC-SHA256\u003e), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.",
+                "description": "The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,\u003cbase64 HMAC-SHA256\u003e), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1150,7 +1150,13 @@ const docTemplate = `{
                         }
                     },
                     "403": {
-                        "description": "The token lacks admin, or is not allowed a connection named.",
+                        "description": "The token lacks admin, or is not allowed a connection named (whether or not it exists).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "A connection named that the token is allowed does not exist.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1168,7 +1174,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "A bad URL, an unknown type or an unknown connection.",
+                        "description": "A bad URL or an unknown type: not http(s), userinfo, a host that does not resolve, or one leading to a loopback (unless events.allow_loopback), link-local, unspecified or multicast address or outside events.subscriber_networks; errors[] names the reason.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1244,7 +1250,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription.",
+                        "description": "No such subscription within the token's connections.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1324,7 +1330,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription.",
+                        "description": "No such subscription within the token's connections.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1411,7 +1417,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "No such subscription or failed event.",
+                        "description": "No such subscription within the token's connections, or no such failed event.",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1591,7 +1597,7 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "last_error": {
-                    "description": "The last error seen.",
+                    "description": "The last error seen: \"HTTP \u003cstatus\u003e\" for an answer, \"address not allowed\" for a destination refused when dialled, one generic message for any delivery that got no answer.",
                     "type": "string",
                     "example": "HTTP 500"
                 },

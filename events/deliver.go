@@ -39,8 +39,13 @@ var ErrRunning = errors.New("events: dispatcher already running")
 
 // DispatcherOptions configure a Dispatcher; zero fields take the defaults.
 type DispatcherOptions struct {
-	// Client sends the deliveries; nil means a client that does not follow
-	// redirects (a 3xx answer counts as a failed attempt).
+	// Destinations are the addresses deliveries may go to; the zero value
+	// refuses loopback, link-local, unspecified and multicast addresses.
+	Destinations Destinations
+	// Client sends the deliveries; nil means Destinations.Client(), which
+	// checks every address it dials against Destinations and does not
+	// follow redirects (a 3xx answer counts as a failed attempt). A Client
+	// given here is used as it is.
 	Client *http.Client
 	// AttemptTimeout bounds one delivery attempt; a timeout is a failed
 	// attempt. Default DefaultAttemptTimeout.
@@ -109,7 +114,7 @@ func NewDispatcher(events Store, subs DeliveryStore, opts DispatcherOptions) (*D
 		}
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		opts.Client = opts.Destinations.Client()
 	}
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = DefaultAttemptTimeout
@@ -355,7 +360,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 			}
 			op.popRedeliver = redeliver
 		case attempts > len(d.opts.Schedule):
-			d.log.Warn("events: delivery given up", "subscription", subID, "event", ev.ID, "attempts", attempts, "err", err)
+			d.log.Warn("events: delivery given up", "subscription", subID, "event", ev.ID, "attempts", attempts, "err", err.Error(), "cause", detail(err))
 			op.state = progress{Cursor: st.Cursor}
 			if !redeliver {
 				op.state.Cursor = next.Cursor
@@ -363,7 +368,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 			op.popRedeliver = redeliver
 			op.failure = &Failure{Event: *ev, Attempts: attempts, LastError: err.Error(), LastStatus: status, FailedAt: d.opts.Now().UTC()}
 		default:
-			d.log.Info("events: delivery attempt failed", "subscription", subID, "event", ev.ID, "attempt", attempts, "err", err)
+			d.log.Info("events: delivery attempt failed", "subscription", subID, "event", ev.ID, "attempt", attempts, "err", err.Error(), "cause", detail(err))
 			op.state = progress{
 				Cursor: st.Cursor, Attempts: attempts, Redelivering: redeliver,
 				NextAttempt: d.opts.Now().Add(d.opts.Jitter(d.opts.Schedule[attempts-1])),
@@ -406,6 +411,41 @@ func (d *Dispatcher) wait(ctx context.Context, subID, token string, wake <-chan 
 	}
 }
 
+// errNoAnswer is what a Failure says of a delivery that got no HTTP answer.
+// It is one message whatever happened (refused, reset, EOF, TLS, timeout),
+// so that the failures of a subscription pointed at a host and port do not
+// tell a scanner what listens there.
+var errNoAnswer = errors.New("delivery failed: no answer (connection failed or timed out)")
+
+// deliveryError is the error a failed Client.Do is recorded as: the
+// address refusal, or errNoAnswer. The cause stays in the log line of the
+// attempt (see detail).
+func deliveryError(err error) error {
+	if errors.Is(err, ErrAddressNotAllowed) {
+		return &attemptError{shown: ErrAddressNotAllowed, cause: err}
+	}
+	return &attemptError{shown: errNoAnswer, cause: err}
+}
+
+// attemptError shows its generic message and keeps the cause for the log.
+type attemptError struct{ shown, cause error }
+
+func (e *attemptError) Error() string { return e.shown.Error() }
+func (e *attemptError) Unwrap() error { return e.shown }
+
+// detail is err's cause for the operator's log.
+func detail(err error) string {
+	var ae *attemptError
+	if errors.As(err, &ae) {
+		var uerr *url.Error
+		if errors.As(ae.cause, &uerr) {
+			return uerr.Err.Error() // the URL is the subscription's, not news
+		}
+		return ae.cause.Error()
+	}
+	return err.Error()
+}
+
 // post makes one delivery attempt. It returns the HTTP status (0 when none
 // came) and an error unless the answer was 2xx.
 func (d *Dispatcher) post(ctx context.Context, target, secret string, ev *Event) (int, error) {
@@ -427,14 +467,7 @@ func (d *Dispatcher) post(ctx context.Context, target, secret string, ev *Event)
 	req.Header.Set("webhook-signature", Sign(secret, ev.ID, ts, body))
 	resp, err := d.opts.Client.Do(req)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // the URL is the subscription's, not news
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s", d.opts.AttemptTimeout)
-		}
-		return 0, err
+		return 0, deliveryError(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()

@@ -118,6 +118,8 @@ func testDispatcherOptions() DispatcherOptions {
 		PollInterval:   20 * time.Millisecond,
 		AttemptTimeout: 5 * time.Second,
 		LeaseTTL:       5 * time.Second,
+		// The receivers are httptest servers on 127.0.0.1.
+		Destinations: Destinations{AllowLoopback: true},
 	}
 }
 

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -12,15 +13,19 @@ import (
 // MemoryStore is the in-process Store: events live in this process only and
 // are lost when it stops, so it suits one instance (and tests). Positions are
 // decimal sequence numbers starting at 1; BeginCursor "0" precedes them all.
-// It is safe for concurrent use.
+// Besides the list of every event it keeps one per connection, so a listing
+// limited to some connections looks only at theirs. It is safe for
+// concurrent use.
 type MemoryStore struct {
 	opts Options
 
 	mu      sync.Mutex
 	entries []memEntry              // ordered by pos
+	byConn  map[string][]memEntry   // connection → its entries, ordered by pos
 	seen    map[dedupeKey]time.Time // (connection, id) → stored at
 	last    uint64                  // last position handed out
 	swept   time.Time               // last full sweep of seen
+	visited int                     // entries List looked at, for tests
 }
 
 type memEntry struct {
@@ -34,7 +39,7 @@ type dedupeKey struct{ connection, id string }
 // NewMemoryStore returns an empty in-process Store; zero Options fields take
 // their defaults (Options.Prefix is ignored).
 func NewMemoryStore(opts Options) *MemoryStore {
-	return &MemoryStore{opts: opts.withDefaults(), seen: map[dedupeKey]time.Time{}}
+	return &MemoryStore{opts: opts.withDefaults(), seen: map[dedupeKey]time.Time{}, byConn: map[string][]memEntry{}}
 }
 
 // Append implements Store. It never fails except for a done ctx, checked
@@ -55,7 +60,9 @@ func (s *MemoryStore) Append(ctx context.Context, evs []Event) (int, error) {
 		}
 		s.seen[k] = now
 		s.last++
-		s.entries = append(s.entries, memEntry{pos: s.last, at: now, ev: e})
+		en := memEntry{pos: s.last, at: now, ev: e}
+		s.entries = append(s.entries, en)
+		s.byConn[e.Connection] = append(s.byConn[e.Connection], en)
 		added++
 	}
 	return added, nil
@@ -72,13 +79,26 @@ func (s *MemoryStore) expireLocked(now time.Time) {
 			}
 		}
 	}
+	s.entries = expireEntries(s.entries, cut)
+	for c, list := range s.byConn {
+		if list = expireEntries(list, cut); len(list) == 0 {
+			delete(s.byConn, c)
+		} else {
+			s.byConn[c] = list
+		}
+	}
+}
+
+// expireEntries drops the entries stored at or before cut from the front.
+func expireEntries(list []memEntry, cut time.Time) []memEntry {
 	i := 0
-	for i < len(s.entries) && !s.entries[i].at.After(cut) {
+	for i < len(list) && !list[i].at.After(cut) {
 		i++
 	}
 	if i > 0 {
-		s.entries = append([]memEntry(nil), s.entries[i:]...)
+		return append([]memEntry(nil), list[i:]...)
 	}
+	return list
 }
 
 // List implements Store.
@@ -99,15 +119,59 @@ func (s *MemoryStore) List(ctx context.Context, q Query) (Page, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expireLocked(s.opts.Now())
-	i := sort.Search(len(s.entries), func(i int) bool { return s.entries[i].pos > after })
-	for ; i < len(s.entries) && len(page.Events) < limit; i++ {
-		en := &s.entries[i]
+	// The lists to look at: the connections' own when the query names some,
+	// so that what others stored costs nothing.
+	var lists [][]memEntry
+	indexed := true
+	switch {
+	case q.Connection != "":
+		lists = [][]memEntry{s.byConn[q.Connection]}
+	case q.Connections != nil:
+		for _, c := range distinct(q.Connections) {
+			lists = append(lists, s.byConn[c])
+		}
+	default:
+		lists, indexed = [][]memEntry{s.entries}, false
+	}
+	next := make([]int, len(lists))
+	for k, list := range lists {
+		next[k] = sort.Search(len(list), func(i int) bool { return list[i].pos > after })
+	}
+	for len(page.Events) < limit {
+		k := -1 // the list whose next entry comes first
+		for j, list := range lists {
+			if next[j] < len(list) && (k < 0 || list[next[j]].pos < lists[k][next[k]].pos) {
+				k = j
+			}
+		}
+		if k < 0 {
+			// Every list looked at to its end: nothing the query can see is
+			// stored up to the last position handed out.
+			if indexed && s.last > after {
+				page.NextCursor = strconv.FormatUint(s.last, 10)
+			}
+			break
+		}
+		en := &lists[k][next[k]]
+		next[k]++
+		s.visited++
 		page.NextCursor = strconv.FormatUint(en.pos, 10)
 		if m.match(&en.ev) {
 			page.Events = append(page.Events, en.ev)
 		}
 	}
 	return page, nil
+}
+
+// distinct is ids without repeats, in their first order.
+func distinct(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // head returns the cursor of the last stored event (BeginCursor when none).

@@ -38,8 +38,9 @@ type Failure struct {
 // SubscriptionStore keeps subscriptions and what could not be delivered to
 // them. Implementations: NewMemorySubscriptions and NewRedisSubscriptions.
 type SubscriptionStore interface {
-	// Create validates s (URL absolute http or https; each type one of
-	// Types; otherwise an error wrapping ErrInvalid), assigns ID and
+	// Create validates s (URL absolute http or https without userinfo; each
+	// type one of Types; otherwise an error wrapping ErrInvalid; where the URL
+	// leads is Destinations' business), assigns ID and
 	// CreatedAt (ignoring what s had) and stores it. The signing secret
 	// ("whsec_" + base64 of 32 random bytes) is returned here only.
 	Create(ctx context.Context, s Subscription) (created Subscription, secret string, err error)
@@ -113,6 +114,8 @@ func prepare(s Subscription, now time.Time) (Subscription, string, error) {
 		errs = append(errs, errors.New("url: required"))
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("url: %q is not an absolute http(s) URL", s.URL))
+	} else if u.User != nil {
+		errs = append(errs, errors.New("url: userinfo (user:password@) is not allowed in a subscription URL"))
 	}
 	for _, t := range s.Types {
 		if !slices.Contains(Types, t) {

@@ -635,7 +635,7 @@ type DeliveryFailure struct {
 	Event    Event  `json:"event"`
 	FailedAt string `json:"failed_at"`
 
-	// LastError The last error seen.
+	// LastError The last error seen: "HTTP <status>" for an answer, "address not allowed" for a destination refused when dialled, one generic message for any delivery that got no answer.
 	//
 	// Example: HTTP 500
 	LastError string `json:"last_error"`
@@ -878,7 +878,7 @@ type Readiness struct {
 	// Redis With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
 	//
 	// Example: ok
-	Redis *ReadinessRedis `json:"redis,omitempty"`
+	Redis ReadinessRedis `json:"redis,omitempty,omitzero"`
 
 	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
 	//
@@ -1625,7 +1625,7 @@ type ClientInterface interface {
 
 	// CreateSubscriptionWithBody Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -1636,7 +1636,7 @@ type ClientInterface interface {
 
 	// CreateSubscription Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -2062,7 +2062,7 @@ func (c *Client) ListSubscriptions(ctx context.Context, params *ListSubscription
 
 // CreateSubscriptionWithBody Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -2083,7 +2083,7 @@ func (c *Client) CreateSubscriptionWithBody(ctx context.Context, params *CreateS
 
 // CreateSubscription Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -3535,7 +3535,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSubscriptionWithBodyWithResponse Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -3546,7 +3546,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateSubscriptionWithResponse Subscribe a URL to events
 	//
-	// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+	// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 	//
 	// Scope: `admin`.
 	//
@@ -5483,6 +5483,11 @@ type CreateSubscriptionResponse403Headers struct {
 	XRequestID string
 }
 
+// CreateSubscriptionResponse404Headers the declared response headers of an HTTP 404 response for CreateSubscription
+type CreateSubscriptionResponse404Headers struct {
+	XRequestID string
+}
+
 // CreateSubscriptionResponse413Headers the declared response headers of an HTTP 413 response for CreateSubscription
 type CreateSubscriptionResponse413Headers struct {
 	XRequestID string
@@ -5526,6 +5531,8 @@ type CreateSubscriptionResponse struct {
 	ApplicationproblemJSON401 *Problem
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -5546,6 +5553,8 @@ type CreateSubscriptionResponse struct {
 	Headers401 *CreateSubscriptionResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateSubscriptionResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateSubscriptionResponse404Headers
 	// Headers413 the parsed response headers for an HTTP 413 response
 	Headers413 *CreateSubscriptionResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
@@ -5578,6 +5587,11 @@ func (r CreateSubscriptionResponse) GetApplicationproblemJSON401() *Problem {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CreateSubscriptionResponse) GetApplicationproblemJSON403() *Problem {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSubscriptionResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6511,7 +6525,7 @@ func (c *ClientWithResponses) ListSubscriptionsWithResponse(ctx context.Context,
 
 // CreateSubscriptionWithBodyWithResponse Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -6528,7 +6542,7 @@ func (c *ClientWithResponses) CreateSubscriptionWithBodyWithResponse(ctx context
 
 // CreateSubscriptionWithResponse Subscribe a URL to events
 //
-// Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
+// The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.
 //
 // Scope: `admin`.
 //
@@ -8810,6 +8824,13 @@ func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionRes
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8909,6 +8930,16 @@ func ParseCreateSubscriptionResponse(rsp *http.Response) (*CreateSubscriptionRes
 			headers.XRequestID = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateSubscriptionResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
 	case rsp.StatusCode == 413:
 		var headers CreateSubscriptionResponse413Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
