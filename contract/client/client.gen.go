@@ -830,8 +830,18 @@ type ProviderCall struct {
 	Note         *string                 `json:"note,omitempty"`
 	Path         string                  `json:"path"`
 	ProviderCode *string                 `json:"provider_code,omitempty"`
-	Records      int                     `json:"records"`
-	TraceId      *string                 `json:"trace_id,omitempty"`
+
+	// ProviderCounts ProviderCounts are the provider's own counts of the call's records,
+	// when it gave them (WSCRM's successCount and errCount).
+	ProviderCounts *ProviderCounts `json:"provider_counts,omitempty"`
+	Records        int             `json:"records"`
+	TraceId        *string         `json:"trace_id,omitempty"`
+}
+
+// ProviderCounts defines model for ProviderCounts.
+type ProviderCounts struct {
+	Failed    *int `json:"failed,omitempty"`
+	Succeeded *int `json:"succeeded,omitempty"`
 }
 
 // ProviderRequest defines model for ProviderRequest.

@@ -270,13 +270,17 @@ func answerSnippet(b []byte) string {
 //     failed with the code's canonical meaning (-1: provider_rejected),
 //     keeping the provider's code and message.
 //   - code 200 (number or string): each errExcel entry is attributed by phone
-//     to every record of the call with that whatsApp, which fails; the others
-//     succeed — unless some entry could not be attributed (errPhone empty or
-//     matching no record sent): then they are unknown, never a silent
-//     success. When successCount + errCount is not the number sent, the
-//     report's Note says so and every record carries a count_mismatch
-//     warning. notFollowSuccessCount and notFollowSuccessExcels are kept
-//     verbatim in the report's Extra.
+//     to every record of the call with that whatsApp, which fails; a record
+//     successExcel lists (and errExcel does not) succeeds. The others succeed
+//     only when the counts account for them (successCount + errCount is the
+//     number sent, errCount is the number of distinct phones errExcel lists,
+//     and successCount covers the records left); otherwise, or when some
+//     entry could not be attributed (errPhone empty or matching no record
+//     sent), they are unknown, never a silent success. The counts are in the
+//     report's ProviderCounts; when they do not match, the report's Note says
+//     so and every record carries a count_mismatch warning.
+//     notFollowSuccessCount and notFollowSuccessExcels are kept verbatim in
+//     the report's Extra.
 //   - a 2xx answer that is not the documented JSON: an error that does not
 //     wrap gateway.ErrUnavailable (the records are unknown).
 func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
@@ -386,6 +390,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	retry := make([]int, len(call.Records))
 	var unattributed []schema.Issue
 	seenUnattributed := map[string]bool{}
+	failedPhones := map[string]bool{} // the distinct phones errExcel attributes
 	for _, e := range data.ErrExcel {
 		code, ok := e.ErrCode.int()
 		if !ok {
@@ -415,6 +420,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 			}
 			continue
 		}
+		failedPhones[phone] = true
 		m := MapCode(code)
 		for _, i := range idxs {
 			errsOf[i] = append(errsOf[i], is)
@@ -422,13 +428,62 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 		}
 	}
 
-	var warn []schema.Issue
+	// Records successExcel names (and errExcel does not) are confirmed.
+	confirmed := make([]bool, len(call.Records))
+	nConfirmed := 0
+	for _, phone := range successPhones(data.SuccessExcel) {
+		idxs := byPhone[phone]
+		if len(idxs) == 0 {
+			if d, ok := schema.Digits(phone); ok {
+				idxs = byPhone[d]
+			}
+		}
+		for _, i := range idxs {
+			if !confirmed[i] && len(errsOf[i]) == 0 {
+				confirmed[i] = true
+				nConfirmed++
+			}
+		}
+	}
+	rest := 0 // records neither listed as failed nor confirmed
+	for i := range call.Records {
+		if len(errsOf[i]) == 0 && !confirmed[i] {
+			rest++
+		}
+	}
+
+	// The rest succeeded only when WSCRM's counts account for them: every
+	// record sent is counted, the failures it counted are the ones errExcel
+	// lists (one distinct phone each), and the successes it counted cover
+	// the records left. Otherwise they are unknown, never a silent success.
 	sc, okS := data.SuccessCount.int()
 	ec, okE := data.ErrCount.int()
-	if !okS || !okE || sc+ec != len(call.Records) {
+	countsRead := okS && okE && sc >= 0 && ec >= 0
+	if countsRead {
+		report.ProviderCounts = &gateway.ProviderCounts{Succeeded: sc, Failed: ec}
+	}
+	n := len(call.Records)
+	added := countsRead && sc+ec == n
+	countsConfirm := added && ec == len(failedPhones) && rest <= sc-nConfirmed
+	var warn []schema.Issue
+	var unconfirmed []schema.Issue
+	switch {
+	case !added:
 		report.Note = fmt.Sprintf("WSCRM counted %s succeeded + %s failed, but %d records were sent",
-			orDash(string(data.SuccessCount)), orDash(string(data.ErrCount)), len(call.Records))
+			orDash(string(data.SuccessCount)), orDash(string(data.ErrCount)), n)
+	case !countsConfirm && len(unattributed) == 0:
+		// (An unattributed error already says why the rest are unknown.)
+		report.Note = fmt.Sprintf("WSCRM counted %d succeeded + %d failed of %d records sent, but its answer names %d failed and %d succeeded",
+			sc, ec, n, len(failedPhones), nConfirmed)
+	}
+	if report.Note != "" {
 		warn = []schema.Issue{schema.Issuef(schema.CodeCountMismatch, "", "%s", report.Note)}
+	}
+	if !countsConfirm && rest > 0 && len(unattributed) == 0 {
+		report.Note += fmt.Sprintf("; %d record(s) it did not name are unknown", rest)
+		unconfirmed = []schema.Issue{schema.Issuef(schema.CodeProviderUnavailable, "",
+			"WSCRM's answer does not confirm this record (%s); whether it was stored is unknown, retry with the same Idempotency-Key",
+			warn[0].Message)}
 	}
 
 	outs := make([]gateway.Outcome, len(call.Records))
@@ -437,14 +492,52 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 		switch {
 		case len(errsOf[i]) > 0:
 			o.Status, o.Errors, o.RetryAfter = gateway.StatusFailed, errsOf[i], retry[i]
+		case confirmed[i]:
+			o.Status = gateway.StatusSucceeded
 		case len(unattributed) > 0:
 			o.Status, o.Errors = gateway.StatusUnknown, cloneIssues(unattributed)
+		case !countsConfirm:
+			o.Status, o.Errors = gateway.StatusUnknown, cloneIssues(unconfirmed)
 		default:
 			o.Status = gateway.StatusSucceeded
 		}
 		outs[i] = o
 	}
 	return gateway.CallResult{Outcomes: outs, Report: report}, nil
+}
+
+// successPhones reads the phones successExcel lists, which the provider
+// document shows only empty: each item a phone (string or number) or an
+// object holding one (whatsApp, phone, successPhone, friendWhatsId or
+// whatsId, in any case). Anything else is ignored.
+func successPhones(raw json.RawMessage) []string {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		var s flexString
+		if err := json.Unmarshal(it, &s); err == nil && len(s) > 0 && s[0] != '{' && s[0] != '[' {
+			if p := strings.TrimSpace(string(s)); p != "" {
+				out = append(out, p)
+			}
+			continue
+		}
+		var obj map[string]flexString
+		if err := json.Unmarshal(it, &obj); err != nil {
+			continue
+		}
+		for k, v := range obj {
+			switch strings.ToLower(k) {
+			case "whatsapp", "phone", "successphone", "friendwhatsid", "whatsid":
+				if p := strings.TrimSpace(string(v)); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func cloneIssues(in []schema.Issue) []schema.Issue {
