@@ -390,7 +390,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	retry := make([]int, len(call.Records))
 	var unattributed []schema.Issue
 	seenUnattributed := map[string]bool{}
-	failedPhones := map[string]bool{} // the distinct phones errExcel attributes
+	failedPhones := map[int]bool{} // the distinct phones errExcel attributes, by their first record
 	for _, e := range data.ErrExcel {
 		code, ok := e.ErrCode.int()
 		if !ok {
@@ -420,7 +420,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 			}
 			continue
 		}
-		failedPhones[phone] = true
+		failedPhones[idxs[0]] = true
 		m := MapCode(code)
 		for _, i := range idxs {
 			errsOf[i] = append(errsOf[i], is)

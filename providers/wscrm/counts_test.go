@@ -71,6 +71,14 @@ func TestCountsMustConfirmSuccess(t *testing.T) {
 			counts:   `{"succeeded":4,"failed":1}`,
 		},
 		{
+			// Two errors of one record, its phone spelled two ways: one failure.
+			name: "one record failed twice",
+			answer: `{"code":200,"data":{"errExcel":[{"errPhone":"8615266667803","errInfo":"Gender field sex format is invalid","errCode":10},` +
+				`{"errPhone":"+8615266667803","errInfo":"PHONE_ERROR","errCode":28}],"successCount":4,"errCount":1}}`,
+			statuses: []gateway.Status{s, s, s, f, s},
+			counts:   `{"succeeded":4,"failed":1}`,
+		},
+		{
 			name:     "successExcel confirms what it lists",
 			answer:   `{"code":200,"data":{"successExcel":["8615266667800",{"whatsApp":"8615266667804"}],"errExcel":[]}}`,
 			statuses: []gateway.Status{s, u, u, u, s},
