@@ -335,12 +335,14 @@ func (a *App) Close() {
 }
 
 // NewHTTPClient is the outbound client: connections kept alive, many idle
-// connections per provider host. Deadlines come from each call's context.
+// connections per provider host. Deadlines come from each call's context. It
+// follows no redirect: provider calls carry credentials (a 3xx is the
+// adapter's to report).
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	t.IdleConnTimeout = 90 * time.Second
 	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }

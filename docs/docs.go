@@ -2403,6 +2403,14 @@ const docTemplate = `{
                 "provider_code": {
                     "type": "string"
                 },
+                "provider_counts": {
+                    "description": "ProviderCounts are the provider's own counts of the call's records,\nwhen it gave them (WSCRM's successCount and errCount).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/gateway.ProviderCounts"
+                        }
+                    ]
+                },
                 "records": {
                     "type": "integer"
                 },
@@ -2552,6 +2560,17 @@ const docTemplate = `{
                 },
                 "zalo": {
                     "type": "string"
+                }
+            }
+        },
+        "gateway.ProviderCounts": {
+            "type": "object",
+            "properties": {
+                "failed": {
+                    "type": "integer"
+                },
+                "succeeded": {
+                    "type": "integer"
                 }
             }
         },

@@ -87,6 +87,15 @@ type CallReport struct {
 	Error        string                     `json:"error,omitempty"`
 	Note         string                     `json:"note,omitempty"`
 	Extra        map[string]json.RawMessage `json:"extra,omitempty"` // provider fields kept verbatim
+	// ProviderCounts are the provider's own counts of the call's records,
+	// when it gave them (WSCRM's successCount and errCount).
+	ProviderCounts *ProviderCounts `json:"provider_counts,omitempty"`
+}
+
+// ProviderCounts is what the provider said it did with a call's records.
+type ProviderCounts struct {
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
 }
 
 // CallResult is the answer to one call: one Outcome per Call.Records entry,

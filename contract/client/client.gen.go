@@ -851,8 +851,18 @@ type ProviderCall struct {
 	Note         string                 `json:"note,omitempty,omitzero"`
 	Path         string                 `json:"path"`
 	ProviderCode string                 `json:"provider_code,omitempty,omitzero"`
-	Records      int                    `json:"records"`
-	TraceId      string                 `json:"trace_id,omitempty,omitzero"`
+
+	// ProviderCounts ProviderCounts are the provider's own counts of the call's records,
+	// when it gave them (WSCRM's successCount and errCount).
+	ProviderCounts ProviderCounts `json:"provider_counts,omitempty,omitzero"`
+	Records        int            `json:"records"`
+	TraceId        string         `json:"trace_id,omitempty,omitzero"`
+}
+
+// ProviderCounts defines model for ProviderCounts.
+type ProviderCounts struct {
+	Failed    int `json:"failed,omitempty,omitzero"`
+	Succeeded int `json:"succeeded,omitempty,omitzero"`
 }
 
 // ProviderRequest defines model for ProviderRequest.

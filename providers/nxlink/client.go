@@ -16,8 +16,22 @@ import (
 	"crmgate/schema"
 )
 
-// maxAnswerBytes bounds how much of an answer is read.
-const maxAnswerBytes = 8 << 20
+// Bounds on what is read of an answer. An answer lists each record of the
+// call at most once, in successItems ({index, customerId}) or failItems
+// ({index, errorCode, errorMessage}): well under 2 KiB each, around an
+// envelope of code, message, traceId and totalCount. So an answer to a call of
+// n records (n ≤ 100) is bounded by answerBase + n × answerPerRecord, 216 KiB
+// for a full call; more is not an answer to this call.
+const (
+	answerBase      = 16 << 10
+	answerPerRecord = 2 << 10
+	// errorAnswerBytes is what is read of an answer with status 5xx, 429 or
+	// 3xx: only its status is used.
+	errorAnswerBytes = 4 << 10
+)
+
+// answerLimit is the most an answer to a call of n records may hold.
+func answerLimit(n int) int64 { return answerBase + answerPerRecord*int64(n) }
 
 // Adapter is one NXLink connection: it implements gateway.Provider and
 // gateway.Redactor. It is safe for concurrent use once built; set Now before
@@ -39,7 +53,9 @@ var (
 
 // New makes the adapter of one connection. It refuses a nil or invalid cfg,
 // an invalid common (id, base_url) and a nil hc; every problem is reported at
-// once. Zero values of common's limits take gateway's defaults.
+// once. Zero values of common's limits take gateway's defaults. The adapter
+// uses a copy of hc that follows no redirect: the signed body and its
+// credentials would go along, replayable while the ts is fresh.
 func New(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
 	var errs []error
 	if cfg == nil {
@@ -59,7 +75,7 @@ func New(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) 
 	return &Adapter{
 		common: common.WithDefaults(),
 		cfg:    *cfg,
-		hc:     hc,
+		hc:     gateway.NoRedirect(hc),
 		url:    strings.TrimSuffix(common.BaseURL, "/"),
 	}, nil
 }
@@ -76,7 +92,12 @@ func (a *Adapter) now() time.Time {
 // connection's per-call timeout.
 //
 // A transport error, a timeout and an HTTP 5xx or 429 are errors wrapping
-// gateway.ErrUnavailable (retry). An answer that cannot be read (not JSON,
+// gateway.ErrUnavailable (retry; a 429 or 503 with Retry-After is a
+// *gateway.RetryAfterError around it). A redirect is not followed: every
+// record is unknown, with an error naming the status and Location, and the
+// call is not retried. An answer longer than the call can hold (answerLimit)
+// is an error wrapping gateway.ErrAnswerTooLarge, read no further: the
+// records are unknown. An answer that cannot be read (not JSON,
 // code 0 without data, another HTTP status without a provider code) is an
 // error wrapping ErrBadAnswer: the records are unknown. Otherwise the result
 // holds one Outcome per record: top-level code 0 maps successItems to
@@ -113,12 +134,33 @@ func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResul
 	}
 	defer resp.Body.Close()
 	rep.HTTPStatus = resp.StatusCode
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, errorAnswerBytes))
+		err := fmt.Errorf("nxlink.Do: %w: HTTP %d", gateway.ErrUnavailable, resp.StatusCode)
+		return gateway.CallResult{Report: rep}, gateway.WithRetryAfter(err, resp.StatusCode, resp.Header, time.Now())
+	}
+	if gateway.IsRedirect(resp.StatusCode) {
+		// The records were sent, and a 302 or 303 may come after the call
+		// was processed: unknown. Not retried: the same call gets the same
+		// redirect (base_url needs fixing).
+		loc := gateway.RedirectLocation(resp)
+		rep.Error = fmt.Sprintf("HTTP %d redirecting to %s (redirects are not followed)", resp.StatusCode, loc)
+		is := schema.Issue{Code: schema.CodeProviderRejected,
+			Message: fmt.Sprintf("NXLink answered HTTP %d redirecting to %s; redirects are not followed (check the connection's base_url); whether this record was stored is unknown",
+				resp.StatusCode, loc),
+			ProviderCode: fmt.Sprintf("http_%d", resp.StatusCode)}
+		out := make([]gateway.Outcome, len(call.Records))
+		for i := range out {
+			out[i] = gateway.Outcome{Status: gateway.StatusUnknown, Errors: []schema.Issue{is}}
+		}
+		return gateway.CallResult{Outcomes: out, Report: rep}, nil
+	}
+	body, err := gateway.ReadAnswer(resp.Body, answerLimit(len(call.Records)))
+	if errors.Is(err, gateway.ErrAnswerTooLarge) {
+		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w", err)
+	}
 	if err != nil {
 		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: reading the answer: %v", gateway.ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: HTTP %d", gateway.ErrUnavailable, resp.StatusCode)
 	}
 	res, err := mapAnswer(len(call.Records), resp.StatusCode, body)
 	res.Report.Path = rep.Path

@@ -33,7 +33,8 @@ var (
 )
 
 // newAdapter builds the adapter of one connection. It refuses a nil
-// configuration or client and an empty base URL.
+// configuration or client and an empty base URL. The adapter uses a copy of hc
+// that follows no redirect (the token header would go along).
 func newAdapter(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
 	switch {
 	case cfg == nil:
@@ -43,7 +44,7 @@ func newAdapter(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, 
 	case common.BaseURL == "":
 		return nil, errors.New("wscrm.New: base_url: required")
 	}
-	return &Adapter{cfg: cfg, common: common, hc: hc, base: strings.TrimRight(common.BaseURL, "/"), loc: cfg.Location()}, nil
+	return &Adapter{cfg: cfg, common: common, hc: gateway.NoRedirect(hc), base: strings.TrimRight(common.BaseURL, "/"), loc: cfg.Location()}, nil
 }
 
 // Modes returns only gateway.ModeMerge: batchImport updates or adds on top
@@ -193,11 +194,14 @@ func (a *Adapter) call(path string, recs []gateway.Record) (gateway.Call, error)
 	return gateway.Call{Method: http.MethodPost, Path: path, Body: body, Records: recs}, nil
 }
 
-// post sends body to path and returns the HTTP status and the answer's bytes.
-// A transport error, a timeout, HTTP 5xx or 429 is an error wrapping
-// gateway.ErrUnavailable; another non-2xx status is a *ProviderError that
-// does not.
-func (a *Adapter) post(ctx context.Context, op, path string, body []byte) (int, []byte, error) {
+// post sends body to path and returns the HTTP status and the answer's bytes,
+// of which at most limit are read. A transport error, a timeout, HTTP 5xx or
+// 429 is an error wrapping gateway.ErrUnavailable (a *gateway.RetryAfterError
+// around it when a 429 or 503 says when to retry); another non-2xx status,
+// redirects included (they are never followed), is a *ProviderError that
+// does not. A 2xx answer longer than limit is an error wrapping
+// gateway.ErrAnswerTooLarge: reading stops there.
+func (a *Adapter) post(ctx context.Context, op, path string, body []byte, limit int64) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: %w", op, err)
@@ -212,12 +216,21 @@ func (a *Adapter) post(ctx context.Context, op, path string, body []byte) (int, 
 		return 0, nil, fmt.Errorf("%s: %w: %s: %w", op, gateway.ErrUnavailable, path, scrubURL(err))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// Only the start of an error answer is read: it is for the message.
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, errorAnswerBytes))
+		pe := &ProviderError{Op: op, Path: path, HTTPStatus: resp.StatusCode, Message: answerSnippet(raw)}
+		if gateway.IsRedirect(resp.StatusCode) {
+			pe.Location = gateway.RedirectLocation(resp)
+		}
+		return resp.StatusCode, raw, gateway.WithRetryAfter(pe, resp.StatusCode, resp.Header, time.Now())
+	}
+	raw, err := gateway.ReadAnswer(resp.Body, limit)
+	if errors.Is(err, gateway.ErrAnswerTooLarge) {
+		return resp.StatusCode, nil, fmt.Errorf("%s: %s: %w", op, path, err)
+	}
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("%s: %w: %s: reading the answer: %v", op, gateway.ErrUnavailable, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, raw, &ProviderError{Op: op, Path: path, HTTPStatus: resp.StatusCode, Message: answerSnippet(raw)}
 	}
 	return resp.StatusCode, raw, nil
 }
@@ -246,18 +259,28 @@ func answerSnippet(b []byte) string {
 // providers.md:
 //
 //   - transport error, timeout, HTTP 5xx or 429, or top-level code 500: an
-//     error wrapping gateway.ErrUnavailable (the caller retries).
+//     error wrapping gateway.ErrUnavailable (the caller retries); a 429 or
+//     503 with Retry-After is a *gateway.RetryAfterError around it.
+//   - a redirect (3xx, never followed): every record unknown, with an error
+//     naming the status and Location; not retried.
+//   - a 2xx answer longer than the call can hold (importAnswerLimit): an
+//     error wrapping gateway.ErrAnswerTooLarge, read no further (the records
+//     are unknown).
 //   - another HTTP status, or a top-level code other than 200: every record
 //     failed with the code's canonical meaning (-1: provider_rejected),
 //     keeping the provider's code and message.
 //   - code 200 (number or string): each errExcel entry is attributed by phone
-//     to every record of the call with that whatsApp, which fails; the others
-//     succeed — unless some entry could not be attributed (errPhone empty or
-//     matching no record sent): then they are unknown, never a silent
-//     success. When successCount + errCount is not the number sent, the
-//     report's Note says so and every record carries a count_mismatch
-//     warning. notFollowSuccessCount and notFollowSuccessExcels are kept
-//     verbatim in the report's Extra.
+//     to every record of the call with that whatsApp, which fails; a record
+//     successExcel lists (and errExcel does not) succeeds. The others succeed
+//     only when the counts account for them (successCount + errCount is the
+//     number sent, errCount is the number of distinct phones errExcel lists,
+//     and successCount covers the records left); otherwise, or when some
+//     entry could not be attributed (errPhone empty or matching no record
+//     sent), they are unknown, never a silent success. The counts are in the
+//     report's ProviderCounts; when they do not match, the report's Note says
+//     so and every record carries a count_mismatch warning.
+//     notFollowSuccessCount and notFollowSuccessExcels are kept verbatim in
+//     the report's Extra.
 //   - a 2xx answer that is not the documented JSON: an error that does not
 //     wrap gateway.ErrUnavailable (the records are unknown).
 func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
@@ -266,11 +289,22 @@ func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResul
 		return gateway.CallResult{}, errors.New("wscrm.Do: no call")
 	}
 	report := gateway.CallReport{Path: call.Path, Records: len(call.Records)}
-	status, raw, err := a.post(ctx, op, call.Path, call.Body)
+	status, raw, err := a.post(ctx, op, call.Path, call.Body, importAnswerLimit(call))
 	report.HTTPStatus = status
 	if err != nil {
 		report.Error = err.Error()
 		var pe *ProviderError
+		if errors.As(err, &pe) && pe.Location != "" {
+			// A redirect: the records were sent, and a 302 or 303 may come
+			// after the call was processed. It is not retried (the same call
+			// gets the same redirect; base_url needs fixing).
+			is := schema.Issue{Code: schema.CodeProviderRejected,
+				Message: fmt.Sprintf("WSCRM answered HTTP %d redirecting to %s; redirects are not followed (check the connection's base_url); whether this record was stored is unknown",
+					status, pe.Location),
+				ProviderCode:    fmt.Sprintf("http_%d", status),
+				ProviderMessage: pe.Message}
+			return gateway.CallResult{Outcomes: allWith(len(call.Records), gateway.StatusUnknown, is, 0), Report: report}, nil
+		}
 		if errors.As(err, &pe) && !pe.Retryable() {
 			is := schema.Issue{Code: schema.CodeProviderRejected,
 				Message:         fmt.Sprintf("WSCRM refused the call with HTTP %d", status),
@@ -312,9 +346,14 @@ func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResul
 
 // allFailed is n failed outcomes carrying the same issue.
 func allFailed(n int, is schema.Issue, retryAfter int) []gateway.Outcome {
+	return allWith(n, gateway.StatusFailed, is, retryAfter)
+}
+
+// allWith is n outcomes of one status carrying the same issue.
+func allWith(n int, st gateway.Status, is schema.Issue, retryAfter int) []gateway.Outcome {
 	out := make([]gateway.Outcome, n)
 	for i := range out {
-		out[i] = gateway.Outcome{Status: gateway.StatusFailed, Errors: []schema.Issue{is}, RetryAfter: retryAfter}
+		out[i] = gateway.Outcome{Status: st, Errors: []schema.Issue{is}, RetryAfter: retryAfter}
 	}
 	return out
 }
@@ -351,6 +390,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	retry := make([]int, len(call.Records))
 	var unattributed []schema.Issue
 	seenUnattributed := map[string]bool{}
+	failedPhones := map[int]bool{} // the distinct phones errExcel attributes, by their first record
 	for _, e := range data.ErrExcel {
 		code, ok := e.ErrCode.int()
 		if !ok {
@@ -380,6 +420,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 			}
 			continue
 		}
+		failedPhones[idxs[0]] = true
 		m := MapCode(code)
 		for _, i := range idxs {
 			errsOf[i] = append(errsOf[i], is)
@@ -387,13 +428,62 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 		}
 	}
 
-	var warn []schema.Issue
+	// Records successExcel names (and errExcel does not) are confirmed.
+	confirmed := make([]bool, len(call.Records))
+	nConfirmed := 0
+	for _, phone := range successPhones(data.SuccessExcel) {
+		idxs := byPhone[phone]
+		if len(idxs) == 0 {
+			if d, ok := schema.Digits(phone); ok {
+				idxs = byPhone[d]
+			}
+		}
+		for _, i := range idxs {
+			if !confirmed[i] && len(errsOf[i]) == 0 {
+				confirmed[i] = true
+				nConfirmed++
+			}
+		}
+	}
+	rest := 0 // records neither listed as failed nor confirmed
+	for i := range call.Records {
+		if len(errsOf[i]) == 0 && !confirmed[i] {
+			rest++
+		}
+	}
+
+	// The rest succeeded only when WSCRM's counts account for them: every
+	// record sent is counted, the failures it counted are the ones errExcel
+	// lists (one distinct phone each), and the successes it counted cover
+	// the records left. Otherwise they are unknown, never a silent success.
 	sc, okS := data.SuccessCount.int()
 	ec, okE := data.ErrCount.int()
-	if !okS || !okE || sc+ec != len(call.Records) {
+	countsRead := okS && okE && sc >= 0 && ec >= 0
+	if countsRead {
+		report.ProviderCounts = &gateway.ProviderCounts{Succeeded: sc, Failed: ec}
+	}
+	n := len(call.Records)
+	added := countsRead && sc+ec == n
+	countsConfirm := added && ec == len(failedPhones) && rest <= sc-nConfirmed
+	var warn []schema.Issue
+	var unconfirmed []schema.Issue
+	switch {
+	case !added:
 		report.Note = fmt.Sprintf("WSCRM counted %s succeeded + %s failed, but %d records were sent",
-			orDash(string(data.SuccessCount)), orDash(string(data.ErrCount)), len(call.Records))
+			orDash(string(data.SuccessCount)), orDash(string(data.ErrCount)), n)
+	case !countsConfirm && len(unattributed) == 0:
+		// (An unattributed error already says why the rest are unknown.)
+		report.Note = fmt.Sprintf("WSCRM counted %d succeeded + %d failed of %d records sent, but its answer names %d failed and %d succeeded",
+			sc, ec, n, len(failedPhones), nConfirmed)
+	}
+	if report.Note != "" {
 		warn = []schema.Issue{schema.Issuef(schema.CodeCountMismatch, "", "%s", report.Note)}
+	}
+	if !countsConfirm && rest > 0 && len(unattributed) == 0 {
+		report.Note += fmt.Sprintf("; %d record(s) it did not name are unknown", rest)
+		unconfirmed = []schema.Issue{schema.Issuef(schema.CodeProviderUnavailable, "",
+			"WSCRM's answer does not confirm this record (%s); whether it was stored is unknown, retry with the same Idempotency-Key",
+			warn[0].Message)}
 	}
 
 	outs := make([]gateway.Outcome, len(call.Records))
@@ -402,14 +492,52 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 		switch {
 		case len(errsOf[i]) > 0:
 			o.Status, o.Errors, o.RetryAfter = gateway.StatusFailed, errsOf[i], retry[i]
+		case confirmed[i]:
+			o.Status = gateway.StatusSucceeded
 		case len(unattributed) > 0:
 			o.Status, o.Errors = gateway.StatusUnknown, cloneIssues(unattributed)
+		case !countsConfirm:
+			o.Status, o.Errors = gateway.StatusUnknown, cloneIssues(unconfirmed)
 		default:
 			o.Status = gateway.StatusSucceeded
 		}
 		outs[i] = o
 	}
 	return gateway.CallResult{Outcomes: outs, Report: report}, nil
+}
+
+// successPhones reads the phones successExcel lists, which the provider
+// document shows only empty: each item a phone (string or number) or an
+// object holding one (whatsApp, phone, successPhone, friendWhatsId or
+// whatsId, in any case). Anything else is ignored.
+func successPhones(raw json.RawMessage) []string {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		var s flexString
+		if err := json.Unmarshal(it, &s); err == nil && len(s) > 0 && s[0] != '{' && s[0] != '[' {
+			if p := strings.TrimSpace(string(s)); p != "" {
+				out = append(out, p)
+			}
+			continue
+		}
+		var obj map[string]flexString
+		if err := json.Unmarshal(it, &obj); err != nil {
+			continue
+		}
+		for k, v := range obj {
+			switch strings.ToLower(k) {
+			case "whatsapp", "phone", "successphone", "friendwhatsid", "whatsid":
+				if p := strings.TrimSpace(string(v)); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func cloneIssues(in []schema.Issue) []schema.Issue {
@@ -466,7 +594,7 @@ func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldc
 	if err != nil {
 		return nil, report, fmt.Errorf("%s: %w", op, err)
 	}
-	status, raw, err := a.post(ctx, op, PathQuery, body)
+	status, raw, err := a.post(ctx, op, PathQuery, body, maxQueryAnswerBytes)
 	report.HTTPStatus = status
 	if err != nil {
 		report.Error = err.Error()

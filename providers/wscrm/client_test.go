@@ -83,7 +83,8 @@ func TestDoAgainstSimulator(t *testing.T) {
 		t.Errorf("note = %q, want none", res.Report.Note)
 	}
 	wantReport := gateway.CallReport{Path: PathBatchImport, HTTPStatus: 200, ProviderCode: "200", Records: 4,
-		Extra: map[string]json.RawMessage{"notFollowSuccessCount": json.RawMessage(`""`), "notFollowSuccessExcels": json.RawMessage(`[]`)}}
+		ProviderCounts: &gateway.ProviderCounts{Succeeded: 2, Failed: 2},
+		Extra:          map[string]json.RawMessage{"notFollowSuccessCount": json.RawMessage(`""`), "notFollowSuccessExcels": json.RawMessage(`[]`)}}
 	if !reflect.DeepEqual(res.Report, wantReport) {
 		t.Errorf("report = %+v\nwant     %+v", res.Report, wantReport)
 	}
@@ -102,6 +103,9 @@ func TestDoDocumentAnswers(t *testing.T) {
 	unattributed := schema.Issue{Code: schema.CodeProviderRejected,
 		Message:      `WSCRM reported an error (code 28) it did not attribute to a record of this call (errPhone ""); whether this record was stored is unknown`,
 		ProviderCode: "28", ProviderMessage: "PHONE_ERROR"}
+	countsUnconfirmed := schema.Issue{Code: schema.CodeProviderUnavailable,
+		Message: "WSCRM's answer does not confirm this record (WSCRM counted 5 succeeded + 0 failed, but 2 records were sent); " +
+			"whether it was stored is unknown, retry with the same Idempotency-Key"}
 	tests := []struct {
 		name     string
 		answer   string
@@ -139,11 +143,12 @@ func TestDoDocumentAnswers(t *testing.T) {
 			},
 		},
 		{
+			// More successes than records sent: nothing is confirmed.
 			name:     "counts do not add up",
 			answer:   `{"code":200,"message":"Success","data":{"successExcel":[],"errExcel":[],"successCount":5,"errCount":0,"notFollowSuccessCount":"","notFollowSuccessExcels":[]}}`,
-			statuses: []gateway.Status{gateway.StatusSucceeded, gateway.StatusSucceeded},
-			errs:     [][]schema.Issue{nil, nil},
-			note:     "WSCRM counted 5 succeeded + 0 failed, but 2 records were sent",
+			statuses: []gateway.Status{gateway.StatusUnknown, gateway.StatusUnknown},
+			errs:     [][]schema.Issue{{countsUnconfirmed}, {countsUnconfirmed}},
+			note:     "WSCRM counted 5 succeeded + 0 failed, but 2 records were sent; 2 record(s) it did not name are unknown",
 			warnings: true,
 		},
 		{

@@ -121,6 +121,7 @@ type ProviderError struct {
 	HTTPStatus int    // the HTTP status, 0 when no answer came
 	Code       string // the provider's top-level code, "" when none was read
 	Message    string // the provider's msg/message, or a description
+	Location   string // a redirect's Location (not followed), "" otherwise
 }
 
 // Error describes the failure without any credential.
@@ -135,6 +136,9 @@ func (e *ProviderError) Error() string {
 	fmt.Fprintf(&b, "%s answered", e.Path)
 	if e.HTTPStatus != 0 {
 		fmt.Fprintf(&b, " HTTP %d", e.HTTPStatus)
+	}
+	if e.Location != "" {
+		fmt.Fprintf(&b, " redirecting to %s (redirects are not followed)", e.Location)
 	}
 	if e.Code != "" {
 		fmt.Fprintf(&b, " code %s", e.Code)

@@ -46,6 +46,10 @@ type SimCall struct {
 	Body   []byte
 }
 
+// maxSimRequestBytes bounds what the simulator reads of a request: 10 000
+// records of a few KiB.
+const maxSimRequestBytes = 64 << 20
+
 // FailMode is how FailNext makes calls fail.
 type FailMode int
 
@@ -199,7 +203,7 @@ func (s *Simulator) Pool(agent string) []string {
 // ServeHTTP answers POST requests on the four documented paths; any other
 // method is 405 and any other path 404.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxAnswerBytes))
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSimRequestBytes))
 	if err != nil {
 		http.Error(w, "reading the request: "+err.Error(), http.StatusBadRequest)
 		return

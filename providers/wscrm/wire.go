@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"crmgate/gateway"
 )
 
 // Paths under the connection's base URL.
@@ -17,10 +19,31 @@ const (
 	PathQuery        = "/wscrm-bus-api/open/customer/query"
 	headerToken      = "token"
 	contentTypeJSON  = "application/json"
-	maxAnswerBytes   = 64 << 20
 	wireAgentAccount = "agentAccount"
 	wireWhatsApp     = "whatsApp"
 )
+
+// Bounds on what is read of an answer. An import answer lists at most every
+// record of the call once in errExcel ({errPhone, errInfo, errCode}: well
+// under 1 KiB) and may echo the records in successExcel and
+// notFollowSuccessExcels (each at most the request body again); around that
+// sits a small envelope. So an import answer is bounded by
+// answerBase + answerPerRecord per record + twice the request body: 70 KiB for
+// a call of 5 records, about 16 MiB for 10 000 records of 300 bytes, instead
+// of whatever the other end sends. A query answer lists an agent's contacts,
+// whose number the call does not tell: it has a fixed bound.
+const (
+	answerBase          = 64 << 10
+	answerPerRecord     = 1 << 10
+	maxQueryAnswerBytes = 64 << 20
+	// errorAnswerBytes is what is read of a non-2xx answer, for its message.
+	errorAnswerBytes = 4 << 10
+)
+
+// importAnswerLimit is the most an answer to call may hold (see answerBase).
+func importAnswerLimit(call *gateway.Call) int64 {
+	return answerBase + answerPerRecord*int64(len(call.Records)) + 2*int64(len(call.Body))
+}
 
 // Wire keys of a batchImport record.
 const (

@@ -150,6 +150,7 @@ var schemaNames = map[string]string{
 	"gateway.Result":          "RecordResult",
 	"gateway.Status":          "RecordStatus",
 	"gateway.CallReport":      "ProviderCall",
+	"gateway.ProviderCounts":  "ProviderCounts",
 	"gateway.ProviderRequest": "ProviderRequest",
 	"gateway.Capabilities":    "Capabilities",
 	"gateway.Contact":         "Contact",
