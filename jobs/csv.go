@@ -1,0 +1,192 @@
+package jobs
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// NewCSVReader reads a CSV upload from r and reads its header. The file is
+// UTF-8, with or without a byte-order mark; its delimiter is the one of
+// comma, semicolon and tab found most often outside quotes in the header
+// line (a tie goes to the first of them in that order; none at all is one
+// column, comma-separated). Quoting is RFC 4180 (encoding/csv, no lazy
+// quotes). r is read as it is consumed, never whole; more than
+// opts.MaxBytes bytes is ErrTooLarge. Closing the Reader does not close r.
+//
+// Invalid UTF-8 in any cell, a NUL byte, or a UTF-16 byte-order mark is
+// ErrNotUTF8 naming the row. A row with broken quoting is an invalid_row
+// row and reading goes on with the next line, except for a quote that is
+// opened and never closed: the row then takes in every line up to the next
+// quote character (the end of the file if there is none), as any CSV
+// reader must, and its message names the lines it spans.
+func NewCSVReader(r io.Reader, opts ReadOptions) (*Reader, error) {
+	opts = opts.withDefaults()
+	lr := &limitedReader{r: r, left: opts.MaxBytes}
+	br := bufio.NewReaderSize(lr, 64<<10)
+	head, _ := br.Peek(3)
+	switch {
+	case bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
+		return nil, fileErr(ErrNotUTF8, 0, "the file is UTF-16; save it as UTF-8 CSV")
+	}
+	line, err := br.Peek(br.Size())
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			return nil, fe
+		}
+		return nil, fmt.Errorf("jobs: reading the CSV file: %w", err)
+	}
+	cr := csv.NewReader(br)
+	cr.Comma = detectDelimiter(line)
+	cr.FieldsPerRecord = -1
+	return newReader(KindCSV, &csvSource{r: cr}, opts)
+}
+
+// detectDelimiter counts the candidate delimiters outside quotes up to the
+// first line break outside quotes.
+func detectDelimiter(b []byte) rune {
+	var counts [3]int
+	quoted := false
+scan:
+	for _, c := range b {
+		switch c {
+		case '"':
+			quoted = !quoted
+		case '\n', '\r':
+			if !quoted {
+				break scan
+			}
+		case ',':
+			if !quoted {
+				counts[0]++
+			}
+		case ';':
+			if !quoted {
+				counts[1]++
+			}
+		case '\t':
+			if !quoted {
+				counts[2]++
+			}
+		}
+	}
+	delims := [3]rune{',', ';', '\t'}
+	best := 0
+	for i := 1; i < 3; i++ {
+		if counts[i] > counts[best] {
+			best = i
+		}
+	}
+	return delims[best]
+}
+
+// csvSource numbers the records as a spreadsheet numbers rows: encoding/csv
+// skips blank lines, so the lines between two records come back as empty
+// rows.
+type csvSource struct {
+	r       *csv.Reader
+	num     int // the last row returned
+	endLine int // the last line of the last record read
+	blank   int // empty rows owed before pending
+	pending *rawRow
+	err     error
+}
+
+func (s *csvSource) next() (rawRow, error) {
+	if s.blank > 0 {
+		s.blank--
+		s.num++
+		return rawRow{num: s.num}, nil
+	}
+	if s.pending != nil {
+		row := *s.pending
+		s.pending = nil
+		s.num++
+		row.num = s.num
+		return row, nil
+	}
+	if s.err != nil {
+		return rawRow{}, s.err
+	}
+	rec, err := s.r.Read()
+	var row rawRow
+	var start, end int
+	var pe *csv.ParseError
+	switch {
+	case err == nil:
+		start, _ = s.r.FieldPos(0)
+		lastLine, _ := s.r.FieldPos(len(rec) - 1)
+		end = lastLine + strings.Count(rec[len(rec)-1], "\n")
+	case errors.As(err, &pe):
+		start, end = pe.StartLine, pe.Line
+		if start == 0 {
+			start = end
+		}
+		row.broken = fmt.Sprintf("broken quoting on line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+		if start != end {
+			row.broken = fmt.Sprintf("broken quoting: the row begins on line %d and an opened quote runs to line %d, column %d (%v)", start, pe.Line, pe.Column, pe.Err)
+		}
+	default:
+		var fe *FileError
+		if errors.As(err, &fe) {
+			s.err = fe
+		} else if errors.Is(err, io.EOF) {
+			s.err = io.EOF
+		} else {
+			s.err = fmt.Errorf("jobs: reading the CSV file: %w", err)
+		}
+		return rawRow{}, s.err
+	}
+	row.cells = rec
+	rowNum := s.num + 1 + max(0, start-s.endLine-1)
+	for i, c := range rec {
+		if !utf8.ValidString(c) {
+			s.err = fileErr(ErrNotUTF8, rowNum, "cell %d is not valid UTF-8", i+1)
+			return rawRow{}, s.err
+		}
+		if strings.IndexByte(c, 0) >= 0 {
+			s.err = fileErr(ErrNotUTF8, rowNum, "cell %d holds a NUL byte (a UTF-16 or binary file?)", i+1)
+			return rawRow{}, s.err
+		}
+	}
+	s.blank = max(0, start-s.endLine-1)
+	s.endLine = end
+	s.pending = &row
+	return s.next()
+}
+
+func (s *csvSource) close() error { return nil }
+
+// limitedReader reads at most left bytes of r; the byte after them is an
+// ErrTooLarge *FileError.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+	max  int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.max == 0 {
+		l.max = l.left
+	}
+	if l.left < 0 {
+		return 0, fileErr(ErrTooLarge, 0, "more than %d bytes", l.max)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n - 1, fileErr(ErrTooLarge, 0, "more than %d bytes", l.max)
+	}
+	return n, err
+}
