@@ -14,8 +14,8 @@ import (
 // NewCSVReader reads a CSV upload from r and reads its header. The file is
 // UTF-8, with or without a byte-order mark; its delimiter is the one of
 // comma, semicolon and tab found most often outside quotes in the header
-// line (a tie goes to the first of them in that order; none at all is one
-// column, comma-separated). Quoting is RFC 4180 (encoding/csv, no lazy
+// line (its first 64 KiB; a tie goes to the first of them in that order;
+// none at all is one column, comma-separated). Quoting is RFC 4180 (encoding/csv, no lazy
 // quotes). r is read as it is consumed, never whole; more than
 // opts.MaxBytes bytes is ErrTooLarge. Closing the Reader does not close r.
 //
@@ -24,7 +24,8 @@ import (
 // row and reading goes on with the next line, except for a quote that is
 // opened and never closed: the row then takes in every line up to the next
 // quote character (the end of the file if there is none), as any CSV
-// reader must, and its message names the lines it spans.
+// reader must, and its message names the lines it spans; such a row, like
+// any row, is held in memory whole while it is read.
 func NewCSVReader(r io.Reader, opts ReadOptions) (*Reader, error) {
 	opts = opts.withDefaults()
 	lr := &limitedReader{r: r, left: opts.MaxBytes}
@@ -44,10 +45,11 @@ func NewCSVReader(r io.Reader, opts ReadOptions) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("jobs: reading the CSV file: %w", err)
 	}
-	cr := csv.NewReader(br)
+	rec := &recorder{r: br}
+	cr := csv.NewReader(rec)
 	cr.Comma = detectDelimiter(line)
 	cr.FieldsPerRecord = -1
-	return newReader(KindCSV, &csvSource{r: cr}, opts)
+	return newReader(KindCSV, &csvSource{r: cr, rec: rec}, opts)
 }
 
 // detectDelimiter counts the candidate delimiters outside quotes up to the
@@ -93,6 +95,7 @@ scan:
 // rows.
 type csvSource struct {
 	r       *csv.Reader
+	rec     *recorder
 	num     int // the last row returned
 	endLine int // the last line of the last record read
 	blank   int // empty rows owed before pending
@@ -117,6 +120,7 @@ func (s *csvSource) next() (rawRow, error) {
 		return rawRow{}, s.err
 	}
 	rec, err := s.r.Read()
+	raw := s.rec.record(s.r.InputOffset())
 	var row rawRow
 	var start, end int
 	var pe *csv.ParseError
@@ -134,6 +138,7 @@ func (s *csvSource) next() (rawRow, error) {
 		if start != end {
 			row.broken = fmt.Sprintf("broken quoting: the row begins on line %d and an opened quote runs to line %d, column %d (%v)", start, pe.Line, pe.Column, pe.Err)
 		}
+		rec = lazyCells(raw, s.r.Comma)
 	default:
 		var fe *FileError
 		if errors.As(err, &fe) {
@@ -164,6 +169,54 @@ func (s *csvSource) next() (rawRow, error) {
 }
 
 func (s *csvSource) close() error { return nil }
+
+// lazyCells reads the text of a record that broke as a spreadsheet would
+// show it (quotes taken as they come), so that the report keeps every
+// character of it.
+func lazyCells(raw []byte, comma rune) []string {
+	raw = bytes.TrimRight(raw, "\r\n")
+	lr := csv.NewReader(bytes.NewReader(raw))
+	lr.Comma = comma
+	lr.LazyQuotes = true
+	lr.FieldsPerRecord = -1
+	cells, err := lr.Read()
+	if err != nil || lr.InputOffset() < int64(len(raw)) {
+		// Lazy quotes still read it as more than one record: keep it
+		// whole in one cell.
+		return []string{string(raw)}
+	}
+	return cells
+}
+
+// recorder keeps the bytes the CSV reader has taken from r since the end of
+// the last record: that record's text and the reader's look-ahead (a few
+// KiB), never more than the record being read.
+type recorder struct {
+	r     io.Reader
+	buf   []byte
+	start int   // buf[start:] has not been returned by record
+	base  int64 // the input offset of buf[start]
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	if r.start > 0 && r.start >= len(r.buf)/2 {
+		n := copy(r.buf, r.buf[r.start:])
+		r.buf, r.start = r.buf[:n], 0
+	}
+	n, err := r.r.Read(p)
+	r.buf = append(r.buf, p[:n]...)
+	return n, err
+}
+
+// record returns the text from the end of the previous record to end (the
+// reader's InputOffset after a record). It is valid until the next Read.
+func (r *recorder) record(end int64) []byte {
+	n := min(max(int(end-r.base), 0), len(r.buf)-r.start)
+	text := r.buf[r.start : r.start+n]
+	r.start += n
+	r.base += int64(n)
+	return text
+}
 
 // limitedReader reads at most left bytes of r; the byte after them is an
 // ErrTooLarge *FileError.

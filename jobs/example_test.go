@@ -60,7 +60,7 @@ func Example() {
 	// unmapped: [Notes]
 	// row 2: {"custom_fields":{"Faction":"red"},"name":"Ada","tags":["vip","imported"],"whatsapp":"152 6666 7780"}
 	// Name,Phone,Tags,Faction,Notes,crmgate_status,crmgate_code,crmgate_field,crmgate_message
-	// Bob,,,,,failed,invalid_row,,"broken quoting on line 4, column 13: extraneous or missing "" in quoted-field"
+	// Bob,"+44 20 ""7946;;blue;",,,,failed,invalid_row,,"broken quoting on line 4, column 13: extraneous or missing "" in quoted-field"
 	// Cy,0152-6666-7780,,,,failed,duplicate_in_job,whatsapp,row 2 has the same number
 	// skipped: 1
 }

@@ -196,8 +196,11 @@ type Row struct {
 	// dropped.
 	Cells []string
 	// Issue is not nil when the row could not be read: code
-	// CodeInvalidRow, and a message saying why. Cells then hold what
-	// could be read.
+	// CodeInvalidRow, and a message saying why. Cells then hold the row
+	// as it was written, so that the report keeps it: every cell of a row
+	// with too many; for broken quoting, the row's text read with its
+	// quotes taken as they come (a quote never closed keeps the whole text
+	// in one cell).
 	Issue *schema.Issue
 }
 

@@ -127,8 +127,8 @@ func TestCSVBrokenRows(t *testing.T) {
 		got = append(got, s)
 	}
 	want := []string{
-		`2 ["Ada" ""] invalid_row`,
-		`3 ["Bob" ""] invalid_row`,
+		`2 ["Ada" "861\"52"] invalid_row`, // the cells as written, for the report
+		`3 ["Bob" "86\"152"] invalid_row`,
 		`4 ["Cy" "8615266667780"]`,
 		`5 ["Di" "8615266667781" "extra" "more"] invalid_row`,
 		`6 ["Ed" ""]`,
@@ -170,7 +170,11 @@ func TestCSVUnclosedQuote(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[1].Number != 3 || rows[1].Issue == nil {
-		t.Errorf("rows: %+v", rows)
+		t.Fatalf("rows: %+v", rows)
+	}
+	// Nothing is lost: the broken row holds the text it took in.
+	if diff := cmp.Diff([]string{"Bob", "2\nCy,3\nDi,4"}, rows[1].Cells); diff != "" {
+		t.Errorf("cells of the broken row (-want +got):\n%s", diff)
 	}
 }
 
