@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
@@ -358,6 +359,39 @@ func TestXLSXReader(t *testing.T) {
 	rows, _ = readAll(t, r2)
 	if rows[3].Issue == nil || rows[3].Issue.Code != CodeInvalidRow || rows[2].Issue != nil {
 		t.Errorf("issues: %+v", rows)
+	}
+}
+
+// TestXLSXDates: a date typed into a spreadsheet (the built-in short-date
+// format, shown in the user's locale) is read as YYYY-MM-DD; a date in a
+// format of its own is read as that format shows it.
+func TestXLSXDates(t *testing.T) {
+	t.Parallel()
+	f := excelize.NewFile()
+	defer f.Close()
+	short, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	custom := "dd.mm.yyyy"
+	own, _ := f.NewStyle(&excelize.Style{CustomNumFmt: &custom})
+	day := time.Date(1990, 5, 6, 0, 0, 0, 0, time.UTC)
+	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"birthday", "remarks"})
+	_ = f.SetSheetRow("Sheet1", "A2", &[]any{day, day})
+	_ = f.SetCellStyle("Sheet1", "A2", "A2", short)
+	_ = f.SetCellStyle("Sheet1", "B2", "B2", own)
+	path := filepath.Join(t.TempDir(), "dates.xlsx")
+	if err := f.SaveAs(path); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenXLSX(path, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rows, err := readAll(t, r)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rows %v err %v", rows, err)
+	}
+	if diff := cmp.Diff([]string{"1990-05-06", "06.05.1990"}, rows[0].Cells); diff != "" {
+		t.Errorf("cells (-want +got):\n%s", diff)
 	}
 }
 

@@ -21,7 +21,9 @@ const xlsxPartInMemory = 4 << 20
 // opts.MaxBytes ErrTooLarge; one whose first sheet has no rows ErrEmpty.
 // Rows are read with the library's streaming iterator; cells are the text
 // a spreadsheet shows (numbers and dates as their cell format writes
-// them). The library ends a sheet whose XML breaks off without an error,
+// them), except that a date in the built-in short-date format, the one a
+// spreadsheet gives a date typed in and shows in its user's locale, is
+// YYYY-MM-DD, the canonical form. The library ends a sheet whose XML breaks off without an error,
 // so such a sheet reads as shorter, not as failed.
 func OpenXLSX(path string, opts ReadOptions) (*Reader, error) {
 	opts = opts.withDefaults()
@@ -35,7 +37,8 @@ func OpenXLSX(path string, opts ReadOptions) (*Reader, error) {
 	if fi.Size() > opts.MaxBytes {
 		return nil, fileErr(ErrTooLarge, 0, "more than %d bytes", opts.MaxBytes)
 	}
-	f, err := excelize.OpenFile(path, excelize.Options{TmpDir: opts.TempDir, UnzipXMLSizeLimit: xlsxPartInMemory})
+	f, err := excelize.OpenFile(path, excelize.Options{TmpDir: opts.TempDir, UnzipXMLSizeLimit: xlsxPartInMemory,
+		ShortDatePattern: "yyyy-mm-dd"})
 	if err != nil {
 		return nil, fileErr(ErrNotXLSX, 0, "%v", err)
 	}
