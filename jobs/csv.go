@@ -28,7 +28,7 @@ import (
 // any row, is held in memory whole while it is read.
 func NewCSVReader(r io.Reader, opts ReadOptions) (*Reader, error) {
 	opts = opts.withDefaults()
-	lr := &limitedReader{r: r, left: opts.MaxBytes}
+	lr := &limitedReader{r: r, left: opts.MaxBytes, max: opts.MaxBytes}
 	br := bufio.NewReaderSize(lr, 64<<10)
 	head, _ := br.Peek(3)
 	switch {
@@ -218,18 +218,15 @@ func (r *recorder) record(end int64) []byte {
 	return text
 }
 
-// limitedReader reads at most left bytes of r; the byte after them is an
+// limitedReader reads at most max bytes of r; the byte after them is an
 // ErrTooLarge *FileError.
 type limitedReader struct {
 	r    io.Reader
-	left int64
+	left int64 // bytes still allowed; -1 once the limit is passed
 	max  int64
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.max == 0 {
-		l.max = l.left
-	}
 	if l.left < 0 {
 		return 0, fileErr(ErrTooLarge, 0, "more than %d bytes", l.max)
 	}

@@ -272,6 +272,29 @@ func TestSpool(t *testing.T) {
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("left in the directory: %v", left)
 	}
+	// An XLSX upload: spooled, told apart by its first bytes, opened.
+	xlsx, err := os.ReadFile(writeXLSX(t, map[string][][]any{"S": {{"name"}, {"Ada"}}}, "S"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = Spool(bytes.NewReader(xlsx), dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := DetectKind("upload", "application/octet-stream", s.Head())
+	if kind != KindXLSX {
+		t.Errorf("kind %s", kind)
+	}
+	if r, err := s.Open(kind, ReadOptions{}); err != nil {
+		t.Error(err)
+	} else {
+		rows, err := readAll(t, r)
+		if err != nil || len(rows) != 1 || rows[0].Cells[0] != "Ada" {
+			t.Errorf("rows %v err %v", rows, err)
+		}
+		_ = r.Close()
+	}
+	_ = s.Remove()
 	if s, err := Spool(strings.NewReader(strings.Repeat("x", 100)), dir, 100); err != nil {
 		t.Errorf("exactly at the limit: %v", err)
 	} else {
@@ -502,3 +525,27 @@ func TestCSVReadingIsStreamed(t *testing.T) {
 
 // The issue of a broken row is an invalid_row schema.Issue.
 var _ = schema.Issue{Code: CodeInvalidRow}
+
+// BenchmarkReadAndMap reads and maps a 10 000-row CSV from memory.
+func BenchmarkReadAndMap(b *testing.B) {
+	var in bytes.Buffer
+	in.WriteString("name,whatsapp,tags,level,remarks\n")
+	for i := range 10_000 {
+		fmt.Fprintf(&in, "Customer %d,+86 152 %04d %04d,\"vip,imported\",3,a remark %d\n", i, i/10000, i%10000, i)
+	}
+	b.SetBytes(int64(in.Len()))
+	for b.Loop() {
+		r, err := NewCSVReader(bytes.NewReader(in.Bytes()), ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, _ := NewMapping(r.Header(), nil, nil)
+		for {
+			row, err := r.Next()
+			if err != nil {
+				break
+			}
+			_ = m.Record(row.Cells)
+		}
+	}
+}
