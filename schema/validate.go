@@ -34,6 +34,22 @@ func structValidator() *validator.Validate {
 // warning), dates, gender, e-mail, level and tags are checked. A nil record has
 // no problems.
 func Check(c *Customer) (errs, warns []Issue) {
+	return CheckWith(c, CheckOptions{})
+}
+
+// CheckOptions are the caller's settings for CheckWith. The zero value is
+// Check's behaviour.
+type CheckOptions struct {
+	// DefaultRegion, when not empty, is the ISO 3166-1 alpha-2 region in
+	// which a phone written without "+" or "00" is read as a national
+	// number (see NormalizePhoneIn). It should have passed ParseRegion: an
+	// unknown region makes every such phone of the record invalid_phone.
+	DefaultRegion string
+}
+
+// CheckWith is Check with the caller's options: phones are normalised with
+// NormalizePhoneIn(value, opts.DefaultRegion); everything else is as Check.
+func CheckWith(c *Customer, opts CheckOptions) (errs, warns []Issue) {
 	if c == nil {
 		return nil, nil
 	}
@@ -52,7 +68,7 @@ func Check(c *Customer) (errs, warns []Issue) {
 		if *p.val == "" {
 			continue
 		}
-		digits, verified, err := NormalizePhone(*p.val)
+		digits, verified, err := NormalizePhoneIn(*p.val, opts.DefaultRegion)
 		if err != nil {
 			errs = append(errs, Issue{Code: CodeInvalidPhone, Field: p.field, Message: err.Error()})
 			continue
@@ -149,6 +165,71 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
+	}
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
+}
+
+// ErrUnknownRegion is the error of ParseRegion and NormalizePhoneIn for a
+// region that is not an ISO 3166-1 alpha-2 code the phone-number library knows.
+var ErrUnknownRegion = errors.New("not a known ISO 3166-1 alpha-2 region")
+
+// ParseRegion checks a default region for NormalizePhoneIn and returns it in
+// upper case: "cn" and "CN" are "CN". The empty string is no region and
+// returns "" without error. Anything else that is not a region the
+// phone-number library has metadata for (two letters; "001", the
+// non-geographic entities, and "ZZ", the unknown region, are not regions)
+// is an error wrapping ErrUnknownRegion.
+func ParseRegion(region string) (string, error) {
+	if region == "" {
+		return "", nil
+	}
+	up := strings.ToUpper(strings.TrimSpace(region))
+	if len(up) != 2 || !phonenumbers.GetSupportedRegions()[up] {
+		return "", fmt.Errorf("region %q: %w", region, ErrUnknownRegion)
+	}
+	return up, nil
+}
+
+// NormalizePhoneIn is NormalizePhone with a default region, for numbers
+// written without a country code ("152 6666 7780", "030 123456").
+//
+// With region "" it is exactly NormalizePhone. Otherwise region is read as
+// ParseRegion reads it (an unknown one is an error wrapping
+// ErrUnknownRegion, whatever the number); a number written with "+" or a
+// leading "00" is international whatever the region, as in NormalizePhone;
+// any other string of digits is a number of the region as the phone-number
+// library parses one (phonenumbers.Parse(digits, region)): the region's
+// national (trunk) prefix is taken off ("0152…" in DE, "1 202…" in US), and
+// digits that begin with the region's own calling code and are not a
+// national number without it are read as international ("8615266667780"
+// in CN). The result, errors and verified are as NormalizePhone's.
+func NormalizePhoneIn(s, region string) (digits string, verified bool, err error) {
+	if region == "" {
+		return NormalizePhone(s)
+	}
+	rc, err := ParseRegion(region)
+	if err != nil {
+		return "", false, err
+	}
+	raw := phoneSeparators.Replace(strings.TrimSpace(s))
+	if strings.HasPrefix(raw, "+") || strings.HasPrefix(raw, "00") {
+		return NormalizePhone(s)
+	}
+	if raw == "" {
+		return "", false, errors.New("not a phone number")
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < '0' || raw[i] > '9' {
+			return "", false, errors.New("a phone number holds digits only (international form, e.g. +86 152 6666 7780, or national digits)")
+		}
+	}
+	num, perr := phonenumbers.Parse(raw, rc)
+	if perr != nil {
+		return "", false, fmt.Errorf("not a phone number: %v", perr)
+	}
+	if !phonenumbers.IsPossibleNumber(num) {
+		return "", false, fmt.Errorf("not a possible phone number (wrong length) read as a number of %s", rc)
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
 	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
