@@ -95,7 +95,9 @@ type Request struct {
 	// Customers are the raw records, one per input record.
 	Customers []json.RawMessage
 	// Decoded, when not nil, holds every record already decoded (the caller
-	// found no unknown key and no value of the wrong type in the batch); it
+	// found nothing in the batch the record decoder would refuse or warn
+	// about: no unknown, duplicate or case-variant key, no value of the
+	// wrong type, no NUL); it
 	// is used instead of decoding Customers again, and Customers only gives
 	// the count. The records are normalised in place.
 	Decoded      []schema.Customer
