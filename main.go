@@ -26,6 +26,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"crmgate/api"
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
@@ -98,9 +99,12 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 	defer cancel()
 	a.Run(runCtx)
 
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := api.NewHTTPServer(a.Handler, api.HTTPOptions{
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, ReadTimeout: cfg.Server.ReadTimeout,
+		WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout, MaxHeaderBytes: cfg.Server.MaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)})
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(api.ProblemListener(ln)) }()
 	banner(stdout, cfg, a, base)
 
 	select {

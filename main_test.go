@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -386,4 +387,114 @@ func TestShutdownFinishesInFlightImports(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
+}
+
+const limitsConfig = `
+auth: {jwt: {hs256_secret: "limits-secret-limits-secret-limits-0001"}}
+limits: {max_body_bytes: 4096}
+server: {read_timeout: 2s, max_header_bytes: 4096}
+connections:
+  - id: acme-wa
+    provider: wscrm
+    base_url: "http://127.0.0.1:9"
+    tenant_id: 82
+    webhook: {mode: static, token: hook-token}
+`
+
+// rawRequest opens a TCP connection to base and writes head (the request
+// line and headers, CRLF-terminated) without a body.
+func rawRequest(t *testing.T, base, head string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// The server bounds what one connection may take: a body trickled in is cut
+// off at read_timeout, a declared body over the limit is refused before it
+// is sent, and a header over the limit is a problem document too.
+func TestServerLimitsOverRealConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crmgate.yaml")
+	if err := os.WriteFile(path, []byte(limitsConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := startGateway(t, "--config", path)
+
+	t.Run("trickled body cut off", func(t *testing.T) {
+		const clients = 5
+		done := make(chan time.Duration, clients)
+		start := time.Now()
+		for range clients {
+			conn := rawRequest(t, base, "POST /v1/webhooks/wscrm/acme-wa HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+			go func() {
+				// A byte every 100 ms: the whole body would take 100 s.
+				go func() {
+					for range 1000 {
+						if _, err := conn.Write([]byte(" ")); err != nil {
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+				_ = conn.SetReadDeadline(time.Now().Add(40 * time.Second))
+				_, _ = io.Copy(io.Discard, conn)
+				done <- time.Since(start)
+			}()
+		}
+		for range clients {
+			if d := <-done; d > 30*time.Second {
+				t.Fatalf("a trickling connection was still open after %v (read_timeout 2s)", d)
+			}
+		}
+	})
+
+	t.Run("declared body over the limit", func(t *testing.T) {
+		for _, p := range []string{"/v1/webhooks/wscrm/acme-wa", "/v1/customers"} {
+			conn := rawRequest(t, base, "POST "+p+" HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 4097\r\n\r\n")
+			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("%s: no answer before the body was sent: %v", p, err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" ||
+				!strings.Contains(string(raw), "body-too-large") {
+				t.Errorf("%s: %d %s %s", p, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+			}
+		}
+	})
+
+	t.Run("header over the limit", func(t *testing.T) {
+		conn := rawRequest(t, base, "GET /healthz HTTP/1.1\r\nHost: gw\r\nX-Padding: "+strings.Repeat("a", 16<<10)+"\r\n\r\n")
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var p struct {
+			Type      string `json:"type"`
+			Status    int    `json:"status"`
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(raw, &p); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge ||
+			resp.Header.Get("Content-Type") != "application/problem+json" || p.Status != 431 ||
+			p.Type != "https://crmgate.dev/problems/header-too-large" || p.RequestID == "" || resp.Header.Get("X-Request-ID") != p.RequestID {
+			t.Errorf("%d %s %s (%v)", resp.StatusCode, resp.Header.Get("Content-Type"), raw, err)
+		}
+		// A header within the limit is served as before.
+		ok, err := http.Get(base + "/healthz")
+		if err != nil || ok.StatusCode != 200 {
+			t.Fatalf("healthz: %v %v", ok, err)
+		}
+		ok.Body.Close()
+	})
 }

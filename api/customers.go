@@ -9,12 +9,16 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"crmgate/gateway"
+	"crmgate/internal/strictjson"
 	"crmgate/schema"
 )
 
@@ -67,68 +71,207 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 	return body, true
 }
 
-// decodeJSON decodes exactly one JSON value with no unknown keys.
+// decodeJSON decodes exactly one JSON value with no unknown, duplicate or
+// case-variant keys and no invalid UTF-8 (see strictjson).
 func decodeJSON(c *gin.Context, body []byte, v any) bool {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err))
-		return false
-	}
-	if dec.More() {
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body holds more than one JSON value")
+	if err := decodeStrict(body, v); err != nil {
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
 		return false
 	}
 	return true
 }
 
-func jsonError(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
-	case errors.As(err, &te):
-		return fmt.Sprintf("%s must be a JSON %s", te.Field, te.Type.Kind())
-	case errors.Is(err, io.EOF):
-		return "the body is empty"
+func decodeStrict(body []byte, v any) error {
+	if err := checkText(body); err != nil {
+		return err
 	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	return strictjson.Unmarshal(body, v)
 }
 
+// checkText refuses an empty body and one that is not UTF-8.
+func checkText(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errEmptyBody
+	}
+	if !utf8.Valid(body) {
+		at := 0
+		for at < len(body) {
+			r, n := utf8.DecodeRune(body[at:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			at += n
+		}
+		return fmt.Errorf("%w (at byte %d)", errNotUTF8, at)
+	}
+	return nil
+}
+
+var (
+	errEmptyBody = errors.New("the body is empty")
+	errNotUTF8   = errors.New("the body is not valid UTF-8")
+	errTwoValues = errors.New("the body holds more than one JSON value")
+)
+
+// KeyError is a request body refused for one of its keys: unknown, a case
+// variant of a known one, or given twice.
+type KeyError struct {
+	Key     string
+	Code    schema.Code
+	Message string
+}
+
+func (e *KeyError) Error() string { return e.Message }
+
+func jsonError(err error) string {
+	var ke *KeyError
+	if errors.As(err, &ke) || errors.Is(err, errEmptyBody) || errors.Is(err, errNotUTF8) || errors.Is(err, errTwoValues) {
+		return err.Error()
+	}
+	return strictjson.Message(err)
+}
+
+// keyIssues names the key a decoding error is about, when it is about one.
+func keyIssues(err error) []schema.Issue {
+	var ke *KeyError
+	if errors.As(err, &ke) {
+		return []schema.Issue{{Code: ke.Code, Field: ke.Key, Message: ke.Message}}
+	}
+	if name, obj, ok := strictjson.IsDuplicate(err); ok {
+		return []schema.Issue{issue(string(schema.CodeInvalidValue), join(strictjson.Path(obj), name), strictjson.Message(err))}
+	}
+	if name, obj, _, ok := strictjson.IsUnknown(err); ok {
+		return []schema.Issue{issue(string(schema.CodeUnknownField), join(strictjson.Path(obj), name), strictjson.Message(err))}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// envelopeKeys are the keys of an import request.
+var envelopeKeys = strictjson.Names(reflect.TypeFor[ImportRequest]())
+
+// nulEscape is how a NUL character can appear in valid JSON.
+var nulEscape = []byte(`\u0000`)
+
 // DecodeImport decodes an import request body. In the common case (no
-// unknown key, no value of the wrong type anywhere) the records are decoded
-// in the same pass and returned as decoded; otherwise decoded is nil and
-// each record is left raw in req.Customers, to be decoded on its own so that
-// its problems become its own result. A body that is not such a request at
-// all (malformed JSON, an unknown envelope key, more than one value) is an
-// error.
+// unknown, duplicate or case-variant key, no value of the wrong type and no
+// NUL character anywhere) the records are decoded in the same pass and
+// returned as decoded; otherwise decoded is nil and each record is left raw
+// in req.Customers, to be decoded on its own so that its problems become its
+// own result. A body that is not such a request at all (malformed JSON,
+// invalid UTF-8, an unknown, duplicate or case-variant envelope key, more
+// than one value) is an error; a *KeyError names the key.
 func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, err error) {
+	if err := checkText(body); err != nil {
+		return req, nil, err
+	}
 	var fast struct {
 		ImportRequest
 		Customers []schema.Customer `json:"customers"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if dec.Decode(&fast) == nil && !dec.More() {
+	if strictjson.Unmarshal(body, &fast) == nil && !bytes.Contains(body, nulEscape) {
 		req = fast.ImportRequest
 		if fast.Customers != nil {
 			req.Customers = make([]json.RawMessage, len(fast.Customers))
 		}
 		return req, fast.Customers, nil
 	}
-	dec = json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return req, nil, err
+	req, err = decodeEnvelope(body)
+	return req, nil, err
+}
+
+// decodeEnvelope decodes an import request's envelope strictly and leaves
+// each record raw (checked only to be one well-formed JSON value).
+func decodeEnvelope(body []byte) (ImportRequest, error) {
+	var req ImportRequest
+	// Duplicates are checked here for the envelope, and by the record
+	// decoder within each record.
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true))
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return req, err
 	}
-	if dec.More() {
-		return req, nil, errors.New("the body holds more than one JSON value")
+	if tok.Kind() != '{' {
+		return req, errors.New("the body must be a JSON object")
 	}
-	return req, nil, nil
+	seen := map[string]bool{}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return req, err
+		}
+		name := tok.String()
+		if seen[name] {
+			return req, &KeyError{Key: name, Code: schema.CodeInvalidValue, Message: fmt.Sprintf("the key %q appears twice", name)}
+		}
+		seen[name] = true
+		switch name {
+		case "customers":
+			req.Customers, err = decodeRecords(dec, body)
+		case "connection":
+			err = strictjson.UnmarshalDecode(dec, &req.Connection)
+		case "mode":
+			err = strictjson.UnmarshalDecode(dec, &req.Mode)
+		case "strict":
+			err = strictjson.UnmarshalDecode(dec, &req.Strict)
+		case "strict_owner":
+			err = strictjson.UnmarshalDecode(dec, &req.StrictOwner)
+		case "all_or_nothing":
+			err = strictjson.UnmarshalDecode(dec, &req.AllOrNothing)
+		default:
+			if v := strictjson.CaseVariant(name, envelopeKeys); v != "" {
+				return req, &KeyError{Key: name, Code: schema.CodeUnknownField,
+					Message: fmt.Sprintf("unknown key %q: keys are case-sensitive (%q)", name, v)}
+			}
+			return req, &KeyError{Key: name, Code: schema.CodeUnknownField, Message: fmt.Sprintf("unknown key %q", name)}
+		}
+		if err != nil {
+			return req, err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return req, err
+	}
+	switch _, err := dec.ReadToken(); {
+	case errors.Is(err, io.EOF):
+		return req, nil
+	case err != nil:
+		return req, err
+	}
+	return req, errTwoValues
+}
+
+// decodeRecords reads the customers array, each record as the bytes of body
+// it is written in; null is no array.
+func decodeRecords(dec *jsontext.Decoder, body []byte) ([]json.RawMessage, error) {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return nil, err
+	case '[':
+	default:
+		return nil, &KeyError{Key: "customers", Code: schema.CodeInvalidValue, Message: "customers must be a JSON array"}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	out := []json.RawMessage{}
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		end := int(dec.InputOffset())
+		out = append(out, json.RawMessage(body[end-len(v):end:end]))
+	}
+	_, err := dec.ReadToken()
+	return out, err
 }
 
 // readImport reads and checks an import request's envelope, and resolves its
@@ -136,7 +279,7 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, []schema.Customer, *gateway.Connection, bool) {
 	req, decoded, err := DecodeImport(body)
 	if err != nil {
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err))
+		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
 		return nil, nil, nil, false
 	}
 	if req.Connection == "" {

@@ -97,7 +97,7 @@ func New(o Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware)
+	r.Use(requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path)
 	})

@@ -4,6 +4,8 @@
 package auth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,6 +40,37 @@ type Claims struct {
 	Connections []string `json:"connections"`
 }
 
+// UnmarshalJSON decodes the claims, refusing a date (exp, nbf, iat, in any
+// spelling of its case) that is not a JSON number: a NumericDate is seconds
+// since the epoch, never a string that looks like one.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for k, v := range raw {
+		for _, date := range []string{"exp", "nbf", "iat"} {
+			if strings.EqualFold(k, date) && !isJSONNumber(v) {
+				return &DateError{Claim: k}
+			}
+		}
+	}
+	type plain Claims
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// DateError is a date claim that is not a JSON number.
+type DateError struct{ Claim string }
+
+func (e *DateError) Error() string {
+	return fmt.Sprintf("%s must be a JSON number (seconds since the epoch)", e.Claim)
+}
+
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9'))
+}
+
 // Principal is an authenticated caller.
 type Principal struct {
 	Subject     string
@@ -61,9 +94,11 @@ var ErrInvalidToken = errors.New("invalid token")
 // expires (at most cacheSize of them), so an app that sends the same token
 // with every request pays for the signature check once.
 type Verifier struct {
-	parser  *jwt.Parser
-	keyfunc jwt.Keyfunc
-	now     func() time.Time
+	parser   *jwt.Parser
+	keyfunc  jwt.Keyfunc
+	now      func() time.Time
+	issuer   string
+	audience string
 
 	mu    sync.Mutex
 	cache map[string]cached
@@ -97,7 +132,7 @@ func NewVerifier(o Options) (*Verifier, error) {
 		jwt.WithLeeway(Leeway),
 		jwt.WithIssuedAt(),
 	}
-	v := &Verifier{now: time.Now, cache: map[string]cached{}}
+	v := &Verifier{now: time.Now, cache: map[string]cached{}, issuer: o.Issuer, audience: o.Audience}
 	opts = append(opts, jwt.WithTimeFunc(func() time.Time { return v.now() }))
 	if o.JWKS != nil {
 		opts = append(opts, jwt.WithValidMethods([]string{"RS256", "ES256"}))
@@ -123,6 +158,9 @@ func (v *Verifier) Verify(token string) (*Principal, error) {
 	}
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keyfunc); err != nil {
+		if errors.Is(err, jwt.ErrTokenRequiredClaimMissing) {
+			return nil, fmt.Errorf("%w: %s", ErrInvalidToken, v.missing(&c))
+		}
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, reason(err))
 	}
 	if c.Subject == "" {
@@ -141,12 +179,34 @@ func (v *Verifier) Verify(token string) (*Principal, error) {
 	return p, nil
 }
 
+// missing names the required claims c lacks.
+func (v *Verifier) missing(c *Claims) string {
+	var names []string
+	if c.ExpiresAt == nil {
+		names = append(names, "exp")
+	}
+	if v.issuer != "" && c.Issuer == "" {
+		names = append(names, "iss")
+	}
+	if v.audience != "" && len(c.Audience) == 0 {
+		names = append(names, "aud")
+	}
+	switch len(names) {
+	case 0:
+		return "a required claim is missing"
+	case 1:
+		return "a required claim (" + names[0] + ") is missing"
+	}
+	return "required claims (" + strings.Join(names, ", ") + ") are missing"
+}
+
 func reason(err error) string {
+	var de *DateError
 	switch {
+	case errors.As(err, &de):
+		return "token malformed: " + de.Error()
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "token expired"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "a required claim (exp) is missing"
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return "wrong audience"
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):

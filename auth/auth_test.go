@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,5 +119,49 @@ func TestVerifiedTokensExpireFromTheCache(t *testing.T) {
 	// A tampered token is not a cache hit.
 	if _, err := v.Verify(tok[:len(tok)-2] + "xx"); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("tampered: %v", err)
+	}
+}
+
+// Dates are JSON numbers only, and a missing claim is named.
+func TestClaimsRefusedWithTheirName(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, _ := NewVerifier(Options{HS256Secret: secret, Issuer: "crmgate", Audience: "crmgate"})
+	far := time.Now().Add(time.Hour).Unix()
+	tests := []struct {
+		name   string
+		mutate func(jwt.MapClaims)
+		want   string
+	}{
+		{"quoted exp", func(c jwt.MapClaims) { c["exp"] = "9999999999" }, "exp must be a JSON number"},
+		{"quoted nbf", func(c jwt.MapClaims) { c["nbf"] = "1" }, "nbf must be a JSON number"},
+		{"quoted iat", func(c jwt.MapClaims) { c["iat"] = "1" }, "iat must be a JSON number"},
+		{"exp an object", func(c jwt.MapClaims) { c["exp"] = map[string]int64{"n": far} }, "exp must be a JSON number"},
+		{"exp null", func(c jwt.MapClaims) { c["exp"] = nil }, "exp must be a JSON number"},
+		{"case variant of exp quoted", func(c jwt.MapClaims) { delete(c, "exp"); c["EXP"] = "9999999999" }, "EXP must be a JSON number"},
+		{"no exp", func(c jwt.MapClaims) { delete(c, "exp") }, "a required claim (exp) is missing"},
+		{"no iss", func(c jwt.MapClaims) { delete(c, "iss") }, "a required claim (iss) is missing"},
+		{"no aud", func(c jwt.MapClaims) { delete(c, "aud") }, "a required claim (aud) is missing"},
+		{"no iss, no aud", func(c jwt.MapClaims) { delete(c, "iss"); delete(c, "aud") }, "required claims (iss, aud) are missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(tt.mutate)).SignedString(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = v.Verify(tok)
+			if !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+	// A numeric exp, also a fractional one, is accepted.
+	for _, exp := range []any{far, float64(far) + 0.5} {
+		tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { c["exp"] = exp })).SignedString(secret)
+		if _, err := v.Verify(tok); err != nil {
+			t.Errorf("exp %v: %v", exp, err)
+		}
 	}
 }

@@ -36,6 +36,15 @@ const (
 	DefaultIssuer         = "crmgate"
 	DefaultAudience       = "crmgate"
 	MinSecretBytes        = 32
+
+	// The HTTP server's connection limits (see Server).
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 1 << 20
+	// DefaultWriteTimeout is added to request_timeout when write_timeout is
+	// absent: the time to write an answer once the deadline is reached.
+	DefaultWriteTimeoutMargin = 15 * time.Second
 )
 
 // Environment variables that win over the file (and work in sandbox mode).
@@ -54,6 +63,7 @@ type Config struct {
 	Auth           Auth           `yaml:"auth"`
 	Limits         Limits         `yaml:"limits"`
 	Events         Events         `yaml:"events"`
+	Server         Server         `yaml:"server"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -83,6 +93,26 @@ type Limits struct {
 	// (0: unlimited); RateBurst the most at once (default RatePerApp).
 	RatePerApp int `yaml:"rate_per_app"`
 	RateBurst  int `yaml:"rate_burst"`
+}
+
+// Server bounds what one client connection may take of the HTTP server. An
+// absent (or zero) key takes its default.
+type Server struct {
+	// ReadHeaderTimeout bounds reading a request's header (default 10s).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, header and body (default
+	// 30s): a client that trickles its body is cut off.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its header to the end of
+	// its answer (default request_timeout + 15s); it must exceed
+	// request_timeout, or answers reached at the deadline would be cut.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout bounds how long a kept-alive connection waits for its next
+	// request (default 120s).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's header (default 1 MiB); a larger one
+	// is a 431.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 }
 
 // Events configures event storage and subscription delivery.
@@ -131,6 +161,7 @@ type file struct {
 	Auth           Auth          `yaml:"auth"`
 	Limits         Limits        `yaml:"limits"`
 	Events         Events        `yaml:"events"`
+	Server         Server        `yaml:"server"`
 	Connections    []yaml.Node   `yaml:"connections"`
 }
 
@@ -177,7 +208,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -340,6 +371,21 @@ func (c *Config) defaults() {
 	if c.Limits.MaxRecords == 0 {
 		c.Limits.MaxRecords = DefaultMaxRecords
 	}
+	if c.Server.ReadHeaderTimeout == 0 {
+		c.Server.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.Server.ReadTimeout == 0 {
+		c.Server.ReadTimeout = DefaultReadTimeout
+	}
+	if c.Server.WriteTimeout == 0 && c.RequestTimeout > 0 {
+		c.Server.WriteTimeout = c.RequestTimeout + DefaultWriteTimeoutMargin
+	}
+	if c.Server.IdleTimeout == 0 {
+		c.Server.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.Server.MaxHeaderBytes == 0 {
+		c.Server.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if c.Auth.JWT.Issuer == "" {
 		c.Auth.JWT.Issuer = DefaultIssuer
 	}
@@ -366,6 +412,21 @@ func (c *Config) validate() error {
 	// request's start, and a request running longer would outlive it.
 	if c.RequestTimeout >= idempotency.DefaultTTL {
 		errs = append(errs, fmt.Errorf("request_timeout: must be below %dh, how long an Idempotency-Key and its journal are kept", int(idempotency.DefaultTTL.Hours())))
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"read_timeout", c.Server.ReadTimeout},
+		{"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout}} {
+		if t.d < 0 {
+			errs = append(errs, fmt.Errorf("server.%s: must not be negative", t.key))
+		}
+	}
+	if c.Server.WriteTimeout > 0 && c.Server.WriteTimeout <= c.RequestTimeout {
+		errs = append(errs, fmt.Errorf("server.write_timeout: must exceed request_timeout (%v), or answers given at the deadline are cut off", c.RequestTimeout))
+	}
+	if c.Server.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("server.max_header_bytes: must not be negative"))
 	}
 	if c.Limits.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("limits.max_body_bytes: must not be negative"))

@@ -301,3 +301,31 @@ func TestEventsDestinations(t *testing.T) {
 		t.Errorf("the sandbox allows loopback: %+v, %v", sb.Events, err)
 	}
 }
+
+// The server's connection limits default sensibly (write_timeout past the
+// request deadline) and a write_timeout that would cut answers is refused.
+func TestServerSection(t *testing.T) {
+	t.Parallel()
+	vars := env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"})
+	c, err := Load(strings.NewReader(good), ".", fakeFactories, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 45 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 1 << 20}
+	if c.Server != want {
+		t.Errorf("defaults %+v, want %+v", c.Server, want)
+	}
+	c, err = Load(strings.NewReader(good+"server: {read_timeout: 5s, write_timeout: 31s, idle_timeout: 1m, read_header_timeout: 2s, max_header_bytes: 8192}\n"), ".", fakeFactories, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Server{ReadHeaderTimeout: 2 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 31 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 8192}
+	if c.Server != want {
+		t.Errorf("set %+v, want %+v", c.Server, want)
+	}
+	_, err = Load(strings.NewReader(good+"server: {write_timeout: 30s, read_timeout: -1s}\n"), ".", fakeFactories, vars)
+	if err == nil || !strings.Contains(err.Error(), "server.write_timeout: must exceed request_timeout") || !strings.Contains(err.Error(), "server.read_timeout: must not be negative") {
+		t.Errorf("err = %v", err)
+	}
+}

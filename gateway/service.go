@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"sort"
@@ -14,7 +15,11 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"crmgate/fieldconfig"
+	"crmgate/internal/strictjson"
 	"crmgate/schema"
 )
 
@@ -90,7 +95,9 @@ type Request struct {
 	// Customers are the raw records, one per input record.
 	Customers []json.RawMessage
 	// Decoded, when not nil, holds every record already decoded (the caller
-	// found no unknown key and no value of the wrong type in the batch); it
+	// found nothing in the batch the record decoder would refuse or warn
+	// about: no unknown, duplicate or case-variant key, no value of the
+	// wrong type, no NUL); it
 	// is used instead of decoding Customers again, and Customers only gives
 	// the count. The records are normalised in place.
 	Decoded      []schema.Customer
@@ -548,71 +555,152 @@ func verdict(ctx context.Context, err error) Verdict {
 }
 
 // decodeRecord decodes one canonical record. A key the model does not have is
-// an unknown_field warning (an error when strict); a value of the wrong JSON
-// type fails the record with invalid_value naming the field.
+// an unknown_field warning (an error when strict). A value of the wrong JSON
+// type, a key given twice, a key that differs from a field only in case
+// ("WhatsApp") and a NUL character in a value fail the record with
+// invalid_value naming the key or field: what was meant cannot be known, and
+// neither provider can store a NUL.
 func decodeRecord(raw json.RawMessage, strict bool) (*schema.Customer, []schema.Issue, []schema.Issue) {
 	var c schema.Customer
-	err := decodeCustomer(raw, &c, true)
+	err := strictjson.Unmarshal(raw, &c)
 	if err == nil {
+		if issues := nulFields(raw, &c); issues != nil {
+			return nil, issues, nil
+		}
 		return &c, nil, nil
 	}
-	if !strings.HasPrefix(err.Error(), "json: unknown field") {
+	if name, obj, ok := strictjson.IsDuplicate(err); ok {
+		return nil, []schema.Issue{schema.Issuef(schema.CodeInvalidValue, recordField(obj.AppendToken(name)),
+			"the key %q appears twice; which value is meant cannot be known", name)}, nil
+	}
+	if _, _, _, ok := strictjson.IsUnknown(err); !ok {
 		return nil, recordDecodeError(err), nil
 	}
 	// Decode again without the check, and name every unknown key.
 	c = schema.Customer{}
-	if err := decodeCustomer(raw, &c, false); err != nil {
+	if err := strictjson.UnmarshalKnown(raw, &c); err != nil {
 		return nil, recordDecodeError(err), nil
 	}
-	var keys map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &keys)
-	var unknown []string
-	for k := range keys {
-		if !slices.Contains(schema.Fields, k) {
-			unknown = append(unknown, k)
+	var errs, unknown []schema.Issue
+	for _, k := range topLevelKeys(raw) {
+		if slices.Contains(schema.Fields, k) {
+			continue
 		}
-	}
-	sort.Strings(unknown)
-	var issues []schema.Issue
-	for _, k := range unknown {
-		issues = append(issues, schema.Issuef(schema.CodeUnknownField, k, "%q is not a field of the canonical customer; it was not sent", k))
+		if v := strictjson.CaseVariant(k, schema.Fields); v != "" {
+			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, k, "%q is not the field %q: keys are case-sensitive", k, v))
+			continue
+		}
+		unknown = append(unknown, schema.Issuef(schema.CodeUnknownField, k, "%q is not a field of the canonical customer; it was not sent", k))
 	}
 	if strict {
-		return &c, issues, nil
+		errs, unknown = append(errs, unknown...), nil
 	}
-	return &c, nil, issues
+	if len(errs) == 0 {
+		errs = nulFields(raw, &c)
+	}
+	if len(errs) > 0 {
+		return nil, errs, unknown
+	}
+	return &c, nil, unknown
 }
 
-func decodeCustomer(raw json.RawMessage, c *schema.Customer, strict bool) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if strict {
-		dec.DisallowUnknownFields()
+// topLevelKeys lists the names of a JSON object, sorted.
+func topLevelKeys(raw []byte) []string {
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowDuplicateNames(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil
 	}
-	return dec.Decode(c)
+	var keys []string
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		keys = append(keys, tok.String())
+		if err := dec.SkipValue(); err != nil {
+			break
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// recordField is the Issue.Field of a JSON pointer into a record: the
+// canonical field, or custom_fields.<name>.
+func recordField(p jsontext.Pointer) string {
+	var toks []string
+	for t := range p.Tokens() {
+		toks = append(toks, t)
+		if len(toks) == 2 {
+			break
+		}
+	}
+	switch {
+	case len(toks) == 0:
+		return ""
+	case len(toks) == 2 && toks[0] == schema.FieldCustomFields:
+		return schema.CustomFieldPath(toks[1])
+	}
+	return toks[0]
 }
 
 // recordDecodeError is the issue of a record that could not be decoded.
 func recordDecodeError(err error) []schema.Issue {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, te.Field, "%s must be a JSON %s, not %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)}
+	var se *jsonv2.SemanticError
+	if errors.As(err, &se) && se.JSONPointer != "" {
+		return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, recordField(se.JSONPointer), "%s", strictjson.Message(err))}
 	}
-	return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object: %v", err)}
+	if se != nil {
+		return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not a JSON object")}
+	}
+	return []schema.Issue{schema.Issuef(schema.CodeInvalidValue, "", "the record is not valid JSON: %s", strictjson.Message(err))}
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "slice":
-		return "array"
-	case "map", "struct":
-		return "object"
-	case "ptr", "int", "int64":
-		return "number"
+// nulFields fails a record with a NUL character in a value or a custom
+// field's name, one issue per field. Only a record whose text holds the
+// escape is looked at.
+func nulFields(raw []byte, c *schema.Customer) []schema.Issue {
+	if !bytes.Contains(raw, []byte(`\u0000`)) {
+		return nil
 	}
-	return goKind
+	var issues []schema.Issue
+	bad := func(field string) {
+		issues = append(issues, schema.Issuef(schema.CodeInvalidValue, field, "%s holds a NUL character (U+0000), which no provider can store", field))
+	}
+	v := reflect.ValueOf(c).Elem()
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name == schema.FieldCustomFields {
+			for _, k := range c.CustomFieldNames() {
+				if strings.IndexByte(k, 0) >= 0 || hasNUL(c.CustomFields[k]) {
+					bad(schema.CustomFieldPath(k))
+				}
+			}
+			continue
+		}
+		if hasNUL(v.Field(i).Interface()) {
+			bad(name)
+		}
+	}
+	return issues
+}
+
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case []string:
+		return slices.ContainsFunc(x, func(s string) bool { return strings.IndexByte(s, 0) >= 0 })
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func nonNil(s []schema.Issue) []schema.Issue {
