@@ -96,13 +96,27 @@ func RetryAfterHeader(h http.Header, now time.Time) time.Duration {
 
 // WithRetryAfter wraps err, a retryable error of an answer with HTTP status
 // 429 or 503, in a *RetryAfterError when the answer's Retry-After names a
-// wait; otherwise it returns err unchanged.
+// wait, and marks a 429 as ErrThrottled; otherwise it returns err unchanged.
 func WithRetryAfter(err error, status int, h http.Header, now time.Time) error {
 	if err == nil || (status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable) {
 		return err
+	}
+	if status == http.StatusTooManyRequests {
+		err = &throttled{err}
 	}
 	if d := RetryAfterHeader(h, now); d > 0 {
 		return &RetryAfterError{Err: err, After: d}
 	}
 	return err
 }
+
+// ErrThrottled marks a call the provider refused with HTTP 429: it is
+// retried like ErrUnavailable (errors.Is(err, ErrUnavailable) holds too),
+// but it tells that the provider is up and asking for fewer calls, so it
+// never counts towards opening the connection's circuit.
+var ErrThrottled = errors.New("provider throttled the call")
+
+type throttled struct{ err error }
+
+func (t *throttled) Error() string   { return t.err.Error() }
+func (t *throttled) Unwrap() []error { return []error{t.err, ErrThrottled} }

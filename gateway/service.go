@@ -543,10 +543,11 @@ func circuitOpen(wait time.Duration) error {
 // verdict says what a call's outcome tells of the provider. A call that
 // failed while its request's context had ended was cut short by the caller
 // (who hung up, or whose deadline passed), not by the provider; the call's
-// own timeout (conn.Timeout) expiring is the provider's failure.
+// own timeout (conn.Timeout) expiring is the provider's failure. A 429 is an
+// answer: the provider is up, and the retry loop already slows down.
 func verdict(ctx context.Context, err error) Verdict {
 	switch {
-	case err == nil || !errors.Is(err, ErrUnavailable):
+	case err == nil || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrThrottled):
 		return Answered
 	case ctx.Err() != nil:
 		return NoVerdict

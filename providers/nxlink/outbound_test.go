@@ -204,3 +204,40 @@ func TestRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// A provider that keeps answering 429 is up and asking for fewer calls: it
+// never opens the connection's circuit, whereas as many 503s do.
+func TestThrottlingDoesNotOpenTheCircuit(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status int
+		open   bool
+	}{{http.StatusTooManyRequests, false}, {http.StatusServiceUnavailable, true}} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			t.Parallel()
+			provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "busy", tt.status)
+			}))
+			t.Cleanup(provider.Close)
+			a := newTestAdapter(t, provider.URL, testConfig(), nil)
+			conn, err := gateway.NewConnection(a.common, a, a.cfg, rulesOf{testRules})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc := &gateway.Service{Retry: gateway.RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
+			for i := 0; i < 2*gateway.DefaultBreakerThreshold; i++ {
+				ans, err := svc.Import(context.Background(), conn, gateway.Request{Op: importOp, Customers: []json.RawMessage{
+					json.RawMessage(`{"name":"zhang san","whatsapp":"8618163725558"}`)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := ans.Results[0]; r.Status != gateway.StatusUnknown && !tt.open {
+					t.Fatalf("import %d: %+v", i, r)
+				}
+			}
+			if open := conn.Breaker.State() == "open"; open != tt.open {
+				t.Errorf("after %d answers %d the circuit is %s", 2*gateway.DefaultBreakerThreshold, tt.status, conn.Breaker.State())
+			}
+		})
+	}
+}
