@@ -487,7 +487,13 @@ func (s *Server) sandboxChange(c *gin.Context) {
 	if !s.readJSON(c, &body) {
 		return
 	}
-	if err := sim.SimulateChange(c.Request.Context(), body); err != nil {
+	if err := sim.SimulateChange(c.Request.Context(), body, conn.Rules()); err != nil {
+		var fe *gateway.ChangeFieldError
+		if errors.As(err, &fe) {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change names a field this connection's webhook does not carry: "+fe.Error(),
+				issue(string(schema.CodeUnknownField), "field", "accepted: "+fe.AcceptedText()))
+			return
+		}
 		if errors.Is(err, gateway.ErrUnavailable) {
 			problem(c, http.StatusBadGateway, ProblemUnavailable, "the simulator's webhook did not reach the gateway: "+err.Error())
 			return

@@ -88,7 +88,7 @@ type docReadyCheck struct {
 type docSandboxChangeBody struct {
 	// The customer's WhatsApp number (need not exist).
 	WhatsApp string `json:"whatsapp" example:"8615601882491"`
-	// The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
+	// The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
 	Field string `json:"field,omitempty" example:"address"`
 	// The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
 	From any `json:"from,omitempty"`
@@ -568,13 +568,13 @@ func docRedeliver() {}
 //	@Param			connection		path		string				true	"The sandbox connection id."
 //	@Param			change			body		docSandboxChangeBody	true	"The change."
 //	@Success		202				{object}	docSandboxAccepted	"The simulator sent its webhook and the gateway accepted it."
-//	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make."
+//	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make (no whatsapp, no to, a value of the wrong kind)."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token is not allowed the connection."
 //	@Failure		404				{object}	Problem				"No such connection, or not in sandbox mode."
 //	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
 //	@Failure		415				{object}	Problem				"The body is not application/json."
-//	@Failure		422				{object}	Problem				"This connection's simulator sends no webhooks."
+//	@Failure		422				{object}	Problem				"This connection's simulator sends no webhooks, or field is none of the accepted names (unknown_field on field; its message lists the canonical fields, WSCRM labels and custom fields accepted)."
 //	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
 //	@Failure		502				{object}	Problem				"The simulator's webhook did not reach the gateway."

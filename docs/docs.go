@@ -965,7 +965,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Malformed JSON or a change the simulator cannot make.",
+                        "description": "Malformed JSON or a change the simulator cannot make (no whatsapp, no to, a value of the wrong kind).",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1001,7 +1001,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "This connection's simulator sends no webhooks.",
+                        "description": "This connection's simulator sends no webhooks, or field is none of the accepted names (unknown_field on field; its message lists the canonical fields, WSCRM labels and custom fields accepted).",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1795,7 +1795,7 @@ const docTemplate = `{
                     "example": "kubrick101"
                 },
                 "field": {
-                    "description": "The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).",
+                    "description": "The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.",
                     "type": "string",
                     "example": "address"
                 },

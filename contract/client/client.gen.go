@@ -960,7 +960,7 @@ type SandboxChange struct {
 	// Example: kubrick101
 	Agent string `json:"agent,omitempty,omitzero"`
 
-	// Field The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
+	// Field The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
 	//
 	// Example: address
 	Field string `json:"field,omitempty,omitzero"`
