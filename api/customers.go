@@ -358,7 +358,14 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	ans.RequestID = requestID(c)
 	s.metrics.records(conn, ans)
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
+	if s.opts.History == nil || validateOnly {
+		c.JSON(http.StatusOK, ans)
+		return
+	}
+	rec := &recorder{ResponseWriter: c.Writer}
+	c.Writer = rec
 	c.JSON(http.StatusOK, ans)
+	s.keepHistory(c, conn, req, decoded, ans, rec.body)
 }
 
 func serverTiming(t gateway.Timing, c *gin.Context) string {

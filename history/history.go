@@ -98,13 +98,20 @@ type Answer struct {
 
 // Entry is one item of a customer's history.
 type Entry struct {
-	At         time.Time      `json:"at"`
-	RequestID  string         `json:"request_id,omitempty"`
-	JobID      string         `json:"job_id,omitempty"`
-	Index      int            `json:"index"`
-	Status     string         `json:"status"`
-	Errors     []schema.Issue `json:"errors"`
-	ProviderID string         `json:"provider_id,omitempty"`
+	// When the import was answered (or the job's row result kept).
+	At time.Time `json:"at" validate:"required"`
+	// The import's request_id (GET /v1/requests/{request_id}); absent for a job's row.
+	RequestID string `json:"request_id,omitempty"`
+	// The import job's id; absent for an import.
+	JobID string `json:"job_id,omitempty"`
+	// The record's position in its batch, or the job's data row (0 = the first).
+	Index int `json:"index" validate:"required"`
+	// The record's status: succeeded, failed or unknown.
+	Status string `json:"status" validate:"required" enums:"succeeded,failed,unknown"`
+	// The record's errors ([] when none).
+	Errors []schema.Issue `json:"errors" validate:"required"`
+	// The provider's id of the customer, when it gave one.
+	ProviderID string `json:"provider_id,omitempty"`
 	// App made the import or job; not part of the public answer.
 	App string `json:"-"`
 }
