@@ -225,3 +225,50 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 		}
 	}
 }
+
+// Two gateways on one Redis share the history: an import answered by one is
+// looked up, byte for byte, on the other, and the customer's history read on
+// either lists both gateways' imports newest first.
+func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := sharedRedisURL(t)
+	p := fcPeers(t)
+	o := app.Options{RedisPrefix: redisTestPrefix(t)}
+	one := startGW(t, fcConfig(t, p, redisURL), o, false)
+	two := startGW(t, fcConfig(t, p, redisURL), o, false)
+	tok := scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, "acme-wa")
+
+	rec := map[string]any{"ref": "r-9", "name": "Guo Ziyi", "whatsapp": "+86 152 6666 7782", "owner": "kubrick101"}
+	bad := map[string]any{"ref": "r-9", "name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
+	var ids []string
+	var answers [][]byte
+	for i, step := range []struct {
+		gw     *gwInstance
+		record map[string]any
+		want   string
+	}{{one, bad, "failed"}, {two, rec, "succeeded"}} {
+		code, raw := do(t, http.MethodPost, step.gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-wa", "customers": []any{step.record}})
+		var ans struct {
+			RequestID string `json:"request_id"`
+			Results   []struct {
+				Status string `json:"status"`
+			} `json:"results"`
+		}
+		if code != http.StatusOK || json.Unmarshal(raw, &ans) != nil || len(ans.Results) != 1 || ans.Results[0].Status != step.want {
+			t.Fatalf("import %d: %d %s, want one record %s", i, code, raw, step.want)
+		}
+		ids, answers = append(ids, ans.RequestID), append(answers, raw)
+	}
+	for i, gw := range []*gwInstance{two, one} {
+		code, raw := do(t, http.MethodGet, gw.url+"/v1/requests/"+ids[i], tok, nil)
+		if code != http.StatusOK || !bytes.Equal(raw, answers[i]) {
+			t.Errorf("the other gateway's request %s: %d %s, want its answer byte for byte", ids[i], code, raw)
+		}
+	}
+	for _, gw := range []*gwInstance{one, two} {
+		got := readHistory(t, gw.url, tok, url.Values{"whatsapp": {"8615266667782"}}).History
+		if len(got) != 2 || got[0].RequestID != ids[1] || got[0].Status != "succeeded" || got[1].RequestID != ids[0] || got[1].Status != "failed" {
+			t.Errorf("history on %s: %+v, want %s succeeded then %s failed", gw.url, got, ids[1], ids[0])
+		}
+	}
+}
