@@ -233,3 +233,27 @@ func sameEntries(t *testing.T, got, want []Entry) {
 		}
 	}
 }
+
+// Memory drops the oldest answers and entries once it holds more than its
+// bounds, whatever their age.
+func TestMemoryBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := NewMemory(Options{})
+	m.maxBytes, m.maxEntries = 10, 3
+	for i, id := range []string{"a", "b", "c", "d"} {
+		if err := m.Put(ctx, Import{App: "x", Connection: "acme", RequestID: id, Answer: []byte("12345"),
+			At: time.Now().Add(time.Duration(i) * time.Millisecond), Records: []Record{{WhatsApp: "861", Index: i}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"a": false, "b": false, "c": true, "d": true} {
+		if _, err := m.Answer(ctx, id); (err == nil) != want {
+			t.Errorf("answer %s kept = %v, want %v", id, err == nil, want)
+		}
+	}
+	h, _ := m.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
+	if len(h) != 3 || m.entries != 3 || m.answerBytes != 10 {
+		t.Errorf("kept %d entries (counted %d), %d answer bytes; want 3, 3, 10", len(h), m.entries, m.answerBytes)
+	}
+}
