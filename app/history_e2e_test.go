@@ -272,3 +272,22 @@ func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
 		}
 	}
 }
+
+// A record the strict decoder refuses (a value of the wrong type) is still
+// in its customer's history, under its number as typed and its ref.
+func TestHistoryOfARecordLeftRaw(t *testing.T) {
+	t.Parallel()
+	a, gw := startSandbox(t)
+	tok := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	body := []byte(`{"connection":"sandbox-wscrm","customers":[{"ref":"raw-1","name":"Li Heng","owner":"kubrick101","whatsapp":"+86 152 6666 7781","level":"high"}]}`)
+	code, raw := do(t, http.MethodPost, gw+"/v1/customers", tok, body)
+	if code != http.StatusOK || !bytes.Contains(raw, []byte(`"status":"failed"`)) {
+		t.Fatalf("import: %d %s, want the record failed", code, raw)
+	}
+	for _, q := range []url.Values{{"whatsapp": {"8615266667781"}}, {"ref": {"raw-1"}}} {
+		got := readHistory(t, gw, tok, q).History
+		if len(got) != 1 || got[0].Status != "failed" || len(got[0].Errors) == 0 {
+			t.Errorf("history %v: %+v, want the failed record", q, got)
+		}
+	}
+}
