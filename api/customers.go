@@ -358,7 +358,14 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	ans.RequestID = requestID(c)
 	s.metrics.records(conn, ans)
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
+	if s.opts.History == nil || validateOnly {
+		c.JSON(http.StatusOK, ans)
+		return
+	}
+	rec := &recorder{ResponseWriter: c.Writer}
+	c.Writer = rec
 	c.JSON(http.StatusOK, ans)
+	s.keepHistory(c, conn, req, decoded, ans, rec.body)
 }
 
 func serverTiming(t gateway.Timing, c *gin.Context) string {
@@ -487,7 +494,13 @@ func (s *Server) sandboxChange(c *gin.Context) {
 	if !s.readJSON(c, &body) {
 		return
 	}
-	if err := sim.SimulateChange(c.Request.Context(), body); err != nil {
+	if err := sim.SimulateChange(c.Request.Context(), body, conn.Rules()); err != nil {
+		var fe *gateway.ChangeFieldError
+		if errors.As(err, &fe) {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change names a field this connection's webhook does not carry: "+fe.Error(),
+				issue(string(schema.CodeUnknownField), "field", "accepted: "+fe.AcceptedText()))
+			return
+		}
 		if errors.Is(err, gateway.ErrUnavailable) {
 			problem(c, http.StatusBadGateway, ProblemUnavailable, "the simulator's webhook did not reach the gateway: "+err.Error())
 			return

@@ -88,7 +88,7 @@ type docReadyCheck struct {
 type docSandboxChangeBody struct {
 	// The customer's WhatsApp number (need not exist).
 	WhatsApp string `json:"whatsapp" example:"8615601882491"`
-	// The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
+	// The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
 	Field string `json:"field,omitempty" example:"address"`
 	// The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
 	From any `json:"from,omitempty"`
@@ -320,6 +320,51 @@ func docValidateCustomers() {}
 //	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
 //	@Router			/v1/import-pool [post]
 func docImportPool() {}
+
+// docCustomerHistory documents GET /v1/customers/history.
+//
+//	@Summary		What happened to a customer
+//	@Description	Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; "" when nothing is left.
+//	@Tags			customers
+//	@ID				customerHistory
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			connection		query		string			false	"The connection; may be omitted when the token allows exactly one."
+//	@Param			whatsapp		query		string			false	"The customer's WhatsApp number, as a record gives it (or give ref)."
+//	@Param			ref				query		string			false	"The customer's ref, as records gave it (or give whatsapp)."
+//	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)	default(100)
+//	@Param			cursor			query		string			false	"next_cursor of the previous page, unchanged."
+//	@Success		200				{object}	HistoryPage		"One page of the customer's history."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		403				{object}	Problem			"The token lacks customers:read, or is not allowed the connection."
+//	@Failure		404				{object}	Problem			"No such connection (token allowed every connection)."
+//	@Failure		422				{object}	Problem			"No connection named, neither or both of whatsapp and ref, a whatsapp that is not a phone number, a bad limit or cursor."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem			"The history store could not be read; retry after Retry-After seconds."
+//	@Router			/v1/customers/history [get]
+func docCustomerHistory() {}
+
+// docGetRequest documents GET /v1/requests/{request_id}.
+//
+//	@Summary		A past import's answer
+//	@Description	The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.
+//	@Tags			customers
+//	@ID				getRequest
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			request_id		path		string			true	"The request_id of the import's answer (its X-Request-ID)."
+//	@Success		200				{object}	gateway.Answer	"The stored answer, as it was sent."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		403				{object}	Problem			"The token lacks customers:read."
+//	@Failure		404				{object}	Problem			"No such request of this app within the retention window."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem			"The history store could not be read; retry after Retry-After seconds."
+//	@Router			/v1/requests/{request_id} [get]
+func docGetRequest() {}
 
 // docListCustomers documents GET /v1/customers.
 //
@@ -568,13 +613,13 @@ func docRedeliver() {}
 //	@Param			connection		path		string				true	"The sandbox connection id."
 //	@Param			change			body		docSandboxChangeBody	true	"The change."
 //	@Success		202				{object}	docSandboxAccepted	"The simulator sent its webhook and the gateway accepted it."
-//	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make."
+//	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make (no whatsapp, no to, a value of the wrong kind)."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token is not allowed the connection."
 //	@Failure		404				{object}	Problem				"No such connection, or not in sandbox mode."
 //	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
 //	@Failure		415				{object}	Problem				"The body is not application/json."
-//	@Failure		422				{object}	Problem				"This connection's simulator sends no webhooks."
+//	@Failure		422				{object}	Problem				"This connection's simulator sends no webhooks, or field is none of the accepted names (unknown_field on field; its message lists the canonical fields, WSCRM labels and custom fields accepted)."
 //	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
 //	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
 //	@Failure		502				{object}	Problem				"The simulator's webhook did not reach the gateway."

@@ -14,6 +14,7 @@ import (
 
 	"crmgate/auth"
 	"crmgate/gateway"
+	"crmgate/history"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	Idempotency idempotency.Store
 	// RateLimiter limits requests per app (nil: unlimited).
 	RateLimiter ratelimit.Limiter
+	// History keeps processed imports' answers and each customer's history
+	// (nil: GET /v1/requests/{id} and GET /v1/customers/history are absent).
+	History history.Store
 	// Extra lets other parts register routes on the authenticated /v1 group
 	// and the root router (field configuration, events, subscriptions).
 	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
@@ -116,6 +120,7 @@ func New(o Options) *Server {
 	v1.POST("/import-pool", require(auth.ScopeCustomersWrite), s.importPool)
 	v1.GET("/customers", require(auth.ScopeCustomersRead), s.listCustomers)
 	v1.GET("/connections", s.listConnections)
+	s.historyRoutes(v1)
 	if o.Sandbox {
 		v1.POST("/sandbox/:connection/changes", s.sandboxChange)
 	}

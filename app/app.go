@@ -25,6 +25,7 @@ import (
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/history"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
@@ -207,8 +208,17 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	// Answers and customer history: Redis when configured, in-process otherwise.
+	hopts := history.Options{Prefix: o.RedisPrefix, Retention: cfg.Requests.Retention}
+	var hist history.Store = history.NewMemory(hopts)
+	if rdb != nil {
+		if hist, err = history.NewRedis(rdb, hopts); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
 	svc := &gateway.Service{}
 	srv := api.New(api.Options{
+		History:        hist,
 		Idempotency:    idem,
 		RateLimiter:    limiter,
 		Connections:    built,

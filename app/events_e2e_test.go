@@ -569,7 +569,6 @@ func TestSandboxChangeBecomesEvent(t *testing.T) {
 		{"no whatsapp", map[string]any{"field": "address", "to": "123123"}},
 		{"letters for a phone", map[string]any{"whatsapp": "call me", "field": "address", "to": "123123"}},
 		{"a gender WSCRM has not", map[string]any{"whatsapp": "8615601882491", "field": "gender", "to": "robot"}},
-		{"a canonical field the webhook does not carry", map[string]any{"whatsapp": "8615601882491", "field": "phone", "to": "8615266667780"}},
 		{"both a change and a follow-up", map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "x", "followup": "y"}},
 		{"an unknown key", map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "x", "colour": "red"}},
 		{"not JSON", []byte(`{"whatsapp":`)},

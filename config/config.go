@@ -64,6 +64,7 @@ type Config struct {
 	Limits         Limits         `yaml:"limits"`
 	Events         Events         `yaml:"events"`
 	Server         Server         `yaml:"server"`
+	Requests       Requests       `yaml:"requests"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -145,6 +146,17 @@ func (e Events) Networks() []netip.Prefix {
 	return out
 }
 
+// Requests configures what is kept of processed imports: their answers
+// (GET /v1/requests/{request_id}) and each customer's history
+// (GET /v1/customers/history).
+type Requests struct {
+	// Retention is how long they are kept (default 168h).
+	Retention time.Duration `yaml:"retention"`
+}
+
+// DefaultRequestsRetention is requests.retention's default.
+const DefaultRequestsRetention = 168 * time.Hour
+
 // Connection is one configured provider account.
 type Connection struct {
 	Common      gateway.Common
@@ -162,6 +174,7 @@ type file struct {
 	Limits         Limits        `yaml:"limits"`
 	Events         Events        `yaml:"events"`
 	Server         Server        `yaml:"server"`
+	Requests       Requests      `yaml:"requests"`
 	Connections    []yaml.Node   `yaml:"connections"`
 }
 
@@ -208,7 +221,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -386,6 +399,9 @@ func (c *Config) defaults() {
 	if c.Server.MaxHeaderBytes == 0 {
 		c.Server.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if c.Requests.Retention == 0 {
+		c.Requests.Retention = DefaultRequestsRetention
+	}
 	if c.Auth.JWT.Issuer == "" {
 		c.Auth.JWT.Issuer = DefaultIssuer
 	}
@@ -436,6 +452,9 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.RatePerApp < 0 || c.Limits.RateBurst < 0 {
 		errs = append(errs, errors.New("limits.rate_per_app, limits.rate_burst: must not be negative"))
+	}
+	if c.Requests.Retention < 0 {
+		errs = append(errs, errors.New("requests.retention: must not be negative"))
 	}
 	if c.Events.Retention < 0 {
 		errs = append(errs, errors.New("events.retention: must not be negative"))

@@ -329,3 +329,20 @@ func TestServerSection(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestRequestsRetention(t *testing.T) {
+	t.Parallel()
+	vars := env(map[string]string{"SECRET": strings.Repeat("s", 32), "FAKE_SECRET": "x"})
+	c, err := Load(strings.NewReader(good), ".", fakeFactories, vars)
+	if err != nil || c.Requests.Retention != 168*time.Hour {
+		t.Errorf("default requests.retention = %v, %v; want 168h", c.Requests.Retention, err)
+	}
+	c, err = Load(strings.NewReader(good+"requests:\n  retention: 24h\n"), ".", fakeFactories, vars)
+	if err != nil || c.Requests.Retention != 24*time.Hour {
+		t.Errorf("requests.retention: 24h = %v, %v", c.Requests.Retention, err)
+	}
+	_, err = Load(strings.NewReader(good+"requests:\n  retention: -1h\n"), ".", fakeFactories, vars)
+	if err == nil || !strings.Contains(err.Error(), "requests.retention") {
+		t.Errorf("a negative requests.retention: err = %v", err)
+	}
+}

@@ -185,6 +185,22 @@ func TestContract(t *testing.T) {
 					t.Errorf("request_id not echoed: %s", b)
 				}
 			}},
+		{name: "request lookup: the import's answer", method: "GET", path: "/v1/requests/contract-42", token: "dev", want: 200,
+			check: func(t *testing.T, _ *http.Response, b []byte) {
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) || !bytes.Contains(b, []byte(`"ref":"r1"`)) {
+					t.Errorf("not the import's answer: %s", b)
+				}
+			}},
+		{name: "request lookup: unknown", method: "GET", path: "/v1/requests/no-such-request", token: "dev", want: 404, check: problemType("not-found")},
+		{name: "request lookup: scope missing", method: "GET", path: "/v1/requests/contract-42", token: writeOnly, want: 403},
+		{name: "customer history", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&whatsapp=%2B86%20152%206666%207780", token: "dev", want: 200,
+			check: func(t *testing.T, _ *http.Response, b []byte) {
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
+					t.Errorf("the import is not in the history: %s", b)
+				}
+			}},
+		{name: "customer history: no customer named", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink", token: "dev", want: 422, check: problemType("validation-failed")},
+		{name: "customer history: scope missing", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&ref=r1", token: writeOnly, want: 403},
 		{name: "import: one bad record is a 200", method: "POST", path: "/v1/customers", token: "dev", want: 200,
 			body:  `{"connection":"sandbox-nxlink","customers":[{"ref":"bad","name":"Li Heng","whatsapp":"+1-800-FLOWERS"}]}`,
 			check: allStatus("failed")},
@@ -252,6 +268,8 @@ func TestContract(t *testing.T) {
 
 		{name: "sandbox: bad change", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 400,
 			body: `{"whatsapp":"8615601882491","field":"address","to":"x","followup":"both"}`},
+		{name: "sandbox: unknown field", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 422,
+			body: `{"whatsapp":"8615601882491","field":"Nonsense","to":"x"}`, check: problemType("validation-failed")},
 		{name: "sandbox: not allowed", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: wscrmOnly, want: 403,
 			body: `{"whatsapp":"8615601882491","followup":"x"}`},
 		{name: "sandbox: NXLink sends no webhooks", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: "dev", want: 422,

@@ -590,6 +590,118 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/customers/history": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; \"\" when nothing is left.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "customers"
+                ],
+                "summary": "What happened to a customer",
+                "operationId": "customerHistory",
+                "parameters": [
+                    {
+                        "maxLength": 128,
+                        "type": "string",
+                        "description": "A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.",
+                        "name": "X-Request-ID",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
+                        "description": "The connection; may be omitted when the token allows exactly one.",
+                        "name": "connection",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "The customer's WhatsApp number, as a record gives it (or give ref).",
+                        "name": "whatsapp",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "The customer's ref, as records gave it (or give whatsapp).",
+                        "name": "ref",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 1000,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 100,
+                        "description": "Page size.",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page, unchanged.",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "One page of the customer's history.",
+                        "schema": {
+                            "$ref": "#/definitions/api.HistoryPage"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:read, or is not allowed the connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such connection (token allowed every connection).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "No connection named, neither or both of whatsapp and ref, a whatsapp that is not a phone number, a bad limit or cursor.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The app's rate limit was hit; retry after Retry-After seconds.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "The request could not be processed; quote request_id to support.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "The history store could not be read; retry after Retry-After seconds.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/customers/validate": {
             "post": {
                 "security": [
@@ -913,6 +1025,86 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/requests/{request_id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "customers"
+                ],
+                "summary": "A past import's answer",
+                "operationId": "getRequest",
+                "parameters": [
+                    {
+                        "maxLength": 128,
+                        "type": "string",
+                        "description": "A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.",
+                        "name": "X-Request-ID",
+                        "in": "header"
+                    },
+                    {
+                        "type": "string",
+                        "description": "The request_id of the import's answer (its X-Request-ID).",
+                        "name": "request_id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The stored answer, as it was sent.",
+                        "schema": {
+                            "$ref": "#/definitions/gateway.Answer"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:read.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such request of this app within the retention window.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The app's rate limit was hit; retry after Retry-After seconds.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "The request could not be processed; quote request_id to support.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "The history store could not be read; retry after Retry-After seconds.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/sandbox/{connection}/changes": {
             "post": {
                 "security": [
@@ -965,7 +1157,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Malformed JSON or a change the simulator cannot make.",
+                        "description": "Malformed JSON or a change the simulator cannot make (no whatsapp, no to, a value of the wrong kind).",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1001,7 +1193,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "This connection's simulator sends no webhooks.",
+                        "description": "This connection's simulator sends no webhooks, or field is none of the accepted names (unknown_field on field; its message lists the canonical fields, WSCRM labels and custom fields accepted).",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1795,7 +1987,7 @@ const docTemplate = `{
                     "example": "kubrick101"
                 },
                 "field": {
-                    "description": "The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).",
+                    "description": "The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.",
                     "type": "string",
                     "example": "address"
                 },
@@ -2111,6 +2303,21 @@ const docTemplate = `{
                     }
                 },
                 "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.HistoryPage": {
+            "type": "object",
+            "properties": {
+                "history": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/history.Entry"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor is given back as cursor for the next (older) page; \"\" when\nnothing older is left.",
                     "type": "string"
                 }
             }
@@ -2645,6 +2852,53 @@ const docTemplate = `{
                 "StatusUnknown",
                 "StatusValid"
             ]
+        },
+        "history.Entry": {
+            "type": "object",
+            "required": [
+                "at",
+                "errors",
+                "index",
+                "status"
+            ],
+            "properties": {
+                "at": {
+                    "description": "When the import was answered (or the job's row result kept).",
+                    "type": "string"
+                },
+                "errors": {
+                    "description": "The record's errors ([] when none).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Issue"
+                    }
+                },
+                "index": {
+                    "description": "The record's position in its batch, or the job's data row (0 = the first).",
+                    "type": "integer"
+                },
+                "job_id": {
+                    "description": "The import job's id; absent for an import.",
+                    "type": "string"
+                },
+                "provider_id": {
+                    "description": "The provider's id of the customer, when it gave one.",
+                    "type": "string"
+                },
+                "request_id": {
+                    "description": "The import's request_id (GET /v1/requests/{request_id}); absent for a job's row.",
+                    "type": "string"
+                },
+                "status": {
+                    "description": "The record's status: succeeded, failed or unknown.",
+                    "type": "string",
+                    "enum": [
+                        "succeeded",
+                        "failed",
+                        "unknown"
+                    ]
+                }
+            }
         },
         "schema.Code": {
             "type": "string",

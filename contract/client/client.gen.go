@@ -158,6 +158,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for HistoryEntryStatus.
+const (
+	HistoryEntryStatusFailed    HistoryEntryStatus = "failed"
+	HistoryEntryStatusSucceeded HistoryEntryStatus = "succeeded"
+	HistoryEntryStatusUnknown   HistoryEntryStatus = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the HistoryEntryStatus enum.
+func (e HistoryEntryStatus) Valid() bool {
+	switch e {
+	case HistoryEntryStatusFailed:
+		return true
+	case HistoryEntryStatusSucceeded:
+		return true
+	case HistoryEntryStatusUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImportRequestMode.
 const (
 	Append       ImportRequestMode = "append"
@@ -749,6 +770,42 @@ type Health struct {
 // HealthStatus Example: ok
 type HealthStatus string
 
+// HistoryEntry defines model for HistoryEntry.
+type HistoryEntry struct {
+	// At When the import was answered (or the job's row result kept).
+	At string `json:"at"`
+
+	// Errors The record's errors ([] when none).
+	Errors []Issue `json:"errors"`
+
+	// Index The record's position in its batch, or the job's data row (0 = the first).
+	Index int `json:"index"`
+
+	// JobId The import job's id; absent for an import.
+	JobId string `json:"job_id,omitempty,omitzero"`
+
+	// ProviderId The provider's id of the customer, when it gave one.
+	ProviderId string `json:"provider_id,omitempty,omitzero"`
+
+	// RequestId The import's request_id (GET /v1/requests/{request_id}); absent for a job's row.
+	RequestId string `json:"request_id,omitempty,omitzero"`
+
+	// Status The record's status: succeeded, failed or unknown.
+	Status HistoryEntryStatus `json:"status"`
+}
+
+// HistoryEntryStatus The record's status: succeeded, failed or unknown.
+type HistoryEntryStatus string
+
+// HistoryPage defines model for HistoryPage.
+type HistoryPage struct {
+	History []HistoryEntry `json:"history,omitempty,omitzero"`
+
+	// NextCursor NextCursor is given back as cursor for the next (older) page; "" when
+	// nothing older is left.
+	NextCursor string `json:"next_cursor,omitempty,omitzero"`
+}
+
 // ImportAnswer defines model for ImportAnswer.
 type ImportAnswer struct {
 	Connection       string            `json:"connection"`
@@ -960,7 +1017,7 @@ type SandboxChange struct {
 	// Example: kubrick101
 	Agent string `json:"agent,omitempty,omitzero"`
 
-	// Field The canonical field that changed (address, gender, birthday, tags, remarks, stage, …), or an extension field's own name; the simulator writes it as WSCRM's webhook names it (Address, Gender, DOB, …).
+	// Field The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
 	//
 	// Example: address
 	Field string `json:"field,omitempty,omitzero"`
@@ -1223,6 +1280,27 @@ type ImportCustomersParams struct {
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
+// CustomerHistoryParams defines parameters for CustomerHistory.
+type CustomerHistoryParams struct {
+	// Connection The connection; may be omitted when the token allows exactly one.
+	Connection *string `form:"connection,omitempty" json:"connection,omitempty"`
+
+	// Whatsapp The customer's WhatsApp number, as a record gives it (or give ref).
+	Whatsapp *string `form:"whatsapp,omitempty" json:"whatsapp,omitempty"`
+
+	// Ref The customer's ref, as records gave it (or give whatsapp).
+	Ref *string `form:"ref,omitempty" json:"ref,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page, unchanged.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	XRequestID *string `json:"X-Request-ID,omitempty"`
+}
+
 // ValidateCustomersParams defines parameters for ValidateCustomers.
 type ValidateCustomersParams struct {
 	// Connection The connection, when the body does not name it.
@@ -1256,6 +1334,12 @@ type ImportPoolParams struct {
 	Connection *string `form:"connection,omitempty" json:"connection,omitempty"`
 
 	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent.
+	XRequestID *string `json:"X-Request-ID,omitempty"`
+}
+
+// GetRequestParams defines parameters for GetRequest.
+type GetRequestParams struct {
+	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1551,6 +1635,15 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/customers (the `ImportCustomers` operationId).
 	ImportCustomers(ctx context.Context, params *ImportCustomersParams, body ImportCustomersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CustomerHistory What happened to a customer
+	//
+	// Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; "" when nothing is left.
+	//
+	// Scope: `customers:read`.
+	//
+	// Corresponds with GET /v1/customers/history (the `CustomerHistory` operationId).
+	CustomerHistory(ctx context.Context, params *CustomerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ValidateCustomersWithBody Validate customers without sending
 	//
 	// Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).
@@ -1603,6 +1696,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/import-pool (the `ImportPool` operationId).
 	ImportPool(ctx context.Context, params *ImportPoolParams, body ImportPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRequest A past import's answer
+	//
+	// The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.
+	//
+	// Scope: `customers:read`.
+	//
+	// Corresponds with GET /v1/requests/{request_id} (the `GetRequest` operationId).
+	GetRequest(ctx context.Context, requestId string, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SandboxChangeWithBody Make a sandbox customer change
 	//
@@ -1908,6 +2010,25 @@ func (c *Client) ImportCustomers(ctx context.Context, params *ImportCustomersPar
 	return c.Client.Do(req)
 }
 
+// CustomerHistory What happened to a customer
+//
+// Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; "" when nothing is left.
+//
+// Scope: `customers:read`.
+//
+// Corresponds with GET /v1/customers/history (the `CustomerHistory` operationId).
+func (c *Client) CustomerHistory(ctx context.Context, params *CustomerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCustomerHistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ValidateCustomersWithBody Validate customers without sending
 //
 // Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).
@@ -2001,6 +2122,25 @@ func (c *Client) ImportPoolWithBody(ctx context.Context, params *ImportPoolParam
 // Corresponds with POST /v1/import-pool (the `ImportPool` operationId).
 func (c *Client) ImportPool(ctx context.Context, params *ImportPoolParams, body ImportPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewImportPoolRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRequest A past import's answer
+//
+// The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.
+//
+// Scope: `customers:read`.
+//
+// Corresponds with GET /v1/requests/{request_id} (the `GetRequest` operationId).
+func (c *Client) GetRequest(ctx context.Context, requestId string, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestRequest(c.Server, requestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2671,6 +2811,123 @@ func NewImportCustomersRequestWithBody(server string, params *ImportCustomersPar
 	return req, nil
 }
 
+// NewCustomerHistoryRequest constructs an http.Request for the CustomerHistory method
+func NewCustomerHistoryRequest(server string, params *CustomerHistoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/customers/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Connection != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "connection", *params.Connection, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Whatsapp != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "whatsapp", *params.Whatsapp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Ref != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "ref", *params.Ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewValidateCustomersRequest calls the generic ValidateCustomers builder with application/json body
 func NewValidateCustomersRequest(server string, params *ValidateCustomersParams, body ValidateCustomersJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2921,6 +3178,55 @@ func NewImportPoolRequestWithBody(server string, params *ImportPoolParams, conte
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XRequestID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetRequestRequest constructs an http.Request for the GetRequest method
+func NewGetRequestRequest(server string, requestId string, params *GetRequestParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -3457,6 +3763,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/customers (the `ImportCustomers` operationId).
 	ImportCustomersWithResponse(ctx context.Context, params *ImportCustomersParams, body ImportCustomersJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportCustomersResponse, error)
 
+	// CustomerHistoryWithResponse What happened to a customer
+	//
+	// Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; "" when nothing is left.
+	//
+	// Scope: `customers:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/customers/history (the `CustomerHistory` operationId).
+	CustomerHistoryWithResponse(ctx context.Context, params *CustomerHistoryParams, reqEditors ...RequestEditorFn) (*CustomerHistoryResponse, error)
+
 	// ValidateCustomersWithBodyWithResponse Validate customers without sending
 	//
 	// Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).
@@ -3511,6 +3828,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/import-pool (the `ImportPool` operationId).
 	ImportPoolWithResponse(ctx context.Context, params *ImportPoolParams, body ImportPoolJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportPoolResponse, error)
+
+	// GetRequestWithResponse A past import's answer
+	//
+	// The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.
+	//
+	// Scope: `customers:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/requests/{request_id} (the `GetRequest` operationId).
+	GetRequestWithResponse(ctx context.Context, requestId string, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
 
 	// SandboxChangeWithBodyWithResponse Make a sandbox customer change
 	//
@@ -4624,6 +4952,160 @@ func (r ImportCustomersResponse) ContentType() string {
 	return ""
 }
 
+// CustomerHistoryResponse200Headers the declared response headers of an HTTP 200 response for CustomerHistory
+type CustomerHistoryResponse200Headers struct {
+	XRequestID string
+}
+
+// CustomerHistoryResponse401Headers the declared response headers of an HTTP 401 response for CustomerHistory
+type CustomerHistoryResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// CustomerHistoryResponse403Headers the declared response headers of an HTTP 403 response for CustomerHistory
+type CustomerHistoryResponse403Headers struct {
+	XRequestID string
+}
+
+// CustomerHistoryResponse404Headers the declared response headers of an HTTP 404 response for CustomerHistory
+type CustomerHistoryResponse404Headers struct {
+	XRequestID string
+}
+
+// CustomerHistoryResponse422Headers the declared response headers of an HTTP 422 response for CustomerHistory
+type CustomerHistoryResponse422Headers struct {
+	XRequestID string
+}
+
+// CustomerHistoryResponse429Headers the declared response headers of an HTTP 429 response for CustomerHistory
+type CustomerHistoryResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// CustomerHistoryResponse500Headers the declared response headers of an HTTP 500 response for CustomerHistory
+type CustomerHistoryResponse500Headers struct {
+	XRequestID string
+}
+
+// CustomerHistoryResponse503Headers the declared response headers of an HTTP 503 response for CustomerHistory
+type CustomerHistoryResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type CustomerHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HistoryPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CustomerHistoryResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CustomerHistoryResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CustomerHistoryResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CustomerHistoryResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CustomerHistoryResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CustomerHistoryResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CustomerHistoryResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CustomerHistoryResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CustomerHistoryResponse) GetJSON200() *HistoryPage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CustomerHistoryResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CustomerHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CustomerHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CustomerHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r CustomerHistoryResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CustomerHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ValidateCustomersResponse200Headers the declared response headers of an HTTP 200 response for ValidateCustomers
 type ValidateCustomersResponse200Headers struct {
 	ServerTiming        string
@@ -5144,6 +5626,146 @@ func (r ImportPoolResponse) Bytes() []byte {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ImportPoolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRequestResponse200Headers the declared response headers of an HTTP 200 response for GetRequest
+type GetRequestResponse200Headers struct {
+	XRequestID string
+}
+
+// GetRequestResponse401Headers the declared response headers of an HTTP 401 response for GetRequest
+type GetRequestResponse401Headers struct {
+	WWWAuthenticate string
+	XRequestID      string
+}
+
+// GetRequestResponse403Headers the declared response headers of an HTTP 403 response for GetRequest
+type GetRequestResponse403Headers struct {
+	XRequestID string
+}
+
+// GetRequestResponse404Headers the declared response headers of an HTTP 404 response for GetRequest
+type GetRequestResponse404Headers struct {
+	XRequestID string
+}
+
+// GetRequestResponse429Headers the declared response headers of an HTTP 429 response for GetRequest
+type GetRequestResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetRequestResponse500Headers the declared response headers of an HTTP 500 response for GetRequest
+type GetRequestResponse500Headers struct {
+	XRequestID string
+}
+
+// GetRequestResponse503Headers the declared response headers of an HTTP 503 response for GetRequest
+type GetRequestResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+type GetRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportAnswer
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRequestResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRequestResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetRequestResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetRequestResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRequestResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetRequestResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRequestResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRequestResponse) GetJSON200() *ImportAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRequestResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// Bytes is a convenience method to retrieve the raw bytes from the HTTP response
+func (r GetRequestResponse) Bytes() []byte {
+	return r.Body
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6399,6 +7021,23 @@ func (c *ClientWithResponses) ImportCustomersWithResponse(ctx context.Context, p
 	return ParseImportCustomersResponse(rsp)
 }
 
+// CustomerHistoryWithResponse What happened to a customer
+//
+// Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; "" when nothing is left.
+//
+// Scope: `customers:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/customers/history (the `CustomerHistory` operationId).
+func (c *ClientWithResponses) CustomerHistoryWithResponse(ctx context.Context, params *CustomerHistoryParams, reqEditors ...RequestEditorFn) (*CustomerHistoryResponse, error) {
+	rsp, err := c.CustomerHistory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCustomerHistoryResponse(rsp)
+}
+
 // ValidateCustomersWithBodyWithResponse Validate customers without sending
 //
 // Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).
@@ -6482,6 +7121,23 @@ func (c *ClientWithResponses) ImportPoolWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseImportPoolResponse(rsp)
+}
+
+// GetRequestWithResponse A past import's answer
+//
+// The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.
+//
+// Scope: `customers:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/requests/{request_id} (the `GetRequest` operationId).
+func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, requestId string, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error) {
+	rsp, err := c.GetRequest(ctx, requestId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRequestResponse(rsp)
 }
 
 // SandboxChangeWithBodyWithResponse Make a sandbox customer change
@@ -7763,6 +8419,185 @@ func ParseImportCustomersResponse(rsp *http.Response) (*ImportCustomersResponse,
 	return response, nil
 }
 
+// ParseCustomerHistoryResponse parses an HTTP response from a CustomerHistoryWithResponse call
+func ParseCustomerHistoryResponse(rsp *http.Response) (*CustomerHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CustomerHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HistoryPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CustomerHistoryResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers CustomerHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CustomerHistoryResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CustomerHistoryResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers CustomerHistoryResponse422Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CustomerHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CustomerHistoryResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CustomerHistoryResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseValidateCustomersResponse parses an HTTP response from a ValidateCustomersWithResponse call
 func ParseValidateCustomersResponse(rsp *http.Response) (*ValidateCustomersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8419,6 +9254,168 @@ func ParseImportPoolResponse(rsp *http.Response) (*ImportPoolResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRequestResponse parses an HTTP response from a GetRequestWithResponse call
+func ParseGetRequestResponse(rsp *http.Response) (*GetRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRequestResponse200Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetRequestResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetRequestResponse403Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetRequestResponse404Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRequestResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetRequestResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetRequestResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
 )
@@ -145,20 +146,21 @@ type (
 // SimulateChange sends the webhook for one change:
 // {"whatsapp", "field", "to", "from"?, "agent"?} becomes a profile-update
 // webhook with one type-1 item, {"whatsapp", "followup", "agent"?} a follow-up
-// webhook with one item. field is a canonical name (gender takes male, female
-// or unknown; birthday YYYY-MM-DD; tags an array of strings); a name that is
-// not canonical is an extension field (fieldType 1) whose fieldConfig follows
-// the value: an array of http(s) URLs is an attachment, another array a
-// multi-select, a number a number, YYYY-MM-DD a date, HH:mm:ss a time, any
-// other string single-line text.
+// webhook with one item. field is a canonical name or WSCRM's own label for
+// it, as its webhook writes it ("address" or "Address"; gender takes male,
+// female or unknown; birthday YYYY-MM-DD; tags an array of strings), or a
+// custom field of rules, by its name or its WSCRM key: an extension field
+// (fieldType 1, sent under its WSCRM key) whose fieldConfig is the custom
+// field's type.
 //
-// Input that cannot be sent (bad JSON, unknown keys, no whatsapp, both or
-// neither of field and followup, no to, a canonical field WSCRM's webhook does
-// not carry, a value of the wrong kind) is an error wrapping ErrBadChange,
-// and nothing is sent. Otherwise the error is nil only when the gateway
-// answered HTTP 200 with code 200.
-func (s *WebhookSender) SimulateChange(ctx context.Context, change json.RawMessage) error {
-	body, err := s.build(change)
+// A field that is none of these is a *gateway.ChangeFieldError listing what
+// is accepted. Other input that cannot be sent (bad JSON, unknown keys, no
+// whatsapp, both or neither of field and followup, no to, a value of the
+// wrong kind) is an error wrapping ErrBadChange. In both cases nothing is
+// sent. Otherwise the error is nil only when the gateway answered HTTP 200
+// with code 200.
+func (s *WebhookSender) SimulateChange(ctx context.Context, change json.RawMessage, rules *fieldconfig.Rules) error {
+	body, err := s.build(change, rules)
 	if err != nil {
 		return err
 	}
@@ -166,7 +168,7 @@ func (s *WebhookSender) SimulateChange(ctx context.Context, change json.RawMessa
 }
 
 // build returns the webhook body for change.
-func (s *WebhookSender) build(change json.RawMessage) ([]byte, error) {
+func (s *WebhookSender) build(change json.RawMessage, rules *fieldconfig.Rules) ([]byte, error) {
 	var c sandboxChange
 	d := json.NewDecoder(bytes.NewReader(change))
 	d.DisallowUnknownFields()
@@ -216,7 +218,11 @@ func (s *WebhookSender) build(change json.RawMessage) ([]byte, error) {
 	if len(bytes.TrimSpace(c.To)) == 0 {
 		return nil, fmt.Errorf("wscrm.SimulateChange: %w: to: required", ErrBadChange)
 	}
-	item, err := wireChange(strings.TrimSpace(c.Field), c.From, c.To)
+	item, err := wireChange(strings.TrimSpace(c.Field), rules, c.From, c.To)
+	var fe *gateway.ChangeFieldError
+	if errors.As(err, &fe) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("wscrm.SimulateChange: %w: %v", ErrBadChange, err)
 	}
@@ -233,9 +239,61 @@ func (s *WebhookSender) build(change json.RawMessage) ([]byte, error) {
 	}), nil
 }
 
+// customFieldConfig is the fieldConfig of each custom field type.
+var customFieldConfig = map[string]int{
+	fieldconfig.TypeText:         fieldConfigSingleLine,
+	fieldconfig.TypeTextarea:     fieldConfigMultiLine,
+	fieldconfig.TypeSingleSelect: fieldConfigSingleSelect,
+	fieldconfig.TypeMultiSelect:  fieldConfigMultiSelect,
+	fieldconfig.TypeNumber:       fieldConfigNumber,
+	fieldconfig.TypeDate:         fieldConfigDate,
+	fieldconfig.TypeTime:         fieldConfigTime,
+	fieldconfig.TypeAttachment:   fieldConfigAttachment,
+}
+
+// changeField resolves the field a sandbox change names: a canonical field
+// WSCRM's webhook carries, WSCRM's label for one (its canonical name is
+// returned), or a custom field of rules by name or WSCRM key. Anything else
+// is a *gateway.ChangeFieldError.
+func changeField(field string, rules *fieldconfig.Rules) (string, *fieldconfig.CustomField, error) {
+	if _, ok := canonicalToWSCRM[field]; ok {
+		return field, nil, nil
+	}
+	if name, ok := basicFields[field]; ok {
+		return name, nil, nil
+	}
+	var custom []fieldconfig.CustomField
+	if rules != nil {
+		custom = rules.Config().CustomFields
+	}
+	for i := range custom {
+		if custom[i].Name == field || custom[i].Key() == field {
+			return "", &custom[i], nil
+		}
+	}
+	e := &gateway.ChangeFieldError{Field: field}
+	for name := range canonicalToWSCRM {
+		e.Canonical = append(e.Canonical, name)
+	}
+	for label := range basicFields {
+		e.Labels = append(e.Labels, label)
+	}
+	slices.Sort(e.Canonical)
+	slices.Sort(e.Labels)
+	for _, f := range custom {
+		e.Custom = append(e.Custom, f.Name)
+	}
+	return "", nil, e
+}
+
 // wireChange fills field, fieldType, fieldConfig, sourceValue and
-// targetValue of a profile-update item from a canonical change.
-func wireChange(field string, from, to json.RawMessage) (profileItem, error) {
+// targetValue of a profile-update item from a change (see changeField for
+// what field may be).
+func wireChange(field string, rules *fieldconfig.Rules, from, to json.RawMessage) (profileItem, error) {
+	field, custom, err := changeField(field, rules)
+	if err != nil {
+		return profileItem{}, err
+	}
 	if w, ok := canonicalToWSCRM[field]; ok {
 		item := profileItem{Field: w.field, FieldType: fieldTypeBasic, FieldConfig: w.config}
 		var err error
@@ -247,12 +305,8 @@ func wireChange(field string, from, to json.RawMessage) (profileItem, error) {
 		}
 		return item, nil
 	}
-	if slices.Contains(schema.Fields, field) {
-		return profileItem{}, fmt.Errorf("field: %s is not a field WSCRM's profile-update webhook carries", field)
-	}
-	item := profileItem{Field: field, FieldType: fieldTypeExtension}
-	var err error
-	if item.TargetValue, item.FieldConfig, err = extensionWireValue(to, 0); err != nil {
+	item := profileItem{Field: custom.Key(), FieldType: fieldTypeExtension}
+	if item.TargetValue, item.FieldConfig, err = extensionWireValue(to, customFieldConfig[custom.Type]); err != nil {
 		return item, fmt.Errorf("to: %v", err)
 	}
 	if item.SourceValue, _, err = extensionWireValue(from, item.FieldConfig); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"crmgate/events"
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
 
@@ -40,7 +42,7 @@ func TestWebhookSenderBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := fixedSender(tt.cfg, "http://127.0.0.1:1/").build(json.RawMessage(tt.change))
+			got, err := fixedSender(tt.cfg, "http://127.0.0.1:1/").build(json.RawMessage(tt.change), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,6 +50,14 @@ func TestWebhookSenderBodies(t *testing.T) {
 		})
 	}
 }
+
+// testRules are a connection's custom fields for the sender's tests.
+var testRules = fieldconfig.MustCompile(fieldconfig.Config{CustomFields: []fieldconfig.CustomField{
+	{Name: "Hobbies", Type: fieldconfig.TypeMultiSelect, Options: []string{"Go", "Tea"}},
+	{Name: "Files", Type: fieldconfig.TypeAttachment},
+	{Name: "Score", Type: fieldconfig.TypeNumber},
+	{Name: "Joined", Type: fieldconfig.TypeDate, ProviderKey: "ext-Joined"},
+}})
 
 // captureGateway is an httptest peer playing the gateway's webhook endpoint:
 // it runs the receiver of cfg and answers as the gateway does.
@@ -95,6 +105,15 @@ func TestWebhookSenderRoundTrip(t *testing.T) {
 		{"address", `{"whatsapp": "8615601882491", "field": "address", "to": "123123"}`,
 			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
 				Change: &events.Change{Field: "address", From: "", To: "123123"}}},
+		{"WSCRM's label Address", `{"whatsapp": "8615601882491", "field": "Address", "to": "123123"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "address", From: "", To: "123123"}}},
+		{"WSCRM's label DOB", `{"whatsapp": "8615601882491", "field": "DOB", "to": "1990-04-01"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "birthday", From: "", To: "1990-04-01"}}},
+		{"custom date under its WSCRM key", `{"whatsapp": "8615601882491", "field": "Joined", "to": "2024-01-02"}`,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+				Change: &events.Change{Field: "ext-Joined", Custom: true, From: "", To: "2024-01-02"}}},
 		{"gender", `{"whatsapp": "8615601882491", "field": "gender", "from": "male", "to": "unknown", "agent": "Li"}`,
 			events.Event{Type: events.TypeCustomerUpdated, Agent: "Li",
 				Change: &events.Change{Field: "gender", From: "male", To: "unknown"}}},
@@ -127,7 +146,7 @@ func TestWebhookSenderRoundTrip(t *testing.T) {
 				var g captureGateway
 				srv := g.serve(t, cfg)
 				before := time.Now()
-				if err := NewWebhookSender(cfg, srv.URL, srv.Client()).SimulateChange(context.Background(), json.RawMessage(tt.change)); err != nil {
+				if err := NewWebhookSender(cfg, srv.URL, srv.Client()).SimulateChange(context.Background(), json.RawMessage(tt.change), testRules); err != nil {
 					t.Fatalf("SimulateChange: %v", err)
 				}
 				if len(g.events) != 1 {
@@ -181,17 +200,53 @@ func TestWebhookSenderBadChange(t *testing.T) {
 		`{"whatsapp": "8615601882491", "field": "tags", "to": "VIP"}`,
 		`{"whatsapp": "8615601882491", "field": "tags", "to": ["a,b"]}`,
 		`{"whatsapp": "8615601882491", "field": "address", "to": 12}`,
-		`{"whatsapp": "8615601882491", "field": "phone", "to": "8615601882491"}`,
 		`{"whatsapp": "8615601882491", "field": "Hobbies", "to": {"a": 1}}`,
 		`{"whatsapp": "8615601882491", "field": "Hobbies", "to": ["x", 1]}`,
 	} {
-		err := s.SimulateChange(context.Background(), json.RawMessage(change))
+		err := s.SimulateChange(context.Background(), json.RawMessage(change), testRules)
 		if !errors.Is(err, ErrBadChange) {
 			t.Errorf("change %s: err = %v, want ErrBadChange", change, err)
 		}
 	}
 	if len(g.bodies) != 0 {
 		t.Errorf("bad changes sent %d webhooks, want none", len(g.bodies))
+	}
+}
+
+func TestWebhookSenderUnknownField(t *testing.T) {
+	t.Parallel()
+	var g captureGateway
+	cfg := staticConfig(docProfileTenant, "sandbox-token")
+	srv := g.serve(t, cfg)
+	s := NewWebhookSender(cfg, srv.URL, srv.Client())
+	for _, tt := range []struct {
+		field      string
+		rules      *fieldconfig.Rules
+		wantCustom []string
+	}{
+		{"Nonsense", testRules, []string{"Hobbies", "Files", "Score", "Joined"}},
+		{"phone", testRules, []string{"Hobbies", "Files", "Score", "Joined"}}, // canonical, but not in the webhook
+		{"Hobbies", nil, nil}, // not configured for this connection
+		{"ADDRESS", nil, nil}, // labels are WSCRM's spelling
+		{"Follow up records", nil, nil},
+	} {
+		err := s.SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "field": "`+tt.field+`", "to": "x"}`), tt.rules)
+		var fe *gateway.ChangeFieldError
+		if !errors.As(err, &fe) {
+			t.Errorf("field %q: err = %v, want a ChangeFieldError", tt.field, err)
+			continue
+		}
+		if fe.Field != tt.field || !reflect.DeepEqual(fe.Custom, tt.wantCustom) {
+			t.Errorf("field %q: error for %q, custom %v, want %v", tt.field, fe.Field, fe.Custom, tt.wantCustom)
+		}
+		for _, want := range []string{"address", "Address", "birthday", "DOB", "tags", "Tags"} {
+			if !slices.Contains(fe.Accepted(), want) {
+				t.Errorf("field %q: accepted %v lacks %q", tt.field, fe.Accepted(), want)
+			}
+		}
+	}
+	if len(g.bodies) != 0 {
+		t.Errorf("unknown fields sent %d webhooks, want none", len(g.bodies))
 	}
 }
 
@@ -219,7 +274,7 @@ func TestWebhookSenderAnswers(t *testing.T) {
 			}))
 			defer srv.Close()
 			err := NewWebhookSender(staticConfig(1, "t"), srv.URL, srv.Client()).
-				SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "followup": "hi"}`))
+				SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "followup": "hi"}`), nil)
 			if tt.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok %v", err, tt.ok)
 			}

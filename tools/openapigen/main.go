@@ -143,6 +143,8 @@ var schemaNames = map[string]string{
 	"api.Problem":             "Problem",
 	"api.ConnectionInfo":      "ConnectionInfo",
 	"api.CustomerPage":        "CustomerPage",
+	"api.HistoryPage":         "HistoryPage",
+	"history.Entry":           "HistoryEntry",
 	"schema.Customer":         "Customer",
 	"schema.Issue":            "Issue",
 	"schema.Code":             "ErrorCode",

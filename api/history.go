@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"crmgate/auth"
+	"crmgate/gateway"
+	"crmgate/history"
+	"crmgate/schema"
+)
+
+// historyWriteTimeout bounds keeping one import's answer and history.
+const historyWriteTimeout = 5 * time.Second
+
+// HistoryPage is the answer of GET /v1/customers/history.
+type HistoryPage struct {
+	History []history.Entry `json:"history"`
+	// NextCursor is given back as cursor for the next (older) page; "" when
+	// nothing older is left.
+	NextCursor string `json:"next_cursor"`
+}
+
+// historyRoutes registers GET /v1/requests/{request_id} and
+// GET /v1/customers/history when a history store is configured.
+func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
+	if s.opts.History == nil {
+		return
+	}
+	v1.GET("/requests/:request_id", require(auth.ScopeCustomersRead), s.getRequest)
+	v1.GET("/customers/history", require(auth.ScopeCustomersRead), s.customerHistory)
+}
+
+// keepHistory stores a processed import's answer, as written (body), and
+// the history entry of each of its records: one store round trip, made
+// after the answer was written, within historyWriteTimeout even when the
+// caller went away. A store that fails is logged; the answer stands.
+func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *ImportRequest, decoded []schema.Customer, ans *gateway.Answer, body []byte) {
+	if s.opts.History == nil {
+		return
+	}
+	recs := make([]history.Record, len(ans.Results))
+	for i, r := range ans.Results {
+		rec := history.Record{Ref: r.Ref, Index: r.Index, Status: string(r.Status), Errors: r.Errors, ProviderID: r.ProviderID}
+		var whatsapp string
+		if decoded != nil && i < len(decoded) {
+			whatsapp = decoded[i].WhatsApp
+		} else if i < len(req.Customers) {
+			whatsapp, rec.Ref = rawIdentity(req.Customers[i], rec.Ref)
+		}
+		if whatsapp != "" {
+			rec.WhatsApp, _ = history.NormalizeWhatsApp(whatsapp)
+		}
+		recs[i] = rec
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), historyWriteTimeout)
+	defer cancel()
+	err := s.opts.History.Put(ctx, history.Import{
+		App: principal(c).Subject, Connection: conn.ID, RequestID: ans.RequestID,
+		Answer: body, ContentType: c.Writer.Header().Get("Content-Type"), Records: recs,
+	})
+	if err != nil {
+		s.log.Error("history not kept: the request and its records' history cannot be looked up",
+			"request_id", ans.RequestID, "connection", conn.ID, "records", len(recs), "error", err.Error())
+	}
+}
+
+// rawIdentity reads the whatsapp and ref of a record left raw (one the
+// strict decoder refused): whatever of them is a JSON string.
+func rawIdentity(raw json.RawMessage, ref string) (string, string) {
+	var id struct {
+		WhatsApp json.RawMessage `json:"whatsapp"`
+		Ref      json.RawMessage `json:"ref"`
+	}
+	if json.Unmarshal(raw, &id) != nil {
+		return "", ref
+	}
+	var w, r string
+	_ = json.Unmarshal(id.WhatsApp, &w)
+	if ref == "" && json.Unmarshal(id.Ref, &r) == nil {
+		ref = r
+	}
+	return w, ref
+}
+
+// getRequest answers GET /v1/requests/{request_id}: the stored answer, byte
+// for byte, to the app that made the request or to admin, within the
+// token's connections; 404 otherwise (unknown, expired or another app's
+// alike, so that ids cannot be probed).
+func (s *Server) getRequest(c *gin.Context) {
+	id := c.Param("request_id")
+	p := principal(c)
+	a, err := s.opts.History.Answer(c.Request.Context(), id)
+	switch {
+	case errors.Is(err, history.ErrNotFound):
+	case err != nil:
+		s.historyUnavailable(c, err)
+		return
+	case (a.App == p.Subject || p.Has(auth.ScopeAdmin)) && p.Allowed(a.Connection):
+		c.Data(http.StatusOK, a.ContentType, a.Body)
+		return
+	}
+	problem(c, http.StatusNotFound, ProblemNotFound, "no request "+quote(id)+" of this app within the retention window")
+}
+
+// customerHistory answers GET /v1/customers/history.
+func (s *Server) customerHistory(c *gin.Context) {
+	conn, ok := s.Connection(c, c.Query("connection"))
+	if !ok {
+		return
+	}
+	cust := history.Customer{Connection: conn.ID}
+	whatsapp, ref := c.Query("whatsapp"), c.Query("ref")
+	switch {
+	case whatsapp != "" && ref != "":
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "give whatsapp or ref, not both",
+			issue(string(schema.CodeInvalidValue), "ref", "name the customer by whatsapp or by ref"))
+		return
+	case whatsapp != "":
+		d, ok := history.NormalizeWhatsApp(whatsapp)
+		if !ok {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp is not a phone number",
+				issue(string(schema.CodeInvalidPhone), "whatsapp", "a phone number, as in a record (+86 152 6666 7780 or 8615266667780)"))
+			return
+		}
+		cust.WhatsApp = d
+	case ref != "":
+		cust.Ref = ref
+	default:
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp or ref is required",
+			issue(string(schema.CodeRequired), "whatsapp", "name the customer by whatsapp or by ref"))
+		return
+	}
+	limit := defaultPage
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage),
+				issue(string(schema.CodeInvalidValue), "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
+			return
+		}
+		limit = n
+	}
+	entries, err := s.opts.History.History(c.Request.Context(), cust)
+	if err != nil {
+		s.historyUnavailable(c, err)
+		return
+	}
+	p := principal(c)
+	list, next, err := history.Page(entries, p.Subject, p.Has(auth.ScopeAdmin), c.Query("cursor"), limit)
+	if err != nil {
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave",
+			issue(string(schema.CodeInvalidValue), "cursor", "pass next_cursor from the previous page unchanged"))
+		return
+	}
+	c.JSON(http.StatusOK, HistoryPage{History: list, NextCursor: next})
+}
+
+func (s *Server) historyUnavailable(c *gin.Context, err error) {
+	s.log.Error("history store failed", "request_id", requestID(c), "error", err.Error())
+	c.Header("Retry-After", "5")
+	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the history could not be read; retry later")
+}

@@ -1,0 +1,293 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"crmgate/app"
+	"crmgate/auth"
+	"crmgate/config"
+)
+
+// startSandbox serves the no-config sandbox on a test server.
+func startSandbox(t *testing.T) (*app.App, string) {
+	t.Helper()
+	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.DiscardHandler),
+		GatewayURL: "http://" + srv.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv.Config.Handler = a.Handler
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a.Run(ctx)
+	return a, srv.URL
+}
+
+// appToken mints a token of the sandbox's secret for app sub.
+func appToken(t *testing.T, a *app.App, sub string, scopes ...string) string {
+	t.Helper()
+	tok, err := auth.Mint(auth.MintOptions{Secret: a.Secret, Issuer: "crmgate", Audience: "crmgate", Subject: sub,
+		Scopes: scopes, Connections: []string{"sandbox-wscrm"}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+type historyEntry struct {
+	At         time.Time         `json:"at"`
+	RequestID  string            `json:"request_id"`
+	JobID      string            `json:"job_id"`
+	Index      int               `json:"index"`
+	Status     string            `json:"status"`
+	Errors     []json.RawMessage `json:"errors"`
+	ProviderID string            `json:"provider_id"`
+}
+
+type historyPage struct {
+	History    []historyEntry `json:"history"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+func readHistory(t *testing.T, gw, tok string, q url.Values) historyPage {
+	t.Helper()
+	code, raw := do(t, http.MethodGet, gw+"/v1/customers/history?"+q.Encode(), tok, nil)
+	if code != http.StatusOK {
+		t.Fatalf("history %v: %d %s", q, code, raw)
+	}
+	var p historyPage
+	if err := json.Unmarshal(raw, &p); err != nil || p.History == nil || p.NextCursor == nil {
+		t.Fatalf("history %v: %s (%v)", q, raw, err)
+	}
+	return p
+}
+
+// A customer imported three times (one failure, two successes) has the three
+// results in its history, newest first, found by its number as typed in any
+// way and by its ref; GET /v1/requests/{id} answers each import's answer
+// byte for byte. Another app sees neither unless it is admin.
+func TestCustomerHistoryAndRequestLookup(t *testing.T) {
+	t.Parallel()
+	a, gw := startSandbox(t)
+	billing := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	crm := appToken(t, a, "crm", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	admin := appToken(t, a, "ops", auth.ScopeCustomersRead, auth.ScopeAdmin)
+
+	record := func(owner string) map[string]any {
+		r := map[string]any{"ref": "crm-17", "name": "Li Heng", "whatsapp": "+86 152 6666 7780"}
+		if owner != "" {
+			r["owner"] = owner
+		}
+		return r
+	}
+	other := map[string]any{"ref": "crm-18", "name": "Wu Di", "owner": "kubrick101", "whatsapp": "8613800138000"}
+	bodies := []map[string]any{
+		{"connection": "sandbox-wscrm", "customers": []any{other, record("")}},    // owner is required: failed
+		{"connection": "sandbox-wscrm", "customers": []any{record("kubrick101")}}, // succeeded
+		{"connection": "sandbox-wscrm", "customers": []any{record("kubrick101"), other}},
+	}
+	wantStatus := []string{"failed", "succeeded", "succeeded"}
+	wantIndex := []int{1, 0, 0}
+	var ids []string
+	var answers [][]byte
+	for i, b := range bodies {
+		code, raw := do(t, http.MethodPost, gw+"/v1/customers", billing, b)
+		if code != http.StatusOK {
+			t.Fatalf("import %d: %d %s", i, code, raw)
+		}
+		var ans struct {
+			RequestID string `json:"request_id"`
+			Results   []struct {
+				Status string `json:"status"`
+			} `json:"results"`
+		}
+		if err := json.Unmarshal(raw, &ans); err != nil || ans.Results[wantIndex[i]].Status != wantStatus[i] {
+			t.Fatalf("import %d answered %s, want record %d %s", i, raw, wantIndex[i], wantStatus[i])
+		}
+		ids, answers = append(ids, ans.RequestID), append(answers, raw)
+	}
+	// A validation is not an import: neither looked up nor in the history.
+	code, raw := do(t, http.MethodPost, gw+"/v1/customers/validate", billing, bodies[1])
+	var validated struct {
+		RequestID string `json:"request_id"`
+	}
+	if code != http.StatusOK || json.Unmarshal(raw, &validated) != nil {
+		t.Fatalf("validate: %d %s", code, raw)
+	}
+
+	for _, q := range []url.Values{
+		{"connection": {"sandbox-wscrm"}, "whatsapp": {"8615266667780"}},
+		{"connection": {"sandbox-wscrm"}, "whatsapp": {"+86 152-6666-7780"}},
+		{"whatsapp": {"0086 152 6666 7780"}}, // the token's only connection
+		{"connection": {"sandbox-wscrm"}, "ref": {"crm-17"}},
+	} {
+		got := readHistory(t, gw, billing, q).History
+		if len(got) != 3 {
+			t.Fatalf("history %v: %+v, want 3 entries", q, got)
+		}
+		for i, e := range got {
+			k := 2 - i // newest first
+			if e.RequestID != ids[k] || e.Status != wantStatus[k] || e.Index != wantIndex[k] || e.JobID != "" || e.At.IsZero() {
+				t.Errorf("history %v [%d] = %+v, want request %s record %d %s", q, i, e, ids[k], wantIndex[k], wantStatus[k])
+			}
+			if (e.Status == "failed") != (len(e.Errors) > 0) {
+				t.Errorf("history %v [%d]: status %s with errors %s", q, i, e.Status, e.Errors)
+			}
+		}
+		if got[0].At.Before(got[1].At) || got[1].At.Before(got[2].At) {
+			t.Errorf("history %v not newest first: %v %v %v", q, got[0].At, got[1].At, got[2].At)
+		}
+	}
+	// Paged: one at a time, the same three in the same order.
+	var paged []string
+	q := url.Values{"connection": {"sandbox-wscrm"}, "whatsapp": {"8615266667780"}, "limit": {"1"}}
+	for range 4 {
+		p := readHistory(t, gw, billing, q)
+		for _, e := range p.History {
+			paged = append(paged, e.RequestID)
+		}
+		if *p.NextCursor == "" {
+			break
+		}
+		q.Set("cursor", *p.NextCursor)
+	}
+	if len(paged) != 3 || paged[0] != ids[2] || paged[1] != ids[1] || paged[2] != ids[0] {
+		t.Errorf("paged %v, want %v reversed", paged, ids)
+	}
+
+	// The answers, byte for byte, to the app that made them and to admin.
+	for i, id := range ids {
+		for _, tok := range []string{billing, admin} {
+			code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, tok, nil)
+			if code != http.StatusOK || !bytes.Equal(raw, answers[i]) {
+				t.Errorf("GET /v1/requests/%s: %d\n%s\nwant the import's answer\n%s", id, code, raw, answers[i])
+			}
+		}
+		if code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, crm, nil); code != http.StatusNotFound {
+			t.Errorf("another app's request %s: %d %s, want 404", id, code, raw)
+		}
+	}
+	for _, id := range []string{validated.RequestID, "no-such-request"} {
+		if code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, billing, nil); code != http.StatusNotFound {
+			t.Errorf("GET /v1/requests/%s: %d %s, want 404", id, code, raw)
+		}
+	}
+
+	// Another app sees none of billing's entries; admin sees them all.
+	if got := readHistory(t, gw, crm, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 0 {
+		t.Errorf("app crm sees billing's history: %+v", got)
+	}
+	if got := readHistory(t, gw, admin, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 3 {
+		t.Errorf("admin sees %d entries, want 3", len(got))
+	}
+	code, raw = do(t, http.MethodPost, gw+"/v1/customers", crm, bodies[1])
+	if code != http.StatusOK {
+		t.Fatalf("crm's import: %d %s", code, raw)
+	}
+	if got := readHistory(t, gw, crm, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 1 {
+		t.Errorf("app crm sees %d entries, want its own one", len(got))
+	}
+	if got := readHistory(t, gw, billing, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 3 {
+		t.Errorf("app billing sees %d entries, want its own three", len(got))
+	}
+
+	for _, bad := range []struct {
+		q    url.Values
+		tok  string
+		want int
+	}{
+		{url.Values{"connection": {"sandbox-wscrm"}}, billing, http.StatusUnprocessableEntity},
+		{url.Values{"whatsapp": {"call me"}}, billing, http.StatusUnprocessableEntity},
+		{url.Values{"whatsapp": {"8615266667780"}, "ref": {"crm-17"}}, billing, http.StatusUnprocessableEntity},
+		{url.Values{"whatsapp": {"8615266667780"}, "limit": {"1001"}}, billing, http.StatusUnprocessableEntity},
+		{url.Values{"whatsapp": {"8615266667780"}, "cursor": {"nope"}}, billing, http.StatusUnprocessableEntity},
+		{url.Values{"connection": {"sandbox-nxlink"}, "whatsapp": {"8615266667780"}}, billing, http.StatusForbidden},
+		{url.Values{"whatsapp": {"8615266667780"}}, appToken(t, a, "writer", auth.ScopeCustomersWrite), http.StatusForbidden},
+	} {
+		if code, raw := do(t, http.MethodGet, gw+"/v1/customers/history?"+bad.q.Encode(), bad.tok, nil); code != bad.want {
+			t.Errorf("history %v: %d %s, want %d", bad.q, code, raw, bad.want)
+		}
+	}
+}
+
+// Two gateways on one Redis share the history: an import answered by one is
+// looked up, byte for byte, on the other, and the customer's history read on
+// either lists both gateways' imports newest first.
+func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
+	t.Parallel()
+	redisURL := sharedRedisURL(t)
+	p := fcPeers(t)
+	o := app.Options{RedisPrefix: redisTestPrefix(t)}
+	one := startGW(t, fcConfig(t, p, redisURL), o, false)
+	two := startGW(t, fcConfig(t, p, redisURL), o, false)
+	tok := scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, "acme-wa")
+
+	rec := map[string]any{"ref": "r-9", "name": "Guo Ziyi", "whatsapp": "+86 152 6666 7782", "owner": "kubrick101"}
+	bad := map[string]any{"ref": "r-9", "name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
+	var ids []string
+	var answers [][]byte
+	for i, step := range []struct {
+		gw     *gwInstance
+		record map[string]any
+		want   string
+	}{{one, bad, "failed"}, {two, rec, "succeeded"}} {
+		code, raw := do(t, http.MethodPost, step.gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-wa", "customers": []any{step.record}})
+		var ans struct {
+			RequestID string `json:"request_id"`
+			Results   []struct {
+				Status string `json:"status"`
+			} `json:"results"`
+		}
+		if code != http.StatusOK || json.Unmarshal(raw, &ans) != nil || len(ans.Results) != 1 || ans.Results[0].Status != step.want {
+			t.Fatalf("import %d: %d %s, want one record %s", i, code, raw, step.want)
+		}
+		ids, answers = append(ids, ans.RequestID), append(answers, raw)
+	}
+	for i, gw := range []*gwInstance{two, one} {
+		code, raw := do(t, http.MethodGet, gw.url+"/v1/requests/"+ids[i], tok, nil)
+		if code != http.StatusOK || !bytes.Equal(raw, answers[i]) {
+			t.Errorf("the other gateway's request %s: %d %s, want its answer byte for byte", ids[i], code, raw)
+		}
+	}
+	for _, gw := range []*gwInstance{one, two} {
+		got := readHistory(t, gw.url, tok, url.Values{"whatsapp": {"8615266667782"}}).History
+		if len(got) != 2 || got[0].RequestID != ids[1] || got[0].Status != "succeeded" || got[1].RequestID != ids[0] || got[1].Status != "failed" {
+			t.Errorf("history on %s: %+v, want %s succeeded then %s failed", gw.url, got, ids[1], ids[0])
+		}
+	}
+}
+
+// A record the strict decoder refuses (a value of the wrong type) is still
+// in its customer's history, under its number as typed and its ref.
+func TestHistoryOfARecordLeftRaw(t *testing.T) {
+	t.Parallel()
+	a, gw := startSandbox(t)
+	tok := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	body := []byte(`{"connection":"sandbox-wscrm","customers":[{"ref":"raw-1","name":"Li Heng","owner":"kubrick101","whatsapp":"+86 152 6666 7781","level":"high"}]}`)
+	code, raw := do(t, http.MethodPost, gw+"/v1/customers", tok, body)
+	if code != http.StatusOK || !bytes.Contains(raw, []byte(`"status":"failed"`)) {
+		t.Fatalf("import: %d %s, want the record failed", code, raw)
+	}
+	for _, q := range []url.Values{{"whatsapp": {"8615266667781"}}, {"ref": {"raw-1"}}} {
+		got := readHistory(t, gw, tok, q).History
+		if len(got) != 1 || got[0].Status != "failed" || len(got[0].Errors) == 0 {
+			t.Errorf("history %v: %+v, want the failed record", q, got)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"crmgate/internal/redistest"
+	"crmgate/schema"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type backend func(t *testing.T, o Options) Store
+
+func memoryBackend(_ *testing.T, o Options) Store { return NewMemory(o) }
+
+func redisBackend(t *testing.T, o Options) Store {
+	rdb, prefix := redistest.Client(t)
+	o.Prefix = prefix
+	s, err := NewRedis(rdb, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestMemoryStore(t *testing.T) { t.Parallel(); runStoreSuite(t, memoryBackend) }
+func TestRedisStore(t *testing.T)  { t.Parallel(); runStoreSuite(t, redisBackend) }
+
+func TestNewRedisRefusesNil(t *testing.T) {
+	t.Parallel()
+	if _, err := NewRedis(nil, Options{}); err == nil {
+		t.Error("NewRedis(nil) = nil error")
+	}
+}
+
+// runStoreSuite is what every Store must do.
+func runStoreSuite(t *testing.T, newStore backend) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	open := func(t *testing.T) (Store, *clock) {
+		c := &clock{now: start}
+		return newStore(t, Options{Retention: 48 * time.Hour, Now: c.Now}), c
+	}
+	ctx := context.Background()
+	fail := []schema.Issue{{Code: schema.CodeInvalidPhone, Field: "whatsapp", Message: "not a phone number"}}
+
+	t.Run("answer kept byte for byte", func(t *testing.T) {
+		t.Parallel()
+		s, _ := open(t)
+		body := []byte("{\"request_id\":\"r1\",\"results\":[{\"index\":0}]}\n")
+		if err := s.Put(ctx, Import{App: "billing", Connection: "acme", RequestID: "r1", Answer: body, ContentType: "application/json; charset=utf-8"}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Answer(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a.Body) != string(body) || a.App != "billing" || a.Connection != "acme" || a.ContentType != "application/json; charset=utf-8" || !a.At.Equal(start) {
+			t.Errorf("answer %+v (body %q)", a, a.Body)
+		}
+		if _, err := s.Answer(ctx, "r2"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown id: %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("a customer's imports newest first", func(t *testing.T) {
+		t.Parallel()
+		s, c := open(t)
+		puts := []Import{
+			{App: "a", Connection: "acme", RequestID: "r1", Answer: []byte("{}"), Records: []Record{
+				{WhatsApp: "8615266667780", Ref: "crm-17", Index: 2, Status: "failed", Errors: fail},
+				{WhatsApp: "8613800000000", Index: 3, Status: "succeeded"}}},
+			{App: "a", Connection: "acme", RequestID: "r2", Answer: []byte("{}"), Records: []Record{
+				{WhatsApp: "8615266667780", Ref: "crm-17", Index: 0, Status: "succeeded", ProviderID: "p1"}}},
+			{App: "a", Connection: "acme", JobID: "imp_1", Records: []Record{
+				{WhatsApp: "8615266667780", Index: 41, Status: "succeeded", ProviderID: "p1"}}},
+		}
+		for _, p := range puts {
+			if err := s.Put(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			c.add(time.Minute)
+		}
+		got := page(t, s, Customer{Connection: "acme", WhatsApp: "8615266667780"}, "a", false)
+		want := []Entry{
+			{At: start.Add(2 * time.Minute), JobID: "imp_1", Index: 41, Status: "succeeded", ProviderID: "p1", Errors: []schema.Issue{}},
+			{At: start.Add(time.Minute), RequestID: "r2", Index: 0, Status: "succeeded", ProviderID: "p1", Errors: []schema.Issue{}},
+			{At: start, RequestID: "r1", Index: 2, Status: "failed", Errors: fail},
+		}
+		sameEntries(t, got, want)
+		byRef := page(t, s, Customer{Connection: "acme", Ref: "crm-17"}, "a", false)
+		sameEntries(t, byRef, want[1:])
+		if other := page(t, s, Customer{Connection: "other", WhatsApp: "8615266667780"}, "a", true); len(other) != 0 {
+			t.Errorf("another connection's history: %+v, want none", other)
+		}
+	})
+
+	t.Run("an app sees its own entries, admin every app's", func(t *testing.T) {
+		t.Parallel()
+		s, c := open(t)
+		for _, app := range []string{"a", "b"} {
+			if err := s.Put(ctx, Import{App: app, Connection: "acme", RequestID: "r-" + app, Records: []Record{{WhatsApp: "861", Status: "succeeded"}}}); err != nil {
+				t.Fatal(err)
+			}
+			c.add(time.Second)
+		}
+		cust := Customer{Connection: "acme", WhatsApp: "861"}
+		if got := page(t, s, cust, "a", false); len(got) != 1 || got[0].RequestID != "r-a" {
+			t.Errorf("app a sees %+v", got)
+		}
+		if got := page(t, s, cust, "c", false); len(got) != 0 {
+			t.Errorf("app c sees %+v", got)
+		}
+		if got := page(t, s, cust, "c", true); len(got) != 2 || got[0].RequestID != "r-b" {
+			t.Errorf("admin sees %+v", got)
+		}
+	})
+
+	t.Run("paged without repeats", func(t *testing.T) {
+		t.Parallel()
+		s, c := open(t)
+		// Two entries of one instant (the number twice in one import) and three later.
+		if err := s.Put(ctx, Import{App: "a", Connection: "acme", RequestID: "r0", Records: []Record{
+			{WhatsApp: "861", Index: 0, Status: "succeeded"}, {WhatsApp: "861", Index: 1, Status: "failed"}}}); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			c.add(time.Second)
+			if err := s.Put(ctx, Import{App: "a", Connection: "acme", RequestID: "r" + string(rune('0'+i)), Records: []Record{{WhatsApp: "861", Status: "succeeded"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			got, next, err := Page(all, "a", false, cursor, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range got {
+				seen = append(seen, e.id())
+			}
+			if next == "" {
+				break
+			}
+			if pages > 5 {
+				t.Fatal("pages never end")
+			}
+			cursor = next
+		}
+		want := []string{"rr3:0", "rr2:0", "rr1:0", "rr0:1", "rr0:0"}
+		if len(seen) != len(want) {
+			t.Fatalf("paged %v, want %v", seen, want)
+		}
+		for i := range want {
+			if seen[i] != want[i] {
+				t.Fatalf("paged %v, want %v", seen, want)
+			}
+		}
+		if _, _, err := Page(all, "a", false, "not-a-cursor", 2); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("bad cursor: %v", err)
+		}
+	})
+
+	t.Run("gone after the retention", func(t *testing.T) {
+		t.Parallel()
+		s, c := open(t)
+		if err := s.Put(ctx, Import{App: "a", Connection: "acme", RequestID: "old", Answer: []byte("{}"), Records: []Record{{WhatsApp: "861", Status: "succeeded"}}}); err != nil {
+			t.Fatal(err)
+		}
+		c.add(47 * time.Hour)
+		if err := s.Put(ctx, Import{App: "a", Connection: "acme", RequestID: "new", Answer: []byte("{}"), Records: []Record{{WhatsApp: "861", Status: "failed"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Answer(ctx, "old"); err != nil {
+			t.Errorf("old answer within the retention: %v", err)
+		}
+		c.add(2 * time.Hour)
+		if _, err := s.Answer(ctx, "old"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old answer after the retention: %v, want ErrNotFound", err)
+		}
+		if _, err := s.Answer(ctx, "new"); err != nil {
+			t.Errorf("new answer: %v", err)
+		}
+		got := page(t, s, Customer{Connection: "acme", WhatsApp: "861"}, "a", false)
+		if len(got) != 1 || got[0].RequestID != "new" {
+			t.Errorf("history after the retention: %+v, want only new", got)
+		}
+	})
+}
+
+func page(t *testing.T, s Store, c Customer, app string, all bool) []Entry {
+	t.Helper()
+	entries, err := s.History(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, next, err := Page(entries, app, all, "", 100)
+	if err != nil || next != "" {
+		t.Fatalf("Page: %v, next %q", err, next)
+	}
+	return got
+}
+
+func sameEntries(t *testing.T, got, want []Entry) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries %+v, want %d %+v", len(got), got, len(want), want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !g.At.Equal(w.At) || g.RequestID != w.RequestID || g.JobID != w.JobID || g.Index != w.Index || g.Status != w.Status ||
+			g.ProviderID != w.ProviderID || len(g.Errors) != len(w.Errors) || g.Errors == nil || (len(w.Errors) > 0 && g.Errors[0] != w.Errors[0]) {
+			t.Errorf("entry %d: got %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// Memory drops the oldest answers and entries once it holds more than its
+// bounds, whatever their age.
+func TestMemoryBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := NewMemory(Options{})
+	m.maxBytes, m.maxEntries = 10, 3
+	for i, id := range []string{"a", "b", "c", "d"} {
+		if err := m.Put(ctx, Import{App: "x", Connection: "acme", RequestID: id, Answer: []byte("12345"),
+			At: time.Now().Add(time.Duration(i) * time.Millisecond), Records: []Record{{WhatsApp: "861", Index: i}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"a": false, "b": false, "c": true, "d": true} {
+		if _, err := m.Answer(ctx, id); (err == nil) != want {
+			t.Errorf("answer %s kept = %v, want %v", id, err == nil, want)
+		}
+	}
+	h, _ := m.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
+	if len(h) != 3 || m.entries != 3 || m.answerBytes != 10 {
+		t.Errorf("kept %d entries (counted %d), %d answer bytes; want 3, 3, 10", len(h), m.entries, m.answerBytes)
+	}
+}
