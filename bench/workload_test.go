@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -253,4 +254,25 @@ func TestRunJob(t *testing.T) {
 	if res.HTTPStatus != http.StatusNotFound || res.Errors != 1 {
 		t.Errorf("no API: %+v", res)
 	}
+}
+
+// The peak resident set size the job figure reports can be reset and read
+// where /proc is there.
+func TestPeakRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc here")
+	}
+	if !resetPeakRSS() {
+		t.Skip("/proc/self/clear_refs cannot be written here")
+	}
+	before, ok := peakRSS()
+	grow := make([]byte, 64<<20)
+	for i := range grow {
+		grow[i] = byte(i)
+	}
+	after, ok2 := peakRSS()
+	if !ok || !ok2 || before == 0 || after < before+32<<20 {
+		t.Errorf("peak RSS %d then %d after touching 64 MiB (%v %v)", before, after, ok, ok2)
+	}
+	_ = grow[len(grow)-1]
 }

@@ -296,7 +296,8 @@ func TestImportInterruptThenWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := wait(t, cmd, &stdout, &stderr)
-	if r.code != importcli.ExitInterrupted || !strings.Contains(r.stdout, "crmgate import --watch imp_1\n") {
+	if r.code != importcli.ExitInterrupted || !strings.Contains(r.stdout, "crmgate import --watch imp_1\n") ||
+		!strings.Contains(r.stderr, "imp_1 running: 0/5 rows (0%)") {
 		t.Fatalf("after Ctrl-C: %s", r)
 	}
 	if f.cancels.Load() != 0 || f.status("imp_1") != importcli.StatusRunning {

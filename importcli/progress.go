@@ -37,7 +37,7 @@ func newProgress(w io.Writer, j *Job) *progress {
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetItsString("rows"),
 			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		)
@@ -51,8 +51,13 @@ func (p *progress) update(j *Job) {
 		if int64(j.Total) != p.bar.GetMax64() && j.Total > 0 {
 			p.bar.ChangeMax64(int64(j.Total))
 		}
-		p.bar.Describe(fmt.Sprintf("%s %s", j.ID, j.Status))
+		if j.Done() {
+			p.bar.Describe(fmt.Sprintf("%s %s", j.ID, j.Status))
+		}
 		_ = p.bar.Set64(int64(j.Finished()))
+		if !j.Done() {
+			p.bar.Describe(fmt.Sprintf("%s %s", j.ID, j.Status))
+		}
 		return
 	}
 	now := time.Now()
