@@ -5,6 +5,7 @@
 //	crmgate [--config FILE]          serve (CRMGATE_CONFIG also names the file)
 //	crmgate token --sub APP --scope "customers:write" --connections a,b --ttl 1h
 //	crmgate check-config --config FILE   validate, print the connections with secrets redacted
+//	crmgate import FILE --connection ID   upload a CSV or XLSX file as an import job and follow it
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/gateway"
+	"crmgate/importcli"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
 )
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return mintToken(args[1:], stdout, stderr)
 		case "check-config":
 			return checkConfig(args[1:], stdout, stderr)
+		case "import":
+			os.Exit(importcli.Main(ctx, args[1:], stdout, stderr))
 		}
 	}
 	fs := flag.NewFlagSet("crmgate", flag.ContinueOnError)

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"runtime"
 	"sync"
@@ -318,4 +319,98 @@ func BenchmarkImport10k(b *testing.B) {
 		fmt.Sprintf("worst %.0f ms vs ideal %v (ceil(%d/%d) × %v); %s", float64(worst)/float64(time.Millisecond), ideal, calls, Concurrency, SimDelay, layout(p))))
 	b.Logf("%s", Verdict("import10k peak heap MB", mb, Bound{Limit: 100},
 		fmt.Sprintf("peak HeapInuse of the gateway's process sampled every 5 ms; %.0f MB allocated during the import", float64(alloc)/(1<<20))))
+}
+
+// BenchmarkImportJob: an import job (gateway.md §7) of a 100 000-row CSV
+// into NXLink, uploaded by the peer, against the 20 ms simulator with
+// concurrency 8: the time from the upload's last byte to the job found
+// completed, over the ideal ceil(rows/100)/8 × 20 ms (promise ≤ 1.5), and
+// the gateway process's peak memory (promise ≤ 150 MB). With
+// CRMGATE_BENCH_BIG=1 also a 1 048 576-row file: completed within 5
+// minutes, peak memory ≤ 250 MB. It skips when the gateway answers POST
+// /v1/imports with 404 (no import-job API in this build).
+func BenchmarkImportJob(b *testing.B) {
+	type size struct {
+		name    string
+		rows    int
+		ratio   float64 // ≤ this × ideal; 0: bounded by within instead
+		within  time.Duration
+		peakMiB float64
+	}
+	sizes := []size{{name: "100k", rows: 100000, ratio: 1.5, peakMiB: 150}}
+	if os.Getenv("CRMGATE_BENCH_BIG") == "1" {
+		sizes = append(sizes, size{name: "1M", rows: 1 << 20, within: 5 * time.Minute, peakMiB: 250})
+	}
+	for _, sz := range sizes {
+		b.Run(sz.name, func(b *testing.B) {
+			p, gw := setup(b)
+			calls := (sz.rows + nxlink.MaxBatch - 1) / nxlink.MaxBatch
+			ideal := time.Duration(math.Ceil(float64(calls)/float64(JobConcurrency))) * SimDelay
+			var worst, upload time.Duration
+			var heap, rss uint64
+			rssOK := true
+			for b.Loop() {
+				b.StopTimer()
+				runtime.GC()
+				rssOK = resetPeakRSS() && rssOK
+				b.StartTimer()
+				stop, done := make(chan struct{}), make(chan struct{})
+				var inUse uint64
+				go func() {
+					defer close(done)
+					var ms runtime.MemStats
+					tick := time.NewTicker(5 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						runtime.ReadMemStats(&ms)
+						inUse = max(inUse, ms.HeapInuse)
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+					}
+				}()
+				res, err := p.Run(Load{Kind: "job", Job: &JobLoad{Gateway: gw.URL, Token: gw.Token, Connection: ConnJob,
+					Rows: sz.rows, Poll: 10 * time.Millisecond}})
+				close(stop)
+				<-done
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.HTTPStatus == http.StatusNotFound {
+					b.Skipf("POST /v1/imports answered 404: this build has no import-job API (%s)", res.FirstError)
+				}
+				if res.Errors > 0 {
+					b.Fatal(res.FirstError)
+				}
+				r, ok := peakRSS()
+				rssOK = rssOK && ok
+				worst = max(worst, res.Elapsed)
+				upload = max(upload, res.Durations[0][0])
+				heap, rss = max(heap, inUse), max(rss, r)
+			}
+			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+			heapMiB, rssMiB := float64(heap)/(1<<20), float64(rss)/(1<<20)
+			b.ReportMetric(ms(worst), "worst-ms")
+			b.ReportMetric(ms(upload), "upload-ms")
+			b.ReportMetric(heapMiB, "peak-heap-MB")
+			detail := fmt.Sprintf("worst %.0f ms from the upload's last byte to completed (upload itself %.0f ms) vs ideal %v (ceil(%d/%d) × %v); %s",
+				ms(worst), ms(upload), ideal, calls, JobConcurrency, SimDelay, layout(p))
+			if sz.ratio > 0 {
+				ratio := float64(worst) / float64(ideal)
+				b.ReportMetric(ratio, "ideal-ratio")
+				b.Logf("%s", Verdict("importjob/"+sz.name+" time/ideal", ratio, Bound{Limit: sz.ratio}, detail))
+			} else {
+				b.Logf("%s", Verdict("importjob/"+sz.name+" minutes to completed", worst.Minutes(), Bound{Limit: sz.within.Minutes()}, detail))
+			}
+			peak, what := rssMiB, "peak resident set size (VmHWM, reset before the job) of the gateway's process"
+			if !rssOK {
+				peak, what = heapMiB, "peak HeapInuse of the gateway's process sampled every 5 ms (no /proc peak RSS here)"
+			}
+			b.ReportMetric(rssMiB, "peak-rss-MB")
+			b.Logf("%s", Verdict("importjob/"+sz.name+" peak memory MB", peak, Bound{Limit: sz.peakMiB},
+				fmt.Sprintf("%s; peak heap in use %.0f MB; %d rows", what, heapMiB, sz.rows)))
+		})
+	}
 }

@@ -24,6 +24,8 @@ import (
 const (
 	ConnSlow = "nx-slow" // NXLink, to the simulator answering after SimDelay
 	ConnFast = "nx-fast" // NXLink, to the instant simulator
+	// ConnJob (job.go): NXLink, to the simulator answering after SimDelay,
+	// JobConcurrency calls in flight.
 )
 
 // Concurrency is the calls in flight per connection of the benchmark gateway:
@@ -43,7 +45,7 @@ type Gateway struct {
 }
 
 // StartGateway builds the gateway from a configuration document naming the
-// peer's two NXLink simulators (ConnSlow, ConnFast), with the NXLink sandbox
+// peer's two NXLink simulators (ConnSlow, ConnFast, ConnJob), with the NXLink sandbox
 // field configuration, and serves it. Close stops it.
 func StartGateway(urls PeerURLs) (*Gateway, error) {
 	fc, err := json.Marshal(nxlink.SandboxFieldConfig())
@@ -52,7 +54,10 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
 	}
 	var doc strings.Builder
 	fmt.Fprintf(&doc, "auth: {jwt: {hs256_secret: %q}}\nconnections:\n", jwtSecret)
-	for _, c := range []struct{ id, url string }{{ConnSlow, urls.Slow}, {ConnFast, urls.Fast}} {
+	for _, c := range []struct {
+		id, url     string
+		concurrency int
+	}{{ConnSlow, urls.Slow, Concurrency}, {ConnFast, urls.Fast, Concurrency}, {ConnJob, urls.Slow, JobConcurrency}} {
 		fmt.Fprintf(&doc, `  - id: %s
     provider: nxlink
     base_url: %q
@@ -62,7 +67,7 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
     app_key: %q
     concurrency: %d
     field_config: %s
-`, c.id, c.url, NXAccessKey, NXTenantID, NXAppKey, Concurrency, fc)
+`, c.id, c.url, NXAccessKey, NXTenantID, NXAppKey, c.concurrency, fc)
 	}
 	factories := []gateway.Factory{wscrm.Factory(), nxlink.Factory()}
 	cfg, err := config.Load(strings.NewReader(doc.String()), ".", factories, func(k string) (string, bool) {

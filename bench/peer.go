@@ -45,6 +45,8 @@ type Request struct {
 // request k's times. Kind "concurrent": Concurrency clients send N requests
 // in all, taking Requests in turn; Elapsed is the wall time.
 //
+// Kind "job": Job says what (see JobLoad and runJob); Requests are not used.
+//
 // An answer that is not HTTP 200 or does not contain Expect is counted in
 // Errors, the first kept in FirstError.
 type Load struct {
@@ -53,6 +55,7 @@ type Load struct {
 	N           int       `json:"n"`
 	Concurrency int       `json:"concurrency"`
 	Expect      string    `json:"expect"`
+	Job         *JobLoad  `json:"job,omitempty"`
 }
 
 // LoadResult is the peer's answer to a Load.
@@ -61,6 +64,7 @@ type LoadResult struct {
 	Elapsed    time.Duration     `json:"elapsed"`
 	Errors     int               `json:"errors"`
 	FirstError string            `json:"first_error,omitempty"`
+	HTTPStatus int               `json:"http_status,omitempty"` // kind "job": the status of a refused upload
 }
 
 // PeerURLs are the peer's simulators.
@@ -249,6 +253,12 @@ func runLoad(client *http.Client, l Load) LoadResult {
 			fail(fmt.Sprintf("answer from %s lacks %q: %.300s", r.URL, l.Expect, body))
 		}
 		return d
+	}
+	if l.Kind == "job" {
+		if l.Job == nil {
+			return LoadResult{Errors: 1, FirstError: "a job load without its job"}
+		}
+		return runJob(l.Job)
 	}
 	if len(l.Requests) == 0 {
 		return LoadResult{Errors: 1, FirstError: "no requests"}

@@ -2,16 +2,23 @@ package bench
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/jobs"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
@@ -150,4 +157,122 @@ func TestRunLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The job file is what BenchmarkImportJob promises: every row maps by its
+// header to the NXLink sandbox field configuration, passes the checks, and
+// has a WhatsApp number of its own.
+func TestJobCSVRowsAreValidAndDistinct(t *testing.T) {
+	const n = 2000
+	var buf bytes.Buffer
+	if err := WriteJobCSV(&buf, n); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := jobs.NewCSVReader(&buf, jobs.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := nxlink.SandboxFieldConfig()
+	m, err := jobs.NewMapping(rd.Header(), nil, fc.CustomFields)
+	if err != nil || len(m.Unmapped()) != 0 {
+		t.Fatalf("mapping: %v, unmapped %v", err, m.Unmapped())
+	}
+	rules := fieldconfig.MustCompile(fc)
+	dedupe := jobs.NewDedupe(n)
+	rows := 0
+	for {
+		row, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || row.Issue != nil {
+			t.Fatalf("row %d: %v %v", row.Number, err, row.Issue)
+		}
+		rows++
+		var c schema.Customer
+		if err := json.Unmarshal(m.Record(row.Cells), &c); err != nil {
+			t.Fatal(err)
+		}
+		errs, _ := schema.Check(&c)
+		errs = append(errs, rules.Check(&c)...)
+		if len(errs) > 0 || c.CustomFields["Joined"] == nil || c.Level == nil {
+			t.Fatalf("row %d: %+v (%+v)", row.Number, errs, c)
+		}
+		if first, dup := dedupe.See(c.WhatsApp, row.Number); dup {
+			t.Fatalf("row %d repeats row %d's number", row.Number, first)
+		}
+	}
+	if rows != n {
+		t.Errorf("%d rows, want %d", rows, n)
+	}
+}
+
+// runJob uploads the whole file as multipart, follows the job until it
+// completes, and says so when the gateway has no import-job API.
+func TestRunJob(t *testing.T) {
+	const n = 5000
+	var lines atomic.Int64
+	var gets atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/imports", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		mr, err := r.MultipartReader()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for {
+			part, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			if part.FormName() == "file" {
+				b, _ := io.ReadAll(part)
+				lines.Store(int64(bytes.Count(b, []byte("\n"))))
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"id":"imp_1","status":"queued","total":%d,"pending":%d}`, n, n)
+	})
+	mux.HandleFunc("GET /v1/imports/imp_1", func(w http.ResponseWriter, r *http.Request) {
+		if gets.Add(1) < 3 {
+			fmt.Fprintf(w, `{"id":"imp_1","status":"running","total":%d,"pending":%d}`, n, n)
+			return
+		}
+		fmt.Fprintf(w, `{"id":"imp_1","status":"completed","total":%d,"pending":0,"succeeded":%d}`, n, n)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	res := runJob(&JobLoad{Gateway: srv.URL, Token: "tok", Connection: ConnJob, Rows: n, Poll: time.Millisecond})
+	if res.Errors != 0 || lines.Load() != n+1 || gets.Load() != 3 || res.Elapsed <= 0 {
+		t.Errorf("%+v: %d lines uploaded, %d reads", res, lines.Load(), gets.Load())
+	}
+	res = runJob(&JobLoad{Gateway: srv.URL + "/nowhere", Token: "tok", Connection: ConnJob, Rows: 10})
+	if res.HTTPStatus != http.StatusNotFound || res.Errors != 1 {
+		t.Errorf("no API: %+v", res)
+	}
+}
+
+// The peak resident set size the job figure reports can be reset and read
+// where /proc is there.
+func TestPeakRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc here")
+	}
+	if !resetPeakRSS() {
+		t.Skip("/proc/self/clear_refs cannot be written here")
+	}
+	before, ok := peakRSS()
+	grow := make([]byte, 64<<20)
+	for i := range grow {
+		grow[i] = byte(i)
+	}
+	after, ok2 := peakRSS()
+	if !ok || !ok2 || before == 0 || after < before+32<<20 {
+		t.Errorf("peak RSS %d then %d after touching 64 MiB (%v %v)", before, after, ok, ok2)
+	}
+	_ = grow[len(grow)-1]
 }
