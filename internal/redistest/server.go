@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func Start(t testing.TB, args ...string) string {
 		cmdArgs, args = append(cmdArgs, args[0]), args[1:] // a configuration file comes first
 	}
 	cmdArgs = append(cmdArgs, "--port", strconv.Itoa(port), "--bind", "127.0.0.1")
-	if !contains(args, "--sentinel") {
+	if !slices.Contains(args, "--sentinel") {
 		cmdArgs = append(cmdArgs, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	}
 	cmd := exec.Command(bin, append(cmdArgs, args...)...)
@@ -76,13 +77,4 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
