@@ -58,7 +58,8 @@ type Options struct {
 	// HTTPClient makes outbound provider calls (a default is built when nil).
 	HTTPClient *http.Client
 	// RedisPrefix starts every Redis key (field configuration, events,
-	// Idempotency-Keys, rate limits); empty means "crmgate:". Gateways that
+	// Idempotency-Keys, rate limits); empty means the configuration's
+	// redis.prefix (redisclient.DefaultPrefix by default). Gateways that
 	// share state use the same prefix; distinct prefixes never see each
 	// other's data. Ignored without Redis.
 	RedisPrefix string
@@ -127,17 +128,25 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	// Stores: Redis when configured, in-process otherwise.
 	var (
 		fcStore fieldconfig.Store
-		rdb     *redis.Client
+		rdb     redis.UniversalClient
 		resets  func() uint64
 	)
+	if o.RedisPrefix == "" {
+		o.RedisPrefix = cfg.RedisPrefix()
+	}
 	ready := map[string]api.Check{}
-	if url := cfg.RedisURL.Reveal(); url != "" {
-		s, client, err := fieldconfig.OpenRedis(url, fieldconfig.RedisOptions{Prefix: o.RedisPrefix})
+	if cfg.UsesRedis() {
+		client, err := cfg.RedisClient()
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
-		rdb, fcStore = client, s
+		rdb = client
 		a.closers = append(a.closers, func() { _ = rdb.Close() })
+		s, err := fieldconfig.NewRedis(rdb, fieldconfig.RedisOptions{Prefix: o.RedisPrefix})
+		if err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+		fcStore = s
 		marker, err := redisreset.New(rdb, redisreset.Options{Prefix: o.RedisPrefix, Interval: fieldconfig.DefaultPollInterval, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
@@ -257,7 +266,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 // redisreset.DefaultRemember after this instance noticed Redis had lost its
 // data set; the gateway goes on with what it restored) or ok. Both of the
 // first two make /readyz degraded, never 503.
-func redisReady(rdb *redis.Client, marker *redisreset.Marker) api.Check {
+func redisReady(rdb redis.UniversalClient, marker *redisreset.Marker) api.Check {
 	return func(ctx context.Context) api.CheckResult {
 		ctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
@@ -275,7 +284,7 @@ func redisReady(rdb *redis.Client, marker *redisreset.Marker) api.Check {
 
 // requestStores are the Idempotency-Key store and the per-app rate limiter
 // (nil when no rate is configured): in Redis when it is configured.
-func requestStores(rdb *redis.Client, l config.Limits, prefix string) (idempotency.Store, ratelimit.Limiter, error) {
+func requestStores(rdb redis.UniversalClient, l config.Limits, prefix string) (idempotency.Store, ratelimit.Limiter, error) {
 	var (
 		idem    idempotency.Store
 		limiter ratelimit.Limiter
@@ -301,7 +310,7 @@ func requestStores(rdb *redis.Client, l config.Limits, prefix string) (idempoten
 
 // eventStores are Redis Streams (keys starting with opts.Prefix) when Redis
 // is configured, in-process otherwise.
-func eventStores(rdb *redis.Client, opts events.Options) (events.Store, events.DeliveryStore, error) {
+func eventStores(rdb redis.UniversalClient, opts events.Options) (events.Store, events.DeliveryStore, error) {
 	if rdb == nil {
 		st := events.NewMemoryStore(opts)
 		subs, err := events.NewMemorySubscriptions(st)

@@ -567,7 +567,7 @@ func failures(t *testing.T, gw, subID string) []events.Failure {
 // redisURLForTest is REDIS_URL, with a key prefix of the test's own whose
 // keys are removed when the test ends, and a client on it. Without REDIS_URL
 // the test is skipped, or fails when CI=true.
-func redisURLForTest(t *testing.T) (string, string, *redis.Client) {
+func redisURLForTest(t *testing.T) (string, string, redis.UniversalClient) {
 	t.Helper()
 	rdb, prefix := redistest.Client(t)
 	return redistest.URL(t), prefix, rdb

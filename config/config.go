@@ -17,11 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/idempotency"
+	"crmgate/redisclient"
 )
 
 // Defaults.
@@ -57,20 +59,67 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
-	Listen         string         `yaml:"listen"`
-	RedisURL       gateway.Secret `yaml:"redis_url"`
-	RequestTimeout time.Duration  `yaml:"request_timeout"`
-	Auth           Auth           `yaml:"auth"`
-	Limits         Limits         `yaml:"limits"`
-	Events         Events         `yaml:"events"`
-	Server         Server         `yaml:"server"`
-	Requests       Requests       `yaml:"requests"`
+	Listen   string         `yaml:"listen"`
+	RedisURL gateway.Secret `yaml:"redis_url"`
+	// Redis is the `redis` block (nil when absent): Cluster, Sentinel, TLS
+	// and credentials, and the key prefix. Never set together with RedisURL.
+	Redis          *Redis        `yaml:"redis"`
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	Auth           Auth          `yaml:"auth"`
+	Limits         Limits        `yaml:"limits"`
+	Events         Events        `yaml:"events"`
+	Server         Server        `yaml:"server"`
+	Requests       Requests      `yaml:"requests"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
 	// Sandbox is true when no configuration file was given: the connections
 	// are the providers' simulators, started at run time.
 	Sandbox bool `yaml:"-"`
+}
+
+// Redis is the `redis` block: go-redis's universal options. One address is
+// one server; MasterName set means Sentinel (Addrs are the sentinels);
+// several Addrs without MasterName are a Redis Cluster's seed nodes.
+type Redis struct {
+	Addrs      []string       `yaml:"addrs"`
+	MasterName string         `yaml:"master_name"`
+	Username   string         `yaml:"username"`
+	Password   gateway.Secret `yaml:"password"`
+	DB         int            `yaml:"db"`
+	TLS        bool           `yaml:"tls"`
+	// Prefix starts every key (default redisclient.DefaultPrefix).
+	Prefix string `yaml:"prefix"`
+}
+
+// Options are the client options of r.
+func (r *Redis) Options() redisclient.Options {
+	return redisclient.Options{Addrs: r.Addrs, MasterName: r.MasterName, Username: r.Username,
+		Password: r.Password.Reveal(), DB: r.DB, TLS: r.TLS}
+}
+
+// UsesRedis says whether the stores are in Redis (redis_url or redis).
+func (c *Config) UsesRedis() bool { return c.RedisURL != "" || c.Redis != nil }
+
+// RedisPrefix is the key prefix in use: the redis block's, or
+// redisclient.DefaultPrefix.
+func (c *Config) RedisPrefix() string {
+	if c.Redis != nil {
+		return redisclient.Prefix(c.Redis.Prefix)
+	}
+	return redisclient.DefaultPrefix
+}
+
+// RedisClient opens the client the configuration names (nil, nil without
+// Redis). It connects lazily.
+func (c *Config) RedisClient() (redis.UniversalClient, error) {
+	switch {
+	case c.Redis != nil:
+		return redisclient.New(c.Redis.Options())
+	case c.RedisURL != "":
+		return redisclient.FromURL(c.RedisURL.Reveal())
+	}
+	return nil, nil
 }
 
 // Auth configures how callers authenticate.
@@ -169,6 +218,7 @@ type Connection struct {
 type file struct {
 	Listen         string        `yaml:"listen"`
 	RedisURL       string        `yaml:"redis_url"`
+	Redis          *Redis        `yaml:"redis"`
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	Auth           Auth          `yaml:"auth"`
 	Limits         Limits        `yaml:"limits"`
@@ -221,7 +271,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -364,7 +414,8 @@ func (c *Config) applyEnv(env func(string) (string, bool)) {
 		c.Listen = v
 	}
 	if v, ok := env(EnvRedisURL); ok && v != "" {
-		c.RedisURL = gateway.Secret(v)
+		// It wins over both ways of naming Redis in the file.
+		c.RedisURL, c.Redis = gateway.Secret(v), nil
 	}
 	if v, ok := env(EnvJWTSecret); ok && v != "" {
 		c.Auth.JWT.HS256Secret = gateway.Secret(v)
@@ -418,6 +469,17 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("auth.jwt.hs256_secret: required (or auth.jwt.jwks_url)"))
 	case s != "" && len(s) < MinSecretBytes:
 		errs = append(errs, fmt.Errorf("auth.jwt.hs256_secret: must be at least %d bytes", MinSecretBytes))
+	}
+	if c.RedisURL != "" && c.Redis != nil {
+		errs = append(errs, errors.New("redis_url, redis: give one of them, not both (redis_url names one server; the redis block one server, a Sentinel group or a Cluster)"))
+	}
+	if c.Redis != nil {
+		if err := c.Redis.Options().Validate("redis"); err != nil {
+			errs = append(errs, err)
+		}
+		if err := redisclient.ValidPrefix(c.Redis.Prefix); err != nil {
+			errs = append(errs, fmt.Errorf("redis.prefix: %w", err))
+		}
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("request_timeout: must not be negative"))

@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
+
+	"crmgate/internal/redistest"
 )
 
 // receiver is a subscriber endpoint that checks every delivery the way a
@@ -188,6 +189,12 @@ func TestMemoryDispatcher(t *testing.T) {
 func TestRedisDispatcher(t *testing.T) {
 	t.Parallel()
 	runDispatcherSuite(t, redisBackend)
+}
+
+func TestClusterDispatcher(t *testing.T) {
+	t.Parallel()
+	redistest.ClusterAddrs(t)
+	runDispatcherSuite(t, clusterBackend)
 }
 
 func runDispatcherSuite(t *testing.T, newBackend backend) {
@@ -471,8 +478,7 @@ func TestRedisDispatcherResumesAfterRestart(t *testing.T) {
 	stop()
 	before := len(r.deliveries())
 
-	rdb := redis.NewClient(s.rdb.Options())
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := redistest.Another(t, s.rdb)
 	s2, _ := NewRedisStore(rdb, s.opts)
 	subs2, _ := NewRedisSubscriptions(s2)
 	startDispatcher(t, s2, subs2, testDispatcherOptions())

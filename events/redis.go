@@ -11,45 +11,58 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // RedisStore is the Store shared by every gateway instance, kept in Redis
-// (version 6.2 or later): one stream "<prefix>events" holds every event in
+// (version 6.2 or later): one stream "<prefix>{events}" holds every event in
 // order (the field "e" is the event's JSON) and positions are the stream's
 // entry ids; each event is also added, with the same id, to its connection's
-// stream "<prefix>events:conn:<len>:<connection>", so that a listing limited
-// to some connections reads only theirs. "<prefix>events:indexed" is the
-// position from which the connections' streams are complete (the end of the
-// stream when the first event was stored by a gateway that keeps them;
-// events before it are found by reading the whole stream, until they age
-// out). "<prefix>seen:<len>:<connection>:<id>" marks a (connection, id) as
-// stored for the retention window. Entries older than the retention are
+// stream "<prefix>{events}:conn:<len>:<connection>", so that a listing
+// limited to some connections reads only theirs.
+// "<prefix>{events}:indexed" is the position from which the connections'
+// streams are complete (the end of the stream when the first event was
+// stored by a gateway that keeps them; events before it are found by
+// reading the whole stream, until they age out).
+// "<prefix>{events}:seen:<len>:<connection>:<id>" marks a (connection, id)
+// as stored for the retention window. Entries older than the retention are
 // trimmed (approximately) as new ones arrive, and a connection's stream
 // goes away a retention after its last event. It is safe for concurrent use
 // by any number of processes.
+//
+// Every key of the events data set, the subscriptions' included, shares the
+// hash tag {events}: one script appends to the stream of every event and to
+// the connections' streams at once, and a subscription starts at the
+// stream's end atomically, so on a Redis Cluster they are all in one slot
+// (one master holds all events; the other features spread over the rest).
 type RedisStore struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	opts Options
 }
 
 // NewRedisStore returns a Store on rdb; zero Options fields take their
 // defaults. It does not contact Redis; a nil rdb is refused.
-func NewRedisStore(rdb *redis.Client, opts Options) (*RedisStore, error) {
+func NewRedisStore(rdb redis.UniversalClient, opts Options) (*RedisStore, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("events.NewRedisStore: nil redis client")
 	}
 	return &RedisStore{rdb: rdb, opts: opts.withDefaults()}, nil
 }
 
-func (s *RedisStore) streamKey() string  { return s.opts.Prefix + "events" }
-func (s *RedisStore) indexedKey() string { return s.opts.Prefix + "events:indexed" }
+// tag starts every key of the events data set: one hash tag for all (see
+// RedisStore).
+func (s *RedisStore) tag() string { return redisclient.Tag(s.opts.Prefix, "events") }
+
+func (s *RedisStore) streamKey() string  { return s.tag() }
+func (s *RedisStore) indexedKey() string { return s.tag() + ":indexed" }
 
 func (s *RedisStore) connStreamKey(connection string) string {
-	return s.opts.Prefix + "events:conn:" + strconv.Itoa(len(connection)) + ":" + connection
+	return s.tag() + ":conn:" + strconv.Itoa(len(connection)) + ":" + connection
 }
 
 func (s *RedisStore) seenKey(connection, id string) string {
-	return s.opts.Prefix + "seen:" + strconv.Itoa(len(connection)) + ":" + connection + ":" + id
+	return s.tag() + ":seen:" + strconv.Itoa(len(connection)) + ":" + connection + ":" + id
 }
 
 // appendScript stores events whose dedupe key it can claim, atomically with

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"crmgate/redisclient"
 )
 
 // Errors of the stores. Callers test them with errors.Is.
@@ -29,7 +31,7 @@ const (
 	// MaxLimit is the largest page; a larger Query.Limit is cut to it.
 	MaxLimit = 1000
 	// DefaultPrefix starts every Redis key when Options.Prefix is empty.
-	DefaultPrefix = "crmgate:"
+	DefaultPrefix = redisclient.DefaultPrefix
 	// BeginCursor is the cursor meaning "before the first event".
 	BeginCursor = "0"
 )

@@ -15,10 +15,15 @@ import (
 )
 
 // redisForTest is the shared test Redis with a key prefix of the test's own.
-func redisForTest(t *testing.T) (*redis.Client, string) { return redistest.Client(t) }
+func redisForTest(t *testing.T) (redis.UniversalClient, string) { return redistest.Client(t) }
 
-func newRedisStoreForTest(t *testing.T) *RedisStore {
-	rdb, prefix := redisForTest(t)
+func newRedisStoreForTest(t *testing.T) *RedisStore { return newStoreOn(t, redistest.Client) }
+
+// newClusterStoreForTest is a store on the test Redis Cluster.
+func newClusterStoreForTest(t *testing.T) *RedisStore { return newStoreOn(t, redistest.Cluster) }
+
+func newStoreOn(t *testing.T, open func(testing.TB) (redis.UniversalClient, string)) *RedisStore {
+	rdb, prefix := open(t)
 	s, err := NewRedisStore(rdb, Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +39,12 @@ func TestMemoryStoreConformance(t *testing.T) {
 func TestRedisStoreConformance(t *testing.T) {
 	t.Parallel()
 	runStoreConformance(t, func(t *testing.T) Store { return newRedisStoreForTest(t) })
+}
+
+func TestClusterStoreConformance(t *testing.T) {
+	t.Parallel()
+	redistest.ClusterAddrs(t) // skip or fail once, not per subtest
+	runStoreConformance(t, func(t *testing.T) Store { return newClusterStoreForTest(t) })
 }
 
 func ev(conn, id, typ string) Event {

@@ -13,13 +13,15 @@ import (
 // RedisSubscriptions is the DeliveryStore that goes with a RedisStore and
 // shares its client and key prefix, so every gateway instance sees the same
 // subscriptions and a restarted Dispatcher resumes where the last one
-// stopped. Keys: "<prefix>subs" (hash id → subscription JSON) and, per
-// subscription, "<prefix>sub:<id>:secret", ":state" (progress JSON),
-// ":failures" (hash), ":redeliver" (list) and ":lease".
+// stopped. Keys: "<prefix>{events}:subs" (hash id → subscription JSON) and,
+// per subscription, "<prefix>{events}:sub:<id>:secret", ":state" (progress
+// JSON), ":failures" (hash), ":redeliver" (list) and ":lease": the hash tag
+// of the event store's keys, since creating a subscription reads the
+// stream's end in the same script, and deleting one removes its keys and
+// its entry in one transaction.
 type RedisSubscriptions struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	events *RedisStore
-	prefix string
 }
 
 // NewRedisSubscriptions returns the subscription store of events; it does
@@ -28,11 +30,11 @@ func NewRedisSubscriptions(events *RedisStore) (*RedisSubscriptions, error) {
 	if events == nil {
 		return nil, fmt.Errorf("events.NewRedisSubscriptions: nil event store")
 	}
-	return &RedisSubscriptions{rdb: events.rdb, events: events, prefix: events.opts.Prefix}, nil
+	return &RedisSubscriptions{rdb: events.rdb, events: events}, nil
 }
 
-func (r *RedisSubscriptions) subsKey() string         { return r.prefix + "subs" }
-func (r *RedisSubscriptions) key(id, k string) string { return r.prefix + "sub:" + id + ":" + k }
+func (r *RedisSubscriptions) subsKey() string         { return r.events.tag() + ":subs" }
+func (r *RedisSubscriptions) key(id, k string) string { return r.events.tag() + ":sub:" + id + ":" + k }
 
 // createScript stores a subscription with its secret and a cursor at the
 // stream's last entry, atomically with respect to appends.

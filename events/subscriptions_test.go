@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"crmgate/internal/redistest"
 )
 
 // backend builds a fresh event store and its subscription store.
@@ -22,7 +24,14 @@ func memoryBackend(t *testing.T) (Store, DeliveryStore) {
 }
 
 func redisBackend(t *testing.T) (Store, DeliveryStore) {
-	s := newRedisStoreForTest(t)
+	return subscriptionsOn(t, newRedisStoreForTest(t))
+}
+
+func clusterBackend(t *testing.T) (Store, DeliveryStore) {
+	return subscriptionsOn(t, newClusterStoreForTest(t))
+}
+
+func subscriptionsOn(t *testing.T, s *RedisStore) (Store, DeliveryStore) {
 	subs, err := NewRedisSubscriptions(s)
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +47,12 @@ func TestMemorySubscriptionsConformance(t *testing.T) {
 func TestRedisSubscriptionsConformance(t *testing.T) {
 	t.Parallel()
 	runSubscriptionConformance(t, redisBackend)
+}
+
+func TestClusterSubscriptionsConformance(t *testing.T) {
+	t.Parallel()
+	redistest.ClusterAddrs(t)
+	runSubscriptionConformance(t, clusterBackend)
 }
 
 func runSubscriptionConformance(t *testing.T, newBackend backend) {

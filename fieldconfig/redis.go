@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // DefaultRedisPrefix is the key prefix of a Redis store when none is given.
-const DefaultRedisPrefix = "crmgate:"
+const DefaultRedisPrefix = redisclient.DefaultPrefix
 
 // RedisOptions configures a Redis store.
 type RedisOptions struct {
@@ -72,12 +74,11 @@ func NewRedis(rdb redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 // the caller to close. It connects lazily: an unreachable server is not an
 // error here but on first use. A malformed URL is an error that does not
 // repeat the URL (it may hold a password).
-func OpenRedis(rawURL string, opts RedisOptions) (*Redis, *redis.Client, error) {
-	o, err := redis.ParseURL(rawURL)
+func OpenRedis(rawURL string, opts RedisOptions) (*Redis, redis.UniversalClient, error) {
+	c, err := redisclient.FromURL(rawURL)
 	if err != nil {
-		return nil, nil, errors.New("fieldconfig.OpenRedis: redis_url is not a valid redis:// URL")
+		return nil, nil, fmt.Errorf("fieldconfig.OpenRedis: %w", err)
 	}
-	c := redis.NewClient(o)
 	s, err := NewRedis(c, opts)
 	if err != nil {
 		_ = c.Close()

@@ -66,6 +66,33 @@ func newRedisStore(t *testing.T) (*Redis, *redis.Client) {
 	return s, c
 }
 
+// newClusterStore is a Redis store on the test Redis Cluster with a prefix
+// of t's own.
+func newClusterStore(t *testing.T) (*Redis, redis.UniversalClient) {
+	t.Helper()
+	c, prefix := redistest.Cluster(t)
+	s, err := NewRedis(c, RedisOptions{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+func TestClusterStore(t *testing.T) {
+	t.Parallel()
+	redistest.ClusterAddrs(t)
+	testStore(t, func(t *testing.T) Store {
+		s, _ := newClusterStore(t)
+		return s
+	})
+}
+
+func TestClusterLayoutAndNotice(t *testing.T) {
+	t.Parallel()
+	s, c := newClusterStore(t)
+	layoutAndNotice(t, s, c)
+}
+
 func TestRedisStore(t *testing.T) {
 	t.Parallel()
 	redisURL(t) // skip or fail once, not per subtest
@@ -80,6 +107,10 @@ func TestRedisStore(t *testing.T) {
 func TestRedisLayoutAndNotice(t *testing.T) {
 	t.Parallel()
 	s, c := newRedisStore(t)
+	layoutAndNotice(t, s, c)
+}
+
+func layoutAndNotice(t *testing.T, s *Redis, c redis.UniversalClient) {
 	ctx := context.Background()
 	ps := c.Subscribe(ctx, s.Channel())
 	defer ps.Close()

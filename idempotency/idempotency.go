@@ -28,6 +28,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"crmgate/redisclient"
 )
 
 // Defaults.
@@ -146,7 +148,7 @@ func newOwner() string {
 type Options struct {
 	TTL    time.Duration // how long keys, answers and journals are kept (DefaultTTL)
 	Lease  time.Duration // how long a claim lasts unless renewed (DefaultLease)
-	Prefix string        // Redis key prefix ("crmgate:")
+	Prefix string        // Redis key prefix (redisclient.DefaultPrefix)
 	Now    func() time.Time
 }
 
@@ -157,9 +159,7 @@ func (o Options) withDefaults() Options {
 	if o.Lease <= 0 {
 		o.Lease = DefaultLease
 	}
-	if o.Prefix == "" {
-		o.Prefix = "crmgate:"
-	}
+	o.Prefix = redisclient.Prefix(o.Prefix)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

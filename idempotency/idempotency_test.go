@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"crmgate/internal/redistest"
 )
 
@@ -29,15 +31,18 @@ var stores = map[string]func(t *testing.T, o Options) store{
 		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 		return store{NewMemory(o), func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }}
 	},
-	"redis": func(t *testing.T, o Options) store {
-		c, prefix := redistest.Client(t)
-		o.Prefix = prefix
-		s, err := NewRedis(c, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store{s, time.Sleep}
-	},
+	"redis":   func(t *testing.T, o Options) store { return redisStore(t, o, redistest.Client) },
+	"cluster": func(t *testing.T, o Options) store { return redisStore(t, o, redistest.Cluster) },
+}
+
+func redisStore(t *testing.T, o Options, open func(testing.TB) (redis.UniversalClient, string)) store {
+	c, prefix := open(t)
+	o.Prefix = prefix
+	s, err := NewRedis(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store{s, time.Sleep}
 }
 
 func eachStore(t *testing.T, o Options, test func(t *testing.T, s store)) {

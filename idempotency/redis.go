@@ -19,12 +19,12 @@ import (
 // the lease unless renewed; and the journal, a list kept as long as the
 // record. Every operation is one Lua script, atomic.
 type Redis struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	o   Options
 }
 
 // NewRedis returns a Store on rdb; it refuses a nil client.
-func NewRedis(rdb *redis.Client, o Options) (*Redis, error) {
+func NewRedis(rdb redis.UniversalClient, o Options) (*Redis, error) {
 	if rdb == nil {
 		return nil, errors.New("idempotency.NewRedis: a Redis client is required")
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // Limit is a rate: Rate requests per second with bursts of up to Burst.
@@ -96,16 +98,14 @@ type Redis struct {
 
 // NewRedis returns a limiter on rdb; it refuses a nil client or a
 // non-positive rate.
-func NewRedis(rdb *redis.Client, l Limit, prefix string) (*Redis, error) {
+func NewRedis(rdb redis.UniversalClient, l Limit, prefix string) (*Redis, error) {
 	if rdb == nil || l.Rate <= 0 {
 		return nil, errors.New("ratelimit.NewRedis: a Redis client and a positive rate are required")
 	}
 	if l.Burst <= 0 {
 		l.Burst = l.Rate
 	}
-	if prefix == "" {
-		prefix = "crmgate:"
-	}
+	prefix = redisclient.Prefix(prefix)
 	return &Redis{l: redis_rate.NewLimiter(rdb), limit: redis_rate.Limit{Rate: l.Rate, Burst: l.Burst, Period: time.Second}, prefix: prefix + "rate:"}, nil
 }
 

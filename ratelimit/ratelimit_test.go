@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"crmgate/internal/redistest"
 )
 
@@ -35,8 +37,16 @@ func TestMemoryBurstThenRate(t *testing.T) {
 }
 
 func TestRedisLimiter(t *testing.T) {
-	t.Parallel()
-	rdb, prefix := redistest.Client(t)
+	for _, b := range redistest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			testRedisLimiter(t, b.Open)
+		})
+	}
+}
+
+func testRedisLimiter(t *testing.T, open func(testing.TB) (redis.UniversalClient, string)) {
+	rdb, prefix := open(t)
 	// Two limiters on one Redis share the budget, as two instances would.
 	a, _ := NewRedis(rdb, Limit{Rate: 1, Burst: 2}, prefix)
 	b, _ := NewRedis(rdb, Limit{Rate: 1, Burst: 2}, prefix)

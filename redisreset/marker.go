@@ -29,11 +29,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // DefaultPrefix starts the marker's key when Options.Prefix is empty, as it
 // starts every other key of the gateway.
-const DefaultPrefix = "crmgate:"
+const DefaultPrefix = redisclient.DefaultPrefix
 
 // DefaultInterval is how often Run checks the marker when Options.Interval is
 // not set: as often as the field configuration is compared with Redis.

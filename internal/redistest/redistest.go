@@ -1,6 +1,7 @@
-// Package redistest gives tests the real Redis that CI starts (env REDIS_URL):
-// without it a test fails under CI=true and is skipped elsewhere, with a
-// message saying how to run it.
+// Package redistest gives tests the real Redis that CI starts (env REDIS_URL)
+// and the real Redis Cluster beside it (env REDIS_CLUSTER_ADDRS): without
+// them a test fails under CI=true and is skipped elsewhere, with a message
+// saying how to run it.
 package redistest
 
 import (
@@ -8,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -27,29 +29,104 @@ func URL(t testing.TB) string {
 	return u
 }
 
+// ClusterAddrs returns the nodes of REDIS_CLUSTER_ADDRS (comma-separated
+// host:port), or ends the test: t.Fatal under CI=true, t.Skip otherwise.
+func ClusterAddrs(t testing.TB) []string {
+	t.Helper()
+	var addrs []string
+	for _, a := range strings.Split(os.Getenv("REDIS_CLUSTER_ADDRS"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("REDIS_CLUSTER_ADDRS is not set: CI must provide a Redis Cluster (.ci/run starts one)")
+		}
+		t.Skip("REDIS_CLUSTER_ADDRS is not set: skipping a Redis Cluster test (run .ci/run, or set REDIS_CLUSTER_ADDRS=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002)")
+	}
+	return addrs
+}
+
 // Client connects to REDIS_URL and returns the client and a key prefix of the
 // test's own; both are cleaned up when the test ends (the keys under the
 // prefix are deleted).
-func Client(t testing.TB) (*redis.Client, string) {
+func Client(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
 	opt, err := redis.ParseURL(URL(t))
 	if err != nil {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
-	rdb := redis.NewClient(opt)
+	return prepare(t, redis.NewClient(opt), "REDIS_URL")
+}
+
+// Cluster connects to the Redis Cluster of REDIS_CLUSTER_ADDRS and returns
+// the client and a key prefix of the test's own, cleaned up as Client's.
+func Cluster(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	return prepare(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: ClusterAddrs(t)}), "REDIS_CLUSTER_ADDRS")
+}
+
+// Backend is a way to reach a test Redis: the single server or the
+// Cluster.
+type Backend struct {
+	Name string
+	Open func(t testing.TB) (redis.UniversalClient, string)
+}
+
+// Backends are the single server (REDIS_URL) and the Cluster
+// (REDIS_CLUSTER_ADDRS): a conformance suite runs on each.
+var Backends = []Backend{{"redis", Client}, {"cluster", Cluster}}
+
+// Another returns a second client to what rdb reaches (a new connection
+// pool, as another process would have), closed when the test ends.
+func Another(t testing.TB, rdb redis.UniversalClient) redis.UniversalClient {
+	t.Helper()
+	var c redis.UniversalClient
+	switch r := rdb.(type) {
+	case *redis.Client:
+		c = redis.NewClient(r.Options())
+	case *redis.ClusterClient:
+		c = redis.NewClusterClient(r.Options())
+	default:
+		t.Fatalf("redistest.Another: %T", rdb)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func prepare(t testing.TB, rdb redis.UniversalClient, from string) (redis.UniversalClient, string) {
+	t.Helper()
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at REDIS_URL: %v", err)
+		_ = rdb.Close()
+		t.Fatalf("redis at %s: %v", from, err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "crmgate-test:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
+	prefix = strings.NewReplacer("{", "(", "}", ")").Replace(prefix)
 	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
+		Clean(rdb, prefix)
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// Clean deletes the keys starting with prefix, on every master of a
+// Cluster.
+func Clean(rdb redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	switch r := rdb.(type) {
+	case *redis.ClusterClient:
+		_ = r.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		_ = scan(ctx, r)
+	}
 }

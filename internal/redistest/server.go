@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -17,6 +18,18 @@ import (
 // test fails under CI=true and is skipped otherwise.
 func Server(t testing.TB) string {
 	t.Helper()
+	return "redis://" + Start(t) + "/0"
+}
+
+// Start starts a redis-server of the test's own on a free loopback port
+// with args added to its command line (e.g. "--replicaof", "127.0.0.1",
+// "6379"; or "--sentinel" with a configuration file as the first), in a
+// directory of its own, without persistence, and returns its address once
+// it accepts connections; it is killed when the test ends. Without
+// redis-server on PATH the test fails under CI=true and is skipped
+// otherwise.
+func Start(t testing.TB, args ...string) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -24,14 +37,16 @@ func Server(t testing.TB) string {
 		}
 		t.Skip("redis-server is not on PATH: skipping a test that runs its own Redis")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	port := FreePort(t)
+	var cmdArgs []string
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmdArgs, args = append(cmdArgs, args[0]), args[1:] // a configuration file comes first
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	cmdArgs = append(cmdArgs, "--port", strconv.Itoa(port), "--bind", "127.0.0.1")
+	if !slices.Contains(args, "--sentinel") {
+		cmdArgs = append(cmdArgs, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	}
+	cmd := exec.Command(bin, append(cmdArgs, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,5 +65,16 @@ func Server(t testing.TB) string {
 			t.Fatalf("redis-server on %s did not accept connections: %v", addr, err)
 		}
 	}
-	return "redis://" + addr + "/0"
+	return addr
+}
+
+// FreePort is a loopback TCP port free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
