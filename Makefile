@@ -37,7 +37,7 @@ generate-check: generate
 
 ## bench: the speed promises of gateway.md §6 (package bench), each printing a "verdict:" line. The
 ## benchmark process (the gateway) runs on CPU 0 and its peer (simulators and load) on CPU 1 when
-## taskset is there; BENCH selects benchmarks by name (default all four).
+## taskset is there; BENCH selects benchmarks by name (default all five).
 BENCH_BIN  = bin/bench.test
 BENCH_PIN  = $(shell command -v taskset >/dev/null 2>&1 && echo taskset -c 0)
 BENCH_RUN  = CRMGATE_BENCH_PEER_CPUS=1 $(BENCH_PIN) ./$(BENCH_BIN) -test.run '^$$' -test.benchmem
@@ -47,5 +47,6 @@ bench:
 		$(BENCH_RUN) -test.bench '^BenchmarkPipeline$$' -test.benchtime 5x && \
 		$(BENCH_RUN) -test.bench '^BenchmarkLatency$$' -test.benchtime 10x && \
 		$(BENCH_RUN) -test.bench '^BenchmarkThroughput$$' -test.benchtime 5x && \
-		$(BENCH_RUN) -test.bench '^BenchmarkImport10k$$' -test.benchtime 3x; \
+		$(BENCH_RUN) -test.bench '^BenchmarkImport10k$$' -test.benchtime 3x && \
+		$(BENCH_RUN) -test.bench '^BenchmarkCPU$$' -test.benchtime 3x; \
 	else $(BENCH_RUN) -test.bench '$(BENCH)' -test.benchtime 3x; fi

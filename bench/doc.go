@@ -6,7 +6,7 @@
 // test: without -bench nothing here is timed, and the unit tests only check
 // that the comparisons compare the same work.
 //
-// The four measurements:
+// The five measurements:
 //
 //   - BenchmarkPipeline: in process, for 10 000 records per provider, the
 //     gateway's own path (envelope decode, then gateway.Service.Import: record
@@ -26,7 +26,9 @@
 //   - BenchmarkThroughput: single-record imports/s through the gateway
 //     against a bare httputil.ReverseProxy forwarding the same records,
 //     already signed, to the same instant simulator, with a fixed number of
-//     concurrent clients (promise ≥ 0.70).
+//     concurrent clients (promise ≥ 0.70). Its line gives each side's CPU
+//     busy share and CPU µs per request, and the load side's busy share, with
+//     a warning when the load side was over 90 % busy.
 //   - BenchmarkImport10k: one 10 000-record NXLink import (100 calls) to the
 //     20 ms simulator: wall time over the ideal ceil(100/concurrency) × 20 ms
 //     (promise ≤ 1.5) and the process's peak heap in use, sampled with
