@@ -247,23 +247,23 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 	if len(errs) > 0 || len(entries) == 0 {
 		return "", errs
 	}
-	buf := make([]byte, 0, 32*len(entries))
-	buf = append(buf, '{')
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	buf := append((*bp)[:0], '{')
 	for i, e := range entries {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		k, err := marshal(e.key)
-		if err != nil {
+		buf = append(appendJSONString(buf, e.key), ':')
+		var err error
+		if buf, err = appendValue(buf, e.value); err != nil {
+			*bp = buf
 			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
 		}
-		v, err := marshal(e.value)
-		if err != nil {
-			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
-		}
-		buf = append(append(append(buf, k...), ':'), v...)
 	}
-	return string(append(buf, '}')), nil
+	buf = append(buf, '}')
+	*bp = buf
+	return string(buf), nil
 }
 
 // Plan groups translated records into batch create calls of at most 100
@@ -300,10 +300,7 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
 			}
 		}
-		body, err := marshal(req)
-		if err != nil {
-			return nil, fmt.Errorf("nxlink.Plan: %w", err)
-		}
+		body := appendBatch(make([]byte, 0, bodySize(&req)), &req)
 		calls = append(calls, gateway.Call{
 			Method:  http.MethodPost,
 			Path:    BatchCreatePath,
@@ -312,6 +309,21 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 		})
 	}
 	return calls, nil
+}
+
+// bodySize is a close upper bound of the batch body's length, so that the
+// body is written into one allocation.
+func bodySize(req *batchRequest) int {
+	n := 128 + len(req.AppKey)
+	for i := range req.Customers {
+		w := &req.Customers[i]
+		// Keys and quotes, and room for escapes.
+		n += 360 + len(w.FullName) + len(w.FirstName) + len(w.LastName) + len(w.SMSPhone) + len(w.WhatsAppPhone) +
+			len(w.ViberPhone) + len(w.Messenger) + len(w.Instagram) + len(w.Zalo) + len(w.Line) + len(w.Country) +
+			len(w.Email) + len(w.Address) + len(w.Birthday) + len(w.TagStr) + len(w.Remark) + len(w.TimeZone) +
+			len(w.CustomizeField)*5/4 + len(w.BelongSeatUser)
+	}
+	return n
 }
 
 // Redact hides the body's app_key (gateway.Redactor): validate answers show
