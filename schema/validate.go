@@ -131,7 +131,7 @@ func fieldIssues(errs []Issue, c *Customer) []Issue {
 			errs = append(errs, Issuef(CodeInvalidDate, FieldBirthday, "%s must be a date YYYY-MM-DD, not %q", FieldBirthday, c.Birthday))
 		}
 	}
-	if c.Email != "" {
+	if c.Email != "" && !plainEmail(c.Email) {
 		if err := structValidator().Var(c.Email, "email"); err != nil {
 			errs = append(errs, Issuef(CodeInvalidEmail, FieldEmail, "%q is not an e-mail address", c.Email))
 		}
@@ -145,6 +145,60 @@ func fieldIssues(errs []Issue, c *Customer) []Issue {
 		}
 	}
 	return errs
+}
+
+// plainEmail reports whether s is an e-mail address of the plain form most
+// are written in, which the validator's email rule accepts too
+// (TestPlainEmailIsValidatorEmail): a local part of ASCII letters, digits
+// and ._%+- without a dot at either end or two in a row, "@", and two or
+// more labels of letters, digits and inner hyphens, the last of two or more
+// letters. false says only that the validator must decide.
+func plainEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at > 64 || len(s) > 254 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		if !isAlnum(c) && c != '.' && c != '_' && c != '%' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	labels := 0
+	for domain != "" {
+		label, rest, more := strings.Cut(domain, ".")
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !isAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+		labels++
+		if !more {
+			// The last label: letters only.
+			if len(label) < 2 {
+				return false
+			}
+			for i := 0; i < len(label); i++ {
+				if c := label[i] | 0x20; c < 'a' || c > 'z' {
+					return false
+				}
+			}
+			return labels >= 2
+		}
+		domain = rest
+	}
+	return false
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // phoneSeparators are what people type between digits.

@@ -88,3 +88,35 @@ func TestFieldIssuesAsValidator(t *testing.T) {
 		t.Fatal("no issue at all: the table checks nothing")
 	}
 }
+
+// TestPlainEmailIsValidatorEmail: every address the fast path takes, the
+// validator's email rule takes too, over addresses built from parts at and
+// around the edges of the plain form; and the usual forms are taken.
+func TestPlainEmailIsValidatorEmail(t *testing.T) {
+	t.Parallel()
+	locals := []string{"a", "li.heng", "li_heng+tag", "x%y", "-a", "a-", ".a", "a.", "a..b", "A9", "é", "a b", "a\"b", strings.Repeat("a", 64), strings.Repeat("a", 65), ""}
+	domains := []string{"example.com", "b.co", "a.b.c.de", "x-y.org", "-x.org", "x-.org", "x.c", "x.c0", "x.123", "localhost", "ex..com", ".ex.com", "ex.com.", "xn--fsq.com", "EXAMPLE.COM", "例子.中国", "a_b.com", strings.Repeat("a", 63) + ".com", strings.Repeat("a", 64) + ".com", ""}
+	v := structValidator()
+	taken := 0
+	for _, l := range locals {
+		for _, d := range domains {
+			for _, s := range []string{l + "@" + d, l + "@@" + d, l + d} {
+				if !plainEmail(s) {
+					continue
+				}
+				taken++
+				if err := v.Var(s, "email"); err != nil {
+					t.Errorf("plainEmail(%q) is true but the validator refuses it", s)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"liheng@example.com", "fengchangqing@tang.com", "First.Last+x@mail.example.co.uk"} {
+		if !plainEmail(s) {
+			t.Errorf("plainEmail(%q) = false", s)
+		}
+	}
+	if taken < 20 {
+		t.Fatalf("only %d addresses taken: the table checks little", taken)
+	}
+}
