@@ -37,7 +37,7 @@ generate-check: generate
 
 ## bench: the speed promises of gateway.md §6 (package bench), each printing a "verdict:" line. The
 ## benchmark process (the gateway) runs on CPU 0 and its peer (simulators and load) on CPU 1 when
-## taskset is there; BENCH selects benchmarks by name (default all five). BenchmarkImportJob is the job
+## taskset is there; BENCH selects benchmarks by name (default all six). BenchmarkImportJob is the job
 ## figure (100 000 rows; CRMGATE_BENCH_BIG=1 adds the 1 048 576-row run); it skips when the build has no
 ## POST /v1/imports.
 BENCH_BIN  = bin/bench.test
@@ -50,5 +50,6 @@ bench:
 		$(BENCH_RUN) -test.bench '^BenchmarkLatency$$' -test.benchtime 10x && \
 		$(BENCH_RUN) -test.bench '^BenchmarkThroughput$$' -test.benchtime 5x && \
 		$(BENCH_RUN) -test.bench '^BenchmarkImport10k$$' -test.benchtime 3x && \
-		$(BENCH_RUN) -test.bench '^BenchmarkImportJob$$' -test.benchtime 1x; \
+		$(BENCH_RUN) -test.bench '^BenchmarkImportJob$$' -test.benchtime 1x && \
+		$(BENCH_RUN) -test.bench '^BenchmarkCPU$$' -test.benchtime 3x; \
 	else $(BENCH_RUN) -test.bench '$(BENCH)' -test.benchtime 3x; fi

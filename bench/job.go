@@ -72,7 +72,7 @@ func runJob(l *JobLoad) LoadResult {
 		return res
 	}
 	// No overall timeout: the upload of the biggest file takes a while.
-	c := &importcli.Client{URL: l.Gateway, Token: l.Token, HTTP: &http.Client{Transport: loadClient().Transport}}
+	c := &importcli.Client{URL: l.Gateway, Token: l.Token, HTTP: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(WriteJobCSV(pw, l.Rows)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

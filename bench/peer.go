@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,12 +58,34 @@ type Load struct {
 }
 
 // LoadResult is the peer's answer to a Load.
+//
+// Wall is the whole load's wall time (both kinds) and PeerCPU the peer
+// process's CPU time (user + system: the load generator and the
+// simulators) during it; GatewayCPU is the benchmark process's, filled in
+// by Peer.Run.
 type LoadResult struct {
 	Durations  [][]time.Duration `json:"durations,omitempty"`
 	Elapsed    time.Duration     `json:"elapsed"`
+	Wall       time.Duration     `json:"wall"`
+	PeerCPU    time.Duration     `json:"peer_cpu"`
+	GatewayCPU time.Duration     `json:"-"`
 	Errors     int               `json:"errors"`
 	FirstError string            `json:"first_error,omitempty"`
 	HTTPStatus int               `json:"http_status,omitempty"` // kind "job": the status of a refused upload
+}
+
+// PeerBusy is the share of one core the peer was busy during the load.
+func (r LoadResult) PeerBusy() float64 { return busy(r.PeerCPU, r.Wall) }
+
+// GatewayBusy is the share of one core the benchmark process (the gateway
+// or the proxy) was busy during the load.
+func (r LoadResult) GatewayBusy() float64 { return busy(r.GatewayCPU, r.Wall) }
+
+func busy(cpu, wall time.Duration) float64 {
+	if wall <= 0 {
+		return 0
+	}
+	return float64(cpu) / float64(wall)
 }
 
 // PeerURLs are the peer's simulators.
@@ -135,16 +156,19 @@ func (p *Peer) Run(l Load) (LoadResult, error) {
 	if err != nil {
 		return res, err
 	}
+	cpu := cpuTime()
 	if _, err := p.in.Write(append(b, '\n')); err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
 	line, err := p.out.ReadBytes('\n')
+	cpu = cpuTime() - cpu
 	if err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
 	if err := json.Unmarshal(line, &res); err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
+	res.GatewayCPU = cpu
 	return res, nil
 }
 
@@ -189,7 +213,6 @@ func RunPeer(in io.Reader, out io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	client := loadClient()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -198,7 +221,7 @@ func RunPeer(in io.Reader, out io.Writer) error {
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			res.Errors, res.FirstError = 1, err.Error()
 		} else {
-			res = runLoad(client, l)
+			res = runLoad(l)
 		}
 		if err := enc.Encode(res); err != nil {
 			return err
@@ -210,49 +233,39 @@ func RunPeer(in io.Reader, out io.Writer) error {
 	return sc.Err()
 }
 
-// loadClient keeps connections alive, enough of them for every client.
-func loadClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 512
-	t.MaxIdleConnsPerHost = 256
-	return &http.Client{Transport: t, Timeout: 2 * time.Minute}
+// idle keeps the lean clients, and their connections, from one load to the
+// next, as a kept-alive client pool would.
+var idle struct {
+	sync.Mutex
+	clients []*leanClient
 }
 
-func runLoad(client *http.Client, l Load) LoadResult {
+func takeClient() *leanClient {
+	idle.Lock()
+	defer idle.Unlock()
+	if n := len(idle.clients); n > 0 {
+		lc := idle.clients[n-1]
+		idle.clients = idle.clients[:n-1]
+		return lc
+	}
+	return newLeanClient()
+}
+
+func putClient(lc *leanClient) {
+	idle.Lock()
+	defer idle.Unlock()
+	idle.clients = append(idle.clients, lc)
+}
+
+// runLoad runs l with the lean client (lean.go): every request prepared
+// before the clock starts, one connection per client and address.
+func runLoad(l Load) LoadResult {
 	var res LoadResult
 	var errs atomic.Int64
 	var first sync.Once
 	fail := func(msg string) {
 		errs.Add(1)
 		first.Do(func() { res.FirstError = msg })
-	}
-	send := func(r *Request) time.Duration {
-		req, err := http.NewRequest(http.MethodPost, r.URL, bytes.NewReader(r.Body))
-		if err != nil {
-			fail(err.Error())
-			return 0
-		}
-		for k, v := range r.Header {
-			req.Header[k] = v
-		}
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			fail(err.Error())
-			return time.Since(start)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		d := time.Since(start)
-		switch {
-		case err != nil:
-			fail(err.Error())
-		case resp.StatusCode != http.StatusOK:
-			fail(fmt.Sprintf("HTTP %d from %s: %.300s", resp.StatusCode, r.URL, body))
-		case l.Expect != "" && !strings.Contains(string(body), l.Expect):
-			fail(fmt.Sprintf("answer from %s lacks %q: %.300s", r.URL, l.Expect, body))
-		}
-		return d
 	}
 	if l.Kind == "job" {
 		if l.Job == nil {
@@ -263,29 +276,60 @@ func runLoad(client *http.Client, l Load) LoadResult {
 	if len(l.Requests) == 0 {
 		return LoadResult{Errors: 1, FirstError: "no requests"}
 	}
+	wire := make([]wireRequest, len(l.Requests))
+	for i := range l.Requests {
+		w, err := prepare(&l.Requests[i])
+		if err != nil {
+			return LoadResult{Errors: 1, FirstError: err.Error()}
+		}
+		wire[i] = w
+	}
+	expect := []byte(l.Expect)
+	send := func(lc *leanClient, w *wireRequest) time.Duration {
+		start := time.Now()
+		status, body, err := lc.do(w)
+		d := time.Since(start)
+		switch {
+		case err != nil:
+			fail(err.Error())
+		case status != http.StatusOK:
+			fail(fmt.Sprintf("HTTP %d from %s: %.300s", status, w.url, body))
+		case len(expect) > 0 && !bytes.Contains(body, expect):
+			fail(fmt.Sprintf("answer from %s lacks %q: %.300s", w.url, l.Expect, body))
+		}
+		return d
+	}
+	cpu := cpuTime()
+	start := time.Now()
 	switch l.Kind {
 	case "sequential":
-		res.Durations = make([][]time.Duration, len(l.Requests))
+		lc := takeClient()
+		defer putClient(lc)
+		res.Durations = make([][]time.Duration, len(wire))
+		for k := range res.Durations {
+			res.Durations[k] = make([]time.Duration, 0, l.N)
+		}
 		for i := 0; i < l.N; i++ {
-			for j := range l.Requests {
-				k := (i + j) % len(l.Requests)
-				res.Durations[k] = append(res.Durations[k], send(&l.Requests[k]))
+			for j := range wire {
+				k := (i + j) % len(wire)
+				res.Durations[k] = append(res.Durations[k], send(lc, &wire[k]))
 			}
 		}
 	case "concurrent":
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		start := time.Now()
 		for range max(l.Concurrency, 1) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				lc := takeClient()
+				defer putClient(lc)
 				for {
 					i := next.Add(1) - 1
 					if i >= int64(l.N) {
 						return
 					}
-					send(&l.Requests[i%int64(len(l.Requests))])
+					send(lc, &wire[i%int64(len(wire))])
 				}
 			}()
 		}
@@ -294,6 +338,8 @@ func runLoad(client *http.Client, l Load) LoadResult {
 	default:
 		fail(errors.New("unknown load kind " + l.Kind).Error())
 	}
+	res.Wall = time.Since(start)
+	res.PeerCPU = cpuTime() - cpu
 	res.Errors = int(errs.Load())
 	return res
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -92,7 +93,7 @@ func TestDirectBodyIsWhatTheGatewaySends(t *testing.T) {
 	if len(want) != 1 {
 		t.Fatalf("%d calls for 100 records, want 1", len(want))
 	}
-	res := runLoad(loadClient(), Load{Kind: "sequential", N: 1, Expect: gatewayOK,
+	res := runLoad(Load{Kind: "sequential", N: 1, Expect: gatewayOK,
 		Requests: []Request{gw.ImportRequest(ImportBody(ConnFast, cs))}})
 	if res.Errors > 0 {
 		t.Fatalf("gateway: %s", res.FirstError)
@@ -104,7 +105,7 @@ func TestDirectBodyIsWhatTheGatewaySends(t *testing.T) {
 	if d := cmp.Diff(string(want[0]), string(calls[0].Body)); d != "" {
 		t.Errorf("direct body differs from the gateway's (-direct +gateway):\n%s", d)
 	}
-	res = runLoad(loadClient(), Load{Kind: "sequential", N: 1, Expect: nxlinkOK, Requests: []Request{DirectRequest(srv.URL, want[0])}})
+	res = runLoad(Load{Kind: "sequential", N: 1, Expect: nxlinkOK, Requests: []Request{DirectRequest(srv.URL, want[0])}})
 	if res.Errors > 0 {
 		t.Fatalf("direct: %s", res.FirstError)
 	}
@@ -141,7 +142,7 @@ func TestRunLoad(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := hits.Load()
-			res := runLoad(loadClient(), tc.load)
+			res := runLoad(tc.load)
 			if got := hits.Load() - before; got != tc.hits {
 				t.Errorf("%d requests arrived, want %d", got, tc.hits)
 			}
@@ -275,4 +276,62 @@ func TestPeakRSS(t *testing.T) {
 		t.Errorf("peak RSS %d then %d after touching 64 MiB (%v %v)", before, after, ok, ok2)
 	}
 	_ = grow[len(grow)-1]
+}
+
+// TestLeanClient: the load generator reads answers by Content-Length,
+// chunked answers and answers after which the server closes the connection,
+// and keeps one connection alive across requests and loads.
+func TestLeanClient(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 100<<10)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			_, _ = io.WriteString(w, big[:10<<10])
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, big+"end")
+		case "/close":
+			w.Header().Set("Connection", "close")
+			_, _ = io.WriteString(w, "closed")
+		default:
+			body, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "len=%d h=%s", len(body), r.Header.Get("X-A"))
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	lc := newLeanClient()
+	defer lc.close()
+	for _, tc := range []struct {
+		path, want string
+		n          int
+	}{
+		{"/plain", "len=5 h=v", 9},
+		{"/chunked", "end", 10<<10 + 100<<10 + 3},
+		{"/close", "closed", 6},
+		{"/plain", "len=5 h=v", 9},
+	} {
+		w, err := prepare(&Request{URL: srv.URL + tc.path, Body: []byte("hello"), Header: map[string][]string{"X-A": {"v"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body, err := lc.do(&w)
+		if err != nil || status != http.StatusOK || len(body) != tc.n || !bytes.HasSuffix(body, []byte(tc.want)) {
+			t.Fatalf("%s: %d, %d bytes ending %.20q, %v; want 200, %d bytes ending %q", tc.path, status, len(body), body[max(0, len(body)-20):], err, tc.n, tc.want)
+		}
+	}
+	// One connection for the first three, a second after the close.
+	if got := conns.Load(); got != 2 {
+		t.Errorf("%d connections, want 2", got)
+	}
+	res := runLoad(Load{Kind: "concurrent", N: 50, Concurrency: 2, Expect: "len=0", Requests: []Request{{URL: srv.URL + "/plain"}}})
+	if res.Errors > 0 || res.Wall <= 0 {
+		t.Fatalf("load: %d errors (%s), wall %v", res.Errors, res.FirstError, res.Wall)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"crmgate/fieldconfig"
@@ -64,13 +63,15 @@ const (
 
 // Translate applies NXLink's own rules to a record that passed schema.Check
 // and rules.Check, and returns its wire form (nil when there are errors).
+// It trusts what those checks found: phones are digits, gender is male,
+// female or unknown, the birthday a date, level 1 to 5, tags neither empty
+// nor holding a comma; a record that did not pass them gives an undefined
+// wire form (the import service never translates one).
 //
 // Errors, each naming the canonical field: an operation other than an import
 // (NXLink has no import pool); no name even from first/last name (required,
-// "name"); a value longer than the document allows (too_long); a phone-like
-// field holding more than digits (invalid_phone); no channel at all
-// (required, "whatsapp"); level outside 1..5 (invalid_value); a birthday not
-// YYYY-MM-DD (invalid_date); a custom field that rules does not configure
+// "name"); a value longer than the document allows (too_long); no channel at
+// all (required, "whatsapp"); a custom field that rules does not configure
 // (unknown_field; a nil rules configures none). Fields NXLink lacks
 // (profession, income, remove_tags, stage, source, language,
 // welcome_message) are unsupported_field warnings, or errors with op.Strict.
@@ -119,31 +120,29 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName,
 			"NXLink requires a name (full_name); give name, or first_name and last_name"))
 	}
-	for _, l := range []struct {
-		field  string
-		value  string
-		max    int
-		digits bool
+	for _, l := range [...]struct {
+		field string
+		value string
+		max   int
 	}{
-		{schema.FieldName, w.FullName, maxFullName, false},
-		{schema.FieldFirstName, w.FirstName, maxFirstLast, false},
-		{schema.FieldLastName, w.LastName, maxFirstLast, false},
-		{schema.FieldPhone, w.SMSPhone, maxPhone, true},
-		{schema.FieldWhatsApp, w.WhatsAppPhone, maxPhone, true},
-		{schema.FieldViber, w.ViberPhone, maxPhone, true},
-		{schema.FieldMessenger, w.Messenger, maxSocial, true},
-		{schema.FieldInstagram, w.Instagram, maxSocial, true},
-		{schema.FieldZalo, w.Zalo, maxSocial, true},
-		{schema.FieldLine, w.Line, maxLine, false},
-		{schema.FieldCountry, w.Country, maxCountry, false},
-		{schema.FieldEmail, w.Email, maxEmail, false},
-		{schema.FieldAddress, w.Address, maxAddress, false},
-		{schema.FieldRemarks, w.Remark, maxRemark, false},
-		{schema.FieldOwner, w.BelongSeatUser, maxSeatUser, false},
+		{schema.FieldName, w.FullName, maxFullName},
+		{schema.FieldFirstName, w.FirstName, maxFirstLast},
+		{schema.FieldLastName, w.LastName, maxFirstLast},
+		{schema.FieldPhone, w.SMSPhone, maxPhone},
+		{schema.FieldWhatsApp, w.WhatsAppPhone, maxPhone},
+		{schema.FieldViber, w.ViberPhone, maxPhone},
+		{schema.FieldMessenger, w.Messenger, maxSocial},
+		{schema.FieldInstagram, w.Instagram, maxSocial},
+		{schema.FieldZalo, w.Zalo, maxSocial},
+		{schema.FieldLine, w.Line, maxLine},
+		{schema.FieldCountry, w.Country, maxCountry},
+		{schema.FieldEmail, w.Email, maxEmail},
+		{schema.FieldAddress, w.Address, maxAddress},
+		{schema.FieldRemarks, w.Remark, maxRemark},
+		{schema.FieldOwner, w.BelongSeatUser, maxSeatUser},
 	} {
-		if l.digits && l.value != "" && !allDigits(l.value) {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidPhone, l.field, "NXLink takes digits only in %s", l.field))
-			continue
+		if len(l.value) <= l.max {
+			continue // fewer bytes than the limit: fewer characters too
 		}
 		if n := utf8.RuneCountInString(l.value); n > l.max {
 			errs = append(errs, schema.Issuef(schema.CodeTooLong, l.field,
@@ -163,36 +162,16 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 			"NXLink needs at least one of %s", strings.Join(channels, ", ")))
 	}
 
+	// Gender, birthday, level and tags passed schema.Check: gender is one
+	// of the three, level 1 to 5, tags neither empty nor holding a comma.
 	switch c.Gender {
 	case "male":
-		w.Gender = ptr(1)
+		w.Gender = &genderMale
 	case "female":
-		w.Gender = ptr(0)
-	case "", "unknown":
-	default:
-		errs = append(errs, schema.Issuef(schema.CodeInvalidGender, schema.FieldGender,
-			"gender must be male, female or unknown, not %q", c.Gender))
-	}
-
-	if c.Birthday != "" {
-		if _, err := time.Parse("2006-01-02", c.Birthday); err != nil {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidDate, schema.FieldBirthday,
-				"NXLink takes a birthday as YYYY-MM-DD, not %q", c.Birthday))
-		}
+		w.Gender = &genderFemale
 	}
 	if c.Level != nil {
-		if *c.Level < 1 || *c.Level > 5 {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.FieldLevel,
-				"level must be 1 to 5, not %d", *c.Level))
-		} else {
-			w.Weight = *c.Level
-		}
-	}
-	for _, t := range c.Tags {
-		if t == "" || strings.Contains(t, ",") {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidTag, schema.FieldTags,
-				"tag %q is empty or contains a comma; NXLink joins tags with commas", t))
-		}
+		w.Weight = *c.Level
 	}
 
 	custom, cerrs := customizeField(c, rules)
@@ -247,23 +226,23 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 	if len(errs) > 0 || len(entries) == 0 {
 		return "", errs
 	}
-	buf := make([]byte, 0, 32*len(entries))
-	buf = append(buf, '{')
+	bp := scratch.Get().(*[]byte)
+	defer scratch.Put(bp)
+	buf := append((*bp)[:0], '{')
 	for i, e := range entries {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		k, err := marshal(e.key)
-		if err != nil {
+		buf = append(appendJSONString(buf, e.key), ':')
+		var err error
+		if buf, err = appendValue(buf, e.value); err != nil {
+			*bp = buf
 			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
 		}
-		v, err := marshal(e.value)
-		if err != nil {
-			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
-		}
-		buf = append(append(append(buf, k...), ':'), v...)
 	}
-	return string(append(buf, '}')), nil
+	buf = append(buf, '}')
+	*bp = buf
+	return string(buf), nil
 }
 
 // Plan groups translated records into batch create calls of at most 100
@@ -300,10 +279,7 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
 			}
 		}
-		body, err := marshal(req)
-		if err != nil {
-			return nil, fmt.Errorf("nxlink.Plan: %w", err)
-		}
+		body := appendBatch(make([]byte, 0, bodySize(&req)), &req)
 		calls = append(calls, gateway.Call{
 			Method:  http.MethodPost,
 			Path:    BatchCreatePath,
@@ -312,6 +288,21 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 		})
 	}
 	return calls, nil
+}
+
+// bodySize is a close upper bound of the batch body's length, so that the
+// body is written into one allocation.
+func bodySize(req *batchRequest) int {
+	n := 128 + len(req.AppKey)
+	for i := range req.Customers {
+		w := &req.Customers[i]
+		// Keys and quotes, and room for escapes.
+		n += 360 + len(w.FullName) + len(w.FirstName) + len(w.LastName) + len(w.SMSPhone) + len(w.WhatsAppPhone) +
+			len(w.ViberPhone) + len(w.Messenger) + len(w.Instagram) + len(w.Zalo) + len(w.Line) + len(w.Country) +
+			len(w.Email) + len(w.Address) + len(w.Birthday) + len(w.TagStr) + len(w.Remark) + len(w.TimeZone) +
+			len(w.CustomizeField)*5/4 + len(w.BelongSeatUser)
+	}
+	return n
 }
 
 // Redact hides the body's app_key (gateway.Redactor): validate answers show
@@ -343,7 +334,9 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-func ptr[T any](v T) *T { return &v }
+// The gender values of the wire form, shared by every record (never
+// written through).
+var genderMale, genderFemale = 1, 0
 
 // StreamWindow lets the import service send each full chunk of MaxBatch
 // records while it still checks the rest of the batch (gateway.Streamer):

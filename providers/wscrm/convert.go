@@ -26,7 +26,9 @@ func isPoolKind(kind string) bool {
 }
 
 // translate turns a checked canonical record into a WSCRM record (gateway.md
-// §3). A missing owner or WhatsApp number is a required error (WSCRM needs
+// §3). It trusts schema.Check and rules.Check: the birthday is a date
+// YYYY-MM-DD; a record that did not pass them gives an undefined wire form
+// (the import service never translates one). A missing owner or WhatsApp number is a required error (WSCRM needs
 // both). A canonical field WSCRM has no place for is an unsupported_field
 // warning, an error with op.Strict. A custom field rules does not know is an
 // unknown_field error. rules may be nil when the record has no custom fields.
@@ -52,13 +54,8 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wi
 	set(keyFriendName, c.FullName())
 	set(keySex, c.Gender)
 	if c.Birthday != "" {
-		t, err := time.Parse(layoutDay, c.Birthday)
-		if err != nil {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidDate, schema.FieldBirthday,
-				"birthday must be a date YYYY-MM-DD, not %q", c.Birthday))
-		} else {
-			rec.basic[keyBirthday] = t.Format(layoutBirthday)
-		}
+		// schema.Check took it as YYYY-MM-DD: WSCRM's YYYY/MM/DD.
+		rec.basic[keyBirthday] = strings.ReplaceAll(c.Birthday, "-", "/")
 	}
 	set(keyAddress, c.Address)
 	set(keyEmail, c.Email)

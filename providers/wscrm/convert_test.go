@@ -196,8 +196,6 @@ func TestTranslateIssues(t *testing.T) {
 			func() schema.Customer { c := ok; c.RemoveTags = []string{"VIP"}; return c }(), []string{"unsupported_field remove_tags"}, nil},
 		{"unknown custom field", gateway.Op{Kind: gateway.KindImport},
 			func() schema.Customer { c := ok; c.CustomFields = map[string]any{"Nope": "x"}; return c }(), []string{"unknown_field custom_fields.Nope"}, nil},
-		{"bad birthday", gateway.Op{Kind: gateway.KindImport},
-			func() schema.Customer { c := ok; c.Birthday = "08/03/2020"; return c }(), []string{"invalid_date birthday"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +209,36 @@ func TestTranslateIssues(t *testing.T) {
 				t.Errorf("warnings = %v, want %v", got, tt.warn)
 			}
 		})
+	}
+}
+
+// TestBirthdayThroughTheChecks: a birthday that is not YYYY-MM-DD fails at
+// schema.Check, before translate, which trusts it and writes YYYY/MM/DD.
+func TestBirthdayThroughTheChecks(t *testing.T) {
+	t.Parallel()
+	rules := fieldconfig.MustCompile(SampleFieldConfig())
+	for _, tt := range []struct {
+		birthday string
+		errs     []string
+		wire     string
+	}{
+		{"08/03/2020", []string{"invalid_date birthday"}, ""},
+		{"2020-02-30", []string{"invalid_date birthday"}, ""},
+		{"2020-03-08", nil, "2020/03/08"},
+	} {
+		c := schema.Customer{Owner: "kubrick101", WhatsApp: "+86 152 6666 7780", Birthday: tt.birthday}
+		errs, _ := schema.Check(&c)
+		errs = append(errs, rules.Check(&c)...)
+		if len(errs) == 0 {
+			var wire *wireRecord
+			wire, errs, _ = translate(gateway.Op{Kind: gateway.KindImport}, &c, rules)
+			if got := wire.str("birthday"); got != tt.wire {
+				t.Errorf("%q: birthday sent as %q, want %q", tt.birthday, got, tt.wire)
+			}
+		}
+		if got := issueKeys(errs); !reflect.DeepEqual(got, tt.errs) {
+			t.Errorf("%q: errs = %v, want %v", tt.birthday, got, tt.errs)
+		}
 	}
 }
 

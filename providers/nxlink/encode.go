@@ -1,0 +1,198 @@
+package nxlink
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// The batch body and customize_field are written with an appending encoder
+// rather than encoding/json: the same bytes as marshal gives (compact, keys
+// in struct order, omitempty, no HTML escaping; TestAppendBatchAsMarshal
+// holds them equal), without reflection or an encoder per value.
+
+// scratch holds the buffers customize_field is built in, reused from one
+// record to the next.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// appendBatch appends the batch create body of req.
+func appendBatch(b []byte, req *batchRequest) []byte {
+	b = append(b, `{"type":`...)
+	b = strconv.AppendInt(b, int64(req.Type), 10)
+	b = append(b, `,"tenant_id":`...)
+	b = strconv.AppendInt(b, req.TenantID, 10)
+	b = append(b, `,"app_key":`...)
+	b = appendJSONString(b, req.AppKey)
+	b = append(b, `,"strict_binding":`...)
+	b = strconv.AppendBool(b, req.StrictBinding)
+	b = append(b, `,"customers":`...)
+	if req.Customers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range req.Customers {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = req.Customers[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendJSON appends w as encoding/json writes it.
+func (w *wireCustomer) appendJSON(b []byte) []byte {
+	b = append(b, `{"full_name":`...)
+	b = appendJSONString(b, w.FullName)
+	str := func(key, v string) {
+		if v != "" {
+			b = append(b, ',', '"')
+			b = append(b, key...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, v)
+		}
+	}
+	str("first_name", w.FirstName)
+	str("last_name", w.LastName)
+	str("sms_phone", w.SMSPhone)
+	str("whats_app_phone", w.WhatsAppPhone)
+	str("viber_phone", w.ViberPhone)
+	str("messenger", w.Messenger)
+	str("instagram", w.Instagram)
+	str("zalo", w.Zalo)
+	str("line", w.Line)
+	str("country", w.Country)
+	str("email", w.Email)
+	str("address", w.Address)
+	str("birthday", w.Birthday)
+	str("tagStr", w.TagStr)
+	str("remark", w.Remark)
+	str("time_zone", w.TimeZone)
+	if w.Gender != nil {
+		b = append(b, `,"gender":`...)
+		b = strconv.AppendInt(b, int64(*w.Gender), 10)
+	}
+	str("customize_field", w.CustomizeField)
+	str("belong_seat_user", w.BelongSeatUser)
+	if w.Weight != 0 {
+		b = append(b, `,"weight":`...)
+		b = strconv.AppendInt(b, int64(w.Weight), 10)
+	}
+	return append(b, '}')
+}
+
+// appendValue appends a custom field's encoded value (a string or a
+// json.Number, see fieldconfig.CustomField.Encode); anything else, and a
+// number that is not one, goes through marshal.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(b, x), nil
+	case json.Number:
+		if isNumber(string(x)) {
+			return append(b, x...), nil
+		}
+	}
+	enc, err := marshal(v)
+	if err != nil {
+		return b, err
+	}
+	return append(b, enc...), nil
+}
+
+// isNumber reports whether s is a JSON number.
+func isNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way encoding/json does
+// with HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029
+// are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

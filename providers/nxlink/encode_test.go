@@ -1,0 +1,62 @@
+package nxlink
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestAppendBatchAsMarshal: the appending encoder writes, byte for byte,
+// what marshal (encoding/json without HTML escaping) writes, for bodies with
+// every field empty and set and strings that need escaping.
+func TestAppendBatchAsMarshal(t *testing.T) {
+	t.Parallel()
+	odd := []string{"", "Li Heng", `quote " back \ slash`, "<a href='x'>&amp;</a>", "tab\tnl\nret\rbs\bff\f",
+		"\x00\x01\x1f\x7f", "\u2028\u2029", "\xff\xfe bad utf-8 \xc3", "語言 🙂", "e\u0301"}
+	g0, g1 := 0, 1
+	var customers []wireCustomer
+	for i, s := range odd {
+		w := wireCustomer{FullName: s, FirstName: odd[(i+1)%len(odd)], LastName: odd[(i+2)%len(odd)], SMSPhone: s,
+			WhatsAppPhone: "8615266667780", ViberPhone: s, Messenger: s, Instagram: s, Zalo: s, Line: s, Country: s,
+			Email: s, Address: s, Birthday: s, TagStr: s, Remark: s, TimeZone: s, CustomizeField: `{"a":"` + s + `"}`,
+			BelongSeatUser: s, Weight: i % 6}
+		switch i % 3 {
+		case 1:
+			w.Gender = &g0
+		case 2:
+			w.Gender = &g1
+		}
+		customers = append(customers, w, wireCustomer{})
+	}
+	for _, req := range []batchRequest{
+		{Type: typeMerge, TenantID: 123, AppKey: "k<>&", StrictBinding: true, Customers: customers},
+		{Type: typeReplace, TenantID: -1, AppKey: "", Customers: []wireCustomer{}},
+		{Type: typeKeepExisting},
+	} {
+		want, err := marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendBatch(nil, &req)
+		if string(got) != string(want) {
+			t.Fatalf("appendBatch:\n%s\nmarshal:\n%s", got, want)
+		}
+		if n := bodySize(&req); n < len(got) {
+			t.Errorf("bodySize %d < %d bytes written", n, len(got))
+		}
+	}
+	for _, v := range []any{"x", "\u2028<>", json.Number("3"), json.Number("-0.5e+10"), json.Number("1.0"), 7, true} {
+		want, err := marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendValue(nil, v)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendValue(%#v) = %s, %v; marshal gives %s", v, got, err, want)
+		}
+	}
+	for _, n := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "0x10", "NaN", " 1"} {
+		if isNumber(n) {
+			t.Errorf("isNumber(%q) = true", n)
+		}
+	}
+}
