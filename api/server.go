@@ -54,6 +54,8 @@ type Options struct {
 	Idempotency idempotency.Store
 	// RateLimiter limits requests per app (nil: unlimited).
 	RateLimiter ratelimit.Limiter
+	// Imports, when set, serves the import jobs (/v1/imports).
+	Imports *ImportsOptions
 	// Extra lets other parts register routes on the authenticated /v1 group
 	// and the root router (field configuration, events, subscriptions).
 	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
@@ -118,6 +120,9 @@ func New(o Options) *Server {
 	v1.GET("/connections", s.listConnections)
 	if o.Sandbox {
 		v1.POST("/sandbox/:connection/changes", s.sandboxChange)
+	}
+	if o.Imports != nil {
+		s.importRoutes(v1, *o.Imports)
 	}
 	for _, f := range o.Extra {
 		f(r, v1, s)
