@@ -575,3 +575,36 @@ func TestImportJobCompletedEvent(t *testing.T) {
 		t.Fatalf("an import event carries a customer: %s", d.Body)
 	}
 }
+
+// limits.max_body_bytes does not bound /v1/imports; max_upload_bytes and
+// max_job_rows do, with a 413.
+func TestImportJobLimits(t *testing.T) {
+	t.Parallel()
+	p := startPeers(t)
+	gw := importsGateway(t, p, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")
+	tok := writer(t)
+	var csv strings.Builder
+	csv.WriteString("name,whatsapp,remarks\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "C %d,+86 152 6666 %04d,%s\n", i, i, strings.Repeat("x", 60))
+	}
+	if csv.Len() <= 1024 || csv.Len() >= 8000 {
+		t.Fatalf("test file of %d bytes", csv.Len())
+	}
+	job := waitJob(t, gw.url, tok, accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String()))).ID)
+	if job.Succeeded != 40 {
+		t.Fatalf("ended %+v", job)
+	}
+	for range 20 {
+		csv.WriteString("D,+86 152 6666 9999,\n")
+	}
+	pr := expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String())), http.StatusRequestEntityTooLarge)
+	if !strings.Contains(pr.Detail, "row 52") {
+		t.Fatalf("too many rows: %+v", pr)
+	}
+	big := strings.Repeat("y", 9000)
+	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte("name\n"+big+"\n")), http.StatusRequestEntityTooLarge)
+	// POST /v1/customers keeps its own limit.
+	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-cdp",
+		"customers": []map[string]any{{"name": big, "whatsapp": "+86 152 6666 0001"}}}), http.StatusRequestEntityTooLarge)
+}
