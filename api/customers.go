@@ -25,12 +25,15 @@ import (
 // ImportRequest is the body of POST /v1/customers, /v1/customers/validate and
 // /v1/import-pool.
 type ImportRequest struct {
-	Connection   string            `json:"connection"`
-	Mode         string            `json:"mode"`
-	Strict       bool              `json:"strict"`
-	StrictOwner  bool              `json:"strict_owner"`
-	AllOrNothing bool              `json:"all_or_nothing"`
-	Customers    []json.RawMessage `json:"customers"`
+	Connection   string `json:"connection"`
+	Mode         string `json:"mode"`
+	Strict       bool   `json:"strict"`
+	StrictOwner  bool   `json:"strict_owner"`
+	AllOrNothing bool   `json:"all_or_nothing"`
+	// DefaultRegion (ISO 3166-1 alpha-2) reads phones written without a
+	// country code; empty means the connection's default_region.
+	DefaultRegion string            `json:"default_region,omitempty"`
+	Customers     []json.RawMessage `json:"customers"`
 }
 
 func issue(code, field, msg string) schema.Issue {
@@ -224,6 +227,8 @@ func decodeEnvelope(body []byte) (ImportRequest, error) {
 			err = strictjson.UnmarshalDecode(dec, &req.StrictOwner)
 		case "all_or_nothing":
 			err = strictjson.UnmarshalDecode(dec, &req.AllOrNothing)
+		case "default_region":
+			err = strictjson.UnmarshalDecode(dec, &req.DefaultRegion)
 		default:
 			if v := strictjson.CaseVariant(name, envelopeKeys); v != "" {
 				return req, &KeyError{Key: name, Code: schema.CodeUnknownField,
@@ -350,7 +355,11 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			return
 		}
 	}
-	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal})
+	region, ok := regionOption(c, req.DefaultRegion)
+	if !ok {
+		return
+	}
+	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region})
 	if err != nil {
 		serviceError(c, err)
 		return
@@ -366,6 +375,18 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	c.Writer = rec
 	c.JSON(http.StatusOK, ans)
 	s.keepHistory(c, conn, req, decoded, ans, rec.body)
+}
+
+// regionOption checks a request's default_region: 422 when it is not a
+// region.
+func regionOption(c *gin.Context, region string) (string, bool) {
+	r, err := schema.ParseRegion(region)
+	if err != nil {
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "default_region is not an ISO 3166-1 alpha-2 region",
+			issue("invalid_option", "default_region", err.Error()))
+		return "", false
+	}
+	return r, true
 }
 
 func serverTiming(t gateway.Timing, c *gin.Context) string {

@@ -42,6 +42,11 @@ func NewHTTPServer(h http.Handler, o HTTPOptions) *http.Server {
 // is read, and stops reading any other body at the limit: a handler reading
 // past it gets an *http.MaxBytesError.
 func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.URL.Path == importsPath && c.Request.Method == http.MethodPost {
+		// Bounded by limits.max_upload_bytes instead (imports.go).
+		c.Next()
+		return
+	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
 		// Do not wait for a body that will not be read.
 		c.Header("Connection", "close")

@@ -32,6 +32,8 @@ import (
 //	@tag.description			Canonical events from provider webhooks, and their push delivery.
 //	@tag.name					webhooks
 //	@tag.description			Webhooks the providers send, in the providers' own shapes.
+//	@tag.name					imports
+//	@tag.description			Import jobs: bulk imports from JSON, CSV or XLSX, run in the background, with per-row results and an error report.
 //	@tag.name					sandbox
 //	@tag.description			Only in sandbox mode: make the simulated providers act.
 //	@tag.name					operations
@@ -54,6 +56,8 @@ type docImportRequest struct {
 	StrictOwner bool `json:"strict_owner,omitempty"`
 	// Send nothing when any record fails validation; the valid ones answer not_sent.
 	AllOrNothing bool `json:"all_or_nothing,omitempty"`
+	// ISO 3166-1 alpha-2 region in which a phone written without + or 00 is read as a national number (CN: 152 6666 7780 is 8615266667780); empty means the connection's default_region. An unknown region is a 422.
+	DefaultRegion string `json:"default_region,omitempty" example:"CN"`
 	// The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict).
 	Customers []schema.Customer `json:"customers" validate:"required" minItems:"1"`
 } //	@name	ImportRequest
@@ -669,3 +673,143 @@ func docMetrics() {}
 //	@Success		200	{string}	string	"The OpenAPI 3 document."
 //	@Router			/openapi.yaml [get]
 func docOpenAPI() {}
+
+// docImportJobRequest is the JSON body of POST /v1/imports.
+type docImportJobRequest struct {
+	ImportOptions
+	// The records, canonical as in POST /v1/customers; up to limits.max_job_rows (1 048 576 by default).
+	Customers []schema.Customer `json:"customers" validate:"required" minItems:"1"`
+} //	@name	ImportJobRequest
+
+// docCreateImport documents POST /v1/imports.
+//
+//	@Summary		Create an import job
+//	@Description	Takes a JSON body (the options and customers) or a multipart/form-data upload (a part options, JSON, and a part file: CSV in UTF-8 with or without BOM, comma, semicolon or tab detected, or XLSX, its first sheet; the first row is the header), checks the file and the column mapping, and answers 202 with the job, which runs in the background in chunks of the provider's cap (100 for NXLink, up to 10 000 for WSCRM). Up to limits.max_job_rows data rows and limits.max_upload_bytes bytes; limits.max_body_bytes and max_records do not apply. A row that cannot be read fails on its own (invalid_row); a row repeating an earlier row's WhatsApp number fails duplicate_in_job unless dedupe is false.
+//	@Tags			imports
+//	@ID				createImport
+//	@Accept			json,mpfd
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			Idempotency-Key	header		string				false	"The same key with the same body (for an upload: the same options and file) answers the same job (Idempotent-Replayed: true); with another body it is a 422; while the first is still being accepted, a 409."	maxlength(255)
+//	@Param			request			body		docImportJobRequest	true	"The options and the records (application/json)."
+//	@Success		202				{object}	jobs.Job			"The job, queued; Location is /v1/imports/{id}."
+//	@Failure		400				{object}	Problem				"Malformed JSON or multipart body."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
+//	@Failure		409				{object}	Problem				"A request with this Idempotency-Key is still running."
+//	@Failure		413				{object}	Problem				"Over limits.max_upload_bytes or limits.max_job_rows (the row is named)."
+//	@Failure		415				{object}	Problem				"Neither JSON nor multipart, or a file that is not UTF-8 CSV or XLSX."
+//	@Failure		422				{object}	Problem				"No connection, an empty file, no or a repeated header, a mapping that cannot work (every problem listed), an unknown default_region, or a mode the provider cannot honour."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Router			/v1/imports [post]
+func docCreateImport() {}
+
+// docListImports documents GET /v1/imports.
+//
+//	@Summary		List import jobs
+//	@Description	The caller's (sub) jobs, newest first; a token with admin sees every app's. Always within the token's connections.
+//	@Tags			imports
+//	@ID				listImports
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			connection	query		string			false	"Only this connection's jobs."
+//	@Param			status		query		string			false	"Only jobs in this status: queued, running, completed, canceled or failed."
+//	@Param			cursor		query		string			false	"next_cursor of the previous page."
+//	@Param			limit		query		int				false	"Jobs per page, 1 to 1000 (100)."	minimum(1)	maximum(1000)
+//	@Success		200			{object}	ImportJobPage	"The jobs."
+//	@Failure		401			{object}	Problem			"No valid bearer token."
+//	@Failure		403			{object}	Problem			"The token lacks customers:read, or is not allowed the connection."
+//	@Failure		404			{object}	Problem			"No such connection (token allowed every connection)."
+//	@Failure		422			{object}	Problem			"A bad status, limit or cursor."
+//	@Router			/v1/imports [get]
+func docListImports() {}
+
+// docGetImport documents GET /v1/imports/{id}.
+//
+//	@Summary		An import job
+//	@Description	Status and counters: pending + succeeded + failed + unknown = total at every moment (dry run: pending + valid + failed = total).
+//	@Tags			imports
+//	@ID				getImport
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			id	path		string		true	"The job id (imp_…)."
+//	@Success		200	{object}	jobs.Job	"The job."
+//	@Failure		401	{object}	Problem		"No valid bearer token."
+//	@Failure		403	{object}	Problem		"The token is not allowed the job's connection."
+//	@Failure		404	{object}	Problem		"No such job for this app."
+//	@Router			/v1/imports/{id} [get]
+func docGetImport() {}
+
+// docImportResults documents GET /v1/imports/{id}/results.
+//
+//	@Summary		An import job's per-row results
+//	@Description	Results in row order, each as in POST /v1/customers with index (the data row, 0 = the first after the header), row (the spreadsheet's row number, header = 1) and attempts. While the job runs, a page ends at the first row not yet answered and next_cursor resumes there.
+//	@Tags			imports
+//	@ID				listImportResults
+//	@Produce		json
+//	@Security		BearerAuth[customers:read]
+//	@Param			id		path		string				true	"The job id."
+//	@Param			status	query		string				false	"Only results of this status: succeeded, failed, unknown or valid."
+//	@Param			cursor	query		string				false	"next_cursor of the previous page."
+//	@Param			limit	query		int					false	"Results per page, 1 to 1000 (100)."	minimum(1)	maximum(1000)
+//	@Success		200		{object}	ImportResultPage	"The results."
+//	@Failure		401		{object}	Problem				"No valid bearer token."
+//	@Failure		403		{object}	Problem				"The token is not allowed the job's connection."
+//	@Failure		404		{object}	Problem				"No such job for this app."
+//	@Failure		422		{object}	Problem				"A bad status, limit or cursor."
+//	@Router			/v1/imports/{id}/results [get]
+func docImportResults() {}
+
+// docImportReport documents GET /v1/imports/{id}/report.
+//
+//	@Summary		An import job's error report
+//	@Description	Every row that did not succeed (for a dry run: that is not valid), its original columns followed by crmgate_status, crmgate_code, crmgate_field and crmgate_message: CSV, or XLSX when the job came from an XLSX file or format=xlsx. It can be fixed and uploaded again as it is.
+//	@Tags			imports
+//	@ID				getImportReport
+//	@Produce		json,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
+//	@Security		BearerAuth[customers:read]
+//	@Param			id		path		string	true	"The job id."
+//	@Param			format	query		string	false	"csv or xlsx."	Enums(csv, xlsx)
+//	@Success		200		{file}		file	"The report."
+//	@Failure		401		{object}	Problem	"No valid bearer token."
+//	@Failure		403		{object}	Problem	"The token is not allowed the job's connection."
+//	@Failure		404		{object}	Problem	"No such job for this app."
+//	@Failure		422		{object}	Problem	"A bad format."
+//	@Router			/v1/imports/{id}/report [get]
+func docImportReport() {}
+
+// docCancelImport documents POST /v1/imports/{id}/cancel.
+//
+//	@Summary		Cancel an import job
+//	@Description	Stops sending: rows not yet sent end failed with code canceled; chunks being sent finish; the job ends canceled.
+//	@Tags			imports
+//	@ID				cancelImport
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			id	path		string		true	"The job id."
+//	@Success		200	{object}	jobs.Job	"The job."
+//	@Failure		401	{object}	Problem		"No valid bearer token."
+//	@Failure		403	{object}	Problem		"The token lacks customers:write, or is not allowed the job's connection."
+//	@Failure		404	{object}	Problem		"No such job for this app."
+//	@Failure		409	{object}	Problem		"The job has already ended."
+//	@Router			/v1/imports/{id}/cancel [post]
+func docCancelImport() {}
+
+// docRetryImport documents POST /v1/imports/{id}/retry.
+//
+//	@Summary		Retry an import job's retryable rows
+//	@Description	A new job (retry_of the first) of the rows that ended unknown or failed with provider_unavailable or record_busy, with their row numbers.
+//	@Tags			imports
+//	@ID				retryImport
+//	@Produce		json
+//	@Security		BearerAuth[customers:write]
+//	@Param			id	path		string		true	"The job id."
+//	@Success		202	{object}	jobs.Job	"The new job."
+//	@Failure		401	{object}	Problem		"No valid bearer token."
+//	@Failure		403	{object}	Problem		"The token lacks customers:write, or is not allowed the job's connection."
+//	@Failure		404	{object}	Problem		"No such job for this app."
+//	@Failure		409	{object}	Problem		"The job has not ended."
+//	@Failure		422	{object}	Problem		"No row to retry."
+//	@Router			/v1/imports/{id}/retry [post]
+func docRetryImport() {}

@@ -58,6 +58,8 @@ type Options struct {
 	// History keeps processed imports' answers and each customer's history
 	// (nil: GET /v1/requests/{id} and GET /v1/customers/history are absent).
 	History history.Store
+	// Imports, when set, serves the import jobs (/v1/imports).
+	Imports *ImportsOptions
 	// Extra lets other parts register routes on the authenticated /v1 group
 	// and the root router (field configuration, events, subscriptions).
 	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
@@ -123,6 +125,9 @@ func New(o Options) *Server {
 	s.historyRoutes(v1)
 	if o.Sandbox {
 		v1.POST("/sandbox/:connection/changes", s.sandboxChange)
+	}
+	if o.Imports != nil {
+		s.importRoutes(v1, *o.Imports)
 	}
 	for _, f := range o.Extra {
 		f(r, v1, s)

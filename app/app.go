@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/history"
 	"crmgate/idempotency"
+	"crmgate/jobs"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
 )
@@ -41,6 +43,9 @@ type App struct {
 	// Secret is the HS256 secret in use (generated in sandbox mode when none
 	// is configured).
 	Secret []byte
+
+	// Jobs runs the import jobs.
+	Jobs *jobs.Engine
 
 	background []func(ctx context.Context) error
 	closers    []func()
@@ -226,8 +231,24 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 	}
 	svc := &gateway.Service{}
+	byID := make(map[string]*gateway.Connection, len(built))
+	for _, c := range built {
+		byID[c.ID] = c
+	}
+	engine := jobs.NewEngine(jobs.Options{
+		Service:      svc,
+		Connection:   func(id string) *gateway.Connection { return byID[id] },
+		Workers:      cfg.Jobs.Workers,
+		ChunkTimeout: cfg.RequestTimeout,
+		Retention:    cfg.Jobs.Retention,
+		OnEnd:        jobEvents(evStore, dispatcher.Notify, o.Logger),
+		Logger:       o.Logger,
+	})
+	a.background = append(a.background, engine.Run)
+	a.Jobs = engine
 	srv := api.New(api.Options{
 		History:        hist,
+		Imports:        &api.ImportsOptions{Engine: engine, MaxUploadBytes: cfg.Limits.MaxUploadBytes, MaxJobRows: cfg.Limits.MaxJobRows},
 		Idempotency:    idem,
 		RateLimiter:    limiter,
 		Connections:    built,
@@ -260,6 +281,39 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// jobEvents stores an import.completed, import.canceled or import.failed
+// event for every job that ended, for subscriptions.
+func jobEvents(st events.Store, notify func(), log *slog.Logger) func(*jobs.Job) {
+	return func(j *jobs.Job) {
+		typ := events.TypeImportCompleted
+		switch j.Status {
+		case jobs.StatusCanceled:
+			typ = events.TypeImportCanceled
+		case jobs.StatusFailed:
+			typ = events.TypeImportFailed
+		}
+		body, err := json.Marshal(j)
+		if err != nil {
+			return
+		}
+		now := time.Now().UTC()
+		at := now
+		if j.FinishedAt != nil {
+			at = *j.FinishedAt
+		}
+		ev := events.Event{ID: j.ID + "." + string(j.Status), Type: typ, Connection: j.Connection, OccurredAt: at, ReceivedAt: now, Job: body}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := st.Append(ctx, []events.Event{ev}); err != nil {
+			log.Error("import job event not stored", "job", j.ID, "type", typ, "error", err.Error())
+			return
+		}
+		if notify != nil {
+			notify()
+		}
+	}
 }
 
 // redisReady is the "redis" readiness check: unreachable, reset (for

@@ -35,6 +35,11 @@ const (
 	DefaultRequestTimeout = 60 * time.Second
 	DefaultMaxBodyBytes   = 16 << 20
 	DefaultMaxRecords     = 10000
+	DefaultMaxJobRows     = 1 << 20
+	DefaultMaxUploadBytes = 512 << 20
+	DefaultJobLease       = 30 * time.Second
+	DefaultJobRetention   = 7 * 24 * time.Hour
+	DefaultJobWorkers     = 8
 	DefaultIssuer         = "crmgate"
 	DefaultAudience       = "crmgate"
 	MinSecretBytes        = 32
@@ -70,6 +75,7 @@ type Config struct {
 	Events         Events        `yaml:"events"`
 	Server         Server        `yaml:"server"`
 	Requests       Requests      `yaml:"requests"`
+	Jobs           Jobs          `yaml:"jobs"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -139,6 +145,10 @@ type JWT struct {
 type Limits struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	MaxRecords   int   `yaml:"max_records"`
+	// MaxJobRows and MaxUploadBytes bound one import job (POST /v1/imports):
+	// data rows and bytes of the request body.
+	MaxJobRows     int   `yaml:"max_job_rows"`
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 	// RatePerApp is each app's (JWT sub's) request rate per second on /v1
 	// (0: unlimited); RateBurst the most at once (default RatePerApp).
 	RatePerApp int `yaml:"rate_per_app"`
@@ -163,6 +173,17 @@ type Server struct {
 	// MaxHeaderBytes bounds a request's header (default 1 MiB); a larger one
 	// is a 431.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Jobs configures import jobs (gateway.md §7).
+type Jobs struct {
+	// Lease is how long a replica's claim on a chunk lasts before another
+	// takes it over (Redis only).
+	Lease time.Duration `yaml:"lease"`
+	// Retention is how long a job and its results are kept after it ended.
+	Retention time.Duration `yaml:"retention"`
+	// Workers is how many chunks one replica sends at once.
+	Workers int `yaml:"workers"`
 }
 
 // Events configures event storage and subscription delivery.
@@ -225,6 +246,7 @@ type file struct {
 	Events         Events        `yaml:"events"`
 	Server         Server        `yaml:"server"`
 	Requests       Requests      `yaml:"requests"`
+	Jobs           Jobs          `yaml:"jobs"`
 	Connections    []yaml.Node   `yaml:"connections"`
 }
 
@@ -271,7 +293,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests, Jobs: f.Jobs}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -435,6 +457,21 @@ func (c *Config) defaults() {
 	if c.Limits.MaxRecords == 0 {
 		c.Limits.MaxRecords = DefaultMaxRecords
 	}
+	if c.Limits.MaxJobRows == 0 {
+		c.Limits.MaxJobRows = DefaultMaxJobRows
+	}
+	if c.Limits.MaxUploadBytes == 0 {
+		c.Limits.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if c.Jobs.Lease == 0 {
+		c.Jobs.Lease = DefaultJobLease
+	}
+	if c.Jobs.Retention == 0 {
+		c.Jobs.Retention = DefaultJobRetention
+	}
+	if c.Jobs.Workers == 0 {
+		c.Jobs.Workers = DefaultJobWorkers
+	}
 	if c.Server.ReadHeaderTimeout == 0 {
 		c.Server.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
@@ -511,6 +548,12 @@ func (c *Config) validate() error {
 	}
 	if c.Limits.MaxRecords < 0 {
 		errs = append(errs, errors.New("limits.max_records: must not be negative"))
+	}
+	if c.Limits.MaxJobRows < 0 || c.Limits.MaxUploadBytes < 0 {
+		errs = append(errs, errors.New("limits.max_job_rows, limits.max_upload_bytes: must not be negative"))
+	}
+	if c.Jobs.Lease < 0 || c.Jobs.Retention < 0 || c.Jobs.Workers < 0 {
+		errs = append(errs, errors.New("jobs.lease, jobs.retention, jobs.workers: must not be negative"))
 	}
 	if c.Limits.RatePerApp < 0 || c.Limits.RateBurst < 0 {
 		errs = append(errs, errors.New("limits.rate_per_app, limits.rate_burst: must not be negative"))

@@ -3,6 +3,7 @@ package contract_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -373,6 +374,40 @@ func TestContract(t *testing.T) {
 		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/" + failures.Failures[0].Event.ID + "/redeliver", token: "dev", want: 202})
 	})
 
+	t.Run("import job lifecycle", func(t *testing.T) {
+		_, body := g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
+			body: `{"connection":"sandbox-nxlink","customers":[{"ref":"j-1","name":"Li Heng","whatsapp":"+86 152 6666 7780"},{"ref":"j-2","name":"Bad","whatsapp":"12"}]}`})
+		var job struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(body, &job); err != nil || job.ID == "" {
+			t.Fatalf("created: %s (%v)", body, err)
+		}
+		for i := 0; i < 500 && job.Status != "completed"; i++ {
+			time.Sleep(20 * time.Millisecond)
+			_, body = g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID, token: "dev", want: 200})
+			_ = json.Unmarshal(body, &job)
+		}
+		if job.Status != "completed" {
+			t.Fatalf("job %s", body)
+		}
+		g.do(t, call{method: "GET", path: "/v1/imports?connection=sandbox-nxlink", token: "dev", want: 200})
+		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/results?limit=10", token: "dev", want: 200})
+		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/report?format=csv", token: "dev", want: 200})
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/retry", token: "dev", want: 422})
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 409})
+		// A job canceled while it runs: 20 000 rows are 200 chunks.
+		many := make([]string, 20000)
+		for i := range many {
+			many[i] = fmt.Sprintf(`{"name":"C %d","whatsapp":"+86 152 6666 %04d"}`, i, i)
+		}
+		_, body = g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
+			body: `{"connection":"sandbox-nxlink","customers":[` + strings.Join(many, ",") + `]}`})
+		_ = json.Unmarshal(body, &job)
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 200})
+	})
+
 	// Every documented operation was answered, and with a success.
 	seen := g.statuses()
 	for _, item := range g.doc.Paths.Map() {
@@ -380,6 +415,12 @@ func TestContract(t *testing.T) {
 			st := seen[op.OperationID]
 			if len(st) == 0 {
 				t.Errorf("operation %s was never called", op.OperationID)
+				continue
+			}
+			// retryImport succeeds only after the provider failed some rows,
+			// which the sandbox's simulators do not do on request here; its
+			// success is tested in app (TestImportJobRetryUnknown).
+			if op.OperationID == "retryImport" {
 				continue
 			}
 			if !slices.ContainsFunc(st, func(s int) bool { return s >= 200 && s < 300 }) {

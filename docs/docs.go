@@ -1025,6 +1025,525 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/imports": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "The caller's (sub) jobs, newest first; a token with admin sees every app's. Always within the token's connections.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "List import jobs",
+                "operationId": "listImports",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "Only this connection's jobs.",
+                        "name": "connection",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "Only jobs in this status: queued, running, completed, canceled or failed.",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page.",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 1000,
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "Jobs per page, 1 to 1000 (100).",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The jobs.",
+                        "schema": {
+                            "$ref": "#/definitions/api.ImportJobPage"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:read, or is not allowed the connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such connection (token allowed every connection).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "A bad status, limit or cursor.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ],
+                "description": "Takes a JSON body (the options and customers) or a multipart/form-data upload (a part options, JSON, and a part file: CSV in UTF-8 with or without BOM, comma, semicolon or tab detected, or XLSX, its first sheet; the first row is the header), checks the file and the column mapping, and answers 202 with the job, which runs in the background in chunks of the provider's cap (100 for NXLink, up to 10 000 for WSCRM). Up to limits.max_job_rows data rows and limits.max_upload_bytes bytes; limits.max_body_bytes and max_records do not apply. A row that cannot be read fails on its own (invalid_row); a row repeating an earlier row's WhatsApp number fails duplicate_in_job unless dedupe is false.",
+                "consumes": [
+                    "application/json",
+                    "multipart/form-data"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "Create an import job",
+                "operationId": "createImport",
+                "parameters": [
+                    {
+                        "maxLength": 255,
+                        "type": "string",
+                        "description": "The same key with the same body (for an upload: the same options and file) answers the same job (Idempotent-Replayed: true); with another body it is a 422; while the first is still being accepted, a 409.",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "The options and the records (application/json).",
+                        "name": "request",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/ImportJobRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "The job, queued; Location is /v1/imports/{id}.",
+                        "schema": {
+                            "$ref": "#/definitions/jobs.Job"
+                        }
+                    },
+                    "400": {
+                        "description": "Malformed JSON or multipart body.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:write, or is not allowed the connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such connection (token allowed every connection).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "A request with this Idempotency-Key is still running.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Over limits.max_upload_bytes or limits.max_job_rows (the row is named).",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Neither JSON nor multipart, or a file that is not UTF-8 CSV or XLSX.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "No connection, an empty file, no or a repeated header, a mapping that cannot work (every problem listed), an unknown default_region, or a mode the provider cannot honour.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "The app's rate limit was hit; retry after Retry-After seconds.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/imports/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "Status and counters: pending + succeeded + failed + unknown = total at every moment (dry run: pending + valid + failed = total).",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "An import job",
+                "operationId": "getImport",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The job id (imp_…).",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The job.",
+                        "schema": {
+                            "$ref": "#/definitions/jobs.Job"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token is not allowed the job's connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such job for this app.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/imports/{id}/cancel": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ],
+                "description": "Stops sending: rows not yet sent end failed with code canceled; chunks being sent finish; the job ends canceled.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "Cancel an import job",
+                "operationId": "cancelImport",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The job id.",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The job.",
+                        "schema": {
+                            "$ref": "#/definitions/jobs.Job"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:write, or is not allowed the job's connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such job for this app.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "The job has already ended.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/imports/{id}/report": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "Every row that did not succeed (for a dry run: that is not valid), its original columns followed by crmgate_status, crmgate_code, crmgate_field and crmgate_message: CSV, or XLSX when the job came from an XLSX file or format=xlsx. It can be fixed and uploaded again as it is.",
+                "produces": [
+                    "application/json",
+                    "text/csv",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "An import job's error report",
+                "operationId": "getImportReport",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The job id.",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "enum": [
+                            "csv",
+                            "xlsx"
+                        ],
+                        "type": "string",
+                        "description": "csv or xlsx.",
+                        "name": "format",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The report.",
+                        "schema": {
+                            "type": "file"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token is not allowed the job's connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such job for this app.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "A bad format.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/imports/{id}/results": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ],
+                "description": "Results in row order, each as in POST /v1/customers with index (the data row, 0 = the first after the header), row (the spreadsheet's row number, header = 1) and attempts. While the job runs, a page ends at the first row not yet answered and next_cursor resumes there.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "An import job's per-row results",
+                "operationId": "listImportResults",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The job id.",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Only results of this status: succeeded, failed, unknown or valid.",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page.",
+                        "name": "cursor",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 1000,
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "Results per page, 1 to 1000 (100).",
+                        "name": "limit",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The results.",
+                        "schema": {
+                            "$ref": "#/definitions/api.ImportResultPage"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token is not allowed the job's connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such job for this app.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "A bad status, limit or cursor.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/imports/{id}/retry": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ],
+                "description": "A new job (retry_of the first) of the rows that ended unknown or failed with provider_unavailable or record_busy, with their row numbers.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "imports"
+                ],
+                "summary": "Retry an import job's retryable rows",
+                "operationId": "retryImport",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "The job id.",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "The new job.",
+                        "schema": {
+                            "$ref": "#/definitions/jobs.Job"
+                        }
+                    },
+                    "401": {
+                        "description": "No valid bearer token.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "The token lacks customers:write, or is not allowed the job's connection.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "No such job for this app.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "The job has not ended.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "No row to retry.",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/requests/{request_id}": {
             "get": {
                 "security": [
@@ -1849,6 +2368,51 @@ const docTemplate = `{
                 }
             }
         },
+        "ImportJobRequest": {
+            "type": "object",
+            "required": [
+                "customers"
+            ],
+            "properties": {
+                "connection": {
+                    "type": "string"
+                },
+                "customers": {
+                    "description": "The records, canonical as in POST /v1/customers; up to limits.max_job_rows (1 048 576 by default).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Customer"
+                    }
+                },
+                "dedupe": {
+                    "description": "Dedupe fails a row repeating an earlier row's WhatsApp number with\nduplicate_in_job; true unless false is given.",
+                    "type": "boolean"
+                },
+                "default_region": {
+                    "description": "DefaultRegion (ISO 3166-1 alpha-2) reads phones written without a\ncountry code; empty means the connection's default_region.",
+                    "type": "string"
+                },
+                "dry_run": {
+                    "type": "boolean"
+                },
+                "mapping": {
+                    "description": "Mapping maps a file's column header to a canonical field\n(\"Phone\": \"whatsapp\", \"Faction\": \"custom_fields.Faction\").",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "mode": {
+                    "type": "string"
+                },
+                "strict": {
+                    "type": "boolean"
+                },
+                "strict_owner": {
+                    "type": "boolean"
+                }
+            }
+        },
         "ImportRequest": {
             "type": "object",
             "required": [
@@ -1870,6 +2434,11 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/schema.Customer"
                     }
+                },
+                "default_region": {
+                    "description": "ISO 3166-1 alpha-2 region in which a phone written without + or 00 is read as a national number (CN: 152 6666 7780 is 8615266667780); empty means the connection's default_region. An unknown region is a 422.",
+                    "type": "string",
+                    "example": "CN"
                 },
                 "mode": {
                     "description": "POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.",
@@ -2322,6 +2891,34 @@ const docTemplate = `{
                 }
             }
         },
+        "api.ImportJobPage": {
+            "type": "object",
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/jobs.Job"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.ImportResultPage": {
+            "type": "object",
+            "properties": {
+                "next_cursor": {
+                    "type": "string"
+                },
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/jobs.Result"
+                    }
+                }
+            }
+        },
         "api.Problem": {
             "type": "object",
             "properties": {
@@ -2382,7 +2979,12 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "customer": {
-                    "$ref": "#/definitions/events.Customer"
+                    "description": "Customer is set on customer.* events (import.* events have none).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/events.Customer"
+                        }
+                    ]
                 },
                 "followup": {
                     "$ref": "#/definitions/events.Followup"
@@ -2390,6 +2992,13 @@ const docTemplate = `{
                 "id": {
                     "description": "ID is the provider's item id, or one derived from the item's content\nwhen the provider gives none; the same ID is stored once.",
                     "type": "string"
+                },
+                "job": {
+                    "description": "Job is the import job of an import.* event, as GET /v1/imports/{id}\nshows it.",
+                    "type": "array",
+                    "items": {
+                        "type": "integer"
+                    }
                 },
                 "occurred_at": {
                     "type": "string"
@@ -2593,8 +3202,7 @@ const docTemplate = `{
                     "additionalProperties": {
                         "type": "array",
                         "items": {
-                            "type": "integer",
-                            "format": "int32"
+                            "type": "integer"
                         }
                     }
                 },
@@ -2900,6 +3508,170 @@ const docTemplate = `{
                 }
             }
         },
+        "jobs.Job": {
+            "type": "object",
+            "properties": {
+                "connection": {
+                    "type": "string"
+                },
+                "created_at": {
+                    "type": "string"
+                },
+                "created_by": {
+                    "type": "string"
+                },
+                "dedupe": {
+                    "type": "boolean"
+                },
+                "default_region": {
+                    "type": "string"
+                },
+                "dry_run": {
+                    "type": "boolean"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "errors_by_code": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer"
+                    }
+                },
+                "failed": {
+                    "type": "integer"
+                },
+                "finished_at": {
+                    "type": "string"
+                },
+                "id": {
+                    "type": "string"
+                },
+                "mapping": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "mode": {
+                    "type": "string"
+                },
+                "pending": {
+                    "type": "integer"
+                },
+                "retry_of": {
+                    "description": "RetryOf is the job whose retryable rows this job sends again.",
+                    "type": "string"
+                },
+                "skipped_rows": {
+                    "type": "integer"
+                },
+                "source": {
+                    "$ref": "#/definitions/jobs.Source"
+                },
+                "started_at": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string",
+                    "example": "running"
+                },
+                "strict": {
+                    "type": "boolean"
+                },
+                "strict_owner": {
+                    "type": "boolean"
+                },
+                "succeeded": {
+                    "type": "integer"
+                },
+                "total": {
+                    "type": "integer"
+                },
+                "unknown": {
+                    "type": "integer"
+                },
+                "unmapped_columns": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "valid": {
+                    "type": "integer"
+                }
+            }
+        },
+        "jobs.Kind": {
+            "type": "string",
+            "enum": [
+                "csv",
+                "xlsx",
+                "json"
+            ],
+            "x-enum-varnames": [
+                "KindCSV",
+                "KindXLSX",
+                "KindJSON"
+            ]
+        },
+        "jobs.Result": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer"
+                },
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Issue"
+                    }
+                },
+                "index": {
+                    "type": "integer"
+                },
+                "provider_id": {
+                    "type": "string"
+                },
+                "ref": {
+                    "type": "string"
+                },
+                "retry_after": {
+                    "type": "integer"
+                },
+                "row": {
+                    "type": "integer"
+                },
+                "status": {
+                    "$ref": "#/definitions/gateway.Status"
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Issue"
+                    }
+                }
+            }
+        },
+        "jobs.Source": {
+            "type": "object",
+            "properties": {
+                "kind": {
+                    "description": "csv, xlsx or json",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/jobs.Kind"
+                        }
+                    ]
+                },
+                "name": {
+                    "type": "string"
+                },
+                "rows": {
+                    "type": "integer"
+                }
+            }
+        },
         "schema.Code": {
             "type": "string",
             "enum": [
@@ -2925,18 +3697,24 @@ const docTemplate = `{
                 "unknown_field",
                 "unsupported_field",
                 "phone_unverified",
-                "count_mismatch"
+                "count_mismatch",
+                "canceled",
+                "duplicate_in_job",
+                "invalid_row"
             ],
             "x-enum-comments": {
                 "CodeAttachmentInvalid": "too many, unreachable or oversized attachments",
                 "CodeBatchTooLarge": "the provider's per-call cap was exceeded",
+                "CodeCanceled": "an import job was canceled before the record was sent",
                 "CodeCountMismatch": "the provider's counts do not add up to what was sent (warning)",
+                "CodeDuplicateInJob": "the record repeats an earlier row's WhatsApp number in the same import job",
                 "CodeInvalidDate": "not a date in the expected form",
                 "CodeInvalidEmail": "not an e-mail address",
                 "CodeInvalidGender": "gender not male/female/unknown",
                 "CodeInvalidNumber": "not a number",
                 "CodeInvalidOption": "stage/source/language/select/tag value not configured",
                 "CodeInvalidPhone": "not a phone number, or not possible for its country",
+                "CodeInvalidRow": "an import file's row could not be read",
                 "CodeInvalidTag": "a tag that is empty or contains a comma",
                 "CodeInvalidTime": "not HH:mm:ss",
                 "CodeInvalidValue": "a value of the wrong JSON type or out of range",
@@ -2975,7 +3753,10 @@ const docTemplate = `{
                 "a key the canonical model does not have",
                 "the target provider has no such field (warning; error when strict)",
                 "possible but not valid per the phone metadata (warning)",
-                "the provider's counts do not add up to what was sent (warning)"
+                "the provider's counts do not add up to what was sent (warning)",
+                "an import job was canceled before the record was sent",
+                "the record repeats an earlier row's WhatsApp number in the same import job",
+                "an import file's row could not be read"
             ],
             "x-enum-varnames": [
                 "CodeRequired",
@@ -3000,7 +3781,10 @@ const docTemplate = `{
                 "CodeUnknownField",
                 "CodeUnsupportedField",
                 "CodePhoneUnverified",
-                "CodeCountMismatch"
+                "CodeCountMismatch",
+                "CodeCanceled",
+                "CodeDuplicateInJob",
+                "CodeInvalidRow"
             ]
         },
         "schema.Customer": {
@@ -3157,6 +3941,10 @@ const docTemplate = `{
         {
             "description": "Webhooks the providers send, in the providers' own shapes.",
             "name": "webhooks"
+        },
+        {
+            "description": "Import jobs: bulk imports from JSON, CSV or XLSX, run in the background, with per-row results and an error report.",
+            "name": "imports"
         },
         {
             "description": "Only in sandbox mode: make the simulated providers act.",

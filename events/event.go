@@ -5,16 +5,22 @@
 // Webhooks (Dispatcher).
 package events
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Event types.
 const (
 	TypeCustomerUpdated = "customer.updated"
 	TypeFollowupCreated = "customer.followup_created"
+	TypeImportCompleted = "import.completed"
+	TypeImportCanceled  = "import.canceled"
+	TypeImportFailed    = "import.failed"
 )
 
 // Types lists every event type.
-var Types = []string{TypeCustomerUpdated, TypeFollowupCreated}
+var Types = []string{TypeCustomerUpdated, TypeFollowupCreated, TypeImportCompleted, TypeImportCanceled, TypeImportFailed}
 
 // Event is the canonical event envelope.
 type Event struct {
@@ -25,10 +31,14 @@ type Event struct {
 	Connection string    `json:"connection"`
 	OccurredAt time.Time `json:"occurred_at"`
 	ReceivedAt time.Time `json:"received_at"`
-	Customer   Customer  `json:"customer"`
-	Agent      string    `json:"agent,omitempty"`
-	Change     *Change   `json:"change,omitempty"`
-	Followup   *Followup `json:"followup,omitempty"`
+	// Customer is set on customer.* events (import.* events have none).
+	Customer Customer  `json:"customer,omitzero"`
+	Agent    string    `json:"agent,omitempty"`
+	Change   *Change   `json:"change,omitempty"`
+	Followup *Followup `json:"followup,omitempty"`
+	// Job is the import job of an import.* event, as GET /v1/imports/{id}
+	// shows it.
+	Job json.RawMessage `json:"job,omitempty"`
 }
 
 // Customer identifies the customer an event is about.

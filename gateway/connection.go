@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"crmgate/schema"
 )
 
 // Secret is a credential from configuration. It prints, logs and marshals as
@@ -48,6 +50,9 @@ type Common struct {
 	// retry; nil (the key absent) means DefaultRetries.
 	Retries     *int `yaml:"retries"`
 	Concurrency int  `yaml:"concurrency"` // calls in flight per connection
+	// DefaultRegion (ISO 3166-1 alpha-2) is how a phone written without a
+	// country code is read when the request names no region (gateway.md §7).
+	DefaultRegion string `yaml:"default_region"`
 }
 
 // WithDefaults fills zero values with the defaults; Retries only when it is
@@ -92,6 +97,9 @@ func (c Common) Validate() error {
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, errors.New("concurrency: must not be negative"))
+	}
+	if _, err := schema.ParseRegion(c.DefaultRegion); err != nil {
+		errs = append(errs, fmt.Errorf("default_region: %w", err))
 	}
 	return errors.Join(errs...)
 }

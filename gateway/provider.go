@@ -144,6 +144,12 @@ type Streamer interface {
 	StreamWindow(op Op) int
 }
 
+// Chunker is a Provider that says how many records one call for op carries
+// at most: the size of an import job's chunks (gateway.md §7).
+type Chunker interface {
+	ChunkSize(op Op) int
+}
+
 // PoolImporter is a Provider with an import pool that a batch can replace (per
 // agent) or append to (KindPoolReplace, KindPoolAppend).
 type PoolImporter interface {

@@ -103,6 +103,10 @@ type Request struct {
 	Decoded      []schema.Customer
 	AllOrNothing bool
 	ValidateOnly bool
+	// DefaultRegion is how phones without a country code are read
+	// (schema.CheckOptions); empty means the connection's default_region.
+	// It should have passed schema.ParseRegion.
+	DefaultRegion string
 	// Journal, when not nil, keeps the outcomes of the request's calls as
 	// they come back, and gives back those of an earlier attempt of the same
 	// request that was interrupted (see Journal).
@@ -172,6 +176,10 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	}
 	start := time.Now()
 	rules := conn.Rules()
+	region := req.DefaultRegion
+	if region == "" {
+		region = conn.Common.DefaultRegion
+	}
 	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
 		ProviderCalls: []CallReport{}}
 	var answered map[int]Result
@@ -205,7 +213,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		if req.Decoded != nil {
 			pre = &req.Decoded[i]
 		}
-		rec, ok := s.check(i, raw, pre, req.Op, conn.Provider, rules, &ans.Results[i])
+		rec, ok := s.check(i, raw, pre, req.Op, conn.Provider, rules, region, &ans.Results[i])
 		if !ok {
 			anyFailed = true
 			continue
@@ -276,7 +284,7 @@ func planFailed(recs []Record, err error, results []Result) {
 // check decodes (unless pre is the record already decoded) and checks one
 // record, writing its result; it returns the record ready to plan when it
 // passed every check.
-func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, res *Result) (Record, bool) {
+func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, region string, res *Result) (Record, bool) {
 	res.Index = i
 	c, errs, warns := pre, []schema.Issue(nil), []schema.Issue(nil)
 	if c == nil {
@@ -284,7 +292,7 @@ func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op,
 	}
 	if c != nil {
 		res.Ref = c.Ref
-		e, w := schema.Check(c)
+		e, w := schema.CheckWith(c, schema.CheckOptions{DefaultRegion: region})
 		errs, warns = append(errs, e...), append(warns, w...)
 		errs = append(errs, rules.Check(c)...)
 	}

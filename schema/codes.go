@@ -30,6 +30,9 @@ const (
 	CodeUnsupportedField    Code = "unsupported_field"    // the target provider has no such field (warning; error when strict)
 	CodePhoneUnverified     Code = "phone_unverified"     // possible but not valid per the phone metadata (warning)
 	CodeCountMismatch       Code = "count_mismatch"       // the provider's counts do not add up to what was sent (warning)
+	CodeCanceled            Code = "canceled"             // an import job was canceled before the record was sent
+	CodeDuplicateInJob      Code = "duplicate_in_job"     // the record repeats an earlier row's WhatsApp number in the same import job
+	CodeInvalidRow          Code = "invalid_row"          // an import file's row could not be read
 )
 
 // Issue is one per-record error or warning.

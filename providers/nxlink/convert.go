@@ -347,3 +347,6 @@ func (a *Adapter) StreamWindow(op gateway.Op) int {
 	}
 	return MaxBatch
 }
+
+// ChunkSize is how many records one NXLink call carries (gateway.Chunker).
+func (a *Adapter) ChunkSize(gateway.Op) int { return MaxBatch }

@@ -626,3 +626,6 @@ func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldc
 	}
 	return out, report, nil
 }
+
+// ChunkSize is how many records one WSCRM call carries (gateway.Chunker).
+func (a *Adapter) ChunkSize(gateway.Op) int { return MaxRecordsPerCall }

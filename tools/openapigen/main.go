@@ -165,6 +165,14 @@ var schemaNames = map[string]string{
 	"fieldconfig.Option":      "FieldOption",
 	"fieldconfig.Tags":        "TagConfig",
 	"fieldconfig.CustomField": "CustomField",
+	"jobs.Job":                "ImportJob",
+	"jobs.Kind":               "ImportSourceKind",
+	"jobs.Source":             "ImportSource",
+	"jobs.Status":             "ImportJobStatus",
+	"jobs.Result":             "ImportRowResult",
+	"api.ImportOptions":       "ImportOptions",
+	"api.ImportJobPage":       "ImportJobPage",
+	"api.ImportResultPage":    "ImportResultPage",
 }
 
 func renameDefinitions(raw []byte) ([]byte, error) {
@@ -276,6 +284,14 @@ func matchGoTypes(doc *openapi3.T) error {
 			k := f.Type.Kind()
 			if (k == reflect.Slice || k == reflect.Map) && !strings.Contains(opts, "omitempty") && nullableLists[name] {
 				ref.Value.Properties[jn].Value.Nullable = true
+			}
+		}
+	}
+	// An import job's times are null until it started, and until it ended.
+	if job := doc.Components.Schemas["ImportJob"]; job != nil && job.Value != nil {
+		for _, f := range []string{"started_at", "finished_at"} {
+			if p := job.Value.Properties[f]; p != nil && p.Value != nil {
+				p.Value.Nullable = true
 			}
 		}
 	}
