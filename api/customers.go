@@ -415,7 +415,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	}
 	list, report, err := q.Query(c.Request.Context(), agent, conn.Rules())
 	if err != nil {
-		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "error", err.Error(), "trace_id", report.TraceID)
+		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "err", err.Error(), "trace_id", report.TraceID)
 		status := http.StatusBadGateway
 		if errors.Is(err, gateway.ErrUnavailable) {
 			status = http.StatusServiceUnavailable

@@ -91,7 +91,7 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 	added, err := h.Store.Append(c.Request.Context(), evs)
 	if err != nil {
 		// Not stored: the provider must send it again.
-		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "error", err.Error())
+		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the events could not be stored; send the webhook again")
 		return
 	}
@@ -149,7 +149,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 			issue("invalid_value", "after", "pass next_cursor from the previous page unchanged"))
 		return
 	default:
-		h.s.log.Error("events list failed", "request_id", requestID(c), "error", err.Error())
+		h.s.log.Error("events list failed", "request_id", requestID(c), "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the event store could not be reached")
 		c.Header("Retry-After", "5")
 		return
@@ -203,7 +203,7 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, strings.TrimPrefix(err.Error(), "events: "))
 		return
 	default:
-		h.s.log.Error("subscription create failed", "request_id", requestID(c), "error", err.Error())
+		h.s.log.Error("subscription create failed", "request_id", requestID(c), "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
 		return
 	}
@@ -309,6 +309,6 @@ func (h *eventHandlers) storeError(c *gin.Context, err error) {
 		problem(c, http.StatusNotFound, ProblemNotFound, "no such subscription or failed event")
 		return
 	}
-	h.s.log.Error("subscription store failed", "request_id", requestID(c), "error", err.Error())
+	h.s.log.Error("subscription store failed", "request_id", requestID(c), "err", err.Error())
 	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
 }

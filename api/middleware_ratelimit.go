@@ -20,7 +20,7 @@ func (s *Server) rateLimit(c *gin.Context) {
 	}
 	res, err := s.opts.RateLimiter.Allow(c.Request.Context(), principal(c).Subject)
 	if err != nil {
-		s.log.Warn("rate limiter unavailable; request allowed", "request_id", requestID(c), "error", err.Error())
+		s.log.Warn("rate limiter unavailable; request allowed", "request_id", requestID(c), "err", err.Error())
 		c.Next()
 		return
 	}

@@ -161,12 +161,15 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if err := cache.Load(ctx); err != nil {
 		// Serve the configuration file's documents until the store answers.
-		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy", "error", err.Error())
+		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy (/readyz 503 until it is reached)", "err", err.Error())
 	}
 	a.background = append(a.background, cache.Run)
 	ready["config"] = func(context.Context) api.CheckResult {
 		ok, detail := cache.Healthy()
-		return api.CheckResult{OK: ok, Detail: detail}
+		// Until the store was reached once, the documents served are the
+		// configuration file's, perhaps older than what the other
+		// instances validate with: no traffic yet.
+		return api.CheckResult{OK: ok, Detail: detail, Unready: !cache.Loaded()}
 	}
 
 	built := make([]*gateway.Connection, 0, len(conns))
@@ -313,7 +316,7 @@ func (a *App) Run(ctx context.Context) {
 	for _, f := range a.background {
 		a.running.Go(func() {
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				slog.Default().Error("background task stopped", "error", err.Error())
+				slog.Default().Error("background task stopped", "err", err.Error())
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,11 +32,14 @@ const (
 	// otherwise: loopback only, since it prints a token of every scope.
 	SandboxListen         = "127.0.0.1:8080"
 	DefaultRequestTimeout = 60 * time.Second
-	DefaultMaxBodyBytes   = 16 << 20
-	DefaultMaxRecords     = 10000
-	DefaultIssuer         = "crmgate"
-	DefaultAudience       = "crmgate"
-	MinSecretBytes        = 32
+	// DefaultShutdownTimeout bounds how long the requests in flight at a
+	// shutdown may finish: below Kubernetes' default grace of 30 s.
+	DefaultShutdownTimeout = 25 * time.Second
+	DefaultMaxBodyBytes    = 16 << 20
+	DefaultMaxRecords      = 10000
+	DefaultIssuer          = "crmgate"
+	DefaultAudience        = "crmgate"
+	MinSecretBytes         = 32
 
 	// The HTTP server's connection limits (see Server).
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -60,10 +64,15 @@ type Config struct {
 	Listen         string         `yaml:"listen"`
 	RedisURL       gateway.Secret `yaml:"redis_url"`
 	RequestTimeout time.Duration  `yaml:"request_timeout"`
-	Auth           Auth           `yaml:"auth"`
-	Limits         Limits         `yaml:"limits"`
-	Events         Events         `yaml:"events"`
-	Server         Server         `yaml:"server"`
+	// ShutdownTimeout bounds how long the requests in flight at a SIGTERM
+	// may finish; /readyz answers 503 meanwhile.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
+	Auth     Auth   `yaml:"auth"`
+	Limits   Limits `yaml:"limits"`
+	Events   Events `yaml:"events"`
+	Server   Server `yaml:"server"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -155,14 +164,16 @@ type Connection struct {
 
 // file is the document's top level, for key checking and decoding.
 type file struct {
-	Listen         string        `yaml:"listen"`
-	RedisURL       string        `yaml:"redis_url"`
-	RequestTimeout time.Duration `yaml:"request_timeout"`
-	Auth           Auth          `yaml:"auth"`
-	Limits         Limits        `yaml:"limits"`
-	Events         Events        `yaml:"events"`
-	Server         Server        `yaml:"server"`
-	Connections    []yaml.Node   `yaml:"connections"`
+	Listen          string        `yaml:"listen"`
+	RedisURL        string        `yaml:"redis_url"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+	Auth            Auth          `yaml:"auth"`
+	Limits          Limits        `yaml:"limits"`
+	Events          Events        `yaml:"events"`
+	Server          Server        `yaml:"server"`
+	Connections     []yaml.Node   `yaml:"connections"`
 }
 
 // connKeys are the connection keys every provider has.
@@ -208,7 +219,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), RequestTimeout: f.RequestTimeout, ShutdownTimeout: f.ShutdownTimeout, LogLevel: f.LogLevel, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -365,6 +376,12 @@ func (c *Config) defaults() {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -405,6 +422,12 @@ func (c *Config) validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("request_timeout: must not be negative"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	// An Idempotency-Key's claim is a lease its request renews as long as it
 	// runs, so no lease bounds a request; the key itself (its journal of
@@ -718,4 +741,19 @@ func orRoot(at string) string {
 		return "(top level)"
 	}
 	return at
+}
+
+// ParseLogLevel reads log_level: debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level: %q is none of debug, info, warn, error", s)
 }

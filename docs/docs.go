@@ -87,7 +87,7 @@ const docTemplate = `{
         },
         "/readyz": {
             "get": {
-                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, \"redis\" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).",
+                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, \"redis\" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).",
                 "produces": [
                     "application/json"
                 ],
@@ -1739,11 +1739,13 @@ const docTemplate = `{
                     "example": "ok"
                 },
                 "status": {
-                    "description": "degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).",
+                    "description": "degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.",
                     "type": "string",
                     "enum": [
                         "ready",
-                        "degraded"
+                        "degraded",
+                        "shutting_down",
+                        "not_ready"
                     ],
                     "example": "ready"
                 }

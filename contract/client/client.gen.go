@@ -220,8 +220,10 @@ func (e ReadinessRedis) Valid() bool {
 
 // Defines values for ReadinessStatus.
 const (
-	Degraded ReadinessStatus = "degraded"
-	Ready    ReadinessStatus = "ready"
+	Degraded     ReadinessStatus = "degraded"
+	NotReady     ReadinessStatus = "not_ready"
+	Ready        ReadinessStatus = "ready"
+	ShuttingDown ReadinessStatus = "shutting_down"
 )
 
 // Valid indicates whether the value is a known member of the ReadinessStatus enum.
@@ -229,7 +231,11 @@ func (e ReadinessStatus) Valid() bool {
 	switch e {
 	case Degraded:
 		return true
+	case NotReady:
+		return true
 	case Ready:
+		return true
+	case ShuttingDown:
 		return true
 	default:
 		return false
@@ -890,7 +896,7 @@ type Readiness struct {
 	// Example: ok
 	Redis ReadinessRedis `json:"redis,omitempty,omitzero"`
 
-	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
+	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
 	//
 	// Example: ready
 	Status ReadinessStatus `json:"status"`
@@ -901,7 +907,7 @@ type Readiness struct {
 // Example: ok
 type ReadinessRedis string
 
-// ReadinessStatus degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
+// ReadinessStatus degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
 //
 // Example: ready
 type ReadinessStatus string
@@ -1475,7 +1481,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1752,7 +1758,7 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3373,7 +3379,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6267,7 +6273,7 @@ func (c *ClientWithResponses) OpenapiWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 //
 // Returns a wrapper object for the known response body format(s).
 //

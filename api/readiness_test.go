@@ -1,0 +1,61 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// /readyz is 503 once a shutdown started, and while a check says the
+// instance must get no traffic; a check that only fails is degraded, 200.
+func TestReadyzDrainAndUnready(t *testing.T) {
+	var unready bool
+	s, _ := newTestServerWith(t, 0, func(o *Options) {
+		o.Ready = map[string]Check{"config": func(context.Context) CheckResult {
+			return CheckResult{OK: !unready, Detail: "d", Unready: unready}
+		}}
+	})
+	status := func() (int, string) {
+		w := do(t, s, call{method: http.MethodGet, path: "/readyz"})
+		var v struct{ Status string }
+		_ = json.Unmarshal(w.Body.Bytes(), &v)
+		return w.Code, v.Status
+	}
+	if code, st := status(); code != http.StatusOK || st != "ready" {
+		t.Fatalf("before: %d %s", code, st)
+	}
+	unready = true
+	if code, st := status(); code != http.StatusServiceUnavailable || st != "not_ready" {
+		t.Fatalf("no field configuration loaded: %d %s, want 503 not_ready", code, st)
+	}
+	unready = false
+	s.Drain()
+	if code, st := status(); code != http.StatusServiceUnavailable || st != "shutting_down" {
+		t.Fatalf("draining: %d %s, want 503 shutting_down", code, st)
+	}
+	// Still serving while draining.
+	if w := do(t, s, call{method: http.MethodGet, path: "/healthz"}); w.Code != http.StatusOK {
+		t.Fatalf("/healthz while draining: %d", w.Code)
+	}
+}
+
+// A request no route matched is logged with the path asked for, as JSON
+// with the same keys as every other line.
+func TestNotFoundLogsThePath(t *testing.T) {
+	var buf bytes.Buffer
+	s, _ := newTestServerWith(t, 0, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&buf, nil)) })
+	if w := do(t, s, call{method: http.MethodGet, path: "/v2/nothing-here"}); w.Code != http.StatusNotFound {
+		t.Fatalf("status %d", w.Code)
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(buf.String())), &line); err != nil {
+		t.Fatalf("log %q: %v", buf.String(), err)
+	}
+	if line["path"] != "/v2/nothing-here" || line["status"] != float64(404) {
+		t.Fatalf("404 line: %v", line)
+	}
+}
