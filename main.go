@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"crmgate/api"
@@ -33,6 +34,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
+	"crmgate/telemetry"
 )
 
 // factories is the table of providers: a new provider is one more line.
@@ -88,6 +90,8 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
+	// What go-redis logs itself goes into the same JSON stream.
+	redis.SetLogger(telemetry.RedisLogger{Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
