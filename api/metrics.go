@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -56,6 +58,38 @@ func newMetrics(resets func() uint64) *metrics {
 		}, func() float64 { return float64(resets()) }))
 	}
 	return m
+}
+
+// breakerStates gauges each connection's circuit: 0 closed, 1 half-open,
+// 2 open, as crmgate_breaker_state{connection}.
+func (m *metrics) breakerStates(conns []*gateway.Connection) {
+	for _, c := range conns {
+		b := c.Breaker
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "crmgate_breaker_state", Help: "The connection's circuit: 0 closed, 1 half-open (one trial call out), 2 open (calls fail at once).",
+			ConstLabels: prometheus.Labels{"connection": c.ID, "provider": c.Common.Provider},
+		}, func() float64 {
+			switch b.State() {
+			case "open":
+				return 2
+			case "half_open":
+				return 1
+			}
+			return 0
+		}))
+	}
+}
+
+// buildInfo is crmgate_build_info{version,goversion} 1.
+func (m *metrics) buildInfo() {
+	version := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmgate_build_info", Help: "The running build: its module version and Go version."},
+		[]string{"version", "goversion"})
+	g.WithLabelValues(version, runtime.Version()).Set(1)
+	m.reg.MustRegister(g)
 }
 
 func (m *metrics) middleware(c *gin.Context) {

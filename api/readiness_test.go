@@ -59,3 +59,15 @@ func TestNotFoundLogsThePath(t *testing.T) {
 		t.Fatalf("404 line: %v", line)
 	}
 }
+
+// /metrics shows the build and each connection's circuit state.
+func TestMetricsBuildInfoAndBreakerState(t *testing.T) {
+	s, _ := newTestServer(t, 0)
+	w := do(t, s, call{method: http.MethodGet, path: "/metrics"})
+	body := w.Body.String()
+	for _, want := range []string{`crmgate_build_info{goversion="go`, `crmgate_breaker_state{connection="c1",provider="fake"} 0`, `crmgate_breaker_state{connection="c2",provider="fake"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -102,6 +102,8 @@ func New(o Options) *Server {
 	for _, c := range o.Connections {
 		s.conns[c.ID] = c
 	}
+	s.metrics.breakerStates(o.Connections)
+	s.metrics.buildInfo()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

@@ -182,6 +182,14 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
 		}
+		id, logger := c.Common.ID, o.Logger
+		conn.Breaker.OnChange = func(from, to string) {
+			if to == "open" {
+				logger.Warn("circuit opened: calls fail at once, not sent", "connection", id, "from", from, "cooldown", gateway.DefaultBreakerCooldown.String())
+				return
+			}
+			logger.Info("circuit closed: the provider answers again", "connection", id, "from", from)
+		}
 		built = append(built, conn)
 	}
 
