@@ -357,8 +357,26 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	}
 	ans.RequestID = requestID(c)
 	s.metrics.records(conn, ans)
+	if !validateOnly {
+		s.logImport(c, conn, op, ans)
+	}
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
 	c.JSON(http.StatusOK, ans)
+}
+
+// logImport writes the one line of a processed import: its connection,
+// counts, the provider's trace ids (what its support asks for) and how
+// long it took.
+func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *gateway.Answer) {
+	traces := make([]string, 0, len(ans.ProviderCalls))
+	for _, pc := range ans.ProviderCalls {
+		if pc.TraceID != "" {
+			traces = append(traces, pc.TraceID)
+		}
+	}
+	s.log.Info("import", "request_id", ans.RequestID, "connection", conn.ID, "provider", conn.Common.Provider, "kind", op.Kind,
+		"total", ans.Total, "succeeded", ans.Succeeded, "failed", ans.Failed, "unknown", ans.Unknown,
+		"provider_calls", len(ans.ProviderCalls), "trace_ids", traces, "duration_ms", sinceStart(c).Milliseconds())
 }
 
 func serverTiming(t gateway.Timing, c *gin.Context) string {

@@ -71,3 +71,32 @@ func TestMetricsBuildInfoAndBreakerState(t *testing.T) {
 		}
 	}
 }
+
+// A processed import logs one line with its connection, counts, the
+// provider's trace ids and its duration.
+func TestImportLogLine(t *testing.T) {
+	var buf bytes.Buffer
+	s, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&buf, nil)) })
+	body := `{"customers":[{"ref":"a","whatsapp":"+86 152 6666 7780"},{"ref":"b","whatsapp":"8615266667781"},{"ref":"c","whatsapp":"8615266667782"},{"ref":"d"}]}`
+	if w := do(t, s, call{path: "/v1/customers", ctype: "application/json", token: token(t, nil, nil, nil), body: strings.NewReader(body)}); w.Code != 200 {
+		t.Fatalf("status %d %s", w.Code, w.Body)
+	}
+	var found map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("log %q: %v", l, err)
+		}
+		if v["msg"] == "import" {
+			found = v
+		}
+	}
+	if found == nil {
+		t.Fatalf("no import line in %s", buf.String())
+	}
+	traces, _ := found["trace_ids"].([]any)
+	if found["connection"] != "c1" || found["total"] != float64(4) || found["succeeded"] != float64(3) || found["failed"] != float64(1) ||
+		found["unknown"] != float64(0) || len(traces) != 2 || traces[0] == traces[1] || found["duration_ms"] == nil {
+		t.Fatalf("import line %v", found)
+	}
+}
