@@ -81,16 +81,19 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 	switch {
 	case err == nil:
 	case errors.Is(err, gateway.ErrWebhookUnauthorized):
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "refused").Inc()
 		h.s.log.Warn("webhook refused", "request_id", requestID(c), "connection", conn.ID, "reason", err.Error())
 		problem(c, http.StatusUnauthorized, ProblemUnauth, err.Error())
 		return
 	default:
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "malformed").Inc()
 		problem(c, http.StatusBadRequest, ProblemMalformed, err.Error())
 		return
 	}
 	added, err := h.Store.Append(c.Request.Context(), evs)
 	if err != nil {
 		// Not stored: the provider must send it again.
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "not_stored").Inc()
 		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the events could not be stored; send the webhook again")
 		return
@@ -98,6 +101,7 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 	if added > 0 && h.Notify != nil {
 		h.Notify()
 	}
+	h.s.metrics.webhooks.WithLabelValues(conn.ID, "stored").Inc()
 	h.s.log.Info("webhook stored", "request_id", requestID(c), "connection", conn.ID, "events", len(evs), "added", added)
 	c.Data(http.StatusOK, "application/json", recv.WebhookAnswer())
 }

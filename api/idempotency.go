@@ -53,6 +53,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 	switch {
 	case err == nil && ans != nil:
 		c.Header(headerReplayed, "true")
+		s.metrics.replays.Inc()
 		c.Data(ans.Status, ans.ContentType, ans.Body)
 		c.Abort()
 		return nil, nil, false

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"crmgate/idempotency"
+	"crmgate/ratelimit"
 )
 
 // /readyz is 503 once a shutdown started, and while a check says the
@@ -98,5 +102,44 @@ func TestImportLogLine(t *testing.T) {
 	if found["connection"] != "c1" || found["total"] != float64(4) || found["succeeded"] != float64(3) || found["failed"] != float64(1) ||
 		found["unknown"] != float64(0) || len(traces) != 2 || traces[0] == traces[1] || found["duration_ms"] == nil {
 		t.Fatalf("import line %v", found)
+	}
+}
+
+// The metrics fed by imports: validation errors by code, an idempotency
+// replay, a 429.
+func TestMetricsAfterTheirActions(t *testing.T) {
+	lim, err := ratelimit.NewMemory(ratelimit.Limit{Rate: 1, Burst: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newTestServerWith(t, 1<<20, func(o *Options) {
+		o.Idempotency = idempotency.NewMemory(idempotency.Options{})
+		o.RateLimiter = lim
+	})
+	tok := token(t, nil, nil, nil)
+	body := `{"customers":[{"ref":"a","whatsapp":"8615266667781"},{"ref":"b"}]}`
+	post := func() int {
+		req := httptest.NewRequest(http.MethodPost, "/v1/customers", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Idempotency-Key", "k1")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code
+	}
+	codes := []int{post(), post(), post()}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("statuses %v, want 200 200 429", codes)
+	}
+	w := do(t, s, call{method: http.MethodGet, path: "/metrics"})
+	m := w.Body.String()
+	for _, want := range []string{
+		`crmgate_validation_errors_total{code="required",connection="c1"} 1`,
+		`crmgate_idempotency_replays_total 1`,
+		`crmgate_rate_limited_total 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -1467,7 +1467,7 @@ type ClientInterface interface {
 
 	// Metrics Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1724,7 +1724,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Metrics Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3361,7 +3361,7 @@ type ClientWithResponsesInterface interface {
 
 	// MetricsWithResponse Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6243,7 +6243,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // MetricsWithResponse Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Returns a wrapper object for the known response body format(s).
 //
