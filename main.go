@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
 	"crmgate/api"
@@ -35,6 +36,7 @@ import (
 	"crmgate/importcli"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
+	"crmgate/telemetry"
 )
 
 // factories is the table of providers: a new provider is one more line.
@@ -86,8 +88,14 @@ func loadConfig(path string) (*config.Config, error) {
 }
 
 func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	level, err := config.ParseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
+	// What go-redis logs itself goes into the same JSON stream.
+	redis.SetLogger(telemetry.RedisLogger{Logger: logger})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
@@ -116,17 +124,40 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		return err
 	case <-ctx.Done():
 	}
-	// In-flight imports finish, within a bound.
-	shutdownCtx, done := context.WithTimeout(context.Background(), cfg.RequestTimeout+5*time.Second)
+	return shutdown(srv, a, cfg, logger, errc, cancel)
+}
+
+// shutdown stops the gateway in order: readiness off (/readyz 503, so that
+// load balancers take the instance out of rotation), requests still served
+// while some are in flight, then no new connection accepted and the rest
+// drained, all within shutdown_timeout; then the background work stops
+// (event delivery hands its subscriptions back) and the stores close
+// (deferred a.Close in serve). A request still running at shutdown_timeout
+// is cut: an import's Idempotency-Key journal lets its caller retry it.
+func shutdown(srv *http.Server, a *app.App, cfg *config.Config, logger *slog.Logger, errc chan error, stopBackground context.CancelFunc) error {
+	start := time.Now()
+	a.Server.Drain()
+	logger.Info("shutting down", "in_flight", a.Server.InFlight(), "shutdown_timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, done := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer done()
-	logger.Info("shutting down")
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	tick := time.NewTicker(50 * time.Millisecond)
+	for a.Server.InFlight() > 0 && shutdownCtx.Err() == nil {
+		select {
+		case <-tick.C:
+		case <-shutdownCtx.Done():
+		}
 	}
-	cancel()
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	tick.Stop()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		logger.Warn("requests still running at shutdown_timeout were cut", "err", err.Error(), "shutdown_timeout", cfg.ShutdownTimeout.String())
+		_ = srv.Close()
 	}
+	stopBackground()
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	logger.Info("stopped", "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }
 

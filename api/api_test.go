@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,7 +46,7 @@ func (f *fakeProvider) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Cal
 func (f *fakeProvider) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	res := gateway.CallResult{Report: gateway.CallReport{HTTPStatus: 200}}
+	res := gateway.CallResult{Report: gateway.CallReport{HTTPStatus: 200, TraceID: fmt.Sprintf("trace-%d", len(f.sent))}}
 	for _, r := range call.Records {
 		f.sent = append(f.sent, r.Index)
 		res.Outcomes = append(res.Outcomes, gateway.Outcome{Status: gateway.StatusSucceeded})

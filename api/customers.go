@@ -366,6 +366,9 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	}
 	ans.RequestID = requestID(c)
 	s.metrics.records(conn, ans)
+	if !validateOnly {
+		s.logImport(c, conn, op, ans)
+	}
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
 	if s.opts.History == nil || validateOnly {
 		c.JSON(http.StatusOK, ans)
@@ -387,6 +390,21 @@ func regionOption(c *gin.Context, region string) (string, bool) {
 		return "", false
 	}
 	return r, true
+}
+
+// logImport writes the one line of a processed import: its connection,
+// counts, the provider's trace ids (what its support asks for) and how
+// long it took.
+func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *gateway.Answer) {
+	traces := make([]string, 0, len(ans.ProviderCalls))
+	for _, pc := range ans.ProviderCalls {
+		if pc.TraceID != "" {
+			traces = append(traces, pc.TraceID)
+		}
+	}
+	s.log.Info("import", "request_id", ans.RequestID, "connection", conn.ID, "provider", conn.Common.Provider, "kind", op.Kind,
+		"total", ans.Total, "succeeded", ans.Succeeded, "failed", ans.Failed, "unknown", ans.Unknown,
+		"provider_calls", len(ans.ProviderCalls), "trace_ids", traces, "duration_ms", sinceStart(c).Milliseconds())
 }
 
 func serverTiming(t gateway.Timing, c *gin.Context) string {
@@ -443,7 +461,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	}
 	list, report, err := q.Query(c.Request.Context(), agent, conn.Rules())
 	if err != nil {
-		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "error", err.Error(), "trace_id", report.TraceID)
+		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "err", err.Error(), "trace_id", report.TraceID)
 		status := http.StatusBadGateway
 		if errors.Is(err, gateway.ErrUnavailable) {
 			status = http.StatusServiceUnavailable

@@ -81,23 +81,27 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 	switch {
 	case err == nil:
 	case errors.Is(err, gateway.ErrWebhookUnauthorized):
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "refused").Inc()
 		h.s.log.Warn("webhook refused", "request_id", requestID(c), "connection", conn.ID, "reason", err.Error())
 		problem(c, http.StatusUnauthorized, ProblemUnauth, err.Error())
 		return
 	default:
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "malformed").Inc()
 		problem(c, http.StatusBadRequest, ProblemMalformed, err.Error())
 		return
 	}
 	added, err := h.Store.Append(c.Request.Context(), evs)
 	if err != nil {
 		// Not stored: the provider must send it again.
-		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "error", err.Error())
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, "not_stored").Inc()
+		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the events could not be stored; send the webhook again")
 		return
 	}
 	if added > 0 && h.Notify != nil {
 		h.Notify()
 	}
+	h.s.metrics.webhooks.WithLabelValues(conn.ID, "stored").Inc()
 	h.s.log.Info("webhook stored", "request_id", requestID(c), "connection", conn.ID, "events", len(evs), "added", added)
 	c.Data(http.StatusOK, "application/json", recv.WebhookAnswer())
 }
@@ -149,7 +153,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 			issue("invalid_value", "after", "pass next_cursor from the previous page unchanged"))
 		return
 	default:
-		h.s.log.Error("events list failed", "request_id", requestID(c), "error", err.Error())
+		h.s.log.Error("events list failed", "request_id", requestID(c), "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the event store could not be reached")
 		c.Header("Retry-After", "5")
 		return
@@ -203,7 +207,7 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, strings.TrimPrefix(err.Error(), "events: "))
 		return
 	default:
-		h.s.log.Error("subscription create failed", "request_id", requestID(c), "error", err.Error())
+		h.s.log.Error("subscription create failed", "request_id", requestID(c), "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
 		return
 	}
@@ -309,6 +313,6 @@ func (h *eventHandlers) storeError(c *gin.Context, err error) {
 		problem(c, http.StatusNotFound, ProblemNotFound, "no such subscription or failed event")
 		return
 	}
-	h.s.log.Error("subscription store failed", "request_id", requestID(c), "error", err.Error())
+	h.s.log.Error("subscription store failed", "request_id", requestID(c), "err", err.Error())
 	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
 }

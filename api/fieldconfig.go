@@ -77,7 +77,7 @@ func (s *Server) putFieldConfig(c *gin.Context, fc FieldConfigs) {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the field configuration is not valid; nothing was changed", configIssues(err)...)
 		return
 	default:
-		s.log.Error("field config put failed", "request_id", requestID(c), "connection", conn.ID, "error", err.Error())
+		s.log.Error("field config put failed", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the field configuration store could not be reached; nothing was changed")
 		return
 	}

@@ -53,6 +53,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 	switch {
 	case err == nil && ans != nil:
 		c.Header(headerReplayed, "true")
+		s.metrics.replays.Inc()
 		c.Data(ans.Status, ans.ContentType, ans.Body)
 		c.Abort()
 		return nil, nil, false
@@ -66,7 +67,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
 		return nil, nil, false
 	default:
-		s.log.Error("idempotency store failed", "request_id", requestID(c), "error", err.Error())
+		s.log.Error("idempotency store failed", "request_id", requestID(c), "err", err.Error())
 		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the Idempotency-Key could not be checked; nothing was sent, retry later")
 		return nil, nil, false
 	}
@@ -101,7 +102,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 			err = store.Release(ctx, claim)
 		}
 		if err != nil {
-			s.log.Error("idempotency store failed", "request_id", requestID(c), "error", err.Error())
+			s.log.Error("idempotency store failed", "request_id", requestID(c), "err", err.Error())
 		}
 	}, j, true
 }
@@ -135,7 +136,7 @@ func (j *keyJournal) Answered() (map[int]gateway.Result, []gateway.CallReport) {
 		var e journalEntry
 		if err := json.Unmarshal(raw, &e); err != nil {
 			// Not ours to read: its records are sent again.
-			j.log.Error("idempotency journal entry unreadable", "request_id", j.requestID, "error", err.Error())
+			j.log.Error("idempotency journal entry unreadable", "request_id", j.requestID, "err", err.Error())
 			continue
 		}
 		for _, r := range e.Results {
@@ -165,7 +166,7 @@ func (j *keyJournal) Record(ctx context.Context, report gateway.CallReport, resu
 	}
 	if err != nil {
 		j.log.Error("idempotency journal not written; a retry after a crash would send these records again",
-			"request_id", j.requestID, "records", len(results), "error", err.Error())
+			"request_id", j.requestID, "records", len(results), "err", err.Error())
 	}
 }
 

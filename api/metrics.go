@@ -3,6 +3,8 @@ package api
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -22,6 +24,12 @@ type metrics struct {
 	recs     *prometheus.CounterVec
 	calls    *prometheus.CounterVec
 	callDur  *prometheus.HistogramVec
+
+	retries    *prometheus.CounterVec
+	limited    prometheus.Counter
+	replays    prometheus.Counter
+	webhooks   *prometheus.CounterVec
+	validation *prometheus.CounterVec
 }
 
 // newMetrics builds the registry; resets, when not nil, is the count behind
@@ -47,6 +55,22 @@ func newMetrics(resets func() uint64) *metrics {
 		Name: "crmgate_provider_call_duration_seconds", Help: "Provider call duration, retries included, by connection.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"connection", "provider"})
+	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmgate_provider_retries_total", Help: "Provider call attempts after the first, by connection.",
+	}, []string{"connection", "provider"})
+	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "crmgate_rate_limited_total", Help: "Requests answered 429: the app's rate limit was spent.",
+	})
+	m.replays = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "crmgate_idempotency_replays_total", Help: "Answers replayed for an Idempotency-Key seen before (Idempotent-Replayed: true).",
+	})
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmgate_webhooks_received_total", Help: "Provider webhooks received, by connection and outcome (stored, refused, malformed, not_stored).",
+	}, []string{"connection", "outcome"})
+	m.validation = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmgate_validation_errors_total", Help: "Per-record errors of processed imports and validations, by connection and code.",
+	}, []string{"connection", "code"})
+	m.reg.MustRegister(m.retries, m.limited, m.replays, m.webhooks, m.validation)
 	m.reg.MustRegister(m.requests, m.duration, m.recs, m.calls, m.callDur,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	if resets != nil {
@@ -56,6 +80,38 @@ func newMetrics(resets func() uint64) *metrics {
 		}, func() float64 { return float64(resets()) }))
 	}
 	return m
+}
+
+// breakerStates gauges each connection's circuit: 0 closed, 1 half-open,
+// 2 open, as crmgate_breaker_state{connection}.
+func (m *metrics) breakerStates(conns []*gateway.Connection) {
+	for _, c := range conns {
+		b := c.Breaker
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "crmgate_breaker_state", Help: "The connection's circuit: 0 closed, 1 half-open (one trial call out), 2 open (calls fail at once).",
+			ConstLabels: prometheus.Labels{"connection": c.ID, "provider": c.Common.Provider},
+		}, func() float64 {
+			switch b.State() {
+			case "open":
+				return 2
+			case "half_open":
+				return 1
+			}
+			return 0
+		}))
+	}
+}
+
+// buildInfo is crmgate_build_info{version,goversion} 1.
+func (m *metrics) buildInfo() {
+	version := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "crmgate_build_info", Help: "The running build: its module version and Go version."},
+		[]string{"version", "goversion"})
+	g.WithLabelValues(version, runtime.Version()).Set(1)
+	m.reg.MustRegister(g)
 }
 
 func (m *metrics) middleware(c *gin.Context) {
@@ -74,11 +130,17 @@ func (m *metrics) middleware(c *gin.Context) {
 func (m *metrics) records(conn *gateway.Connection, a *gateway.Answer) {
 	for _, r := range a.Results {
 		m.recs.WithLabelValues(conn.ID, conn.Common.Provider, string(r.Status)).Inc()
+		for _, e := range r.Errors {
+			m.validation.WithLabelValues(conn.ID, string(e.Code)).Inc()
+		}
 	}
 }
 
 // ObserveCall records one provider call; give it to gateway.Service.Observe.
-func (s *Server) ObserveCall(conn *gateway.Connection, _ gateway.CallReport, err error, elapsed time.Duration) {
+func (s *Server) ObserveCall(conn *gateway.Connection, report gateway.CallReport, err error, elapsed time.Duration) {
+	if report.Attempts > 1 {
+		s.metrics.retries.WithLabelValues(conn.ID, conn.Common.Provider).Add(float64(report.Attempts - 1))
+	}
 	outcome := "answered"
 	switch {
 	case errors.Is(err, gateway.ErrUnavailable):

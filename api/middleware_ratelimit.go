@@ -20,7 +20,7 @@ func (s *Server) rateLimit(c *gin.Context) {
 	}
 	res, err := s.opts.RateLimiter.Allow(c.Request.Context(), principal(c).Subject)
 	if err != nil {
-		s.log.Warn("rate limiter unavailable; request allowed", "request_id", requestID(c), "error", err.Error())
+		s.log.Warn("rate limiter unavailable; request allowed", "request_id", requestID(c), "err", err.Error())
 		c.Next()
 		return
 	}
@@ -29,6 +29,7 @@ func (s *Server) rateLimit(c *gin.Context) {
 	if !res.Allowed {
 		secs := int(math.Ceil(res.RetryAfter.Seconds()))
 		c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
+		s.metrics.limited.Inc()
 		problem(c, http.StatusTooManyRequests, ProblemRateLimited, "this app's request rate limit is spent; retry after the Retry-After seconds")
 		return
 	}

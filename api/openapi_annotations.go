@@ -74,8 +74,8 @@ type docHealth struct {
 
 // docReadiness is the answer of GET /readyz.
 type docReadiness struct {
-	// degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
-	Status string `json:"status" validate:"required" enums:"ready,degraded" example:"ready"`
+	// degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
+	Status string `json:"status" validate:"required" enums:"ready,degraded,shutting_down,not_ready" example:"ready"`
 	// With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
 	Redis  string                   `json:"redis,omitempty" enums:"ok,unreachable,reset" example:"ok"`
 	Checks map[string]docReadyCheck `json:"checks" validate:"required"`
@@ -644,7 +644,7 @@ func docHealthz() {}
 // docReadyz documents GET /readyz.
 //
 //	@Summary		Readiness
-//	@Description	200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+//	@Description	200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 //	@Tags			operations
 //	@ID				readyz
 //	@Produce		json
@@ -655,7 +655,7 @@ func docReadyz() {}
 // docMetrics documents GET /metrics.
 //
 //	@Summary		Prometheus metrics
-//	@Description	crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+//	@Description	crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //	@Tags			operations
 //	@ID				metrics
 //	@Produce		plain

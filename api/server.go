@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,6 +30,10 @@ type CheckResult struct {
 	OK     bool
 	Detail string
 	State  string
+	// Unready makes /readyz answer 503: the instance should get no traffic
+	// (no field configuration was ever loaded). A check that is only !OK
+	// makes it degraded, still 200.
+	Unready bool
 }
 
 // Options are what the Server needs. Connections, Service and Verifier are
@@ -75,6 +80,9 @@ type Server struct {
 	log      *slog.Logger
 	engine   *gin.Engine
 	metrics  *metrics
+
+	draining atomic.Bool  // a shutdown started: /readyz answers 503
+	inflight atomic.Int64 // requests being served
 }
 
 // New builds the server and its routes. It panics on missing required
@@ -100,10 +108,12 @@ func New(o Options) *Server {
 	for _, c := range o.Connections {
 		s.conns[c.ID] = c
 	}
+	s.metrics.breakerStates(o.Connections)
+	s.metrics.buildInfo()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
+	r.Use(s.countInFlight, requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path)
 	})
@@ -169,7 +179,11 @@ func (s *Server) logRequests(c *gin.Context) {
 	if p, ok := c.Get(ctxPrincipal); ok {
 		sub = p.(*auth.Principal).Subject
 	}
-	s.log.Info("request", "request_id", requestID(c), "method", c.Request.Method, "path", c.FullPath(),
+	path := c.FullPath()
+	if path == "" {
+		path = c.Request.URL.Path // no route matched: the path asked for
+	}
+	s.log.Info("request", "request_id", requestID(c), "method", c.Request.Method, "path", path,
 		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "app", sub)
 }
 
@@ -205,10 +219,25 @@ func (s *Server) Connections() []*gateway.Connection { return s.order }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
+// Drain makes /readyz answer 503 from now on ("status": "shutting_down"),
+// so that load balancers take the instance out of rotation while the
+// requests it is serving finish. Requests are still served.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// InFlight is the number of requests being served.
+func (s *Server) InFlight() int64 { return s.inflight.Load() }
+
+func (s *Server) countInFlight(c *gin.Context) {
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	c.Next()
+}
+
 func (s *Server) readyz(c *gin.Context) {
 	status, code := "ready", http.StatusOK
 	checks := gin.H{}
 	body := gin.H{"checks": checks}
+	unready := false
 	for name, check := range s.opts.Ready {
 		r := check(c.Request.Context())
 		checks[name] = gin.H{"ok": r.OK, "detail": r.Detail}
@@ -221,6 +250,13 @@ func (s *Server) readyz(c *gin.Context) {
 			// still serving.
 			status = "degraded"
 		}
+		unready = unready || r.Unready
+	}
+	switch {
+	case s.draining.Load():
+		status, code = "shutting_down", http.StatusServiceUnavailable
+	case unready:
+		status, code = "not_ready", http.StatusServiceUnavailable
 	}
 	body["status"] = status
 	c.JSON(code, body)

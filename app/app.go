@@ -176,12 +176,15 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	if err := cache.Load(ctx); err != nil {
 		// Serve the configuration file's documents until the store answers.
-		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy", "error", err.Error())
+		o.Logger.Warn("field configuration store not reachable at start; serving the configuration file's copy (/readyz 503 until it is reached)", "err", err.Error())
 	}
 	a.background = append(a.background, cache.Run)
 	ready["config"] = func(context.Context) api.CheckResult {
 		ok, detail := cache.Healthy()
-		return api.CheckResult{OK: ok, Detail: detail}
+		// Until the store was reached once, the documents served are the
+		// configuration file's, perhaps older than what the other
+		// instances validate with: no traffic yet.
+		return api.CheckResult{OK: ok, Detail: detail, Unready: !cache.Loaded()}
 	}
 
 	built := make([]*gateway.Connection, 0, len(conns))
@@ -193,6 +196,14 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		conn, err := gateway.NewConnection(c.Common, p, c.Extra, cache)
 		if err != nil {
 			return nil, fmt.Errorf("app: %w", err)
+		}
+		id, logger := c.Common.ID, o.Logger
+		conn.Breaker.OnChange = func(from, to string) {
+			if to == "open" {
+				logger.Warn("circuit opened: calls fail at once, not sent", "connection", id, "from", from, "cooldown", gateway.DefaultBreakerCooldown.String())
+				return
+			}
+			logger.Info("circuit closed: the provider answers again", "connection", id, "from", from)
 		}
 		built = append(built, conn)
 	}
@@ -386,7 +397,7 @@ func (a *App) Run(ctx context.Context) {
 	for _, f := range a.background {
 		a.running.Go(func() {
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				slog.Default().Error("background task stopped", "error", err.Error())
+				slog.Default().Error("background task stopped", "err", err.Error())
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -43,6 +44,9 @@ const (
 	DefaultIssuer         = "crmgate"
 	DefaultAudience       = "crmgate"
 	MinSecretBytes        = 32
+	// DefaultShutdownTimeout bounds how long the requests in flight at a
+	// shutdown may finish: below Kubernetes' default grace of 30 s.
+	DefaultShutdownTimeout = 25 * time.Second
 
 	// The HTTP server's connection limits (see Server).
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -76,6 +80,11 @@ type Config struct {
 	Server         Server        `yaml:"server"`
 	Requests       Requests      `yaml:"requests"`
 	Jobs           Jobs          `yaml:"jobs"`
+	// ShutdownTimeout bounds how long the requests in flight at a SIGTERM
+	// may finish; /readyz answers 503 meanwhile.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
 	// Connections are the provider accounts; decoded by hand (see Connection).
 	Connections []Connection `yaml:"-"`
 
@@ -237,17 +246,19 @@ type Connection struct {
 
 // file is the document's top level, for key checking and decoding.
 type file struct {
-	Listen         string        `yaml:"listen"`
-	RedisURL       string        `yaml:"redis_url"`
-	Redis          *Redis        `yaml:"redis"`
-	RequestTimeout time.Duration `yaml:"request_timeout"`
-	Auth           Auth          `yaml:"auth"`
-	Limits         Limits        `yaml:"limits"`
-	Events         Events        `yaml:"events"`
-	Server         Server        `yaml:"server"`
-	Requests       Requests      `yaml:"requests"`
-	Jobs           Jobs          `yaml:"jobs"`
-	Connections    []yaml.Node   `yaml:"connections"`
+	Listen          string        `yaml:"listen"`
+	RedisURL        string        `yaml:"redis_url"`
+	Redis           *Redis        `yaml:"redis"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
+	Auth            Auth          `yaml:"auth"`
+	Limits          Limits        `yaml:"limits"`
+	Events          Events        `yaml:"events"`
+	Server          Server        `yaml:"server"`
+	Requests        Requests      `yaml:"requests"`
+	Jobs            Jobs          `yaml:"jobs"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+	Connections     []yaml.Node   `yaml:"connections"`
 }
 
 // connKeys are the connection keys every provider has.
@@ -293,7 +304,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests, Jobs: f.Jobs}
+	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests, Jobs: f.Jobs, ShutdownTimeout: f.ShutdownTimeout, LogLevel: f.LogLevel}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -451,6 +462,12 @@ func (c *Config) defaults() {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
 	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -520,6 +537,12 @@ func (c *Config) validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, errors.New("request_timeout: must not be negative"))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("shutdown_timeout: must not be negative"))
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	// An Idempotency-Key's claim is a lease its request renews as long as it
 	// runs, so no lease bounds a request; the key itself (its journal of
@@ -842,4 +865,19 @@ func orRoot(at string) string {
 		return "(top level)"
 	}
 	return at
+}
+
+// ParseLogLevel reads log_level: debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level: %q is none of debug, info, warn, error", s)
 }

@@ -346,3 +346,21 @@ func TestRequestsRetention(t *testing.T) {
 		t.Errorf("a negative requests.retention: err = %v", err)
 	}
 }
+
+func TestShutdownTimeoutAndLogLevel(t *testing.T) {
+	c, err := Sandbox(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ShutdownTimeout != DefaultShutdownTimeout || c.LogLevel != "info" {
+		t.Fatalf("defaults: %v %q", c.ShutdownTimeout, c.LogLevel)
+	}
+	for _, lv := range []string{"debug", "info", "warn", "error"} {
+		if _, err := ParseLogLevel(lv); err != nil {
+			t.Errorf("%s: %v", lv, err)
+		}
+	}
+	if _, err := ParseLogLevel("verbose"); err == nil || !strings.Contains(err.Error(), "log_level") {
+		t.Errorf("verbose: %v", err)
+	}
+}

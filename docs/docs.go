@@ -45,7 +45,7 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
-                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.",
+                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.",
                 "produces": [
                     "text/plain"
                 ],
@@ -87,7 +87,7 @@ const docTemplate = `{
         },
         "/readyz": {
             "get": {
-                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, \"redis\" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).",
+                "description": "200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, \"redis\" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).",
                 "produces": [
                     "application/json"
                 ],
@@ -2500,11 +2500,13 @@ const docTemplate = `{
                     "example": "ok"
                 },
                 "status": {
-                    "description": "degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).",
+                    "description": "degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.",
                     "type": "string",
                     "enum": [
                         "ready",
-                        "degraded"
+                        "degraded",
+                        "shutting_down",
+                        "not_ready"
                     ],
                     "example": "ready"
                 }
@@ -3605,14 +3607,14 @@ const docTemplate = `{
         "jobs.Kind": {
             "type": "string",
             "enum": [
+                "json",
                 "csv",
-                "xlsx",
-                "json"
+                "xlsx"
             ],
             "x-enum-varnames": [
+                "KindJSON",
                 "KindCSV",
-                "KindXLSX",
-                "KindJSON"
+                "KindXLSX"
             ]
         },
         "jobs.Result": {

@@ -349,6 +349,14 @@ func (c *Cache) setWatching(on bool) {
 	c.hmu.Unlock()
 }
 
+// Loaded reports whether the store was ever reached, so that the copy
+// served is the shared one and not only the configuration file's document.
+func (c *Cache) Loaded() bool {
+	c.hmu.Lock()
+	defer c.hmu.Unlock()
+	return c.loaded
+}
+
 // Healthy reports whether the in-process copy follows the store: false
 // before the store was first reached, while it cannot be reached, and while
 // a stored document cannot be used. detail says why, and which versions are

@@ -24,6 +24,10 @@ type Breaker struct {
 	Threshold int
 	Cooldown  time.Duration
 	Now       func() time.Time
+	// OnChange, when set, is called (outside the breaker's lock) each time
+	// the circuit opens ("open", also again after a failed trial) or
+	// closes ("closed"), with the state before.
+	OnChange func(from, to string)
 
 	mu       sync.Mutex
 	failures int
@@ -99,7 +103,7 @@ func (b *Breaker) Allow(ctx context.Context) (Ticket, time.Duration, bool) {
 // Record notes the outcome of a call that Allow let through.
 func (b *Breaker) Record(t Ticket, v Verdict) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	from := b.stateLocked()
 	switch v {
 	case Answered:
 		b.failures = 0
@@ -112,6 +116,12 @@ func (b *Breaker) Record(t Ticket, v Verdict) {
 	}
 	if t.trial != nil && t.trial == b.trial {
 		b.endTrial()
+	}
+	to := b.stateLocked()
+	hook := b.OnChange
+	b.mu.Unlock()
+	if hook != nil && from != to && (to == "open" || to == "closed") {
+		hook(from, to)
 	}
 }
 
@@ -136,6 +146,10 @@ func (b *Breaker) openFor() time.Duration {
 func (b *Breaker) State() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.stateLocked()
+}
+
+func (b *Breaker) stateLocked() string {
 	switch {
 	case b.failures < b.threshold():
 		return "closed"

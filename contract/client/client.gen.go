@@ -271,8 +271,10 @@ func (e ReadinessRedis) Valid() bool {
 
 // Defines values for ReadinessStatus.
 const (
-	Degraded ReadinessStatus = "degraded"
-	Ready    ReadinessStatus = "ready"
+	Degraded     ReadinessStatus = "degraded"
+	NotReady     ReadinessStatus = "not_ready"
+	Ready        ReadinessStatus = "ready"
+	ShuttingDown ReadinessStatus = "shutting_down"
 )
 
 // Valid indicates whether the value is a known member of the ReadinessStatus enum.
@@ -280,7 +282,11 @@ func (e ReadinessStatus) Valid() bool {
 	switch e {
 	case Degraded:
 		return true
+	case NotReady:
+		return true
 	case Ready:
+		return true
+	case ShuttingDown:
 		return true
 	default:
 		return false
@@ -1113,7 +1119,7 @@ type Readiness struct {
 	// Example: ok
 	Redis ReadinessRedis `json:"redis,omitempty,omitzero"`
 
-	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
+	// Status degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
 	//
 	// Example: ready
 	Status ReadinessStatus `json:"status"`
@@ -1124,7 +1130,7 @@ type Readiness struct {
 // Example: ok
 type ReadinessRedis string
 
-// ReadinessStatus degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable).
+// ReadinessStatus degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
 //
 // Example: ready
 type ReadinessStatus string
@@ -1759,7 +1765,7 @@ type ClientInterface interface {
 
 	// Metrics Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1773,7 +1779,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2110,7 +2116,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Metrics Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2144,7 +2150,7 @@ func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4500,7 +4506,7 @@ type ClientWithResponsesInterface interface {
 
 	// MetricsWithResponse Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4518,7 +4524,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+	// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8627,7 +8633,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // MetricsWithResponse Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds and crmgate_records_total, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8657,7 +8663,7 @@ func (c *ClientWithResponses) OpenapiWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set).
+// 200 with status ready, or degraded when a check (Redis, field configuration) fails: the gateway goes on validating with its last good field configuration, so it stays in rotation. With Redis, "redis" says ok, unreachable, or reset (for an hour after this instance noticed that Redis lost its data set). 503 from the moment a shutdown starts (shutting_down: the requests in flight finish, within shutdown_timeout) and while no field configuration was ever loaded from the store (not_ready).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -1,0 +1,60 @@
+package telemetry
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// What go-redis logs itself, once routed, is one JSON object a line, as
+// every other line of the stream; here its pool dialling a Redis that is not
+// there.
+func TestRedisLogLinesAreJSON(t *testing.T) {
+	var buf lockedBuffer
+	redis.SetLogger(RedisLogger{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: time.Second, MaxRetries: 0, MinIdleConns: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = rdb.Ping(ctx).Err()
+	_ = rdb.Close()
+	sc := bufio.NewScanner(strings.NewReader(buf.String()))
+	n := 0
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("not one JSON object: %q", sc.Text())
+		}
+		if line["source"] != "go-redis" || line["level"] != "WARN" {
+			t.Errorf("line %v", line)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("nothing logged")
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
