@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"crmgate/events"
 	"crmgate/gateway"
 )
 
@@ -30,6 +31,8 @@ type metrics struct {
 	replays    prometheus.Counter
 	webhooks   *prometheus.CounterVec
 	validation *prometheus.CounterVec
+	deliveries *prometheus.CounterVec
+	lag        *prometheus.GaugeVec
 }
 
 // newMetrics builds the registry; resets, when not nil, is the count behind
@@ -70,7 +73,13 @@ func newMetrics(resets func() uint64) *metrics {
 	m.validation = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "crmgate_validation_errors_total", Help: "Per-record errors of processed imports and validations, by connection and code.",
 	}, []string{"connection", "code"})
-	m.reg.MustRegister(m.retries, m.limited, m.replays, m.webhooks, m.validation)
+	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmgate_event_deliveries_total", Help: "Event delivery attempts to subscriptions, by outcome (delivered, retry: failed and to be made again, failed: given up and listed in the subscription's failures).",
+	}, []string{"outcome"})
+	m.lag = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "crmgate_event_delivery_lag_seconds", Help: "The delivery backlog of each subscription: how long the event last attempted had waited since it was received (0 when nothing is waiting).",
+	}, []string{"subscription"})
+	m.reg.MustRegister(m.retries, m.limited, m.replays, m.webhooks, m.validation, m.deliveries, m.lag)
 	m.reg.MustRegister(m.requests, m.duration, m.recs, m.calls, m.callDur,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	if resets != nil {
@@ -150,6 +159,15 @@ func (s *Server) ObserveCall(conn *gateway.Connection, report gateway.CallReport
 	}
 	s.metrics.calls.WithLabelValues(conn.ID, conn.Common.Provider, outcome).Inc()
 	s.metrics.callDur.WithLabelValues(conn.ID, conn.Common.Provider).Observe(elapsed.Seconds())
+}
+
+// ObserveDelivery records one event delivery attempt or an idle
+// subscription; give it to events.DispatcherOptions.Observe.
+func (s *Server) ObserveDelivery(d events.Delivery) {
+	if d.Outcome != "idle" {
+		s.metrics.deliveries.WithLabelValues(d.Outcome).Inc()
+	}
+	s.metrics.lag.WithLabelValues(d.Subscription).Set(d.Lag.Seconds())
 }
 
 func (m *metrics) handler() gin.HandlerFunc {

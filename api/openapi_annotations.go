@@ -655,7 +655,7 @@ func docReadyz() {}
 // docMetrics documents GET /metrics.
 //
 //	@Summary		Prometheus metrics
-//	@Description	crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+//	@Description	crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //	@Tags			operations
 //	@ID				metrics
 //	@Produce		plain

@@ -217,8 +217,10 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		schedule = cfg.Events.DeliverySchedule
 	}
 	dest := events.Destinations{AllowLoopback: cfg.Events.AllowLoopback, Networks: cfg.Events.Networks()}
+	var observeDelivery func(events.Delivery) // the API server's, set below before anything runs
 	dispatcher, err := events.NewDispatcher(evStore, subs, events.DispatcherOptions{
 		Logger: o.Logger, Schedule: schedule, PollInterval: o.DeliveryPoll, Destinations: dest,
+		Observe: func(d events.Delivery) { observeDelivery(d) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -276,6 +278,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Extra:          extra,
 	})
 	svc.Observe = srv.ObserveCall
+	observeDelivery = srv.ObserveDelivery
 	a.Server, a.Handler = srv, srv
 
 	if cfg.Sandbox {

@@ -285,6 +285,19 @@ func TestSubscriptionDelivery(t *testing.T) {
 		}
 	}
 
+	// The metrics count every attempt by outcome (two retries each of twice
+	// and never, never given up once, seven accepted), and each
+	// subscription's lag falls back to 0 once nothing waits for it.
+	var metrics string
+	waitFor(t, 10*time.Second, "the delivery metrics", func() bool {
+		code, raw := do(t, http.MethodGet, gw.URL+"/metrics", "", nil)
+		metrics = string(raw)
+		return code == http.StatusOK && metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="retry"}`, 4) &&
+			metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="failed"}`, 1) &&
+			metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="delivered"}`, 7) &&
+			strings.Contains(metrics, `crmgate_event_delivery_lag_seconds{subscription="`+all.ID+`"} 0`)
+	})
+
 	if code, raw := do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+all.ID, adminToken(t), nil); code != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", code, raw)
 	}
@@ -590,4 +603,16 @@ func TestSandboxChangeBecomesEvent(t *testing.T) {
 	if n := len(allEvents(t, srv.URL, a.DevToken)); n != 2 {
 		t.Errorf("%d events after the refused changes, want still 2", n)
 	}
+}
+
+// metricAtLeast reports whether the Prometheus text exposition holds the
+// series name (with its labels) at a value of at least min.
+func metricAtLeast(text, series string, min float64) bool {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && f >= min
+		}
+	}
+	return false
 }

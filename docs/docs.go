@@ -45,7 +45,7 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
-                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.",
+                "description": "crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.",
                 "produces": [
                     "text/plain"
                 ],
@@ -3607,14 +3607,14 @@ const docTemplate = `{
         "jobs.Kind": {
             "type": "string",
             "enum": [
-                "json",
                 "csv",
-                "xlsx"
+                "xlsx",
+                "json"
             ],
             "x-enum-varnames": [
-                "KindJSON",
                 "KindCSV",
-                "KindXLSX"
+                "KindXLSX",
+                "KindJSON"
             ]
         },
         "jobs.Result": {

@@ -72,6 +72,33 @@ type DispatcherOptions struct {
 	After func(time.Duration) <-chan time.Time
 	// Logger receives failed attempts and store errors; nil discards them.
 	Logger *slog.Logger
+	// Observe, when set, is told of every delivery attempt and of every
+	// subscription found with nothing left to deliver (for metrics). It is
+	// called from the delivering goroutines and must not block.
+	Observe func(Delivery)
+}
+
+// Delivery is what Observe is told.
+type Delivery struct {
+	Subscription string
+	// Outcome is "delivered", "retry" (the attempt failed and will be made
+	// again), "failed" (given up: listed in the subscription's failures) or
+	// "idle" (nothing is waiting for the subscription).
+	Outcome string
+	// Lag is how long the event attempted has waited since it was received
+	// (0 when idle): how far the subscription is behind.
+	Lag time.Duration
+}
+
+func (d *Dispatcher) observe(sub, outcome string, ev *Event) {
+	if d.opts.Observe == nil {
+		return
+	}
+	var lag time.Duration
+	if ev != nil && !ev.ReceivedAt.IsZero() {
+		lag = max(d.opts.Now().Sub(ev.ReceivedAt), 0)
+	}
+	d.opts.Observe(Delivery{Subscription: sub, Outcome: outcome, Lag: lag})
 }
 
 // Dispatcher delivers every stored event to every subscription whose
@@ -314,6 +341,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 			}
 			next = progress{Cursor: page.NextCursor}
 			if len(page.Events) == 0 {
+				d.observe(subID, "idle", nil)
 				if page.NextCursor != st.Cursor || st.Attempts != 0 {
 					if err := d.subs.commit(ctx, subID, token, commitOp{state: next}); err != nil {
 						d.logStoreErr(ctx, subID, err)
@@ -352,14 +380,17 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 		}
 		op := commitOp{}
 		attempts := st.Attempts + 1
+		outcome := "retry"
 		switch {
 		case err == nil:
+			outcome = "delivered"
 			op.state = progress{Cursor: st.Cursor}
 			if !redeliver {
 				op.state.Cursor = next.Cursor
 			}
 			op.popRedeliver = redeliver
 		case attempts > len(d.opts.Schedule):
+			outcome = "failed"
 			d.log.Warn("events: delivery given up", "subscription", subID, "event", ev.ID, "attempts", attempts, "err", err.Error(), "cause", detail(err))
 			op.state = progress{Cursor: st.Cursor}
 			if !redeliver {
@@ -379,6 +410,7 @@ func (d *Dispatcher) deliverLoop(ctx context.Context, subID, token string) (gone
 			d.logStoreErr(ctx, subID, err)
 			return false
 		}
+		d.observe(subID, outcome, ev)
 	}
 	return false
 }

@@ -1765,7 +1765,7 @@ type ClientInterface interface {
 
 	// Metrics Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2116,7 +2116,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Metrics Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4506,7 +4506,7 @@ type ClientWithResponsesInterface interface {
 
 	// MetricsWithResponse Prometheus metrics
 	//
-	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+	// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8633,7 +8633,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // MetricsWithResponse Prometheus metrics
 //
-// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
+// crmgate_http_requests_total, crmgate_http_request_duration_seconds, crmgate_records_total, crmgate_provider_calls_total, crmgate_provider_retries_total, crmgate_breaker_state, crmgate_rate_limited_total, crmgate_idempotency_replays_total, crmgate_webhooks_received_total, crmgate_validation_errors_total, crmgate_event_deliveries_total, crmgate_event_delivery_lag_seconds and crmgate_build_info, with Redis crmgate_redis_resets_total (times this instance noticed that Redis lost its data set), plus Go and process metrics, in the Prometheus text format.
 //
 // Returns a wrapper object for the known response body format(s).
 //
