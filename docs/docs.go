@@ -2087,6 +2087,14 @@ const docTemplate = `{
                 "capabilities": {
                     "$ref": "#/definitions/gateway.Capabilities"
                 },
+                "circuit": {
+                    "description": "The circuit breaker of this gateway instance for the connection.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/gateway.Circuit"
+                        }
+                    ]
+                },
                 "id": {
                     "type": "string"
                 },
@@ -2445,6 +2453,31 @@ const docTemplate = `{
                 },
                 "webhooks": {
                     "type": "boolean"
+                }
+            }
+        },
+        "gateway.Circuit": {
+            "type": "object",
+            "required": [
+                "state"
+            ],
+            "properties": {
+                "last_failure_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "last_success_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "closed",
+                        "open",
+                        "half_open"
+                    ],
+                    "example": "closed"
                 }
             }
         },
