@@ -175,6 +175,7 @@ func banner(w io.Writer, cfg *config.Config, a *app.App, base string) {
 		fmt.Fprintf(w, "  connection %-16s provider %-7s %s\n", c.ID, c.Common.Provider, c.BaseURL)
 	}
 	fmt.Fprintf(w, "  Swagger UI   %s/swagger/index.html\n", base)
+	fmt.Fprintf(w, "  Console      %s/console/\n", base)
 	if !cfg.Sandbox {
 		return
 	}

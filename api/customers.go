@@ -506,6 +506,8 @@ type ConnectionInfo struct {
 	ID           string               `json:"id"`
 	Provider     string               `json:"provider"`
 	Capabilities gateway.Capabilities `json:"capabilities"`
+	// The circuit breaker of this gateway instance for the connection.
+	Circuit gateway.Circuit `json:"circuit"`
 }
 
 func (s *Server) listConnections(c *gin.Context) {
@@ -513,7 +515,8 @@ func (s *Server) listConnections(c *gin.Context) {
 	out := []ConnectionInfo{}
 	for _, conn := range s.order {
 		if p.Allowed(conn.ID) {
-			out = append(out, ConnectionInfo{ID: conn.ID, Provider: conn.Common.Provider, Capabilities: conn.Capabilities()})
+			out = append(out, ConnectionInfo{ID: conn.ID, Provider: conn.Common.Provider, Capabilities: conn.Capabilities(),
+				Circuit: conn.Breaker.Circuit()})
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"connections": out})

@@ -68,6 +68,9 @@ type Options struct {
 	// Extra lets other parts register routes on the authenticated /v1 group
 	// and the root router (field configuration, events, subscriptions).
 	Extra []func(r *gin.Engine, v1 *gin.RouterGroup, s *Server)
+	// Console, when set, serves /console/ (the web page of the console,
+	// which calls the public API like any other client).
+	Console http.Handler
 }
 
 // Server is the gateway's HTTP handler.
@@ -125,6 +128,13 @@ func New(o Options) *Server {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
 	s.docsRoutes(r)
+	if o.Console != nil {
+		h := gin.WrapH(o.Console)
+		for _, p := range []string{"/console", "/console/*file"} {
+			r.GET(p, h)
+			r.HEAD(p, h)
+		}
+	}
 
 	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.deadline)
 	v1.POST("/customers", require(auth.ScopeCustomersWrite), s.importCustomers)

@@ -23,6 +23,7 @@ import (
 	"crmgate/api"
 	"crmgate/auth"
 	"crmgate/config"
+	"crmgate/console"
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -235,6 +236,18 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
+	if cfg.Sandbox {
+		ids := make([]string, len(built))
+		for i, c := range built {
+			ids[i] = c.ID
+		}
+		tok, err := auth.Mint(auth.MintOptions{Secret: secret, Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience,
+			Subject: "sandbox-dev", Scopes: auth.Scopes, Connections: []string{auth.AllConnections}, TTL: 24 * time.Hour})
+		if err != nil {
+			return nil, fmt.Errorf("app: dev token: %w", err)
+		}
+		a.DevToken = tok
+	}
 	// Answers and customer history: Redis when configured, in-process otherwise.
 	hopts := history.Options{Prefix: o.RedisPrefix, Retention: cfg.Requests.Retention}
 	var hist history.Store = history.NewMemory(hopts)
@@ -276,23 +289,12 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Sandbox:        cfg.Sandbox,
 		Changes:        changes,
 		Extra:          extra,
+		Console:        console.Handler(console.Options{DevToken: a.DevToken}),
 	})
 	svc.Observe = srv.ObserveCall
 	observeDelivery = srv.ObserveDelivery
 	a.Server, a.Handler = srv, srv
 
-	if cfg.Sandbox {
-		ids := make([]string, len(built))
-		for i, c := range built {
-			ids[i] = c.ID
-		}
-		tok, err := auth.Mint(auth.MintOptions{Secret: secret, Issuer: cfg.Auth.JWT.Issuer, Audience: cfg.Auth.JWT.Audience,
-			Subject: "sandbox-dev", Scopes: auth.Scopes, Connections: []string{auth.AllConnections}, TTL: 24 * time.Hour})
-		if err != nil {
-			return nil, fmt.Errorf("app: dev token: %w", err)
-		}
-		a.DevToken = tok
-	}
 	ok = true
 	return a, nil
 }

@@ -406,17 +406,19 @@ var cmpEmpty = cmp.Comparer(func(a, b []issueKey) bool {
 })
 
 // GET /v1/connections lists the connections the token allows, each with
-// what its provider can do.
+// what its provider can do and its circuit (closed, never called yet).
 func TestConnectionsCapabilities(t *testing.T) {
 	t.Parallel()
 	p := poolPeers(t)
 	gw := poolGateway(t, p, p.wsURL)
 	nx := map[string]any{"id": "acme-cdp", "provider": "nxlink", "capabilities": map[string]any{
 		"import": true, "import_pool": false, "query": false, "webhooks": false,
-		"modes": []any{"merge", "replace", "keep_existing"}, "custom_fields": []any{}}}
+		"modes": []any{"merge", "replace", "keep_existing"}, "custom_fields": []any{}},
+		"circuit": map[string]any{"state": "closed"}}
 	ws := map[string]any{"id": "acme-wa", "provider": "wscrm", "capabilities": map[string]any{
 		"import": true, "import_pool": true, "query": true, "webhooks": true,
-		"modes": []any{"merge"}, "custom_fields": []any{"Faction", "Date", "Multi-select", "Numeric extension field"}}}
+		"modes": []any{"merge"}, "custom_fields": []any{"Faction", "Date", "Multi-select", "Numeric extension field"}},
+		"circuit": map[string]any{"state": "closed"}}
 	tests := []struct {
 		name  string
 		conns []string

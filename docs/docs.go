@@ -2850,6 +2850,14 @@ const docTemplate = `{
                 "capabilities": {
                     "$ref": "#/definitions/gateway.Capabilities"
                 },
+                "circuit": {
+                    "description": "The circuit breaker of this gateway instance for the connection.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/gateway.Circuit"
+                        }
+                    ]
+                },
                 "id": {
                     "type": "string"
                 },
@@ -3262,6 +3270,31 @@ const docTemplate = `{
                 },
                 "webhooks": {
                     "type": "boolean"
+                }
+            }
+        },
+        "gateway.Circuit": {
+            "type": "object",
+            "required": [
+                "state"
+            ],
+            "properties": {
+                "last_failure_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "last_success_at": {
+                    "type": "string",
+                    "format": "date-time"
+                },
+                "state": {
+                    "type": "string",
+                    "enum": [
+                        "closed",
+                        "open",
+                        "half_open"
+                    ],
+                    "example": "closed"
                 }
             }
         },

@@ -33,6 +33,8 @@ type Breaker struct {
 	failures int
 	openTill time.Time
 	trial    chan struct{} // while a half-open trial is in flight; closed once its outcome is recorded
+	// When a call was last answered, and last found the provider unavailable.
+	lastSuccess, lastFailure time.Time
 }
 
 // Defaults of a Breaker.
@@ -106,9 +108,11 @@ func (b *Breaker) Record(t Ticket, v Verdict) {
 	from := b.stateLocked()
 	switch v {
 	case Answered:
+		b.lastSuccess = b.now()
 		b.failures = 0
 		b.endTrial() // the provider is back: whoever waits goes on
 	case Unavailable:
+		b.lastFailure = b.now()
 		b.failures++
 		if b.failures >= b.threshold() {
 			b.openTill = b.now().Add(b.cooldown())
@@ -140,6 +144,31 @@ func (b *Breaker) openFor() time.Duration {
 		return 0
 	}
 	return max(b.openTill.Sub(b.now()), 0)
+}
+
+// Circuit is what a Breaker shows of itself: its state, and when a call was
+// last answered by the provider and last found it unavailable (nil: never
+// since the process started, and left out).
+type Circuit struct {
+	State         string     `json:"state" validate:"required" enums:"closed,open,half_open" example:"closed"`
+	LastSuccessAt *time.Time `json:"last_success_at,omitempty" format:"date-time"`
+	LastFailureAt *time.Time `json:"last_failure_at,omitempty" format:"date-time"`
+}
+
+// Circuit reports the breaker's state and its last success and failure.
+func (b *Breaker) Circuit() Circuit {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := Circuit{State: b.stateLocked()}
+	if !b.lastSuccess.IsZero() {
+		t := b.lastSuccess
+		c.LastSuccessAt = &t
+	}
+	if !b.lastFailure.IsZero() {
+		t := b.lastFailure
+		c.LastFailureAt = &t
+	}
+	return c
 }
 
 // State is "closed", "open" or "half_open".

@@ -20,6 +20,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for CircuitState.
+const (
+	Closed   CircuitState = "closed"
+	HalfOpen CircuitState = "half_open"
+	Open     CircuitState = "open"
+)
+
+// Valid indicates whether the value is a known member of the CircuitState enum.
+func (e CircuitState) Valid() bool {
+	switch e {
+	case Closed:
+		return true
+	case HalfOpen:
+		return true
+	case Open:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContactGender.
 const (
 	ContactGenderFemale  ContactGender = "female"
@@ -450,11 +471,26 @@ type Capabilities struct {
 	Webhooks     bool     `json:"webhooks"`
 }
 
+// Circuit defines model for Circuit.
+type Circuit struct {
+	LastFailureAt time.Time `json:"last_failure_at,omitempty,omitzero"`
+	LastSuccessAt time.Time `json:"last_success_at,omitempty,omitzero"`
+
+	// State Example: closed
+	State CircuitState `json:"state"`
+}
+
+// CircuitState Example: closed
+type CircuitState string
+
 // ConnectionInfo defines model for ConnectionInfo.
 type ConnectionInfo struct {
 	Capabilities Capabilities `json:"capabilities"`
-	Id           string       `json:"id"`
-	Provider     string       `json:"provider"`
+
+	// Circuit The circuit breaker of this gateway instance for the connection.
+	Circuit  Circuit `json:"circuit"`
+	Id       string  `json:"id"`
+	Provider string  `json:"provider"`
 }
 
 // ConnectionList defines model for ConnectionList.

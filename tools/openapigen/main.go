@@ -155,6 +155,7 @@ var schemaNames = map[string]string{
 	"gateway.ProviderCounts":  "ProviderCounts",
 	"gateway.ProviderRequest": "ProviderRequest",
 	"gateway.Capabilities":    "Capabilities",
+	"gateway.Circuit":         "Circuit",
 	"gateway.Contact":         "Contact",
 	"events.Event":            "Event",
 	"events.Customer":         "EventCustomer",

@@ -24,6 +24,7 @@ var goTypes = map[string]reflect.Type{
 	"ProviderCall":         reflect.TypeFor[gateway.CallReport](),
 	"ProviderRequest":      reflect.TypeFor[gateway.ProviderRequest](),
 	"Capabilities":         reflect.TypeFor[gateway.Capabilities](),
+	"Circuit":              reflect.TypeFor[gateway.Circuit](),
 	"Contact":              reflect.TypeFor[gateway.Contact](),
 	"Event":                reflect.TypeFor[events.Event](),
 	"EventCustomer":        reflect.TypeFor[events.Customer](),
