@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"crmgate/api"
 	"crmgate/auth"
@@ -31,6 +32,7 @@ import (
 	"crmgate/jobs"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
+	"crmgate/telemetry"
 )
 
 // App is a built gateway, ready to serve.
@@ -74,6 +76,9 @@ type Options struct {
 	// DeliveryPoll is how often delivery looks for work it was not told
 	// about; zero means events.DefaultPollInterval.
 	DeliveryPoll time.Duration
+	// TracerProvider, when set, traces requests, validation passes and
+	// provider calls (telemetry.SetupTracing); nil: tracing is off.
+	TracerProvider trace.TracerProvider
 }
 
 // Build makes the gateway from cfg. It starts the sandbox simulators when
@@ -242,6 +247,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 	}
 	svc := &gateway.Service{}
+	if o.TracerProvider != nil {
+		svc.Tracer = o.TracerProvider.Tracer(telemetry.ScopeName)
+	}
 	byID := make(map[string]*gateway.Connection, len(built))
 	for _, c := range built {
 		byID[c.ID] = c
@@ -274,6 +282,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Sandbox:        cfg.Sandbox,
 		Changes:        changes,
 		Extra:          extra,
+		TracerProvider: o.TracerProvider,
 	})
 	svc.Observe = srv.ObserveCall
 	a.Server, a.Handler = srv, srv
