@@ -101,9 +101,15 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	base := localURL(ln.Addr())
-	a, err := app.Build(ctx, cfg, app.Options{Factories: factories(), Logger: logger, GatewayURL: base})
+	tracing, err := telemetry.SetupTracing(ctx)
 	if err != nil {
 		ln.Close()
+		return err
+	}
+	a, err := app.Build(ctx, cfg, app.Options{Factories: factories(), Logger: logger, GatewayURL: base, TracerProvider: tracing.Provider})
+	if err != nil {
+		ln.Close()
+		_ = tracing.Shutdown(context.Background())
 		return err
 	}
 	defer a.Close()
@@ -124,7 +130,7 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		return err
 	case <-ctx.Done():
 	}
-	return shutdown(srv, a, cfg, logger, errc, cancel)
+	return shutdown(srv, a, cfg, logger, errc, cancel, tracing)
 }
 
 // shutdown stops the gateway in order: readiness off (/readyz 503, so that
@@ -132,9 +138,10 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 // while some are in flight, then no new connection accepted and the rest
 // drained, all within shutdown_timeout; then the background work stops
 // (event delivery hands its subscriptions back) and the stores close
-// (deferred a.Close in serve). A request still running at shutdown_timeout
+// (deferred a.Close in serve). The spans of the drained requests are
+// exported (the tracer provider flushed) after the drain. A request still running at shutdown_timeout
 // is cut: an import's Idempotency-Key journal lets its caller retry it.
-func shutdown(srv *http.Server, a *app.App, cfg *config.Config, logger *slog.Logger, errc chan error, stopBackground context.CancelFunc) error {
+func shutdown(srv *http.Server, a *app.App, cfg *config.Config, logger *slog.Logger, errc chan error, stopBackground context.CancelFunc, tracing *telemetry.Tracing) error {
 	start := time.Now()
 	a.Server.Drain()
 	logger.Info("shutting down", "in_flight", a.Server.InFlight(), "shutdown_timeout", cfg.ShutdownTimeout.String())
@@ -154,6 +161,13 @@ func shutdown(srv *http.Server, a *app.App, cfg *config.Config, logger *slog.Log
 		_ = srv.Close()
 	}
 	stopBackground()
+	if tracing.Enabled() {
+		flushCtx, flushed := context.WithTimeout(context.Background(), 5*time.Second)
+		if ferr := tracing.Shutdown(flushCtx); ferr != nil {
+			logger.Warn("traces not all exported at shutdown", "err", ferr.Error())
+		}
+		flushed()
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		return serr
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 const (
@@ -43,4 +45,11 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// spanRequestID puts the request's id on its span (when tracing is on), so
+// that a trace and the request's log line and answer can be matched.
+func spanRequestID(c *gin.Context) {
+	trace.SpanFromContext(c.Request.Context()).SetAttributes(attribute.String("crmgate.request_id", requestID(c)))
+	c.Next()
 }

@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/trace"
 
 	"crmgate/auth"
 	"crmgate/gateway"
 	"crmgate/history"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
+	"crmgate/telemetry"
 )
 
 // Check is a readiness check.
@@ -71,6 +74,9 @@ type Options struct {
 	// Console, when set, serves /console/ (the web page of the console,
 	// which calls the public API like any other client).
 	Console http.Handler
+	// TracerProvider, when set, traces every request (a server span named
+	// by its route, parented on the caller's W3C traceparent); nil: off.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the gateway's HTTP handler.
@@ -116,7 +122,15 @@ func New(o Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.countInFlight, requestIDMiddleware, s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
+	if o.TracerProvider != nil {
+		r.Use(otelgin.Middleware(telemetry.ServiceName, otelgin.WithTracerProvider(o.TracerProvider),
+			otelgin.WithPropagators(telemetry.Propagator())))
+	}
+	r.Use(s.countInFlight, requestIDMiddleware)
+	if o.TracerProvider != nil {
+		r.Use(spanRequestID)
+	}
+	r.Use(s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path)
 	})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"crmgate/api"
 	"crmgate/auth"
@@ -32,6 +33,7 @@ import (
 	"crmgate/jobs"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
+	"crmgate/telemetry"
 )
 
 // App is a built gateway, ready to serve.
@@ -75,6 +77,9 @@ type Options struct {
 	// DeliveryPoll is how often delivery looks for work it was not told
 	// about; zero means events.DefaultPollInterval.
 	DeliveryPoll time.Duration
+	// TracerProvider, when set, traces requests, validation passes and
+	// provider calls (telemetry.SetupTracing); nil: tracing is off.
+	TracerProvider trace.TracerProvider
 }
 
 // Build makes the gateway from cfg. It starts the sandbox simulators when
@@ -257,6 +262,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 	}
 	svc := &gateway.Service{}
+	if o.TracerProvider != nil {
+		svc.Tracer = o.TracerProvider.Tracer(telemetry.ScopeName)
+	}
 	byID := make(map[string]*gateway.Connection, len(built))
 	for _, c := range built {
 		byID[c.ID] = c
@@ -290,6 +298,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Changes:        changes,
 		Extra:          extra,
 		Console:        console.Handler(console.Options{DevToken: a.DevToken}),
+		TracerProvider: o.TracerProvider,
 	})
 	svc.Observe = srv.ObserveCall
 	observeDelivery = srv.ObserveDelivery

@@ -108,11 +108,6 @@ const docTemplate = `{
         },
         "/v1/connections": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "The connections the token is allowed, in configuration order, with provider and capabilities (what the adapter can do, its import modes and the configured custom fields). Any scope.",
                 "produces": [
                     "application/json"
@@ -156,16 +151,16 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/v1/connections/{id}/field-config": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": []
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/connections/{id}/field-config": {
+            "get": {
                 "description": "The current field configuration with its version; ETag is the version, for If-Match on PUT. Any scope.",
                 "produces": [
                     "application/json"
@@ -228,16 +223,14 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            },
-            "put": {
+                },
                 "security": [
                     {
-                        "BearerAuth": [
-                            "admin"
-                        ]
+                        "BearerAuth": []
                     }
-                ],
+                ]
+            },
+            "put": {
                 "description": "Replaces the whole document; every gateway instance validates against it within seconds. With If-Match (the ETag of GET) the replace happens only when that is still the current version. Answered like GET.",
                 "consumes": [
                     "application/json"
@@ -354,18 +347,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "admin"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/customers": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "The agent's friend contacts from the provider's contact query (WSCRM), in canonical form: dates YYYY-MM-DD, stage and source ids as their configured labels. Paginated: pass next_cursor as cursor for the next page.",
                 "produces": [
                     "application/json"
@@ -467,16 +460,16 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            },
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
-                            "customers:write"
+                            "customers:read"
                         ]
                     }
-                ],
+                ]
+            },
+            "post": {
                 "description": "Checks every record against the connection's field configuration and the provider's rules, translates the valid ones, sends them (split to the provider's cap, concurrently, retried) and answers with exactly one result per record, in input order: succeeded + failed + unknown = total. HTTP 200 whenever the batch was processed, even if every record failed. unknown means the provider may or may not have stored the record: safe to retry with the same Idempotency-Key.",
                 "consumes": [
                     "application/json"
@@ -587,18 +580,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/customers/history": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "Every import (POST /v1/customers, POST /v1/import-pool) and import-job result that named the customer, newest first, within requests.retention (default 168h). Only the calling app's own (its JWT sub), every app's for admin. The customer is named by whatsapp (normalised like a record's: +86 152-6666-7780 and 8615266667780 are one number) or by ref. A validation (/v1/customers/validate) is not recorded. Paginated: pass next_cursor as cursor for the next, older page; \"\" when nothing is left.",
                 "produces": [
                     "application/json"
@@ -699,18 +692,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/customers/validate": {
             "post": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:write"
-                        ]
-                    }
-                ],
                 "description": "Runs the same checks and translation as POST /v1/customers and sends nothing: results are valid or failed, and provider_requests shows the calls that would be sent (path relative to the connection's base URL, body the JSON object, credentials shown as ***).",
                 "consumes": [
                     "application/json"
@@ -808,18 +801,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/events": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "events:read"
-                        ]
-                    }
-                ],
                 "description": "Canonical events in the order they were stored. next_cursor is always present: the position after the last event listed, or the after given when nothing is new; after=\u003cnext_cursor\u003e resumes.",
                 "produces": [
                     "application/json"
@@ -913,18 +906,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "events:read"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/import-pool": {
             "post": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:write"
-                        ]
-                    }
-                ],
                 "description": "mode replace: each agent's pool becomes exactly the batch's records of that agent (agents are isolated); mode append: the records are added. Body and answer as POST /v1/customers. A connection without an import pool is a 422.",
                 "consumes": [
                     "application/json"
@@ -1022,18 +1015,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/imports": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "The caller's (sub) jobs, newest first; a token with admin sees every app's. Always within the token's connections.",
                 "produces": [
                     "application/json"
@@ -1102,16 +1095,16 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            },
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
-                            "customers:write"
+                            "customers:read"
                         ]
                     }
-                ],
+                ]
+            },
+            "post": {
                 "description": "Takes a JSON body (the options and customers) or a multipart/form-data upload (a part options, JSON, and a part file: CSV in UTF-8 with or without BOM, comma, semicolon or tab detected, or XLSX, its first sheet; the first row is the header), checks the file and the column mapping, and answers 202 with the job, which runs in the background in chunks of the provider's cap (100 for NXLink, up to 10 000 for WSCRM). Up to limits.max_job_rows data rows and limits.max_upload_bytes bytes; limits.max_body_bytes and max_records do not apply. A row that cannot be read fails on its own (invalid_row); a row repeating an earlier row's WhatsApp number fails duplicate_in_job unless dedupe is false.",
                 "consumes": [
                     "application/json",
@@ -1204,18 +1197,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/imports/{id}": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "Status and counters: pending + succeeded + failed + unknown = total at every moment (dry run: pending + valid + failed = total).",
                 "produces": [
                     "application/json"
@@ -1259,18 +1252,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/imports/{id}/cancel": {
             "post": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:write"
-                        ]
-                    }
-                ],
                 "description": "Stops sending: rows not yet sent end failed with code canceled; chunks being sent finish; the job ends canceled.",
                 "produces": [
                     "application/json"
@@ -1320,18 +1313,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/imports/{id}/report": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "Every row that did not succeed (for a dry run: that is not valid), its original columns followed by crmgate_status, crmgate_code, crmgate_field and crmgate_message: CSV, or XLSX when the job came from an XLSX file or format=xlsx. It can be fixed and uploaded again as it is.",
                 "produces": [
                     "application/json",
@@ -1393,18 +1386,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/v1/imports/{id}/results": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
                             "customers:read"
                         ]
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/imports/{id}/results": {
+            "get": {
                 "description": "Results in row order, each as in POST /v1/customers with index (the data row, 0 = the first after the header), row (the spreadsheet's row number, header = 1) and attempts. While the job runs, a page ends at the first row not yet answered and next_cursor resumes there.",
                 "produces": [
                     "application/json"
@@ -1474,18 +1467,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/imports/{id}/retry": {
             "post": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:write"
-                        ]
-                    }
-                ],
                 "description": "A new job (retry_of the first) of the rows that ended unknown or failed with provider_unavailable or record_busy, with their row numbers.",
                 "produces": [
                     "application/json"
@@ -1541,18 +1534,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:write"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/requests/{request_id}": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "customers:read"
-                        ]
-                    }
-                ],
                 "description": "The answer of a processed import (POST /v1/customers or POST /v1/import-pool, HTTP 200), byte for byte as it was sent, request_id included, for requests.retention (default 168h). Only to the app that made it (its JWT sub) or to admin, and only within the token's connections; anything else, an unknown or expired id, and a validation's id are 404 alike.",
                 "produces": [
                     "application/json"
@@ -1621,16 +1614,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "customers:read"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/sandbox/{connection}/changes": {
             "post": {
-                "security": [
-                    {
-                        "BearerAuth": []
-                    }
-                ],
                 "description": "Sandbox mode only, any valid token. {whatsapp, field, to} or {whatsapp, followup}: the WSCRM simulator sends the real webhook back to this gateway (the customer need not exist), which turns it into events.",
                 "consumes": [
                     "application/json"
@@ -1735,18 +1730,16 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ]
             }
         },
         "/v1/subscriptions": {
             "get": {
-                "security": [
-                    {
-                        "BearerAuth": [
-                            "admin"
-                        ]
-                    }
-                ],
                 "produces": [
                     "application/json"
                 ],
@@ -1801,16 +1794,16 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            },
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
                             "admin"
                         ]
                     }
-                ],
+                ]
+            },
+            "post": {
                 "description": "The url may not lead to loopback (unless events.allow_loopback), link-local (cloud metadata), unspecified or multicast addresses, checked on every address its host resolves to now and on the address dialled at each delivery. Each event stored after this call that passes the filters is POSTed to url as its body, with Standard Webhooks headers (webhook-id = the event id, webhook-timestamp, webhook-signature: v1,\u003cbase64 HMAC-SHA256\u003e), retried with exponential backoff on any non-2xx or timeout; what still fails is kept and listed. The secret is shown only here.",
                 "consumes": [
                     "application/json"
@@ -1908,18 +1901,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/v1/subscriptions/{id}": {
-            "delete": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
                             "admin"
                         ]
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/subscriptions/{id}": {
+            "delete": {
                 "produces": [
                     "application/json"
                 ],
@@ -1984,18 +1977,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/v1/subscriptions/{id}/failures": {
-            "get": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
                             "admin"
                         ]
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/subscriptions/{id}/failures": {
+            "get": {
                 "description": "Events the subscription did not accept within its retry schedule; they stay listed until redelivered.",
                 "produces": [
                     "application/json"
@@ -2064,18 +2057,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
-            }
-        },
-        "/v1/subscriptions/{id}/failures/{event_id}/redeliver": {
-            "post": {
+                },
                 "security": [
                     {
                         "BearerAuth": [
                             "admin"
                         ]
                     }
-                ],
+                ]
+            }
+        },
+        "/v1/subscriptions/{id}/failures/{event_id}/redeliver": {
+            "post": {
                 "description": "Puts the failed event back into delivery with a fresh retry schedule.",
                 "produces": [
                     "application/json"
@@ -2151,7 +2144,14 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     }
-                }
+                },
+                "security": [
+                    {
+                        "BearerAuth": [
+                            "admin"
+                        ]
+                    }
+                ]
             }
         },
         "/v1/webhooks/wscrm/{connection}": {

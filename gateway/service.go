@@ -17,6 +17,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"go.opentelemetry.io/otel/trace"
 
 	"crmgate/fieldconfig"
 	"crmgate/internal/strictjson"
@@ -161,6 +162,9 @@ type Service struct {
 	// Observe, when set, is told of every provider call once it is over
 	// (retries included): for metrics. It must not block.
 	Observe func(conn *Connection, report CallReport, err error, elapsed time.Duration)
+	// Tracer, when set, records a span per validation pass and per provider
+	// call (nil: nothing traced, and nothing spent on it).
+	Tracer trace.Tracer
 }
 
 // Import checks every record of req against the canonical model, the
@@ -201,7 +205,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		upstream  time.Time
 		anyFailed bool
 		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
+		check     trace.Span
 	)
+	if s.Tracer != nil {
+		check = s.startValidation(ctx, conn, len(req.Customers))
+	}
 	for i, raw := range req.Customers {
 		if r, ok := answered[i]; ok {
 			// Answered before an interruption: not sent again.
@@ -253,6 +261,9 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		calls = nil
 	}
 	ans.Timing.Validation = time.Since(start)
+	if check != nil {
+		endValidation(check, ans.Results, answered)
+	}
 	if req.ValidateOnly {
 		ans.ProviderRequests = make([]ProviderRequest, 0, len(calls))
 		for _, c := range calls {
@@ -532,7 +543,14 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 		}
 		attempts++
 		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
+		var span trace.Span
+		if s.Tracer != nil {
+			cctx, span = s.startCall(cctx, conn, call, attempts)
+		}
 		res, err = conn.Provider.Do(cctx, call)
+		if span != nil {
+			endCall(span, res.Report, err)
+		}
 		cancel()
 		<-conn.sem
 		conn.Breaker.Record(ticket, verdict(ctx, err))

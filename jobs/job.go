@@ -35,9 +35,6 @@ type Source struct {
 	Rows int    `json:"rows"`
 }
 
-// KindJSON is a job whose records came as a JSON array.
-const KindJSON Kind = "json"
-
 // Job is one import job as GET /v1/imports/{id} shows it (gateway.md §7).
 // At every moment Pending + Succeeded + Failed + Unknown = Total (for a dry
 // run, Pending + Valid + Failed = Total).

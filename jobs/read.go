@@ -15,10 +15,13 @@ import (
 // Kind is the kind of an uploaded file; it is also the job's source.kind.
 type Kind string
 
-// The kinds of upload.
+// The kinds of a job's source: an uploaded file, or a JSON array of
+// records. They stand in one block, so that the API document lists them in
+// one order.
 const (
 	KindCSV  Kind = "csv"
 	KindXLSX Kind = "xlsx"
+	KindJSON Kind = "json"
 )
 
 // XLSXContentType is the media type of an XLSX file.

@@ -1,6 +1,7 @@
 // Package telemetry holds what crmgate's logs and metrics need from the
 // libraries it uses: go-redis's own log lines routed into the one JSON
-// stream of log/slog.
+// stream of log/slog, and OpenTelemetry tracing from the standard OTEL_*
+// variables.
 package telemetry
 
 import (
