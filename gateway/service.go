@@ -530,10 +530,26 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 			}
 			return res, attempts, fmt.Errorf("%w (no further attempt before the request ended)", err)
 		}
+		var release func()
+		if g := gateOf(ctx); g != nil {
+			rel, gerr := g(ctx)
+			if gerr != nil {
+				<-conn.sem
+				conn.Breaker.Record(ticket, NoVerdict)
+				if attempts == 0 {
+					return res, 0, fmt.Errorf("%w: no call slot: %v", ErrUnavailable, gerr)
+				}
+				return res, attempts, fmt.Errorf("%w; then no call slot: %v", err, gerr)
+			}
+			release = rel
+		}
 		attempts++
 		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
 		res, err = conn.Provider.Do(cctx, call)
 		cancel()
+		if release != nil {
+			release()
+		}
 		<-conn.sem
 		conn.Breaker.Record(ticket, verdict(ctx, err))
 		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.MaxRetries() || ctx.Err() != nil {
