@@ -10,6 +10,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/redistest"
 	"crmgate/jobs"
 	"crmgate/schema"
 )
@@ -75,18 +76,29 @@ func waitEnded(t *testing.T, ended chan *jobs.Job) *jobs.Job {
 // A job whose connection is gone ends failed with its reason, and its rows
 // failed unsent; the counters still add up.
 func TestEngineConnectionGone(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testEngineConnectionGone(t, jobs.Options{}) })
+	for _, b := range redistest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, prefix := b.Open(t)
+			testEngineConnectionGone(t, jobs.Options{Redis: rdb, RedisPrefix: prefix})
+		})
+	}
+}
+
+func testEngineConnectionGone(t *testing.T, o jobs.Options) {
 	p := &fakeProvider{}
 	conn := newConn(t, p)
 	var gone atomic.Bool
 	ended := make(chan *jobs.Job, 4)
-	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Workers: 2,
-		Connection: func(string) *gateway.Connection {
-			if gone.Load() {
-				return nil
-			}
-			return conn
-		},
-		OnEnd: func(j *jobs.Job) { ended <- j }})
+	o.Service, o.Workers = &gateway.Service{}, 2
+	o.Connection = func(string) *gateway.Connection {
+		if gone.Load() {
+			return nil
+		}
+		return conn
+	}
+	o.OnEnd = func(j *jobs.Job) { ended <- j }
+	e := jobs.NewEngine(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = e.Run(ctx) }()
