@@ -277,6 +277,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Retention:    cfg.Jobs.Retention,
 		OnEnd:        jobEvents(evStore, dispatcher.Notify, o.Logger),
 		Logger:       o.Logger,
+		Redis:        rdb,
+		RedisPrefix:  o.RedisPrefix,
+		Lease:        cfg.Jobs.Lease,
 	})
 	a.background = append(a.background, engine.Run)
 	a.Jobs = engine

@@ -47,7 +47,19 @@ connections:
       required: [whatsapp, owner]
       stages: [{label: "New customer", id: 10}]
 `, secret, extra, p.nxURL, p.wsURL)
-	return startGW(t, doc, app.Options{DeliverySchedule: []time.Duration{50 * time.Millisecond}, DeliveryPoll: 50 * time.Millisecond}, true)
+	o := app.Options{DeliverySchedule: []time.Duration{50 * time.Millisecond}, DeliveryPoll: 50 * time.Millisecond}
+	if strings.HasSuffix(t.Name(), "/redis") || strings.Contains(t.Name(), "/redis/") {
+		doc = fmt.Sprintf("redis_url: %q\n", sharedRedisURL(t)) + doc
+		o.RedisPrefix = redisTestPrefix(t)
+	}
+	return startGW(t, doc, o, true)
+}
+
+// onBothEngines runs an import job test on the in-process engine and on the
+// Redis one (REDIS_URL; failed under CI=true without it, skipped elsewhere).
+func onBothEngines(t *testing.T, test func(t *testing.T)) {
+	t.Run("memory", test)
+	t.Run("redis", test)
 }
 
 func jobToken(t *testing.T, sub string, scopes []string, conns ...string) string {
@@ -192,7 +204,9 @@ func customers(n int, phone func(i int) string) []map[string]any {
 // A JSON job of 250 records into NXLink: chunks of 100, one result per row
 // in row order over paged results, the invalid phone and the duplicate
 // failed on their own and never sent, the rest stored; counters add up.
-func TestImportJobJSON(t *testing.T) {
+func TestImportJobJSON(t *testing.T) { onBothEngines(t, testImportJobJSON) }
+
+func testImportJobJSON(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -241,7 +255,9 @@ func TestImportJobJSON(t *testing.T) {
 // A CSV upload with a mapping, national numbers read in default_region CN,
 // a column left unmapped, an empty row skipped and a row that cannot be read
 // failing on its own.
-func TestImportJobCSVMappingRegion(t *testing.T) {
+func TestImportJobCSVMappingRegion(t *testing.T) { onBothEngines(t, testImportJobCSVMappingRegion) }
+
+func testImportJobCSVMappingRegion(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -332,6 +348,10 @@ func xlsxFile(t *testing.T, rows [][]string) []byte {
 // An XLSX job's report is an XLSX of the rows that did not succeed; fixed in
 // place and uploaded again as it is, it succeeds.
 func TestImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
+	onBothEngines(t, testImportJobXLSXReportFixedAndReuploaded)
+}
+
+func testImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -381,7 +401,9 @@ func TestImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 }
 
 // A dry run checks every row and sends nothing.
-func TestImportJobDryRunSendsNothing(t *testing.T) {
+func TestImportJobDryRunSendsNothing(t *testing.T) { onBothEngines(t, testImportJobDryRunSendsNothing) }
+
+func testImportJobDryRunSendsNothing(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -403,7 +425,9 @@ func TestImportJobDryRunSendsNothing(t *testing.T) {
 }
 
 // dedupe: false sends a repeated number; by default it fails duplicate_in_job.
-func TestImportJobDedupeOff(t *testing.T) {
+func TestImportJobDedupeOff(t *testing.T) { onBothEngines(t, testImportJobDedupeOff) }
+
+func testImportJobDedupeOff(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -422,7 +446,9 @@ func TestImportJobDedupeOff(t *testing.T) {
 
 // Cancel stops sending: rows not yet sent end failed/canceled, the job is
 // canceled, counters add up, and nothing more reaches the provider.
-func TestImportJobCancel(t *testing.T) {
+func TestImportJobCancel(t *testing.T) { onBothEngines(t, testImportJobCancel) }
+
+func testImportJobCancel(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	p.nx.SetDelay(200 * time.Millisecond)
@@ -451,7 +477,9 @@ func TestImportJobCancel(t *testing.T) {
 
 // Rows left unknown (the provider unavailable) are sent again by …/retry as
 // a new job, and succeed once the provider answers.
-func TestImportJobRetryUnknown(t *testing.T) {
+func TestImportJobRetryUnknown(t *testing.T) { onBothEngines(t, testImportJobRetryUnknown) }
+
+func testImportJobRetryUnknown(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "jobs: {workers: 1}")
@@ -479,7 +507,9 @@ func TestImportJobRetryUnknown(t *testing.T) {
 
 // Scopes as §7's table; another app's jobs are not seen (404) except by an
 // admin; a token without the job's connection gets 403.
-func TestImportJobScopesAndIsolation(t *testing.T) {
+func TestImportJobScopesAndIsolation(t *testing.T) { onBothEngines(t, testImportJobScopesAndIsolation) }
+
+func testImportJobScopesAndIsolation(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -531,7 +561,9 @@ func TestImportJobScopesAndIsolation(t *testing.T) {
 
 // The same Idempotency-Key and upload answer the same job; another upload
 // with it is a 422.
-func TestImportJobIdempotencyKey(t *testing.T) {
+func TestImportJobIdempotencyKey(t *testing.T) { onBothEngines(t, testImportJobIdempotencyKey) }
+
+func testImportJobIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -550,7 +582,9 @@ func TestImportJobIdempotencyKey(t *testing.T) {
 }
 
 // import.completed reaches a subscription, with the job.
-func TestImportJobCompletedEvent(t *testing.T) {
+func TestImportJobCompletedEvent(t *testing.T) { onBothEngines(t, testImportJobCompletedEvent) }
+
+func testImportJobCompletedEvent(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "")
@@ -578,7 +612,9 @@ func TestImportJobCompletedEvent(t *testing.T) {
 
 // limits.max_body_bytes does not bound /v1/imports; max_upload_bytes and
 // max_job_rows do, with a 413.
-func TestImportJobLimits(t *testing.T) {
+func TestImportJobLimits(t *testing.T) { onBothEngines(t, testImportJobLimits) }
+
+func testImportJobLimits(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
 	gw := importsGateway(t, p, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")

@@ -541,6 +541,19 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 			}
 			return res, attempts, fmt.Errorf("%w (no further attempt before the request ended)", err)
 		}
+		var release func()
+		if g := gateOf(ctx); g != nil {
+			rel, gerr := g(ctx)
+			if gerr != nil {
+				<-conn.sem
+				conn.Breaker.Record(ticket, NoVerdict)
+				if attempts == 0 {
+					return res, 0, fmt.Errorf("%w: no call slot: %v", ErrUnavailable, gerr)
+				}
+				return res, attempts, fmt.Errorf("%w; then no call slot: %v", err, gerr)
+			}
+			release = rel
+		}
 		attempts++
 		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
 		var span trace.Span
@@ -552,6 +565,9 @@ func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (re
 			endCall(span, res.Report, err)
 		}
 		cancel()
+		if release != nil {
+			release()
+		}
 		<-conn.sem
 		conn.Breaker.Record(ticket, verdict(ctx, err))
 		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.MaxRetries() || ctx.Err() != nil {

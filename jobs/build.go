@@ -119,7 +119,7 @@ func (b *Builder) Add(it Item) {
 }
 
 // Commit queues the job: 0 rows end it at once, completed.
-func (b *Builder) Commit(_ context.Context, skipped int) (*Job, error) {
+func (b *Builder) Commit(ctx context.Context, skipped int) (*Job, error) {
 	if len(b.cur) > 0 {
 		b.inputs = append(b.inputs, b.cur)
 		b.cur = nil
@@ -132,9 +132,11 @@ func (b *Builder) Commit(_ context.Context, skipped int) (*Job, error) {
 	if j.Total > 0 && j.Chunks == 0 {
 		return nil, fmt.Errorf("jobs: %d rows and no chunk", j.Total)
 	}
-	b.e.commit(j, b.inputs)
+	if err := b.e.commit(ctx, j, b.inputs); err != nil {
+		return nil, err
+	}
 	b.inputs = nil
-	return b.e.Get(context.Background(), j.ID)
+	return b.e.Get(ctx, j.ID)
 }
 
 // Abort drops what was built.

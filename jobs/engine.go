@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"crmgate/gateway"
 	"crmgate/schema"
 )
@@ -48,6 +50,17 @@ type Options struct {
 	// once: for the import.* events. It must not block for long.
 	OnEnd  func(*Job)
 	Logger *slog.Logger
+
+	// Redis, when set, holds the jobs and queues their chunks for every
+	// replica on it (keys under RedisPrefix); Lease is how long a chunk
+	// taken by a replica that stopped answering waits before another
+	// takes it over (DefaultLease), and the lease of a slot of a
+	// connection's concurrency. Consumer names this replica in the
+	// stream's consumer group (host, pid and a random part when empty).
+	Redis       redis.UniversalClient
+	RedisPrefix string
+	Lease       time.Duration
+	Consumer    string
 }
 
 func (o Options) withDefaults() Options {
@@ -62,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
 	return o
 }
@@ -89,11 +105,12 @@ type chunkRef struct {
 	no  int
 }
 
-// Engine runs import jobs in the process: jobs do not survive a restart.
-// Each chunk goes through gateway.Service.Import, the same path as
-// POST /v1/customers.
+// Engine runs import jobs: in the process (jobs do not survive a restart),
+// or with Options.Redis on every replica of one Redis. Each chunk goes
+// through gateway.Service.Import, the same path as POST /v1/customers.
 type Engine struct {
 	o Options
+	r *redisEngine
 
 	mu    sync.Mutex
 	jobs  map[string]*memJob
@@ -106,13 +123,20 @@ func NewEngine(o Options) *Engine {
 	if o.Service == nil || o.Connection == nil {
 		panic("jobs.NewEngine: Service and Connection are required")
 	}
-	return &Engine{o: o.withDefaults(), jobs: map[string]*memJob{}, wake: make(chan struct{}, 1)}
+	e := &Engine{o: o.withDefaults(), jobs: map[string]*memJob{}, wake: make(chan struct{}, 1)}
+	if o.Redis != nil {
+		e.r = newRedisEngine(e)
+	}
+	return e
 }
 
 // Run sends queued chunks with Options.Workers workers until ctx ends; a
 // chunk being sent then is finished (within its ChunkTimeout) and no new one
 // is taken.
 func (e *Engine) Run(ctx context.Context) error {
+	if e.r != nil {
+		return e.r.run(ctx)
+	}
 	var wg sync.WaitGroup
 	for range e.o.Workers {
 		wg.Go(func() { e.work(ctx) })
@@ -339,7 +363,10 @@ func notSent(items []Item, attempts int, msg string) []Result {
 // Cancel stops sending job id: its chunks not yet sent end failed with code
 // canceled; chunks being sent finish; then the job is canceled. Canceling
 // an ended job is ErrEnded.
-func (e *Engine) Cancel(_ context.Context, id string) (*Job, error) {
+func (e *Engine) Cancel(ctx context.Context, id string) (*Job, error) {
+	if e.r != nil {
+		return e.r.cancel(ctx, id)
+	}
 	e.mu.Lock()
 	mj, ok := e.jobs[id]
 	if !ok {
@@ -361,7 +388,10 @@ func (e *Engine) Cancel(_ context.Context, id string) (*Job, error) {
 }
 
 // Get returns a copy of job id.
-func (e *Engine) Get(_ context.Context, id string) (*Job, error) {
+func (e *Engine) Get(ctx context.Context, id string) (*Job, error) {
+	if e.r != nil {
+		return e.r.get(ctx, id)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mj, ok := e.jobs[id]
@@ -386,7 +416,10 @@ type Filter struct {
 }
 
 // List returns the jobs f selects, newest first, and whether more follow.
-func (e *Engine) List(_ context.Context, f Filter) ([]*Job, bool, error) {
+func (e *Engine) List(ctx context.Context, f Filter) ([]*Job, bool, error) {
+	if e.r != nil {
+		return e.r.list(ctx, f)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []*Job
@@ -422,7 +455,10 @@ func cmpString(a, b string) int {
 
 // Chunk returns chunk no of job id: its items, and its results when it is
 // done (nil otherwise).
-func (e *Engine) Chunk(_ context.Context, id string, no int) ([]Item, []Result, error) {
+func (e *Engine) Chunk(ctx context.Context, id string, no int) ([]Item, []Result, error) {
+	if e.r != nil {
+		return e.r.chunk(ctx, id, no)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	mj, ok := e.jobs[id]
@@ -440,7 +476,10 @@ func (e *Engine) Chunk(_ context.Context, id string, no int) ([]Item, []Result, 
 }
 
 // commit stores a built job and queues its chunks.
-func (e *Engine) commit(job *Job, inputs [][]Item) {
+func (e *Engine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
+	if e.r != nil {
+		return e.r.commit(ctx, job, inputs)
+	}
 	mj := &memJob{job: job, inputs: inputs, results: make([][]Result, len(inputs)),
 		state: make([]int, len(inputs)), attempts: make([]int, len(inputs))}
 	e.mu.Lock()
@@ -454,4 +493,5 @@ func (e *Engine) commit(job *Job, inputs [][]Item) {
 		e.o.OnEnd(ended)
 	}
 	e.signal()
+	return nil
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/redistest"
 	"crmgate/jobs"
 	"crmgate/schema"
 )
@@ -75,18 +77,29 @@ func waitEnded(t *testing.T, ended chan *jobs.Job) *jobs.Job {
 // A job whose connection is gone ends failed with its reason, and its rows
 // failed unsent; the counters still add up.
 func TestEngineConnectionGone(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testEngineConnectionGone(t, jobs.Options{}) })
+	for _, b := range redistest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			rdb, prefix := b.Open(t)
+			testEngineConnectionGone(t, jobs.Options{Redis: rdb, RedisPrefix: prefix})
+		})
+	}
+}
+
+func testEngineConnectionGone(t *testing.T, o jobs.Options) {
 	p := &fakeProvider{}
 	conn := newConn(t, p)
 	var gone atomic.Bool
 	ended := make(chan *jobs.Job, 4)
-	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Workers: 2,
-		Connection: func(string) *gateway.Connection {
-			if gone.Load() {
-				return nil
-			}
-			return conn
-		},
-		OnEnd: func(j *jobs.Job) { ended <- j }})
+	o.Service, o.Workers = &gateway.Service{}, 2
+	o.Connection = func(string) *gateway.Connection {
+		if gone.Load() {
+			return nil
+		}
+		return conn
+	}
+	o.OnEnd = func(j *jobs.Job) { ended <- j }
+	e := jobs.NewEngine(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = e.Run(ctx) }()
@@ -105,5 +118,40 @@ func TestEngineConnectionGone(t *testing.T) {
 	}
 	if p.sent.Load() != 35 {
 		t.Fatalf("%d records sent, want only the first job's 35", p.sent.Load())
+	}
+}
+
+// On Redis, an ended job and its chunks' keys expire after the retention:
+// it is then gone from Get, List and Chunk.
+func TestRedisEngineRetention(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	p := &fakeProvider{}
+	conn := newConn(t, p)
+	ended := make(chan *jobs.Job, 1)
+	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Workers: 2, Connection: func(string) *gateway.Connection { return conn },
+		OnEnd: func(j *jobs.Job) { ended <- j }, Redis: rdb, RedisPrefix: prefix, Retention: 300 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.Run(ctx) }()
+	j := build(t, e, conn, 25)
+	if done := waitEnded(t, ended); done.ID != j.ID || done.Status != jobs.StatusCompleted || done.Succeeded != 25 {
+		t.Fatalf("ended %+v", done)
+	}
+	if _, rs, err := e.Chunk(ctx, j.ID, 2); err != nil || len(rs) != 5 {
+		t.Fatalf("last chunk: %d results, %v", len(rs), err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := e.Get(ctx, j.ID); errors.Is(err, jobs.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the job outlived its retention")
+		}
+	}
+	if list, _, err := e.List(ctx, jobs.Filter{}); err != nil || len(list) != 0 {
+		t.Fatalf("listed after its retention: %d, %v", len(list), err)
+	}
+	if n, err := rdb.Keys(ctx, prefix+"{job:"+j.ID+"}*").Result(); err != nil || len(n) != 0 {
+		t.Fatalf("keys left after the retention: %v %v", n, err)
 	}
 }

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"crmgate/auth"
+	"crmgate/internal/redistest"
+	"crmgate/providers/nxlink"
+)
+
+// jobsCluster is the built binary and a configuration for replicas on one
+// Redis of the test's own, in front of a slow NXLink simulator.
+type jobsCluster struct {
+	t        *testing.T
+	bin      string
+	config   string
+	redisURL string
+	peer     *crashPeer
+	tok      string
+}
+
+func newJobsCluster(t *testing.T, delay time.Duration, concurrency, workers int, front func(http.Handler) http.Handler) *jobsCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills gateway processes")
+	}
+	c := &jobsCluster{t: t, redisURL: redistest.Server(t)}
+	dir := t.TempDir()
+	c.bin = filepath.Join(dir, "crmgate")
+	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	c.peer = &crashPeer{delay: delay, received: map[string]int{}, answered: map[string]bool{},
+		sim: nxlink.NewSimulator(nxlink.SimConfig{MaxCalls: -1, Accounts: []nxlink.SimAccount{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
+	var h http.Handler = c.peer
+	if front != nil {
+		h = front(h)
+	}
+	ps := httptest.NewServer(h)
+	t.Cleanup(ps.Close)
+	t.Cleanup(c.peer.unfreeze)
+	secret := "crash-secret-crash-secret-crash-0001"
+	c.config = filepath.Join(dir, "crmgate.yaml")
+	doc := fmt.Sprintf(`request_timeout: 2m
+auth: {jwt: {hs256_secret: %q}}
+jobs: {lease: 2s, workers: %d}
+connections:
+  - {id: cdp, provider: nxlink, base_url: %q, access_key: ak, access_secret: sk, tenant_id: 123, app_key: app, timeout: 1m, retries: 0, concurrency: %d}
+`, secret, workers, ps.URL, concurrency)
+	if err := os.WriteFile(c.config, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "crm-app",
+		Scopes: []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, Connections: []string{"cdp"}, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.tok = tok
+	return c
+}
+
+func (c *jobsCluster) start() *gatewayProcess {
+	return startGatewayProcess(c.t, c.bin, c.config, c.redisURL)
+}
+
+func (c *jobsCluster) call(method, url string, body any, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequestWithContext(context.Background(), method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+c.tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+type crashJob struct {
+	ID        string `json:"id"`
+	Status    string `json:"status"`
+	Total     int    `json:"total"`
+	Pending   int    `json:"pending"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	Unknown   int    `json:"unknown"`
+}
+
+func (c *jobsCluster) submit(gw *gatewayProcess, n int) crashJob {
+	c.t.Helper()
+	recs := make([]map[string]any, n)
+	for i := range recs {
+		recs[i] = map[string]any{"ref": fmt.Sprintf("r%d", i), "name": fmt.Sprintf("Customer %d", i), "whatsapp": fmt.Sprintf("+86 138 %08d", i)}
+	}
+	var j crashJob
+	if st := c.call(http.MethodPost, gw.url+"/v1/imports", map[string]any{"connection": "cdp", "customers": recs}, &j); st != http.StatusAccepted {
+		c.t.Fatalf("POST /v1/imports: %d %+v", st, j)
+	}
+	return j
+}
+
+func (c *jobsCluster) get(gw *gatewayProcess, id string) crashJob {
+	c.t.Helper()
+	var j crashJob
+	if st := c.call(http.MethodGet, gw.url+"/v1/imports/"+id, nil, &j); st != http.StatusOK {
+		c.t.Fatalf("GET job: %d", st)
+	}
+	if j.Pending+j.Succeeded+j.Failed+j.Unknown != j.Total {
+		c.t.Fatalf("counters do not add up: %+v", j)
+	}
+	return j
+}
+
+func (c *jobsCluster) wait(gw *gatewayProcess, id string, within time.Duration) crashJob {
+	c.t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		j := c.get(gw, id)
+		if j.Status == "completed" || j.Status == "canceled" || j.Status == "failed" {
+			return j
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("job %s not ended after %s: %+v\n%s", id, within, j, gw.stderr)
+		}
+	}
+}
+
+type crashResult struct {
+	Index    int    `json:"index"`
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts"`
+}
+
+func (c *jobsCluster) results(gw *gatewayProcess, id string) []crashResult {
+	c.t.Helper()
+	var out []crashResult
+	cursor := ""
+	for range 10000 {
+		var page struct {
+			Results    []crashResult `json:"results"`
+			NextCursor string        `json:"next_cursor"`
+		}
+		u := gw.url + "/v1/imports/" + id + "/results?limit=1000"
+		if cursor != "" {
+			u += "&cursor=" + cursor
+		}
+		if st := c.call(http.MethodGet, u, nil, &page); st != http.StatusOK {
+			c.t.Fatalf("results: %d", st)
+		}
+		out = append(out, page.Results...)
+		if cursor = page.NextCursor; cursor == "" {
+			return out
+		}
+	}
+	c.t.Fatal("results never end")
+	return nil
+}
+
+// Two gateway processes on one Redis run a job; one is killed with SIGKILL
+// in the middle; the other takes over its chunks once their lease (2s)
+// lapses and completes the job: every row has exactly one result, the
+// provider received every row at least once, and twice only rows of chunks
+// in flight at the kill (never a row whose call had been answered), and
+// those rows' results say 2 attempts.
+func TestCrashMidImportJobIsTakenOver(t *testing.T) {
+	const n = 3000 // 30 NXLink chunks of 100, one call each
+	c := newJobsCluster(t, 200*time.Millisecond, 8, 2, nil)
+	first, second := c.start(), c.start()
+	job := c.submit(first, n)
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if _, answers := c.peer.counts(); answers >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job never got going:\n%s", first.stderr)
+		}
+	}
+	answered := c.peer.freeze()
+	// Every answered chunk's results are stored before the kill (the calls
+	// then in flight are not answered until the gateway is gone).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if j := c.get(second, job.ID); j.Succeeded == answered*100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %d answered chunks were never stored: %+v", answered, c.get(second, job.ID))
+		}
+	}
+	// And every worker of both (2 each) is in a call the provider holds.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if calls, answers := c.peer.counts(); calls-answers == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			calls, answers := c.peer.counts()
+			t.Fatalf("%d calls in flight, want the 4 workers' calls", calls-answers)
+		}
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	killed := time.Now()
+	c.peer.mu.Lock()
+	answeredBefore := make(map[string]bool, len(c.peer.answered))
+	for k := range c.peer.answered {
+		answeredBefore[k] = true
+	}
+	c.peer.mu.Unlock()
+	c.peer.unfreeze()
+
+	done := c.wait(second, job.ID, 2*time.Minute)
+	t.Logf("completed %s after the kill", time.Since(killed))
+	if done.Status != "completed" || done.Succeeded != n || done.Pending != 0 {
+		t.Fatalf("job ended %+v\n%s", done, second.stderr)
+	}
+	rs := c.results(second, job.ID)
+	if len(rs) != n {
+		t.Fatalf("%d results for %d rows", len(rs), n)
+	}
+	c.peer.mu.Lock()
+	defer c.peer.mu.Unlock()
+	twice := 0
+	for i, r := range rs {
+		phone := fmt.Sprintf("86138%08d", i)
+		got := c.peer.received[phone]
+		switch {
+		case r.Index != i || r.Status != "succeeded":
+			t.Fatalf("result %d: %+v", i, r)
+		case got == 0:
+			t.Fatalf("row %d never reached the provider", i)
+		case answeredBefore[phone] && got != 1:
+			t.Fatalf("row %d was answered before the kill and sent again (%d times)", i, got)
+		case got > 2:
+			t.Fatalf("row %d received %d times", i, got)
+		case got == 2:
+			twice++
+			if r.Attempts != 2 {
+				t.Fatalf("row %d was sent twice, its result says %d attempts", i, r.Attempts)
+			}
+		case r.Attempts != 1 && r.Attempts != 2:
+			// 2: the killed gateway had taken its chunk, not yet sent.
+			t.Fatalf("row %d was sent once, its result says %d attempts", i, r.Attempts)
+		}
+	}
+	if twice != 200 {
+		t.Fatalf("%d rows sent twice, want the 2 chunks the killed gateway had in flight", twice)
+	}
+	t.Logf("%d chunks answered before the kill, %d rows in flight sent again", answered, twice)
+}
+
+// Two gateway processes on one Redis run jobs on one connection of
+// concurrency 2: the provider never has more than 2 calls in flight, from
+// both together.
+func TestJobsConcurrencyAcrossReplicas(t *testing.T) {
+	var mu sync.Mutex
+	in, peak := 0, 0
+	front := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			in++
+			peak = max(peak, in)
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				in--
+				mu.Unlock()
+			}()
+			h.ServeHTTP(w, r)
+		})
+	}
+	c := newJobsCluster(t, 100*time.Millisecond, 2, 4, front)
+	one, two := c.start(), c.start()
+	a, b := c.submit(one, 2000), c.submit(two, 2000)
+	for _, j := range []crashJob{a, b} {
+		if done := c.wait(one, j.ID, 2*time.Minute); done.Status != "completed" || done.Succeeded != 2000 {
+			t.Fatalf("job ended %+v", done)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak > 2 {
+		t.Fatalf("%d calls in flight at once; the connection's concurrency is 2", peak)
+	}
+	if peak < 1 {
+		t.Fatal("no call seen")
+	}
+	t.Logf("at most %d calls in flight", peak)
+}

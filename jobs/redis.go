@@ -1,0 +1,581 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"crmgate/gateway"
+)
+
+// The Redis engine: every replica on one Redis sees every job and sends its
+// chunks. A job is a hash (its metadata and counters) and one key per
+// chunk's inputs and one per chunk's results, all under the job's hash tag
+// prefix+"{job:ID}:". Chunks are entries of one stream read by one consumer
+// group: a replica reads an entry, keeps it (XCLAIM renews its idle time)
+// while it sends the chunk, and acknowledges it once the results are
+// stored; an entry idle longer than the lease (its replica died) is taken
+// over by another with XAUTOCLAIM.
+
+const (
+	redisGroup = "crmgate-jobs"
+	// liveMargin keeps a job's keys while it runs; its end sets them to
+	// the retention.
+	liveMargin = 24 * time.Hour
+)
+
+type redisEngine struct {
+	e        *Engine
+	rdb      redis.UniversalClient
+	prefix   string
+	lease    time.Duration
+	consumer string
+	sem      *Semaphore
+
+	groupMu sync.Mutex
+	groupOK bool
+}
+
+func newRedisEngine(e *Engine) *redisEngine {
+	o := e.o
+	consumer := o.Consumer
+	if consumer == "" {
+		host, _ := os.Hostname()
+		consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + NewID(time.Now())[20:]
+	}
+	return &redisEngine{e: e, rdb: o.Redis, prefix: o.RedisPrefix, lease: o.Lease, consumer: consumer,
+		sem: NewSemaphore(o.Redis, o.RedisPrefix+"jobs:", o.Lease)}
+}
+
+func (r *redisEngine) stream() string { return r.prefix + "{jobs}:chunks" }
+func (r *redisEngine) index() string  { return r.prefix + "jobs:index" }
+func (r *redisEngine) key(id, what string) string {
+	return r.prefix + "{job:" + id + "}:" + what
+}
+func (r *redisEngine) inKey(id string, no int) string  { return r.key(id, "in:"+strconv.Itoa(no)) }
+func (r *redisEngine) resKey(id string, no int) string { return r.key(id, "res:"+strconv.Itoa(no)) }
+
+func (r *redisEngine) ensureGroup(ctx context.Context) error {
+	r.groupMu.Lock()
+	defer r.groupMu.Unlock()
+	if r.groupOK {
+		return nil
+	}
+	err := r.rdb.XGroupCreateMkStream(ctx, r.stream(), redisGroup, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return err
+	}
+	r.groupOK = true
+	return nil
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// commit stores a built job and queues its chunks.
+func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
+	if err := r.ensureGroup(ctx); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	ttl := r.e.o.Retention + liveMargin
+	body, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	header, _ := json.Marshal(job.Header)
+	meta := r.key(job.ID, "meta")
+	fields := []any{"job", body, "header", header, "chunks", job.Chunks, "chunk_size", job.ChunkSize,
+		"status", string(StatusQueued), "pending", job.Total, "succeeded", 0, "failed", 0, "unknown", 0, "done", 0}
+	if job.DryRun {
+		fields = append(fields, "valid", 0)
+	}
+	p := r.rdb.Pipeline()
+	for no, items := range inputs {
+		b, err := json.Marshal(items)
+		if err != nil {
+			return err
+		}
+		p.Set(ctx, r.inKey(job.ID, no), b, ttl)
+	}
+	p.HSet(ctx, meta, fields...)
+	p.PExpire(ctx, meta, ttl)
+	p.ZAdd(ctx, r.index(), redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID})
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("jobs: storing %s: %w", job.ID, err)
+	}
+	if len(inputs) == 0 {
+		now := stamp(time.Now())
+		if err := r.rdb.HSet(ctx, meta, "status", string(StatusCompleted), "started_at", now, "finished_at", now).Err(); err != nil {
+			return err
+		}
+		r.ended(ctx, job.ID)
+		return nil
+	}
+	p = r.rdb.Pipeline()
+	for no := range inputs {
+		p.XAdd(ctx, &redis.XAddArgs{Stream: r.stream(), Values: []any{"job", job.ID, "no", no}})
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("jobs: queueing %s: %w", job.ID, err)
+	}
+	return nil
+}
+
+// ended sets every key of a job that ended to expire after the retention,
+// and tells OnEnd.
+func (r *redisEngine) ended(ctx context.Context, id string) {
+	job, err := r.get(ctx, id)
+	if err != nil {
+		r.e.o.Logger.Warn("import job ended, but could not be read", "job", id, "error", err)
+		return
+	}
+	p := r.rdb.Pipeline()
+	p.PExpire(ctx, r.key(id, "meta"), r.e.o.Retention)
+	for no := range job.Chunks {
+		p.PExpire(ctx, r.inKey(id, no), r.e.o.Retention)
+		p.PExpire(ctx, r.resKey(id, no), r.e.o.Retention)
+	}
+	_, _ = p.Exec(ctx)
+	if r.e.o.OnEnd != nil {
+		r.e.o.OnEnd(job)
+	}
+}
+
+func (r *redisEngine) get(ctx context.Context, id string) (*Job, error) {
+	m, err := r.rdb.HGetAll(ctx, r.key(id, "meta")).Result()
+	if err != nil {
+		return nil, err
+	}
+	if len(m) == 0 || m["job"] == "" {
+		return nil, ErrNotFound
+	}
+	return jobOf(m)
+}
+
+func jobOf(m map[string]string) (*Job, error) {
+	var j Job
+	if err := json.Unmarshal([]byte(m["job"]), &j); err != nil {
+		return nil, fmt.Errorf("jobs: stored job: %w", err)
+	}
+	_ = json.Unmarshal([]byte(m["header"]), &j.Header)
+	atoi := func(k string) int { n, _ := strconv.Atoi(m[k]); return n }
+	j.Chunks, j.ChunkSize = atoi("chunks"), atoi("chunk_size")
+	j.Status, j.Error = Status(m["status"]), m["error"]
+	j.Pending, j.Succeeded, j.Failed, j.Unknown = atoi("pending"), atoi("succeeded"), atoi("failed"), atoi("unknown")
+	if _, ok := m["valid"]; ok {
+		v := atoi("valid")
+		j.Valid = &v
+	}
+	j.StartedAt, j.FinishedAt = nil, nil
+	if t, err := time.Parse(time.RFC3339Nano, m["started_at"]); err == nil {
+		j.StartedAt = &t
+	}
+	if t, err := time.Parse(time.RFC3339Nano, m["finished_at"]); err == nil {
+		j.FinishedAt = &t
+	}
+	j.ErrorsByCode = map[string]int{}
+	for k, v := range m {
+		if code, ok := strings.CutPrefix(k, "code:"); ok {
+			n, _ := strconv.Atoi(v)
+			j.ErrorsByCode[code] = n
+		}
+	}
+	if j.UnmappedColumns == nil {
+		j.UnmappedColumns = []string{}
+	}
+	return &j, nil
+}
+
+// KEYS meta; ARGV chunk, now. {attempt, canceled}; {0, 0} when the chunk is
+// done already or the job is gone.
+var takeScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'done:' .. ARGV[1]) == 1 then
+  return {0, 0}
+end
+local a = redis.call('HINCRBY', KEYS[1], 'att:' .. ARGV[1], 1)
+if redis.call('HGET', KEYS[1], 'status') == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2])
+end
+local c = 0
+if redis.call('HGET', KEYS[1], 'canceled') == '1' then c = 1 end
+return {a, c}
+`)
+
+// KEYS meta, results; ARGV chunk, results, rows, succeeded, failed,
+// unknown, valid, now, ttl ms, then code, count pairs. 0 when the chunk was
+// done already, 1 stored, 2 stored and the job ended with it.
+var doneScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], 1) == 0 then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[9])
+redis.call('HINCRBY', KEYS[1], 'pending', -tonumber(ARGV[3]))
+redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'failed', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'unknown', ARGV[6])
+if redis.call('HEXISTS', KEYS[1], 'valid') == 1 then
+  redis.call('HINCRBY', KEYS[1], 'valid', ARGV[7])
+end
+for i = 10, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], 'code:' .. ARGV[i], ARGV[i + 1])
+end
+local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
+local st = redis.call('HGET', KEYS[1], 'status')
+if done >= tonumber(redis.call('HGET', KEYS[1], 'chunks')) and st ~= 'completed' and st ~= 'canceled' and st ~= 'failed' then
+  local s = 'completed'
+  if redis.call('HGET', KEYS[1], 'canceled') == '1' then s = 'canceled' end
+  redis.call('HSET', KEYS[1], 'status', s, 'finished_at', ARGV[8])
+  if not redis.call('HGET', KEYS[1], 'started_at') then
+    redis.call('HSET', KEYS[1], 'started_at', ARGV[8])
+  end
+  return 2
+end
+return 1
+`)
+
+// KEYS meta; ARGV reason ("" to cancel), now. 0 no such job, 1 flagged,
+// 2 the job had ended.
+var stopScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'completed' or st == 'canceled' or st == 'failed' then return 2 end
+redis.call('HSET', KEYS[1], 'canceled', 1)
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[1], 'finished_at', ARGV[2])
+  if not redis.call('HGET', KEYS[1], 'started_at') then
+    redis.call('HSET', KEYS[1], 'started_at', ARGV[2])
+  end
+end
+return 1
+`)
+
+// store stores chunk no's results and adds them to the job's counters in
+// one script; it reports whether the job ended with them.
+func (r *redisEngine) store(ctx context.Context, id string, no int, results []Result) (bool, error) {
+	b, err := json.Marshal(results)
+	if err != nil {
+		return false, err
+	}
+	c := countResults(results)
+	args := []any{no, b, len(results), c.Succeeded, c.Failed, c.Unknown, c.Valid, stamp(time.Now()),
+		(r.e.o.Retention + liveMargin).Milliseconds()}
+	codes := make([]string, 0, len(c.ByCode))
+	for k := range c.ByCode {
+		codes = append(codes, k)
+	}
+	slices.Sort(codes)
+	for _, k := range codes {
+		args = append(args, k, c.ByCode[k])
+	}
+	n, err := doneScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.resKey(id, no)}, args...).Int()
+	return n == 2, err
+}
+
+func (r *redisEngine) items(ctx context.Context, id string, no int) ([]Item, error) {
+	b, err := r.rdb.Get(ctx, r.inKey(id, no)).Bytes()
+	if err != nil {
+		return nil, err
+	}
+	var items []Item
+	return items, json.Unmarshal(b, &items)
+}
+
+// settle ends every chunk of job id not yet done with its rows failed
+// unsent (msg); untaken only leaves the chunks some replica took.
+func (r *redisEngine) settle(ctx context.Context, id string, msg string, untaken bool) (ended bool) {
+	m, err := r.rdb.HGetAll(ctx, r.key(id, "meta")).Result()
+	if err != nil {
+		return false
+	}
+	chunks, _ := strconv.Atoi(m["chunks"])
+	for no := range chunks {
+		n := strconv.Itoa(no)
+		if m["done:"+n] != "" || (untaken && m["att:"+n] != "") {
+			continue
+		}
+		items, err := r.items(ctx, id, no)
+		if err != nil {
+			continue
+		}
+		att, _ := strconv.Atoi(m["att:"+n])
+		if e, err := r.store(ctx, id, no, notSent(items, att, msg)); err == nil && e {
+			ended = true
+		}
+	}
+	return ended
+}
+
+func (r *redisEngine) cancel(ctx context.Context, id string) (*Job, error) {
+	n, err := stopScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, "", stamp(time.Now())).Int()
+	if err != nil {
+		return nil, err
+	}
+	switch n {
+	case 0:
+		return nil, ErrNotFound
+	case 2:
+		j, err := r.get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return j, ErrEnded
+	}
+	if r.settle(ctx, id, "not sent: the import job was canceled", true) {
+		r.ended(ctx, id)
+	}
+	return r.get(ctx, id)
+}
+
+func (r *redisEngine) fail(ctx context.Context, id, reason string) {
+	n, err := stopScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, reason, stamp(time.Now())).Int()
+	if err != nil || n != 1 {
+		return
+	}
+	r.settle(ctx, id, "not sent: "+reason, false)
+	r.e.o.Logger.Warn("import job failed", "job", id, "error", reason)
+	r.ended(ctx, id)
+}
+
+func (r *redisEngine) list(ctx context.Context, f Filter) ([]*Job, bool, error) {
+	ids, err := r.rdb.ZRange(ctx, r.index(), 0, -1).Result()
+	if err != nil {
+		return nil, false, err
+	}
+	slices.Sort(ids)
+	slices.Reverse(ids)
+	var out []*Job
+	var gone []any
+	for start := 0; start < len(ids); start += 100 {
+		batch := ids[start:min(start+100, len(ids))]
+		p := r.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, len(batch))
+		for i, id := range batch {
+			cmds[i] = p.HGetAll(ctx, r.key(id, "meta"))
+		}
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, false, err
+		}
+		for i, cmd := range cmds {
+			m := cmd.Val()
+			if len(m) == 0 {
+				gone = append(gone, batch[i])
+				continue
+			}
+			j, err := jobOf(m)
+			if err != nil {
+				continue
+			}
+			if (f.CreatedBy != "" && j.CreatedBy != f.CreatedBy) || (f.Allowed != nil && !f.Allowed(j.Connection)) ||
+				(f.Connection != "" && j.Connection != f.Connection) || (f.Status != "" && j.Status != f.Status) ||
+				(f.After != "" && j.ID >= f.After) {
+				continue
+			}
+			out = append(out, j)
+			if f.Limit > 0 && len(out) > f.Limit {
+				break
+			}
+		}
+		if f.Limit > 0 && len(out) > f.Limit {
+			break
+		}
+	}
+	if len(gone) > 0 {
+		_ = r.rdb.ZRem(ctx, r.index(), gone...).Err()
+	}
+	more := false
+	if f.Limit > 0 && len(out) > f.Limit {
+		out, more = out[:f.Limit], true
+	}
+	return out, more, nil
+}
+
+func (r *redisEngine) chunk(ctx context.Context, id string, no int) ([]Item, []Result, error) {
+	chunks, err := r.rdb.HGet(ctx, r.key(id, "meta"), "chunks").Int()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if no < 0 || no >= chunks {
+		return nil, nil, nil
+	}
+	items, err := r.items(ctx, id, no)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := r.rdb.Get(ctx, r.resKey(id, no)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return items, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var rs []Result
+	return items, rs, json.Unmarshal(b, &rs)
+}
+
+func (r *redisEngine) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range r.e.o.Workers {
+		wg.Go(func() { r.work(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *redisEngine) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		msg, ok, err := r.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if strings.Contains(err.Error(), "NOGROUP") {
+				r.groupMu.Lock()
+				r.groupOK = false
+				r.groupMu.Unlock()
+				_ = r.ensureGroup(ctx)
+			}
+			r.e.o.Logger.Warn("import jobs: reading the chunk stream", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		if ok {
+			r.handle(context.WithoutCancel(ctx), msg)
+		}
+	}
+}
+
+// next takes over an entry idle longer than the lease, else waits a while
+// for a new one.
+func (r *redisEngine) next(ctx context.Context) (redis.XMessage, bool, error) {
+	if err := r.ensureGroup(ctx); err != nil {
+		return redis.XMessage{}, false, err
+	}
+	msgs, _, err := r.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: r.stream(), Group: redisGroup,
+		MinIdle: r.lease, Start: "0-0", Count: 1, Consumer: r.consumer}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return redis.XMessage{}, false, err
+	}
+	if len(msgs) > 0 {
+		return msgs[0], true, nil
+	}
+	block := min(2*time.Second, r.lease)
+	streams, err := r.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: redisGroup, Consumer: r.consumer,
+		Streams: []string{r.stream(), ">"}, Count: 1, Block: block}).Result()
+	if errors.Is(err, redis.Nil) {
+		return redis.XMessage{}, false, nil
+	}
+	if err != nil {
+		return redis.XMessage{}, false, err
+	}
+	for _, s := range streams {
+		if len(s.Messages) > 0 {
+			return s.Messages[0], true, nil
+		}
+	}
+	return redis.XMessage{}, false, nil
+}
+
+func (r *redisEngine) ack(ctx context.Context, id string) {
+	p := r.rdb.Pipeline()
+	p.XAck(ctx, r.stream(), redisGroup, id)
+	p.XDel(ctx, r.stream(), id)
+	_, _ = p.Exec(ctx)
+}
+
+// handle sends one chunk entry and stores its results; the entry is kept
+// (its idle time renewed) until then.
+func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
+	id, _ := msg.Values["job"].(string)
+	no, err := strconv.Atoi(fmt.Sprint(msg.Values["no"]))
+	if id == "" || err != nil {
+		r.ack(ctx, msg.ID)
+		return
+	}
+	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, no, stamp(time.Now())).Int64Slice()
+	if err != nil || len(res) != 2 {
+		r.e.o.Logger.Warn("import jobs: taking a chunk", "job", id, "chunk", no, "error", err)
+		return // taken over later
+	}
+	attempt, canceled := int(res[0]), res[1] == 1
+	if attempt == 0 {
+		r.ack(ctx, msg.ID)
+		return
+	}
+	stop := make(chan struct{})
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		tick := time.NewTicker(r.lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = r.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: r.stream(), Group: redisGroup,
+					Consumer: r.consumer, Messages: []string{msg.ID}}).Err()
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-kept
+	}()
+
+	items, err := r.items(ctx, id, no)
+	if err != nil {
+		if errors.Is(err, redis.Nil) { // the job expired
+			r.ack(ctx, msg.ID)
+		}
+		return
+	}
+	var results []Result
+	if canceled {
+		results = notSent(items, attempt, "not sent: the import job was canceled")
+	} else {
+		job, err := r.get(ctx, id)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				r.ack(ctx, msg.ID)
+			}
+			return
+		}
+		conn := r.e.o.Connection(job.Connection)
+		if conn == nil {
+			r.fail(ctx, id, fmt.Sprintf("the connection %q is no longer configured", job.Connection))
+			r.ack(ctx, msg.ID)
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.e.o.ChunkTimeout)
+		limit := conn.Concurrency
+		cctx = gateway.WithGate(cctx, func(ctx context.Context) (func(), error) {
+			return r.sem.Acquire(ctx, conn.ID, limit)
+		})
+		results = RunChunk(cctx, r.e.o.Service, conn, job, items, attempt)
+		cancel()
+	}
+	ended, err := r.store(ctx, id, no, results)
+	if err != nil {
+		r.e.o.Logger.Warn("import jobs: storing a chunk's results", "job", id, "chunk", no, "error", err)
+		return // sent again after the lease
+	}
+	r.ack(ctx, msg.ID)
+	if ended {
+		r.ended(ctx, id)
+	}
+}
