@@ -331,7 +331,7 @@ func (e *Engine) fail(id, reason string) {
 	mj.job.Status, mj.job.Error, mj.job.FinishedAt, mj.ended = StatusFailed, reason, &now, now
 	ended := mj.job.Clone()
 	e.mu.Unlock()
-	e.o.Logger.Warn("import job failed", "job", id, "error", reason)
+	e.o.Logger.Warn("import job failed", "job", id, "err", reason)
 	if e.o.OnEnd != nil {
 		e.o.OnEnd(ended)
 	}

@@ -134,7 +134,7 @@ func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) err
 func (r *redisEngine) ended(ctx context.Context, id string) {
 	job, err := r.get(ctx, id)
 	if err != nil {
-		r.e.o.Logger.Warn("import job ended, but could not be read", "job", id, "error", err)
+		r.e.o.Logger.Warn("import job ended, but could not be read", "job", id, "err", err)
 		return
 	}
 	p := r.rdb.Pipeline()
@@ -340,7 +340,7 @@ func (r *redisEngine) fail(ctx context.Context, id, reason string) {
 		return
 	}
 	r.settle(ctx, id, "not sent: "+reason, false)
-	r.e.o.Logger.Warn("import job failed", "job", id, "error", reason)
+	r.e.o.Logger.Warn("import job failed", "job", id, "err", reason)
 	r.ended(ctx, id)
 }
 
@@ -445,7 +445,7 @@ func (r *redisEngine) work(ctx context.Context) {
 				r.groupMu.Unlock()
 				_ = r.ensureGroup(ctx)
 			}
-			r.e.o.Logger.Warn("import jobs: reading the chunk stream", "error", err)
+			r.e.o.Logger.Warn("import jobs: reading the chunk stream", "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -508,7 +508,7 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 	}
 	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, no, stamp(time.Now())).Int64Slice()
 	if err != nil || len(res) != 2 {
-		r.e.o.Logger.Warn("import jobs: taking a chunk", "job", id, "chunk", no, "error", err)
+		r.e.o.Logger.Warn("import jobs: taking a chunk", "job", id, "chunk", no, "err", err)
 		return // taken over later
 	}
 	attempt, canceled := int(res[0]), res[1] == 1
@@ -571,7 +571,7 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 	}
 	ended, err := r.store(ctx, id, no, results)
 	if err != nil {
-		r.e.o.Logger.Warn("import jobs: storing a chunk's results", "job", id, "chunk", no, "error", err)
+		r.e.o.Logger.Warn("import jobs: storing a chunk's results", "job", id, "chunk", no, "err", err)
 		return // sent again after the lease
 	}
 	r.ack(ctx, msg.ID)
