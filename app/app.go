@@ -33,6 +33,7 @@ import (
 	"crmgate/jobs"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
+	"crmgate/schema"
 	"crmgate/telemetry"
 )
 
@@ -276,6 +277,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ChunkTimeout: cfg.RequestTimeout,
 		Retention:    cfg.Jobs.Retention,
 		OnEnd:        jobEvents(evStore, dispatcher.Notify, o.Logger),
+		OnChunk:      jobHistory(hist, byID, o.Logger),
 		Logger:       o.Logger,
 		Redis:        rdb,
 		RedisPrefix:  o.RedisPrefix,
@@ -309,6 +311,41 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 	ok = true
 	return a, nil
+}
+
+// jobHistory files every row of a chunk a job sent in its customer's
+// history (GET /v1/customers/history), under its WhatsApp number read as
+// the job read it (the job's default_region, else the connection's) and its
+// ref: one store round trip a chunk.
+func jobHistory(hist history.Store, conns map[string]*gateway.Connection, log *slog.Logger) func(*jobs.Job, []jobs.Item, []jobs.Result) {
+	return func(j *jobs.Job, items []jobs.Item, results []jobs.Result) {
+		region := j.DefaultRegion
+		if c := conns[j.Connection]; region == "" && c != nil {
+			region = c.DefaultRegion
+		}
+		recs := make([]history.Record, 0, len(results))
+		for i, r := range results {
+			rec := history.Record{Ref: r.Ref, Index: r.Index, Status: string(r.Status), Errors: r.Errors, ProviderID: r.ProviderID}
+			if i < len(items) {
+				var id struct {
+					WhatsApp string `json:"whatsapp"`
+				}
+				if json.Unmarshal(items[i].Record, &id) == nil && id.WhatsApp != "" {
+					if d, _, err := schema.NormalizePhoneIn(id.WhatsApp, region); err == nil {
+						rec.WhatsApp = d
+					} else {
+						rec.WhatsApp, _ = history.NormalizeWhatsApp(id.WhatsApp)
+					}
+				}
+			}
+			recs = append(recs, rec)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hist.Put(ctx, history.Import{App: j.CreatedBy, Connection: j.Connection, JobID: j.ID, Records: recs}); err != nil {
+			log.Error("history not kept for a chunk of an import job", "job", j.ID, "records", len(recs), "err", err.Error())
+		}
+	}
 }
 
 // jobEvents stores an import.completed, import.canceled or import.failed

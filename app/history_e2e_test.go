@@ -291,3 +291,51 @@ func TestHistoryOfARecordLeftRaw(t *testing.T) {
 		}
 	}
 }
+
+// A job's rows join their customers' history: a customer imported through
+// POST /v1/customers and then, with a national number, through an import
+// job reads back newest first, the job's entry naming the job.
+func TestCustomerHistoryIncludesJobRows(t *testing.T) {
+	t.Parallel()
+	a, gw := startSandbox(t)
+	tok := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	rec := map[string]any{"ref": "crm-21", "name": "Li Heng", "owner": "kubrick101", "whatsapp": "+86 152 6666 7790"}
+	if code, raw := do(t, http.MethodPost, gw+"/v1/customers", tok, map[string]any{"connection": "sandbox-wscrm", "customers": []any{rec}}); code != http.StatusOK {
+		t.Fatalf("import: %d %s", code, raw)
+	}
+	national := map[string]any{"ref": "crm-21", "name": "Li Heng", "owner": "kubrick101", "whatsapp": "152 6666 7790"}
+	bad := map[string]any{"ref": "crm-21", "name": "Li Heng", "whatsapp": "152 6666 7790"} // no owner: failed
+	code, raw := do(t, http.MethodPost, gw+"/v1/imports", tok, map[string]any{"connection": "sandbox-wscrm", "default_region": "CN", "dedupe": false,
+		"customers": []any{national, bad}})
+	var job struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if code != http.StatusAccepted || json.Unmarshal(raw, &job) != nil {
+		t.Fatalf("POST /v1/imports: %d %s", code, raw)
+	}
+	waitFor(t, 30*time.Second, "the job to complete", func() bool {
+		_, raw := do(t, http.MethodGet, gw+"/v1/imports/"+job.ID, tok, nil)
+		return json.Unmarshal(raw, &job) == nil && job.Status == "completed"
+	})
+	var got []historyEntry
+	waitFor(t, 10*time.Second, "the job's rows in the history", func() bool {
+		got = readHistory(t, gw, tok, url.Values{"connection": {"sandbox-wscrm"}, "whatsapp": {"8615266667790"}}).History
+		return len(got) == 3
+	})
+	// Newest first: the job's two rows (same moment; the later row first
+	// or not, both name the job), then the import.
+	statuses := map[string]bool{}
+	for _, e := range got[:2] {
+		if e.JobID != job.ID || e.RequestID != "" {
+			t.Errorf("a job row's entry: %+v, want job %s", e, job.ID)
+		}
+		statuses[e.Status] = true
+	}
+	if !statuses["succeeded"] || !statuses["failed"] {
+		t.Errorf("the job's rows: %+v", got[:2])
+	}
+	if got[2].JobID != "" || got[2].RequestID == "" || got[2].Status != "succeeded" {
+		t.Errorf("the import's entry: %+v", got[2])
+	}
+}

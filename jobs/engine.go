@@ -48,8 +48,13 @@ type Options struct {
 	Retention time.Duration
 	// OnEnd is told of every job that ended (completed, canceled, failed),
 	// once: for the import.* events. It must not block for long.
-	OnEnd  func(*Job)
-	Logger *slog.Logger
+	OnEnd func(*Job)
+	// OnChunk is told of every chunk sent (not of a dry run's) once its
+	// results are stored, with the chunk's items and their results in the
+	// same order: for the customers' history. A chunk taken over after a
+	// replica died may be told twice. It must not block for long.
+	OnChunk func(job *Job, items []Item, results []Result)
+	Logger  *slog.Logger
 
 	// Redis, when set, holds the jobs and queues their chunks for every
 	// replica on it (keys under RedisPrefix); Lease is how long a chunk
@@ -227,6 +232,14 @@ func (e *Engine) send(ctx context.Context, ref chunkRef, mj *memJob) {
 	defer cancel()
 	results := RunChunk(ctx, e.o.Service, conn, job, items, attempt)
 	e.finish(ref, results)
+	e.chunkDone(job, items, results)
+}
+
+// chunkDone tells OnChunk of a chunk whose results are stored.
+func (e *Engine) chunkDone(job *Job, items []Item, results []Result) {
+	if e.o.OnChunk != nil && !job.DryRun && len(results) > 0 {
+		e.o.OnChunk(job, items, results)
+	}
 }
 
 // RunChunk imports one chunk's items through svc (a dry run validates

@@ -545,10 +545,12 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 		return
 	}
 	var results []Result
+	var job *Job // nil when nothing was sent
 	if canceled {
 		results = notSent(items, attempt, "not sent: the import job was canceled")
 	} else {
-		job, err := r.get(ctx, id)
+		var err error
+		job, err = r.get(ctx, id)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				r.ack(ctx, msg.ID)
@@ -575,6 +577,9 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 		return // sent again after the lease
 	}
 	r.ack(ctx, msg.ID)
+	if job != nil {
+		r.e.chunkDone(job, items, results)
+	}
 	if ended {
 		r.ended(ctx, id)
 	}
