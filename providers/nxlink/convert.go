@@ -12,6 +12,8 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
+
+	"crmgate/providers/internal/wirejson"
 )
 
 // Modes lists the import modes NXLink honours: merge (type 1), replace
@@ -233,7 +235,7 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(appendJSONString(buf, e.key), ':')
+		buf = append(wirejson.AppendString(buf, e.key), ':')
 		var err error
 		if buf, err = appendValue(buf, e.value); err != nil {
 			*bp = buf

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
-	"unicode/utf8"
+
+	"crmgate/providers/internal/wirejson"
 )
 
 // The batch body and customize_field are written with an appending encoder
@@ -23,7 +24,7 @@ func appendBatch(b []byte, req *batchRequest) []byte {
 	b = append(b, `,"tenant_id":`...)
 	b = strconv.AppendInt(b, req.TenantID, 10)
 	b = append(b, `,"app_key":`...)
-	b = appendJSONString(b, req.AppKey)
+	b = wirejson.AppendString(b, req.AppKey)
 	b = append(b, `,"strict_binding":`...)
 	b = strconv.AppendBool(b, req.StrictBinding)
 	b = append(b, `,"customers":`...)
@@ -45,13 +46,13 @@ func appendBatch(b []byte, req *batchRequest) []byte {
 // appendJSON appends w as encoding/json writes it.
 func (w *wireCustomer) appendJSON(b []byte) []byte {
 	b = append(b, `{"full_name":`...)
-	b = appendJSONString(b, w.FullName)
+	b = wirejson.AppendString(b, w.FullName)
 	str := func(key, v string) {
 		if v != "" {
 			b = append(b, ',', '"')
 			b = append(b, key...)
 			b = append(b, '"', ':')
-			b = appendJSONString(b, v)
+			b = wirejson.AppendString(b, v)
 		}
 	}
 	str("first_name", w.FirstName)
@@ -89,7 +90,7 @@ func (w *wireCustomer) appendJSON(b []byte) []byte {
 func appendValue(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case string:
-		return appendJSONString(b, x), nil
+		return wirejson.AppendString(b, x), nil
 	case json.Number:
 		if isNumber(string(x)) {
 			return append(b, x...), nil
@@ -140,59 +141,4 @@ func isNumber(s string) bool {
 		}
 	}
 	return i == len(s)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string the way encoding/json does
-// with HTML escaping off: invalid UTF-8 becomes U+FFFD, U+2028 and U+2029
-// are escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"crmgate/gateway"
+
+	"crmgate/providers/internal/wirejson"
 )
 
 // Paths under the connection's base URL.
@@ -158,13 +159,13 @@ func (r *wireRecord) appendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendJSONString(b, key)
+		b = wirejson.AppendString(b, key)
 		b = append(b, ':')
 	}
 	for k, v := range r.basic {
 		if v != "" {
 			field(basicNames[k])
-			b = appendJSONString(b, v)
+			b = wirejson.AppendString(b, v)
 		}
 	}
 	for _, e := range r.ext {
@@ -174,12 +175,12 @@ func (r *wireRecord) appendJSON(b []byte) []byte {
 			if json.Valid([]byte(v)) && v != "" {
 				b = append(b, v...)
 			} else {
-				b = appendJSONString(b, string(v))
+				b = wirejson.AppendString(b, string(v))
 			}
 		case string:
-			b = appendJSONString(b, v)
+			b = wirejson.AppendString(b, v)
 		default:
-			b = appendJSONString(b, fmt.Sprint(v))
+			b = wirejson.AppendString(b, fmt.Sprint(v))
 		}
 	}
 	return append(b, '}')
@@ -197,57 +198,6 @@ func appendImportBody(b []byte, tenant int64, recs []*wireRecord) []byte {
 		b = r.appendJSON(b)
 	}
 	return append(b, "]}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, as encoding/json writes it
-// without HTML escaping: quotes, backslashes and control characters escaped,
-// invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // queryRequest is the body of open/customer/query.
