@@ -52,6 +52,12 @@ func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *Impo
 		var whatsapp string
 		if decoded != nil && i < len(decoded) {
 			whatsapp = decoded[i].WhatsApp
+			if whatsapp != "" && !hasIssue(r.Errors, schema.CodeInvalidPhone, schema.FieldWhatsApp) {
+				// The record's check normalised it in place (in the
+				// request's region): no second pass through the phone
+				// library.
+				rec.WhatsApp, whatsapp = whatsapp, ""
+			}
 		} else if i < len(req.Customers) {
 			whatsapp, rec.Ref = rawIdentity(req.Customers[i], rec.Ref)
 		}
@@ -70,6 +76,16 @@ func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *Impo
 		s.log.Error("history not kept: the request and its records' history cannot be looked up",
 			"request_id", ans.RequestID, "connection", conn.ID, "records", len(recs), "error", err.Error())
 	}
+}
+
+// hasIssue reports whether issues hold one of code on field.
+func hasIssue(issues []schema.Issue, code schema.Code, field string) bool {
+	for _, is := range issues {
+		if is.Code == code && is.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 // rawIdentity reads the whatsapp and ref of a record left raw (one the
