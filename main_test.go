@@ -107,6 +107,14 @@ func TestSandboxServesTheREADMEExamples(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no development token printed:\n%s", stdout)
 	}
+	// The banner names the console, and it is served there.
+	if !strings.Contains(stdout.String(), "Console      "+base+"/console/") {
+		t.Errorf("the banner does not print the console's address:\n%s", stdout)
+	} else if res, err := http.Get(base + "/console/"); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("GET %s/console/: %v %v", base, res, err)
+	} else {
+		res.Body.Close()
+	}
 	examples := readmeExamples(t)
 	if len(examples) < 2 {
 		t.Fatalf("found %d curl examples in README.md", len(examples))
