@@ -3,9 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -14,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/config"
 	"crmgate/events"
 )
 
@@ -525,24 +521,8 @@ func mustMarshal(t *testing.T, v any) []byte {
 // event GET /v1/events then lists; a change that cannot be sent is a 400.
 func TestSandboxChangeBecomesEvent(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.DiscardHandler),
-		GatewayURL: "http://" + srv.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a.Run(ctx)
-	changes := srv.URL + "/v1/sandbox/sandbox-wscrm/changes"
+	a, gw := startSandbox(t)
+	changes := gw + "/v1/sandbox/sandbox-wscrm/changes"
 
 	start := time.Now()
 	code, raw := do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"})
@@ -553,7 +533,7 @@ func TestSandboxChangeBecomesEvent(t *testing.T) {
 	if code != http.StatusAccepted {
 		t.Fatalf("follow-up: %d %s, want 202", code, raw)
 	}
-	evs := listEvents(t, srv.URL, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
+	evs := listEvents(t, gw, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
 	if len(evs) != 2 {
 		t.Fatalf("listed %d events, want 2: %+v", len(evs), evs)
 	}
@@ -593,14 +573,14 @@ func TestSandboxChangeBecomesEvent(t *testing.T) {
 			}
 		})
 	}
-	if code, raw := do(t, http.MethodPost, srv.URL+"/v1/sandbox/sandbox-nxlink/changes", a.DevToken,
+	if code, raw := do(t, http.MethodPost, gw+"/v1/sandbox/sandbox-nxlink/changes", a.DevToken,
 		map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"}); code != http.StatusUnprocessableEntity {
 		t.Errorf("a change for NXLink, whose simulator sends no webhooks: %d %s, want 422", code, raw)
 	}
 	if code, _ := do(t, http.MethodPost, changes, "", map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "1"}); code != http.StatusUnauthorized {
 		t.Errorf("a change without a token: %d, want 401", code)
 	}
-	if n := len(allEvents(t, srv.URL, a.DevToken)); n != 2 {
+	if n := len(allEvents(t, gw, a.DevToken)); n != 2 {
 		t.Errorf("%d events after the refused changes, want still 2", n)
 	}
 }

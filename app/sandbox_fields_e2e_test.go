@@ -1,17 +1,11 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"crmgate/app"
-	"crmgate/config"
 )
 
 // A sandbox change names its field as a canonical name, as WSCRM's own label
@@ -20,24 +14,8 @@ import (
 // what is accepted, and nothing is sent.
 func TestSandboxChangeFieldNames(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.DiscardHandler),
-		GatewayURL: "http://" + srv.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a.Run(ctx)
-	changes := srv.URL + "/v1/sandbox/sandbox-wscrm/changes"
+	a, gw := startSandbox(t)
+	changes := gw + "/v1/sandbox/sandbox-wscrm/changes"
 
 	for _, body := range []map[string]any{
 		{"whatsapp": "8615601882491", "field": "Address", "to": "123123"},
@@ -47,7 +25,7 @@ func TestSandboxChangeFieldNames(t *testing.T) {
 			t.Fatalf("change %v: %d %s, want 202", body, code, raw)
 		}
 	}
-	evs := listEvents(t, srv.URL, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
+	evs := listEvents(t, gw, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
 	if len(evs) != 2 {
 		t.Fatalf("listed %d events, want 2: %+v", len(evs), evs)
 	}
@@ -86,7 +64,7 @@ func TestSandboxChangeFieldNames(t *testing.T) {
 	if code, raw := do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "phone", "to": "8615266667780"}); code != http.StatusUnprocessableEntity {
 		t.Errorf("a canonical field the webhook does not carry: %d %s, want 422", code, raw)
 	}
-	if n := len(allEvents(t, srv.URL, a.DevToken)); n != 2 {
+	if n := len(allEvents(t, gw, a.DevToken)); n != 2 {
 		t.Errorf("%d events after the refused changes, want still 2", n)
 	}
 }
