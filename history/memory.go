@@ -8,9 +8,13 @@ import (
 
 // Memory bounds: past them the oldest answers and entries are dropped
 // before their retention ends, so that one process's memory stays bounded.
+// They are small on purpose: the in-process store serves one instance (the
+// sandbox, a trial), and what it holds is held in the gateway's own heap,
+// beside the imports in flight (gateway.md §6 bounds an import's memory);
+// a deployment that keeps a week of history keeps it in Redis.
 const (
-	MemoryMaxAnswerBytes = 256 << 20
-	MemoryMaxEntries     = 1 << 20
+	MemoryMaxAnswerBytes = 16 << 20
+	MemoryMaxEntries     = 1 << 17
 )
 
 // Memory is a Store in this process: one instance only, lost at exit.
