@@ -93,10 +93,10 @@ func runJob(l *JobLoad) LoadResult {
 		lastByte = time.Now()
 	}
 	poll := max(l.Poll, time.Millisecond)
-	for !job.Done() {
+	for id := job.ID; !job.Done(); {
 		time.Sleep(poll)
-		if job, err = c.Get(ctx, job.ID); err != nil {
-			return fail("GET /v1/imports/%s: %v", job.ID, err)
+		if job, err = c.Get(ctx, id); err != nil {
+			return fail("GET /v1/imports/%s: %v", id, err)
 		}
 	}
 	res.Elapsed = time.Since(lastByte)
