@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"crmgate/config"
+	"crmgate/providers"
 )
 
 // k8sDoc is what the test reads of a Kubernetes manifest.
@@ -110,7 +111,7 @@ func TestDeployKitMatchesTheConfiguration(t *testing.T) {
 		}
 	}
 	env := func(k string) (string, bool) { v, ok := secret.StringData[k]; return v, ok }
-	cfg, err := config.LoadFile(filepath.Join(dir, "crmgate.yaml"), factories(), env)
+	cfg, err := config.LoadFile(filepath.Join(dir, "crmgate.yaml"), providers.Factories(), env)
 	if err != nil {
 		t.Fatalf("the ConfigMap's configuration does not load as mounted: %v", err)
 	}

@@ -32,20 +32,10 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
-	"crmgate/gateway"
 	"crmgate/importcli"
-	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers"
 	"crmgate/telemetry"
 )
-
-// factories is the table of providers: a new provider is one more line.
-func factories() []gateway.Factory {
-	return []gateway.Factory{
-		wscrm.Factory(),
-		nxlink.Factory(),
-	}
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -84,7 +74,7 @@ func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return config.Sandbox(os.LookupEnv)
 	}
-	return config.LoadFile(path, factories(), os.LookupEnv)
+	return config.LoadFile(path, providers.Factories(), os.LookupEnv)
 }
 
 func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
@@ -106,7 +96,7 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		ln.Close()
 		return err
 	}
-	a, err := app.Build(ctx, cfg, app.Options{Factories: factories(), Logger: logger, GatewayURL: base, TracerProvider: tracing.Provider})
+	a, err := app.Build(ctx, cfg, app.Options{Providers: providers.All(), Logger: logger, GatewayURL: base, TracerProvider: tracing.Provider})
 	if err != nil {
 		ln.Close()
 		_ = tracing.Shutdown(context.Background())
@@ -248,7 +238,7 @@ func knownConnections(cfg *config.Config, ids []string) error {
 	}
 	var known []string
 	if cfg.Sandbox {
-		for _, f := range factories() {
+		for _, f := range providers.Factories() {
 			known = append(known, sandboxConnectionID(f.Name))
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"crmgate/gateway"
 	"crmgate/internal/strictjson"
+	"crmgate/sandbox"
 	"crmgate/schema"
 )
 
@@ -537,7 +538,7 @@ func (s *Server) sandboxChange(c *gin.Context) {
 		return
 	}
 	if err := sim.SimulateChange(c.Request.Context(), body, conn.Rules()); err != nil {
-		var fe *gateway.ChangeFieldError
+		var fe *sandbox.ChangeFieldError
 		if errors.As(err, &fe) {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change names a field this connection's webhook does not carry: "+fe.Error(),
 				issue(string(schema.CodeUnknownField), "field", "accepted: "+fe.AcceptedText()))

@@ -20,6 +20,7 @@ import (
 	"crmgate/history"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
+	"crmgate/sandbox"
 	"crmgate/telemetry"
 )
 
@@ -57,7 +58,7 @@ type Options struct {
 	// Sandbox enables POST /v1/sandbox/{connection}/changes.
 	Sandbox bool
 	// Changes are the sandbox simulators that can send webhooks, by connection.
-	Changes map[string]gateway.ChangeSimulator
+	Changes map[string]sandbox.ChangeSimulator
 	// Idempotency keeps the answers of writes by Idempotency-Key (nil: the
 	// header is ignored).
 	Idempotency idempotency.Store

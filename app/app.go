@@ -31,8 +31,10 @@ import (
 	"crmgate/history"
 	"crmgate/idempotency"
 	"crmgate/jobs"
+	"crmgate/providers"
 	"crmgate/ratelimit"
 	"crmgate/redisreset"
+	"crmgate/sandbox"
 	"crmgate/schema"
 	"crmgate/telemetry"
 )
@@ -59,7 +61,9 @@ type App struct {
 
 // Options are what Build needs besides the configuration.
 type Options struct {
-	Factories []gateway.Factory
+	// Providers is the providers table (providers.All()): the sandbox
+	// starts each row's simulator.
+	Providers []providers.Provider
 	Logger    *slog.Logger
 	// GatewayURL is where this gateway can be reached by the simulators
 	// (sandbox webhooks).
@@ -101,13 +105,14 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}()
 
 	conns := cfg.Connections
-	changes := map[string]gateway.ChangeSimulator{}
+	changes := map[string]sandbox.ChangeSimulator{}
 	if cfg.Sandbox {
-		for _, f := range o.Factories {
-			if f.Sandbox == nil {
+		for _, p := range o.Providers {
+			if p.Sandbox == nil {
 				continue
 			}
-			sb, err := f.Sandbox(ctx, o.GatewayURL)
+			f := p.Factory
+			sb, err := p.Sandbox(ctx, o.GatewayURL)
 			if err != nil {
 				return nil, fmt.Errorf("app: sandbox %s: %w", f.Name, err)
 			}

@@ -18,12 +18,13 @@ import (
 	"crmgate/config"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
 
-var factories = []gateway.Factory{wscrm.Factory(), nxlink.Factory()}
+var factories = providers.Factories()
 
 const secret = "an-hs256-secret-of-at-least-32-bytes"
 
@@ -88,7 +89,7 @@ connections:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

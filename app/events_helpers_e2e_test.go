@@ -30,6 +30,7 @@ import (
 	"crmgate/config"
 	"crmgate/events"
 	"crmgate/internal/redistest"
+	"crmgate/providers"
 )
 
 // Webhook credentials of the connections an events gateway serves.
@@ -132,7 +133,7 @@ func buildEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
 		t.Fatalf("config: %v\n%s", err, doc.String())
 	}
 	a, err := app.Build(context.Background(), cfg, app.Options{
-		Factories:        factories,
+		Providers:        providers.All(),
 		Logger:           slog.New(slog.DiscardHandler),
 		RedisPrefix:      g.prefix,
 		DeliverySchedule: g.schedule,

@@ -27,6 +27,7 @@ import (
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/fieldconfig"
+	"crmgate/providers"
 	"crmgate/schema"
 )
 
@@ -51,7 +52,7 @@ func startGW(t *testing.T, doc string, o app.Options, run bool) *gwInstance {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, doc)
 	}
-	o.Factories = factories
+	o.Providers = providers.All()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -14,6 +14,7 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
+	"crmgate/providers"
 )
 
 // startSandbox serves the no-config sandbox on a test server.
@@ -24,7 +25,7 @@ func startSandbox(t *testing.T) (*app.App, string) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.DiscardHandler),
+	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.DiscardHandler),
 		GatewayURL: "http://" + srv.Listener.Addr().String()})
 	if err != nil {
 		t.Fatal(err)

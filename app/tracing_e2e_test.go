@@ -19,6 +19,7 @@ import (
 	"crmgate/app"
 	"crmgate/config"
 	"crmgate/gateway"
+	"crmgate/providers"
 )
 
 // One import into the sandbox's NXLink simulator, over real HTTP, traced
@@ -35,7 +36,7 @@ func TestTraceOfOneImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Factories: factories, Logger: slog.New(slog.DiscardHandler),
+	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.DiscardHandler),
 		GatewayURL: "http://" + srv.Listener.Addr().String(), TracerProvider: tp})
 	if err != nil {
 		t.Fatal(err)

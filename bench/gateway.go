@@ -16,8 +16,8 @@ import (
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/gateway"
+	"crmgate/providers"
 	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
 )
 
 // Connections of the benchmark gateway.
@@ -69,8 +69,7 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
     field_config: %s
 `, c.id, c.url, NXAccessKey, NXTenantID, NXAppKey, c.concurrency, fc)
 	}
-	factories := []gateway.Factory{wscrm.Factory(), nxlink.Factory()}
-	cfg, err := config.Load(strings.NewReader(doc.String()), ".", factories, func(k string) (string, bool) {
+	cfg, err := config.Load(strings.NewReader(doc.String()), ".", providers.Factories(), func(k string) (string, bool) {
 		if k == "BENCH_NX_SECRET" {
 			return NXAccessSecret, true
 		}
@@ -80,7 +79,7 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
 		return nil, fmt.Errorf("bench.StartGateway: %w", err)
 	}
 	a, err := app.Build(context.Background(), cfg, app.Options{
-		Factories: factories,
+		Providers: providers.All(),
 		Logger:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {

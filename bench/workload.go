@@ -15,6 +15,7 @@ import (
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
+	"crmgate/secret"
 )
 
 // The NXLink account the simulators know and the gateway's connections use.
@@ -82,8 +83,8 @@ func ImportBody(conn string, cs []schema.Customer) []byte {
 // NXLinkConfig is the NXLink connection's own configuration for the bench
 // account.
 func NXLinkConfig() *nxlink.Config {
-	return &nxlink.Config{AccessKey: NXAccessKey, AccessSecret: gateway.Secret(NXAccessSecret), TenantID: NXTenantID,
-		AppKey: gateway.Secret(NXAppKey), SignAlgorithm: nxlink.AlgorithmMD5}
+	return &nxlink.Config{AccessKey: NXAccessKey, AccessSecret: secret.Value(NXAccessSecret), TenantID: NXTenantID,
+		AppKey: secret.Value(NXAppKey), SignAlgorithm: nxlink.AlgorithmMD5}
 }
 
 // SimAccount is the bench account as the NXLink simulator knows it.

@@ -25,6 +25,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/idempotency"
 	"crmgate/redisclient"
+	"crmgate/secret"
 )
 
 // Defaults.
@@ -68,8 +69,8 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
-	Listen   string         `yaml:"listen"`
-	RedisURL gateway.Secret `yaml:"redis_url"`
+	Listen   string       `yaml:"listen"`
+	RedisURL secret.Value `yaml:"redis_url"`
 	// Redis is the `redis` block (nil when absent): Cluster, Sentinel, TLS
 	// and credentials, and the key prefix. Never set together with RedisURL.
 	Redis          *Redis        `yaml:"redis"`
@@ -97,12 +98,12 @@ type Config struct {
 // one server; MasterName set means Sentinel (Addrs are the sentinels);
 // several Addrs without MasterName are a Redis Cluster's seed nodes.
 type Redis struct {
-	Addrs      []string       `yaml:"addrs"`
-	MasterName string         `yaml:"master_name"`
-	Username   string         `yaml:"username"`
-	Password   gateway.Secret `yaml:"password"`
-	DB         int            `yaml:"db"`
-	TLS        bool           `yaml:"tls"`
+	Addrs      []string     `yaml:"addrs"`
+	MasterName string       `yaml:"master_name"`
+	Username   string       `yaml:"username"`
+	Password   secret.Value `yaml:"password"`
+	DB         int          `yaml:"db"`
+	TLS        bool         `yaml:"tls"`
 	// Prefix starts every key (default redisclient.DefaultPrefix).
 	Prefix string `yaml:"prefix"`
 }
@@ -144,10 +145,10 @@ type Auth struct {
 
 // JWT configures token validation.
 type JWT struct {
-	HS256Secret gateway.Secret `yaml:"hs256_secret"`
-	JWKSURL     string         `yaml:"jwks_url"`
-	Issuer      string         `yaml:"issuer"`
-	Audience    string         `yaml:"audience"`
+	HS256Secret secret.Value `yaml:"hs256_secret"`
+	JWKSURL     string       `yaml:"jwks_url"`
+	Issuer      string       `yaml:"issuer"`
+	Audience    string       `yaml:"audience"`
 }
 
 // Limits bound a request.
@@ -304,7 +305,7 @@ func Load(r io.Reader, dir string, factories []gateway.Factory, env func(string)
 	errs = append(errs, expand(doc, "", env)...)
 	var f file
 	errs = append(errs, decodeStrict(doc, &f, "")...)
-	c := &Config{Listen: f.Listen, RedisURL: gateway.Secret(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests, Jobs: f.Jobs, ShutdownTimeout: f.ShutdownTimeout, LogLevel: f.LogLevel}
+	c := &Config{Listen: f.Listen, RedisURL: secret.Value(f.RedisURL), Redis: f.Redis, RequestTimeout: f.RequestTimeout, Auth: f.Auth, Limits: f.Limits, Events: f.Events, Server: f.Server, Requests: f.Requests, Jobs: f.Jobs, ShutdownTimeout: f.ShutdownTimeout, LogLevel: f.LogLevel}
 	ids := map[string]bool{}
 	for i := range f.Connections {
 		conn, cerrs := loadConnection(&f.Connections[i], fmt.Sprintf("connections[%d]", i), dir, factories)
@@ -448,10 +449,10 @@ func (c *Config) applyEnv(env func(string) (string, bool)) {
 	}
 	if v, ok := env(EnvRedisURL); ok && v != "" {
 		// It wins over both ways of naming Redis in the file.
-		c.RedisURL, c.Redis = gateway.Secret(v), nil
+		c.RedisURL, c.Redis = secret.Value(v), nil
 	}
 	if v, ok := env(EnvJWTSecret); ok && v != "" {
-		c.Auth.JWT.HS256Secret = gateway.Secret(v)
+		c.Auth.JWT.HS256Secret = secret.Value(v)
 	}
 }
 

@@ -16,11 +16,12 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
+	"crmgate/secret"
 )
 
 type fakeCfg struct {
-	TenantID int64          `yaml:"tenant_id"`
-	Secret   gateway.Secret `yaml:"secret"`
+	TenantID int64        `yaml:"tenant_id"`
+	Secret   secret.Value `yaml:"secret"`
 	Nested   struct {
 		Mode string `yaml:"mode"`
 	} `yaml:"nested"`

@@ -27,9 +27,7 @@ import (
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/console"
-	"crmgate/gateway"
-	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers"
 )
 
 // chromium finds a Chromium (Debian's chromium package) or Chrome binary;
@@ -66,7 +64,7 @@ func startSandbox(t *testing.T) *sandbox {
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
 	a, err := app.Build(ctx, cfg, app.Options{
-		Factories:  []gateway.Factory{wscrm.Factory(), nxlink.Factory()},
+		Providers:  providers.All(),
 		GatewayURL: url,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// One quick retry, so that a refused delivery becomes a listed

@@ -22,10 +22,8 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
-	"crmgate/gateway"
 	"crmgate/openapi"
-	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers"
 )
 
 // offSpec marks a request the test sends deliberately outside the document
@@ -77,7 +75,7 @@ func startGateway(t *testing.T, cfg *config.Config) *gw {
 	srv := httptest.NewUnstartedServer(nil)
 	url := "http://" + srv.Listener.Addr().String()
 	a, err := app.Build(ctx, cfg, app.Options{
-		Factories:  []gateway.Factory{wscrm.Factory(), nxlink.Factory()},
+		Providers:  providers.All(),
 		GatewayURL: url,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// One quick retry, so that a refused delivery becomes a listed

@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"crmgate/config"
-	"crmgate/gateway"
-	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers"
 )
 
 // TestWebhookContract posts WSCRM's own webhook examples, verbatim, to a
@@ -32,7 +30,7 @@ connections:
     tenant_id: 82
     webhook: {mode: static, token: "e6e18763d8d5a756d45c01486d7ad6742152ac", tolerance: 87600h}
 `
-	cfg, err := config.Load(strings.NewReader(doc), ".", []gateway.Factory{wscrm.Factory(), nxlink.Factory()}, func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(strings.NewReader(doc), ".", providers.Factories(), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,30 +9,6 @@ import (
 	"crmgate/schema"
 )
 
-// Secret is a credential from configuration. It prints, logs and marshals as
-// "***"; Reveal returns the value for the one place that needs it.
-type Secret string
-
-// Reveal returns the secret's value.
-func (s Secret) Reveal() string { return string(s) }
-
-// String hides the value.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "***"
-}
-
-// GoString hides the value from %#v.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON hides the value.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
-
-// MarshalText hides the value.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
 // Defaults of Common.
 const (
 	DefaultTimeout     = 10 * time.Second

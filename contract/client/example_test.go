@@ -12,9 +12,7 @@ import (
 	"crmgate/app"
 	"crmgate/config"
 	"crmgate/contract/client"
-	"crmgate/gateway"
-	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers"
 )
 
 // Importing a customer with the generated client, and a refused request
@@ -73,7 +71,7 @@ func sandbox() (url, token string, stop func()) {
 	srv := httptest.NewUnstartedServer(nil)
 	url = "http://" + srv.Listener.Addr().String()
 	a, err := app.Build(ctx, cfg, app.Options{
-		Factories:  []gateway.Factory{wscrm.Factory(), nxlink.Factory()},
+		Providers:  providers.All(),
 		GatewayURL: url,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -1,12 +1,12 @@
 package nxlink
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"crmgate/gateway"
+	"crmgate/secret"
 )
 
 // ProviderName is the provider's name in configuration ("provider: nxlink").
@@ -17,11 +17,11 @@ type Config struct {
 	// AccessKey identifies the account (header accessKey).
 	AccessKey string `yaml:"access_key"`
 	// AccessSecret signs every call; it never travels and is never logged.
-	AccessSecret gateway.Secret `yaml:"access_secret"`
+	AccessSecret secret.Value `yaml:"access_secret"`
 	// TenantID is the body's tenant_id.
 	TenantID int64 `yaml:"tenant_id"`
 	// AppKey is the body's app_key.
-	AppKey gateway.Secret `yaml:"app_key"`
+	AppKey secret.Value `yaml:"app_key"`
 	// SignAlgorithm is md5 (default, also when empty) or sha256.
 	SignAlgorithm string `yaml:"sign_algorithm"`
 }
@@ -63,7 +63,7 @@ func (c *Config) algorithm() string {
 
 // Factory returns NXLink's entry of main's provider table. New accepts only a
 // *Config (as NewConfig returns) and refuses an invalid configuration or a nil
-// *http.Client; Sandbox starts a Simulator on a loopback port.
+// *http.Client.
 func Factory() gateway.Factory {
 	return gateway.Factory{
 		Name:      ProviderName,
@@ -74,9 +74,6 @@ func Factory() gateway.Factory {
 				return nil, fmt.Errorf("nxlink.New: configuration is %T, not *nxlink.Config", cfg)
 			}
 			return New(common, c, hc)
-		},
-		Sandbox: func(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
-			return StartSandbox(ctx)
 		},
 	}
 }

@@ -134,7 +134,7 @@ func TestSandbox(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb, err := Factory().Sandbox(ctx, "http://127.0.0.1:1")
+	sb, err := StartSandbox(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

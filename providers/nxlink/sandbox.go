@@ -12,6 +12,8 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/sandbox"
+	"crmgate/secret"
 )
 
 // Sandbox account values (the access key, secret and app key are random per start).
@@ -40,12 +42,12 @@ func SandboxFieldConfig() fieldconfig.Config {
 // secret and app key, tenant 123, seats SandboxSeats) on a loopback port and
 // returns the connection that reaches it. The simulator stops on Close or
 // when ctx ends, whichever comes first; Close may be called more than once.
-func StartSandbox(ctx context.Context) (*gateway.Sandbox, error) {
+func StartSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	cfg := &Config{
 		AccessKey:     "sandbox-" + randomHex(8),
-		AccessSecret:  gateway.Secret(randomHex(16)),
+		AccessSecret:  secret.Value(randomHex(16)),
 		TenantID:      SandboxTenantID,
-		AppKey:        gateway.Secret(randomHex(8)),
+		AppKey:        secret.Value(randomHex(8)),
 		SignAlgorithm: AlgorithmMD5,
 	}
 	sim := NewSimulator(SimConfig{Accounts: []SimAccount{{
@@ -69,7 +71,7 @@ func StartSandbox(ctx context.Context) (*gateway.Sandbox, error) {
 		stop()
 		shutdown()
 	}
-	return &gateway.Sandbox{
+	return &sandbox.Sandbox{
 		Common: gateway.Common{
 			ID:       SandboxID,
 			Provider: ProviderName,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"crmgate/gateway"
+	"crmgate/secret"
 )
 
 // Webhook verification modes.
@@ -19,8 +19,8 @@ const DefaultTolerance = 5 * time.Minute
 
 // Config is a WSCRM connection's own keys (beside gateway.Common's).
 type Config struct {
-	TenantID int64          `yaml:"tenant_id"`
-	Token    gateway.Secret `yaml:"token"` // optional header "token"
+	TenantID int64        `yaml:"tenant_id"`
+	Token    secret.Value `yaml:"token"` // optional header "token"
 	// ProviderTimeZone is how the provider's zone-less times are read (IANA
 	// name, default UTC).
 	ProviderTimeZone string  `yaml:"provider_time_zone"`
@@ -32,10 +32,10 @@ type Config struct {
 
 // Webhook is how the connection verifies the webhooks WSCRM sends.
 type Webhook struct {
-	Mode      string         `yaml:"mode"` // static (default) or hmac
-	Token     gateway.Secret `yaml:"token"`
-	Secret    gateway.Secret `yaml:"secret"`
-	Tolerance time.Duration  `yaml:"tolerance"`
+	Mode      string        `yaml:"mode"` // static (default) or hmac
+	Token     secret.Value  `yaml:"token"`
+	Secret    secret.Value  `yaml:"secret"`
+	Tolerance time.Duration `yaml:"tolerance"`
 }
 
 // Agent is one agent account of the provider's backend.

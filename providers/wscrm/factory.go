@@ -13,6 +13,8 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/sandbox"
+	"crmgate/secret"
 )
 
 // Name is the provider's name in configuration ("provider: wscrm").
@@ -32,7 +34,7 @@ var SandboxAgents = []Agent{
 
 // Factory returns WSCRM's entry of main's provider table. New refuses a
 // configuration that is not *Config, a nil one, a nil client or an empty base
-// URL. Sandbox is the function Sandbox.
+// URL.
 func Factory() gateway.Factory {
 	return gateway.Factory{
 		Name:      Name,
@@ -44,7 +46,6 @@ func Factory() gateway.Factory {
 			}
 			return newAdapter(common, c, hc)
 		},
-		Sandbox: Sandbox,
 	}
 }
 
@@ -56,7 +57,7 @@ func Factory() gateway.Factory {
 // whichever comes first. gatewayURL is where the simulator's webhooks are
 // sent (POST gatewayURL + "/v1/webhooks/wscrm/sandbox-wscrm") when a sandbox
 // change is simulated.
-func Sandbox(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
+func Sandbox(ctx context.Context, gatewayURL string) (*sandbox.Sandbox, error) {
 	token, err := randomHex(16)
 	if err != nil {
 		return nil, fmt.Errorf("wscrm.Sandbox: %w", err)
@@ -67,8 +68,8 @@ func Sandbox(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
 	}
 	cfg := &Config{
 		TenantID: SandboxTenantID,
-		Token:    gateway.Secret(token),
-		Webhook:  Webhook{Mode: WebhookStatic, Token: gateway.Secret(hookToken)},
+		Token:    secret.Value(token),
+		Webhook:  Webhook{Mode: WebhookStatic, Token: secret.Value(hookToken)},
 		Agents:   append([]Agent(nil), SandboxAgents...),
 	}
 	fields := SampleFieldConfig()
@@ -92,7 +93,7 @@ func Sandbox(ctx context.Context, gatewayURL string) (*gateway.Sandbox, error) {
 	}
 
 	common := gateway.Common{ID: SandboxConnection, Provider: Name, BaseURL: "http://" + ln.Addr().String()}.WithDefaults()
-	return &gateway.Sandbox{
+	return &sandbox.Sandbox{
 		Common:      common,
 		Config:      cfg,
 		FieldConfig: fields,

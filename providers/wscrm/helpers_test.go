@@ -13,6 +13,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
+	"crmgate/secret"
 )
 
 // loadGolden reads a file of testdata/.
@@ -87,7 +88,7 @@ func records(t *testing.T, a *Adapter, op gateway.Op, rules *fieldconfig.Rules, 
 func testAdapter(t *testing.T, base, token string) *Adapter {
 	t.Helper()
 	a, err := newAdapter(gateway.Common{ID: "test-wscrm", Provider: Name, BaseURL: base}.WithDefaults(),
-		&Config{TenantID: 82, Token: gateway.Secret(token), ProviderTimeZone: "Asia/Shanghai", Agents: SandboxAgents},
+		&Config{TenantID: 82, Token: secret.Value(token), ProviderTimeZone: "Asia/Shanghai", Agents: SandboxAgents},
 		&http.Client{})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/sandbox"
 	"crmgate/schema"
 )
 
@@ -53,7 +54,7 @@ var canonicalToWSCRM = map[string]struct {
 // WebhookSender is the sandbox simulator's webhook side: it plays an agent
 // changing a customer in WSCRM's client and sends the webhook WSCRM would
 // send, as the provider document shows it, to the gateway. It implements
-// gateway.ChangeSimulator.
+// sandbox.ChangeSimulator.
 type WebhookSender struct {
 	tenantID int64
 	token    string // static accessToken; unused with hmacKey
@@ -153,7 +154,7 @@ type (
 // (fieldType 1, sent under its WSCRM key) whose fieldConfig is the custom
 // field's type.
 //
-// A field that is none of these is a *gateway.ChangeFieldError listing what
+// A field that is none of these is a *sandbox.ChangeFieldError listing what
 // is accepted. Other input that cannot be sent (bad JSON, unknown keys, no
 // whatsapp, both or neither of field and followup, no to, a value of the
 // wrong kind) is an error wrapping ErrBadChange. In both cases nothing is
@@ -219,7 +220,7 @@ func (s *WebhookSender) build(change json.RawMessage, rules *fieldconfig.Rules) 
 		return nil, fmt.Errorf("wscrm.SimulateChange: %w: to: required", ErrBadChange)
 	}
 	item, err := wireChange(strings.TrimSpace(c.Field), rules, c.From, c.To)
-	var fe *gateway.ChangeFieldError
+	var fe *sandbox.ChangeFieldError
 	if errors.As(err, &fe) {
 		return nil, err
 	}
@@ -254,7 +255,7 @@ var customFieldConfig = map[string]int{
 // changeField resolves the field a sandbox change names: a canonical field
 // WSCRM's webhook carries, WSCRM's label for one (its canonical name is
 // returned), or a custom field of rules by name or WSCRM key. Anything else
-// is a *gateway.ChangeFieldError.
+// is a *sandbox.ChangeFieldError.
 func changeField(field string, rules *fieldconfig.Rules) (string, *fieldconfig.CustomField, error) {
 	if _, ok := canonicalToWSCRM[field]; ok {
 		return field, nil, nil
@@ -271,7 +272,7 @@ func changeField(field string, rules *fieldconfig.Rules) (string, *fieldconfig.C
 			return "", &custom[i], nil
 		}
 	}
-	e := &gateway.ChangeFieldError{Field: field}
+	e := &sandbox.ChangeFieldError{Field: field}
 	for name := range canonicalToWSCRM {
 		e.Canonical = append(e.Canonical, name)
 	}

@@ -18,6 +18,7 @@ import (
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/sandbox"
 )
 
 // fixedSender returns a sender with a fixed clock and item id.
@@ -231,7 +232,7 @@ func TestWebhookSenderUnknownField(t *testing.T) {
 		{"Follow up records", nil, nil},
 	} {
 		err := s.SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "field": "`+tt.field+`", "to": "x"}`), tt.rules)
-		var fe *gateway.ChangeFieldError
+		var fe *sandbox.ChangeFieldError
 		if !errors.As(err, &fe) {
 			t.Errorf("field %q: err = %v, want a ChangeFieldError", tt.field, err)
 			continue
@@ -289,4 +290,4 @@ func TestWebhookSenderAnswers(t *testing.T) {
 }
 
 // Compile-time check that the sender is what the sandbox needs.
-var _ gateway.ChangeSimulator = (*WebhookSender)(nil)
+var _ sandbox.ChangeSimulator = (*WebhookSender)(nil)

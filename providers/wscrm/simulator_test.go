@@ -341,7 +341,7 @@ func TestSandbox(t *testing.T) {
 	if f.Name != "wscrm" {
 		t.Fatalf("name %q", f.Name)
 	}
-	sb, err := f.Sandbox(ctx, "http://127.0.0.1:1")
+	sb, err := Sandbox(ctx, "http://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/secret"
 )
 
 // The provider document's two example bodies carry these.
@@ -31,7 +32,7 @@ func staticConfig(tenant int64, token string) *Config {
 	return &Config{
 		TenantID:         tenant,
 		ProviderTimeZone: "Asia/Shanghai",
-		Webhook:          Webhook{Mode: WebhookStatic, Token: gateway.Secret(token)},
+		Webhook:          Webhook{Mode: WebhookStatic, Token: secret.Value(token)},
 	}
 }
 
