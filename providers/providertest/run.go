@@ -235,10 +235,11 @@ func (h *Harness) testMixed(t *testing.T, m Mixed, pad int) {
 		seen[whatsapp(t, c)] = true
 	}
 	for j, e := range m.Records {
-		if n := whatsapp(t, e.Customer); seen[n] {
+		n := whatsapp(t, e.Customer)
+		if seen[n] {
 			t.Fatalf("harness: record %d's number %s is used twice in the batch", j, n)
 		}
-		seen[whatsapp(t, e.Customer)] = true
+		seen[n] = true
 		recs = append(recs, e.Customer)
 	}
 	p := forward(t, sb)
@@ -260,8 +261,8 @@ func (h *Harness) testMixed(t *testing.T, m Mixed, pad int) {
 		if r.RetryAfter != e.RetryAfter {
 			t.Errorf("record %d (%s): retry_after %d, want %d", i, e.Customer.WhatsApp, r.RetryAfter, e.RetryAfter)
 		}
-		if held[whatsapp(t, e.Customer)] != (e.Status == gateway.StatusSucceeded) {
-			t.Errorf("record %d (%s): the simulator holds it: %v; the harness expects %s", i, e.Customer.WhatsApp, held[whatsapp(t, e.Customer)], e.Status)
+		if has := held[whatsapp(t, e.Customer)]; has != (e.Status == gateway.StatusSucceeded) {
+			t.Errorf("record %d (%s): the simulator holds it: %v, yet the harness expects it %s", i, e.Customer.WhatsApp, has, e.Status)
 		}
 	}
 }

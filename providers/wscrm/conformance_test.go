@@ -40,9 +40,9 @@ func TestConformance(t *testing.T) {
 		// "At most 10 000 records per call (error 19)."
 		Caps: []providertest.Cap{{Op: merge, Max: 10000}, {Op: gateway.Op{Kind: gateway.KindPoolReplace}, Max: 10000}},
 		Golden: []providertest.Golden{
-			wscrmGolden("batchImport", merge, docFengChangqing(), wscrm.PathBatchImport, "batch_import.json"),
-			wscrmGolden("batchImportWhatsContact", gateway.Op{Kind: gateway.KindPoolReplace}, docLiHeng(true), wscrm.PathPoolReplace, "pool_replace.json"),
-			wscrmGolden("batchImportAppendV2", gateway.Op{Kind: gateway.KindPoolAppend}, docLiHeng(false), wscrm.PathPoolAppend, "pool_append.json"),
+			wscrmGolden("batchImport", merge, docFengChangqing(), "batchImport", "batch_import.json"),
+			wscrmGolden("batchImportWhatsContact", gateway.Op{Kind: gateway.KindPoolReplace}, docLiHeng(true), "batchImportWhatsContact", "pool_replace.json"),
+			wscrmGolden("batchImportAppendV2", gateway.Op{Kind: gateway.KindPoolAppend}, docLiHeng(false), "batchImportAppendV2", "pool_append.json"),
 		},
 		// Code -1 "token error": the whole call, provider_rejected.
 		BreakCredentials: func(cfg any) any {
@@ -84,12 +84,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// wscrmGolden is one of the document's request examples, for tenant 82 with
-// the sample backend.
-func wscrmGolden(name string, op gateway.Op, c schema.Customer, path, file string) providertest.Golden {
+// wscrmGolden is one of the document's request examples to
+// /wscrm-bus-api/customer/api/<endpoint>, for tenant 82 with the sample
+// backend.
+func wscrmGolden(name string, op gateway.Op, c schema.Customer, endpoint, file string) providertest.Golden {
 	return providertest.Golden{Name: name, Op: op, Config: &wscrm.Config{TenantID: 82},
 		FieldConfig: wscrm.SampleFieldConfig(), Customers: []schema.Customer{c},
-		Method: http.MethodPost, Path: path, File: "testdata/" + file}
+		Method: http.MethodPost, Path: "/wscrm-bus-api/customer/api/" + endpoint, File: "testdata/" + file}
 }
 
 // docFengChangqing is the document's batchImport example record. The
@@ -135,7 +136,7 @@ func wscrmStored(ctx context.Context, sb *sandbox.Sandbox) ([]string, error) {
 	var out []string
 	for _, ag := range cfg.Agents {
 		body := fmt.Sprintf(`{"tenantId":%d,"whatsId":%q}`, cfg.TenantID, ag.WhatsID)
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, wscrm.PathQuery, strings.NewReader(body))
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/wscrm-bus-api/open/customer/query", strings.NewReader(body))
 		req.Header.Set("token", cfg.Token.Reveal())
 		w := httptest.NewRecorder()
 		sb.Handler.ServeHTTP(w, req)
