@@ -166,7 +166,7 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 		sign func([]byte)
 	)
 	switch provider {
-	case nxlink.ProviderName:
+	case nxlink.Name:
 		p, err = nxlink.New(common, NXLinkConfig(), http.DefaultClient)
 		fc, sign = nxlink.SandboxFieldConfig(), NXLinkSign
 	case wscrm.Name:
@@ -223,7 +223,7 @@ func TranslatedCalls(cs []schema.Customer) ([][]byte, error) {
 		mu     sync.Mutex
 		bodies = map[int][]byte{}
 	)
-	conn, err := OfflineConnection(nxlink.ProviderName, func(c *gateway.Call) {
+	conn, err := OfflineConnection(nxlink.Name, func(c *gateway.Call) {
 		mu.Lock()
 		defer mu.Unlock()
 		bodies[c.Records[0].Index] = c.Body

@@ -34,7 +34,7 @@ func TestPipelineRecordsPass(t *testing.T) {
 		records  []schema.Customer
 		calls    int
 	}{
-		{nxlink.ProviderName, NXLinkCustomers(250), 3},
+		{nxlink.Name, NXLinkCustomers(250), 3},
 		{wscrm.Name, WSCRMCustomers(250), 1},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {

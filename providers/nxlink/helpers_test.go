@@ -40,7 +40,7 @@ func newTestAdapter(t testing.TB, baseURL string, cfg Config, hc *http.Client) *
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	a, err := New(gateway.Common{ID: "test-nxlink", Provider: ProviderName, BaseURL: baseURL}, &cfg, hc)
+	a, err := New(gateway.Common{ID: "test-nxlink", Provider: Name, BaseURL: baseURL}, &cfg, hc)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -74,7 +74,7 @@ func StartSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	return &sandbox.Sandbox{
 		Common: gateway.Common{
 			ID:       SandboxID,
-			Provider: ProviderName,
+			Provider: Name,
 			BaseURL:  "http://" + ln.Addr().String(),
 		}.WithDefaults(),
 		Config:      cfg,
