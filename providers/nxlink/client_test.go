@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,6 +260,15 @@ func TestMapAnswer(t *testing.T) {
 	}
 }
 
+// userMessage fails the test when err's message, which the import service
+// shows in the records' messages, names a Go identifier of this package.
+func userMessage(t *testing.T, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), "nxlink.") {
+		t.Errorf("the message names a Go identifier: %v", err)
+	}
+}
+
 func TestDoUnavailable(t *testing.T) {
 	t.Parallel()
 	t.Run("503 then success", func(t *testing.T) {
@@ -270,6 +280,11 @@ func TestDoUnavailable(t *testing.T) {
 		if !errors.Is(err, gateway.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
+		var pe *gateway.ProviderError
+		if !errors.As(err, &pe) || pe.Status != http.StatusServiceUnavailable || pe.Provider != "NXLink" || pe.Path != BatchCreatePath {
+			t.Errorf("err = %#v, want the *gateway.ProviderError of HTTP 503", err)
+		}
+		userMessage(t, err)
 		if res.Report.HTTPStatus != http.StatusServiceUnavailable {
 			t.Errorf("report %+v", res.Report)
 		}
@@ -291,6 +306,7 @@ func TestDoUnavailable(t *testing.T) {
 		if !errors.Is(err, gateway.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
+		userMessage(t, err)
 	})
 	t.Run("deadline", func(t *testing.T) {
 		t.Parallel()
@@ -320,8 +336,43 @@ func TestDoUnavailable(t *testing.T) {
 		if !errors.Is(err, ErrBadAnswer) || errors.Is(err, gateway.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrBadAnswer only", err)
 		}
+		userMessage(t, err)
 		if res.Report.HTTPStatus != 200 {
 			t.Errorf("report %+v", res.Report)
+		}
+	})
+	t.Run("a 4xx without a code is unreadable, not retried", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "<html>bad request</html>", http.StatusBadRequest)
+		}))
+		t.Cleanup(srv.Close)
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+		var pe *gateway.ProviderError
+		if !errors.Is(err, ErrBadAnswer) || errors.Is(err, gateway.ErrUnavailable) || !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
+			t.Fatalf("err = %v, want ErrBadAnswer and the ProviderError of HTTP 400, not retryable", err)
+		}
+		userMessage(t, err)
+		if res.Report.HTTPStatus != http.StatusBadRequest || res.Outcomes != nil {
+			t.Errorf("result %+v", res)
+		}
+	})
+	t.Run("a 4xx with a code fails every record", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"code":10001,"message":"header sign is required","traceId":"t","data":null}`))
+		}))
+		t.Cleanup(srv.Close)
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Outcomes) != 2 || res.Outcomes[1].Status != gateway.StatusFailed || res.Outcomes[1].Errors[0].ProviderCode != "10001" ||
+			res.Report.ProviderCode != "10001" || res.Report.HTTPStatus != http.StatusBadRequest {
+			t.Errorf("result %+v", res)
 		}
 	})
 }

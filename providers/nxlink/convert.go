@@ -32,7 +32,7 @@ func modeType(mode string) (int, error) {
 	case gateway.ModeKeepExisting:
 		return typeKeepExisting, nil
 	}
-	return 0, fmt.Errorf("nxlink: mode %q is not one of merge, replace, keep_existing", mode)
+	return 0, fmt.Errorf("mode %q is not one of merge, replace, keep_existing", mode)
 }
 
 // unsupported lists the canonical fields NXLink has no field for.
@@ -250,15 +250,16 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 // Plan groups translated records into batch create calls of at most 100
 // customers, in order. Each call's body is marshalled once, and those bytes
 // are what Do signs and sends. It refuses an operation other than an import,
-// a mode NXLink does not have and a record whose Wire is not Translate's.
-// No records give no calls.
+// a mode NXLink does not have and a record whose Wire is not Translate's,
+// with a message that names no Go identifier (the import service shows it in
+// the records' messages). No records give no calls.
 func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	if op.Kind != gateway.KindImport {
-		return nil, fmt.Errorf("nxlink.Plan: NXLink supports customer imports only, not %q", op.Kind)
+		return nil, fmt.Errorf("NXLink supports customer imports only, not %q", op.Kind)
 	}
 	typ, err := modeType(op.Mode)
 	if err != nil {
-		return nil, fmt.Errorf("nxlink.Plan: %w", err)
+		return nil, fmt.Errorf("NXLink: %w", err)
 	}
 	calls := make([]gateway.Call, 0, (len(recs)+MaxBatch-1)/MaxBatch)
 	for start := 0; start < len(recs); start += MaxBatch {
@@ -274,11 +275,11 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 			switch w := r.Wire.(type) {
 			case *wireCustomer:
 				if w == nil {
-					return nil, fmt.Errorf("nxlink.Plan: record %d has no wire form", r.Index)
+					return nil, fmt.Errorf("NXLink: record %d has no wire form", r.Index)
 				}
 				req.Customers[i] = *w
 			default:
-				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
+				return nil, fmt.Errorf("NXLink: record %d was not translated for NXLink", r.Index)
 			}
 		}
 		body := appendBatch(make([]byte, 0, bodySize(&req)), &req)
