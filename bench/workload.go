@@ -13,6 +13,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 	"crmgate/secret"
@@ -29,7 +30,7 @@ const (
 )
 
 // NXLinkCustomers returns n canonical records for an NXLink connection with
-// nxlink.SandboxFieldConfig: every field NXLink has, phones as people type
+// nxlinksim.SampleFieldConfig: every field NXLink has, phones as people type
 // them (each record a different WhatsApp number), and the three custom fields.
 func NXLinkCustomers(n int) []schema.Customer {
 	out := make([]schema.Customer, n)
@@ -88,8 +89,8 @@ func NXLinkConfig() *nxlink.Config {
 }
 
 // SimAccount is the bench account as the NXLink simulator knows it.
-func SimAccount() nxlink.SimAccount {
-	return nxlink.SimAccount{AccessKey: NXAccessKey, AccessSecret: NXAccessSecret, TenantID: NXTenantID, AppKey: NXAppKey,
+func SimAccount() nxlinksim.Account {
+	return nxlinksim.Account{AccessKey: NXAccessKey, AccessSecret: NXAccessSecret, TenantID: NXTenantID, AppKey: NXAppKey,
 		Seats: []string{NXSeat}}
 }
 
@@ -168,7 +169,7 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 	switch provider {
 	case nxlink.Name:
 		p, err = nxlink.New(common, NXLinkConfig(), http.DefaultClient)
-		fc, sign = nxlink.SandboxFieldConfig(), NXLinkSign
+		fc, sign = nxlinksim.SampleFieldConfig(), NXLinkSign
 	case wscrm.Name:
 		p, err = wscrm.Factory().New(common, &wscrm.Config{TenantID: WSTenantID}, http.DefaultClient)
 		fc = wscrm.SampleFieldConfig()

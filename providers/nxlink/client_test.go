@@ -3,12 +3,10 @@ package nxlink
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,81 +37,6 @@ func planOne(t *testing.T, a *Adapter, op gateway.Op, cs []schema.Customer) *gat
 		t.Fatalf("got %d calls", len(calls))
 	}
 	return &calls[0]
-}
-
-func TestDoAgainstSimulator(t *testing.T) {
-	t.Parallel()
-	ownerIssue := func(seat string) schema.Issue {
-		return schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
-			Message:         "the owner is not a seat of this NXLink account",
-			ProviderCode:    "12148",
-			ProviderMessage: fmt.Sprintf("The belonging seat %s does not exist. Please go to Management->Members to confirm", seat)}
-	}
-	tests := []struct {
-		name       string
-		strict     bool
-		owners     [2]string
-		want       []gateway.Outcome
-		wantCode   string
-		wantStored int
-	}{
-		{
-			name:   "all succeed",
-			owners: [2]string{"agent1@example.com", ""},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775937"},
-			},
-			wantCode: "0", wantStored: 2,
-		},
-		{
-			name:   "strict binding: unknown seat fails its record only",
-			strict: true,
-			owners: [2]string{"kubrick101", "agent9"},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
-				{Status: gateway.StatusFailed, Errors: []schema.Issue{ownerIssue("agent9")}},
-			},
-			wantCode: "0", wantStored: 1,
-		},
-		{
-			name:   "no strict binding: unknown seat fails the whole call",
-			owners: [2]string{"kubrick101", "agent9"},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
-					Message:      "NXLink refused the whole call: a seat (owner) of the call does not exist",
-					ProviderCode: "12148", ProviderMessage: "The belonging seat agent9 does not exist. Please go to Management->Members to confirm"}}},
-			},
-			wantCode: "12148", wantStored: 0,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sim, a := newTestSim(t, testConfig())
-			op := importOp
-			op.StrictOwner = tt.strict
-			call := planOne(t, a, op, twoCustomers(tt.owners[0], tt.owners[1]))
-			res, err := a.Do(context.Background(), call)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := tt.want
-			if len(want) == 1 { // a whole-call refusal: the same outcome for both
-				want = []gateway.Outcome{want[0], want[0]}
-			}
-			if !reflect.DeepEqual(res.Outcomes, want) {
-				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, want)
-			}
-			r := res.Report
-			if r.Path != BatchCreatePath || r.HTTPStatus != 200 || r.ProviderCode != tt.wantCode || r.Records != 2 || !traceIDPattern.MatchString(r.TraceID) {
-				t.Errorf("report %+v", r)
-			}
-			if n := len(sim.Customers()); n != tt.wantStored {
-				t.Errorf("simulator stores %d customers, want %d", n, tt.wantStored)
-			}
-		})
-	}
 }
 
 // The document's three answer examples, served as they are, map to the
@@ -271,31 +194,6 @@ func userMessage(t *testing.T, err error) {
 
 func TestDoUnavailable(t *testing.T) {
 	t.Parallel()
-	t.Run("503 then success", func(t *testing.T) {
-		t.Parallel()
-		sim, a := newTestSim(t, testConfig())
-		sim.FailNext(1)
-		call := planOne(t, a, importOp, twoCustomers("", ""))
-		res, err := a.Do(context.Background(), call)
-		if !errors.Is(err, gateway.ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrUnavailable", err)
-		}
-		var pe *gateway.ProviderError
-		if !errors.As(err, &pe) || pe.Status != http.StatusServiceUnavailable || pe.Provider != "NXLink" || pe.Path != BatchCreatePath {
-			t.Errorf("err = %#v, want the *gateway.ProviderError of HTTP 503", err)
-		}
-		userMessage(t, err)
-		if res.Report.HTTPStatus != http.StatusServiceUnavailable {
-			t.Errorf("report %+v", res.Report)
-		}
-		res, err = a.Do(context.Background(), call)
-		if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded || res.Outcomes[1].Status != gateway.StatusSucceeded {
-			t.Fatalf("second attempt: %v %+v", err, res)
-		}
-		if n := len(sim.Calls()); n != 2 {
-			t.Errorf("simulator saw %d calls, want 2", n)
-		}
-	})
 	t.Run("transport error", func(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(http.NotFoundHandler())
@@ -375,37 +273,4 @@ func TestDoUnavailable(t *testing.T) {
 			t.Errorf("result %+v", res)
 		}
 	})
-}
-
-// A batch larger than 100 is split; each call's indexes are its own and the
-// records carry the caller's indexes.
-func TestChunksMapBack(t *testing.T) {
-	t.Parallel()
-	sim, a := newTestSim(t, testConfig())
-	cs := make([]schema.Customer, 150)
-	for i := range cs {
-		cs[i] = schema.Customer{Name: "c" + strconv.Itoa(i), Email: fmt.Sprintf("c%d@example.com", i)}
-	}
-	calls, err := a.Plan(importOp, records(t, a, importOp, cs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 2 || len(calls[0].Records) != 100 || len(calls[1].Records) != 50 {
-		t.Fatalf("chunks %d", len(calls))
-	}
-	for k, call := range calls {
-		res, err := a.Do(context.Background(), &call)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for j, o := range res.Outcomes {
-			idx := call.Records[j].Index
-			if idx != k*100+j || o.Status != gateway.StatusSucceeded || o.ProviderID != strconv.FormatInt(FirstCustomerID+int64(idx), 10) {
-				t.Fatalf("call %d record %d (index %d): %+v", k, j, idx, o)
-			}
-		}
-	}
-	if n := len(sim.Customers()); n != 150 {
-		t.Errorf("stored %d", n)
-	}
 }

@@ -1,12 +1,10 @@
 package nxlink
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"crmgate/gateway"
@@ -50,76 +48,6 @@ func docSign(algo, ts string, body []byte) string {
 	}
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
-}
-
-// captureTransport records the request exactly as the client hands it to
-// the transport, then passes it on.
-type captureTransport struct {
-	header http.Header
-	next   http.RoundTripper
-}
-
-func (c *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.header = r.Header.Clone()
-	return c.next.RoundTrip(r)
-}
-
-// Do sends the planned bytes unchanged with the five documented headers, as
-// the document spells them, signed with the documented formula.
-func TestDoSendsSignedHeaders(t *testing.T) {
-	t.Parallel()
-	for _, algo := range []string{"", "md5", "sha256"} {
-		t.Run("algorithm="+algo, func(t *testing.T) {
-			t.Parallel()
-			cfg := testConfig()
-			cfg.SignAlgorithm = algo
-			sim, a := newTestSim(t, cfg)
-			capture := &captureTransport{next: http.DefaultTransport}
-			a.hc = &http.Client{Transport: capture}
-			op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeReplace, StrictOwner: true}
-			calls, err := a.Plan(op, records(t, a, op, docCustomers()...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := a.Do(context.Background(), &calls[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Report.ProviderCode != "0" {
-				t.Fatalf("simulator refused the call: %+v", res.Report)
-			}
-			got := sim.Calls()
-			if len(got) != 1 {
-				t.Fatalf("simulator saw %d calls", len(got))
-			}
-			if string(got[0].Body) != string(calls[0].Body) {
-				t.Errorf("sent body differs from the planned bytes")
-			}
-			ts := strconv.FormatInt(testTS, 10)
-			want := map[string]string{
-				"accessKey": testAccessKey,
-				"ts":        ts,
-				"bizType":   "2",
-				"action":    "mt",
-				"sign":      docSign(algo, ts, calls[0].Body),
-				"algorithm": "",
-			}
-			if algo == "sha256" {
-				want["algorithm"] = "sha256"
-			}
-			for name, v := range want {
-				if g := got[0].Header.Get(name); g != v {
-					t.Errorf("header %s = %q, want %q", name, g, v)
-				}
-				if v != "" && capture.header[name] == nil {
-					t.Errorf("header %s not spelled as the document spells it: %v", name, capture.header)
-				}
-			}
-			if ct := got[0].Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-		})
-	}
 }
 
 func TestSignVectors(t *testing.T) {

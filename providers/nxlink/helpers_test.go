@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,22 +45,6 @@ func newTestAdapter(t testing.TB, baseURL string, cfg Config, hc *http.Client) *
 	}
 	a.Now = fixedClock
 	return a
-}
-
-// newTestSim starts a simulator with the document's account on an httptest
-// server and returns it with an adapter that reaches it.
-func newTestSim(t *testing.T, cfg Config) (*Simulator, *Adapter) {
-	t.Helper()
-	sim := NewSimulator(SimConfig{
-		Now: fixedClock,
-		Accounts: []SimAccount{{
-			AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey,
-			Seats: []string{"agent1@example.com", "kubrick101"},
-		}},
-	})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return sim, newTestAdapter(t, srv.URL, cfg, srv.Client())
 }
 
 // testRules is a field configuration with the document's customize_1_14.

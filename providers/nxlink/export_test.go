@@ -1,0 +1,26 @@
+package nxlink
+
+// The internal tests' helpers, for the tests of package nxlink_test, which
+// run the adapter against nxlinksim (a package that imports this one).
+var (
+	TestConfig     = testConfig
+	NewTestAdapter = newTestAdapter
+	PlanOne        = planOne
+	Records        = records
+	TwoCustomers   = twoCustomers
+	DocCustomers   = docCustomers
+	DocSign        = docSign
+	FixedClock     = fixedClock
+	UserMessage    = userMessage
+	ImportOp       = importOp
+	TraceIDPattern = traceIDPattern
+)
+
+// The provider document's example account.
+const (
+	TestAccessKey = testAccessKey
+	TestSecret    = testSecret
+	TestTenant    = testTenant
+	TestAppKey    = testAppKey
+	TestTS        = testTS
+)
