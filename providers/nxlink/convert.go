@@ -49,20 +49,6 @@ var channels = []string{
 	schema.FieldMessenger, schema.FieldInstagram, schema.FieldLine, schema.FieldZalo,
 }
 
-// Limits of the provider document, in characters.
-const (
-	maxFullName  = 255
-	maxFirstLast = 128
-	maxPhone     = 30 // sms_phone, whats_app_phone, viber_phone
-	maxSocial    = 32 // messenger, instagram, zalo
-	maxLine      = 50
-	maxCountry   = 50
-	maxEmail     = 50
-	maxAddress   = 100
-	maxRemark    = 2000
-	maxSeatUser  = 128
-)
-
 // Translate applies NXLink's own rules to a record that passed schema.Check
 // and rules.Check, and returns its wire form (nil when there are errors).
 // It trusts what those checks found: phones are digits, gender is male,
@@ -122,33 +108,36 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName,
 			"NXLink requires a name (full_name); give name, or first_name and last_name"))
 	}
+	// The document's limits, in characters, by wire field; an error names
+	// the canonical field (fromWire).
 	for _, l := range [...]struct {
-		field string
+		wire  string
 		value string
 		max   int
 	}{
-		{schema.FieldName, w.FullName, maxFullName},
-		{schema.FieldFirstName, w.FirstName, maxFirstLast},
-		{schema.FieldLastName, w.LastName, maxFirstLast},
-		{schema.FieldPhone, w.SMSPhone, maxPhone},
-		{schema.FieldWhatsApp, w.WhatsAppPhone, maxPhone},
-		{schema.FieldViber, w.ViberPhone, maxPhone},
-		{schema.FieldMessenger, w.Messenger, maxSocial},
-		{schema.FieldInstagram, w.Instagram, maxSocial},
-		{schema.FieldZalo, w.Zalo, maxSocial},
-		{schema.FieldLine, w.Line, maxLine},
-		{schema.FieldCountry, w.Country, maxCountry},
-		{schema.FieldEmail, w.Email, maxEmail},
-		{schema.FieldAddress, w.Address, maxAddress},
-		{schema.FieldRemarks, w.Remark, maxRemark},
-		{schema.FieldOwner, w.BelongSeatUser, maxSeatUser},
+		{"full_name", w.FullName, 255},
+		{"first_name", w.FirstName, 128},
+		{"last_name", w.LastName, 128},
+		{"sms_phone", w.SMSPhone, 30},
+		{"whats_app_phone", w.WhatsAppPhone, 30},
+		{"viber_phone", w.ViberPhone, 30},
+		{"messenger", w.Messenger, 32},
+		{"instagram", w.Instagram, 32},
+		{"zalo", w.Zalo, 32},
+		{"line", w.Line, 50},
+		{"country", w.Country, 50},
+		{"email", w.Email, 50},
+		{"address", w.Address, 100},
+		{"remark", w.Remark, 2000},
+		{"belong_seat_user", w.BelongSeatUser, 128},
 	} {
 		if len(l.value) <= l.max {
 			continue // fewer bytes than the limit: fewer characters too
 		}
 		if n := utf8.RuneCountInString(l.value); n > l.max {
-			errs = append(errs, schema.Issuef(schema.CodeTooLong, l.field,
-				"%s is %d characters long; NXLink allows at most %d", l.field, n, l.max))
+			field := fromWire[l.wire]
+			errs = append(errs, schema.Issuef(schema.CodeTooLong, field,
+				"%s is %d characters long; NXLink allows at most %d", field, n, l.max))
 		}
 	}
 
@@ -326,15 +315,6 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // The gender values of the wire form, shared by every record (never

@@ -3,6 +3,7 @@ package nxlink
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -360,5 +361,45 @@ func TestRedact(t *testing.T) {
 	a.Redact(empty)
 	if len(empty) != 0 {
 		t.Errorf("Redact added keys: %v", empty)
+	}
+}
+
+// The two field tables agree: each wire field fromWire (wire → canonical)
+// names is where Translate (canonical → wire) puts that canonical field, and
+// Translate writes no wire field fromWire does not know.
+func TestFieldTablesAgree(t *testing.T) {
+	t.Parallel()
+	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
+	values := map[string]string{ // a value Translate takes, by canonical field
+		schema.FieldGender: `"female"`, schema.FieldLevel: `3`, schema.FieldTags: `["a"]`,
+		schema.FieldBirthday: `"1976-04-12"`, schema.FieldCustomFields: `{"Nickname":"aa"}`,
+	}
+	for wire, canonical := range fromWire {
+		v, ok := values[canonical]
+		if !ok {
+			v = `"1234567890"`
+		}
+		var c schema.Customer
+		if err := json.Unmarshal([]byte(`{"email":"li@example.com","name":"Li Heng",`+strconv.Quote(canonical)+`:`+v+`}`), &c); err != nil {
+			t.Fatalf("%s: %v", canonical, err)
+		}
+		w, errs, _ := a.Translate(importOp, &c, testRules)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %+v", canonical, errs)
+		}
+		if _, ok := wireMap(t, w)[wire]; !ok {
+			t.Errorf("fromWire reads %s as %s, but Translate does not send %s there: %v", wire, canonical, canonical, wireMap(t, w))
+		}
+	}
+	for _, c := range docCustomers() {
+		w, errs, _ := a.Translate(importOp, &c, testRules)
+		if len(errs) > 0 {
+			t.Fatalf("%+v", errs)
+		}
+		for key := range wireMap(t, w) {
+			if _, ok := fromWire[key]; !ok {
+				t.Errorf("Translate sends %s, which fromWire does not read back", key)
+			}
+		}
 	}
 }

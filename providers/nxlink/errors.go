@@ -59,8 +59,9 @@ func wholeCallCode(code int64) (schema.Code, string) {
 	return schema.CodeProviderRejected, ""
 }
 
-// wireFields maps each wire field to its canonical field.
-var wireFields = map[string]string{
+// fromWire is the wire → canonical table: each wire field of the document
+// with the canonical field it carries (Translate is the other direction).
+var fromWire = map[string]string{
 	"full_name":        schema.FieldName,
 	"first_name":       schema.FieldFirstName,
 	"last_name":        schema.FieldLastName,
@@ -88,5 +89,5 @@ var wireFields = map[string]string{
 // a wire field name followed by a space or a colon, or "".
 func fieldFromMessage(message string) string {
 	word, _, _ := strings.Cut(strings.TrimSpace(message), " ")
-	return wireFields[strings.TrimSuffix(word, ":")]
+	return fromWire[strings.TrimSuffix(word, ":")]
 }
