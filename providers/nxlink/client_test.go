@@ -6,18 +6,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"crmgate/gateway"
 	"crmgate/schema"
 )
-
-var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-const seatMessageAgent1 = "The belonging seat agent1 does not exist. Please go to Management->Members to confirm"
 
 // twoCustomers are two valid canonical customers; owners as given.
 func twoCustomers(owner0, owner1 string) []schema.Customer {
@@ -43,7 +40,7 @@ func planOne(t *testing.T, a *Adapter, op gateway.Op, cs []schema.Customer) *gat
 // right outcomes.
 func TestDoMapsDocumentAnswers(t *testing.T) {
 	t.Parallel()
-	seatFail := schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner, ProviderCode: "12148", ProviderMessage: seatMessageAgent1}
+	seatFail := schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner, ProviderCode: "12148", ProviderMessage: nxlinktest.SeatAgent1}
 	itemFail, callFail := seatFail, seatFail
 	itemFail.Message = "the owner is not a seat of this NXLink account"
 	callFail.Message = "NXLink refused the whole call: a seat (owner) of the call does not exist"
@@ -69,7 +66,7 @@ func TestDoMapsDocumentAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			answer := readTestdata(t, tt.file)
+			answer := nxlinktest.Example(t, tt.file)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Write(answer)

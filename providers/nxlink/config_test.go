@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"gopkg.in/yaml.v3"
 
 	"crmgate/gateway"
@@ -26,14 +28,14 @@ sign_algorithm: sha256
 	if err := dec.Decode(cfg); err != nil {
 		t.Fatal(err)
 	}
-	want := Config{AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: 123, AppKey: testAppKey, SignAlgorithm: "sha256"}
+	want := Config{AccessKey: nxlinktest.AccessKey, AccessSecret: nxlinktest.Secret, TenantID: 123, AppKey: nxlinktest.AppKey, SignAlgorithm: "sha256"}
 	if *cfg != want {
 		t.Errorf("got %#v", cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Error(err)
 	}
-	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, testSecret) || strings.Contains(s, testAppKey) {
+	if s := fmt.Sprintf("%v %+v", cfg, cfg); strings.Contains(s, nxlinktest.Secret) || strings.Contains(s, nxlinktest.AppKey) {
 		t.Errorf("a secret prints: %s", s)
 	}
 }
@@ -116,7 +118,7 @@ func TestFactoryNew(t *testing.T) {
 	for _, b := range bad {
 		if _, err := f.New(b.common, b.cfg, b.hc); err == nil {
 			t.Errorf("%s: accepted", b.name)
-		} else if strings.Contains(err.Error(), testSecret) {
+		} else if strings.Contains(err.Error(), nxlinktest.Secret) {
 			t.Errorf("%s: the error shows the secret: %v", b.name, err)
 		}
 	}

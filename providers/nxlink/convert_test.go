@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
@@ -352,7 +354,7 @@ func TestPlanModesAndChunks(t *testing.T) {
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
-	body := map[string]any{"type": 1, "app_key": testAppKey, "tenant_id": 123}
+	body := map[string]any{"type": 1, "app_key": nxlinktest.AppKey, "tenant_id": 123}
 	a.Redact(body)
 	if !reflect.DeepEqual(body, map[string]any{"type": 1, "app_key": "***", "tenant_id": 123}) {
 		t.Errorf("%v", body)

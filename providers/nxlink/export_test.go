@@ -10,17 +10,6 @@ var (
 	TwoCustomers   = twoCustomers
 	DocCustomers   = docCustomers
 	DocSign        = docSign
-	FixedClock     = fixedClock
 	UserMessage    = userMessage
 	ImportOp       = importOp
-	TraceIDPattern = traceIDPattern
-)
-
-// The provider document's example account.
-const (
-	TestAccessKey = testAccessKey
-	TestSecret    = testSecret
-	TestTenant    = testTenant
-	TestAppKey    = testAppKey
-	TestTS        = testTS
 )

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"crmgate/gateway"
 )
 
@@ -27,7 +29,7 @@ func TestPlanMatchesDocumentExample(t *testing.T) {
 	if c.Method != http.MethodPost || c.Path != "/saas/cdp/openapi/customers/batch_create" {
 		t.Errorf("call %s %s", c.Method, c.Path)
 	}
-	if got, want := sortedJSON(t, c.Body), sortedJSON(t, readTestdata(t, "batch_create_request.json")); got != want {
+	if got, want := sortedJSON(t, c.Body), sortedJSON(t, nxlinktest.Example(t, "batch_create_request.json")); got != want {
 		t.Errorf("body differs from testdata/batch_create_request.json\ngot:  %s\nwant: %s", got, want)
 	}
 	if len(c.Records) != 2 || c.Records[0].Index != 0 || c.Records[1].Index != 1 {
@@ -37,11 +39,11 @@ func TestPlanMatchesDocumentExample(t *testing.T) {
 
 // docSign is the documented formula, written out independently of Sign.
 func docSign(algo, ts string, body []byte) string {
-	s := "accessKey=" + testAccessKey + "&action=mt&bizType=2&ts=" + ts
+	s := "accessKey=" + nxlinktest.AccessKey + "&action=mt&bizType=2&ts=" + ts
 	if len(body) > 0 {
 		s += "&body=" + string(body)
 	}
-	s += "&accessSecret=" + testSecret
+	s += "&accessSecret=" + nxlinktest.Secret
 	if algo == "sha256" {
 		sum := sha256.Sum256([]byte(s))
 		return hex.EncodeToString(sum[:])
@@ -67,12 +69,12 @@ func TestSignVectors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Sign(tt.algo, testAccessKey, "mt", "2", "1655710885431", tt.body, testSecret); got != tt.want {
+			if got := Sign(tt.algo, nxlinktest.AccessKey, "mt", "2", "1655710885431", tt.body, nxlinktest.Secret); got != tt.want {
 				t.Errorf("Sign = %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if Sign("md5", testAccessKey, "mt", "2", "1655710885431", nil, testSecret) == Sign("md5", testAccessKey, "mt", "2", "1655710885431", []byte("{}"), testSecret) {
+	if Sign("md5", nxlinktest.AccessKey, "mt", "2", "1655710885431", nil, nxlinktest.Secret) == Sign("md5", nxlinktest.AccessKey, "mt", "2", "1655710885431", []byte("{}"), nxlinktest.Secret) {
 		t.Error("the body does not change the signature")
 	}
 }

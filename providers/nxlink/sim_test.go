@@ -16,6 +16,7 @@ import (
 
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/internal/nxlinktest"
 	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/schema"
 )
@@ -26,9 +27,9 @@ import (
 func newSim(t *testing.T, cfg nxlink.Config, hc *http.Client) (*nxlinksim.Simulator, *nxlink.Adapter) {
 	t.Helper()
 	sim := nxlinksim.New(nxlinksim.Config{
-		Now: nxlink.FixedClock,
+		Now: nxlinktest.Clock,
 		Accounts: []nxlinksim.Account{{
-			AccessKey: nxlink.TestAccessKey, AccessSecret: nxlink.TestSecret, TenantID: nxlink.TestTenant, AppKey: nxlink.TestAppKey,
+			AccessKey: nxlinktest.AccessKey, AccessSecret: nxlinktest.Secret, TenantID: nxlinktest.TenantID, AppKey: nxlinktest.AppKey,
 			Seats: []string{"agent1@example.com", "kubrick101"},
 		}},
 	})
@@ -105,7 +106,7 @@ func TestDoAgainstSimulator(t *testing.T) {
 				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, want)
 			}
 			r := res.Report
-			if r.Path != nxlink.BatchCreatePath || r.HTTPStatus != 200 || r.ProviderCode != tt.wantCode || r.Records != 2 || !nxlink.TraceIDPattern.MatchString(r.TraceID) {
+			if r.Path != nxlink.BatchCreatePath || r.HTTPStatus != 200 || r.ProviderCode != tt.wantCode || r.Records != 2 || !nxlinktest.TraceID.MatchString(r.TraceID) {
 				t.Errorf("report %+v", r)
 			}
 			if n := len(sim.Customers()); n != tt.wantStored {
@@ -217,9 +218,9 @@ func TestDoSendsSignedHeaders(t *testing.T) {
 			if string(got[0].Body) != string(calls[0].Body) {
 				t.Errorf("sent body differs from the planned bytes")
 			}
-			ts := strconv.FormatInt(nxlink.TestTS, 10)
+			ts := strconv.FormatInt(nxlinktest.TS, 10)
 			want := map[string]string{
-				"accessKey": nxlink.TestAccessKey,
+				"accessKey": nxlinktest.AccessKey,
 				"ts":        ts,
 				"bizType":   "2",
 				"action":    "mt",

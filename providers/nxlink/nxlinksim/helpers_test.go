@@ -6,36 +6,18 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 )
-
-// The provider document's example account.
-const (
-	testAccessKey = "fme2na3kdi3ki"
-	testSecret    = "s3cr3t"
-	testTenant    = 123
-	testAppKey    = "46oKF=os"
-	testTS        = 1655710885431
-)
-
-var testNow = time.UnixMilli(testTS)
-
-func fixedClock() time.Time { return testNow }
-
-var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-const seatMessageAgent1 = "The belonging seat agent1 does not exist. Please go to Management->Members to confirm"
 
 func testSimulator() *Simulator {
-	return New(Config{Now: fixedClock, Accounts: []Account{{
-		AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey,
+	return New(Config{Now: nxlinktest.Clock, Accounts: []Account{{
+		AccessKey: nxlinktest.AccessKey, AccessSecret: nxlinktest.Secret, TenantID: nxlinktest.TenantID, AppKey: nxlinktest.AppKey,
 		Seats: []string{"agent1@example.com"},
 	}}})
 }
@@ -45,11 +27,11 @@ func testSimulator() *Simulator {
 func signedRequest(body string, ts time.Time, edit func(h http.Header)) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("accessKey", testAccessKey)
+	r.Header.Set("accessKey", nxlinktest.AccessKey)
 	r.Header.Set("ts", strconv.FormatInt(ts.UnixMilli(), 10))
 	r.Header.Set("bizType", "2")
 	r.Header.Set("action", "mt")
-	r.Header.Set("sign", signature("md5", r.Header, []byte(body), testSecret))
+	r.Header.Set("sign", signature("md5", r.Header, []byte(body), nxlinktest.Secret))
 	if edit != nil {
 		edit(r.Header)
 	}
@@ -79,29 +61,6 @@ func body(typ int, strict bool, customers ...string) string {
 }
 
 const okCustomer = `{"full_name":"zhang san","whats_app_phone":"8618163725558"}`
-
-// readDocument reads one of the document's examples, kept beside the
-// adapter's golden bodies.
-func readDocument(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// decoded decodes JSON with numbers kept exactly.
-func decoded(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return v
-}
 
 // shape describes a decoded JSON value's keys and types.
 func shape(v any) string {

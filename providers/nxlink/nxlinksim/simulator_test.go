@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 )
 
 func TestSimulatorRefusesCalls(t *testing.T) {
@@ -27,31 +29,31 @@ func TestSimulatorRefusesCalls(t *testing.T) {
 		edit     func(h http.Header)
 		wantCode int64
 	}{
-		{"bad signature", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("sign", strings.Repeat("0", 32)) }, CodeBadSign},
-		{"signed with another secret", body(1, false, okCustomer), testNow, func(h http.Header) {
+		{"bad signature", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("sign", strings.Repeat("0", 32)) }, CodeBadSign},
+		{"signed with another secret", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) {
 			h.Set("sign", signature("md5", h, []byte(body(1, false, okCustomer)), "other"))
 		}, CodeBadSign},
-		{"signed without the body", body(1, false, okCustomer), testNow, func(h http.Header) {
-			h.Set("sign", signature("md5", h, nil, testSecret))
+		{"signed without the body", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) {
+			h.Set("sign", signature("md5", h, nil, nxlinktest.Secret))
 		}, CodeBadSign},
-		{"ts 61 s behind", body(1, false, okCustomer), testNow.Add(-61 * time.Second), nil, CodeClockSkew},
-		{"ts 61 s ahead", body(1, false, okCustomer), testNow.Add(61 * time.Second), nil, CodeClockSkew},
-		{"101 customers", body(1, false, many...), testNow, nil, CodeTooManyRecords},
-		{"no customers", body(1, false), testNow, nil, CodeTooManyRecords},
-		{"unknown access key", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("accessKey", "nobody") }, CodeUnknownKey},
-		{"missing sign", body(1, false, okCustomer), testNow, func(h http.Header) { h.Del("sign") }, CodeBadRequest},
-		{"missing bizType", body(1, false, okCustomer), testNow, func(h http.Header) { h.Del("bizType") }, CodeBadRequest},
-		{"wrong action", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("action", "mo") }, CodeBadRequest},
-		{"no Content-Type", body(1, false, okCustomer), testNow, func(h http.Header) { h.Del("Content-Type") }, CodeBadRequest},
-		{"a form, not JSON", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("Content-Type", "application/x-www-form-urlencoded") }, CodeBadRequest},
-		{"sha256 header with an md5 sign", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("algorithm", "sha256") }, CodeBadSign},
-		{"unknown algorithm", body(1, false, okCustomer), testNow, func(h http.Header) { h.Set("algorithm", "sha1") }, CodeBadRequest},
-		{"type 3", body(3, false, okCustomer), testNow, nil, CodeBadRequest},
-		{"type missing", `{"tenant_id":123,"app_key":"46oKF=os","customers":[` + okCustomer + `]}`, testNow, nil, CodeBadRequest},
-		{"not JSON", `{"type":`, testNow, nil, CodeBadRequest},
-		{"another tenant", strings.Replace(body(1, false, okCustomer), `"tenant_id":123`, `"tenant_id":124`, 1), testNow, nil, CodeTenantMismatch},
-		{"another app key", strings.Replace(body(1, false, okCustomer), `46oKF=os`, `x`, 1), testNow, nil, CodeTenantMismatch},
-		{"unknown seat without strict binding", body(1, false, okCustomer, `{"full_name":"li si","email":"a@example.com","belong_seat_user":"agent1"}`), testNow, nil, CodeSeatNotFound},
+		{"ts 61 s behind", body(1, false, okCustomer), nxlinktest.Now.Add(-61 * time.Second), nil, CodeClockSkew},
+		{"ts 61 s ahead", body(1, false, okCustomer), nxlinktest.Now.Add(61 * time.Second), nil, CodeClockSkew},
+		{"101 customers", body(1, false, many...), nxlinktest.Now, nil, CodeTooManyRecords},
+		{"no customers", body(1, false), nxlinktest.Now, nil, CodeTooManyRecords},
+		{"unknown access key", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("accessKey", "nobody") }, CodeUnknownKey},
+		{"missing sign", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Del("sign") }, CodeBadRequest},
+		{"missing bizType", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Del("bizType") }, CodeBadRequest},
+		{"wrong action", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("action", "mo") }, CodeBadRequest},
+		{"no Content-Type", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Del("Content-Type") }, CodeBadRequest},
+		{"a form, not JSON", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("Content-Type", "application/x-www-form-urlencoded") }, CodeBadRequest},
+		{"sha256 header with an md5 sign", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("algorithm", "sha256") }, CodeBadSign},
+		{"unknown algorithm", body(1, false, okCustomer), nxlinktest.Now, func(h http.Header) { h.Set("algorithm", "sha1") }, CodeBadRequest},
+		{"type 3", body(3, false, okCustomer), nxlinktest.Now, nil, CodeBadRequest},
+		{"type missing", `{"tenant_id":123,"app_key":"46oKF=os","customers":[` + okCustomer + `]}`, nxlinktest.Now, nil, CodeBadRequest},
+		{"not JSON", `{"type":`, nxlinktest.Now, nil, CodeBadRequest},
+		{"another tenant", strings.Replace(body(1, false, okCustomer), `"tenant_id":123`, `"tenant_id":124`, 1), nxlinktest.Now, nil, CodeTenantMismatch},
+		{"another app key", strings.Replace(body(1, false, okCustomer), `46oKF=os`, `x`, 1), nxlinktest.Now, nil, CodeTenantMismatch},
+		{"unknown seat without strict binding", body(1, false, okCustomer, `{"full_name":"li si","email":"a@example.com","belong_seat_user":"agent1"}`), nxlinktest.Now, nil, CodeSeatNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +66,7 @@ func TestSimulatorRefusesCalls(t *testing.T) {
 			if ans["code"] != json.Number(strconv.FormatInt(tt.wantCode, 10)) || ans["data"] != nil {
 				t.Errorf("answer %v, want code %d and data null", ans, tt.wantCode)
 			}
-			if msg, _ := ans["message"].(string); msg == "" || !traceIDPattern.MatchString(fmt.Sprint(ans["traceId"])) {
+			if msg, _ := ans["message"].(string); msg == "" || !nxlinktest.TraceID.MatchString(fmt.Sprint(ans["traceId"])) {
 				t.Errorf("answer %v: want a message and a traceId", ans)
 			}
 			if n := len(sim.Customers()); n != 0 {
@@ -83,15 +85,15 @@ func TestSimulatorAccepts(t *testing.T) {
 		ts   time.Time
 		edit func(h http.Header)
 	}{
-		{"ts 60 s behind", testNow.Add(-60 * time.Second), nil},
-		{"ts 60 s ahead", testNow.Add(60 * time.Second), nil},
-		{"ts 59 s ahead", testNow.Add(59 * time.Second), nil},
-		{"sha256", testNow, func(h http.Header) {
+		{"ts 60 s behind", nxlinktest.Now.Add(-60 * time.Second), nil},
+		{"ts 60 s ahead", nxlinktest.Now.Add(60 * time.Second), nil},
+		{"ts 59 s ahead", nxlinktest.Now.Add(59 * time.Second), nil},
+		{"sha256", nxlinktest.Now, func(h http.Header) {
 			h.Set("algorithm", "sha256")
-			h.Set("sign", signature("sha256", h, []byte(body(1, false, okCustomer)), testSecret))
+			h.Set("sign", signature("sha256", h, []byte(body(1, false, okCustomer)), nxlinktest.Secret))
 		}},
-		{"algorithm md5 said", testNow, func(h http.Header) { h.Set("algorithm", "md5") }},
-		{"a charset", testNow, func(h http.Header) { h.Set("Content-Type", "application/json; charset=utf-8") }},
+		{"algorithm md5 said", nxlinktest.Now, func(h http.Header) { h.Set("algorithm", "md5") }},
+		{"a charset", nxlinktest.Now, func(h http.Header) { h.Set("Content-Type", "application/json; charset=utf-8") }},
 	}
 	for _, tt := range tests {
 		sim := testSimulator()
@@ -105,19 +107,19 @@ func TestSimulatorAccepts(t *testing.T) {
 func TestSimulatorHTTP(t *testing.T) {
 	t.Parallel()
 	sim := testSimulator()
-	r := signedRequest(body(1, false, okCustomer), testNow, nil)
+	r := signedRequest(body(1, false, okCustomer), nxlinktest.Now, nil)
 	r.URL.Path = "/saas/cdp/openapi/customers/other"
 	if status, _ := answerOf(t, sim, r); status != http.StatusNotFound {
 		t.Errorf("other path: HTTP %d", status)
 	}
-	r = signedRequest(body(1, false, okCustomer), testNow, nil)
+	r = signedRequest(body(1, false, okCustomer), nxlinktest.Now, nil)
 	r.Method = http.MethodGet
 	if status, _ := answerOf(t, sim, r); status != http.StatusMethodNotAllowed {
 		t.Errorf("GET: HTTP %d", status)
 	}
 	sim.FailNext(2)
 	for i := range 3 {
-		status, _ := answerOf(t, sim, signedRequest(body(1, false, okCustomer), testNow, nil))
+		status, _ := answerOf(t, sim, signedRequest(body(1, false, okCustomer), nxlinktest.Now, nil))
 		want := http.StatusServiceUnavailable
 		if i == 2 {
 			want = http.StatusOK
@@ -127,7 +129,7 @@ func TestSimulatorHTTP(t *testing.T) {
 		}
 	}
 	calls := sim.Calls()
-	if len(calls) != 5 || calls[4].Header.Get("accessKey") != testAccessKey || string(calls[4].Body) != body(1, false, okCustomer) {
+	if len(calls) != 5 || calls[4].Header.Get("accessKey") != nxlinktest.AccessKey || string(calls[4].Body) != body(1, false, okCustomer) {
 		t.Errorf("calls %d %+v", len(calls), calls[len(calls)-1])
 	}
 }
@@ -168,13 +170,13 @@ func TestSimulatorPerItemChecks(t *testing.T) {
 		{"customize_field not JSON", `{"full_name":"a","email":"a@example.com","customize_field":"k=v"}`, CodeInvalidValue, "customize_field must be a JSON object as a string"},
 		{"phone a number", `{"full_name":"a","whats_app_phone":8618163725558}`, CodeInvalidValue, "whats_app_phone must be a string"},
 		{"a field the document does not list", `{"full_name":"a","whatsapp_phone":"8618163725558","email":"a@example.com"}`, CodeInvalidValue, "whatsapp_phone is not a customer field"},
-		{"unknown seat, strict", `{"full_name":"a","email":"a@example.com","belong_seat_user":"agent1"}`, CodeSeatNotFound, seatMessageAgent1},
+		{"unknown seat, strict", `{"full_name":"a","email":"a@example.com","belong_seat_user":"agent1"}`, CodeSeatNotFound, nxlinktest.SeatAgent1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sim := testSimulator()
-			_, ans := answerOf(t, sim, signedRequest(body(1, true, okCustomer, tt.customer), testNow, nil))
+			_, ans := answerOf(t, sim, signedRequest(body(1, true, okCustomer, tt.customer), nxlinktest.Now, nil))
 			data, _ := ans["data"].(map[string]any)
 			want := map[string]any{
 				"totalCount": json.Number("2"), "successCount": json.Number("1"), "failCount": json.Number("1"),
@@ -208,7 +210,7 @@ func TestSimulatorStoresTheDocumentsFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := testSimulator()
-	_, ans := answerOf(t, sim, signedRequest(body(1, true, string(b)), testNow, nil))
+	_, ans := answerOf(t, sim, signedRequest(body(1, true, string(b)), nxlinktest.Now, nil))
 	if ans["code"] != json.Number("0") || ans["data"].(map[string]any)["successCount"] != json.Number("1") {
 		t.Fatalf("answer %v", ans)
 	}
@@ -232,8 +234,8 @@ func TestSimulatorAnswerShapes(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
 			w := httptest.NewRecorder()
-			testSimulator().ServeHTTP(w, signedRequest(tt.body, testNow, nil))
-			got, want := decoded(t, w.Body.Bytes()), decoded(t, readDocument(t, tt.file))
+			testSimulator().ServeHTTP(w, signedRequest(tt.body, nxlinktest.Now, nil))
+			got, want := nxlinktest.JSON(t, w.Body.Bytes()), nxlinktest.JSON(t, nxlinktest.Example(t, tt.file))
 			if g, w := shape(got), shape(want); g != w {
 				t.Errorf("shape\ngot:  %s\nwant: %s", g, w)
 			}
@@ -265,8 +267,8 @@ func TestSimulatorTypes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sim := testSimulator()
-			answerOf(t, sim, signedRequest(body(1, false, first), testNow, nil))
-			_, ans := answerOf(t, sim, signedRequest(body(tt.typ, false, second, `{"full_name":"by mail","email":"m@example.com"}`), testNow, nil))
+			answerOf(t, sim, signedRequest(body(1, false, first), nxlinktest.Now, nil))
+			_, ans := answerOf(t, sim, signedRequest(body(tt.typ, false, second, `{"full_name":"by mail","email":"m@example.com"}`), nxlinktest.Now, nil))
 			items := ans["data"].(map[string]any)["successItems"].([]any)
 			if len(items) != 2 || items[0].(map[string]any)["customerId"] != json.Number("1214631327620775936") ||
 				items[1].(map[string]any)["customerId"] != json.Number("1214631327620775937") {
@@ -294,7 +296,7 @@ func TestSimulatorConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			b := body(1, false, fmt.Sprintf(`{"full_name":"c","email":"c%d@example.com"}`, i))
-			r := signedRequest(b, testNow, nil)
+			r := signedRequest(b, nxlinktest.Now, nil)
 			req, _ := http.NewRequest(http.MethodPost, srv.URL+Path, strings.NewReader(b))
 			req.Header = r.Header
 			resp, err := srv.Client().Do(req)
@@ -314,11 +316,11 @@ func TestSimulatorConcurrentCalls(t *testing.T) {
 
 func TestSimulatorDelayAndCallLog(t *testing.T) {
 	t.Parallel()
-	sim := New(Config{Now: fixedClock, MaxCalls: 2, Delay: time.Millisecond, Accounts: []Account{{
-		AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey}}})
+	sim := New(Config{Now: nxlinktest.Clock, MaxCalls: 2, Delay: time.Millisecond, Accounts: []Account{{
+		AccessKey: nxlinktest.AccessKey, AccessSecret: nxlinktest.Secret, TenantID: nxlinktest.TenantID, AppKey: nxlinktest.AppKey}}})
 	for i := range 3 {
 		b := body(1, false, fmt.Sprintf(`{"full_name":"c","email":"c%d@example.com"}`, i))
-		if _, ans := answerOf(t, sim, signedRequest(b, testNow, nil)); ans["code"] != json.Number("0") {
+		if _, ans := answerOf(t, sim, signedRequest(b, nxlinktest.Now, nil)); ans["code"] != json.Number("0") {
 			t.Fatalf("call %d: %v", i, ans)
 		}
 	}
@@ -332,7 +334,7 @@ func TestSimulatorDelayAndCallLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	w := httptest.NewRecorder()
-	sim.ServeHTTP(w, signedRequest(body(1, false, `{"full_name":"late","email":"late@example.com"}`), testNow, nil).WithContext(ctx))
+	sim.ServeHTTP(w, signedRequest(body(1, false, `{"full_name":"late","email":"late@example.com"}`), nxlinktest.Now, nil).WithContext(ctx))
 	if w.Body.Len() != 0 || len(sim.Customers()) != 4 {
 		t.Errorf("answered %q, %d customers", w.Body.String(), len(sim.Customers()))
 	}
