@@ -6,12 +6,14 @@ package nxlink_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"crmgate/gateway"
@@ -242,5 +244,38 @@ func TestDoSendsSignedHeaders(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 		})
+	}
+}
+
+// A record with every field NXLink has, each at the document's limit (in
+// characters, not bytes; phones as long as a phone number can be), passes
+// the checks and Translate and is stored by the simulator:
+// the adapter is no stricter than the document, and sends what it allows in
+// the types the document gives.
+func TestRecordAtTheLimitsIsStored(t *testing.T) {
+	t.Parallel()
+	sim, a := newSim(t, nxlink.TestConfig(), nil)
+	long := func(n int) string { return strings.Repeat("é", n) }
+	digits := func(n int) string { return strings.Repeat("1", n) }
+	five := 5
+	c := schema.Customer{
+		Name: long(255), FirstName: long(128), LastName: long(128), Phone: "8618163725558", WhatsApp: "8618163725558",
+		Viber: "8618163725558", Messenger: digits(32), Instagram: digits(32), Zalo: digits(32), Line: long(50),
+		Country: long(50), Email: strings.Repeat("a", 38) + "@example.com", Address: long(100),
+		Remarks: long(2000), Owner: "agent1@example.com", Birthday: "1976-04-12", Gender: "female", Level: &five,
+		Tags: []string{"test", "99"}, TimeZone: "GMT+8", CustomFields: map[string]any{"Nickname": "aa"},
+	}
+	op := nxlink.ImportOp
+	op.StrictOwner = true
+	res, err := a.Do(context.Background(), nxlink.PlanOne(t, a, op, []schema.Customer{c}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []gateway.Outcome{{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"}}; !reflect.DeepEqual(res.Outcomes, want) {
+		t.Fatalf("outcomes %+v", res.Outcomes)
+	}
+	stored := sim.Customers()
+	if len(stored) != 1 || len(stored[0].Fields) != 21 || stored[0].Fields["full_name"] != c.Name || stored[0].Fields["gender"] != json.Number("0") {
+		t.Errorf("stored %+v", stored)
 	}
 }
