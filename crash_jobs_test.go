@@ -18,7 +18,7 @@ import (
 
 	"crmgate/auth"
 	"crmgate/internal/redistest"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // jobsCluster is the built binary and a configuration for replicas on one
@@ -44,7 +44,7 @@ func newJobsCluster(t *testing.T, delay time.Duration, concurrency, workers int,
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	c.peer = &crashPeer{delay: delay, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlink.NewSimulator(nxlink.SimConfig{MaxCalls: -1, Accounts: []nxlink.SimAccount{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
+		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
 	var h http.Handler = c.peer
 	if front != nil {
 		h = front(h)

@@ -25,7 +25,7 @@ import (
 	"crmgate/auth"
 	"crmgate/idempotency"
 	"crmgate/internal/redistest"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // crashPeer is the NXLink simulator behind a slow front: each call takes
@@ -33,7 +33,7 @@ import (
 // number, and freeze stops answers from going out (calls received meanwhile
 // wait), so that the test knows exactly which calls were answered.
 type crashPeer struct {
-	sim   *nxlink.Simulator
+	sim   *nxlinksim.Simulator
 	delay time.Duration
 
 	mu       sync.Mutex
@@ -179,7 +179,7 @@ func TestCrashMidImportResumesWithTheSameKey(t *testing.T) {
 	}
 
 	peer := &crashPeer{delay: 100 * time.Millisecond, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlink.NewSimulator(nxlink.SimConfig{MaxCalls: -1, Accounts: []nxlink.SimAccount{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
+		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
 	ps := httptest.NewServer(peer)
 	defer ps.Close()
 	defer peer.unfreeze()

@@ -19,7 +19,7 @@ import (
 
 	"crmgate/auth"
 	"crmgate/internal/redistest"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // roundRobin is one port in front of several gateways, as a load balancer:
@@ -67,7 +67,7 @@ func TestSIGTERMDrainsOneOfTwoReplicas(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	peer := &crashPeer{delay: 3 * time.Second, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlink.NewSimulator(nxlink.SimConfig{MaxCalls: -1, Accounts: []nxlink.SimAccount{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
+		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
 	ps := httptest.NewServer(peer)
 	defer ps.Close()
 	secret := "drain-secret-drain-secret-drain-0001"

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"crmgate/auth"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // syncBuffer collects a goroutine's output safely.
@@ -334,7 +334,7 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 // Stopping the gateway lets an import already under way finish: its caller
 // gets the whole answer, and run returns cleanly.
 func TestShutdownFinishesInFlightImports(t *testing.T) {
-	sim := nxlink.NewSimulator(nxlink.SimConfig{Delay: 500 * time.Millisecond, Accounts: []nxlink.SimAccount{{
+	sim := nxlinksim.New(nxlinksim.Config{Delay: 500 * time.Millisecond, Accounts: []nxlinksim.Account{{
 		AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})
 	peer := httptest.NewServer(sim)
 	defer peer.Close()

@@ -20,6 +20,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
@@ -30,7 +31,7 @@ const secret = "an-hs256-secret-of-at-least-32-bytes"
 
 // peers are the two provider simulators over real HTTP.
 type peers struct {
-	nx    *nxlink.Simulator
+	nx    *nxlinksim.Simulator
 	ws    *wscrm.Simulator
 	nxURL string
 	wsURL string
@@ -39,7 +40,7 @@ type peers struct {
 func startPeers(t *testing.T) *peers {
 	t.Helper()
 	p := &peers{
-		nx: nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
+		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
 		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
 			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},

@@ -14,7 +14,7 @@ import (
 	"crmgate/auth"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
@@ -63,7 +63,7 @@ custom_fields:
 func fcPeers(t *testing.T) *peers {
 	t.Helper()
 	p := &peers{
-		nx: nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
+		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
 		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
 			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},

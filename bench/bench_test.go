@@ -95,7 +95,7 @@ func BenchmarkPipeline(b *testing.B) {
 		provider string
 		records  []schema.Customer
 	}{
-		{nxlink.ProviderName, NXLinkCustomers(n)},
+		{nxlink.Name, NXLinkCustomers(n)},
 		{wscrm.Name, WSCRMCustomers(n)},
 	} {
 		b.Run(tc.provider, func(b *testing.B) {

@@ -18,6 +18,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // Connections of the benchmark gateway.
@@ -48,7 +49,7 @@ type Gateway struct {
 // peer's two NXLink simulators (ConnSlow, ConnFast, ConnJob), with the NXLink sandbox
 // field configuration, and serves it. Close stops it.
 func StartGateway(urls PeerURLs) (*Gateway, error) {
-	fc, err := json.Marshal(nxlink.SandboxFieldConfig())
+	fc, err := json.Marshal(nxlinksim.SampleFieldConfig())
 	if err != nil {
 		return nil, err
 	}

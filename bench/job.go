@@ -23,7 +23,7 @@ const ConnJob = "nx-job"
 const JobConcurrency = 8
 
 // JobHeader is the header of the benchmark's job file: every column maps
-// to a field of nxlink.SandboxFieldConfig by name.
+// to a field of nxlinksim.SampleFieldConfig by name.
 const JobHeader = "Name,WhatsApp,Email,Country,Tags,Faction,Level,Joined,Remarks\n"
 
 // WriteJobCSV writes the header and n data rows of the benchmark's job

@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // Environment of the peer process.
@@ -195,7 +195,7 @@ func RunPeer(in io.Reader, out io.Writer) error {
 		dst   *string
 		delay time.Duration
 	}{{&urls.Slow, SimDelay}, {&urls.Fast, 0}} {
-		sim := nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{SimAccount()}, Delay: s.delay, MaxCalls: -1})
+		sim := nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{SimAccount()}, Delay: s.delay, MaxCalls: -1})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err

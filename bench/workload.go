@@ -13,6 +13,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 	"crmgate/secret"
@@ -29,7 +30,7 @@ const (
 )
 
 // NXLinkCustomers returns n canonical records for an NXLink connection with
-// nxlink.SandboxFieldConfig: every field NXLink has, phones as people type
+// nxlinksim.SampleFieldConfig: every field NXLink has, phones as people type
 // them (each record a different WhatsApp number), and the three custom fields.
 func NXLinkCustomers(n int) []schema.Customer {
 	out := make([]schema.Customer, n)
@@ -88,8 +89,8 @@ func NXLinkConfig() *nxlink.Config {
 }
 
 // SimAccount is the bench account as the NXLink simulator knows it.
-func SimAccount() nxlink.SimAccount {
-	return nxlink.SimAccount{AccessKey: NXAccessKey, AccessSecret: NXAccessSecret, TenantID: NXTenantID, AppKey: NXAppKey,
+func SimAccount() nxlinksim.Account {
+	return nxlinksim.Account{AccessKey: NXAccessKey, AccessSecret: NXAccessSecret, TenantID: NXTenantID, AppKey: NXAppKey,
 		Seats: []string{NXSeat}}
 }
 
@@ -166,9 +167,9 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 		sign func([]byte)
 	)
 	switch provider {
-	case nxlink.ProviderName:
+	case nxlink.Name:
 		p, err = nxlink.New(common, NXLinkConfig(), http.DefaultClient)
-		fc, sign = nxlink.SandboxFieldConfig(), NXLinkSign
+		fc, sign = nxlinksim.SampleFieldConfig(), NXLinkSign
 	case wscrm.Name:
 		p, err = wscrm.Factory().New(common, &wscrm.Config{TenantID: WSTenantID}, http.DefaultClient)
 		fc = wscrm.SampleFieldConfig()
@@ -223,7 +224,7 @@ func TranslatedCalls(cs []schema.Customer) ([][]byte, error) {
 		mu     sync.Mutex
 		bodies = map[int][]byte{}
 	)
-	conn, err := OfflineConnection(nxlink.ProviderName, func(c *gateway.Call) {
+	conn, err := OfflineConnection(nxlink.Name, func(c *gateway.Call) {
 		mu.Lock()
 		defer mu.Unlock()
 		bodies[c.Records[0].Index] = c.Body

@@ -21,6 +21,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/jobs"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
@@ -34,7 +35,7 @@ func TestPipelineRecordsPass(t *testing.T) {
 		records  []schema.Customer
 		calls    int
 	}{
-		{nxlink.ProviderName, NXLinkCustomers(250), 3},
+		{nxlink.Name, NXLinkCustomers(250), 3},
 		{wscrm.Name, WSCRMCustomers(250), 1},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
@@ -77,7 +78,7 @@ func TestPipelineRecordsPass(t *testing.T) {
 // gateway sends for the same records, and the simulator accepts both.
 func TestDirectBodyIsWhatTheGatewaySends(t *testing.T) {
 	t.Parallel()
-	sim := nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{SimAccount()}})
+	sim := nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{SimAccount()}})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	gw, err := StartGateway(PeerURLs{Slow: srv.URL, Fast: srv.URL})
@@ -173,7 +174,7 @@ func TestJobCSVRowsAreValidAndDistinct(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := nxlink.SandboxFieldConfig()
+	fc := nxlinksim.SampleFieldConfig()
 	m, err := jobs.NewMapping(rd.Header(), nil, fc.CustomFields)
 	if err != nil || len(m.Unmapped()) != 0 {
 		t.Fatalf("mapping: %v, unmapped %v", err, m.Unmapped())

@@ -10,7 +10,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/jobs"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/schema"
 )
 
@@ -29,7 +29,7 @@ func TestExampleContactsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := nxlink.SandboxFieldConfig()
+	fc := nxlinksim.SampleFieldConfig()
 	m, err := jobs.NewMapping(rd.Header(), map[string]string{"Mobile": "whatsapp"}, fc.CustomFields)
 	if err != nil {
 		t.Fatal(err)

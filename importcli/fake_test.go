@@ -17,7 +17,7 @@ import (
 
 	"crmgate/importcli"
 	"crmgate/jobs"
-	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/schema"
 )
 
@@ -155,7 +155,7 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rd.Close()
-	m, err := jobs.NewMapping(rd.Header(), opts.Mapping, nxlink.SandboxFieldConfig().CustomFields)
+	m, err := jobs.NewMapping(rd.Header(), opts.Mapping, nxlinksim.SampleFieldConfig().CustomFields)
 	var merr *jobs.MappingError
 	if errors.As(err, &merr) {
 		var issues []schema.Issue

@@ -4,10 +4,9 @@
 package providers
 
 import (
-	"context"
-
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/sandbox"
 )
@@ -25,7 +24,7 @@ type Provider struct {
 func All() []Provider {
 	return []Provider{
 		{Factory: wscrm.Factory(), Sandbox: wscrm.Sandbox},
-		{Factory: nxlink.Factory(), Sandbox: func(ctx context.Context, _ string) (*sandbox.Sandbox, error) { return nxlink.StartSandbox(ctx) }},
+		{Factory: nxlink.Factory(), Sandbox: nxlinksim.Sandbox},
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"testing"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"crmgate/gateway"
 	"crmgate/schema"
 )
@@ -32,7 +34,7 @@ func BenchmarkTranslatePlanSign(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, c := range calls {
-			Sign(AlgorithmMD5, testAccessKey, Action, BizType, "1655710885431", c.Body, testSecret)
+			Sign(AlgorithmMD5, nxlinktest.AccessKey, Action, BizType, "1655710885431", c.Body, nxlinktest.Secret)
 		}
 	}
 }

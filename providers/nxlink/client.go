@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"crmgate/gateway"
+	"crmgate/providers/internal/httpcall"
 	"crmgate/schema"
 )
 
@@ -25,10 +25,10 @@ import (
 const (
 	answerBase      = 16 << 10
 	answerPerRecord = 2 << 10
-	// errorAnswerBytes is what is read of an answer with status 5xx, 429 or
-	// 3xx: only its status is used.
-	errorAnswerBytes = 4 << 10
 )
+
+// providerLabel is NXLink's name as users read it in messages.
+const providerLabel = "NXLink"
 
 // answerLimit is the most an answer to a call of n records may hold.
 func answerLimit(n int) int64 { return answerBase + answerPerRecord*int64(n) }
@@ -87,89 +87,91 @@ func (a *Adapter) now() time.Time {
 	return time.Now()
 }
 
-// Do sends one planned call once: call.Body is sent as it is, signed with
-// the connection's algorithm under a ts from Now, within ctx and the
-// connection's per-call timeout.
+// Do sends one planned call once, through httpcall: call.Body is sent as it
+// is, signed with the connection's algorithm under a ts from Now, within ctx
+// and the connection's per-call timeout. Its errors name NXLink and the path,
+// never a Go identifier: the import service shows them in the records'
+// messages.
 //
 // A transport error, a timeout and an HTTP 5xx or 429 are errors wrapping
-// gateway.ErrUnavailable (retry; a 429 or 503 with Retry-After is a
-// *gateway.RetryAfterError around it). A redirect is not followed: every
-// record is unknown, with an error naming the status and Location, and the
-// call is not retried. An answer longer than the call can hold (answerLimit)
-// is an error wrapping gateway.ErrAnswerTooLarge, read no further: the
-// records are unknown. An answer that cannot be read (not JSON,
+// gateway.ErrUnavailable (retry; a *gateway.ProviderError, and a 429 or 503
+// with Retry-After is a *gateway.RetryAfterError around it). A redirect is
+// not followed: every record is unknown, with an issue naming the status and
+// Location, and the call is not retried. An answer longer than the call can
+// hold (answerLimit) is an error wrapping gateway.ErrAnswerTooLarge, read no
+// further: the records are unknown. An answer that cannot be read (not JSON,
 // code 0 without data, another HTTP status without a provider code) is an
-// error wrapping ErrBadAnswer: the records are unknown. Otherwise the result
-// holds one Outcome per record: top-level code 0 maps successItems to
-// succeeded (ProviderID = customerId) and failItems to failed, and a record
-// in neither list is unknown; any other top-level code fails every record
-// with that code (12148 owner_not_found, otherwise provider_rejected). The
-// report is filled whenever an answer arrived, also with an error.
+// error wrapping ErrBadAnswer (with a non-2xx status, also the
+// *gateway.ProviderError of that status): the records are unknown. Otherwise
+// the result holds one Outcome per record: top-level code 0 maps
+// successItems to succeeded (ProviderID = customerId) and failItems to
+// failed, and a record in neither list is unknown; any other top-level code
+// fails every record with that code (12148 owner_not_found, otherwise
+// provider_rejected). The report is filled whenever an answer arrived, also
+// with an error.
 func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
 	rep := gateway.CallReport{Path: call.Path, Records: len(call.Records)}
-	method := call.Method
-	if method == "" {
-		method = http.MethodPost
+	ans, err := httpcall.Do(ctx, a.hc, httpcall.Request{
+		Provider: providerLabel,
+		Method:   call.Method,
+		BaseURL:  a.url,
+		Path:     call.Path,
+		Header:   a.header(call.Body),
+		Body:     call.Body,
+		Limit:    answerLimit(len(call.Records)),
+	})
+	rep.HTTPStatus = ans.Status
+	var pe *gateway.ProviderError
+	if err != nil && (!errors.As(err, &pe) || pe.Retryable) {
+		return gateway.CallResult{Report: rep}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.url+call.Path, bytes.NewReader(call.Body))
-	if err != nil {
-		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w", err)
-	}
-	ts := strconv.FormatInt(a.now().UnixMilli(), 10)
-	algo := a.cfg.algorithm()
-	// Set as the document spells them (http.Header.Set would write Accesskey).
-	req.Header["Content-Type"] = []string{"application/json"}
-	req.Header[headerAccessKey] = []string{a.cfg.AccessKey}
-	req.Header[headerTS] = []string{ts}
-	req.Header[headerBizType] = []string{BizType}
-	req.Header[headerAction] = []string{Action}
-	req.Header[headerSign] = []string{Sign(algo, a.cfg.AccessKey, Action, BizType, ts, call.Body, a.cfg.AccessSecret.Reveal())}
-	if algo == AlgorithmSHA256 {
-		req.Header[headerAlgorithm] = []string{AlgorithmSHA256}
-	}
-
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: %v", gateway.ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	rep.HTTPStatus = resp.StatusCode
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, errorAnswerBytes))
-		err := fmt.Errorf("nxlink.Do: %w: HTTP %d", gateway.ErrUnavailable, resp.StatusCode)
-		return gateway.CallResult{Report: rep}, gateway.WithRetryAfter(err, resp.StatusCode, resp.Header, time.Now())
-	}
-	if gateway.IsRedirect(resp.StatusCode) {
+	if pe != nil && pe.Location != "" {
 		// The records were sent, and a 302 or 303 may come after the call
 		// was processed: unknown. Not retried: the same call gets the same
 		// redirect (base_url needs fixing).
-		loc := gateway.RedirectLocation(resp)
-		rep.Error = fmt.Sprintf("HTTP %d redirecting to %s (redirects are not followed)", resp.StatusCode, loc)
+		rep.Error = pe.Error()
 		is := schema.Issue{Code: schema.CodeProviderRejected,
 			Message: fmt.Sprintf("NXLink answered HTTP %d redirecting to %s; redirects are not followed (check the connection's base_url); whether this record was stored is unknown",
-				resp.StatusCode, loc),
-			ProviderCode: fmt.Sprintf("http_%d", resp.StatusCode)}
+				pe.Status, pe.Location),
+			ProviderCode: fmt.Sprintf("http_%d", pe.Status)}
 		out := make([]gateway.Outcome, len(call.Records))
 		for i := range out {
 			out[i] = gateway.Outcome{Status: gateway.StatusUnknown, Errors: []schema.Issue{is}}
 		}
 		return gateway.CallResult{Outcomes: out, Report: rep}, nil
 	}
-	body, err := gateway.ReadAnswer(resp.Body, answerLimit(len(call.Records)))
-	if errors.Is(err, gateway.ErrAnswerTooLarge) {
-		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w", err)
-	}
-	if err != nil {
-		return gateway.CallResult{Report: rep}, fmt.Errorf("nxlink.Do: %w: reading the answer: %v", gateway.ErrUnavailable, err)
-	}
-	res, err := mapAnswer(len(call.Records), resp.StatusCode, body)
+	// A 2xx answer, or another status whose body may still carry a code.
+	res, err := mapAnswer(len(call.Records), ans.Status, ans.Body)
 	res.Report.Path = rep.Path
 	res.Report.HTTPStatus = rep.HTTPStatus
 	res.Report.Records = rep.Records
-	if err != nil {
-		return res, fmt.Errorf("nxlink.Do: %w", err)
+	switch {
+	case err == nil:
+		return res, nil
+	case pe != nil:
+		pe.Code = res.Report.ProviderCode
+		return res, fmt.Errorf("%w: %w", ErrBadAnswer, pe)
 	}
-	return res, nil
+	return res, fmt.Errorf("%s %s: %w", providerLabel, call.Path, err)
+}
+
+// header is the signed header of a call carrying body, spelled as the
+// document spells it (http.Header.Set would write Accesskey).
+func (a *Adapter) header(body []byte) http.Header {
+	ts := strconv.FormatInt(a.now().UnixMilli(), 10)
+	algo := a.cfg.algorithm()
+	h := http.Header{
+		"Content-Type":  {"application/json"},
+		headerAccessKey: {a.cfg.AccessKey},
+		headerTS:        {ts},
+		headerBizType:   {BizType},
+		headerAction:    {Action},
+		headerSign:      {Sign(algo, a.cfg.AccessKey, Action, BizType, ts, body, a.cfg.AccessSecret.Reveal())},
+	}
+	if algo == AlgorithmSHA256 {
+		h[headerAlgorithm] = []string{AlgorithmSHA256}
+	}
+	return h
 }
 
 // mapAnswer reads one answer of the batch create call carrying n records and
@@ -181,12 +183,12 @@ func mapAnswer(n, status int, body []byte) (gateway.CallResult, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&ans); err != nil {
-		return res, fmt.Errorf("%w: HTTP %d, not JSON: %v (%s)", ErrBadAnswer, status, err, snippet(body))
+		return res, fmt.Errorf("%w: HTTP %d, not JSON: %v (%q)", ErrBadAnswer, status, err, httpcall.Snippet(body))
 	}
 	res.Report.ProviderCode = ans.Code.String()
 	res.Report.TraceID = ans.TraceID
 	if ans.Code == "" {
-		return res, fmt.Errorf("%w: HTTP %d without a code (%s)", ErrBadAnswer, status, snippet(body))
+		return res, fmt.Errorf("%w: HTTP %d without a code (%q)", ErrBadAnswer, status, httpcall.Snippet(body))
 	}
 	code, err := ans.Code.Int64()
 	if err != nil {
@@ -303,13 +305,4 @@ func itemMessage(code schema.Code, message string) string {
 		return "NXLink refused the record (" + string(code) + ")"
 	}
 	return message
-}
-
-// snippet is the start of an unreadable answer, for error messages.
-func snippet(b []byte) string {
-	const max = 120
-	if len(b) > max {
-		return strconv.Quote(string(b[:max])) + "…"
-	}
-	return strconv.Quote(string(b))
 }

@@ -3,22 +3,18 @@ package nxlink
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"regexp"
-	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/gateway"
 	"crmgate/schema"
 )
-
-var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-
-const seatMessageAgent1 = "The belonging seat agent1 does not exist. Please go to Management->Members to confirm"
 
 // twoCustomers are two valid canonical customers; owners as given.
 func twoCustomers(owner0, owner1 string) []schema.Customer {
@@ -40,86 +36,11 @@ func planOne(t *testing.T, a *Adapter, op gateway.Op, cs []schema.Customer) *gat
 	return &calls[0]
 }
 
-func TestDoAgainstSimulator(t *testing.T) {
-	t.Parallel()
-	ownerIssue := func(seat string) schema.Issue {
-		return schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
-			Message:         "the owner is not a seat of this NXLink account",
-			ProviderCode:    "12148",
-			ProviderMessage: fmt.Sprintf("The belonging seat %s does not exist. Please go to Management->Members to confirm", seat)}
-	}
-	tests := []struct {
-		name       string
-		strict     bool
-		owners     [2]string
-		want       []gateway.Outcome
-		wantCode   string
-		wantStored int
-	}{
-		{
-			name:   "all succeed",
-			owners: [2]string{"agent1@example.com", ""},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775937"},
-			},
-			wantCode: "0", wantStored: 2,
-		},
-		{
-			name:   "strict binding: unknown seat fails its record only",
-			strict: true,
-			owners: [2]string{"kubrick101", "agent9"},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusSucceeded, ProviderID: "1214631327620775936"},
-				{Status: gateway.StatusFailed, Errors: []schema.Issue{ownerIssue("agent9")}},
-			},
-			wantCode: "0", wantStored: 1,
-		},
-		{
-			name:   "no strict binding: unknown seat fails the whole call",
-			owners: [2]string{"kubrick101", "agent9"},
-			want: []gateway.Outcome{
-				{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner,
-					Message:      "NXLink refused the whole call: a seat (owner) of the call does not exist",
-					ProviderCode: "12148", ProviderMessage: "The belonging seat agent9 does not exist. Please go to Management->Members to confirm"}}},
-			},
-			wantCode: "12148", wantStored: 0,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sim, a := newTestSim(t, testConfig())
-			op := importOp
-			op.StrictOwner = tt.strict
-			call := planOne(t, a, op, twoCustomers(tt.owners[0], tt.owners[1]))
-			res, err := a.Do(context.Background(), call)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := tt.want
-			if len(want) == 1 { // a whole-call refusal: the same outcome for both
-				want = []gateway.Outcome{want[0], want[0]}
-			}
-			if !reflect.DeepEqual(res.Outcomes, want) {
-				t.Errorf("outcomes\ngot:  %+v\nwant: %+v", res.Outcomes, want)
-			}
-			r := res.Report
-			if r.Path != BatchCreatePath || r.HTTPStatus != 200 || r.ProviderCode != tt.wantCode || r.Records != 2 || !traceIDPattern.MatchString(r.TraceID) {
-				t.Errorf("report %+v", r)
-			}
-			if n := len(sim.Customers()); n != tt.wantStored {
-				t.Errorf("simulator stores %d customers, want %d", n, tt.wantStored)
-			}
-		})
-	}
-}
-
 // The document's three answer examples, served as they are, map to the
 // right outcomes.
 func TestDoMapsDocumentAnswers(t *testing.T) {
 	t.Parallel()
-	seatFail := schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner, ProviderCode: "12148", ProviderMessage: seatMessageAgent1}
+	seatFail := schema.Issue{Code: schema.CodeOwnerNotFound, Field: schema.FieldOwner, ProviderCode: "12148", ProviderMessage: nxlinktest.SeatAgent1}
 	itemFail, callFail := seatFail, seatFail
 	itemFail.Message = "the owner is not a seat of this NXLink account"
 	callFail.Message = "NXLink refused the whole call: a seat (owner) of the call does not exist"
@@ -145,7 +66,7 @@ func TestDoMapsDocumentAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			answer := readTestdata(t, tt.file)
+			answer := nxlinktest.Example(t, tt.file)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Write(answer)
@@ -259,28 +180,17 @@ func TestMapAnswer(t *testing.T) {
 	}
 }
 
+// userMessage fails the test when err's message, which the import service
+// shows in the records' messages, names a Go identifier of this package.
+func userMessage(t *testing.T, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), "nxlink.") {
+		t.Errorf("the message names a Go identifier: %v", err)
+	}
+}
+
 func TestDoUnavailable(t *testing.T) {
 	t.Parallel()
-	t.Run("503 then success", func(t *testing.T) {
-		t.Parallel()
-		sim, a := newTestSim(t, testConfig())
-		sim.FailNext(1)
-		call := planOne(t, a, importOp, twoCustomers("", ""))
-		res, err := a.Do(context.Background(), call)
-		if !errors.Is(err, gateway.ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrUnavailable", err)
-		}
-		if res.Report.HTTPStatus != http.StatusServiceUnavailable {
-			t.Errorf("report %+v", res.Report)
-		}
-		res, err = a.Do(context.Background(), call)
-		if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded || res.Outcomes[1].Status != gateway.StatusSucceeded {
-			t.Fatalf("second attempt: %v %+v", err, res)
-		}
-		if n := len(sim.Calls()); n != 2 {
-			t.Errorf("simulator saw %d calls, want 2", n)
-		}
-	})
 	t.Run("transport error", func(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(http.NotFoundHandler())
@@ -291,6 +201,7 @@ func TestDoUnavailable(t *testing.T) {
 		if !errors.Is(err, gateway.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrUnavailable", err)
 		}
+		userMessage(t, err)
 	})
 	t.Run("deadline", func(t *testing.T) {
 		t.Parallel()
@@ -320,41 +231,43 @@ func TestDoUnavailable(t *testing.T) {
 		if !errors.Is(err, ErrBadAnswer) || errors.Is(err, gateway.ErrUnavailable) {
 			t.Fatalf("err = %v, want ErrBadAnswer only", err)
 		}
+		userMessage(t, err)
 		if res.Report.HTTPStatus != 200 {
 			t.Errorf("report %+v", res.Report)
 		}
 	})
-}
-
-// A batch larger than 100 is split; each call's indexes are its own and the
-// records carry the caller's indexes.
-func TestChunksMapBack(t *testing.T) {
-	t.Parallel()
-	sim, a := newTestSim(t, testConfig())
-	cs := make([]schema.Customer, 150)
-	for i := range cs {
-		cs[i] = schema.Customer{Name: "c" + strconv.Itoa(i), Email: fmt.Sprintf("c%d@example.com", i)}
-	}
-	calls, err := a.Plan(importOp, records(t, a, importOp, cs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 2 || len(calls[0].Records) != 100 || len(calls[1].Records) != 50 {
-		t.Fatalf("chunks %d", len(calls))
-	}
-	for k, call := range calls {
-		res, err := a.Do(context.Background(), &call)
+	t.Run("a 4xx without a code is unreadable, not retried", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "<html>bad request</html>", http.StatusBadRequest)
+		}))
+		t.Cleanup(srv.Close)
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
+		var pe *gateway.ProviderError
+		if !errors.Is(err, ErrBadAnswer) || errors.Is(err, gateway.ErrUnavailable) || !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
+			t.Fatalf("err = %v, want ErrBadAnswer and the ProviderError of HTTP 400, not retryable", err)
+		}
+		userMessage(t, err)
+		if res.Report.HTTPStatus != http.StatusBadRequest || res.Outcomes != nil {
+			t.Errorf("result %+v", res)
+		}
+	})
+	t.Run("a 4xx with a code fails every record", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"code":10001,"message":"header sign is required","traceId":"t","data":null}`))
+		}))
+		t.Cleanup(srv.Close)
+		a := newTestAdapter(t, srv.URL, testConfig(), srv.Client())
+		res, err := a.Do(context.Background(), planOne(t, a, importOp, twoCustomers("", "")))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for j, o := range res.Outcomes {
-			idx := call.Records[j].Index
-			if idx != k*100+j || o.Status != gateway.StatusSucceeded || o.ProviderID != strconv.FormatInt(FirstCustomerID+int64(idx), 10) {
-				t.Fatalf("call %d record %d (index %d): %+v", k, j, idx, o)
-			}
+		if len(res.Outcomes) != 2 || res.Outcomes[1].Status != gateway.StatusFailed || res.Outcomes[1].Errors[0].ProviderCode != "10001" ||
+			res.Report.ProviderCode != "10001" || res.Report.HTTPStatus != http.StatusBadRequest {
+			t.Errorf("result %+v", res)
 		}
-	}
-	if n := len(sim.Customers()); n != 150 {
-		t.Errorf("stored %d", n)
-	}
+	})
 }

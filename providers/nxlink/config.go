@@ -9,8 +9,8 @@ import (
 	"crmgate/secret"
 )
 
-// ProviderName is the provider's name in configuration ("provider: nxlink").
-const ProviderName = "nxlink"
+// Name is the provider's name in configuration ("provider: nxlink").
+const Name = "nxlink"
 
 // Config is an NXLink connection's own keys (beside gateway.Common's).
 type Config struct {
@@ -66,7 +66,7 @@ func (c *Config) algorithm() string {
 // *http.Client.
 func Factory() gateway.Factory {
 	return gateway.Factory{
-		Name:      ProviderName,
+		Name:      Name,
 		NewConfig: func() any { return &Config{} },
 		New: func(common gateway.Common, cfg any, hc *http.Client) (gateway.Provider, error) {
 			c, ok := cfg.(*Config)

@@ -32,7 +32,7 @@ func modeType(mode string) (int, error) {
 	case gateway.ModeKeepExisting:
 		return typeKeepExisting, nil
 	}
-	return 0, fmt.Errorf("nxlink: mode %q is not one of merge, replace, keep_existing", mode)
+	return 0, fmt.Errorf("mode %q is not one of merge, replace, keep_existing", mode)
 }
 
 // unsupported lists the canonical fields NXLink has no field for.
@@ -48,20 +48,6 @@ var channels = []string{
 	schema.FieldPhone, schema.FieldWhatsApp, schema.FieldEmail, schema.FieldViber,
 	schema.FieldMessenger, schema.FieldInstagram, schema.FieldLine, schema.FieldZalo,
 }
-
-// Limits of the provider document, in characters.
-const (
-	maxFullName  = 255
-	maxFirstLast = 128
-	maxPhone     = 30 // sms_phone, whats_app_phone, viber_phone
-	maxSocial    = 32 // messenger, instagram, zalo
-	maxLine      = 50
-	maxCountry   = 50
-	maxEmail     = 50
-	maxAddress   = 100
-	maxRemark    = 2000
-	maxSeatUser  = 128
-)
 
 // Translate applies NXLink's own rules to a record that passed schema.Check
 // and rules.Check, and returns its wire form (nil when there are errors).
@@ -122,33 +108,36 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName,
 			"NXLink requires a name (full_name); give name, or first_name and last_name"))
 	}
+	// The document's limits, in characters, by wire field; an error names
+	// the canonical field (fromWire).
 	for _, l := range [...]struct {
-		field string
+		wire  string
 		value string
 		max   int
 	}{
-		{schema.FieldName, w.FullName, maxFullName},
-		{schema.FieldFirstName, w.FirstName, maxFirstLast},
-		{schema.FieldLastName, w.LastName, maxFirstLast},
-		{schema.FieldPhone, w.SMSPhone, maxPhone},
-		{schema.FieldWhatsApp, w.WhatsAppPhone, maxPhone},
-		{schema.FieldViber, w.ViberPhone, maxPhone},
-		{schema.FieldMessenger, w.Messenger, maxSocial},
-		{schema.FieldInstagram, w.Instagram, maxSocial},
-		{schema.FieldZalo, w.Zalo, maxSocial},
-		{schema.FieldLine, w.Line, maxLine},
-		{schema.FieldCountry, w.Country, maxCountry},
-		{schema.FieldEmail, w.Email, maxEmail},
-		{schema.FieldAddress, w.Address, maxAddress},
-		{schema.FieldRemarks, w.Remark, maxRemark},
-		{schema.FieldOwner, w.BelongSeatUser, maxSeatUser},
+		{"full_name", w.FullName, 255},
+		{"first_name", w.FirstName, 128},
+		{"last_name", w.LastName, 128},
+		{"sms_phone", w.SMSPhone, 30},
+		{"whats_app_phone", w.WhatsAppPhone, 30},
+		{"viber_phone", w.ViberPhone, 30},
+		{"messenger", w.Messenger, 32},
+		{"instagram", w.Instagram, 32},
+		{"zalo", w.Zalo, 32},
+		{"line", w.Line, 50},
+		{"country", w.Country, 50},
+		{"email", w.Email, 50},
+		{"address", w.Address, 100},
+		{"remark", w.Remark, 2000},
+		{"belong_seat_user", w.BelongSeatUser, 128},
 	} {
 		if len(l.value) <= l.max {
 			continue // fewer bytes than the limit: fewer characters too
 		}
 		if n := utf8.RuneCountInString(l.value); n > l.max {
-			errs = append(errs, schema.Issuef(schema.CodeTooLong, l.field,
-				"%s is %d characters long; NXLink allows at most %d", l.field, n, l.max))
+			field := fromWire[l.wire]
+			errs = append(errs, schema.Issuef(schema.CodeTooLong, field,
+				"%s is %d characters long; NXLink allows at most %d", field, n, l.max))
 		}
 	}
 
@@ -250,15 +239,16 @@ func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []sch
 // Plan groups translated records into batch create calls of at most 100
 // customers, in order. Each call's body is marshalled once, and those bytes
 // are what Do signs and sends. It refuses an operation other than an import,
-// a mode NXLink does not have and a record whose Wire is not Translate's.
-// No records give no calls.
+// a mode NXLink does not have and a record whose Wire is not Translate's,
+// with a message that names no Go identifier (the import service shows it in
+// the records' messages). No records give no calls.
 func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	if op.Kind != gateway.KindImport {
-		return nil, fmt.Errorf("nxlink.Plan: NXLink supports customer imports only, not %q", op.Kind)
+		return nil, fmt.Errorf("NXLink supports customer imports only, not %q", op.Kind)
 	}
 	typ, err := modeType(op.Mode)
 	if err != nil {
-		return nil, fmt.Errorf("nxlink.Plan: %w", err)
+		return nil, fmt.Errorf("NXLink: %w", err)
 	}
 	calls := make([]gateway.Call, 0, (len(recs)+MaxBatch-1)/MaxBatch)
 	for start := 0; start < len(recs); start += MaxBatch {
@@ -274,11 +264,11 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 			switch w := r.Wire.(type) {
 			case *wireCustomer:
 				if w == nil {
-					return nil, fmt.Errorf("nxlink.Plan: record %d has no wire form", r.Index)
+					return nil, fmt.Errorf("NXLink: record %d has no wire form", r.Index)
 				}
 				req.Customers[i] = *w
 			default:
-				return nil, fmt.Errorf("nxlink.Plan: record %d has a wire form of type %T, not NXLink's", r.Index, r.Wire)
+				return nil, fmt.Errorf("NXLink: record %d was not translated for NXLink", r.Index)
 			}
 		}
 		body := appendBatch(make([]byte, 0, bodySize(&req)), &req)
@@ -325,15 +315,6 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // The gender values of the wire form, shared by every record (never

@@ -3,8 +3,11 @@ package nxlink
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -307,8 +310,8 @@ func TestPlanModesAndChunks(t *testing.T) {
 	if _, err := a.Plan(gateway.Op{Kind: gateway.KindImport, Mode: "append"}, one); err == nil {
 		t.Error("Plan accepted mode append")
 	}
-	if _, err := a.Plan(importOp, []gateway.Record{{Index: 0, Wire: map[string]any{}}}); err == nil {
-		t.Error("Plan accepted a foreign wire form")
+	if _, err := a.Plan(importOp, []gateway.Record{{Index: 0, Wire: map[string]any{}}}); err == nil || strings.Contains(err.Error(), "nxlink.") || strings.Contains(err.Error(), "map[") {
+		t.Errorf("Plan of a foreign wire form: %v, want a refusal naming no Go identifier or type", err)
 	}
 	if calls, err := a.Plan(importOp, nil); err != nil || len(calls) != 0 {
 		t.Errorf("no records: %v %v", calls, err)
@@ -351,7 +354,7 @@ func TestPlanModesAndChunks(t *testing.T) {
 func TestRedact(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
-	body := map[string]any{"type": 1, "app_key": testAppKey, "tenant_id": 123}
+	body := map[string]any{"type": 1, "app_key": nxlinktest.AppKey, "tenant_id": 123}
 	a.Redact(body)
 	if !reflect.DeepEqual(body, map[string]any{"type": 1, "app_key": "***", "tenant_id": 123}) {
 		t.Errorf("%v", body)
@@ -360,5 +363,45 @@ func TestRedact(t *testing.T) {
 	a.Redact(empty)
 	if len(empty) != 0 {
 		t.Errorf("Redact added keys: %v", empty)
+	}
+}
+
+// The two field tables agree: each wire field fromWire (wire → canonical)
+// names is where Translate (canonical → wire) puts that canonical field, and
+// Translate writes no wire field fromWire does not know.
+func TestFieldTablesAgree(t *testing.T) {
+	t.Parallel()
+	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
+	values := map[string]string{ // a value Translate takes, by canonical field
+		schema.FieldGender: `"female"`, schema.FieldLevel: `3`, schema.FieldTags: `["a"]`,
+		schema.FieldBirthday: `"1976-04-12"`, schema.FieldCustomFields: `{"Nickname":"aa"}`,
+	}
+	for wire, canonical := range fromWire {
+		v, ok := values[canonical]
+		if !ok {
+			v = `"1234567890"`
+		}
+		var c schema.Customer
+		if err := json.Unmarshal([]byte(`{"email":"li@example.com","name":"Li Heng",`+strconv.Quote(canonical)+`:`+v+`}`), &c); err != nil {
+			t.Fatalf("%s: %v", canonical, err)
+		}
+		w, errs, _ := a.Translate(importOp, &c, testRules)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %+v", canonical, errs)
+		}
+		if _, ok := wireMap(t, w)[wire]; !ok {
+			t.Errorf("fromWire reads %s as %s, but Translate does not send %s there: %v", wire, canonical, canonical, wireMap(t, w))
+		}
+	}
+	for _, c := range docCustomers() {
+		w, errs, _ := a.Translate(importOp, &c, testRules)
+		if len(errs) > 0 {
+			t.Fatalf("%+v", errs)
+		}
+		for key := range wireMap(t, w) {
+			if _, ok := fromWire[key]; !ok {
+				t.Errorf("Translate sends %s, which fromWire does not read back", key)
+			}
+		}
 	}
 }

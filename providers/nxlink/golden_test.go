@@ -1,13 +1,13 @@
 package nxlink
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"strconv"
 	"testing"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/gateway"
 )
@@ -29,7 +29,7 @@ func TestPlanMatchesDocumentExample(t *testing.T) {
 	if c.Method != http.MethodPost || c.Path != "/saas/cdp/openapi/customers/batch_create" {
 		t.Errorf("call %s %s", c.Method, c.Path)
 	}
-	if got, want := sortedJSON(t, c.Body), sortedJSON(t, readTestdata(t, "batch_create_request.json")); got != want {
+	if got, want := sortedJSON(t, c.Body), sortedJSON(t, nxlinktest.Example(t, "batch_create_request.json")); got != want {
 		t.Errorf("body differs from testdata/batch_create_request.json\ngot:  %s\nwant: %s", got, want)
 	}
 	if len(c.Records) != 2 || c.Records[0].Index != 0 || c.Records[1].Index != 1 {
@@ -39,87 +39,17 @@ func TestPlanMatchesDocumentExample(t *testing.T) {
 
 // docSign is the documented formula, written out independently of Sign.
 func docSign(algo, ts string, body []byte) string {
-	s := "accessKey=" + testAccessKey + "&action=mt&bizType=2&ts=" + ts
+	s := "accessKey=" + nxlinktest.AccessKey + "&action=mt&bizType=2&ts=" + ts
 	if len(body) > 0 {
 		s += "&body=" + string(body)
 	}
-	s += "&accessSecret=" + testSecret
+	s += "&accessSecret=" + nxlinktest.Secret
 	if algo == "sha256" {
 		sum := sha256.Sum256([]byte(s))
 		return hex.EncodeToString(sum[:])
 	}
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
-}
-
-// captureTransport records the request exactly as the client hands it to
-// the transport, then passes it on.
-type captureTransport struct {
-	header http.Header
-	next   http.RoundTripper
-}
-
-func (c *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.header = r.Header.Clone()
-	return c.next.RoundTrip(r)
-}
-
-// Do sends the planned bytes unchanged with the five documented headers, as
-// the document spells them, signed with the documented formula.
-func TestDoSendsSignedHeaders(t *testing.T) {
-	t.Parallel()
-	for _, algo := range []string{"", "md5", "sha256"} {
-		t.Run("algorithm="+algo, func(t *testing.T) {
-			t.Parallel()
-			cfg := testConfig()
-			cfg.SignAlgorithm = algo
-			sim, a := newTestSim(t, cfg)
-			capture := &captureTransport{next: http.DefaultTransport}
-			a.hc = &http.Client{Transport: capture}
-			op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeReplace, StrictOwner: true}
-			calls, err := a.Plan(op, records(t, a, op, docCustomers()...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := a.Do(context.Background(), &calls[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Report.ProviderCode != "0" {
-				t.Fatalf("simulator refused the call: %+v", res.Report)
-			}
-			got := sim.Calls()
-			if len(got) != 1 {
-				t.Fatalf("simulator saw %d calls", len(got))
-			}
-			if string(got[0].Body) != string(calls[0].Body) {
-				t.Errorf("sent body differs from the planned bytes")
-			}
-			ts := strconv.FormatInt(testTS, 10)
-			want := map[string]string{
-				"accessKey": testAccessKey,
-				"ts":        ts,
-				"bizType":   "2",
-				"action":    "mt",
-				"sign":      docSign(algo, ts, calls[0].Body),
-				"algorithm": "",
-			}
-			if algo == "sha256" {
-				want["algorithm"] = "sha256"
-			}
-			for name, v := range want {
-				if g := got[0].Header.Get(name); g != v {
-					t.Errorf("header %s = %q, want %q", name, g, v)
-				}
-				if v != "" && capture.header[name] == nil {
-					t.Errorf("header %s not spelled as the document spells it: %v", name, capture.header)
-				}
-			}
-			if ct := got[0].Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-		})
-	}
 }
 
 func TestSignVectors(t *testing.T) {
@@ -139,12 +69,12 @@ func TestSignVectors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := Sign(tt.algo, testAccessKey, "mt", "2", "1655710885431", tt.body, testSecret); got != tt.want {
+			if got := Sign(tt.algo, nxlinktest.AccessKey, "mt", "2", "1655710885431", tt.body, nxlinktest.Secret); got != tt.want {
 				t.Errorf("Sign = %q, want %q", got, tt.want)
 			}
 		})
 	}
-	if Sign("md5", testAccessKey, "mt", "2", "1655710885431", nil, testSecret) == Sign("md5", testAccessKey, "mt", "2", "1655710885431", []byte("{}"), testSecret) {
+	if Sign("md5", nxlinktest.AccessKey, "mt", "2", "1655710885431", nil, nxlinktest.Secret) == Sign("md5", nxlinktest.AccessKey, "mt", "2", "1655710885431", []byte("{}"), nxlinktest.Secret) {
 		t.Error("the body does not change the signature")
 	}
 }

@@ -1,37 +1,21 @@
 package nxlink
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
 )
 
-// The provider document's example values.
-const (
-	testAccessKey = "fme2na3kdi3ki"
-	testSecret    = "s3cr3t"
-	testTenant    = 123
-	testAppKey    = "46oKF=os"
-	testTS        = 1655710885431
-)
-
-var testNow = time.UnixMilli(testTS)
-
-func fixedClock() time.Time { return testNow }
-
 var importOp = gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
 
 func testConfig() Config {
-	return Config{AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey}
+	return Config{AccessKey: nxlinktest.AccessKey, AccessSecret: nxlinktest.Secret, TenantID: nxlinktest.TenantID, AppKey: nxlinktest.AppKey}
 }
 
 // newTestAdapter makes an adapter for baseURL with the fixed clock.
@@ -40,28 +24,12 @@ func newTestAdapter(t testing.TB, baseURL string, cfg Config, hc *http.Client) *
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	a, err := New(gateway.Common{ID: "test-nxlink", Provider: ProviderName, BaseURL: baseURL}, &cfg, hc)
+	a, err := New(gateway.Common{ID: "test-nxlink", Provider: Name, BaseURL: baseURL}, &cfg, hc)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	a.Now = fixedClock
+	a.Now = nxlinktest.Clock
 	return a
-}
-
-// newTestSim starts a simulator with the document's account on an httptest
-// server and returns it with an adapter that reaches it.
-func newTestSim(t *testing.T, cfg Config) (*Simulator, *Adapter) {
-	t.Helper()
-	sim := NewSimulator(SimConfig{
-		Now: fixedClock,
-		Accounts: []SimAccount{{
-			AccessKey: testAccessKey, AccessSecret: testSecret, TenantID: testTenant, AppKey: testAppKey,
-			Seats: []string{"agent1@example.com", "kubrick101"},
-		}},
-	})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return sim, newTestAdapter(t, srv.URL, cfg, srv.Client())
 }
 
 // testRules is a field configuration with the document's customize_1_14.
@@ -100,26 +68,11 @@ func records(t *testing.T, a *Adapter, op gateway.Op, cs ...schema.Customer) []g
 // exactly, so that two documents compare as text.
 func sortedJSON(t *testing.T, b []byte) string {
 	t.Helper()
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
+	out, err := json.MarshalIndent(nxlinktest.JSON(t, b), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(out)
-}
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // docCustomers is the canonical equivalent of the document's "Batch Create

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/providers/nxlink/internal/nxlinktest"
+
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
@@ -61,7 +63,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 				mu.Lock()
 				got = append(got, fmt.Sprintf("%s sign=%q accessKey=%q body=%s", r.Method, r.Header.Get("sign"), r.Header.Get("accessKey"), b))
 				mu.Unlock()
-				_, _ = w.Write(readTestdata(t, "answer_success.json"))
+				_, _ = w.Write(nxlinktest.Example(t, "answer_success.json"))
 			}))
 			t.Cleanup(other.Close)
 			target := other.URL + "/saas/cdp/openapi/customers/batch_create"
