@@ -9,6 +9,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
+	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/providertest"
 	"crmgate/sandbox"
 	"crmgate/schema"
@@ -34,7 +35,7 @@ func TestConformance(t *testing.T) {
 	}
 	providertest.Run(t, providertest.Harness{
 		Factory: nxlink.Factory(),
-		Sandbox: func(ctx context.Context, _ string) (*sandbox.Sandbox, error) { return nxlink.StartSandbox(ctx) },
+		Sandbox: nxlinksim.Sandbox,
 		Stored:  nxlinkStored,
 		Capabilities: gateway.Capabilities{Import: true,
 			Modes: []string{gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting}},
@@ -96,7 +97,7 @@ func TestConformance(t *testing.T) {
 
 // nxlinkStored lists the numbers of the simulator's stored customers.
 func nxlinkStored(_ context.Context, sb *sandbox.Sandbox) ([]string, error) {
-	sim, ok := sb.Handler.(*nxlink.Simulator)
+	sim, ok := sb.Handler.(*nxlinksim.Simulator)
 	if !ok {
 		return nil, fmt.Errorf("the sandbox's handler is a %T", sb.Handler)
 	}
