@@ -54,6 +54,17 @@ func endValidation(span trace.Span, results []Result, answered map[int]Result) {
 	span.End()
 }
 
+// withSpan records each attempt of a call through next as a client span
+// (SpanProviderCall) numbered by attemptOf, ended with the attempt's answer.
+func (s *Service) withSpan(conn *Connection, next CallFunc) CallFunc {
+	return func(ctx context.Context, call *Call) (CallResult, error) {
+		ctx, span := s.startCall(ctx, conn, call, attemptOf(ctx))
+		res, err := next(ctx, call)
+		endCall(span, res.Report, err)
+		return res, err
+	}
+}
+
 // startCall starts the client span of one attempt of a provider call.
 func (s *Service) startCall(ctx context.Context, conn *Connection, call *Call, attempt int) (context.Context, trace.Span) {
 	return s.Tracer.Start(ctx, SpanProviderCall, trace.WithSpanKind(trace.SpanKindClient),
