@@ -15,13 +15,13 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
-// answer is a CallFunc that answers err and counts its calls.
-type answer struct {
+// canned is a CallFunc that answers err and counts its calls.
+type canned struct {
 	err   error
 	calls atomic.Int32
 }
 
-func (a *answer) call(context.Context, *Call) (CallResult, error) {
+func (a *canned) call(context.Context, *Call) (CallResult, error) {
 	a.calls.Add(1)
 	return CallResult{Report: CallReport{HTTPStatus: 200}}, a.err
 }
@@ -59,7 +59,7 @@ func TestWithBreaker(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			next := &answer{err: tc.err}
+			next := &canned{err: tc.err}
 			send := withBreaker(b, func(ctx context.Context, call *Call) (CallResult, error) {
 				if tc.ended {
 					cancel()
@@ -224,7 +224,7 @@ func TestWithLimit(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			next := &answer{}
+			next := &canned{}
 			send := withLimit(sem, next.call)
 			// A free slot and the end are both ready: whichever the select
 			// takes, nothing is sent and no slot stays taken.
@@ -271,7 +271,7 @@ func TestWithGate(t *testing.T) {
 				})
 			}
 			var heldDuring int32
-			next := &answer{}
+			next := &canned{}
 			_, err := withGate(func(ctx context.Context, call *Call) (CallResult, error) {
 				heldDuring = held.Load() - released.Load()
 				return next.call(ctx, call)
@@ -341,7 +341,7 @@ func TestWithSpan(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	s := &Service{Tracer: tp.Tracer("test")}
 	conn := newConn(t, &flaky{}, Common{})
-	send := s.withSpan(conn, (&answer{err: errDown}).call)
+	send := s.withSpan(conn, (&canned{err: errDown}).call)
 	_, _ = send(context.Background(), &Call{Method: "POST", Path: "/x"})
 	_, _ = send(withAttempt(context.Background(), 3), &Call{Method: "POST", Path: "/x"})
 	spans := exp.GetSpans()

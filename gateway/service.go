@@ -19,6 +19,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/otel/trace"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/internal/strictjson"
 	"crmgate/schema"
@@ -127,11 +128,11 @@ type Journal interface {
 	// by input index, and the reports of the calls that answered them. Those
 	// records are not sent again; their results and reports are part of the
 	// answer.
-	Answered() (results map[int]Result, calls []CallReport)
+	Answered() (results map[int]answer.Result, calls []CallReport)
 	// Record keeps one call's report and the results of its records that the
 	// provider answered (succeeded or failed; not unknown). It must not keep
 	// results or report after it returns.
-	Record(ctx context.Context, report CallReport, results []Result)
+	Record(ctx context.Context, report CallReport, results []answer.Result)
 }
 
 // Errors of a whole request.
@@ -161,7 +162,7 @@ type Service struct {
 //
 // It returns an error wrapping ErrUnsupported, with nothing sent, when the
 // connection cannot honour req.Op; every other problem is a per-record result.
-func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*Answer, error) {
+func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*answer.Answer, error) {
 	if err := checkOp(conn, req.Op); err != nil {
 		return nil, err
 	}
@@ -171,9 +172,9 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	if region == "" {
 		region = conn.Common.DefaultRegion
 	}
-	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
+	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, len(req.Customers)),
 		ProviderCalls: []CallReport{}}
-	var answered map[int]Result
+	var answered map[int]answer.Result
 	if req.ValidateOnly {
 		req.Journal = nil
 	} else if req.Journal != nil {
@@ -252,11 +253,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		endValidation(check, ans.Results, answered)
 	}
 	if req.ValidateOnly {
-		ans.ProviderRequests = make([]ProviderRequest, 0, len(calls))
+		ans.ProviderRequests = make([]answer.ProviderRequest, 0, len(calls))
 		for _, c := range calls {
-			ans.ProviderRequests = append(ans.ProviderRequests, ProviderRequest{Method: c.Method, Path: c.Path, Body: redactedBody(conn.Provider, c.Body)})
+			ans.ProviderRequests = append(ans.ProviderRequests, answer.ProviderRequest{Method: c.Method, Path: c.Path, Body: redactedBody(conn.Provider, c.Body)})
 		}
-		ans.count()
+		ans.Count()
 		return ans, nil
 	}
 	if upstream.IsZero() {
@@ -265,13 +266,13 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
 	ans.ProviderCalls = append(ans.ProviderCalls, flight.wait()...)
 	ans.Timing.Upstream = time.Since(upstream)
-	ans.count()
+	ans.Count()
 	return ans, nil
 }
 
 // planFailed fails records the provider could not put into calls (their wire
 // form could not be encoded): nothing of them was sent.
-func planFailed(recs []Record, err error, results []Result) {
+func planFailed(recs []Record, err error, results []answer.Result) {
 	for _, r := range recs {
 		res := &results[r.Index]
 		res.Status = StatusFailed
@@ -282,7 +283,7 @@ func planFailed(recs []Record, err error, results []Result) {
 // check decodes (unless pre is the record already decoded) and checks one
 // record, writing its result; it returns the record ready to plan when it
 // passed every check.
-func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, region string, res *Result) (Record, bool) {
+func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, region string, res *answer.Result) (Record, bool) {
 	res.Index = i
 	c, errs, warns := pre, []schema.Issue(nil), []schema.Issue(nil)
 	if c == nil {
@@ -347,7 +348,7 @@ func (f *inFlight) wait() []CallReport {
 // call, so no two goroutines write the same result). Calls of one Sequence
 // run one after another in one goroutine. Each call that went through is
 // recorded in j (when not nil) from its goroutine.
-func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []Result, f *inFlight, j Journal) {
+func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []answer.Result, f *inFlight, j Journal) {
 	send := s.caller(conn)
 	var groups [][]int
 	bySeq := map[string]int{}
@@ -395,8 +396,8 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 
 // answeredResults are the results of call's records that the provider
 // answered: what a retry of the request must not send again.
-func answeredResults(call *Call, results []Result) []Result {
-	out := make([]Result, 0, len(call.Records))
+func answeredResults(call *Call, results []answer.Result) []answer.Result {
+	out := make([]answer.Result, 0, len(call.Records))
 	for _, r := range call.Records {
 		if res := results[r.Index]; res.Status == StatusSucceeded || res.Status == StatusFailed {
 			out = append(out, res)
@@ -408,7 +409,7 @@ func answeredResults(call *Call, results []Result) []Result {
 // sendOne sends one call through send (the connection's caller: retries
 // included) and applies its outcomes. It reports whether the call went
 // through (the provider answered).
-func (s *Service) sendOne(ctx context.Context, send CallFunc, conn *Connection, call *Call, report *CallReport, results []Result) bool {
+func (s *Service) sendOne(ctx context.Context, send CallFunc, conn *Connection, call *Call, report *CallReport, results []answer.Result) bool {
 	start := time.Now()
 	res, err := send(ctx, call)
 	attempts := res.Report.Attempts
