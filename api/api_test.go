@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"crmgate/api/answer"
 	"crmgate/auth"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -46,10 +47,10 @@ func (f *fakeProvider) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Cal
 func (f *fakeProvider) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	res := gateway.CallResult{Report: gateway.CallReport{HTTPStatus: 200, TraceID: fmt.Sprintf("trace-%d", len(f.sent))}}
+	res := gateway.CallResult{Report: answer.CallReport{HTTPStatus: 200, TraceID: fmt.Sprintf("trace-%d", len(f.sent))}}
 	for _, r := range call.Records {
 		f.sent = append(f.sent, r.Index)
-		res.Outcomes = append(res.Outcomes, gateway.Outcome{Status: gateway.StatusSucceeded})
+		res.Outcomes = append(res.Outcomes, gateway.Outcome{Status: answer.StatusSucceeded})
 	}
 	return res, nil
 }
@@ -259,9 +260,9 @@ func TestRequestID(t *testing.T) {
 	decodeProblem(t, w)
 }
 
-type answer struct {
-	gateway.Answer
-	Results []gateway.Result `json:"results"`
+type importAnswer struct {
+	answer.Answer
+	Results []answer.Result `json:"results"`
 }
 
 func TestOneResultPerRecord(t *testing.T) {
@@ -279,7 +280,7 @@ func TestOneResultPerRecord(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
-	var a answer
+	var a importAnswer
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
 		t.Fatal(err)
 	}
@@ -287,15 +288,15 @@ func TestOneResultPerRecord(t *testing.T) {
 		t.Fatalf("counts %d/%d/%d of %d with %d results", a.Succeeded, a.Failed, a.Unknown, a.Total, len(a.Results))
 	}
 	want := []struct {
-		status gateway.Status
+		status answer.Status
 		code   schema.Code
 		field  string
 	}{
-		{gateway.StatusSucceeded, "", ""},
-		{gateway.StatusFailed, schema.CodeInvalidPhone, "whatsapp"},
-		{gateway.StatusFailed, schema.CodeRequired, "whatsapp"},
-		{gateway.StatusFailed, schema.CodeInvalidValue, "level"},
-		{gateway.StatusSucceeded, "", ""},
+		{answer.StatusSucceeded, "", ""},
+		{answer.StatusFailed, schema.CodeInvalidPhone, "whatsapp"},
+		{answer.StatusFailed, schema.CodeRequired, "whatsapp"},
+		{answer.StatusFailed, schema.CodeInvalidValue, "level"},
+		{answer.StatusSucceeded, "", ""},
 	}
 	for i, r := range a.Results {
 		if r.Index != i || r.Status != want[i].status {
@@ -326,7 +327,7 @@ func TestAllOrNothing(t *testing.T) {
 	srv, fp := newTestServer(t, 1<<20)
 	body := `{"connection":"c1","all_or_nothing":true,"customers":[{"whatsapp":"8615266667780"},{"whatsapp":"x"}]}`
 	w := do(t, srv, call{path: "/v1/customers", ctype: "application/json", token: token(t, nil, nil, nil), body: strings.NewReader(body)})
-	var a answer
+	var a importAnswer
 	_ = json.Unmarshal(w.Body.Bytes(), &a)
 	if w.Code != 200 || a.Failed != 2 || a.Results[0].Errors[0].Code != schema.CodeNotSent {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
@@ -340,9 +341,9 @@ func TestValidateSendsNothing(t *testing.T) {
 	t.Parallel()
 	srv, fp := newTestServer(t, 1<<20)
 	w := do(t, srv, call{path: "/v1/customers/validate", ctype: "application/json", token: token(t, nil, nil, nil), body: strings.NewReader(oneRecord)})
-	var a answer
+	var a importAnswer
 	_ = json.Unmarshal(w.Body.Bytes(), &a)
-	if w.Code != 200 || a.Results[0].Status != gateway.StatusValid || len(a.ProviderRequests) != 1 || a.ProviderRequests[0].Path != "/import" {
+	if w.Code != 200 || a.Results[0].Status != answer.StatusValid || len(a.ProviderRequests) != 1 || a.ProviderRequests[0].Path != "/import" {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	if len(fp.sent) != 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/internal/strictjson"
 	"crmgate/sandbox"
@@ -396,7 +397,7 @@ func regionOption(c *gin.Context, region string) (string, bool) {
 // logImport writes the one line of a processed import: its connection,
 // counts, the provider's trace ids (what its support asks for) and how
 // long it took.
-func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *gateway.Answer) {
+func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *answer.Answer) {
 	traces := make([]string, 0, len(ans.ProviderCalls))
 	for _, pc := range ans.ProviderCalls {
 		if pc.TraceID != "" {
@@ -408,7 +409,7 @@ func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.
 		"provider_calls", len(ans.ProviderCalls), "trace_ids", traces, "duration_ms", sinceStart(c).Milliseconds())
 }
 
-func serverTiming(t gateway.Timing, c *gin.Context) string {
+func serverTiming(t answer.Timing, c *gin.Context) string {
 	total := sinceStart(c)
 	return fmt.Sprintf("validation;dur=%.3f, upstream;dur=%.3f, total;dur=%.3f",
 		ms(t.Validation), ms(t.Upstream), ms(total))

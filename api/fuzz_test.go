@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
@@ -51,7 +52,7 @@ func FuzzDecodeImport(f *testing.F) {
 			t.Fatalf("%d results (total %d) for %d records", len(ans.Results), ans.Total, len(req.Customers))
 		}
 		for i, r := range ans.Results {
-			if r.Index != i || (r.Status != gateway.StatusValid && r.Status != gateway.StatusFailed) || (r.Status == gateway.StatusFailed) != (len(r.Errors) > 0) {
+			if r.Index != i || (r.Status != answer.StatusValid && r.Status != answer.StatusFailed) || (r.Status == answer.StatusFailed) != (len(r.Errors) > 0) {
 				t.Fatalf("result %d: %+v", i, r)
 			}
 		}

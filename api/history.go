@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"crmgate/api/answer"
 	"crmgate/auth"
 	"crmgate/gateway"
 	"crmgate/history"
@@ -42,7 +43,7 @@ func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
 // the history entry of each of its records: one store round trip, made
 // after the answer was written, within historyWriteTimeout even when the
 // caller went away. A store that fails is logged; the answer stands.
-func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *ImportRequest, decoded []schema.Customer, ans *gateway.Answer, body []byte) {
+func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *ImportRequest, decoded []schema.Customer, ans *answer.Answer, body []byte) {
 	if s.opts.History == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/idempotency"
 )
@@ -109,8 +110,8 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 
 // journalEntry is one provider call as the journal keeps it.
 type journalEntry struct {
-	Report  gateway.CallReport `json:"report"`
-	Results []gateway.Result   `json:"results"`
+	Report  answer.CallReport `json:"report"`
+	Results []answer.Result   `json:"results"`
 }
 
 // noteReplayed marks, in provider_calls, a call made by an interrupted
@@ -126,12 +127,12 @@ type keyJournal struct {
 }
 
 // Answered implements gateway.Journal.
-func (j *keyJournal) Answered() (map[int]gateway.Result, []gateway.CallReport) {
+func (j *keyJournal) Answered() (map[int]answer.Result, []answer.CallReport) {
 	if len(j.claim.Journal) == 0 {
 		return nil, nil
 	}
-	results := map[int]gateway.Result{}
-	calls := make([]gateway.CallReport, 0, len(j.claim.Journal))
+	results := map[int]answer.Result{}
+	calls := make([]answer.CallReport, 0, len(j.claim.Journal))
 	for _, raw := range j.claim.Journal {
 		var e journalEntry
 		if err := json.Unmarshal(raw, &e); err != nil {
@@ -154,7 +155,7 @@ func (j *keyJournal) Answered() (map[int]gateway.Result, []gateway.CallReport) {
 
 // Record implements gateway.Journal: one store round trip, written even when
 // the request's deadline has passed.
-func (j *keyJournal) Record(ctx context.Context, report gateway.CallReport, results []gateway.Result) {
+func (j *keyJournal) Record(ctx context.Context, report answer.CallReport, results []answer.Result) {
 	if len(results) == 0 {
 		return
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"crmgate/gateway"
+	"crmgate/api/answer"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 )
@@ -126,8 +126,8 @@ func TestIdempotencyKeyResumesAnInterruptedImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry, _ := json.Marshal(journalEntry{Report: gateway.CallReport{Path: "/import", HTTPStatus: 200, Records: 2, Attempts: 1},
-		Results: []gateway.Result{{Index: 0, Status: gateway.StatusSucceeded, ProviderID: "old-0"}, {Index: 1, Status: gateway.StatusSucceeded, ProviderID: "old-1"}}})
+	entry, _ := json.Marshal(journalEntry{Report: answer.CallReport{Path: "/import", HTTPStatus: 200, Records: 2, Attempts: 1},
+		Results: []answer.Result{{Index: 0, Status: answer.StatusSucceeded, ProviderID: "old-0"}, {Index: 1, Status: answer.StatusSucceeded, ProviderID: "old-1"}}})
 	if err := store.Record(t.Context(), claim, entry); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestIdempotencyKeyResumesAnInterruptedImport(t *testing.T) {
 	if len(fp.sent) != 2 || fp.sent[0] != 2 || fp.sent[1] != 3 {
 		t.Fatalf("sent %v, want only records 2 and 3", fp.sent)
 	}
-	var ans gateway.Answer
+	var ans answer.Answer
 	if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil {
 		t.Fatal(err)
 	}

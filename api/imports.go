@@ -21,6 +21,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"crmgate/api/answer"
 	"crmgate/auth"
 	"crmgate/gateway"
 	"crmgate/idempotency"
@@ -713,9 +714,9 @@ func (h *importsHandler) results(c *gin.Context) {
 	if !ok {
 		return
 	}
-	status := gateway.Status(c.Query("status"))
+	status := answer.Status(c.Query("status"))
 	switch status {
-	case "", gateway.StatusSucceeded, gateway.StatusFailed, gateway.StatusUnknown, gateway.StatusValid:
+	case "", answer.StatusSucceeded, answer.StatusFailed, answer.StatusUnknown, answer.StatusValid:
 	default:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "status must be succeeded, failed, unknown or valid",
 			issue("invalid_option", "status", "succeeded, failed, unknown or valid"))
@@ -794,7 +795,7 @@ func (h *importsHandler) report(c *gin.Context) {
 	}
 	ok = true
 	err = h.eachRow(c.Request.Context(), job, 0, func(it jobs.Item, r *jobs.Result) bool {
-		if r == nil || r.Status == gateway.StatusSucceeded || (job.DryRun && r.Status == gateway.StatusValid) {
+		if r == nil || r.Status == answer.StatusSucceeded || (job.DryRun && r.Status == answer.StatusValid) {
 			return true
 		}
 		cells := it.Cells

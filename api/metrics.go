@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"crmgate/api/answer"
 	"crmgate/events"
 	"crmgate/gateway"
 )
@@ -136,7 +137,7 @@ func (m *metrics) middleware(c *gin.Context) {
 	m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
 }
 
-func (m *metrics) records(conn *gateway.Connection, a *gateway.Answer) {
+func (m *metrics) records(conn *gateway.Connection, a *answer.Answer) {
 	for _, r := range a.Results {
 		m.recs.WithLabelValues(conn.ID, conn.Common.Provider, string(r.Status)).Inc()
 		for _, e := range r.Errors {
@@ -146,7 +147,7 @@ func (m *metrics) records(conn *gateway.Connection, a *gateway.Answer) {
 }
 
 // ObserveCall records one provider call; give it to gateway.Service.Observe.
-func (s *Server) ObserveCall(conn *gateway.Connection, report gateway.CallReport, err error, elapsed time.Duration) {
+func (s *Server) ObserveCall(conn *gateway.Connection, report answer.CallReport, err error, elapsed time.Duration) {
 	if report.Attempts > 1 {
 		s.metrics.retries.WithLabelValues(conn.ID, conn.Common.Provider).Add(float64(report.Attempts - 1))
 	}

@@ -261,7 +261,7 @@ type docWSCRMWebhookAnswer struct {
 //	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
 //	@Param			connection		query		string				false	"The connection, when the body does not name it."
 //	@Param			request			body		docImportRequest	true	"The batch."
-//	@Success		200				{object}	gateway.Answer		"The batch was processed: one result per record."
+//	@Success		200				{object}	answer.Answer		"The batch was processed: one result per record."
 //	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
@@ -287,7 +287,7 @@ func docImportCustomers() {}
 //	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
 //	@Param			connection		query		string				false	"The connection, when the body does not name it."
 //	@Param			request			body		docImportRequest	true	"The batch."
-//	@Success		200				{object}	gateway.Answer		"One result per record (valid or failed) and the provider requests that would be sent."
+//	@Success		200				{object}	answer.Answer		"One result per record (valid or failed) and the provider requests that would be sent."
 //	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
@@ -312,7 +312,7 @@ func docValidateCustomers() {}
 //	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
 //	@Param			connection		query		string				false	"The connection, when the body does not name it."
 //	@Param			request			body		docImportRequest	true	"The batch; mode is replace or append."
-//	@Success		200				{object}	gateway.Answer		"The batch was processed: one result per record."
+//	@Success		200				{object}	answer.Answer		"The batch was processed: one result per record."
 //	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
@@ -360,7 +360,7 @@ func docCustomerHistory() {}
 //	@Security		BearerAuth[customers:read]
 //	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
 //	@Param			request_id		path		string			true	"The request_id of the import's answer (its X-Request-ID)."
-//	@Success		200				{object}	gateway.Answer	"The stored answer, as it was sent."
+//	@Success		200				{object}	answer.Answer	"The stored answer, as it was sent."
 //	@Failure		401				{object}	Problem			"No valid bearer token."
 //	@Failure		403				{object}	Problem			"The token lacks customers:read."
 //	@Failure		404				{object}	Problem			"No such request of this app within the retention window."

@@ -10,8 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"crmgate/api/answer"
 	"crmgate/events"
-	"crmgate/gateway"
 	"crmgate/schema"
 )
 
@@ -106,18 +106,18 @@ func TestStrictRecords(t *testing.T) {
 	for _, tt := range tests {
 		for _, path := range []string{"/v1/customers", "/v1/customers/validate"} {
 			status, raw := post(t, hs.URL, path, tok, `{"connection":"c1","customers":[`+clean+`,`+tt.record+`]}`)
-			var a answer
+			var a importAnswer
 			_ = json.Unmarshal(raw, &a)
-			ok := gateway.StatusSucceeded
+			ok := answer.StatusSucceeded
 			if strings.HasSuffix(path, "validate") {
-				ok = gateway.StatusValid
+				ok = answer.StatusValid
 			}
 			if status != 200 || a.Total != 2 || len(a.Results) != 2 || a.Results[0].Status != ok {
 				t.Errorf("%s %s: %d %s", tt.name, path, status, raw)
 				continue
 			}
 			r := a.Results[1]
-			if r.Status != gateway.StatusFailed || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeInvalidValue || r.Errors[0].Field != tt.field {
+			if r.Status != answer.StatusFailed || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeInvalidValue || r.Errors[0].Field != tt.field {
 				t.Errorf("%s %s: result %+v, want invalid_value on %q", tt.name, path, r, tt.field)
 			}
 		}

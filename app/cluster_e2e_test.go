@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/app"
-	"crmgate/gateway"
 	"crmgate/internal/redistest"
 )
 
@@ -32,7 +32,7 @@ func TestGatewaysShareARedisCluster(t *testing.T) {
 		}
 	}
 	won := map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
-	if r := validateOne(t, two.url, "acme-wa", won); r.Status != gateway.StatusFailed {
+	if r := validateOne(t, two.url, "acme-wa", won); r.Status != answer.StatusFailed {
 		t.Fatalf("before the change: %+v, want failed", r)
 	}
 	cur, tag := getFieldConfig(t, one.url, "acme-wa")
@@ -41,7 +41,7 @@ func TestGatewaysShareARedisCluster(t *testing.T) {
 		t.Fatalf("PUT: %d %s", r.status, r.body)
 	}
 	waitFor(t, 10*time.Second, "the other instance validates with the new configuration", func() bool {
-		return validateOne(t, two.url, "acme-wa", won).Status == gateway.StatusValid
+		return validateOne(t, two.url, "acme-wa", won).Status == answer.StatusValid
 	})
 	if got, _ := getFieldConfig(t, two.url, "acme-wa"); got.Version != cur.Version+1 {
 		t.Errorf("other instance serves version %d, want %d", got.Version, cur.Version+1)

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/fieldconfig"
-	"crmgate/gateway"
 	"crmgate/providers"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/nxlink/nxlinksim"
@@ -110,7 +110,7 @@ func bearer(t *testing.T) string {
 	return tok
 }
 
-func post(t *testing.T, url, tok string, body any) (int, gateway.Answer) {
+func post(t *testing.T, url, tok string, body any) (int, answer.Answer) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
@@ -122,7 +122,7 @@ func post(t *testing.T, url, tok string, body any) (int, gateway.Answer) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var a gateway.Answer
+	var a answer.Answer
 	if resp.StatusCode == 200 {
 		if err := json.Unmarshal(raw, &a); err != nil {
 			t.Fatalf("%v: %s", err, raw)
@@ -133,7 +133,7 @@ func post(t *testing.T, url, tok string, body any) (int, gateway.Answer) {
 	return resp.StatusCode, a
 }
 
-func checkCounts(t *testing.T, a gateway.Answer, n int) {
+func checkCounts(t *testing.T, a answer.Answer, n int) {
 	t.Helper()
 	if a.Total != n || len(a.Results) != n || a.Succeeded+a.Failed+a.Unknown != n {
 		t.Fatalf("total %d results %d: %d+%d+%d", a.Total, len(a.Results), a.Succeeded, a.Failed, a.Unknown)
@@ -168,12 +168,12 @@ func TestNXLinkBatchSplitSignedAndMappedBack(t *testing.T) {
 		t.Fatalf("succeeded %d failed %d", a.Succeeded, a.Failed)
 	}
 	r := a.Results[bad]
-	if r.Status != gateway.StatusFailed || r.Ref != "r137" || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeOwnerNotFound || r.Errors[0].ProviderCode != "12148" {
+	if r.Status != answer.StatusFailed || r.Ref != "r137" || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeOwnerNotFound || r.Errors[0].ProviderCode != "12148" {
 		t.Errorf("record %d: %+v", bad, r)
 	}
 	ids := map[string]bool{}
 	for i, r := range a.Results {
-		if i != bad && (r.Status != gateway.StatusSucceeded || r.ProviderID == "" || ids[r.ProviderID]) {
+		if i != bad && (r.Status != answer.StatusSucceeded || r.ProviderID == "" || ids[r.ProviderID]) {
 			t.Errorf("record %d: %+v", i, r)
 		}
 		ids[r.ProviderID] = true
@@ -251,15 +251,15 @@ func TestWSCRMErrExcelMappedByPhone(t *testing.T) {
 	}
 	checkCounts(t, a, 4)
 	want := []struct {
-		status gateway.Status
+		status answer.Status
 		code   schema.Code
 		field  string
 		pcode  string
 	}{
-		{gateway.StatusSucceeded, "", "", ""},
-		{gateway.StatusFailed, schema.CodeRecordBusy, "", "56"},
-		{gateway.StatusFailed, schema.CodeInvalidOption, "stage", "15"},
-		{gateway.StatusFailed, schema.CodeRequired, "owner", ""},
+		{answer.StatusSucceeded, "", "", ""},
+		{answer.StatusFailed, schema.CodeRecordBusy, "", "56"},
+		{answer.StatusFailed, schema.CodeInvalidOption, "stage", "15"},
+		{answer.StatusFailed, schema.CodeRequired, "owner", ""},
 	}
 	for i, w := range want {
 		r := a.Results[i]

@@ -10,10 +10,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"crmgate/api/answer"
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/fieldconfig"
-	"crmgate/gateway"
 	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
@@ -233,13 +233,13 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 				t.Errorf("succeeded %d failed %d, want 2 and %d", a.Succeeded, a.Failed, len(bad))
 			}
 			for _, i := range []int{0, len(batch) - 1} {
-				if r := a.Results[i]; r.Status != gateway.StatusSucceeded || len(r.Errors) != 0 {
+				if r := a.Results[i]; r.Status != answer.StatusSucceeded || len(r.Errors) != 0 {
 					t.Errorf("valid record %d (%s): %+v", i, r.Ref, r)
 				}
 			}
 			for k, w := range want {
 				r := a.Results[k+1]
-				if r.Ref != fmt.Sprintf("bad-%d", k) || r.Status != gateway.StatusFailed {
+				if r.Ref != fmt.Sprintf("bad-%d", k) || r.Status != answer.StatusFailed {
 					t.Errorf("record %d: %+v, want failed", k+1, r)
 					continue
 				}
@@ -289,13 +289,13 @@ func TestNXLinkCustomizeFieldIsAJSONString(t *testing.T) {
 
 // validateOne runs one record through POST /v1/customers/validate and
 // returns its result.
-func validateOne(t *testing.T, url, conn string, rec map[string]any) gateway.Result {
+func validateOne(t *testing.T, url, conn string, rec map[string]any) answer.Result {
 	t.Helper()
 	r := request(t, http.MethodPost, url+"/v1/customers/validate", bearer(t), map[string]any{"connection": conn, "customers": []any{rec}})
 	if r.status != http.StatusOK {
 		t.Fatalf("validate: status %d: %s", r.status, r.body)
 	}
-	var a gateway.Answer
+	var a answer.Answer
 	r.decode(t, &a)
 	if len(a.Results) != 1 {
 		t.Fatalf("validate: %s", r.body)
@@ -338,7 +338,7 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 	two := startGW(t, fcConfig(t, p, url), o, true)
 
 	won := map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
-	if r := validateOne(t, two.url, "acme-wa", won); r.Status != gateway.StatusFailed ||
+	if r := validateOne(t, two.url, "acme-wa", won); r.Status != answer.StatusFailed ||
 		cmp.Diff([]issueKey{{schema.CodeInvalidOption, "stage"}}, issueKeys(r.Errors)) != "" {
 		t.Fatalf("before the change: %+v, want invalid_option on stage", r)
 	}
@@ -366,7 +366,7 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 	expectProblem(t, stale, http.StatusPreconditionFailed)
 
 	waitFor(t, 5*time.Second, "the other instance validates with the new configuration", func() bool {
-		return validateOne(t, two.url, "acme-wa", won).Status == gateway.StatusValid
+		return validateOne(t, two.url, "acme-wa", won).Status == answer.StatusValid
 	})
 	if got, tag2 := getFieldConfig(t, two.url, "acme-wa"); got.Version != put.Version || tag2 != r.header.Get("ETag") {
 		t.Errorf("other instance serves version %d (ETag %s), want %d", got.Version, tag2, put.Version)
@@ -374,7 +374,7 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 		t.Errorf("other instance's document (-want +got):\n%s", d)
 	}
 	// The stale PUT changed nothing.
-	if r := validateOne(t, one.url, "acme-wa", map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}); r.Status != gateway.StatusFailed {
+	if r := validateOne(t, one.url, "acme-wa", map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}); r.Status != answer.StatusFailed {
 		t.Errorf("stage of the refused PUT is accepted: %+v", r)
 	}
 }
@@ -411,10 +411,10 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 
 	rs.stop()
 	waitFor(t, 10*time.Second, "/readyz degraded with Redis down", func() bool { return readyStatus(t, gw.url) == "degraded" })
-	if got := validateOne(t, gw.url, "acme-wa", won); got.Status != gateway.StatusValid {
+	if got := validateOne(t, gw.url, "acme-wa", won); got.Status != answer.StatusValid {
 		t.Errorf("with Redis down, the last good copy is not used: %+v", got)
 	}
-	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != gateway.StatusFailed ||
+	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != answer.StatusFailed ||
 		cmp.Diff([]issueKey{{schema.CodeInvalidOption, "stage"}}, issueKeys(got.Errors)) != "" {
 		t.Errorf("with Redis down, validation stopped checking: %+v", got)
 	}
@@ -434,7 +434,7 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("PUT after recovery: %d %s", r.status, r.body)
 	}
-	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != gateway.StatusValid {
+	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != answer.StatusValid {
 		t.Errorf("after recovery a PUT does not take effect: %+v", got)
 	}
 }
@@ -490,7 +490,7 @@ func TestFieldConfigPutRefusals(t *testing.T) {
 	if after, _ := getFieldConfig(t, gw.url, "acme-wa"); after.Version != before.Version {
 		t.Errorf("a PUT without admin changed the version to %d", after.Version)
 	}
-	if r := validateOne(t, gw.url, "acme-wa", map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}); r.Status != gateway.StatusFailed {
+	if r := validateOne(t, gw.url, "acme-wa", map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}); r.Status != answer.StatusFailed {
 		t.Errorf("a refused PUT took effect: %+v", r)
 	}
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"crmgate/api/answer"
 	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/gateway"
 	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
@@ -345,15 +345,15 @@ func TestRemoveTagsOnPoolAppend(t *testing.T) {
 	tests := []struct {
 		mode    string
 		strict  bool
-		status  gateway.Status
+		status  answer.Status
 		warns   []issueKey
 		errs    []issueKey
 		sent    bool
 		cancels bool
 	}{
-		{"append", false, gateway.StatusSucceeded, []issueKey{{schema.CodeUnsupportedField, "remove_tags"}}, nil, true, false},
-		{"append", true, gateway.StatusFailed, nil, []issueKey{{schema.CodeUnsupportedField, "remove_tags"}}, false, false},
-		{"replace", true, gateway.StatusSucceeded, nil, nil, true, true},
+		{"append", false, answer.StatusSucceeded, []issueKey{{schema.CodeUnsupportedField, "remove_tags"}}, nil, true, false},
+		{"append", true, answer.StatusFailed, nil, []issueKey{{schema.CodeUnsupportedField, "remove_tags"}}, false, false},
+		{"replace", true, answer.StatusSucceeded, nil, nil, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s strict=%v", tc.mode, tc.strict), func(t *testing.T) {
@@ -516,12 +516,12 @@ func TestNXLinkUnknownSeatFailsWholeChunk(t *testing.T) {
 	}
 	for i, r := range a.Results {
 		if i < 100 {
-			if r.Status != gateway.StatusSucceeded {
+			if r.Status != answer.StatusSucceeded {
 				t.Errorf("record %d of the first chunk: %+v", i, r)
 			}
 			continue
 		}
-		if r.Status != gateway.StatusFailed || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeOwnerNotFound || r.Errors[0].ProviderCode != "12148" {
+		if r.Status != answer.StatusFailed || len(r.Errors) != 1 || r.Errors[0].Code != schema.CodeOwnerNotFound || r.Errors[0].ProviderCode != "12148" {
 			t.Errorf("record %d of the second chunk: %+v", i, r)
 		}
 	}

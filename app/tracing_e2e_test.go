@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"crmgate/api/answer"
 	"crmgate/app"
 	"crmgate/config"
 	"crmgate/gateway"
@@ -61,7 +62,7 @@ func TestTraceOfOneImport(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("import: %d %s", resp.StatusCode, raw)
 	}
-	var ans gateway.Answer
+	var ans answer.Answer
 	if err := json.Unmarshal(raw, &ans); err != nil {
 		t.Fatal(err)
 	}

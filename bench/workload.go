@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crmgate/api"
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
@@ -190,7 +191,7 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 // body decoded as the API decodes it (api.DecodeImport), then Service.Import on conn. It
 // returns the answer, or an error when the body is not an import or the
 // service refused it.
-func RunPipeline(svc *gateway.Service, conn *gateway.Connection, body []byte) (*gateway.Answer, error) {
+func RunPipeline(svc *gateway.Service, conn *gateway.Connection, body []byte) (*answer.Answer, error) {
 	req, decoded, err := api.DecodeImport(body)
 	if err != nil {
 		return nil, err

@@ -517,7 +517,7 @@ const docTemplate = `{
                     "200": {
                         "description": "The batch was processed: one result per record.",
                         "schema": {
-                            "$ref": "#/definitions/gateway.Answer"
+                            "$ref": "#/definitions/answer.Answer"
                         }
                     },
                     "400": {
@@ -744,7 +744,7 @@ const docTemplate = `{
                     "200": {
                         "description": "One result per record (valid or failed) and the provider requests that would be sent.",
                         "schema": {
-                            "$ref": "#/definitions/gateway.Answer"
+                            "$ref": "#/definitions/answer.Answer"
                         }
                     },
                     "400": {
@@ -958,7 +958,7 @@ const docTemplate = `{
                     "200": {
                         "description": "The batch was processed: one result per record.",
                         "schema": {
-                            "$ref": "#/definitions/gateway.Answer"
+                            "$ref": "#/definitions/answer.Answer"
                         }
                     },
                     "400": {
@@ -1575,7 +1575,7 @@ const docTemplate = `{
                     "200": {
                         "description": "The stored answer, as it was sent.",
                         "schema": {
-                            "$ref": "#/definitions/gateway.Answer"
+                            "$ref": "#/definitions/answer.Answer"
                         }
                     },
                     "401": {
@@ -2844,6 +2844,184 @@ const docTemplate = `{
                 }
             }
         },
+        "answer.Answer": {
+            "type": "object",
+            "properties": {
+                "connection": {
+                    "type": "string"
+                },
+                "failed": {
+                    "type": "integer"
+                },
+                "provider": {
+                    "type": "string"
+                },
+                "provider_calls": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/answer.CallReport"
+                    }
+                },
+                "provider_requests": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/answer.ProviderRequest"
+                    }
+                },
+                "request_id": {
+                    "type": "string"
+                },
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/answer.Result"
+                    }
+                },
+                "succeeded": {
+                    "type": "integer"
+                },
+                "total": {
+                    "type": "integer"
+                },
+                "unknown": {
+                    "type": "integer"
+                },
+                "valid": {
+                    "description": "validate only",
+                    "type": "integer"
+                }
+            }
+        },
+        "answer.CallReport": {
+            "type": "object",
+            "properties": {
+                "attempts": {
+                    "type": "integer"
+                },
+                "error": {
+                    "type": "string"
+                },
+                "extra": {
+                    "description": "provider fields kept verbatim",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {
+                            "type": "integer"
+                        }
+                    }
+                },
+                "http_status": {
+                    "type": "integer"
+                },
+                "note": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string"
+                },
+                "provider_code": {
+                    "type": "string"
+                },
+                "provider_counts": {
+                    "description": "ProviderCounts are the provider's own counts of the call's records,\nwhen it gave them (WSCRM's successCount and errCount).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/answer.ProviderCounts"
+                        }
+                    ]
+                },
+                "records": {
+                    "type": "integer"
+                },
+                "trace_id": {
+                    "type": "string"
+                }
+            }
+        },
+        "answer.ProviderCounts": {
+            "type": "object",
+            "properties": {
+                "failed": {
+                    "type": "integer"
+                },
+                "succeeded": {
+                    "type": "integer"
+                }
+            }
+        },
+        "answer.ProviderRequest": {
+            "type": "object",
+            "properties": {
+                "body": {
+                    "type": "object",
+                    "additionalProperties": {}
+                },
+                "method": {
+                    "type": "string"
+                },
+                "path": {
+                    "type": "string"
+                }
+            }
+        },
+        "answer.Result": {
+            "type": "object",
+            "properties": {
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Issue"
+                    }
+                },
+                "index": {
+                    "type": "integer"
+                },
+                "provider_id": {
+                    "type": "string"
+                },
+                "ref": {
+                    "type": "string"
+                },
+                "retry_after": {
+                    "type": "integer"
+                },
+                "status": {
+                    "$ref": "#/definitions/answer.Status"
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/schema.Issue"
+                    }
+                }
+            }
+        },
+        "answer.Status": {
+            "type": "string",
+            "enum": [
+                "succeeded",
+                "failed",
+                "unknown",
+                "valid"
+            ],
+            "x-enum-comments": {
+                "StatusUnknown": "the provider may or may not have stored it: safe to retry",
+                "StatusValid": "validate only: would be sent"
+            },
+            "x-enum-descriptions": [
+                "",
+                "",
+                "the provider may or may not have stored it: safe to retry",
+                "validate only: would be sent"
+            ],
+            "x-enum-varnames": [
+                "StatusSucceeded",
+                "StatusFailed",
+                "StatusUnknown",
+                "StatusValid"
+            ]
+        },
         "api.ConnectionInfo": {
             "type": "object",
             "properties": {
@@ -3149,101 +3327,6 @@ const docTemplate = `{
                 }
             }
         },
-        "gateway.Answer": {
-            "type": "object",
-            "properties": {
-                "connection": {
-                    "type": "string"
-                },
-                "failed": {
-                    "type": "integer"
-                },
-                "provider": {
-                    "type": "string"
-                },
-                "provider_calls": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/gateway.CallReport"
-                    }
-                },
-                "provider_requests": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/gateway.ProviderRequest"
-                    }
-                },
-                "request_id": {
-                    "type": "string"
-                },
-                "results": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/gateway.Result"
-                    }
-                },
-                "succeeded": {
-                    "type": "integer"
-                },
-                "total": {
-                    "type": "integer"
-                },
-                "unknown": {
-                    "type": "integer"
-                },
-                "valid": {
-                    "description": "validate only",
-                    "type": "integer"
-                }
-            }
-        },
-        "gateway.CallReport": {
-            "type": "object",
-            "properties": {
-                "attempts": {
-                    "type": "integer"
-                },
-                "error": {
-                    "type": "string"
-                },
-                "extra": {
-                    "description": "provider fields kept verbatim",
-                    "type": "object",
-                    "additionalProperties": {
-                        "type": "array",
-                        "items": {
-                            "type": "integer"
-                        }
-                    }
-                },
-                "http_status": {
-                    "type": "integer"
-                },
-                "note": {
-                    "type": "string"
-                },
-                "path": {
-                    "type": "string"
-                },
-                "provider_code": {
-                    "type": "string"
-                },
-                "provider_counts": {
-                    "description": "ProviderCounts are the provider's own counts of the call's records,\nwhen it gave them (WSCRM's successCount and errCount).",
-                    "allOf": [
-                        {
-                            "$ref": "#/definitions/gateway.ProviderCounts"
-                        }
-                    ]
-                },
-                "records": {
-                    "type": "integer"
-                },
-                "trace_id": {
-                    "type": "string"
-                }
-            }
-        },
         "gateway.Capabilities": {
             "type": "object",
             "properties": {
@@ -3412,89 +3495,6 @@ const docTemplate = `{
                     "type": "string"
                 }
             }
-        },
-        "gateway.ProviderCounts": {
-            "type": "object",
-            "properties": {
-                "failed": {
-                    "type": "integer"
-                },
-                "succeeded": {
-                    "type": "integer"
-                }
-            }
-        },
-        "gateway.ProviderRequest": {
-            "type": "object",
-            "properties": {
-                "body": {
-                    "type": "object",
-                    "additionalProperties": {}
-                },
-                "method": {
-                    "type": "string"
-                },
-                "path": {
-                    "type": "string"
-                }
-            }
-        },
-        "gateway.Result": {
-            "type": "object",
-            "properties": {
-                "errors": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/schema.Issue"
-                    }
-                },
-                "index": {
-                    "type": "integer"
-                },
-                "provider_id": {
-                    "type": "string"
-                },
-                "ref": {
-                    "type": "string"
-                },
-                "retry_after": {
-                    "type": "integer"
-                },
-                "status": {
-                    "$ref": "#/definitions/gateway.Status"
-                },
-                "warnings": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/schema.Issue"
-                    }
-                }
-            }
-        },
-        "gateway.Status": {
-            "type": "string",
-            "enum": [
-                "succeeded",
-                "failed",
-                "unknown",
-                "valid"
-            ],
-            "x-enum-comments": {
-                "StatusUnknown": "the provider may or may not have stored it: safe to retry",
-                "StatusValid": "validate only: would be sent"
-            },
-            "x-enum-descriptions": [
-                "",
-                "",
-                "the provider may or may not have stored it: safe to retry",
-                "validate only: would be sent"
-            ],
-            "x-enum-varnames": [
-                "StatusSucceeded",
-                "StatusFailed",
-                "StatusUnknown",
-                "StatusValid"
-            ]
         },
         "history.Entry": {
             "type": "object",
@@ -3678,7 +3678,7 @@ const docTemplate = `{
                     "type": "integer"
                 },
                 "status": {
-                    "$ref": "#/definitions/gateway.Status"
+                    "$ref": "#/definitions/answer.Status"
                 },
                 "warnings": {
                     "type": "array",

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"crmgate/api/answer"
 	"crmgate/schema"
 )
 
@@ -33,19 +34,19 @@ func (a *answering) Do(_ context.Context, call *Call) (CallResult, error) {
 
 // fakeJournal has some records answered already and keeps what is recorded.
 type fakeJournal struct {
-	answered map[int]Result
+	answered map[int]answer.Result
 	calls    []CallReport
 	mu       sync.Mutex
 	reads    int
-	recorded [][]Result
+	recorded [][]answer.Result
 }
 
-func (j *fakeJournal) Answered() (map[int]Result, []CallReport) {
+func (j *fakeJournal) Answered() (map[int]answer.Result, []CallReport) {
 	j.reads++
 	return j.answered, j.calls
 }
 
-func (j *fakeJournal) Record(_ context.Context, _ CallReport, results []Result) {
+func (j *fakeJournal) Record(_ context.Context, _ CallReport, results []answer.Result) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.recorded = append(j.recorded, slices.Clone(results))
@@ -64,11 +65,11 @@ func TestJournalledRecordsAreNotSentAgain(t *testing.T) {
 			prov = &streamingAnswering{p}
 		}
 		conn := newConn(t, prov, Common{})
-		j := &fakeJournal{answered: map[int]Result{}, calls: []CallReport{{Path: "/x", Records: 3, Note: "earlier"}, {Path: "/x", Records: 3, Note: "earlier"}}}
+		j := &fakeJournal{answered: map[int]answer.Result{}, calls: []CallReport{{Path: "/x", Records: 3, Note: "earlier"}, {Path: "/x", Records: 3, Note: "earlier"}}}
 		for _, i := range []int{0, 1, 2, 6, 7, 8} {
-			j.answered[i] = Result{Index: i, Status: StatusSucceeded, ProviderID: "old"}
+			j.answered[i] = answer.Result{Index: i, Status: StatusSucceeded, ProviderID: "old"}
 		}
-		j.answered[7] = Result{Index: 7, Status: StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected, Message: "no"}}}
+		j.answered[7] = answer.Result{Index: 7, Status: StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected, Message: "no"}}}
 		ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(12), Journal: j})
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +118,7 @@ func TestValidateIgnoresTheJournal(t *testing.T) {
 	t.Parallel()
 	p := &answering{flaky: flaky{perCall: 3}}
 	conn := newConn(t, p, Common{})
-	j := &fakeJournal{answered: map[int]Result{0: {Status: StatusSucceeded}}}
+	j := &fakeJournal{answered: map[int]answer.Result{0: {Status: StatusSucceeded}}}
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(2), ValidateOnly: true, Journal: j})
 	if err != nil || j.reads != 0 || *ans.Valid != 2 {
 		t.Fatalf("%+v %v, %d reads", ans, err, j.reads)

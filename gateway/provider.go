@@ -1,14 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/events"
-
 	"crmgate/fieldconfig"
 	"crmgate/schema"
 )
@@ -55,15 +56,17 @@ type Call struct {
 	Sequence string
 }
 
-// Status of one record's result.
-type Status string
+// Status of one record's result, as the answer shows it: answer.Status,
+// named here so that an adapter filling an Outcome need not import the
+// API's package.
+type Status = answer.Status
 
-// Record statuses.
+// Record statuses (answer's).
 const (
-	StatusSucceeded Status = "succeeded"
-	StatusFailed    Status = "failed"
-	StatusUnknown   Status = "unknown" // the provider may or may not have stored it: safe to retry
-	StatusValid     Status = "valid"   // validate only: would be sent
+	StatusSucceeded = answer.StatusSucceeded
+	StatusFailed    = answer.StatusFailed
+	StatusUnknown   = answer.StatusUnknown // the provider may or may not have stored it: safe to retry
+	StatusValid     = answer.StatusValid   // validate only: would be sent
 )
 
 // Outcome is what the provider said of one record of a call.
@@ -75,28 +78,15 @@ type Outcome struct {
 	RetryAfter int // seconds, when the provider asked for a later retry
 }
 
-// CallReport records one provider call for support: the answer lists it in
-// provider_calls. Attempts is filled by the import service.
-type CallReport struct {
-	Path         string                     `json:"path"`
-	HTTPStatus   int                        `json:"http_status"`
-	ProviderCode string                     `json:"provider_code,omitempty"`
-	TraceID      string                     `json:"trace_id,omitempty"`
-	Records      int                        `json:"records"`
-	Attempts     int                        `json:"attempts"`
-	Error        string                     `json:"error,omitempty"`
-	Note         string                     `json:"note,omitempty"`
-	Extra        map[string]json.RawMessage `json:"extra,omitempty"` // provider fields kept verbatim
-	// ProviderCounts are the provider's own counts of the call's records,
-	// when it gave them (WSCRM's successCount and errCount).
-	ProviderCounts *ProviderCounts `json:"provider_counts,omitempty"`
-}
+// CallReport records one provider call for support (the answer's
+// provider_calls): answer.CallReport, which the adapter fills in its
+// CallResult, named here so that it need not import the API's package.
+// Attempts is filled by the import service.
+type CallReport = answer.CallReport
 
-// ProviderCounts is what the provider said it did with a call's records.
-type ProviderCounts struct {
-	Succeeded int `json:"succeeded"`
-	Failed    int `json:"failed"`
-}
+// ProviderCounts is what the provider said it did with a call's records
+// (answer.ProviderCounts, named here for the adapters).
+type ProviderCounts = answer.ProviderCounts
 
 // CallResult is the answer to one call: one Outcome per Call.Records entry,
 // in the same order.
@@ -175,6 +165,22 @@ type Contact struct {
 // validate answers show the redacted body.
 type Redactor interface {
 	Redact(body map[string]any)
+}
+
+// redactedBody is a call's body as a validation shows it: decoded (numbers
+// kept as written), redacted by p when it is a Redactor; empty when the
+// body is not a JSON object.
+func redactedBody(p Provider, body []byte) map[string]any {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return map[string]any{}
+	}
+	if r, ok := p.(Redactor); ok {
+		r.Redact(m)
+	}
+	return m
 }
 
 // Factory makes one provider's connections. main.go holds the table of

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/schema"
 )
@@ -273,7 +274,7 @@ func TestHalfOpenWaiterBoundedByItsDeadline(t *testing.T) {
 	mu.Unlock()
 
 	srv.firstDelay.Store(int64(time.Minute)) // the trial hangs until the test lets it go
-	trial := make(chan *Answer)
+	trial := make(chan *answer.Answer)
 	go func() {
 		ans, _ := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
 		trial <- ans

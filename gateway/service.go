@@ -6,19 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/otel/trace"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/internal/strictjson"
 	"crmgate/schema"
@@ -30,7 +31,9 @@ type RulesSource interface {
 	Rules(conn string) *fieldconfig.Rules
 }
 
-// Connection is one provider account, ready to import into.
+// Connection is one provider account, ready to import into. Its Common,
+// Provider and Breaker are read when a Service first sends to it (the
+// service composes its caller then; a Breaker replaced later is noticed).
 type Connection struct {
 	Common
 	Provider Provider
@@ -40,8 +43,9 @@ type Connection struct {
 	// Breaker pauses calls to a provider that keeps failing.
 	Breaker *Breaker
 
-	rules RulesSource
-	sem   chan struct{} // bounds calls in flight to this connection
+	rules  RulesSource
+	sem    chan struct{}            // bounds calls in flight to this connection
+	caller atomic.Pointer[composed] // how calls are sent (Service.caller)
 }
 
 // NewConnection joins a connection's configuration, adapter and rules.
@@ -124,11 +128,11 @@ type Journal interface {
 	// by input index, and the reports of the calls that answered them. Those
 	// records are not sent again; their results and reports are part of the
 	// answer.
-	Answered() (results map[int]Result, calls []CallReport)
+	Answered() (results map[int]answer.Result, calls []CallReport)
 	// Record keeps one call's report and the results of its records that the
 	// provider answered (succeeded or failed; not unknown). It must not keep
 	// results or report after it returns.
-	Record(ctx context.Context, report CallReport, results []Result)
+	Record(ctx context.Context, report CallReport, results []answer.Result)
 }
 
 // Errors of a whole request.
@@ -138,26 +142,10 @@ var (
 	ErrUnsupported = errors.New("not supported by this connection")
 )
 
-// RetryPolicy shapes the backoff between attempts of one call: capped
-// exponential with full jitter.
-type RetryPolicy struct {
-	Base time.Duration
-	Cap  time.Duration
-}
-
-// DefaultRetryPolicy waits up to 250 ms, 500 ms, 1 s … capped at 5 s.
-var DefaultRetryPolicy = RetryPolicy{Base: 250 * time.Millisecond, Cap: 5 * time.Second}
-
-func (p RetryPolicy) wait(attempt int) time.Duration {
-	d := p.Base << (attempt - 1)
-	if d > p.Cap || d <= 0 {
-		d = p.Cap
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
-// Service imports batches into connections.
+// Service imports batches into connections. Its Retry and Tracer are read
+// when it first sends to a connection: set them before.
 type Service struct {
+	// Retry is the backoff between attempts; zero means DefaultRetryPolicy.
 	Retry RetryPolicy
 	// Observe, when set, is told of every provider call once it is over
 	// (retries included): for metrics. It must not block.
@@ -174,7 +162,7 @@ type Service struct {
 //
 // It returns an error wrapping ErrUnsupported, with nothing sent, when the
 // connection cannot honour req.Op; every other problem is a per-record result.
-func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*Answer, error) {
+func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*answer.Answer, error) {
 	if err := checkOp(conn, req.Op); err != nil {
 		return nil, err
 	}
@@ -184,9 +172,9 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	if region == "" {
 		region = conn.Common.DefaultRegion
 	}
-	ans := &Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]Result, len(req.Customers)),
+	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, len(req.Customers)),
 		ProviderCalls: []CallReport{}}
-	var answered map[int]Result
+	var answered map[int]answer.Result
 	if req.ValidateOnly {
 		req.Journal = nil
 	} else if req.Journal != nil {
@@ -265,11 +253,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 		endValidation(check, ans.Results, answered)
 	}
 	if req.ValidateOnly {
-		ans.ProviderRequests = make([]ProviderRequest, 0, len(calls))
+		ans.ProviderRequests = make([]answer.ProviderRequest, 0, len(calls))
 		for _, c := range calls {
-			ans.ProviderRequests = append(ans.ProviderRequests, ProviderRequest{Method: c.Method, Path: c.Path, Body: redactedBody(conn.Provider, c.Body)})
+			ans.ProviderRequests = append(ans.ProviderRequests, answer.ProviderRequest{Method: c.Method, Path: c.Path, Body: redactedBody(conn.Provider, c.Body)})
 		}
-		ans.count()
+		ans.Count()
 		return ans, nil
 	}
 	if upstream.IsZero() {
@@ -278,13 +266,13 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*A
 	s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
 	ans.ProviderCalls = append(ans.ProviderCalls, flight.wait()...)
 	ans.Timing.Upstream = time.Since(upstream)
-	ans.count()
+	ans.Count()
 	return ans, nil
 }
 
 // planFailed fails records the provider could not put into calls (their wire
 // form could not be encoded): nothing of them was sent.
-func planFailed(recs []Record, err error, results []Result) {
+func planFailed(recs []Record, err error, results []answer.Result) {
 	for _, r := range recs {
 		res := &results[r.Index]
 		res.Status = StatusFailed
@@ -295,7 +283,7 @@ func planFailed(recs []Record, err error, results []Result) {
 // check decodes (unless pre is the record already decoded) and checks one
 // record, writing its result; it returns the record ready to plan when it
 // passed every check.
-func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, region string, res *Result) (Record, bool) {
+func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op, p Provider, rules *fieldconfig.Rules, region string, res *answer.Result) (Record, bool) {
 	res.Index = i
 	c, errs, warns := pre, []schema.Issue(nil), []schema.Issue(nil)
 	if c == nil {
@@ -360,7 +348,8 @@ func (f *inFlight) wait() []CallReport {
 // call, so no two goroutines write the same result). Calls of one Sequence
 // run one after another in one goroutine. Each call that went through is
 // recorded in j (when not nil) from its goroutine.
-func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []Result, f *inFlight, j Journal) {
+func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []answer.Result, f *inFlight, j Journal) {
+	send := s.caller(conn)
 	var groups [][]int
 	bySeq := map[string]int{}
 	reports := make([]*CallReport, len(calls)) // the goroutines' own view: f.reports grows meanwhile
@@ -395,7 +384,7 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 					}
 					continue
 				}
-				ok := s.sendOne(ctx, conn, call, report, results)
+				ok := s.sendOne(ctx, send, conn, call, report, results)
 				broken = !ok
 				if ok && j != nil {
 					j.Record(ctx, *report, answeredResults(call, results))
@@ -407,8 +396,8 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 
 // answeredResults are the results of call's records that the provider
 // answered: what a retry of the request must not send again.
-func answeredResults(call *Call, results []Result) []Result {
-	out := make([]Result, 0, len(call.Records))
+func answeredResults(call *Call, results []answer.Result) []answer.Result {
+	out := make([]answer.Result, 0, len(call.Records))
 	for _, r := range call.Records {
 		if res := results[r.Index]; res.Status == StatusSucceeded || res.Status == StatusFailed {
 			out = append(out, res)
@@ -417,11 +406,13 @@ func answeredResults(call *Call, results []Result) []Result {
 	return out
 }
 
-// sendOne sends one call with retries and applies its outcomes. It reports
-// whether the call went through (the provider answered).
-func (s *Service) sendOne(ctx context.Context, conn *Connection, call *Call, report *CallReport, results []Result) bool {
+// sendOne sends one call through send (the connection's caller: retries
+// included) and applies its outcomes. It reports whether the call went
+// through (the provider answered).
+func (s *Service) sendOne(ctx context.Context, send CallFunc, conn *Connection, call *Call, report *CallReport, results []answer.Result) bool {
 	start := time.Now()
-	res, attempts, err := s.attempt(ctx, conn, call)
+	res, err := send(ctx, call)
+	attempts := res.Report.Attempts
 	if s.Observe != nil {
 		defer func() { s.Observe(conn, *report, err, time.Since(start)) }()
 	}
@@ -472,129 +463,6 @@ func seconds(d time.Duration) int {
 		return 0
 	}
 	return int((d + time.Second - 1) / time.Second)
-}
-
-// attempt calls the provider until it answers, the error is not retryable,
-// the retries are spent, the circuit opens or ctx ends. attempts counts the
-// calls actually sent; with 0, nothing went out.
-//
-// Before a retry it waits the provider's Retry-After when the failed attempt
-// carried one, else the policy's jittered backoff; never more than the
-// policy's Cap, and no retry is started when ctx's deadline comes first.
-// Only the provider's own failures count against the circuit: an attempt cut
-// short because ctx ended (the caller hung up, or the request's deadline
-// passed) does not.
-func (s *Service) attempt(ctx context.Context, conn *Connection, call *Call) (res CallResult, attempts int, err error) {
-	policy := s.Retry
-	if policy.Base == 0 {
-		policy = DefaultRetryPolicy
-	}
-	for {
-		if attempts > 0 {
-			if wait := conn.Breaker.openFor(); wait > 0 {
-				// Fail now rather than after the backoff.
-				return res, attempts, fmt.Errorf("%w; then %w", err, circuitOpen(wait))
-			}
-			wait := policy.wait(attempts)
-			if ra := RetryAfterOf(err); ra > 0 {
-				wait = min(ra, policy.Cap)
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-				return res, attempts, fmt.Errorf("%w (no further attempt before the request deadline)", err)
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return res, attempts, fmt.Errorf("%w (no further attempt before the request deadline)", err)
-			case <-t.C:
-			}
-		}
-		ticket, wait, ok := conn.Breaker.Allow(ctx)
-		if !ok {
-			var stop error
-			if ctx.Err() != nil {
-				stop = fmt.Errorf("%w: the circuit is half-open and its trial call had not answered before the request ended: %v", ErrUnavailable, ctx.Err())
-			} else {
-				stop = circuitOpen(wait)
-			}
-			if attempts == 0 {
-				return res, 0, stop
-			}
-			return res, attempts, fmt.Errorf("%w; then %w", err, stop)
-		}
-		slot := false
-		select {
-		case conn.sem <- struct{}{}:
-			slot = true
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			// Both may be ready at once and select picks either: a call is
-			// never sent once the request has ended.
-			if slot {
-				<-conn.sem
-			}
-			conn.Breaker.Record(ticket, NoVerdict)
-			if attempts == 0 {
-				return res, 0, fmt.Errorf("%w: not sent before the request ended: %v", ErrUnavailable, ctx.Err())
-			}
-			return res, attempts, fmt.Errorf("%w (no further attempt before the request ended)", err)
-		}
-		var release func()
-		if g := gateOf(ctx); g != nil {
-			rel, gerr := g(ctx)
-			if gerr != nil {
-				<-conn.sem
-				conn.Breaker.Record(ticket, NoVerdict)
-				if attempts == 0 {
-					return res, 0, fmt.Errorf("%w: no call slot: %v", ErrUnavailable, gerr)
-				}
-				return res, attempts, fmt.Errorf("%w; then no call slot: %v", err, gerr)
-			}
-			release = rel
-		}
-		attempts++
-		cctx, cancel := context.WithTimeout(ctx, conn.Timeout)
-		var span trace.Span
-		if s.Tracer != nil {
-			cctx, span = s.startCall(cctx, conn, call, attempts)
-		}
-		res, err = conn.Provider.Do(cctx, call)
-		if span != nil {
-			endCall(span, res.Report, err)
-		}
-		cancel()
-		if release != nil {
-			release()
-		}
-		<-conn.sem
-		conn.Breaker.Record(ticket, verdict(ctx, err))
-		if err == nil || !errors.Is(err, ErrUnavailable) || attempts > conn.MaxRetries() || ctx.Err() != nil {
-			return res, attempts, err
-		}
-	}
-}
-
-// circuitOpen is the error of a call not sent because the circuit is open
-// for wait.
-func circuitOpen(wait time.Duration) error {
-	return &RetryAfterError{Err: fmt.Errorf("%w (retry in %ds)", ErrCircuitOpen, seconds(wait)), After: wait}
-}
-
-// verdict says what a call's outcome tells of the provider. A call that
-// failed while its request's context had ended was cut short by the caller
-// (who hung up, or whose deadline passed), not by the provider; the call's
-// own timeout (conn.Timeout) expiring is the provider's failure. A 429 is an
-// answer: the provider is up, and the retry loop already slows down.
-func verdict(ctx context.Context, err error) Verdict {
-	switch {
-	case err == nil || !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrThrottled):
-		return Answered
-	case ctx.Err() != nil:
-		return NoVerdict
-	}
-	return Unavailable
 }
 
 // decodeRecord decodes one canonical record. A key the model does not have is

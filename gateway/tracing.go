@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 
+	"crmgate/api/answer"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -38,7 +40,7 @@ func (s *Service) startValidation(ctx context.Context, conn *Connection, records
 // endValidation ends the check phase's span with how many records passed
 // and failed the checks so far (records answered before an interruption
 // count in neither).
-func endValidation(span trace.Span, results []Result, answered map[int]Result) {
+func endValidation(span trace.Span, results []answer.Result, answered map[int]answer.Result) {
 	valid, invalid := 0, 0
 	for i := range results {
 		if _, ok := answered[i]; ok {
@@ -52,6 +54,17 @@ func endValidation(span trace.Span, results []Result, answered map[int]Result) {
 	}
 	span.SetAttributes(AttrSucceeded.Int(valid), AttrFailed.Int(invalid))
 	span.End()
+}
+
+// withSpan records each attempt of a call through next as a client span
+// (SpanProviderCall) numbered by attemptOf, ended with the attempt's answer.
+func (s *Service) withSpan(conn *Connection, next CallFunc) CallFunc {
+	return func(ctx context.Context, call *Call) (CallResult, error) {
+		ctx, span := s.startCall(ctx, conn, call, attemptOf(ctx))
+		res, err := next(ctx, call)
+		endCall(span, res.Report, err)
+		return res, err
+	}
 }
 
 // startCall starts the client span of one attempt of a provider call.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/schema"
 )
@@ -250,9 +251,9 @@ func RunChunk(ctx context.Context, svc *gateway.Service, conn *gateway.Connectio
 	var send []json.RawMessage
 	var at []int
 	for i, it := range items {
-		results[i] = Result{Result: gateway.Result{Index: it.Index, Ref: it.Ref, Warnings: []schema.Issue{}}, Row: it.Row, Attempts: attempt}
+		results[i] = Result{Result: answer.Result{Index: it.Index, Ref: it.Ref, Warnings: []schema.Issue{}}, Row: it.Row, Attempts: attempt}
 		if len(it.Errors) > 0 {
-			results[i].Status, results[i].Errors = gateway.StatusFailed, it.Errors
+			results[i].Status, results[i].Errors = answer.StatusFailed, it.Errors
 			continue
 		}
 		send = append(send, it.Record)
@@ -266,7 +267,7 @@ func RunChunk(ctx context.Context, svc *gateway.Service, conn *gateway.Connectio
 	for k, i := range at {
 		r := &results[i]
 		if err != nil {
-			r.Status, r.Errors = gateway.StatusFailed, []schema.Issue{schema.Issuef(schema.CodeProviderRejected, "", "%v", err)}
+			r.Status, r.Errors = answer.StatusFailed, []schema.Issue{schema.Issuef(schema.CodeProviderRejected, "", "%v", err)}
 			continue
 		}
 		got := ans.Results[k]
@@ -363,7 +364,7 @@ func (e *Engine) cancelLocked(mj *memJob, msg string) {
 func notSent(items []Item, attempts int, msg string) []Result {
 	rs := make([]Result, len(items))
 	for i, it := range items {
-		rs[i] = Result{Result: gateway.Result{Index: it.Index, Ref: it.Ref, Status: gateway.StatusFailed, Warnings: []schema.Issue{}}, Row: it.Row, Attempts: attempts}
+		rs[i] = Result{Result: answer.Result{Index: it.Index, Ref: it.Ref, Status: answer.StatusFailed, Warnings: []schema.Issue{}}, Row: it.Row, Attempts: attempts}
 		if len(it.Errors) > 0 {
 			rs[i].Errors = it.Errors
 		} else {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/internal/redistest"
@@ -30,9 +31,9 @@ func (p *fakeProvider) Do(_ context.Context, call *gateway.Call) (gateway.CallRe
 	p.sent.Add(int64(len(call.Records)))
 	out := make([]gateway.Outcome, len(call.Records))
 	for i := range out {
-		out[i].Status = gateway.StatusSucceeded
+		out[i].Status = answer.StatusSucceeded
 	}
-	return gateway.CallResult{Outcomes: out, Report: gateway.CallReport{Path: "/x", HTTPStatus: 200}}, nil
+	return gateway.CallResult{Outcomes: out, Report: answer.CallReport{Path: "/x", HTTPStatus: 200}}, nil
 }
 func (p *fakeProvider) ChunkSize(gateway.Op) int { return 10 }
 

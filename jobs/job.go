@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"crmgate/gateway"
+	"crmgate/api/answer"
 	"crmgate/schema"
 )
 
@@ -105,7 +105,7 @@ type Item struct {
 // Result is one row's result: §5's per-record result, with the row number
 // (files) and how many times its chunk was sent.
 type Result struct {
-	gateway.Result
+	answer.Result
 	Row      int `json:"row,omitempty"`
 	Attempts int `json:"attempts,omitempty"`
 }
@@ -120,16 +120,16 @@ func countResults(rs []Result) Counts {
 	c := Counts{ByCode: map[string]int{}}
 	for _, r := range rs {
 		switch r.Status {
-		case gateway.StatusSucceeded:
+		case answer.StatusSucceeded:
 			c.Succeeded++
-		case gateway.StatusFailed:
+		case answer.StatusFailed:
 			c.Failed++
-		case gateway.StatusUnknown:
+		case answer.StatusUnknown:
 			c.Unknown++
-		case gateway.StatusValid:
+		case answer.StatusValid:
 			c.Valid++
 		}
-		if len(r.Errors) > 0 && (r.Status == gateway.StatusFailed || r.Status == gateway.StatusUnknown) {
+		if len(r.Errors) > 0 && (r.Status == answer.StatusFailed || r.Status == answer.StatusUnknown) {
 			c.ByCode[string(r.Errors[0].Code)]++
 		}
 	}
@@ -160,10 +160,10 @@ func (j *Job) apply(c Counts, rows int) {
 // Retryable reports whether a row's result is one …/retry sends again:
 // unknown, or failed with provider_unavailable or record_busy.
 func Retryable(r Result) bool {
-	if r.Status == gateway.StatusUnknown {
+	if r.Status == answer.StatusUnknown {
 		return true
 	}
-	if r.Status != gateway.StatusFailed || len(r.Errors) == 0 {
+	if r.Status != answer.StatusFailed || len(r.Errors) == 0 {
 		return false
 	}
 	for _, e := range r.Errors {

@@ -16,6 +16,7 @@ import (
 
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
@@ -25,7 +26,7 @@ type rulesOf struct{ r *fieldconfig.Rules }
 func (s rulesOf) Rules(string) *fieldconfig.Rules { return s.r }
 
 // importThrough imports two customers through the import service over a.
-func importThrough(t *testing.T, a *Adapter) *gateway.Answer {
+func importThrough(t *testing.T, a *Adapter) *answer.Answer {
 	t.Helper()
 	conn, err := gateway.NewConnection(a.common, a, a.cfg, rulesOf{testRules})
 	if err != nil {

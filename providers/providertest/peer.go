@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/sandbox"
@@ -114,7 +115,7 @@ func (h *Harness) connect(t *testing.T, common gateway.Common, baseURL string, r
 // send imports customers through the import service, retries backing off
 // by a millisecond or two (a Retry-After is waited up to that cap too), and
 // fails the test unless it answers with one result per record.
-func send(t *testing.T, conn *gateway.Connection, op gateway.Op, customers []schema.Customer) *gateway.Answer {
+func send(t *testing.T, conn *gateway.Connection, op gateway.Op, customers []schema.Customer) *answer.Answer {
 	t.Helper()
 	raws := make([]json.RawMessage, len(customers))
 	for i := range customers {
@@ -166,7 +167,7 @@ func (h *Harness) stored(t *testing.T, sb *sandbox.Sandbox) map[string]bool {
 
 // checkStored fails the test for every record the answer calls succeeded that
 // the simulator does not hold.
-func (h *Harness) checkStored(t *testing.T, sb *sandbox.Sandbox, customers []schema.Customer, ans *gateway.Answer) map[string]bool {
+func (h *Harness) checkStored(t *testing.T, sb *sandbox.Sandbox, customers []schema.Customer, ans *answer.Answer) map[string]bool {
 	t.Helper()
 	held := h.stored(t, sb)
 	for i, r := range ans.Results {

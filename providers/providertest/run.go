@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/schema"
 )
@@ -366,7 +367,7 @@ func (h *Harness) testRedirect(t *testing.T) {
 
 // checkResent checks that a one-call answer's call was sent attempts times,
 // the same body each time.
-func checkResent(t *testing.T, ans *gateway.Answer, reqs []request, attempts int) {
+func checkResent(t *testing.T, ans *answer.Answer, reqs []request, attempts int) {
 	t.Helper()
 	if len(ans.ProviderCalls) != 1 {
 		t.Fatalf("%d calls for two records, want 1", len(ans.ProviderCalls))
@@ -382,7 +383,7 @@ func checkResent(t *testing.T, ans *gateway.Answer, reqs []request, attempts int
 }
 
 // notSucceeded describes up to n results that did not succeed.
-func notSucceeded(ans *gateway.Answer, n int) string {
+func notSucceeded(ans *answer.Answer, n int) string {
 	var b strings.Builder
 	for _, r := range ans.Results {
 		if r.Status == gateway.StatusSucceeded {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/schema"
@@ -26,7 +27,7 @@ func (s rulesOf) Rules(string) *fieldconfig.Rules { return s.r }
 
 // importThrough imports n customers of agent kubrick101 (phones
 // 86152666677800, 86152666677801, …) through the import service over a.
-func importThrough(t *testing.T, a *Adapter, retries, n int) *gateway.Answer {
+func importThrough(t *testing.T, a *Adapter, retries, n int) *answer.Answer {
 	t.Helper()
 	common := a.common
 	common.Retries = &retries

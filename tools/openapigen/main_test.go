@@ -67,7 +67,7 @@ func TestGenerateRefuses(t *testing.T) {
 			c["properties"].(map[string]any)["nickname"] = map[string]any{"type": "string"}
 		}), "schema Customer has properties"},
 		{"a Go field the schema lacks", edit(t, func(m map[string]any) {
-			delete(defs(m)["gateway.Result"].(map[string]any)["properties"].(map[string]any), "retry_after")
+			delete(defs(m)["answer.Result"].(map[string]any)["properties"].(map[string]any), "retry_after")
 		}), "schema RecordResult has properties"},
 		{"an unnamed package type", edit(t, func(m map[string]any) {
 			defs(m)["gateway.NewThing"] = map[string]any{"type": "object"}
@@ -78,7 +78,7 @@ func TestGenerateRefuses(t *testing.T) {
 		}), "ErrorCode value brand_new has no description"},
 		{"an error answer that is not a problem", edit(t, func(m map[string]any) {
 			r := m["paths"].(map[string]any)["/v1/customers"].(map[string]any)["post"].(map[string]any)["responses"].(map[string]any)
-			r["400"].(map[string]any)["schema"] = map[string]any{"$ref": "#/definitions/gateway.Answer"}
+			r["400"].(map[string]any)["schema"] = map[string]any{"$ref": "#/definitions/answer.Answer"}
 		}), "an error answer must be a Problem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

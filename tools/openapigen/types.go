@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"crmgate/api"
+	"crmgate/api/answer"
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -19,10 +20,10 @@ var goTypes = map[string]reflect.Type{
 	"CustomerPage":         reflect.TypeFor[api.CustomerPage](),
 	"Customer":             reflect.TypeFor[schema.Customer](),
 	"Issue":                reflect.TypeFor[schema.Issue](),
-	"ImportAnswer":         reflect.TypeFor[gateway.Answer](),
-	"RecordResult":         reflect.TypeFor[gateway.Result](),
-	"ProviderCall":         reflect.TypeFor[gateway.CallReport](),
-	"ProviderRequest":      reflect.TypeFor[gateway.ProviderRequest](),
+	"ImportAnswer":         reflect.TypeFor[answer.Answer](),
+	"RecordResult":         reflect.TypeFor[answer.Result](),
+	"ProviderCall":         reflect.TypeFor[answer.CallReport](),
+	"ProviderRequest":      reflect.TypeFor[answer.ProviderRequest](),
 	"Capabilities":         reflect.TypeFor[gateway.Capabilities](),
 	"Circuit":              reflect.TypeFor[gateway.Circuit](),
 	"Contact":              reflect.TypeFor[gateway.Contact](),
