@@ -78,6 +78,12 @@ func Start(t testing.TB, o Options) *Gateway {
 		t.Fatalf("app.Build: %v", err)
 	}
 	g.App = a
+	g.stop = func() {
+		srv.Close()
+		cancel()
+		a.Close()
+	}
+	t.Cleanup(g.Shutdown)
 	if o.Run {
 		a.Run(ctx)
 	}
@@ -87,12 +93,6 @@ func Start(t testing.TB, o Options) *Gateway {
 	}
 	srv.Config.Handler = h
 	srv.Start()
-	g.stop = func() {
-		srv.Close()
-		cancel()
-		a.Close()
-	}
-	t.Cleanup(g.Shutdown)
 	return g
 }
 
