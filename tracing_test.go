@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,7 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"crmgate/internal/apptest"
 
 	"go.opentelemetry.io/otel"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -52,35 +52,15 @@ func TestShutdownFlushesTraces(t *testing.T) {
 	}
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.URL)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
-	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, stdout, io.Discard) }()
-	re := regexp.MustCompile(`crmgate listening on (http://\S+)[\s\S]*export CRMGATE_TOKEN=(\S+)`)
-	var m []string
-	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		m = re.FindStringSubmatch(stdout.String())
-	}
-	if m == nil {
-		t.Fatalf("no banner:\n%s", stdout)
-	}
-	req, _ := http.NewRequest(http.MethodPost, m[1]+"/v1/customers",
-		strings.NewReader(`{"connection":"sandbox-nxlink","customers":[{"ref":"crm-17","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`))
-	req.Header.Set("Authorization", "Bearer "+m[2])
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"succeeded":1`) {
-		t.Fatalf("import: %d %s", resp.StatusCode, raw)
+	g := startGateway(t)
+	tok := g.printed(t, regexp.MustCompile(`export CRMGATE_TOKEN=(\S+)`))[1]
+	r := apptest.Do(t, http.MethodPost, g.base+"/v1/customers", tok,
+		`{"connection":"sandbox-nxlink","customers":[{"ref":"crm-17","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"succeeded":1`) {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
 	mu.Lock()
 	early := len(names)
@@ -88,14 +68,8 @@ func TestShutdownFlushesTraces(t *testing.T) {
 	if early != 0 {
 		t.Fatalf("spans exported before shutdown: %d", early)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the gateway did not shut down")
+	if err := g.stop(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
