@@ -183,12 +183,7 @@ func TestCrashMidImportJobIsTakenOver(t *testing.T) {
 	}
 	_ = first.cmd.Wait()
 	killed := time.Now()
-	c.peer.mu.Lock()
-	answeredBefore := make(map[string]bool, len(c.peer.answered))
-	for k := range c.peer.answered {
-		answeredBefore[k] = true
-	}
-	c.peer.mu.Unlock()
+	answeredBefore := c.peer.answeredSoFar()
 	c.peer.unfreeze()
 
 	done := c.wait(second, job.ID, 2*time.Minute)
@@ -204,18 +199,11 @@ func TestCrashMidImportJobIsTakenOver(t *testing.T) {
 	defer c.peer.mu.Unlock()
 	twice := 0
 	for i, r := range rs {
-		phone := fmt.Sprintf("86138%08d", i)
-		got := c.peer.received[phone]
-		switch {
-		case r.Index != i || r.Status != "succeeded":
+		if r.Index != i || r.Status != "succeeded" {
 			t.Fatalf("result %d: %+v", i, r)
-		case got == 0:
-			t.Fatalf("row %d never reached the provider", i)
-		case answeredBefore[phone] && got != 1:
-			t.Fatalf("row %d was answered before the kill and sent again (%d times)", i, got)
-		case got > 2:
-			t.Fatalf("row %d received %d times", i, got)
-		case got == 2:
+		}
+		switch {
+		case c.peer.sentTwice(t, fmt.Sprintf("row %d", i), fmt.Sprintf("86138%08d", i), answeredBefore):
 			twice++
 			if r.Attempts != 2 {
 				t.Fatalf("row %d was sent twice, its result says %d attempts", i, r.Attempts)

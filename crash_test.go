@@ -24,6 +24,7 @@ import (
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
 	"crmgate/internal/testbin"
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink"
 )
 
@@ -131,6 +132,36 @@ func (p *crashPeer) unfreeze() {
 	}
 }
 
+// answeredSoFar are the numbers whose call has been answered, a copy.
+func (p *crashPeer) answeredSoFar() map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]bool, len(p.answered))
+	for k := range p.answered {
+		out[k] = true
+	}
+	return out
+}
+
+// sentTwice checks what the provider received of the record called what
+// (its WhatsApp number phone) across a kill: at least once, once only when
+// its call was answered before the kill (answeredBefore), never more than
+// twice; it reports whether it came twice. The caller holds p.mu.
+func (p *crashPeer) sentTwice(t *testing.T, what, phone string, answeredBefore map[string]bool) bool {
+	t.Helper()
+	switch got := p.received[phone]; {
+	case got == 0:
+		t.Fatalf("%s (%s) never reached the provider", what, phone)
+	case answeredBefore[phone] && got != 1:
+		t.Fatalf("%s was answered before the kill and sent again (%d times)", what, got)
+	case got > 2:
+		t.Fatalf("%s was received %d times", what, got)
+	case got == 2:
+		return true
+	}
+	return false
+}
+
 func (p *crashPeer) counts() (calls, answers int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -141,7 +172,7 @@ func (p *crashPeer) counts() (calls, answers int) {
 type gatewayProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 }
 
 // startGatewayProcess runs the built binary (testbin.Build) with the
@@ -155,7 +186,7 @@ func startGatewayProcess(t *testing.T, config, redisURL string) *gatewayProcess 
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatewayProcess{cmd: cmd, stderr: &syncBuffer{}}
+	g := &gatewayProcess{cmd: cmd, stderr: &testutil.SyncBuffer{}}
 	cmd.Stderr = g.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -252,12 +283,7 @@ connections:
 		t.Fatalf("every call had gone out before the kill (%d calls): the test proves nothing", calls)
 	}
 	peer.unfreeze()
-	peer.mu.Lock()
-	answeredBefore := make(map[string]bool, len(peer.answered))
-	for k := range peer.answered {
-		answeredBefore[k] = true
-	}
-	peer.mu.Unlock()
+	answeredBefore := peer.answeredSoFar()
 
 	// A new gateway on the same Redis answers the retry once the lease lapsed.
 	second := startGatewayProcess(t, config, rs.URL())
@@ -327,16 +353,7 @@ connections:
 	defer peer.mu.Unlock()
 	twice := 0
 	for i := 0; i < n; i++ {
-		phone := fmt.Sprintf("86138%08d", i)
-		got := peer.received[phone]
-		switch {
-		case got == 0:
-			t.Fatalf("record %d (%s) never reached the provider", i, phone)
-		case answeredBefore[phone] && got != 1:
-			t.Fatalf("record %d was answered before the kill and sent again (%d times)", i, got)
-		case got > 2:
-			t.Fatalf("record %d was received %d times", i, got)
-		case got == 2:
+		if peer.sentTwice(t, fmt.Sprintf("record %d", i), fmt.Sprintf("86138%08d", i), answeredBefore) {
 			twice++
 		}
 	}

@@ -14,33 +14,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"crmgate/auth"
 	"crmgate/internal/apptest"
 	"crmgate/internal/testbin"
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink"
 )
-
-// syncBuffer collects a goroutine's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -52,7 +34,7 @@ func TestMain(m *testing.M) {
 // start it, on a free port.
 type inProcess struct {
 	base           string // http://127.0.0.1:port, from the banner
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 	cancel         context.CancelFunc
 	done           chan error
 	stopped        bool
@@ -66,7 +48,7 @@ func startGateway(t *testing.T, args ...string) *inProcess {
 	t.Helper()
 	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &inProcess{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	g := &inProcess{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() { g.done <- run(ctx, args, g.stdout, g.stderr) }()
 	t.Cleanup(func() {
 		if g.stopped {

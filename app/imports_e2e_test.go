@@ -19,11 +19,14 @@ import (
 	"crmgate/jobs"
 )
 
-// importsGateway serves both simulators' connections with import jobs
-// running; top is added to the configuration document's top level. A
-// subtest named redis keeps the jobs in the shared Redis.
-func importsGateway(t *testing.T, p *peers, top string) *apptest.Gateway {
+// importsGateway serves new simulators (startPeers) and a gateway of both
+// their connections with import jobs running, top added to its
+// configuration document's top level, and returns them with a token of the
+// app billing-app (writer). A subtest named redis keeps the jobs in the
+// shared Redis.
+func importsGateway(t *testing.T, top string) (*peers, *apptest.Gateway, string) {
 	t.Helper()
+	p := startPeers(t)
 	s := gwSetup{
 		doc: acmeDoc{
 			top:   "events: {allow_loopback: true}\n" + top,
@@ -36,7 +39,7 @@ func importsGateway(t *testing.T, p *peers, top string) *apptest.Gateway {
 	if strings.HasSuffix(t.Name(), "/redis") || strings.Contains(t.Name(), "/redis/") {
 		s.redis, s.options.RedisPrefix = sharedRedis(t)
 	}
-	return startGW(t, s)
+	return p, startGW(t, s), writer(t)
 }
 
 // onBothEngines runs an import job test on the in-process engine and on the
@@ -167,9 +170,7 @@ func TestImportJobJSON(t *testing.T) { onBothEngines(t, testImportJobJSON) }
 
 func testImportJobJSON(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	recs := customers(250, func(i int) string { return fmt.Sprintf("+86 152 %04d %04d", i/10000, 7000+i) })
 	recs[10]["whatsapp"] = "not a phone"
 	recs[20]["whatsapp"] = recs[5]["whatsapp"]
@@ -218,9 +219,7 @@ func TestImportJobCSVMappingRegion(t *testing.T) { onBothEngines(t, testImportJo
 
 func testImportJobCSVMappingRegion(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	csv := "\xEF\xBB\xBFFull Name;Mobile;Notes\n" +
 		"Ada;152 6666 7780;first\n" +
 		"\n" +
@@ -264,9 +263,7 @@ func testImportJobCSVMappingRegion(t *testing.T) {
 // the connection's.
 func TestDefaultRegionOnCustomers(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	code, ans := post(t, gw.URL+"/v1/customers", tok, map[string]any{"connection": "acme-cdp", "default_region": "CN",
 		"customers": []map[string]any{{"name": "Li", "whatsapp": "152 6666 7790"}}})
 	if code != 200 || ans.Succeeded != 1 {
@@ -312,9 +309,7 @@ func TestImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 
 func testImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	file := xlsxFile(t, [][]string{{"Name", "WhatsApp"}, {"Ada", "+86 152 6666 7780"}, {"Bob", "12"}, {"", "+86 152 6666 7782"}})
 	job := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "people.xlsx", file))
 	done := waitJob(t, gw.URL, tok, job.ID)
@@ -364,9 +359,7 @@ func TestImportJobDryRunSendsNothing(t *testing.T) { onBothEngines(t, testImport
 
 func testImportJobDryRunSendsNothing(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	recs := customers(150, func(i int) string { return fmt.Sprintf("+86 152 6666 %04d", i) })
 	recs[3]["whatsapp"] = "x"
 	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "dry_run": true, "customers": recs}))
@@ -388,9 +381,7 @@ func TestImportJobDedupeOff(t *testing.T) { onBothEngines(t, testImportJobDedupe
 
 func testImportJobDedupeOff(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	csv := "name,whatsapp\nA,+86 152 6666 7780\nB,0086 152-6666-7780\n"
 	on := waitJob(t, gw.URL, tok, accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv))).ID)
 	off := waitJob(t, gw.URL, tok, accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp", "dedupe": false}, "a.csv", []byte(csv))).ID)
@@ -409,10 +400,8 @@ func TestImportJobCancel(t *testing.T) { onBothEngines(t, testImportJobCancel) }
 
 func testImportJobCancel(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
+	p, gw, tok := importsGateway(t, "jobs: {workers: 1}")
 	p.nx.SetDelay(200 * time.Millisecond)
-	gw := importsGateway(t, p, "jobs: {workers: 1}")
-	tok := writer(t)
 	recs := customers(3000, func(i int) string { return fmt.Sprintf("+86 152 %04d %04d", i/1000, i) })
 	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
 	waitFor(t, 30*time.Second, "the first call", func() bool { return len(p.nx.Calls()) > 0 })
@@ -440,9 +429,7 @@ func TestImportJobRetryUnknown(t *testing.T) { onBothEngines(t, testImportJobRet
 
 func testImportJobRetryUnknown(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "jobs: {workers: 1}")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "jobs: {workers: 1}")
 	p.nx.FailNext(1)
 	recs := customers(300, func(i int) string { return fmt.Sprintf("+86 152 6666 %04d", i) })
 	job := waitJob(t, gw.URL, tok, accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs})).ID)
@@ -470,9 +457,7 @@ func TestImportJobScopesAndIsolation(t *testing.T) { onBothEngines(t, testImport
 
 func testImportJobScopesAndIsolation(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	body := map[string]any{"connection": "acme-cdp", "customers": customers(2, func(i int) string { return fmt.Sprintf("+86 152 6666 77%02d", i) })}
 	reader := tokenAs(t, "billing-app", []string{auth.ScopeCustomersRead})
 	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", reader, body), http.StatusForbidden)
@@ -524,9 +509,7 @@ func TestImportJobIdempotencyKey(t *testing.T) { onBothEngines(t, testImportJobI
 
 func testImportJobIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	csv := []byte("name,whatsapp\nA,+86 152 6666 7780\n")
 	first := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1"))
 	again := upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1")
@@ -545,9 +528,7 @@ func TestImportJobCompletedEvent(t *testing.T) { onBothEngines(t, testImportJobC
 
 func testImportJobCompletedEvent(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	sub := newSubscriber(t, nil)
 	subscribe(t, gw.URL, sub, []string{events.TypeImportCompleted}, []string{"acme-cdp"})
 	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp",
@@ -575,9 +556,7 @@ func TestImportJobLimits(t *testing.T) { onBothEngines(t, testImportJobLimits) }
 
 func testImportJobLimits(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")
 	var csv strings.Builder
 	csv.WriteString("name,whatsapp,remarks\n")
 	for i := range 40 {

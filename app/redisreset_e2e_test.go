@@ -2,13 +2,11 @@ package app_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +15,17 @@ import (
 	"crmgate/app"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // logLines is what a JSON slog handler wrote, safe for concurrent writes.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logLines struct{ testutil.SyncBuffer }
 
 // at are the lines logged at level whose message contains msg, decoded.
 func (l *logLines) at(t *testing.T, level, msg string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(l.String()))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var v map[string]any

@@ -1,6 +1,6 @@
 // Package testutil holds the small helpers tests of several packages share:
-// reading a file the test depends on, and comparing JSON documents whatever
-// their key order.
+// reading a file the test depends on, comparing JSON documents whatever their
+// key order, and collecting output written concurrently.
 package testutil
 
 import (
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -46,4 +47,26 @@ func SortedJSON(t testing.TB, b []byte) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// SyncBuffer collects what goroutines write (a process's output, a
+// logger's lines) while the test reads it. The zero value is empty and
+// ready.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p; it never fails.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String is everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
