@@ -1,9 +1,7 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,13 +23,7 @@ type logLines struct{ testutil.SyncBuffer }
 func (l *logLines) at(t *testing.T, level, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(l.String()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("log line is not one JSON object: %v: %s", err, sc.Bytes())
-		}
+	for _, v := range l.JSONLines(t) {
 		if m, _ := v["msg"].(string); v["level"] == level && strings.Contains(m, msg) {
 			out = append(out, v)
 		}

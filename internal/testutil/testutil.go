@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -69,4 +70,23 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// JSONLines decodes what was written as one JSON object a line (a JSON slog
+// handler's output), blank lines skipped; a line that is not one JSON object
+// fails the test.
+func (s *SyncBuffer) JSONLines(t testing.TB) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(s.String(), "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("log line is not one JSON object: %v: %s", err, l)
+		}
+		out = append(out, v)
+	}
+	return out
 }
