@@ -1,31 +1,23 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
-	"crmgate/providers/nxlink/nxlinksim"
 )
 
-// jobsCluster is the built binary and a configuration for replicas on one
+// jobsCluster is a configuration for replicas of the built binary on one
 // Redis of the test's own, in front of a slow NXLink simulator.
 type jobsCluster struct {
 	t        *testing.T
-	bin      string
 	config   string
 	redisURL string
 	peer     *crashPeer
@@ -38,66 +30,33 @@ func newJobsCluster(t *testing.T, delay time.Duration, concurrency, workers int,
 		t.Skip("builds and kills gateway processes")
 	}
 	c := &jobsCluster{t: t, redisURL: redistest.Server(t)}
-	dir := t.TempDir()
-	c.bin = filepath.Join(dir, "crmgate")
-	if out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	c.peer = &crashPeer{delay: delay, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
-	var h http.Handler = c.peer
-	if front != nil {
-		h = front(h)
-	}
-	ps := httptest.NewServer(h)
-	t.Cleanup(ps.Close)
-	t.Cleanup(c.peer.unfreeze)
-	secret := "crash-secret-crash-secret-crash-0001"
-	c.config = filepath.Join(dir, "crmgate.yaml")
-	doc := fmt.Sprintf(`request_timeout: 2m
+	var peerURL string
+	c.peer, peerURL = newCrashPeer(t, delay, front)
+	c.config = writeConfig(t, fmt.Sprintf(`request_timeout: 2m
 auth: {jwt: {hs256_secret: %q}}
 jobs: {lease: 2s, workers: %d}
 connections:
   - {id: cdp, provider: nxlink, base_url: %q, access_key: ak, access_secret: sk, tenant_id: 123, app_key: app, timeout: 1m, retries: 0, concurrency: %d}
-`, secret, workers, ps.URL, concurrency)
-	if err := os.WriteFile(c.config, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "crm-app",
-		Scopes: []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, Connections: []string{"cdp"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.tok = tok
+`, crashSecret, workers, peerURL, concurrency))
+	c.tok = apptest.Mint(t, []byte(crashSecret), "crm-app", []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, "cdp")
 	return c
 }
 
 func (c *jobsCluster) start() *gatewayProcess {
-	return startGatewayProcess(c.t, c.bin, c.config, c.redisURL)
+	return startGatewayProcess(c.t, c.config, c.redisURL)
 }
 
+// call sends a request with the cluster's token and decodes the JSON
+// answer into out (unless nil), returning the status.
 func (c *jobsCluster) call(method, url string, body any, out any) int {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, _ := http.NewRequestWithContext(context.Background(), method, url, rd)
-	req.Header.Set("Authorization", "Bearer "+c.tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	r := apptest.Do(c.t, method, url, c.tok, body)
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			c.t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			c.t.Fatalf("%s %s: %d %s", method, url, r.Status, r.Body)
 		}
 	}
-	return resp.StatusCode
+	return r.Status
 }
 
 type crashJob struct {
@@ -224,12 +183,7 @@ func TestCrashMidImportJobIsTakenOver(t *testing.T) {
 	}
 	_ = first.cmd.Wait()
 	killed := time.Now()
-	c.peer.mu.Lock()
-	answeredBefore := make(map[string]bool, len(c.peer.answered))
-	for k := range c.peer.answered {
-		answeredBefore[k] = true
-	}
-	c.peer.mu.Unlock()
+	answeredBefore := c.peer.answeredSoFar()
 	c.peer.unfreeze()
 
 	done := c.wait(second, job.ID, 2*time.Minute)
@@ -245,18 +199,11 @@ func TestCrashMidImportJobIsTakenOver(t *testing.T) {
 	defer c.peer.mu.Unlock()
 	twice := 0
 	for i, r := range rs {
-		phone := fmt.Sprintf("86138%08d", i)
-		got := c.peer.received[phone]
-		switch {
-		case r.Index != i || r.Status != "succeeded":
+		if r.Index != i || r.Status != "succeeded" {
 			t.Fatalf("result %d: %+v", i, r)
-		case got == 0:
-			t.Fatalf("row %d never reached the provider", i)
-		case answeredBefore[phone] && got != 1:
-			t.Fatalf("row %d was answered before the kill and sent again (%d times)", i, got)
-		case got > 2:
-			t.Fatalf("row %d received %d times", i, got)
-		case got == 2:
+		}
+		switch {
+		case c.peer.sentTwice(t, fmt.Sprintf("row %d", i), fmt.Sprintf("86138%08d", i), answeredBefore):
 			twice++
 			if r.Attempts != 2 {
 				t.Fatalf("row %d was sent twice, its result says %d attempts", i, r.Attempts)

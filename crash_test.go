@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,11 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"crmgate/auth"
 	"crmgate/idempotency"
+	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testbin"
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/nxlinksim"
 )
 
@@ -95,6 +95,27 @@ func (p *crashPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
+// newCrashPeer serves a crashPeer in front of an NXLink simulator of the
+// account ak/sk (tenant 123, app key app), answering after delay, behind
+// front when it is set, until the test ends; it returns the peer and its
+// URL.
+func newCrashPeer(t *testing.T, delay time.Duration, front func(http.Handler) http.Handler) (*crashPeer, string) {
+	t.Helper()
+	p := &crashPeer{delay: delay, received: map[string]int{}, answered: map[string]bool{},
+		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
+	var h http.Handler = p
+	if front != nil {
+		h = front(h)
+	}
+	ps := httptest.NewServer(h)
+	t.Cleanup(ps.Close)
+	t.Cleanup(p.unfreeze) // before the server closes: calls held frozen end
+	return p, ps.URL
+}
+
+// crashSecret is the HS256 secret of the gateway processes' configurations.
+const crashSecret = "crash-secret-crash-secret-crash-0001"
+
 func (p *crashPeer) freeze() (answers int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -111,6 +132,36 @@ func (p *crashPeer) unfreeze() {
 	}
 }
 
+// answeredSoFar are the numbers whose call has been answered, a copy.
+func (p *crashPeer) answeredSoFar() map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]bool, len(p.answered))
+	for k := range p.answered {
+		out[k] = true
+	}
+	return out
+}
+
+// sentTwice checks what the provider received of the record called what
+// (its WhatsApp number phone) across a kill: at least once, once only when
+// its call was answered before the kill (answeredBefore), never more than
+// twice; it reports whether it came twice. The caller holds p.mu.
+func (p *crashPeer) sentTwice(t *testing.T, what, phone string, answeredBefore map[string]bool) bool {
+	t.Helper()
+	switch got := p.received[phone]; {
+	case got == 0:
+		t.Fatalf("%s (%s) never reached the provider", what, phone)
+	case answeredBefore[phone] && got != 1:
+		t.Fatalf("%s was answered before the kill and sent again (%d times)", what, got)
+	case got > 2:
+		t.Fatalf("%s was received %d times", what, got)
+	case got == 2:
+		return true
+	}
+	return false
+}
+
 func (p *crashPeer) counts() (calls, answers int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -121,18 +172,21 @@ func (p *crashPeer) counts() (calls, answers int) {
 type gatewayProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 }
 
-func startGatewayProcess(t *testing.T, bin, config, redisURL string) *gatewayProcess {
+// startGatewayProcess runs the built binary (testbin.Build) with the
+// configuration file config and Redis at redisURL on a free port, and waits
+// for its banner; it is killed when the test ends.
+func startGatewayProcess(t *testing.T, config, redisURL string) *gatewayProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "--config", config)
+	cmd := exec.Command(testbin.Build(t), "--config", config)
 	cmd.Env = append(os.Environ(), "CRMGATE_LISTEN=127.0.0.1:0", "CRMGATE_REDIS_URL="+redisURL)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gatewayProcess{cmd: cmd, stderr: &syncBuffer{}}
+	g := &gatewayProcess{cmd: cmd, stderr: &testutil.SyncBuffer{}}
 	cmd.Stderr = g.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -170,34 +224,14 @@ func TestCrashMidImportResumesWithTheSameKey(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills gateway processes")
 	}
-	redisURL := redistest.Server(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "crmgate")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	peer := &crashPeer{delay: 100 * time.Millisecond, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
-	ps := httptest.NewServer(peer)
-	defer ps.Close()
-	defer peer.unfreeze()
-	secret := "crash-secret-crash-secret-crash-0001"
-	config := filepath.Join(dir, "crmgate.yaml")
-	doc := fmt.Sprintf(`request_timeout: 5m
+	rs := redistest.StartProcess(t)
+	peer, peerURL := newCrashPeer(t, 100*time.Millisecond, nil)
+	config := writeConfig(t, fmt.Sprintf(`request_timeout: 5m
 auth: {jwt: {hs256_secret: %q}}
 connections:
   - {id: cdp, provider: nxlink, base_url: %q, access_key: ak, access_secret: sk, tenant_id: 123, app_key: app, timeout: 2m}
-`, secret, ps.URL)
-	if err := os.WriteFile(config, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "crm-app",
-		Scopes: []string{auth.ScopeCustomersWrite}, Connections: []string{"cdp"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+`, crashSecret, peerURL))
+	tok := apptest.Mint(t, []byte(crashSecret), "crm-app", []string{auth.ScopeCustomersWrite}, "cdp")
 	const n = 10000
 	var b strings.Builder
 	b.WriteString(`{"connection":"cdp","customers":[`)
@@ -209,23 +243,13 @@ connections:
 	}
 	b.WriteString(`]}`)
 	body := b.String()
-	post := func(ctx context.Context, base string) (int, http.Header, []byte, error) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/customers", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", "import-2026-12-01")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, raw, err
+	post := func(base string) (apptest.Reply, error) {
+		return apptest.Send(context.Background(), http.MethodPost, base+"/v1/customers", tok, body, "Idempotency-Key", "import-2026-12-01")
 	}
 
 	// The first gateway takes the import and dies a third of the way in.
-	first := startGatewayProcess(t, bin, config, redisURL)
-	go func() { _, _, _, _ = post(context.Background(), first.url) }()
+	first := startGatewayProcess(t, config, rs.URL())
+	go func() { _, _ = post(first.url) }()
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(5 * time.Millisecond) {
 		if _, answers := peer.counts(); answers >= 30 {
 			break
@@ -237,8 +261,7 @@ connections:
 	answered := peer.freeze()
 	// Every call the provider answered is journaled before the kill (the
 	// calls then in flight are not answered until the gateway is gone).
-	rdb := redis.NewClient(mustParseRedisURL(t, redisURL))
-	defer rdb.Close()
+	rdb := rs.Client()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		keys, _ := rdb.Keys(context.Background(), "crmgate:idem:*:journal").Result()
 		if len(keys) == 1 {
@@ -260,40 +283,33 @@ connections:
 		t.Fatalf("every call had gone out before the kill (%d calls): the test proves nothing", calls)
 	}
 	peer.unfreeze()
-	peer.mu.Lock()
-	answeredBefore := make(map[string]bool, len(peer.answered))
-	for k := range peer.answered {
-		answeredBefore[k] = true
-	}
-	peer.mu.Unlock()
+	answeredBefore := peer.answeredSoFar()
 
 	// A new gateway on the same Redis answers the retry once the lease lapsed.
-	second := startGatewayProcess(t, bin, config, redisURL)
+	second := startGatewayProcess(t, config, rs.URL())
 	var (
-		status int
-		raw    []byte
+		r      apptest.Reply
+		err    error
 		sentAt time.Time
 		busy   int
 	)
 	for {
 		sentAt = time.Now()
-		var h http.Header
-		status, h, raw, err = post(context.Background(), second.url)
-		if err != nil {
+		if r, err = post(second.url); err != nil {
 			t.Fatal(err)
 		}
-		if status != http.StatusConflict {
+		if r.Status != http.StatusConflict {
 			break
 		}
 		busy++
 		if time.Since(killed) > 3*idempotency.DefaultLease+30*time.Second {
-			t.Fatalf("the retry was still refused %s after the kill: %s", time.Since(killed), raw)
+			t.Fatalf("the retry was still refused %s after the kill: %s", time.Since(killed), r.Body)
 		}
-		wait, _ := strconv.Atoi(h.Get("Retry-After"))
+		wait, _ := strconv.Atoi(r.Header.Get("Retry-After"))
 		time.Sleep(time.Duration(max(wait, 1)) * time.Second)
 	}
-	if status != http.StatusOK {
-		t.Fatalf("retry: %d %s\n%s", status, raw, second.stderr)
+	if r.Status != http.StatusOK {
+		t.Fatalf("retry: %d %s\n%s", r.Status, r.Body, second.stderr)
 	}
 	if blocked := sentAt.Sub(killed); blocked > 3*idempotency.DefaultLease {
 		t.Errorf("the retry was blocked %s (%d answers 409); the lease is %s", blocked, busy, idempotency.DefaultLease)
@@ -309,7 +325,7 @@ connections:
 			Note    string
 		} `json:"provider_calls"`
 	}
-	if err := json.Unmarshal(raw, &ans); err != nil {
+	if err := json.Unmarshal(r.Body, &ans); err != nil {
 		t.Fatal(err)
 	}
 	if ans.Total != n || len(ans.Results) != n || ans.Succeeded != n || ans.Failed+ans.Unknown != 0 {
@@ -337,16 +353,7 @@ connections:
 	defer peer.mu.Unlock()
 	twice := 0
 	for i := 0; i < n; i++ {
-		phone := fmt.Sprintf("86138%08d", i)
-		got := peer.received[phone]
-		switch {
-		case got == 0:
-			t.Fatalf("record %d (%s) never reached the provider", i, phone)
-		case answeredBefore[phone] && got != 1:
-			t.Fatalf("record %d was answered before the kill and sent again (%d times)", i, got)
-		case got > 2:
-			t.Fatalf("record %d was received %d times", i, got)
-		case got == 2:
+		if peer.sentTwice(t, fmt.Sprintf("record %d", i), fmt.Sprintf("86138%08d", i), answeredBefore) {
 			twice++
 		}
 	}
@@ -354,13 +361,4 @@ connections:
 		t.Errorf("%d records answered before the kill in %d calls", len(answeredBefore), answered)
 	}
 	t.Logf("%d calls answered before the kill, %d records in flight sent again, retry blocked %s (%d × 409)", answered, twice, sentAt.Sub(killed), busy)
-}
-
-func mustParseRedisURL(t *testing.T, u string) *redis.Options {
-	t.Helper()
-	o, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
 }

@@ -8,9 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -18,8 +15,8 @@ import (
 	"time"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
-	"crmgate/providers/nxlink/nxlinksim"
 )
 
 // roundRobin is one port in front of several gateways, as a load balancer:
@@ -61,55 +58,26 @@ func TestSIGTERMDrainsOneOfTwoReplicas(t *testing.T) {
 		t.Skip("builds and signals gateway processes")
 	}
 	redisURL := redistest.Server(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "crmgate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	peer := &crashPeer{delay: 3 * time.Second, received: map[string]int{}, answered: map[string]bool{},
-		sim: nxlinksim.New(nxlinksim.Config{MaxCalls: -1, Accounts: []nxlinksim.Account{{AccessKey: "ak", AccessSecret: "sk", TenantID: 123, AppKey: "app"}}})}
-	ps := httptest.NewServer(peer)
-	defer ps.Close()
-	secret := "drain-secret-drain-secret-drain-0001"
-	cfgPath := filepath.Join(dir, "crmgate.yaml")
-	doc := fmt.Sprintf(`request_timeout: 60s
+	peer, peerURL := newCrashPeer(t, 3*time.Second, nil)
+	cfgPath := writeConfig(t, fmt.Sprintf(`request_timeout: 60s
 shutdown_timeout: 30s
 auth: {jwt: {hs256_secret: %q}}
 connections:
   - {id: cdp, provider: nxlink, base_url: %q, access_key: ak, access_secret: sk, tenant_id: 123, app_key: app, timeout: 30s, retries: 0}
-`, secret, ps.URL)
-	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "crm-app",
-		Scopes: []string{auth.ScopeCustomersWrite}, Connections: []string{"cdp"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := func(ctx context.Context, method, url, body string) (int, []byte, error) {
-		req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, raw, err
-	}
+`, crashSecret, peerURL))
+	tok := apptest.Mint(t, []byte(crashSecret), "crm-app", []string{auth.ScopeCustomersWrite}, "cdp")
 	readyz := func(base string) int {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		code, _, err := call(ctx, http.MethodGet, base+"/readyz", "")
+		r, err := apptest.Send(ctx, http.MethodGet, base+"/readyz", tok, nil)
 		if err != nil {
 			return 0
 		}
-		return code
+		return r.Status
 	}
 
-	a := startGatewayProcess(t, bin, cfgPath, redisURL)
-	b := startGatewayProcess(t, bin, cfgPath, redisURL)
+	a := startGatewayProcess(t, cfgPath, redisURL)
+	b := startGatewayProcess(t, cfgPath, redisURL)
 	for _, g := range []*gatewayProcess{a, b} {
 		if code := readyz(g.url); code != http.StatusOK {
 			t.Fatalf("/readyz of %s before the shutdown: %d\n%s", g.url, code, g.stderr)
@@ -117,6 +85,20 @@ connections:
 	}
 	front := httptest.NewServer(&roundRobin{backends: []string{a.url, b.url}})
 	defer front.Close()
+	// validations sends n validations through the front port, each to be
+	// answered 200.
+	validations := func(n int, when string) {
+		t.Helper()
+		for i := range n {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			r, err := apptest.Send(ctx, http.MethodPost, front.URL+"/v1/customers/validate", tok,
+				`{"connection":"cdp","customers":[{"ref":"v","name":"Val","whatsapp":"+86 139 99999999"}]}`)
+			cancel()
+			if err != nil || r.Status != http.StatusOK {
+				t.Fatalf("front request %d %s: %d %v %s", i, when, r.Status, err, r.Body)
+			}
+		}
+	}
 
 	const n = 5
 	var batch strings.Builder
@@ -129,14 +111,13 @@ connections:
 	}
 	batch.WriteString(`]}`)
 	type answer struct {
-		code int
-		raw  []byte
-		err  error
+		apptest.Reply
+		err error
 	}
 	done := make(chan answer, 1)
 	go func() {
-		code, raw, err := call(context.Background(), http.MethodPost, a.url+"/v1/customers", batch.String())
-		done <- answer{code, raw, err}
+		r, err := apptest.Send(context.Background(), http.MethodPost, a.url+"/v1/customers", tok, batch.String())
+		done <- answer{r, err}
 	}()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
 		if calls, _ := peer.counts(); calls >= 1 {
@@ -158,15 +139,7 @@ connections:
 	if _, answers := peer.counts(); answers > 0 {
 		t.Fatalf("the import was answered before /readyz said 503: the test proves nothing")
 	}
-	validate := `{"connection":"cdp","customers":[{"ref":"v","name":"Val","whatsapp":"+86 139 99999999"}]}`
-	for i := range 6 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		code, raw, err := call(ctx, http.MethodPost, front.URL+"/v1/customers/validate", validate)
-		cancel()
-		if err != nil || code != http.StatusOK {
-			t.Fatalf("front request %d during the drain: %d %v %s", i, code, err, raw)
-		}
-	}
+	validations(6, "during the drain")
 
 	var got answer
 	select {
@@ -174,18 +147,18 @@ connections:
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the in-flight import never answered\n%s", a.stderr)
 	}
-	if got.err != nil || got.code != http.StatusOK {
-		t.Fatalf("in-flight import: %d %v %s\n%s", got.code, got.err, got.raw, a.stderr)
+	if got.err != nil || got.Status != http.StatusOK {
+		t.Fatalf("in-flight import: %d %v %s\n%s", got.Status, got.err, got.Body, a.stderr)
 	}
 	var res struct {
 		Total, Succeeded int
 		Results          []struct{ Status string }
 	}
-	if err := json.Unmarshal(got.raw, &res); err != nil {
+	if err := json.Unmarshal(got.Body, &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Total != n || res.Succeeded != n || len(res.Results) != n {
-		t.Fatalf("in-flight import answered %d of %d succeeded (%d results): %s", res.Succeeded, n, len(res.Results), got.raw)
+		t.Fatalf("in-flight import answered %d of %d succeeded (%d results): %s", res.Succeeded, n, len(res.Results), got.Body)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- a.cmd.Wait() }()
@@ -200,14 +173,7 @@ connections:
 	if took := time.Since(signalled); took > 40*time.Second {
 		t.Errorf("the shutdown took %s; shutdown_timeout is 30s", took)
 	}
-	for i := range 4 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		code, raw, err := call(ctx, http.MethodPost, front.URL+"/v1/customers/validate", validate)
-		cancel()
-		if err != nil || code != http.StatusOK {
-			t.Fatalf("front request %d after the gateway stopped: %d %v %s", i, code, err, raw)
-		}
-	}
+	validations(4, "after the gateway stopped")
 	if code := readyz(b.url); code != http.StatusOK {
 		t.Errorf("the other gateway's /readyz: %d", code)
 	}

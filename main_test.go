@@ -14,66 +14,100 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
+	"crmgate/internal/testbin"
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/nxlinksim"
 )
 
-// syncBuffer collects a goroutine's output safely.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Remove()
+	os.Exit(code)
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// inProcess is the command's run, in this test process, as `go run .` would
+// start it, on a free port.
+type inProcess struct {
+	base           string // http://127.0.0.1:port, from the banner
+	stdout, stderr *testutil.SyncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	stopped        bool
+	err            error
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startGateway runs the command as `go run .` would, on a free port, and
-// waits for its banner.
-func startGateway(t *testing.T, args ...string) (base string, stdout, stderr *syncBuffer) {
+// startGateway runs the command with args on a free port and waits for the
+// banner's first line; the test's end stops it (see stop) and fails the
+// test when run returned an error.
+func startGateway(t *testing.T, args ...string) *inProcess {
 	t.Helper()
 	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, stdout, stderr) }()
+	g := &inProcess{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { g.done <- run(ctx, args, g.stdout, g.stderr) }()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("the gateway did not shut down")
+		if g.stopped {
+			return // the test stopped it and has seen what run returned
+		}
+		if err := g.stop(); err != nil {
+			t.Errorf("run: %v", err)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	re := regexp.MustCompile(`crmgate listening on (http://\S+)`)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stdout, stderr
+	g.base = g.printed(t, regexp.MustCompile(`crmgate listening on (http://\S+)`))[1]
+	return g
+}
+
+// printed waits until stdout holds a match of re and returns it (its
+// submatches after the whole); the test fails when run ends first, or after
+// 20 seconds.
+func (g *inProcess) printed(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if m := re.FindStringSubmatch(g.stdout.String()); m != nil {
+			return m
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run ended: %v\n%s", err, stderr)
+		case err := <-g.done:
+			g.stopped, g.err = true, err
+			t.Fatalf("run ended: %v\n%s", err, g.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	t.Fatalf("no banner:\n%s\n%s", stdout, stderr)
-	return "", nil, nil
+	t.Fatalf("%s not printed:\n%s\n%s", re, g.stdout, g.stderr)
+	return nil
+}
+
+// stop cancels run's context, as SIGTERM does, and returns what run
+// returned, or an error when it has not returned within 60 seconds. Later
+// calls return the same.
+func (g *inProcess) stop() error {
+	if g.stopped {
+		return g.err
+	}
+	g.stopped = true
+	g.cancel()
+	select {
+	case g.err = <-g.done:
+	case <-time.After(60 * time.Second):
+		g.err = errors.New("the gateway did not shut down within 60s")
+	}
+	return g.err
+}
+
+// writeConfig writes a configuration document to a file of the test's own
+// and returns its path.
+func writeConfig(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crmgate.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // readmeExamples returns the JSON bodies of the README's curl examples.
@@ -102,14 +136,12 @@ func readmeExamples(t *testing.T) []string {
 // The README's two sandbox examples, sent as printed with the printed token,
 // answer "succeeded": 1.
 func TestSandboxServesTheREADMEExamples(t *testing.T) {
-	base, stdout, _ := startGateway(t)
-	m := regexp.MustCompile(`export CRMGATE_TOKEN=(\S+)`).FindStringSubmatch(stdout.String())
-	if m == nil {
-		t.Fatalf("no development token printed:\n%s", stdout)
-	}
+	g := startGateway(t)
+	base := g.base
+	tok := g.printed(t, regexp.MustCompile(`export CRMGATE_TOKEN=(\S+)`))[1]
 	// The banner names the console, and it is served there.
-	if !strings.Contains(stdout.String(), "Console      "+base+"/console/") {
-		t.Errorf("the banner does not print the console's address:\n%s", stdout)
+	if !strings.Contains(g.stdout.String(), "Console      "+base+"/console/") {
+		t.Errorf("the banner does not print the console's address:\n%s", g.stdout)
 	} else if res, err := http.Get(base + "/console/"); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("GET %s/console/: %v %v", base, res, err)
 	} else {
@@ -120,28 +152,15 @@ func TestSandboxServesTheREADMEExamples(t *testing.T) {
 		t.Fatalf("found %d curl examples in README.md", len(examples))
 	}
 	for _, body := range examples {
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/customers", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+m[1])
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		r := apptest.Do(t, http.MethodPost, base+"/v1/customers", tok, body)
 		var a struct{ Succeeded, Total int }
-		_ = json.Unmarshal(raw, &a)
-		if resp.StatusCode != 200 || a.Succeeded != 1 || a.Total != 1 {
-			t.Errorf("%s\n→ %d %s", body, resp.StatusCode, raw)
+		_ = json.Unmarshal(r.Body, &a)
+		if r.Status != 200 || a.Succeeded != 1 || a.Total != 1 {
+			t.Errorf("%s\n→ %d %s", body, r.Status, r.Body)
 		}
 	}
 	// The calls show in the metrics.
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	raw := apptest.Do(t, http.MethodGet, base+"/metrics", "", nil).Body
 	for _, want := range []string{
 		`crmgate_provider_calls_total{connection="sandbox-nxlink",outcome="answered",provider="nxlink"} 1`,
 		`crmgate_records_total{connection="sandbox-wscrm",provider="wscrm",status="succeeded"} 1`,
@@ -181,31 +200,13 @@ func TestNoSecretLeaks(t *testing.T) {
 	for k, v := range secrets {
 		t.Setenv(k, v)
 	}
-	path := filepath.Join(t.TempDir(), "crmgate.yaml")
-	if err := os.WriteFile(path, []byte(secretsConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base, stdout, stderr := startGateway(t, "--config", path)
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secrets["JWT"]), Issuer: "crmgate", Audience: "crmgate", Subject: "app",
-		Scopes: auth.Scopes, Connections: []string{"*"}, TTL: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := startGateway(t, "--config", writeConfig(t, secretsConfig))
+	tok := apptest.Mint(t, []byte(secrets["JWT"]), "app", auth.Scopes)
 	var answers strings.Builder
 	send := func(method, path, body, bearer string) {
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		answers.Write(raw)
-		for k, v := range resp.Header {
+		r := apptest.Do(t, method, g.base+path, bearer, body)
+		answers.Write(r.Body)
+		for k, v := range r.Header {
 			answers.WriteString(k + ": " + strings.Join(v, ",") + "\n")
 		}
 	}
@@ -220,7 +221,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	send("POST", "/v1/customers", "{}", secrets["WS_HOOK"])
 	send("GET", "/readyz", "", "")
 	time.Sleep(50 * time.Millisecond)
-	all := stdout.String() + stderr.String() + answers.String()
+	all := g.stdout.String() + g.stderr.String() + answers.String()
 	for k, v := range secrets {
 		if strings.Contains(all, v) {
 			t.Errorf("the secret %s appears in a log line or an answer", k)
@@ -294,10 +295,7 @@ func exampleEnv(t *testing.T) map[string]string {
 // the key.
 func TestCheckConfigBinary(t *testing.T) {
 	vars := exampleEnv(t)
-	bin := filepath.Join(t.TempDir(), "crmgate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(t)
 	out, err := exec.Command(bin, "check-config", "--config", "examples/crmgate.yaml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("check-config examples/crmgate.yaml: %v\n%s", err, out)
@@ -312,8 +310,7 @@ func TestCheckConfigBinary(t *testing.T) {
 			t.Errorf("check-config shows the secret %s:\n%s", k, out)
 		}
 	}
-	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	_ = os.WriteFile(bad, []byte("auth: {jwt: {hs256_secret: short}}\nconnections: []\n"), 0o600)
+	bad := writeConfig(t, "auth: {jwt: {hs256_secret: short}}\nconnections: []\n")
 	cmd := exec.Command(bin, "check-config", bad)
 	out, err = cmd.CombinedOutput()
 	var exit *exec.ExitError
@@ -323,8 +320,7 @@ func TestCheckConfigBinary(t *testing.T) {
 }
 
 func TestBadConfigNamesTheKey(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.yaml")
-	_ = os.WriteFile(path, []byte("listen: \":0\"\nauth: {jwt: {hs256_secret: short}}\nconections: []\n"), 0o600)
+	path := writeConfig(t, "listen: \":0\"\nauth: {jwt: {hs256_secret: short}}\nconections: []\n")
 	err := run(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "conections: unknown key") || !strings.Contains(err.Error(), "auth.jwt.hs256_secret") {
 		t.Fatalf("err = %v", err)
@@ -339,47 +335,22 @@ func TestShutdownFinishesInFlightImports(t *testing.T) {
 	peer := httptest.NewServer(sim)
 	defer peer.Close()
 	secret := "shutdown-secret-shutdown-secret-0001"
-	path := filepath.Join(t.TempDir(), "crmgate.yaml")
 	cfg := "auth: {jwt: {hs256_secret: \"" + secret + "\"}}\nconnections:\n  - {id: cdp, provider: nxlink, base_url: \"" + peer.URL +
 		"\", access_key: ak, access_secret: sk, tenant_id: 123, app_key: app}\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--config", path}, stdout, io.Discard) }()
-	re := regexp.MustCompile(`crmgate listening on (http://\S+)`)
-	var base string
-	for deadline := time.Now().Add(20 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		t.Fatal("no banner")
-	}
-	tok, _ := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "app",
-		Scopes: []string{auth.ScopeCustomersWrite}, Connections: []string{"cdp"}, TTL: time.Minute})
+	g := startGateway(t, "--config", writeConfig(t, cfg))
+	tok := apptest.Mint(t, []byte(secret), "app", []string{auth.ScopeCustomersWrite}, "cdp")
 	type result struct {
 		status int
 		body   string
 	}
 	answered := make(chan result, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/customers", strings.NewReader(`{"customers":[{"name":"Li Heng","whatsapp":"8615266667780"}]}`))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		r, err := apptest.Send(context.Background(), http.MethodPost, g.base+"/v1/customers", tok, `{"customers":[{"name":"Li Heng","whatsapp":"8615266667780"}]}`)
 		if err != nil {
 			answered <- result{body: err.Error()}
 			return
 		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		answered <- result{resp.StatusCode, string(raw)}
+		answered <- result{r.Status, string(r.Body)}
 	}()
 	// Stop once the provider has the call, while it is still answering.
 	for deadline := time.Now().Add(10 * time.Second); len(sim.Calls()) == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -387,12 +358,12 @@ func TestShutdownFinishesInFlightImports(t *testing.T) {
 	if len(sim.Calls()) == 0 {
 		t.Fatal("the import never reached the provider")
 	}
-	cancel()
+	err := g.stop()
 	r := <-answered
 	if r.status != 200 || !strings.Contains(r.body, `"succeeded":1`) {
 		t.Fatalf("in-flight import: %d %s", r.status, r.body)
 	}
-	if err := <-done; err != nil {
+	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 }
@@ -428,11 +399,7 @@ func rawRequest(t *testing.T, base, head string) net.Conn {
 // off at read_timeout, a declared body over the limit is refused before it
 // is sent, and a header over the limit is a problem document too.
 func TestServerLimitsOverRealConnections(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "crmgate.yaml")
-	if err := os.WriteFile(path, []byte(limitsConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	base, _, _ := startGateway(t, "--config", path)
+	base := startGateway(t, "--config", writeConfig(t, limitsConfig)).base
 
 	t.Run("trickled body cut off", func(t *testing.T) {
 		const clients = 5

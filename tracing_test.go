@@ -1,104 +1,42 @@
 package main
 
 import (
-	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
+
+	"crmgate/internal/apptest"
+	"crmgate/internal/otlptest"
 )
 
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, the sandbox's spans of an import
 // reach the OTLP endpoint at shutdown: the batch exporter waits far longer
 // than the test, so only the flush after the drain can have sent them.
 func TestShutdownFlushesTraces(t *testing.T) {
-	var mu sync.Mutex
-	var names []string
-	otlp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req coltracepb.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		for _, rs := range req.GetResourceSpans() {
-			for _, ss := range rs.GetScopeSpans() {
-				for _, sp := range ss.GetSpans() {
-					names = append(names, sp.GetName())
-				}
-			}
-		}
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-		w.Write(b)
-	}))
-	defer otlp.Close()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OTEL_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
+	otlp := otlptest.Start(t)
+	otlptest.ClearEnv(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.URL)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")
-	t.Setenv("CRMGATE_LISTEN", "127.0.0.1:0")
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, stdout, io.Discard) }()
-	re := regexp.MustCompile(`crmgate listening on (http://\S+)[\s\S]*export CRMGATE_TOKEN=(\S+)`)
-	var m []string
-	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		m = re.FindStringSubmatch(stdout.String())
+	g := startGateway(t)
+	tok := g.printed(t, regexp.MustCompile(`export CRMGATE_TOKEN=(\S+)`))[1]
+	r := apptest.Do(t, http.MethodPost, g.base+"/v1/customers", tok,
+		`{"connection":"sandbox-nxlink","customers":[{"ref":"crm-17","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"succeeded":1`) {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
-	if m == nil {
-		t.Fatalf("no banner:\n%s", stdout)
-	}
-	req, _ := http.NewRequest(http.MethodPost, m[1]+"/v1/customers",
-		strings.NewReader(`{"connection":"sandbox-nxlink","customers":[{"ref":"crm-17","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`))
-	req.Header.Set("Authorization", "Bearer "+m[2])
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"succeeded":1`) {
-		t.Fatalf("import: %d %s", resp.StatusCode, raw)
-	}
-	mu.Lock()
-	early := len(names)
-	mu.Unlock()
-	if early != 0 {
+	if early := len(otlp.SpanNames()); early != 0 {
 		t.Fatalf("spans exported before shutdown: %d", early)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the gateway did not shut down")
+	if err := g.stop(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	names := otlp.SpanNames()
 	got := strings.Join(names, ",")
 	for _, want := range []string{"POST /v1/customers", "crmgate.validate", "crmgate.provider.call"} {
 		if !strings.Contains(got, want) {

@@ -3,8 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"crmgate/app"
+	"crmgate/internal/apptest"
 )
 
 // slowPeer is the NXLink simulator behind a wait: healthy, but slow while
@@ -53,38 +51,22 @@ func TestCallersCutShortDoNotOpenTheCircuit(t *testing.T) {
 	peer.slow.Store(true)
 	nxs := httptest.NewServer(peer)
 	t.Cleanup(nxs.Close)
-	gw := startGW(t, fmt.Sprintf(`
-auth: {jwt: {hs256_secret: %q}}
-request_timeout: 300ms
-connections:
-  - id: acme-cdp
-    provider: nxlink
-    base_url: %q
-    access_key: fme2na3kdi3ki
-    access_secret: "${NX_SECRET}"
-    tenant_id: 123
-    app_key: "46oKF=os"
-`, secret, nxs.URL), app.Options{}, false)
+	gw := startGW(t, gwSetup{doc: acmeDoc{top: "request_timeout: 300ms", nxURL: nxs.URL}.String()})
 	body := map[string]any{"connection": "acme-cdp", "customers": []map[string]any{{"name": "Li Heng", "whatsapp": "8615266667780"}}}
-	b, _ := json.Marshal(body)
 	tok := bearer(t)
 
 	// Three callers hang up after 100 ms (before request_timeout)...
 	for i := 0; i < 3; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, gw.url+"/v1/customers", bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		r, err := apptest.Send(ctx, http.MethodPost, gw.URL+"/v1/customers", tok, body)
 		cancel()
 		if err == nil {
-			resp.Body.Close()
-			t.Fatalf("caller %d: answered %d before hanging up", i, resp.StatusCode)
+			t.Fatalf("caller %d: answered %d before hanging up", i, r.Status)
 		}
 	}
 	// ... and four wait out the request's deadline.
 	for i := 0; i < 4; i++ {
-		code, a := post(t, gw.url+"/v1/customers", tok, body)
+		code, a := post(t, gw.URL+"/v1/customers", tok, body)
 		if code != 200 || a.Unknown+a.Failed != 1 {
 			t.Fatalf("request %d past its deadline: %d %+v", i, code, a)
 		}
@@ -94,7 +76,7 @@ connections:
 	}
 	peer.slow.Store(false)
 	waitFor(t, 30*time.Second, "the hung-up calls to end", func() bool { return peer.inFlight.Load() == 0 })
-	code, a := post(t, gw.url+"/v1/customers", tok, body)
+	code, a := post(t, gw.URL+"/v1/customers", tok, body)
 	if code != 200 || a.Succeeded != 1 {
 		t.Fatalf("the next caller after 7 cut short: %d %+v", code, a)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"crmgate/api/answer"
-	"crmgate/app"
+	"crmgate/gateway"
+	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
 )
 
@@ -21,34 +21,34 @@ func TestGatewaysShareARedisCluster(t *testing.T) {
 	addrs := redistest.ClusterAddrs(t)
 	p := fcPeers(t)
 	block := fmt.Sprintf("redis:\n  addrs: [%s]\n  prefix: %q\n", `"`+strings.Join(addrs, `", "`)+`"`, prefix)
-	doc := block + fcConfig(t, p, "")
-	one := startGW(t, doc, app.Options{}, true)
-	two := startGW(t, doc, app.Options{}, true)
+	doc := block + fcConfig(t, p)
+	one := startGW(t, gwSetup{doc: doc, run: true})
+	two := startGW(t, gwSetup{doc: doc, run: true})
 
-	for _, gw := range []*gwInstance{one, two} {
-		r := request(t, http.MethodGet, gw.url+"/readyz", "", nil)
-		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"redis":"ok"`) && !strings.Contains(string(r.body), `"redis": "ok"`) {
-			t.Fatalf("/readyz: %d %s", r.status, r.body)
+	for _, gw := range []*apptest.Gateway{one, two} {
+		r := apptest.Do(t, http.MethodGet, gw.URL+"/readyz", "", nil)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"redis":"ok"`) && !strings.Contains(string(r.Body), `"redis": "ok"`) {
+			t.Fatalf("/readyz: %d %s", r.Status, r.Body)
 		}
 	}
 	won := map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
-	if r := validateOne(t, two.url, "acme-wa", won); r.Status != answer.StatusFailed {
+	if r := validateOne(t, two.URL, "acme-wa", won); r.Status != gateway.StatusFailed {
 		t.Fatalf("before the change: %+v, want failed", r)
 	}
-	cur, tag := getFieldConfig(t, one.url, "acme-wa")
-	r := request(t, http.MethodPut, one.url+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(cur.Config, "Won", 30), "If-Match", tag)
-	if r.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", r.status, r.body)
+	cur, tag := getFieldConfig(t, one.URL, "acme-wa")
+	r := apptest.Do(t, http.MethodPut, one.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(cur.Config, "Won", 30), "If-Match", tag)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
 	waitFor(t, 10*time.Second, "the other instance validates with the new configuration", func() bool {
-		return validateOne(t, two.url, "acme-wa", won).Status == answer.StatusValid
+		return validateOne(t, two.URL, "acme-wa", won).Status == gateway.StatusValid
 	})
-	if got, _ := getFieldConfig(t, two.url, "acme-wa"); got.Version != cur.Version+1 {
+	if got, _ := getFieldConfig(t, two.URL, "acme-wa"); got.Version != cur.Version+1 {
 		t.Errorf("other instance serves version %d, want %d", got.Version, cur.Version+1)
 	}
 	for _, q := range []string{"", "?connection=acme-wa"} {
-		if r := request(t, http.MethodGet, two.url+"/v1/events"+q, adminBearer(t), nil); r.status != http.StatusOK {
-			t.Errorf("GET /v1/events%s: %d %s", q, r.status, r.body)
+		if r := apptest.Do(t, http.MethodGet, two.URL+"/v1/events"+q, adminBearer(t), nil); r.Status != http.StatusOK {
+			t.Errorf("GET /v1/events%s: %d %s", q, r.Status, r.Body)
 		}
 	}
 }

@@ -1,148 +1,23 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
 
 	"crmgate/api/answer"
-	"crmgate/app"
-	"crmgate/auth"
-	"crmgate/config"
-	"crmgate/fieldconfig"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
 	"crmgate/providers/nxlink"
-	"crmgate/providers/nxlink/nxlinksim"
-	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
 
-var factories = providers.Factories()
-
-const secret = "an-hs256-secret-of-at-least-32-bytes"
-
-// peers are the two provider simulators over real HTTP.
-type peers struct {
-	nx    *nxlinksim.Simulator
-	ws    *wscrm.Simulator
-	nxURL string
-	wsURL string
-}
-
-func startPeers(t *testing.T) *peers {
+// gatewayFor serves a gateway of the two connections to p's simulators.
+func gatewayFor(t *testing.T, p *peers) *apptest.Gateway {
 	t.Helper()
-	p := &peers{
-		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
-			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
-			Fields: fieldconfig.Config{Stages: []fieldconfig.Option{{Label: "New customer", ID: ptr(int64(10))}}}}),
-	}
-	nxs := httptest.NewServer(p.nx)
-	wss := httptest.NewServer(p.ws)
-	t.Cleanup(nxs.Close)
-	t.Cleanup(wss.Close)
-	p.nxURL, p.wsURL = nxs.URL, wss.URL
-	return p
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// gatewayFor builds the gateway from a configuration document naming the
-// simulators, and serves it over real HTTP.
-func gatewayFor(t *testing.T, p *peers) *httptest.Server {
-	t.Helper()
-	doc := fmt.Sprintf(`
-auth: {jwt: {hs256_secret: %q}}
-connections:
-  - id: acme-cdp
-    provider: nxlink
-    base_url: %q
-    access_key: fme2na3kdi3ki
-    access_secret: "${NX_SECRET}"
-    tenant_id: 123
-    app_key: "46oKF=os"
-    retries: 2
-    field_config: {required: [name]}
-  - id: acme-wa
-    provider: wscrm
-    base_url: %q
-    tenant_id: 82
-    token: ws-token
-    field_config:
-      required: [whatsapp, owner]
-      stages: [{label: "New customer", id: 10}, {label: "Won", id: 30}]
-`, secret, p.nxURL, p.wsURL)
-	cfg, err := config.Load(strings.NewReader(doc), ".", factories, func(k string) (string, bool) {
-		if k == "NX_SECRET" {
-			return "s3cr3t", true
-		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func bearer(t *testing.T) string {
-	t.Helper()
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "e2e",
-		Scopes: []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, Connections: []string{"*"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func post(t *testing.T, url, tok string, body any) (int, answer.Answer) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var a answer.Answer
-	if resp.StatusCode == 200 {
-		if err := json.Unmarshal(raw, &a); err != nil {
-			t.Fatalf("%v: %s", err, raw)
-		}
-	} else {
-		t.Logf("answer %d: %s", resp.StatusCode, raw)
-	}
-	return resp.StatusCode, a
-}
-
-func checkCounts(t *testing.T, a answer.Answer, n int) {
-	t.Helper()
-	if a.Total != n || len(a.Results) != n || a.Succeeded+a.Failed+a.Unknown != n {
-		t.Fatalf("total %d results %d: %d+%d+%d", a.Total, len(a.Results), a.Succeeded, a.Failed, a.Unknown)
-	}
-	for i, r := range a.Results {
-		if r.Index != i {
-			t.Fatalf("result %d has index %d", i, r.Index)
-		}
-	}
+	return startGW(t, gwSetup{doc: acmeDoc{
+		nxURL: p.nxURL, nx: []string{"retries: 2", "field_config: {required: [name]}"},
+		wsURL: p.wsURL, ws: []string{`field_config: {required: [whatsapp, owner], stages: [{label: "New customer", id: 10}, {label: "Won", id: 30}]}`},
+	}.String()})
 }
 
 // A 250-record NXLink import goes out as three signed calls of 100, 100 and
@@ -151,7 +26,7 @@ func checkCounts(t *testing.T, a answer.Answer, n int) {
 func TestNXLinkBatchSplitSignedAndMappedBack(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
-	srv := gatewayFor(t, p)
+	gw := gatewayFor(t, p)
 	const bad = 137
 	customers := make([]map[string]any, 250)
 	for i := range customers {
@@ -159,7 +34,7 @@ func TestNXLinkBatchSplitSignedAndMappedBack(t *testing.T) {
 			"whatsapp": fmt.Sprintf("+86 152 %04d %04d", 6000+i/10000, i), "owner": "agent1@example.com"}
 	}
 	customers[bad]["owner"] = "ghost@example.com"
-	code, a := post(t, srv.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "strict_owner": true, "customers": customers})
+	code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "strict_owner": true, "customers": customers})
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -216,15 +91,15 @@ func TestNXLinkBatchSplitSignedAndMappedBack(t *testing.T) {
 func TestNXLinkRetriesUnavailable(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
-	srv := gatewayFor(t, p)
+	gw := gatewayFor(t, p)
 	p.nx.FailNext(2)
-	code, a := post(t, srv.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp",
+	code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp",
 		"customers": []map[string]any{{"name": "Li Heng", "whatsapp": "8615266667780"}}})
 	if code != 200 || a.Succeeded != 1 || a.ProviderCalls[0].Attempts != 3 {
 		t.Fatalf("status %d answer %+v", code, a)
 	}
 	p.nx.FailNext(3)
-	_, a = post(t, srv.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp",
+	_, a = post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp",
 		"customers": []map[string]any{{"name": "Li Heng", "whatsapp": "8615266667780"}}})
 	if a.Unknown != 1 || a.Results[0].Errors[0].Code != schema.CodeProviderUnavailable {
 		t.Fatalf("after the retries are spent the record is unknown: %+v", a)
@@ -236,7 +111,7 @@ func TestNXLinkRetriesUnavailable(t *testing.T) {
 func TestWSCRMErrExcelMappedByPhone(t *testing.T) {
 	t.Parallel()
 	p := startPeers(t)
-	srv := gatewayFor(t, p)
+	gw := gatewayFor(t, p)
 	p.ws.SetBusy("8615266667781")
 	customers := []map[string]any{
 		{"ref": "ok", "name": "Feng Changqing", "whatsapp": "+86 152 6666 7780", "owner": "kubrick101", "stage": "New customer"},
@@ -245,7 +120,7 @@ func TestWSCRMErrExcelMappedByPhone(t *testing.T) {
 		{"ref": "drift", "name": "Guo Ziyi", "whatsapp": "+86 152 6666 7782", "owner": "kubrick101", "stage": "Won"},
 		{"ref": "invalid", "name": "No Owner", "whatsapp": "+86 152 6666 7783"},
 	}
-	code, a := post(t, srv.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-wa", "customers": customers})
+	code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-wa", "customers": customers})
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}

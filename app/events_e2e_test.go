@@ -14,6 +14,9 @@ import (
 
 	"crmgate/auth"
 	"crmgate/events"
+	"crmgate/internal/apptest"
+	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // hugeTolerance lets the provider document's 2022 bodies be posted verbatim:
@@ -108,12 +111,12 @@ func TestWebhookRejections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, raw := do(t, http.MethodPost, gw.URL+"/v1/webhooks/wscrm/"+tt.conn, tt.tok, tt.body)
-			if code != tt.want {
-				t.Errorf("answered %d %s, want %d", code, raw, tt.want)
+			r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/webhooks/wscrm/"+tt.conn, tt.tok, tt.body)
+			if r.Status != tt.want {
+				t.Errorf("answered %d %s, want %d", r.Status, r.Body, tt.want)
 			}
-			if strings.Contains(string(raw), hookToken) || strings.Contains(string(raw), hmacWebhookSecret) {
-				t.Errorf("the answer shows a webhook secret: %s", raw)
+			if strings.Contains(string(r.Body), hookToken) || strings.Contains(string(r.Body), hmacWebhookSecret) {
+				t.Errorf("the answer shows a webhook secret: %s", r.Body)
 			}
 		})
 	}
@@ -124,8 +127,8 @@ func TestWebhookRejections(t *testing.T) {
 	// A webhook credential opens nothing under /v1.
 	for _, cred := range []string{hookToken, otherHookToken, hmacAccessToken(hmacWebhookSecret, hmacTenant, now)} {
 		for _, path := range []string{"/v1/events", "/v1/subscriptions", "/v1/connections"} {
-			if code, raw := do(t, http.MethodGet, gw.URL+path, cred, nil); code != http.StatusUnauthorized {
-				t.Errorf("GET %s with a webhook token as Bearer: %d %s, want 401", path, code, raw)
+			if r := apptest.Do(t, http.MethodGet, gw.URL+path, cred, nil); r.Status != http.StatusUnauthorized {
+				t.Errorf("GET %s with a webhook token as Bearer: %d %s, want 401", path, r.Status, r.Body)
 			}
 		}
 	}
@@ -143,17 +146,6 @@ func TestWebhookRejections(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// normJSON re-encodes JSON with sorted keys, for comparing bodies.
-func normJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("not JSON: %v: %s", err, b)
-	}
-	out, _ := json.Marshal(v)
-	return string(out)
-}
 
 // A subscriber gets every event once, in storage order, as the event object
 // signed per Standard Webhooks; an event it refuses twice comes again until
@@ -179,15 +171,15 @@ func TestSubscriptionDelivery(t *testing.T) {
 	onlyFollowups := subscribe(t, gw.URL, follows, []string{events.TypeFollowupCreated}, []string{"acme-wa"})
 
 	// The secret is shown once: GET /v1/subscriptions lists both without it.
-	code, raw := do(t, http.MethodGet, gw.URL+"/v1/subscriptions", adminToken(t), nil)
-	if code != http.StatusOK || !strings.Contains(string(raw), all.ID) || !strings.Contains(string(raw), onlyFollowups.ID) {
-		t.Fatalf("GET /v1/subscriptions: %d %s", code, raw)
+	r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/subscriptions", adminToken(t), nil)
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), all.ID) || !strings.Contains(string(r.Body), onlyFollowups.ID) {
+		t.Fatalf("GET /v1/subscriptions: %d %s", r.Status, r.Body)
 	}
-	if strings.Contains(string(raw), all.Secret) || strings.Contains(string(raw), onlyFollowups.Secret) || strings.Contains(string(raw), `"secret"`) {
-		t.Errorf("GET /v1/subscriptions shows a secret: %s", raw)
+	if strings.Contains(string(r.Body), all.Secret) || strings.Contains(string(r.Body), onlyFollowups.Secret) || strings.Contains(string(r.Body), `"secret"`) {
+		t.Errorf("GET /v1/subscriptions shows a secret: %s", r.Body)
 	}
-	if code, raw := do(t, http.MethodGet, gw.URL+"/v1/subscriptions", readerToken(t, auth.AllConnections), nil); code != http.StatusForbidden {
-		t.Errorf("GET /v1/subscriptions without the admin scope: %d %s, want 403", code, raw)
+	if r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/subscriptions", readerToken(t, auth.AllConnections), nil); r.Status != http.StatusForbidden {
+		t.Errorf("GET /v1/subscriptions without the admin scope: %d %s, want 403", r.Status, r.Body)
 	}
 
 	now := time.Now()
@@ -206,7 +198,7 @@ func TestSubscriptionDelivery(t *testing.T) {
 	}
 	body := map[string]string{} // event id → its JSON as GET /v1/events lists it
 	for i, e := range stored {
-		body[e.ID] = normJSON(t, page.Events[i])
+		body[e.ID] = testutil.SortedJSON(t, page.Events[i])
 	}
 	followID := stored[4].ID
 
@@ -217,7 +209,7 @@ func TestSubscriptionDelivery(t *testing.T) {
 		if d.ID != want {
 			t.Fatalf("accepted %s, want %s next", d.ID, want)
 		}
-		if got := normJSON(t, d.Body); got != body[want] {
+		if got := testutil.SortedJSON(t, d.Body); got != body[want] {
 			t.Errorf("delivery of %s\n%s\nis not the event listed\n%s", want, got, body[want])
 		}
 	}
@@ -228,7 +220,7 @@ func TestSubscriptionDelivery(t *testing.T) {
 		t.Errorf("%s was attempted %d times, want 3 (two refusals, then accepted)", twice, n)
 	}
 	for _, d := range sub.deliveriesOf(twice) {
-		if normJSON(t, d.Body) != body[twice] {
+		if testutil.SortedJSON(t, d.Body) != body[twice] {
 			t.Errorf("a retry of %s carried another body: %s", twice, d.Body)
 		}
 	}
@@ -244,10 +236,10 @@ func TestSubscriptionDelivery(t *testing.T) {
 	}
 
 	neverOpen.Store(true)
-	if code, raw := do(t, http.MethodPost, gw.URL+"/v1/subscriptions/"+all.ID+"/failures/"+never+"/redeliver", adminToken(t), nil); code != http.StatusAccepted {
-		t.Fatalf("redeliver: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/subscriptions/"+all.ID+"/failures/"+never+"/redeliver", adminToken(t), nil); r.Status != http.StatusAccepted {
+		t.Fatalf("redeliver: %d %s", r.Status, r.Body)
 	}
-	if d := sub.next(t); d.ID != never || normJSON(t, d.Body) != body[never] {
+	if d := sub.next(t); d.ID != never || testutil.SortedJSON(t, d.Body) != body[never] {
 		t.Fatalf("after redeliver, accepted %s %s, want %s", d.ID, d.Body, never)
 	}
 	if fs := failures(t, gw.URL, all.ID); len(fs) != 0 {
@@ -258,8 +250,8 @@ func TestSubscriptionDelivery(t *testing.T) {
 		"/v1/subscriptions/" + all.ID + "/failures/nope/redeliver",
 		"/v1/subscriptions/sub_nope/failures/" + never + "/redeliver",
 	} {
-		if code, raw := do(t, http.MethodPost, gw.URL+path, adminToken(t), nil); code != http.StatusNotFound {
-			t.Errorf("POST %s: %d %s, want 404", path, code, raw)
+		if r := apptest.Do(t, http.MethodPost, gw.URL+path, adminToken(t), nil); r.Status != http.StatusNotFound {
+			t.Errorf("POST %s: %d %s, want 404", path, r.Status, r.Body)
 		}
 	}
 
@@ -286,19 +278,19 @@ func TestSubscriptionDelivery(t *testing.T) {
 	// subscription's lag falls back to 0 once nothing waits for it.
 	var metrics string
 	waitFor(t, 10*time.Second, "the delivery metrics", func() bool {
-		code, raw := do(t, http.MethodGet, gw.URL+"/metrics", "", nil)
-		metrics = string(raw)
-		return code == http.StatusOK && metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="retry"}`, 4) &&
+		r := apptest.Do(t, http.MethodGet, gw.URL+"/metrics", "", nil)
+		metrics = string(r.Body)
+		return r.Status == http.StatusOK && metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="retry"}`, 4) &&
 			metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="failed"}`, 1) &&
 			metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="delivered"}`, 7) &&
 			strings.Contains(metrics, `crmgate_event_delivery_lag_seconds{subscription="`+all.ID+`"} 0`)
 	})
 
-	if code, raw := do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+all.ID, adminToken(t), nil); code != http.StatusNoContent {
-		t.Fatalf("DELETE: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+all.ID, adminToken(t), nil); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
 	}
-	if code, _ := do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+all.ID+"/failures", adminToken(t), nil); code != http.StatusNotFound {
-		t.Errorf("failures of a deleted subscription: %d, want 404", code)
+	if r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+all.ID+"/failures", adminToken(t), nil); r.Status != http.StatusNotFound {
+		t.Errorf("failures of a deleted subscription: %d, want 404", r.Status)
 	}
 }
 
@@ -394,7 +386,7 @@ func TestEventListing(t *testing.T) {
 		{"a token for other-wa naming acme-wa", other, "connection=acme-wa", http.StatusForbidden},
 		{"a token for other-wa naming a connection that does not exist", other, "connection=nope", http.StatusForbidden},
 		{"every connection, naming one that does not exist", admin, "connection=nope", http.StatusNotFound},
-		{"no events:read scope", token(t, []string{auth.ScopeCustomersRead, auth.ScopeAdmin}, auth.AllConnections), "", http.StatusForbidden},
+		{"no events:read scope", scopedToken(t, []string{auth.ScopeCustomersRead, auth.ScopeAdmin}, auth.AllConnections), "", http.StatusForbidden},
 		{"no token", "", "", http.StatusUnauthorized},
 		{"unknown type", admin, "type=customer.deleted", http.StatusUnprocessableEntity},
 		{"not a cursor", admin, "after=not-a-cursor", http.StatusUnprocessableEntity},
@@ -403,12 +395,12 @@ func TestEventListing(t *testing.T) {
 	for _, tt := range refusals {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, raw := do(t, http.MethodGet, gw.URL+"/v1/events?"+tt.q, tt.tok, nil)
-			if code != tt.want {
-				t.Errorf("answered %d %s, want %d", code, raw, tt.want)
+			r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/events?"+tt.q, tt.tok, nil)
+			if r.Status != tt.want {
+				t.Errorf("answered %d %s, want %d", r.Status, r.Body, tt.want)
 			}
-			if strings.Contains(string(raw), `"events"`) {
-				t.Errorf("a refusal lists events: %s", raw)
+			if strings.Contains(string(r.Body), `"events"`) {
+				t.Errorf("a refusal lists events: %s", r.Body)
 			}
 		})
 	}
@@ -421,7 +413,8 @@ func TestEventListing(t *testing.T) {
 func TestEventsSurviveRestartWithRedis(t *testing.T) {
 	t.Parallel()
 	const hookToken = "acme-wa-webhook-token"
-	redisURL, prefix, rdb := redisURLForTest(t)
+	rdb, prefix := redistest.Client(t) // the keys under prefix are removed at the end
+	redisURL := redistest.URL(t)
 	g := hookGateway{tenant: 82, token: hookToken, redisURL: redisURL, prefix: prefix,
 		schedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}, poll: 50 * time.Millisecond}
 
@@ -443,8 +436,7 @@ func TestEventsSurviveRestartWithRedis(t *testing.T) {
 		return http.StatusServiceUnavailable
 	})
 
-	before := buildEventsGateway(t, g)
-	t.Cleanup(before.shutdown)
+	before := startEventsGateway(t, g)
 	s := subscribe(t, before.URL, sub, nil, nil)
 	now := time.Now()
 	hook := profileBody(t, hookToken, 82, now,
@@ -470,7 +462,7 @@ func TestEventsSurviveRestartWithRedis(t *testing.T) {
 	// waiting for anything: Close ends delivery before Redis is closed, so
 	// the subscription's lease (the Redis subscription store's key) is
 	// handed back at once rather than left to expire.
-	before.shutdown()
+	before.Shutdown()
 	if n := rdb.Exists(context.Background(), prefix+"sub:"+s.ID+":lease").Val(); n != 0 {
 		t.Fatal("the stopped gateway still holds the subscription's delivery lease")
 	}
@@ -478,7 +470,7 @@ func TestEventsSurviveRestartWithRedis(t *testing.T) {
 
 	after := startEventsGateway(t, g)
 	again := listEvents(t, after.URL, admin, url.Values{})
-	if normJSON(t, mustMarshal(t, again.Events)) != normJSON(t, mustMarshal(t, page.Events)) {
+	if testutil.SortedJSON(t, mustMarshal(t, again.Events)) != testutil.SortedJSON(t, mustMarshal(t, page.Events)) {
 		t.Errorf("after the restart GET /v1/events lists\n%s\nwant\n%s", mustMarshal(t, again.Events), mustMarshal(t, page.Events))
 	}
 	if *again.NextCursor != *page.NextCursor {
@@ -521,17 +513,16 @@ func mustMarshal(t *testing.T, v any) []byte {
 // event GET /v1/events then lists; a change that cannot be sent is a 400.
 func TestSandboxChangeBecomesEvent(t *testing.T) {
 	t.Parallel()
-	a, gw := startSandbox(t)
+	sb := startSandbox(t)
+	a, gw := sb.App, sb.URL
 	changes := gw + "/v1/sandbox/sandbox-wscrm/changes"
 
 	start := time.Now()
-	code, raw := do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"})
-	if code != http.StatusAccepted {
-		t.Fatalf("change: %d %s, want 202", code, raw)
+	if r := apptest.Do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"}); r.Status != http.StatusAccepted {
+		t.Fatalf("change: %d %s, want 202", r.Status, r.Body)
 	}
-	code, raw = do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "+86 176 3381 9542", "followup": "Beautiful China"})
-	if code != http.StatusAccepted {
-		t.Fatalf("follow-up: %d %s, want 202", code, raw)
+	if r := apptest.Do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "+86 176 3381 9542", "followup": "Beautiful China"}); r.Status != http.StatusAccepted {
+		t.Fatalf("follow-up: %d %s, want 202", r.Status, r.Body)
 	}
 	evs := listEvents(t, gw, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
 	if len(evs) != 2 {
@@ -568,17 +559,17 @@ func TestSandboxChangeBecomesEvent(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if code, raw := do(t, http.MethodPost, changes, a.DevToken, tt.body); code != http.StatusBadRequest {
-				t.Errorf("answered %d %s, want 400", code, raw)
+			if r := apptest.Do(t, http.MethodPost, changes, a.DevToken, tt.body); r.Status != http.StatusBadRequest {
+				t.Errorf("answered %d %s, want 400", r.Status, r.Body)
 			}
 		})
 	}
-	if code, raw := do(t, http.MethodPost, gw+"/v1/sandbox/sandbox-nxlink/changes", a.DevToken,
-		map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"}); code != http.StatusUnprocessableEntity {
-		t.Errorf("a change for NXLink, whose simulator sends no webhooks: %d %s, want 422", code, raw)
+	if r := apptest.Do(t, http.MethodPost, gw+"/v1/sandbox/sandbox-nxlink/changes", a.DevToken,
+		map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "123123"}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a change for NXLink, whose simulator sends no webhooks: %d %s, want 422", r.Status, r.Body)
 	}
-	if code, _ := do(t, http.MethodPost, changes, "", map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "1"}); code != http.StatusUnauthorized {
-		t.Errorf("a change without a token: %d, want 401", code)
+	if r := apptest.Do(t, http.MethodPost, changes, "", map[string]any{"whatsapp": "8615601882491", "field": "address", "to": "1"}); r.Status != http.StatusUnauthorized {
+		t.Errorf("a change without a token: %d, want 401", r.Status)
 	}
 	if n := len(allEvents(t, gw, a.DevToken)); n != 2 {
 		t.Errorf("%d events after the refused changes, want still 2", n)

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,12 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,14 +18,11 @@ import (
 	"time"
 	_ "time/tzdata" // the golden times are in Asia/Shanghai wherever the tests run
 
-	"github.com/redis/go-redis/v9"
-
 	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/config"
 	"crmgate/events"
-	"crmgate/internal/redistest"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 )
 
 // Webhook credentials of the connections an events gateway serves.
@@ -69,25 +61,10 @@ type hookGateway struct {
 	poll     time.Duration
 }
 
-// eventsGateway is a running gateway (Run called) served over real HTTP.
-type eventsGateway struct {
-	URL  string
-	App  *app.App
-	srv  *httptest.Server
-	stop context.CancelFunc
-}
-
 // startEventsGateway builds the gateway g describes from a configuration
-// document, runs its background work and serves it; the test's cleanup
-// stops it.
-func startEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
-	t.Helper()
-	eg := buildEventsGateway(t, g)
-	t.Cleanup(eg.shutdown)
-	return eg
-}
-
-func buildEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
+// document, runs its background work and serves it until the test ends
+// (or its Shutdown).
+func startEventsGateway(t *testing.T, g hookGateway) *apptest.Gateway {
 	t.Helper()
 	var doc strings.Builder
 	fmt.Fprintf(&doc, "auth: {jwt: {hs256_secret: %q}}\n", secret)
@@ -95,9 +72,6 @@ func buildEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
 		g.events = "{allow_loopback: true}"
 	}
 	fmt.Fprintf(&doc, "events: %s\n", g.events)
-	if g.redisURL != "" {
-		fmt.Fprintf(&doc, "redis_url: %q\n", g.redisURL)
-	}
 	tol := ""
 	if g.tolerance != "" {
 		tol = ", tolerance: " + g.tolerance
@@ -123,118 +97,40 @@ func buildEventsGateway(t *testing.T, g hookGateway) *eventsGateway {
     webhook: {mode: hmac, secret: %q}
     field_config: {}
 `, g.tenant, tol, otherTenant, otherHookToken, hmacTenant, hmacWebhookSecret)
-	cfg, err := config.Load(strings.NewReader(doc.String()), ".", factories, func(k string) (string, bool) {
-		if k == "ACME_HOOK_TOKEN" {
-			return g.token, true
-		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, doc.String())
-	}
-	a, err := app.Build(context.Background(), cfg, app.Options{
-		Providers:        providers.All(),
-		Logger:           slog.New(slog.DiscardHandler),
-		RedisPrefix:      g.prefix,
-		DeliverySchedule: g.schedule,
-		DeliveryPoll:     g.poll,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.Run(ctx)
-	srv := httptest.NewServer(a.Handler)
-	return &eventsGateway{URL: srv.URL, App: a, srv: srv, stop: cancel}
-}
-
-// shutdown stops delivery, the server and the app, in that order. It may be
-// called more than once.
-func (g *eventsGateway) shutdown() {
-	g.stop()
-	g.srv.Close()
-	g.App.Close()
-}
-
-// token mints a JWT for the gateway's secret.
-func token(t *testing.T, scopes []string, conns ...string) string {
-	t.Helper()
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "events-e2e",
-		Scopes: scopes, Connections: conns, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return startGW(t, gwSetup{doc: doc.String(), env: map[string]string{"ACME_HOOK_TOKEN": g.token}, redis: g.redisURL, run: true,
+		options: app.Options{RedisPrefix: g.prefix, DeliverySchedule: g.schedule, DeliveryPoll: g.poll}})
 }
 
 // Tokens of the scopes the events tests use.
 func readerToken(t *testing.T, conns ...string) string {
 	t.Helper()
-	return token(t, []string{auth.ScopeEventsRead}, conns...)
+	return scopedToken(t, []string{auth.ScopeEventsRead}, conns...)
 }
 
 func adminToken(t *testing.T) string {
 	t.Helper()
-	return token(t, []string{auth.ScopeAdmin, auth.ScopeEventsRead}, auth.AllConnections)
-}
-
-// do sends one request (a nil body sends none; a []byte body is sent as
-// is, anything else as its JSON) and returns the status and body.
-func do(t *testing.T, method, url, tok string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, raw
+	return scopedToken(t, []string{auth.ScopeAdmin, auth.ScopeEventsRead}, auth.AllConnections)
 }
 
 // postHook posts a webhook body to POST /v1/webhooks/wscrm/{conn}, without
 // a JWT.
-func postHook(t *testing.T, gw, conn string, body []byte) (int, []byte) {
+func postHook(t *testing.T, gw, conn string, body []byte) apptest.Reply {
 	t.Helper()
-	return do(t, http.MethodPost, gw+"/v1/webhooks/wscrm/"+conn, "", body)
+	return apptest.Do(t, http.MethodPost, gw+"/v1/webhooks/wscrm/"+conn, "", body)
 }
 
 // mustAcceptHook posts a webhook and fails unless it is answered HTTP 200
 // with the body WSCRM expects.
 func mustAcceptHook(t *testing.T, gw, conn string, body []byte) {
 	t.Helper()
-	code, raw := postHook(t, gw, conn, body)
+	r := postHook(t, gw, conn, body)
 	var a struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 		Data    string `json:"data"`
 	}
-	if code != http.StatusOK || json.Unmarshal(raw, &a) != nil || a.Code != 200 || a.Data != "" {
-		t.Fatalf("webhook to %s answered %d %s, want 200 {\"code\":200,...}", conn, code, raw)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &a) != nil || a.Code != 200 || a.Data != "" {
+		t.Fatalf("webhook to %s answered %d %s, want 200 {\"code\":200,...}", conn, r.Status, r.Body)
 	}
 }
 
@@ -259,19 +155,19 @@ func (p eventPage) decoded(t *testing.T) []events.Event {
 // with next_cursor present.
 func listEvents(t *testing.T, gw, tok string, q url.Values) eventPage {
 	t.Helper()
-	code, raw := do(t, http.MethodGet, gw+"/v1/events?"+q.Encode(), tok, nil)
-	if code != http.StatusOK {
-		t.Fatalf("GET /v1/events?%s: %d %s", q.Encode(), code, raw)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/events?"+q.Encode(), tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /v1/events?%s: %d %s", q.Encode(), r.Status, r.Body)
 	}
 	var p eventPage
-	if err := json.Unmarshal(raw, &p); err != nil {
-		t.Fatalf("GET /v1/events: %v: %s", err, raw)
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("GET /v1/events: %v: %s", err, r.Body)
 	}
 	if p.NextCursor == nil || *p.NextCursor == "" {
-		t.Fatalf("GET /v1/events?%s: no next_cursor: %s", q.Encode(), raw)
+		t.Fatalf("GET /v1/events?%s: no next_cursor: %s", q.Encode(), r.Body)
 	}
 	if p.Events == nil {
-		t.Fatalf("GET /v1/events?%s: events is not a list: %s", q.Encode(), raw)
+		t.Fatalf("GET /v1/events?%s: events is not a list: %s", q.Encode(), r.Body)
 	}
 	return p
 }
@@ -294,11 +190,7 @@ func eventIDs(evs []events.Event) []string {
 // provider document.
 func readDoc(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "providers", "wscrm", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testutil.ReadFile(t, "..", "providers", "wscrm", "testdata", name)
 }
 
 // withoutReceivedAt re-encodes a JSON list of events with sorted keys,
@@ -533,17 +425,17 @@ type createdSubscription struct {
 // its secret.
 func subscribe(t *testing.T, gw string, s *subscriber, types, conns []string) createdSubscription {
 	t.Helper()
-	code, raw := do(t, http.MethodPost, gw+"/v1/subscriptions", adminToken(t),
+	r := apptest.Do(t, http.MethodPost, gw+"/v1/subscriptions", adminToken(t),
 		map[string]any{"url": s.URL, "types": types, "connections": conns})
-	if code != http.StatusCreated {
-		t.Fatalf("POST /v1/subscriptions: %d %s", code, raw)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST /v1/subscriptions: %d %s", r.Status, r.Body)
 	}
 	var c createdSubscription
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := json.Unmarshal(r.Body, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.ID == "" || c.URL != s.URL || !strings.HasPrefix(c.Secret, "whsec_") {
-		t.Fatalf("created subscription %s", raw)
+		t.Fatalf("created subscription %s", r.Body)
 	}
 	s.setSecret(c.Secret)
 	return c
@@ -552,24 +444,15 @@ func subscribe(t *testing.T, gw string, s *subscriber, types, conns []string) cr
 // failures is GET /v1/subscriptions/{id}/failures.
 func failures(t *testing.T, gw, subID string) []events.Failure {
 	t.Helper()
-	code, raw := do(t, http.MethodGet, gw+"/v1/subscriptions/"+subID+"/failures", adminToken(t), nil)
-	if code != http.StatusOK {
-		t.Fatalf("GET failures: %d %s", code, raw)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/subscriptions/"+subID+"/failures", adminToken(t), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET failures: %d %s", r.Status, r.Body)
 	}
 	var f struct {
 		Failures []events.Failure `json:"failures"`
 	}
-	if err := json.Unmarshal(raw, &f); err != nil || f.Failures == nil {
-		t.Fatalf("GET failures: %v: %s", err, raw)
+	if err := json.Unmarshal(r.Body, &f); err != nil || f.Failures == nil {
+		t.Fatalf("GET failures: %v: %s", err, r.Body)
 	}
 	return f.Failures
-}
-
-// redisURLForTest is REDIS_URL, with a key prefix of the test's own whose
-// keys are removed when the test ends, and a client on it. Without REDIS_URL
-// the test is skipped, or fails when CI=true.
-func redisURLForTest(t *testing.T) (string, string, redis.UniversalClient) {
-	t.Helper()
-	rdb, prefix := redistest.Client(t)
-	return redistest.URL(t), prefix, rdb
 }

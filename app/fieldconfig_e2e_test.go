@@ -14,7 +14,9 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/fieldconfig"
-	"crmgate/providers/nxlink/nxlinksim"
+	"crmgate/gateway"
+	"crmgate/internal/apptest"
+	"crmgate/internal/redistest"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
@@ -59,45 +61,20 @@ custom_fields:
   - {name: "Attachment", type: attachment, provider_key: customize_1_17}
 `
 
-// fcPeers are simulators whose backends hold wscrmFields.
+// fcPeers are simulators whose WSCRM backend holds wscrmFields.
 func fcPeers(t *testing.T) *peers {
 	t.Helper()
-	p := &peers{
-		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
-			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
-			Fields: fcYAML(t, wscrmFields)}),
-	}
-	servePeers(t, p)
-	return p
+	return newPeers(t, fcYAML(t, wscrmFields), kubrick101)
 }
 
 // fcConfig is the configuration document naming the simulators, with the
 // two connections' field configurations.
-func fcConfig(t *testing.T, p *peers, sharedRedisURL string) string {
+func fcConfig(t *testing.T, p *peers) string {
 	t.Helper()
-	redis := ""
-	if sharedRedisURL != "" {
-		redis = fmt.Sprintf("redis_url: %q\n", sharedRedisURL)
-	}
-	return fmt.Sprintf(`%sauth: {jwt: {hs256_secret: %q}}
-connections:
-  - id: acme-cdp
-    provider: nxlink
-    base_url: %q
-    access_key: fme2na3kdi3ki
-    access_secret: "${NX_SECRET}"
-    tenant_id: 123
-    app_key: "46oKF=os"
-    field_config: %s
-  - id: acme-wa
-    provider: wscrm
-    base_url: %q
-    tenant_id: 82
-    token: ws-token
-    field_config: %s
-`, redis, secret, p.nxURL, fcFlow(t, fcYAML(t, nxlinkFields)), p.wsURL, fcFlow(t, fcYAML(t, wscrmFields)))
+	return acmeDoc{
+		nxURL: p.nxURL, nx: []string{"field_config: " + fcFlow(t, fcYAML(t, nxlinkFields))},
+		wsURL: p.wsURL, ws: []string{"field_config: " + fcFlow(t, fcYAML(t, wscrmFields))},
+	}.String()
 }
 
 // invalidRecords breaks the field configuration once each, on top of base
@@ -211,7 +188,7 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := fcPeers(t)
-			gw := startGW(t, fcConfig(t, p, ""), app.Options{}, false)
+			gw := startGW(t, gwSetup{doc: fcConfig(t, p)})
 			bad, want := invalidRecords(tc.minimal)
 			full := map[string]any{"ref": "full"}
 			for k, v := range tc.full {
@@ -224,7 +201,7 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 			// The valid records open and close the batch; the invalid ones sit between.
 			batch := append(append([]map[string]any{full}, bad...), minimal)
 
-			code, a := post(t, gw.url+"/v1/customers", bearer(t), map[string]any{"connection": tc.connection, "customers": batch})
+			code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": tc.connection, "customers": batch})
 			if code != http.StatusOK {
 				t.Fatalf("status %d", code)
 			}
@@ -261,8 +238,8 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 func TestNXLinkCustomizeFieldIsAJSONString(t *testing.T) {
 	t.Parallel()
 	p := fcPeers(t)
-	gw := startGW(t, fcConfig(t, p, ""), app.Options{}, false)
-	code, a := post(t, gw.url+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "customers": []map[string]any{
+	gw := startGW(t, gwSetup{doc: fcConfig(t, p)})
+	code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "customers": []map[string]any{
 		{"name": "zhang san", "whatsapp": "8618163725558", "custom_fields": map[string]any{"Faction": "Royal Family", "Numeric extension field": 7.5}},
 	}})
 	if code != http.StatusOK || a.Succeeded != 1 {
@@ -291,14 +268,14 @@ func TestNXLinkCustomizeFieldIsAJSONString(t *testing.T) {
 // returns its result.
 func validateOne(t *testing.T, url, conn string, rec map[string]any) answer.Result {
 	t.Helper()
-	r := request(t, http.MethodPost, url+"/v1/customers/validate", bearer(t), map[string]any{"connection": conn, "customers": []any{rec}})
-	if r.status != http.StatusOK {
-		t.Fatalf("validate: status %d: %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodPost, url+"/v1/customers/validate", bearer(t), map[string]any{"connection": conn, "customers": []any{rec}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("validate: status %d: %s", r.Status, r.Body)
 	}
 	var a answer.Answer
-	r.decode(t, &a)
+	r.Decode(t, &a)
 	if len(a.Results) != 1 {
-		t.Fatalf("validate: %s", r.body)
+		t.Fatalf("validate: %s", r.Body)
 	}
 	return a.Results[0]
 }
@@ -311,13 +288,13 @@ type fieldConfigDoc struct {
 
 func getFieldConfig(t *testing.T, url, conn string) (fieldConfigDoc, string) {
 	t.Helper()
-	r := request(t, http.MethodGet, url+"/v1/connections/"+conn+"/field-config", adminBearer(t), nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET field-config: %d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodGet, url+"/v1/connections/"+conn+"/field-config", adminBearer(t), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET field-config: %d %s", r.Status, r.Body)
 	}
 	var d fieldConfigDoc
-	r.decode(t, &d)
-	return d, r.header.Get("ETag")
+	r.Decode(t, &d)
+	return d, r.Header.Get("ETag")
 }
 
 // withStage is cfg with one more stage.
@@ -331,19 +308,18 @@ func withStage(cfg fieldconfig.Config, label string, id int64) fieldconfig.Confi
 // seconds, and a PUT with a stale If-Match is refused with 412.
 func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 	t.Parallel()
-	url := sharedRedisURL(t)
+	redisURL, prefix := sharedRedis(t)
 	p := fcPeers(t)
-	o := app.Options{RedisPrefix: redisTestPrefix(t)}
-	one := startGW(t, fcConfig(t, p, url), o, true)
-	two := startGW(t, fcConfig(t, p, url), o, true)
+	setup := gwSetup{doc: fcConfig(t, p), redis: redisURL, options: app.Options{RedisPrefix: prefix}, run: true}
+	one, two := startGW(t, setup), startGW(t, setup)
 
 	won := map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
-	if r := validateOne(t, two.url, "acme-wa", won); r.Status != answer.StatusFailed ||
+	if r := validateOne(t, two.URL, "acme-wa", won); r.Status != gateway.StatusFailed ||
 		cmp.Diff([]issueKey{{schema.CodeInvalidOption, "stage"}}, issueKeys(r.Errors)) != "" {
 		t.Fatalf("before the change: %+v, want invalid_option on stage", r)
 	}
 
-	doc, tag := getFieldConfig(t, one.url, "acme-wa")
+	doc, tag := getFieldConfig(t, one.URL, "acme-wa")
 	if doc.Version < 1 || tag != fmt.Sprintf("%q", fmt.Sprint(doc.Version)) {
 		t.Fatalf("GET: version %d ETag %s", doc.Version, tag)
 	}
@@ -351,30 +327,30 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 		t.Errorf("stored document is not the configuration file's (-want +got):\n%s", d)
 	}
 	changed := withStage(doc.Config, "Won", 30)
-	r := request(t, http.MethodPut, one.url+"/v1/connections/acme-wa/field-config", adminBearer(t), changed, "If-Match", tag)
-	if r.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodPut, one.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), changed, "If-Match", tag)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
 	var put fieldConfigDoc
-	r.decode(t, &put)
-	if put.Version != doc.Version+1 || r.header.Get("ETag") != fmt.Sprintf("%q", fmt.Sprint(put.Version)) {
-		t.Fatalf("PUT answered version %d ETag %s, want %d", put.Version, r.header.Get("ETag"), doc.Version+1)
+	r.Decode(t, &put)
+	if put.Version != doc.Version+1 || r.Header.Get("ETag") != fmt.Sprintf("%q", fmt.Sprint(put.Version)) {
+		t.Fatalf("PUT answered version %d ETag %s, want %d", put.Version, r.Header.Get("ETag"), doc.Version+1)
 	}
 
-	stale := request(t, http.MethodPut, two.url+"/v1/connections/acme-wa/field-config", adminBearer(t),
+	stale := apptest.Do(t, http.MethodPut, two.URL+"/v1/connections/acme-wa/field-config", adminBearer(t),
 		withStage(doc.Config, "Lost", 40), "If-Match", tag)
 	expectProblem(t, stale, http.StatusPreconditionFailed)
 
 	waitFor(t, 5*time.Second, "the other instance validates with the new configuration", func() bool {
-		return validateOne(t, two.url, "acme-wa", won).Status == answer.StatusValid
+		return validateOne(t, two.URL, "acme-wa", won).Status == gateway.StatusValid
 	})
-	if got, tag2 := getFieldConfig(t, two.url, "acme-wa"); got.Version != put.Version || tag2 != r.header.Get("ETag") {
+	if got, tag2 := getFieldConfig(t, two.URL, "acme-wa"); got.Version != put.Version || tag2 != r.Header.Get("ETag") {
 		t.Errorf("other instance serves version %d (ETag %s), want %d", got.Version, tag2, put.Version)
 	} else if d := cmp.Diff(changed, got.Config); d != "" {
 		t.Errorf("other instance's document (-want +got):\n%s", d)
 	}
 	// The stale PUT changed nothing.
-	if r := validateOne(t, one.url, "acme-wa", map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}); r.Status != answer.StatusFailed {
+	if r := validateOne(t, one.URL, "acme-wa", map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}); r.Status != gateway.StatusFailed {
 		t.Errorf("stage of the refused PUT is accepted: %+v", r)
 	}
 }
@@ -382,11 +358,11 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 // readyStatus is /readyz's status: "ready" or "degraded".
 func readyStatus(t *testing.T, url string) string {
 	t.Helper()
-	r := request(t, http.MethodGet, url+"/readyz", "", nil)
+	r := apptest.Do(t, http.MethodGet, url+"/readyz", "", nil)
 	var v struct {
 		Status string `json:"status"`
 	}
-	r.decode(t, &v)
+	r.Decode(t, &v)
 	return v.Status
 }
 
@@ -396,45 +372,45 @@ func readyStatus(t *testing.T, url string) string {
 // says that Redis lost its data set.
 func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	t.Parallel()
-	rs := startOwnRedis(t)
+	rs := redistest.StartProcess(t)
 	p := fcPeers(t)
-	gw := startGW(t, fcConfig(t, p, rs.url()), app.Options{RedisPrefix: redisTestPrefix(t)}, true)
-	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.url) == "ready" })
+	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL(), options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
+	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
 
-	doc, tag := getFieldConfig(t, gw.url, "acme-wa")
-	r := request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(doc.Config, "Won", 30), "If-Match", tag)
-	if r.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", r.status, r.body)
+	doc, tag := getFieldConfig(t, gw.URL, "acme-wa")
+	r := apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(doc.Config, "Won", 30), "If-Match", tag)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
 	won := map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}
 	lost := map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}
 
-	rs.stop()
-	waitFor(t, 10*time.Second, "/readyz degraded with Redis down", func() bool { return readyStatus(t, gw.url) == "degraded" })
-	if got := validateOne(t, gw.url, "acme-wa", won); got.Status != answer.StatusValid {
+	rs.Stop()
+	waitFor(t, 10*time.Second, "/readyz degraded with Redis down", func() bool { return readyStatus(t, gw.URL) == "degraded" })
+	if got := validateOne(t, gw.URL, "acme-wa", won); got.Status != gateway.StatusValid {
 		t.Errorf("with Redis down, the last good copy is not used: %+v", got)
 	}
-	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != answer.StatusFailed ||
+	if got := validateOne(t, gw.URL, "acme-wa", lost); got.Status != gateway.StatusFailed ||
 		cmp.Diff([]issueKey{{schema.CodeInvalidOption, "stage"}}, issueKeys(got.Errors)) != "" {
 		t.Errorf("with Redis down, validation stopped checking: %+v", got)
 	}
-	if got, _ := getFieldConfig(t, gw.url, "acme-wa"); got.Version != doc.Version+1 {
+	if got, _ := getFieldConfig(t, gw.URL, "acme-wa"); got.Version != doc.Version+1 {
 		t.Errorf("with Redis down GET serves version %d, want the last good %d", got.Version, doc.Version+1)
 	}
-	put := request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), doc.Config)
+	put := apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), doc.Config)
 	expectProblem(t, put, http.StatusServiceUnavailable)
 
-	rs.start()
+	rs.Start()
 	waitFor(t, 15*time.Second, "/readyz says reset once Redis is back", func() bool {
-		r := readyz(t, gw.url)
+		r := readyz(t, gw.URL)
 		return r.Redis == "reset" && r.Checks["config"].OK
 	})
-	cur, tag := getFieldConfig(t, gw.url, "acme-wa")
-	r = request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(cur.Config, "Lost", 40), "If-Match", tag)
-	if r.status != http.StatusOK {
-		t.Fatalf("PUT after recovery: %d %s", r.status, r.body)
+	cur, tag := getFieldConfig(t, gw.URL, "acme-wa")
+	r = apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(cur.Config, "Lost", 40), "If-Match", tag)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT after recovery: %d %s", r.Status, r.Body)
 	}
-	if got := validateOne(t, gw.url, "acme-wa", lost); got.Status != answer.StatusValid {
+	if got := validateOne(t, gw.URL, "acme-wa", lost); got.Status != gateway.StatusValid {
 		t.Errorf("after recovery a PUT does not take effect: %+v", got)
 	}
 }
@@ -444,8 +420,8 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 func TestFieldConfigPutRefusals(t *testing.T) {
 	t.Parallel()
 	p := fcPeers(t)
-	gw := startGW(t, fcConfig(t, p, ""), app.Options{}, false)
-	before, tag := getFieldConfig(t, gw.url, "acme-wa")
+	gw := startGW(t, gwSetup{doc: fcConfig(t, p)})
+	before, tag := getFieldConfig(t, gw.URL, "acme-wa")
 
 	bad := map[string]any{
 		"required":  []string{"name", "shoe_size"},
@@ -459,7 +435,7 @@ func TestFieldConfigPutRefusals(t *testing.T) {
 			{"name": "", "type": "text"},
 		},
 	}
-	pr := expectProblem(t, request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), bad, "If-Match", tag),
+	pr := expectProblem(t, apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), bad, "If-Match", tag),
 		http.StatusUnprocessableEntity)
 	var fields []string
 	for _, is := range pr.Errors {
@@ -476,7 +452,7 @@ func TestFieldConfigPutRefusals(t *testing.T) {
 		t.Errorf("the 422 names (-want +got):\n%s\n%s", d, pr.Errors)
 	}
 
-	after, tag2 := getFieldConfig(t, gw.url, "acme-wa")
+	after, tag2 := getFieldConfig(t, gw.URL, "acme-wa")
 	if after.Version != before.Version || tag2 != tag {
 		t.Errorf("version %d (ETag %s) after a refused PUT, want %d (%s)", after.Version, tag2, before.Version, tag)
 	}
@@ -485,12 +461,12 @@ func TestFieldConfigPutRefusals(t *testing.T) {
 	}
 
 	noAdmin := scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
-	expectProblem(t, request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", noAdmin, withStage(before.Config, "Won", 30), "If-Match", tag),
+	expectProblem(t, apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", noAdmin, withStage(before.Config, "Won", 30), "If-Match", tag),
 		http.StatusForbidden)
-	if after, _ := getFieldConfig(t, gw.url, "acme-wa"); after.Version != before.Version {
+	if after, _ := getFieldConfig(t, gw.URL, "acme-wa"); after.Version != before.Version {
 		t.Errorf("a PUT without admin changed the version to %d", after.Version)
 	}
-	if r := validateOne(t, gw.url, "acme-wa", map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}); r.Status != answer.StatusFailed {
+	if r := validateOne(t, gw.URL, "acme-wa", map[string]any{"name": "Guo Ziyi", "whatsapp": "8615266667782", "owner": "kubrick101", "stage": "Won"}); r.Status != gateway.StatusFailed {
 		t.Errorf("a refused PUT took effect: %+v", r)
 	}
 }

@@ -1,21 +1,11 @@
 package app_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,63 +13,138 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
+	"crmgate/api/answer"
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
 	"crmgate/fieldconfig"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
+	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
+	"crmgate/providers/nxlink/nxlinksim"
+	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
 
-// gwInstance is one gateway built with app.Build and served over real HTTP.
-type gwInstance struct {
-	app *app.App
-	url string
+// secret is the HS256 secret of the gateways the tests configure.
+const secret = "an-hs256-secret-of-at-least-32-bytes"
+
+// gwSetup is what differs between the gateways the tests start.
+type gwSetup struct {
+	// doc is the configuration document (YAML); "" is the no-config
+	// sandbox. ${NX_SECRET} in it is the NXLink simulator's access secret.
+	doc string
+	// env holds the document's other ${VAR}s.
+	env map[string]string
+	// redis, when set, is the URL of the Redis the gateway keeps its state
+	// in (redis_url), under options.RedisPrefix.
+	redis string
+	// options are app.Build's; see apptest.Options.App.
+	options app.Options
+	// run runs the gateway's background work (field-configuration refresh,
+	// event delivery, import jobs) until the test ends.
+	run bool
 }
 
-// startGW builds a gateway from a configuration document (YAML; the
-// connections' secrets come from env) and serves it on a loopback httptest
-// server. When run is set, its background work (field-configuration refresh,
-// event delivery) runs until the test ends.
-func startGW(t *testing.T, doc string, o app.Options, run bool) *gwInstance {
+// startGW builds the gateway s describes and serves it over real HTTP on
+// a loopback port until the test ends.
+func startGW(t *testing.T, s gwSetup) *apptest.Gateway {
 	t.Helper()
-	cfg, err := config.Load(strings.NewReader(doc), ".", factories, func(k string) (string, bool) {
-		if k == "NX_SECRET" {
-			return "s3cr3t", true
+	var cfg *config.Config
+	if s.doc != "" {
+		doc := s.doc
+		if s.redis != "" {
+			doc = fmt.Sprintf("redis_url: %q\n", s.redis) + doc
 		}
-		return "", false
-	})
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, doc)
+		env := map[string]string{"NX_SECRET": "s3cr3t"}
+		maps.Copy(env, s.env)
+		cfg = apptest.Load(t, doc, env)
 	}
-	o.Providers = providers.All()
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	a, err := app.Build(context.Background(), cfg, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	if run {
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel) // runs before a.Close: cleanups are last in, first out
-		a.Run(ctx)
-	}
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(srv.Close)
-	return &gwInstance{app: a, url: srv.URL}
+	return apptest.Start(t, apptest.Options{Config: cfg, App: s.options, Run: s.run})
 }
 
-// servePeers serves p's simulators on loopback httptest servers.
-func servePeers(t *testing.T, p *peers) {
+// acmeDoc is a configuration document of the gateway's secret and the two
+// connections to the simulators (see peers): acme-cdp (NXLink) and acme-wa
+// (WSCRM).
+type acmeDoc struct {
+	top   string   // more top-level keys, YAML
+	nxURL string   // acme-cdp's base_url
+	nx    []string // more keys of acme-cdp, one "key: value" each
+	wsURL string   // acme-wa's base_url; "" leaves acme-wa out
+	ws    []string // more keys of acme-wa
+}
+
+func (d acmeDoc) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "auth: {jwt: {hs256_secret: %q}}\n", secret)
+	if d.top != "" {
+		b.WriteString(strings.TrimSpace(d.top) + "\n")
+	}
+	fmt.Fprintf(&b, `connections:
+  - id: acme-cdp
+    provider: nxlink
+    base_url: %q
+    access_key: fme2na3kdi3ki
+    access_secret: "${NX_SECRET}"
+    tenant_id: 123
+    app_key: "46oKF=os"
+`, d.nxURL)
+	for _, k := range d.nx {
+		b.WriteString("    " + k + "\n")
+	}
+	if d.wsURL == "" {
+		return b.String()
+	}
+	fmt.Fprintf(&b, `  - id: acme-wa
+    provider: wscrm
+    base_url: %q
+    tenant_id: 82
+    token: ws-token
+`, d.wsURL)
+	for _, k := range d.ws {
+		b.WriteString("    " + k + "\n")
+	}
+	return b.String()
+}
+
+// peers are the two provider simulators over real HTTP, with the accounts
+// of acmeDoc's connections.
+type peers struct {
+	nx    *nxlinksim.Simulator
+	ws    *wscrm.Simulator
+	nxURL string
+	wsURL string
+}
+
+// kubrick101 is the WSCRM agent every simulator has.
+var kubrick101 = wscrm.Agent{Account: "kubrick101", WhatsID: "86187272722"}
+
+// newPeers serves the simulators on loopback ports until the test ends:
+// NXLink with the seat agent1@example.com, WSCRM with agents and its
+// backend holding fields.
+func newPeers(t *testing.T, fields fieldconfig.Config, agents ...wscrm.Agent) *peers {
 	t.Helper()
+	p := &peers{
+		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
+			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
+		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token", Agents: agents, Fields: fields}),
+	}
 	nxs := httptest.NewServer(p.nx)
 	wss := httptest.NewServer(p.ws)
 	t.Cleanup(nxs.Close)
 	t.Cleanup(wss.Close)
 	p.nxURL, p.wsURL = nxs.URL, wss.URL
+	return p
 }
+
+// startPeers are simulators whose WSCRM backend knows one stage, "New
+// customer" (10), and the agent kubrick101.
+func startPeers(t *testing.T) *peers {
+	t.Helper()
+	return newPeers(t, fieldconfig.Config{Stages: []fieldconfig.Option{{Label: "New customer", ID: ptr(int64(10))}}}, kubrick101)
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // fcYAML parses a field configuration written in YAML.
 func fcYAML(t *testing.T, doc string) fieldconfig.Config {
@@ -102,75 +167,54 @@ func fcFlow(t *testing.T, c fieldconfig.Config) string {
 	return string(b)
 }
 
+// tokenAs mints a token of secret for the app sub with scopes on conns
+// (none: every connection).
+func tokenAs(t *testing.T, sub string, scopes []string, conns ...string) string {
+	t.Helper()
+	return apptest.Mint(t, []byte(secret), sub, scopes, conns...)
+}
+
 // scopedToken mints a token with the given scopes for the given connections.
 func scopedToken(t *testing.T, scopes []string, conns ...string) string {
 	t.Helper()
-	if len(conns) == 0 {
-		conns = []string{auth.AllConnections}
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: "e2e",
-		Scopes: scopes, Connections: conns, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return tokenAs(t, "e2e", scopes, conns...)
 }
 
 // adminBearer may do everything on every connection.
 func adminBearer(t *testing.T) string { return scopedToken(t, auth.Scopes) }
 
-// httpReply is an HTTP answer, read whole.
-type httpReply struct {
-	status int
-	header http.Header
-	body   []byte
+// bearer may write and read customers on every connection.
+func bearer(t *testing.T) string {
+	t.Helper()
+	return scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
 }
 
-// decode reads the answer's JSON body into v, numbers as json.Number.
-func (r httpReply) decode(t *testing.T, v any) {
+// post sends an import-shaped request and decodes a 200 answer (another
+// status is logged, with its body).
+func post(t *testing.T, url, tok string, body any) (int, answer.Answer) {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("answer %d is not JSON: %v: %s", r.status, err, r.body)
-	}
-}
-
-// request sends a request with a bearer token (none when tok is empty), body as
-// JSON when not nil, and the given extra headers.
-func request(t *testing.T, method, url, tok string, body any, header ...string) httpReply {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
+	r := apptest.Do(t, http.MethodPost, url, tok, body)
+	var a answer.Answer
+	if r.Status == http.StatusOK {
+		if err := json.Unmarshal(r.Body, &a); err != nil {
+			t.Fatalf("%v: %s", err, r.Body)
 		}
-		rd = bytes.NewReader(b)
+	} else {
+		t.Logf("answer %d: %s", r.Status, r.Body)
 	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
+	return r.Status, a
+}
+
+func checkCounts(t *testing.T, a answer.Answer, n int) {
+	t.Helper()
+	if a.Total != n || len(a.Results) != n || a.Succeeded+a.Failed+a.Unknown != n {
+		t.Fatalf("total %d results %d: %d+%d+%d", a.Total, len(a.Results), a.Succeeded, a.Failed, a.Unknown)
 	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	for i, r := range a.Results {
+		if r.Index != i {
+			t.Fatalf("result %d has index %d", i, r.Index)
+		}
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return httpReply{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 
 // problemBody is an application/problem+json answer.
@@ -184,16 +228,16 @@ type problemBody struct {
 
 // expectProblem checks that r is a problem+json answer with the status, and
 // returns it.
-func expectProblem(t *testing.T, r httpReply, status int) problemBody {
+func expectProblem(t *testing.T, r apptest.Reply, status int) problemBody {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("Content-Type %q, want application/problem+json", ct)
 	}
 	var p problemBody
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	if p.Status != status {
 		t.Errorf("problem status %d, want %d", p.Status, status)
 	}
@@ -214,28 +258,12 @@ func issueKeys(list []schema.Issue) []issueKey {
 	return out
 }
 
-// decodeNumbers decodes b, numbers as json.Number so that a JSON number and a
-// string holding digits stay different.
-func decodeNumbers(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v: %s", err, b)
-	}
-	return v
-}
-
 // matchGolden compares a wire body with testdata/<name> after decoding both
 // (so key order does not matter, and value types do).
 func matchGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	want, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(decodeNumbers(t, want), decodeNumbers(t, got)); d != "" {
+	want := testutil.ReadFile(t, "testdata", name)
+	if d := cmp.Diff(testutil.DecodeJSON(t, want), testutil.DecodeJSON(t, got)); d != "" {
 		t.Errorf("body differs from testdata/%s (-want +got):\n%s\ngot: %s", name, d, got)
 	}
 }
@@ -253,88 +281,11 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// redisMissing says why a Redis test cannot run: it fails under CI=true, where
-// Redis must be there, and is skipped elsewhere.
-func redisMissing(t *testing.T, why string) {
+// sharedRedis is REDIS_URL (without it the test fails under CI=true and is
+// skipped elsewhere) and a key prefix of the test's own, whose keys are
+// removed when the test ends.
+func sharedRedis(t *testing.T) (url, prefix string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
-
-// sharedRedisURL is REDIS_URL, with the test failing (CI) or skipped without it.
-func sharedRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("REDIS_URL")
-	if u == "" {
-		redisMissing(t, "REDIS_URL is not set: this test needs a real Redis (e.g. REDIS_URL=redis://127.0.0.1:6379/0)")
-	}
-	return u
-}
-
-// redisTestPrefix is a Redis key prefix no other test run uses.
-func redisTestPrefix(t *testing.T) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "crmgate-e2e:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-}
-
-// ownRedis is a redis-server process of the test's own, without
-// persistence, that the test can stop and start again on the same port.
-type ownRedis struct {
-	t    *testing.T
-	bin  string
-	port int
-	cmd  *exec.Cmd
-}
-
-// startOwnRedis starts redis-server on a free loopback port. Without the
-// binary the test fails (CI) or is skipped.
-func startOwnRedis(t *testing.T) *ownRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		redisMissing(t, "redis-server is not installed: this test starts and stops its own Redis")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	r := &ownRedis{t: t, bin: bin, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *ownRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// start runs the server and waits until it accepts connections.
-func (r *ownRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	waitFor(r.t, 10*time.Second, "redis-server accepts connections", func() bool {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), 200*time.Millisecond)
-		if err != nil {
-			return false
-		}
-		_ = c.Close()
-		return true
-	})
-}
-
-// stop kills the server and waits for it to exit.
-func (r *ownRedis) stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
+	_, prefix = redistest.Client(t)
+	return redistest.URL(t), prefix
 }

@@ -2,53 +2,29 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
 
 	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/config"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
 )
 
-// startSandbox serves the no-config sandbox on a test server.
-func startSandbox(t *testing.T) (*app.App, string) {
+// startSandbox serves the no-config sandbox, its background work running,
+// until the test ends.
+func startSandbox(t *testing.T) *apptest.Gateway {
 	t.Helper()
-	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.DiscardHandler),
-		GatewayURL: "http://" + srv.Listener.Addr().String()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a.Run(ctx)
-	return a, srv.URL
+	return startGW(t, gwSetup{run: true})
 }
 
-// appToken mints a token of the sandbox's secret for app sub.
-func appToken(t *testing.T, a *app.App, sub string, scopes ...string) string {
+// appToken mints a token of the sandbox's secret for app sub on
+// sandbox-wscrm.
+func appToken(t *testing.T, sb *apptest.Gateway, sub string, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(auth.MintOptions{Secret: a.Secret, Issuer: "crmgate", Audience: "crmgate", Subject: sub,
-		Scopes: scopes, Connections: []string{"sandbox-wscrm"}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return sb.Token(t, sub, scopes, "sandbox-wscrm")
 }
 
 type historyEntry struct {
@@ -68,13 +44,13 @@ type historyPage struct {
 
 func readHistory(t *testing.T, gw, tok string, q url.Values) historyPage {
 	t.Helper()
-	code, raw := do(t, http.MethodGet, gw+"/v1/customers/history?"+q.Encode(), tok, nil)
-	if code != http.StatusOK {
-		t.Fatalf("history %v: %d %s", q, code, raw)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/customers/history?"+q.Encode(), tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("history %v: %d %s", q, r.Status, r.Body)
 	}
 	var p historyPage
-	if err := json.Unmarshal(raw, &p); err != nil || p.History == nil || p.NextCursor == nil {
-		t.Fatalf("history %v: %s (%v)", q, raw, err)
+	if err := json.Unmarshal(r.Body, &p); err != nil || p.History == nil || p.NextCursor == nil {
+		t.Fatalf("history %v: %s (%v)", q, r.Body, err)
 	}
 	return p
 }
@@ -85,10 +61,11 @@ func readHistory(t *testing.T, gw, tok string, q url.Values) historyPage {
 // byte for byte. Another app sees neither unless it is admin.
 func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 	t.Parallel()
-	a, gw := startSandbox(t)
-	billing := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
-	crm := appToken(t, a, "crm", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
-	admin := appToken(t, a, "ops", auth.ScopeCustomersRead, auth.ScopeAdmin)
+	sb := startSandbox(t)
+	gw := sb.URL
+	billing := appToken(t, sb, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	crm := appToken(t, sb, "crm", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	admin := appToken(t, sb, "ops", auth.ScopeCustomersRead, auth.ScopeAdmin)
 
 	record := func(owner string) map[string]any {
 		r := map[string]any{"ref": "crm-17", "name": "Li Heng", "whatsapp": "+86 152 6666 7780"}
@@ -108,9 +85,9 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 	var ids []string
 	var answers [][]byte
 	for i, b := range bodies {
-		code, raw := do(t, http.MethodPost, gw+"/v1/customers", billing, b)
-		if code != http.StatusOK {
-			t.Fatalf("import %d: %d %s", i, code, raw)
+		r := apptest.Do(t, http.MethodPost, gw+"/v1/customers", billing, b)
+		if r.Status != http.StatusOK {
+			t.Fatalf("import %d: %d %s", i, r.Status, r.Body)
 		}
 		var ans struct {
 			RequestID string `json:"request_id"`
@@ -118,18 +95,18 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 				Status string `json:"status"`
 			} `json:"results"`
 		}
-		if err := json.Unmarshal(raw, &ans); err != nil || ans.Results[wantIndex[i]].Status != wantStatus[i] {
-			t.Fatalf("import %d answered %s, want record %d %s", i, raw, wantIndex[i], wantStatus[i])
+		if err := json.Unmarshal(r.Body, &ans); err != nil || ans.Results[wantIndex[i]].Status != wantStatus[i] {
+			t.Fatalf("import %d answered %s, want record %d %s", i, r.Body, wantIndex[i], wantStatus[i])
 		}
-		ids, answers = append(ids, ans.RequestID), append(answers, raw)
+		ids, answers = append(ids, ans.RequestID), append(answers, r.Body)
 	}
 	// A validation is not an import: neither looked up nor in the history.
-	code, raw := do(t, http.MethodPost, gw+"/v1/customers/validate", billing, bodies[1])
+	r := apptest.Do(t, http.MethodPost, gw+"/v1/customers/validate", billing, bodies[1])
 	var validated struct {
 		RequestID string `json:"request_id"`
 	}
-	if code != http.StatusOK || json.Unmarshal(raw, &validated) != nil {
-		t.Fatalf("validate: %d %s", code, raw)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &validated) != nil {
+		t.Fatalf("validate: %d %s", r.Status, r.Body)
 	}
 
 	for _, q := range []url.Values{
@@ -175,18 +152,18 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 	// The answers, byte for byte, to the app that made them and to admin.
 	for i, id := range ids {
 		for _, tok := range []string{billing, admin} {
-			code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, tok, nil)
-			if code != http.StatusOK || !bytes.Equal(raw, answers[i]) {
-				t.Errorf("GET /v1/requests/%s: %d\n%s\nwant the import's answer\n%s", id, code, raw, answers[i])
+			r := apptest.Do(t, http.MethodGet, gw+"/v1/requests/"+id, tok, nil)
+			if r.Status != http.StatusOK || !bytes.Equal(r.Body, answers[i]) {
+				t.Errorf("GET /v1/requests/%s: %d\n%s\nwant the import's answer\n%s", id, r.Status, r.Body, answers[i])
 			}
 		}
-		if code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, crm, nil); code != http.StatusNotFound {
-			t.Errorf("another app's request %s: %d %s, want 404", id, code, raw)
+		if r := apptest.Do(t, http.MethodGet, gw+"/v1/requests/"+id, crm, nil); r.Status != http.StatusNotFound {
+			t.Errorf("another app's request %s: %d %s, want 404", id, r.Status, r.Body)
 		}
 	}
 	for _, id := range []string{validated.RequestID, "no-such-request"} {
-		if code, raw := do(t, http.MethodGet, gw+"/v1/requests/"+id, billing, nil); code != http.StatusNotFound {
-			t.Errorf("GET /v1/requests/%s: %d %s, want 404", id, code, raw)
+		if r := apptest.Do(t, http.MethodGet, gw+"/v1/requests/"+id, billing, nil); r.Status != http.StatusNotFound {
+			t.Errorf("GET /v1/requests/%s: %d %s, want 404", id, r.Status, r.Body)
 		}
 	}
 
@@ -197,9 +174,8 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 	if got := readHistory(t, gw, admin, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 3 {
 		t.Errorf("admin sees %d entries, want 3", len(got))
 	}
-	code, raw = do(t, http.MethodPost, gw+"/v1/customers", crm, bodies[1])
-	if code != http.StatusOK {
-		t.Fatalf("crm's import: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodPost, gw+"/v1/customers", crm, bodies[1]); r.Status != http.StatusOK {
+		t.Fatalf("crm's import: %d %s", r.Status, r.Body)
 	}
 	if got := readHistory(t, gw, crm, url.Values{"whatsapp": {"8615266667780"}}).History; len(got) != 1 {
 		t.Errorf("app crm sees %d entries, want its own one", len(got))
@@ -219,10 +195,10 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 		{url.Values{"whatsapp": {"8615266667780"}, "limit": {"1001"}}, billing, http.StatusUnprocessableEntity},
 		{url.Values{"whatsapp": {"8615266667780"}, "cursor": {"nope"}}, billing, http.StatusUnprocessableEntity},
 		{url.Values{"connection": {"sandbox-nxlink"}, "whatsapp": {"8615266667780"}}, billing, http.StatusForbidden},
-		{url.Values{"whatsapp": {"8615266667780"}}, appToken(t, a, "writer", auth.ScopeCustomersWrite), http.StatusForbidden},
+		{url.Values{"whatsapp": {"8615266667780"}}, appToken(t, sb, "writer", auth.ScopeCustomersWrite), http.StatusForbidden},
 	} {
-		if code, raw := do(t, http.MethodGet, gw+"/v1/customers/history?"+bad.q.Encode(), bad.tok, nil); code != bad.want {
-			t.Errorf("history %v: %d %s, want %d", bad.q, code, raw, bad.want)
+		if r := apptest.Do(t, http.MethodGet, gw+"/v1/customers/history?"+bad.q.Encode(), bad.tok, nil); r.Status != bad.want {
+			t.Errorf("history %v: %d %s, want %d", bad.q, r.Status, r.Body, bad.want)
 		}
 	}
 }
@@ -232,11 +208,10 @@ func TestCustomerHistoryAndRequestLookup(t *testing.T) {
 // either lists both gateways' imports newest first.
 func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
 	t.Parallel()
-	redisURL := sharedRedisURL(t)
+	redisURL, prefix := sharedRedis(t)
 	p := fcPeers(t)
-	o := app.Options{RedisPrefix: redisTestPrefix(t)}
-	one := startGW(t, fcConfig(t, p, redisURL), o, false)
-	two := startGW(t, fcConfig(t, p, redisURL), o, false)
+	setup := gwSetup{doc: fcConfig(t, p), redis: redisURL, options: app.Options{RedisPrefix: prefix}}
+	one, two := startGW(t, setup), startGW(t, setup)
 	tok := scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead}, "acme-wa")
 
 	rec := map[string]any{"ref": "r-9", "name": "Guo Ziyi", "whatsapp": "+86 152 6666 7782", "owner": "kubrick101"}
@@ -244,32 +219,32 @@ func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
 	var ids []string
 	var answers [][]byte
 	for i, step := range []struct {
-		gw     *gwInstance
+		gw     *apptest.Gateway
 		record map[string]any
 		want   string
 	}{{one, bad, "failed"}, {two, rec, "succeeded"}} {
-		code, raw := do(t, http.MethodPost, step.gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-wa", "customers": []any{step.record}})
+		r := apptest.Do(t, http.MethodPost, step.gw.URL+"/v1/customers", tok, map[string]any{"connection": "acme-wa", "customers": []any{step.record}})
 		var ans struct {
 			RequestID string `json:"request_id"`
 			Results   []struct {
 				Status string `json:"status"`
 			} `json:"results"`
 		}
-		if code != http.StatusOK || json.Unmarshal(raw, &ans) != nil || len(ans.Results) != 1 || ans.Results[0].Status != step.want {
-			t.Fatalf("import %d: %d %s, want one record %s", i, code, raw, step.want)
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &ans) != nil || len(ans.Results) != 1 || ans.Results[0].Status != step.want {
+			t.Fatalf("import %d: %d %s, want one record %s", i, r.Status, r.Body, step.want)
 		}
-		ids, answers = append(ids, ans.RequestID), append(answers, raw)
+		ids, answers = append(ids, ans.RequestID), append(answers, r.Body)
 	}
-	for i, gw := range []*gwInstance{two, one} {
-		code, raw := do(t, http.MethodGet, gw.url+"/v1/requests/"+ids[i], tok, nil)
-		if code != http.StatusOK || !bytes.Equal(raw, answers[i]) {
-			t.Errorf("the other gateway's request %s: %d %s, want its answer byte for byte", ids[i], code, raw)
+	for i, gw := range []*apptest.Gateway{two, one} {
+		r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/requests/"+ids[i], tok, nil)
+		if r.Status != http.StatusOK || !bytes.Equal(r.Body, answers[i]) {
+			t.Errorf("the other gateway's request %s: %d %s, want its answer byte for byte", ids[i], r.Status, r.Body)
 		}
 	}
-	for _, gw := range []*gwInstance{one, two} {
-		got := readHistory(t, gw.url, tok, url.Values{"whatsapp": {"8615266667782"}}).History
+	for _, gw := range []*apptest.Gateway{one, two} {
+		got := readHistory(t, gw.URL, tok, url.Values{"whatsapp": {"8615266667782"}}).History
 		if len(got) != 2 || got[0].RequestID != ids[1] || got[0].Status != "succeeded" || got[1].RequestID != ids[0] || got[1].Status != "failed" {
-			t.Errorf("history on %s: %+v, want %s succeeded then %s failed", gw.url, got, ids[1], ids[0])
+			t.Errorf("history on %s: %+v, want %s succeeded then %s failed", gw.URL, got, ids[1], ids[0])
 		}
 	}
 }
@@ -278,12 +253,12 @@ func TestHistorySharedByInstancesThroughRedis(t *testing.T) {
 // in its customer's history, under its number as typed and its ref.
 func TestHistoryOfARecordLeftRaw(t *testing.T) {
 	t.Parallel()
-	a, gw := startSandbox(t)
-	tok := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	sb := startSandbox(t)
+	gw := sb.URL
+	tok := appToken(t, sb, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
 	body := []byte(`{"connection":"sandbox-wscrm","customers":[{"ref":"raw-1","name":"Li Heng","owner":"kubrick101","whatsapp":"+86 152 6666 7781","level":"high"}]}`)
-	code, raw := do(t, http.MethodPost, gw+"/v1/customers", tok, body)
-	if code != http.StatusOK || !bytes.Contains(raw, []byte(`"status":"failed"`)) {
-		t.Fatalf("import: %d %s, want the record failed", code, raw)
+	if r := apptest.Do(t, http.MethodPost, gw+"/v1/customers", tok, body); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte(`"status":"failed"`)) {
+		t.Fatalf("import: %d %s, want the record failed", r.Status, r.Body)
 	}
 	for _, q := range []url.Values{{"whatsapp": {"8615266667781"}}, {"ref": {"raw-1"}}} {
 		got := readHistory(t, gw, tok, q).History
@@ -298,26 +273,27 @@ func TestHistoryOfARecordLeftRaw(t *testing.T) {
 // job reads back newest first, the job's entry naming the job.
 func TestCustomerHistoryIncludesJobRows(t *testing.T) {
 	t.Parallel()
-	a, gw := startSandbox(t)
-	tok := appToken(t, a, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
+	sb := startSandbox(t)
+	gw := sb.URL
+	tok := appToken(t, sb, "billing", auth.ScopeCustomersWrite, auth.ScopeCustomersRead)
 	rec := map[string]any{"ref": "crm-21", "name": "Li Heng", "owner": "kubrick101", "whatsapp": "+86 152 6666 7790"}
-	if code, raw := do(t, http.MethodPost, gw+"/v1/customers", tok, map[string]any{"connection": "sandbox-wscrm", "customers": []any{rec}}); code != http.StatusOK {
-		t.Fatalf("import: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodPost, gw+"/v1/customers", tok, map[string]any{"connection": "sandbox-wscrm", "customers": []any{rec}}); r.Status != http.StatusOK {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
 	national := map[string]any{"ref": "crm-21", "name": "Li Heng", "owner": "kubrick101", "whatsapp": "152 6666 7790"}
 	bad := map[string]any{"ref": "crm-21", "name": "Li Heng", "whatsapp": "152 6666 7790"} // no owner: failed
-	code, raw := do(t, http.MethodPost, gw+"/v1/imports", tok, map[string]any{"connection": "sandbox-wscrm", "default_region": "CN", "dedupe": false,
+	r := apptest.Do(t, http.MethodPost, gw+"/v1/imports", tok, map[string]any{"connection": "sandbox-wscrm", "default_region": "CN", "dedupe": false,
 		"customers": []any{national, bad}})
 	var job struct {
 		ID     string `json:"id"`
 		Status string `json:"status"`
 	}
-	if code != http.StatusAccepted || json.Unmarshal(raw, &job) != nil {
-		t.Fatalf("POST /v1/imports: %d %s", code, raw)
+	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &job) != nil {
+		t.Fatalf("POST /v1/imports: %d %s", r.Status, r.Body)
 	}
 	waitFor(t, 30*time.Second, "the job to complete", func() bool {
-		_, raw := do(t, http.MethodGet, gw+"/v1/imports/"+job.ID, tok, nil)
-		return json.Unmarshal(raw, &job) == nil && job.Status == "completed"
+		r := apptest.Do(t, http.MethodGet, gw+"/v1/imports/"+job.ID, tok, nil)
+		return json.Unmarshal(r.Body, &job) == nil && job.Status == "completed"
 	})
 	var got []historyEntry
 	waitFor(t, 10*time.Second, "the job's rows in the history", func() bool {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -16,43 +15,31 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/events"
+	"crmgate/internal/apptest"
 	"crmgate/jobs"
 )
 
-// importsGateway serves both simulators' connections with import jobs
-// running; extra is added to the configuration document's top level.
-func importsGateway(t *testing.T, p *peers, extra string) *gwInstance {
+// importsGateway serves new simulators (startPeers) and a gateway of both
+// their connections with import jobs running, top added to its
+// configuration document's top level, and returns them with a token of the
+// app billing-app (writer). A subtest named redis keeps the jobs in the
+// shared Redis.
+func importsGateway(t *testing.T, top string) (*peers, *apptest.Gateway, string) {
 	t.Helper()
-	doc := fmt.Sprintf(`
-auth: {jwt: {hs256_secret: %q}}
-events: {allow_loopback: true}
-%s
-connections:
-  - id: acme-cdp
-    provider: nxlink
-    base_url: %q
-    access_key: fme2na3kdi3ki
-    access_secret: "${NX_SECRET}"
-    tenant_id: 123
-    app_key: "46oKF=os"
-    retries: 0
-    concurrency: 2
-    field_config: {required: [name]}
-  - id: acme-wa
-    provider: wscrm
-    base_url: %q
-    tenant_id: 82
-    token: ws-token
-    field_config:
-      required: [whatsapp, owner]
-      stages: [{label: "New customer", id: 10}]
-`, secret, extra, p.nxURL, p.wsURL)
-	o := app.Options{DeliverySchedule: []time.Duration{50 * time.Millisecond}, DeliveryPoll: 50 * time.Millisecond}
-	if strings.HasSuffix(t.Name(), "/redis") || strings.Contains(t.Name(), "/redis/") {
-		doc = fmt.Sprintf("redis_url: %q\n", sharedRedisURL(t)) + doc
-		o.RedisPrefix = redisTestPrefix(t)
+	p := startPeers(t)
+	s := gwSetup{
+		doc: acmeDoc{
+			top:   "events: {allow_loopback: true}\n" + top,
+			nxURL: p.nxURL, nx: []string{"retries: 0", "concurrency: 2", "field_config: {required: [name]}"},
+			wsURL: p.wsURL, ws: []string{`field_config: {required: [whatsapp, owner], stages: [{label: "New customer", id: 10}]}`},
+		}.String(),
+		options: app.Options{DeliverySchedule: []time.Duration{50 * time.Millisecond}, DeliveryPoll: 50 * time.Millisecond},
+		run:     true,
 	}
-	return startGW(t, doc, o, true)
+	if strings.HasSuffix(t.Name(), "/redis") || strings.Contains(t.Name(), "/redis/") {
+		s.redis, s.options.RedisPrefix = sharedRedis(t)
+	}
+	return p, startGW(t, s), writer(t)
 }
 
 // onBothEngines runs an import job test on the in-process engine and on the
@@ -62,25 +49,12 @@ func onBothEngines(t *testing.T, test func(t *testing.T)) {
 	t.Run("redis", test)
 }
 
-func jobToken(t *testing.T, sub string, scopes []string, conns ...string) string {
-	t.Helper()
-	if len(conns) == 0 {
-		conns = []string{auth.AllConnections}
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: []byte(secret), Issuer: "crmgate", Audience: "crmgate", Subject: sub,
-		Scopes: scopes, Connections: conns, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 func writer(t *testing.T) string {
-	return jobToken(t, "billing-app", []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
+	return tokenAs(t, "billing-app", []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
 }
 
 // upload POSTs a multipart job: the options part and the file part.
-func upload(t *testing.T, gw, tok string, opts map[string]any, name string, file []byte, header ...string) httpReply {
+func upload(t *testing.T, gw, tok string, opts map[string]any, name string, file []byte, header ...string) apptest.Reply {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -90,44 +64,32 @@ func upload(t *testing.T, gw, tok string, opts map[string]any, name string, file
 	fw, _ := mw.CreateFormFile("file", name)
 	_, _ = fw.Write(file)
 	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, gw+"/v1/imports", &body)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return httpReply{status: resp.StatusCode, header: resp.Header, body: raw}
+	return apptest.Do(t, http.MethodPost, gw+"/v1/imports", tok, body.Bytes(), append([]string{"Content-Type", mw.FormDataContentType()}, header...)...)
 }
 
-func accepted(t *testing.T, r httpReply) jobs.Job {
+func accepted(t *testing.T, r apptest.Reply) jobs.Job {
 	t.Helper()
-	if r.status != http.StatusAccepted {
-		t.Fatalf("POST /v1/imports: %d %s", r.status, r.body)
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("POST /v1/imports: %d %s", r.Status, r.Body)
 	}
 	var j jobs.Job
-	if err := json.Unmarshal(r.body, &j); err != nil {
+	if err := json.Unmarshal(r.Body, &j); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(j.ID, "imp_") || r.header.Get("Location") != "/v1/imports/"+j.ID {
-		t.Fatalf("job %q at Location %q", j.ID, r.header.Get("Location"))
+	if !strings.HasPrefix(j.ID, "imp_") || r.Header.Get("Location") != "/v1/imports/"+j.ID {
+		t.Fatalf("job %q at Location %q", j.ID, r.Header.Get("Location"))
 	}
 	return j
 }
 
 func getJob(t *testing.T, gw, tok, id string) jobs.Job {
 	t.Helper()
-	r := request(t, http.MethodGet, gw+"/v1/imports/"+id, tok, nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET job: %d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/imports/"+id, tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET job: %d %s", r.Status, r.Body)
 	}
 	var j jobs.Job
-	if err := json.Unmarshal(r.body, &j); err != nil {
+	if err := json.Unmarshal(r.Body, &j); err != nil {
 		t.Fatal(err)
 	}
 	checkJobCounts(t, j)
@@ -169,15 +131,15 @@ func allResults(t *testing.T, gw, tok, id, query string) []jobs.Result {
 		if cursor != "" {
 			u += "&cursor=" + cursor
 		}
-		r := request(t, http.MethodGet, u, tok, nil)
-		if r.status != http.StatusOK {
-			t.Fatalf("results: %d %s", r.status, r.body)
+		r := apptest.Do(t, http.MethodGet, u, tok, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("results: %d %s", r.Status, r.Body)
 		}
 		var page struct {
 			Results    []jobs.Result `json:"results"`
 			NextCursor string        `json:"next_cursor"`
 		}
-		if err := json.Unmarshal(r.body, &page); err != nil {
+		if err := json.Unmarshal(r.Body, &page); err != nil {
 			t.Fatal(err)
 		}
 		if len(page.Results) > 100 {
@@ -208,24 +170,22 @@ func TestImportJobJSON(t *testing.T) { onBothEngines(t, testImportJobJSON) }
 
 func testImportJobJSON(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	recs := customers(250, func(i int) string { return fmt.Sprintf("+86 152 %04d %04d", i/10000, 7000+i) })
 	recs[10]["whatsapp"] = "not a phone"
 	recs[20]["whatsapp"] = recs[5]["whatsapp"]
-	job := accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
+	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
 	if job.Total != 250 || job.Source.Kind != jobs.KindJSON || job.CreatedBy != "billing-app" || !job.Dedupe {
 		t.Fatalf("accepted job %+v", job)
 	}
-	done := waitJob(t, gw.url, tok, job.ID)
+	done := waitJob(t, gw.URL, tok, job.ID)
 	if done.Status != jobs.StatusCompleted || done.Pending != 0 || done.Succeeded != 248 || done.Failed != 2 || done.FinishedAt == nil {
 		t.Fatalf("job ended %+v", done)
 	}
 	if done.ErrorsByCode["invalid_phone"] != 1 || done.ErrorsByCode["duplicate_in_job"] != 1 {
 		t.Fatalf("errors_by_code %v", done.ErrorsByCode)
 	}
-	rs := allResults(t, gw.url, tok, job.ID, "")
+	rs := allResults(t, gw.URL, tok, job.ID, "")
 	if len(rs) != 250 {
 		t.Fatalf("%d results", len(rs))
 	}
@@ -246,7 +206,7 @@ func testImportJobJSON(t *testing.T) {
 	if calls := len(p.nx.Calls()); calls != 3 {
 		t.Fatalf("%d calls, want 3 chunks", calls)
 	}
-	failed := allResults(t, gw.url, tok, job.ID, "&status=failed")
+	failed := allResults(t, gw.URL, tok, job.ID, "&status=failed")
 	if len(failed) != 2 || failed[0].Index != 10 || failed[1].Index != 20 {
 		t.Fatalf("failed results %+v", failed)
 	}
@@ -259,25 +219,23 @@ func TestImportJobCSVMappingRegion(t *testing.T) { onBothEngines(t, testImportJo
 
 func testImportJobCSVMappingRegion(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	csv := "\xEF\xBB\xBFFull Name;Mobile;Notes\n" +
 		"Ada;152 6666 7780;first\n" +
 		"\n" +
 		"Bob;\"152 6666 7781;broken\n"
 	csv = "\xEF\xBB\xBFFull Name;Mobile;Notes\nAda;152 6666 7780;first\n\nBob;152 6666 7781;;extra\nCy;+44 20 7946 0958;\n"
-	job := accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp", "default_region": "CN",
+	job := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp", "default_region": "CN",
 		"mapping": map[string]string{"Full Name": "name", "Mobile": "whatsapp"}}, "contacts.csv", []byte(csv)))
 	if job.Source != (jobs.Source{Kind: jobs.KindCSV, Name: "contacts.csv", Rows: 3}) || job.SkippedRows != 1 ||
 		len(job.UnmappedColumns) != 1 || job.UnmappedColumns[0] != "Notes" || job.DefaultRegion != "CN" {
 		t.Fatalf("accepted %+v", job)
 	}
-	done := waitJob(t, gw.url, tok, job.ID)
+	done := waitJob(t, gw.URL, tok, job.ID)
 	if done.Succeeded != 2 || done.Failed != 1 || done.ErrorsByCode["invalid_row"] != 1 {
 		t.Fatalf("ended %+v", done)
 	}
-	rs := allResults(t, gw.url, tok, job.ID, "")
+	rs := allResults(t, gw.URL, tok, job.ID, "")
 	if rs[0].Row != 2 || rs[1].Row != 4 || rs[1].Errors[0].Code != "invalid_row" || rs[2].Row != 5 {
 		t.Fatalf("results %+v", rs)
 	}
@@ -291,24 +249,22 @@ func testImportJobCSVMappingRegion(t *testing.T) {
 
 	// A mapping that cannot work, an unknown region and a bad file are
 	// refused before anything runs.
-	pr := expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp",
+	pr := expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp",
 		"mapping": map[string]string{"Nope": "whatsapp", "Mobile": "no_such_field"}}, "c.csv", []byte(csv)), http.StatusUnprocessableEntity)
 	if len(pr.Errors) < 2 {
 		t.Fatalf("mapping problems %+v", pr)
 	}
-	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp", "default_region": "XX"}, "c.csv", []byte(csv)), http.StatusUnprocessableEntity)
-	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("a;a\n1;2\n")), http.StatusUnprocessableEntity)
-	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("name\n\xff\xfe\n")), http.StatusUnsupportedMediaType)
+	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp", "default_region": "XX"}, "c.csv", []byte(csv)), http.StatusUnprocessableEntity)
+	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("a;a\n1;2\n")), http.StatusUnprocessableEntity)
+	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("name\n\xff\xfe\n")), http.StatusUnsupportedMediaType)
 }
 
 // default_region applies to POST /v1/customers too: the request's, else
 // the connection's.
 func TestDefaultRegionOnCustomers(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
-	code, ans := post(t, gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-cdp", "default_region": "CN",
+	p, gw, tok := importsGateway(t, "")
+	code, ans := post(t, gw.URL+"/v1/customers", tok, map[string]any{"connection": "acme-cdp", "default_region": "CN",
 		"customers": []map[string]any{{"name": "Li", "whatsapp": "152 6666 7790"}}})
 	if code != 200 || ans.Succeeded != 1 {
 		t.Fatalf("%d %+v", code, ans)
@@ -320,7 +276,7 @@ func TestDefaultRegionOnCustomers(t *testing.T) {
 	if !found {
 		t.Fatal("the national number was not read in CN")
 	}
-	r := request(t, http.MethodPost, gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-cdp", "default_region": "QQ",
+	r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/customers", tok, map[string]any{"connection": "acme-cdp", "default_region": "QQ",
 		"customers": []map[string]any{{"name": "Li", "whatsapp": "152 6666 7790"}}})
 	expectProblem(t, r, http.StatusUnprocessableEntity)
 }
@@ -353,20 +309,18 @@ func TestImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 
 func testImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	file := xlsxFile(t, [][]string{{"Name", "WhatsApp"}, {"Ada", "+86 152 6666 7780"}, {"Bob", "12"}, {"", "+86 152 6666 7782"}})
-	job := accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "people.xlsx", file))
-	done := waitJob(t, gw.url, tok, job.ID)
+	job := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "people.xlsx", file))
+	done := waitJob(t, gw.URL, tok, job.ID)
 	if done.Succeeded != 1 || done.Failed != 2 {
 		t.Fatalf("ended %+v", done)
 	}
-	r := request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID+"/report", tok, nil)
-	if r.status != 200 || r.header.Get("Content-Type") != jobs.XLSXContentType || !strings.Contains(r.header.Get("Content-Disposition"), "people.report.xlsx") {
-		t.Fatalf("report %d %v", r.status, r.header)
+	r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID+"/report", tok, nil)
+	if r.Status != 200 || r.Header.Get("Content-Type") != jobs.XLSXContentType || !strings.Contains(r.Header.Get("Content-Disposition"), "people.report.xlsx") {
+		t.Fatalf("report %d %v", r.Status, r.Header)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(r.body))
+	f, err := excelize.OpenReader(bytes.NewReader(r.Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,18 +339,18 @@ func testImportJobXLSXReportFixedAndReuploaded(t *testing.T) {
 	if err := f.Write(&fixed); err != nil {
 		t.Fatal(err)
 	}
-	again := accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "people.report.xlsx", fixed.Bytes()))
+	again := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "people.report.xlsx", fixed.Bytes()))
 	if len(again.UnmappedColumns) != 0 {
 		t.Fatalf("the crmgate_* columns were not ignored: %v", again.UnmappedColumns)
 	}
-	redone := waitJob(t, gw.url, tok, again.ID)
+	redone := waitJob(t, gw.URL, tok, again.ID)
 	if redone.Succeeded != 2 || redone.Failed != 0 {
 		t.Fatalf("re-upload ended %+v", redone)
 	}
 	// A CSV report on request, and an empty one for a job that fully succeeded.
-	r = request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID+"/report?format=csv", tok, nil)
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || strings.Count(string(r.body), "\n") != 3 {
-		t.Fatalf("csv report %d %q", r.status, r.body)
+	r = apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID+"/report?format=csv", tok, nil)
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || strings.Count(string(r.Body), "\n") != 3 {
+		t.Fatalf("csv report %d %q", r.Status, r.Body)
 	}
 }
 
@@ -405,22 +359,20 @@ func TestImportJobDryRunSendsNothing(t *testing.T) { onBothEngines(t, testImport
 
 func testImportJobDryRunSendsNothing(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "")
 	recs := customers(150, func(i int) string { return fmt.Sprintf("+86 152 6666 %04d", i) })
 	recs[3]["whatsapp"] = "x"
-	job := accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "dry_run": true, "customers": recs}))
-	done := waitJob(t, gw.url, tok, job.ID)
+	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "dry_run": true, "customers": recs}))
+	done := waitJob(t, gw.URL, tok, job.ID)
 	if !done.DryRun || done.Valid == nil || *done.Valid != 149 || done.Failed != 1 || done.Status != jobs.StatusCompleted {
 		t.Fatalf("dry run ended %+v", done)
 	}
 	if n := len(p.nx.Calls()); n != 0 {
 		t.Fatalf("a dry run sent %d calls", n)
 	}
-	r := request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID+"/report?format=csv", tok, nil)
-	if strings.Count(string(r.body), "\n") != 2 {
-		t.Fatalf("dry-run report %q", r.body)
+	r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID+"/report?format=csv", tok, nil)
+	if strings.Count(string(r.Body), "\n") != 2 {
+		t.Fatalf("dry-run report %q", r.Body)
 	}
 }
 
@@ -429,16 +381,14 @@ func TestImportJobDedupeOff(t *testing.T) { onBothEngines(t, testImportJobDedupe
 
 func testImportJobDedupeOff(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	csv := "name,whatsapp\nA,+86 152 6666 7780\nB,0086 152-6666-7780\n"
-	on := waitJob(t, gw.url, tok, accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv))).ID)
-	off := waitJob(t, gw.url, tok, accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp", "dedupe": false}, "a.csv", []byte(csv))).ID)
+	on := waitJob(t, gw.URL, tok, accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv))).ID)
+	off := waitJob(t, gw.URL, tok, accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp", "dedupe": false}, "a.csv", []byte(csv))).ID)
 	if on.ErrorsByCode["duplicate_in_job"] != 1 || on.Succeeded != 1 || off.Succeeded != 2 || off.Dedupe {
 		t.Fatalf("dedupe on %+v, off %+v", on, off)
 	}
-	rs := allResults(t, gw.url, tok, on.ID, "&status=failed")
+	rs := allResults(t, gw.URL, tok, on.ID, "&status=failed")
 	if len(rs) != 1 || rs[0].Row != 3 || !strings.Contains(rs[0].Errors[0].Message, "row 2") {
 		t.Fatalf("duplicate %+v", rs)
 	}
@@ -450,18 +400,16 @@ func TestImportJobCancel(t *testing.T) { onBothEngines(t, testImportJobCancel) }
 
 func testImportJobCancel(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
+	p, gw, tok := importsGateway(t, "jobs: {workers: 1}")
 	p.nx.SetDelay(200 * time.Millisecond)
-	gw := importsGateway(t, p, "jobs: {workers: 1}")
-	tok := writer(t)
 	recs := customers(3000, func(i int) string { return fmt.Sprintf("+86 152 %04d %04d", i/1000, i) })
-	job := accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
+	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
 	waitFor(t, 30*time.Second, "the first call", func() bool { return len(p.nx.Calls()) > 0 })
-	r := request(t, http.MethodPost, gw.url+"/v1/imports/"+job.ID+"/cancel", tok, nil)
-	if r.status != 200 {
-		t.Fatalf("cancel: %d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+job.ID+"/cancel", tok, nil)
+	if r.Status != 200 {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
 	}
-	done := waitJob(t, gw.url, tok, job.ID)
+	done := waitJob(t, gw.URL, tok, job.ID)
 	if done.Status != jobs.StatusCanceled || done.ErrorsByCode["canceled"] < 2000 || done.Pending != 0 {
 		t.Fatalf("canceled %+v", done)
 	}
@@ -472,7 +420,7 @@ func testImportJobCancel(t *testing.T) {
 	if done.Succeeded != sent*100 {
 		t.Fatalf("succeeded %d for %d calls", done.Succeeded, sent)
 	}
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports/"+job.ID+"/cancel", tok, nil), http.StatusConflict)
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+job.ID+"/cancel", tok, nil), http.StatusConflict)
 }
 
 // Rows left unknown (the provider unavailable) are sent again by …/retry as
@@ -481,28 +429,26 @@ func TestImportJobRetryUnknown(t *testing.T) { onBothEngines(t, testImportJobRet
 
 func testImportJobRetryUnknown(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "jobs: {workers: 1}")
-	tok := writer(t)
+	p, gw, tok := importsGateway(t, "jobs: {workers: 1}")
 	p.nx.FailNext(1)
 	recs := customers(300, func(i int) string { return fmt.Sprintf("+86 152 6666 %04d", i) })
-	job := waitJob(t, gw.url, tok, accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs})).ID)
+	job := waitJob(t, gw.URL, tok, accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs})).ID)
 	if job.Succeeded != 200 || job.Unknown+job.Failed != 100 {
 		t.Fatalf("first job %+v", job)
 	}
-	r := request(t, http.MethodPost, gw.url+"/v1/imports/"+job.ID+"/retry", tok, nil)
+	r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+job.ID+"/retry", tok, nil)
 	retry := accepted(t, r)
 	if retry.Total != 100 || retry.RetryOf != job.ID {
 		t.Fatalf("retry job %+v", retry)
 	}
-	done := waitJob(t, gw.url, tok, retry.ID)
+	done := waitJob(t, gw.URL, tok, retry.ID)
 	if done.Succeeded != 100 {
 		t.Fatalf("retry ended %+v", done)
 	}
 	if got := len(p.nx.Customers()); got != 300 {
 		t.Fatalf("simulator holds %d", got)
 	}
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports/"+retry.ID+"/retry", tok, nil), http.StatusUnprocessableEntity)
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+retry.ID+"/retry", tok, nil), http.StatusUnprocessableEntity)
 }
 
 // Scopes as §7's table; another app's jobs are not seen (404) except by an
@@ -511,39 +457,37 @@ func TestImportJobScopesAndIsolation(t *testing.T) { onBothEngines(t, testImport
 
 func testImportJobScopesAndIsolation(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	body := map[string]any{"connection": "acme-cdp", "customers": customers(2, func(i int) string { return fmt.Sprintf("+86 152 6666 77%02d", i) })}
-	reader := jobToken(t, "billing-app", []string{auth.ScopeCustomersRead})
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports", reader, body), http.StatusForbidden)
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports", jobToken(t, "x", []string{auth.ScopeCustomersWrite}, "acme-wa"), body), http.StatusForbidden)
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "nope", "customers": body["customers"]}), http.StatusNotFound)
-	job := waitJob(t, gw.url, tok, accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, body)).ID)
+	reader := tokenAs(t, "billing-app", []string{auth.ScopeCustomersRead})
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", reader, body), http.StatusForbidden)
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tokenAs(t, "x", []string{auth.ScopeCustomersWrite}, "acme-wa"), body), http.StatusForbidden)
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "nope", "customers": body["customers"]}), http.StatusNotFound)
+	job := waitJob(t, gw.URL, tok, accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, body)).ID)
 
-	other := jobToken(t, "other-app", []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
-	expectProblem(t, request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID, other, nil), http.StatusNotFound)
-	expectProblem(t, request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID+"/results", other, nil), http.StatusNotFound)
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/imports/"+job.ID+"/cancel", other, nil), http.StatusNotFound)
-	expectProblem(t, request(t, http.MethodGet, gw.url+"/v1/imports/"+job.ID, jobToken(t, "billing-app", []string{auth.ScopeCustomersRead}, "acme-wa"), nil), http.StatusForbidden)
-	getJob(t, gw.url, reader, job.ID)
+	other := tokenAs(t, "other-app", []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
+	expectProblem(t, apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID, other, nil), http.StatusNotFound)
+	expectProblem(t, apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID+"/results", other, nil), http.StatusNotFound)
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+job.ID+"/cancel", other, nil), http.StatusNotFound)
+	expectProblem(t, apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports/"+job.ID, tokenAs(t, "billing-app", []string{auth.ScopeCustomersRead}, "acme-wa"), nil), http.StatusForbidden)
+	getJob(t, gw.URL, reader, job.ID)
 
 	list := func(tok, q string) []string {
-		r := request(t, http.MethodGet, gw.url+"/v1/imports"+q, tok, nil)
-		if r.status != 200 {
-			t.Fatalf("list: %d %s", r.status, r.body)
+		r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports"+q, tok, nil)
+		if r.Status != 200 {
+			t.Fatalf("list: %d %s", r.Status, r.Body)
 		}
 		var page struct {
 			Jobs []jobs.Job `json:"jobs"`
 		}
-		_ = json.Unmarshal(r.body, &page)
+		_ = json.Unmarshal(r.Body, &page)
 		var ids []string
 		for _, j := range page.Jobs {
 			ids = append(ids, j.ID)
 		}
 		return ids
 	}
-	mine := waitJob(t, gw.url, other, accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", other, body)).ID)
+	mine := waitJob(t, gw.URL, other, accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", other, body)).ID)
 	if got := list(other, ""); len(got) != 1 || got[0] != mine.ID {
 		t.Fatalf("other-app lists %v", got)
 	}
@@ -553,10 +497,10 @@ func testImportJobScopesAndIsolation(t *testing.T) {
 	if got := list(adminBearer(t), "?limit=1"); len(got) != 1 {
 		t.Fatalf("limit 1 lists %v", got)
 	}
-	if got := list(jobToken(t, "admin", auth.Scopes, "acme-wa"), ""); len(got) != 0 {
+	if got := list(tokenAs(t, "admin", auth.Scopes, "acme-wa"), ""); len(got) != 0 {
 		t.Fatalf("an admin of acme-wa lists %v", got)
 	}
-	expectProblem(t, request(t, http.MethodGet, gw.url+"/v1/imports?connection=acme-cdp", jobToken(t, "billing-app", []string{auth.ScopeCustomersRead}, "acme-wa"), nil), http.StatusForbidden)
+	expectProblem(t, apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports?connection=acme-cdp", tokenAs(t, "billing-app", []string{auth.ScopeCustomersRead}, "acme-wa"), nil), http.StatusForbidden)
 }
 
 // The same Idempotency-Key and upload answer the same job; another upload
@@ -565,19 +509,17 @@ func TestImportJobIdempotencyKey(t *testing.T) { onBothEngines(t, testImportJobI
 
 func testImportJobIdempotencyKey(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	csv := []byte("name,whatsapp\nA,+86 152 6666 7780\n")
-	first := accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1"))
-	again := upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1")
-	if j := accepted(t, again); j.ID != first.ID || again.header.Get("Idempotent-Replayed") != "true" {
+	first := accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1"))
+	again := upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", csv, "Idempotency-Key", "k1")
+	if j := accepted(t, again); j.ID != first.ID || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay gave %s, first %s", j.ID, first.ID)
 	}
-	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", append(csv, "B,+86 152 6666 7781\n"...), "Idempotency-Key", "k1"), http.StatusUnprocessableEntity)
-	r := request(t, http.MethodGet, gw.url+"/v1/imports?limit=10", tok, nil)
-	if strings.Count(string(r.body), `"id":"imp_`) != 1 {
-		t.Fatalf("more than one job: %s", r.body)
+	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", append(csv, "B,+86 152 6666 7781\n"...), "Idempotency-Key", "k1"), http.StatusUnprocessableEntity)
+	r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/imports?limit=10", tok, nil)
+	if strings.Count(string(r.Body), `"id":"imp_`) != 1 {
+		t.Fatalf("more than one job: %s", r.Body)
 	}
 }
 
@@ -586,12 +528,10 @@ func TestImportJobCompletedEvent(t *testing.T) { onBothEngines(t, testImportJobC
 
 func testImportJobCompletedEvent(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "")
 	sub := newSubscriber(t, nil)
-	subscribe(t, gw.url, sub, []string{events.TypeImportCompleted}, []string{"acme-cdp"})
-	job := accepted(t, request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "acme-cdp",
+	subscribe(t, gw.URL, sub, []string{events.TypeImportCompleted}, []string{"acme-cdp"})
+	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp",
 		"customers": customers(3, func(i int) string { return fmt.Sprintf("+86 152 6666 77%02d", i) })}))
 	d := sub.next(t)
 	var ev struct {
@@ -616,9 +556,7 @@ func TestImportJobLimits(t *testing.T) { onBothEngines(t, testImportJobLimits) }
 
 func testImportJobLimits(t *testing.T) {
 	t.Parallel()
-	p := startPeers(t)
-	gw := importsGateway(t, p, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")
-	tok := writer(t)
+	_, gw, tok := importsGateway(t, "limits: {max_body_bytes: 1024, max_upload_bytes: 8192, max_job_rows: 50}")
 	var csv strings.Builder
 	csv.WriteString("name,whatsapp,remarks\n")
 	for i := range 40 {
@@ -627,20 +565,20 @@ func testImportJobLimits(t *testing.T) {
 	if csv.Len() <= 1024 || csv.Len() >= 8000 {
 		t.Fatalf("test file of %d bytes", csv.Len())
 	}
-	job := waitJob(t, gw.url, tok, accepted(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String()))).ID)
+	job := waitJob(t, gw.URL, tok, accepted(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String()))).ID)
 	if job.Succeeded != 40 {
 		t.Fatalf("ended %+v", job)
 	}
 	for range 20 {
 		csv.WriteString("D,+86 152 6666 9999,\n")
 	}
-	pr := expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String())), http.StatusRequestEntityTooLarge)
+	pr := expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte(csv.String())), http.StatusRequestEntityTooLarge)
 	if !strings.Contains(pr.Detail, "row 52") {
 		t.Fatalf("too many rows: %+v", pr)
 	}
 	big := strings.Repeat("y", 9000)
-	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte("name\n"+big+"\n")), http.StatusRequestEntityTooLarge)
+	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "a.csv", []byte("name\n"+big+"\n")), http.StatusRequestEntityTooLarge)
 	// POST /v1/customers keeps its own limit.
-	expectProblem(t, request(t, http.MethodPost, gw.url+"/v1/customers", tok, map[string]any{"connection": "acme-cdp",
+	expectProblem(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/customers", tok, map[string]any{"connection": "acme-cdp",
 		"customers": []map[string]any{{"name": big, "whatsapp": "+86 152 6666 0001"}}}), http.StatusRequestEntityTooLarge)
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crmgate/api/answer"
-	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/providers/nxlink/nxlinksim"
+	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
@@ -44,40 +44,17 @@ custom_fields:
 // backend holds poolFields.
 func poolPeers(t *testing.T) *peers {
 	t.Helper()
-	p := &peers{
-		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
-			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}, {Account: wangWu, WhatsID: wangWuWhatsID}},
-			Fields: fcYAML(t, poolFields)}),
-	}
-	servePeers(t, p)
-	return p
+	return newPeers(t, fcYAML(t, poolFields), kubrick101, wscrm.Agent{Account: wangWu, WhatsID: wangWuWhatsID})
 }
 
 // poolGateway serves a gateway whose acme-wa connection talks to wsURL and
 // acme-cdp to p's NXLink simulator.
-func poolGateway(t *testing.T, p *peers, wsURL string) *gwInstance {
+func poolGateway(t *testing.T, p *peers, wsURL string) *apptest.Gateway {
 	t.Helper()
-	doc := fmt.Sprintf(`auth: {jwt: {hs256_secret: %q}}
-connections:
-  - id: acme-cdp
-    provider: nxlink
-    base_url: %q
-    access_key: fme2na3kdi3ki
-    access_secret: "${NX_SECRET}"
-    tenant_id: 123
-    app_key: "46oKF=os"
-    field_config: {required: [name]}
-  - id: acme-wa
-    provider: wscrm
-    base_url: %q
-    tenant_id: 82
-    token: ws-token
-    provider_time_zone: Asia/Shanghai
-    field_config: %s
-`, secret, p.nxURL, wsURL, fcFlow(t, fcYAML(t, poolFields)))
-	return startGW(t, doc, app.Options{}, false)
+	return startGW(t, gwSetup{doc: acmeDoc{
+		nxURL: p.nxURL, nx: []string{"field_config: {required: [name]}"},
+		wsURL: wsURL, ws: []string{"provider_time_zone: Asia/Shanghai", "field_config: " + fcFlow(t, fcYAML(t, poolFields))},
+	}.String()})
 }
 
 // customerPage is the answer of GET /v1/customers.
@@ -95,12 +72,12 @@ func listPage(t *testing.T, gw, conn, agent string, q url.Values) customerPage {
 	}
 	q.Set("connection", conn)
 	q.Set("agent", agent)
-	r := request(t, http.MethodGet, gw+"/v1/customers?"+q.Encode(), bearer(t), nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("GET /v1/customers?%s: %d %s", q.Encode(), r.status, r.body)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/customers?"+q.Encode(), bearer(t), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /v1/customers?%s: %d %s", q.Encode(), r.Status, r.Body)
 	}
 	var p customerPage
-	r.decode(t, &p)
+	r.Decode(t, &p)
 	return p
 }
 
@@ -153,7 +130,7 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			t.Parallel()
 			p := poolPeers(t)
 			gw := poolGateway(t, p, p.wsURL)
-			code, a := post(t, gw.url+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": "replace",
+			code, a := post(t, gw.URL+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": "replace",
 				"customers": []map[string]any{wangWuContact("861821733142", "Guo Ziyi"), wangWuContact("861272562622", "Li Heng")}})
 			if code != http.StatusOK {
 				t.Fatalf("first import: status %d", code)
@@ -162,11 +139,11 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			if a.Succeeded != 2 {
 				t.Fatalf("first import: %+v", a)
 			}
-			if got := whatsapps(listPage(t, gw.url, "acme-wa", wangWuWhatsID, nil).Customers); !slices.Equal(got, []string{"861821733142", "861272562622"}) {
+			if got := whatsapps(listPage(t, gw.URL, "acme-wa", wangWuWhatsID, nil).Customers); !slices.Equal(got, []string{"861821733142", "861272562622"}) {
 				t.Fatalf("after the first import Wang Wu has %v", got)
 			}
 
-			code, a = post(t, gw.url+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": tc.mode,
+			code, a = post(t, gw.URL+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": tc.mode,
 				"customers": []map[string]any{wangWuContact(tc.phone, "Feng Changqing")}})
 			if code != http.StatusOK {
 				t.Fatalf("second import: status %d", code)
@@ -175,7 +152,7 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			if a.Succeeded != 1 || len(a.ProviderCalls) != 1 || a.ProviderCalls[0].Path != tc.path {
 				t.Fatalf("second import: %+v", a)
 			}
-			page := listPage(t, gw.url, "acme-wa", wangWuWhatsID, nil)
+			page := listPage(t, gw.URL, "acme-wa", wangWuWhatsID, nil)
 			if got := whatsapps(page.Customers); !slices.Equal(got, tc.wantPool) {
 				t.Errorf("Wang Wu's pool %v, want %v", got, tc.wantPool)
 			}
@@ -187,7 +164,7 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			if got := p.ws.Pool(wangWu); !slices.Equal(got, slices.Sorted(slices.Values(tc.wantPool))) {
 				t.Errorf("the simulator's pool %v", got)
 			}
-			if other := whatsapps(listPage(t, gw.url, "acme-wa", "86187272722", nil).Customers); len(other) != 0 {
+			if other := whatsapps(listPage(t, gw.URL, "acme-wa", "86187272722", nil).Customers); len(other) != 0 {
 				t.Errorf("another agent sees %v: pools are per agent", other)
 			}
 
@@ -236,14 +213,14 @@ func TestCustomersQueryMapping(t *testing.T) {
 	t.Cleanup(ws.Close)
 	gw := poolGateway(t, p, ws.URL)
 
-	r := request(t, http.MethodGet, gw.url+"/v1/customers?connection=acme-wa&agent=86187272722", bearer(t), nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("%d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/customers?connection=acme-wa&agent=86187272722", bearer(t), nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	matchGolden(t, "e2e_query_page.json", r.body)
+	matchGolden(t, "e2e_query_page.json", r.Body)
 	mu.Lock()
 	defer mu.Unlock()
-	if d := cmp.Diff(decodeNumbers(t, []byte(`{"tenantId":82,"whatsId":"86187272722"}`)), decodeNumbers(t, got)); d != "" {
+	if d := cmp.Diff(testutil.DecodeJSON(t, []byte(`{"tenantId":82,"whatsId":"86187272722"}`)), testutil.DecodeJSON(t, got)); d != "" {
 		t.Errorf("query request (-want +got):\n%s", d)
 	}
 }
@@ -262,7 +239,7 @@ func TestCustomersPagination(t *testing.T) {
 		want = append(want, phone)
 		batch = append(batch, map[string]any{"whatsapp": phone, "owner": "kubrick101", "name": fmt.Sprintf("Customer %d", i)})
 	}
-	if code, a := post(t, gw.url+"/v1/customers", bearer(t), map[string]any{"connection": "acme-wa", "customers": batch}); code != 200 || a.Succeeded != 5 {
+	if code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-wa", "customers": batch}); code != 200 || a.Succeeded != 5 {
 		t.Fatalf("import: %d %+v", code, a)
 	}
 	var got []string
@@ -273,7 +250,7 @@ func TestCustomersPagination(t *testing.T) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		page := listPage(t, gw.url, "acme-wa", "86187272722", q)
+		page := listPage(t, gw.URL, "acme-wa", "86187272722", q)
 		if page.Connection != "acme-wa" || page.Agent != "86187272722" {
 			t.Errorf("page names %s/%s", page.Connection, page.Agent)
 		}
@@ -288,7 +265,7 @@ func TestCustomersPagination(t *testing.T) {
 	}
 	for _, bad := range []url.Values{{"cursor": {"not-a-cursor"}}, {"cursor": {"bzotMQ"}}, {"limit": {"0"}}, {"limit": {"x"}}} {
 		q := bad.Encode()
-		r := request(t, http.MethodGet, gw.url+"/v1/customers?connection=acme-wa&agent=86187272722&"+q, bearer(t), nil)
+		r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/customers?connection=acme-wa&agent=86187272722&"+q, bearer(t), nil)
 		pr := expectProblem(t, r, http.StatusUnprocessableEntity)
 		if len(pr.Errors) != 1 || (pr.Errors[0].Field != "cursor" && pr.Errors[0].Field != "limit") {
 			t.Errorf("%s: errors %+v", q, pr.Errors)
@@ -318,7 +295,7 @@ func TestCapabilityRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := request(t, tc.method, gw.url+tc.path, tokenAll(t), tc.body)
+			r := apptest.Do(t, tc.method, gw.URL+tc.path, bearer(t), tc.body)
 			pr := expectProblem(t, r, http.StatusUnprocessableEntity)
 			if !strings.Contains(pr.Detail, tc.want) || !strings.HasSuffix(pr.Type, "not-supported") {
 				t.Errorf("problem %+v, want type not-supported and %q in the detail", pr, tc.want)
@@ -328,11 +305,6 @@ func TestCapabilityRefusals(t *testing.T) {
 	if n := len(p.nx.Calls()) + len(p.ws.Calls()); n != 0 {
 		t.Errorf("%d calls reached the providers", n)
 	}
-}
-
-// tokenAll may write and read customers on every connection.
-func tokenAll(t *testing.T) string {
-	return scopedToken(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead})
 }
 
 // remove_tags cannot go to batchImportAppendV2: a warning naming it (the
@@ -360,7 +332,7 @@ func TestRemoveTagsOnPoolAppend(t *testing.T) {
 			t.Parallel()
 			p := poolPeers(t)
 			gw := poolGateway(t, p, p.wsURL)
-			code, a := post(t, gw.url+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": tc.mode, "strict": tc.strict,
+			code, a := post(t, gw.URL+"/v1/import-pool", bearer(t), map[string]any{"connection": "acme-wa", "mode": tc.mode, "strict": tc.strict,
 				"customers": []map[string]any{rec}})
 			if code != http.StatusOK {
 				t.Fatalf("status %d", code)
@@ -434,12 +406,12 @@ func TestConnectionsCapabilities(t *testing.T) {
 			t.Parallel()
 			// Any scope will do: listing connections needs none in particular.
 			tok := scopedToken(t, []string{auth.ScopeEventsRead}, tc.conns...)
-			r := request(t, http.MethodGet, gw.url+"/v1/connections", tok, nil)
-			if r.status != http.StatusOK {
-				t.Fatalf("%d %s", r.status, r.body)
+			r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/connections", tok, nil)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%d %s", r.Status, r.Body)
 			}
 			want := map[string]any{"connections": tc.want}
-			if d := cmp.Diff(want, decodeNumbers(t, r.body)); d != "" {
+			if d := cmp.Diff(want, testutil.DecodeJSON(t, r.Body)); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
@@ -470,7 +442,7 @@ func TestNXLinkModeAndStrictOwnerOnTheWire(t *testing.T) {
 		if tc.mode != "" {
 			body["mode"] = tc.mode
 		}
-		code, a := post(t, gw.url+"/v1/customers", bearer(t), body)
+		code, a := post(t, gw.URL+"/v1/customers", bearer(t), body)
 		if code != http.StatusOK || a.Succeeded != 1 {
 			t.Fatalf("mode %q: %d %+v", tc.mode, code, a)
 		}
@@ -506,7 +478,7 @@ func TestNXLinkUnknownSeatFailsWholeChunk(t *testing.T) {
 		batch[i] = map[string]any{"name": fmt.Sprintf("Customer %d", i), "whatsapp": fmt.Sprintf("+86 152 6000 %04d", i), "owner": "agent1@example.com"}
 	}
 	batch[ghost]["owner"] = "agent9@example.com"
-	code, a := post(t, gw.url+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "strict_owner": false, "customers": batch})
+	code, a := post(t, gw.URL+"/v1/customers", bearer(t), map[string]any{"connection": "acme-cdp", "strict_owner": false, "customers": batch})
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
 	}

@@ -1,48 +1,29 @@
 package app_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 
 	"crmgate/app"
+	"crmgate/internal/apptest"
+	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // logLines is what a JSON slog handler wrote, safe for concurrent writes.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logLines struct{ testutil.SyncBuffer }
 
 // at are the lines logged at level whose message contains msg, decoded.
 func (l *logLines) at(t *testing.T, level, msg string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.buf.Bytes()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var v map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			t.Fatalf("log line is not one JSON object: %v: %s", err, sc.Bytes())
-		}
+	for _, v := range l.JSONLines(t) {
 		if m, _ := v["msg"].(string); v["level"] == level && strings.Contains(m, msg) {
 			out = append(out, v)
 		}
@@ -62,12 +43,12 @@ type readiness struct {
 
 func readyz(t *testing.T, url string) readiness {
 	t.Helper()
-	r := request(t, http.MethodGet, url+"/readyz", "", nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("/readyz: %d %s", r.status, r.body)
+	r := apptest.Do(t, http.MethodGet, url+"/readyz", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("/readyz: %d %s", r.Status, r.Body)
 	}
 	var v readiness
-	r.decode(t, &v)
+	r.Decode(t, &v)
 	return v
 }
 
@@ -75,8 +56,8 @@ func readyz(t *testing.T, url string) readiness {
 // absent.
 func metricValue(t *testing.T, url, name string) string {
 	t.Helper()
-	r := request(t, http.MethodGet, url+"/metrics", "", nil)
-	for _, line := range strings.Split(string(r.body), "\n") {
+	r := apptest.Do(t, http.MethodGet, url+"/metrics", "", nil)
+	for _, line := range strings.Split(string(r.Body), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			return v
 		}
@@ -92,49 +73,50 @@ func metricValue(t *testing.T, url, name string) string {
 // a PUT with one is a 412.
 func TestRedisFlushUnderRunningGateway(t *testing.T) {
 	t.Parallel()
-	rs := startOwnRedis(t)
+	rs := redistest.StartProcess(t)
 	p := fcPeers(t)
-	prefix := redisTestPrefix(t)
+	prefix := redistest.Prefix(t)
 	var logsOne, logsTwo logLines
-	one := startGW(t, fcConfig(t, p, rs.url()), app.Options{RedisPrefix: prefix, Logger: slog.New(slog.NewJSONHandler(&logsOne, nil))}, true)
-	two := startGW(t, fcConfig(t, p, rs.url()), app.Options{RedisPrefix: prefix, Logger: slog.New(slog.NewJSONHandler(&logsTwo, nil))}, true)
-	gws := map[string]*gwInstance{"one": one, "two": two}
+	one := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL(), run: true,
+		options: app.Options{RedisPrefix: prefix, Logger: slog.New(slog.NewJSONHandler(&logsOne, nil))}})
+	two := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL(), run: true,
+		options: app.Options{RedisPrefix: prefix, Logger: slog.New(slog.NewJSONHandler(&logsTwo, nil))}})
+	gws := map[string]*apptest.Gateway{"one": one, "two": two}
 	logs := map[string]*logLines{"one": &logsOne, "two": &logsTwo}
 	for name, gw := range gws {
-		if r := readyz(t, gw.url); r.Redis != "ok" {
+		if r := readyz(t, gw.URL); r.Redis != "ok" {
 			t.Fatalf("%s: /readyz before the flush: %+v, want \"redis\": \"ok\"", name, r)
 		}
-		if v := metricValue(t, gw.url, "crmgate_redis_resets_total"); v != "0" {
+		if v := metricValue(t, gw.URL, "crmgate_redis_resets_total"); v != "0" {
 			t.Errorf("%s: crmgate_redis_resets_total %q before the flush, want 0", name, v)
 		}
 	}
 
 	// The old data set's documents: the seeded one and a change.
-	first, firstTag := getFieldConfig(t, one.url, "acme-wa")
+	first, firstTag := getFieldConfig(t, one.URL, "acme-wa")
 	changed := withStage(first.Config, "Won", 30)
-	put := request(t, http.MethodPut, one.url+"/v1/connections/acme-wa/field-config", adminBearer(t), changed, "If-Match", firstTag)
-	if put.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", put.status, put.body)
+	put := apptest.Do(t, http.MethodPut, one.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), changed, "If-Match", firstTag)
+	if put.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", put.Status, put.Body)
 	}
-	oldTags := map[string]bool{firstTag: true, put.header.Get("ETag"): true}
+	oldTags := map[string]bool{firstTag: true, put.Header.Get("ETag"): true}
 	waitFor(t, 10*time.Second, "two serves the change", func() bool {
-		_, tag := getFieldConfig(t, two.url, "acme-wa")
-		return tag == put.header.Get("ETag")
+		_, tag := getFieldConfig(t, two.URL, "acme-wa")
+		return tag == put.Header.Get("ETag")
 	})
 
-	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(rs.url(), "redis://"), "/0")})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := rs.Client()
 	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 
 	for name, gw := range gws {
-		waitFor(t, 30*time.Second, name+": /readyz shows the reset", func() bool { return readyz(t, gw.url).Redis == "reset" })
-		r := readyz(t, gw.url)
+		waitFor(t, 30*time.Second, name+": /readyz shows the reset", func() bool { return readyz(t, gw.URL).Redis == "reset" })
+		r := readyz(t, gw.URL)
 		if r.Status != "degraded" || r.Checks["redis"].OK || !strings.Contains(r.Checks["redis"].Detail, "subscriptions") {
 			t.Errorf("%s: /readyz after the flush: %+v", name, r)
 		}
-		if v := metricValue(t, gw.url, "crmgate_redis_resets_total"); v != "1" {
+		if v := metricValue(t, gw.URL, "crmgate_redis_resets_total"); v != "1" {
 			t.Errorf("%s: crmgate_redis_resets_total %q, want 1", name, v)
 		}
 		lines := logs[name].at(t, "ERROR", "Redis lost its data set")
@@ -156,7 +138,7 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 	var restored fieldConfigDoc
 	var tag string
 	waitFor(t, 30*time.Second, "the field configuration is restored", func() bool {
-		restored, tag = getFieldConfig(t, one.url, "acme-wa")
+		restored, tag = getFieldConfig(t, one.URL, "acme-wa")
 		return !oldTags[tag]
 	})
 	if restored.Version <= first.Version+1 {
@@ -166,20 +148,20 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 		t.Errorf("restored document is not the last good one (-want +got):\n%s", d)
 	}
 	waitFor(t, 10*time.Second, "two serves the restored version", func() bool {
-		_, t2 := getFieldConfig(t, two.url, "acme-wa")
+		_, t2 := getFieldConfig(t, two.URL, "acme-wa")
 		return t2 == tag
 	})
 	for old := range oldTags {
 		for name, gw := range gws {
-			r := request(t, http.MethodPut, gw.url+"/v1/connections/acme-wa/field-config", adminBearer(t), first.Config, "If-Match", old)
+			r := apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), first.Config, "If-Match", old)
 			expectProblem(t, r, http.StatusPreconditionFailed)
-			if r.header.Get("ETag") == old {
+			if r.Header.Get("ETag") == old {
 				t.Errorf("%s: the 412 names the old ETag %s as current", name, old)
 			}
 		}
 	}
-	r := request(t, http.MethodPut, two.url+"/v1/connections/acme-wa/field-config", adminBearer(t), first.Config, "If-Match", tag)
-	if r.status != http.StatusOK || oldTags[r.header.Get("ETag")] {
-		t.Fatalf("PUT with the restored ETag: %d, ETag %s: %s", r.status, r.header.Get("ETag"), r.body)
+	r := apptest.Do(t, http.MethodPut, two.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), first.Config, "If-Match", tag)
+	if r.Status != http.StatusOK || oldTags[r.Header.Get("ETag")] {
+		t.Fatalf("PUT with the restored ETag: %d, ETag %s: %s", r.Status, r.Header.Get("ETag"), r.Body)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"crmgate/internal/apptest"
 )
 
 // A sandbox change names its field as a canonical name, as WSCRM's own label
@@ -14,15 +16,16 @@ import (
 // what is accepted, and nothing is sent.
 func TestSandboxChangeFieldNames(t *testing.T) {
 	t.Parallel()
-	a, gw := startSandbox(t)
+	sb := startSandbox(t)
+	a, gw := sb.App, sb.URL
 	changes := gw + "/v1/sandbox/sandbox-wscrm/changes"
 
 	for _, body := range []map[string]any{
 		{"whatsapp": "8615601882491", "field": "Address", "to": "123123"},
 		{"whatsapp": "8615601882491", "field": "Faction", "to": "Royal Family"},
 	} {
-		if code, raw := do(t, http.MethodPost, changes, a.DevToken, body); code != http.StatusAccepted {
-			t.Fatalf("change %v: %d %s, want 202", body, code, raw)
+		if r := apptest.Do(t, http.MethodPost, changes, a.DevToken, body); r.Status != http.StatusAccepted {
+			t.Fatalf("change %v: %d %s, want 202", body, r.Status, r.Body)
 		}
 	}
 	evs := listEvents(t, gw, a.DevToken, url.Values{"connection": {"sandbox-wscrm"}}).decoded(t)
@@ -40,9 +43,9 @@ func TestSandboxChangeFieldNames(t *testing.T) {
 		}
 	}
 
-	code, raw := do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "Nonsense", "to": "x"})
-	if code != http.StatusUnprocessableEntity {
-		t.Fatalf("field Nonsense: %d %s, want 422", code, raw)
+	r := apptest.Do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "Nonsense", "to": "x"})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("field Nonsense: %d %s, want 422", r.Status, r.Body)
 	}
 	var p struct {
 		Detail string `json:"detail"`
@@ -50,8 +53,8 @@ func TestSandboxChangeFieldNames(t *testing.T) {
 			Code, Field, Message string
 		} `json:"errors"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil || len(p.Errors) != 1 {
-		t.Fatalf("problem %s: %v", raw, err)
+	if err := json.Unmarshal(r.Body, &p); err != nil || len(p.Errors) != 1 {
+		t.Fatalf("problem %s: %v", r.Body, err)
 	}
 	if e := p.Errors[0]; e.Code != "unknown_field" || e.Field != "field" {
 		t.Errorf("issue %+v, want unknown_field on field", e)
@@ -61,8 +64,8 @@ func TestSandboxChangeFieldNames(t *testing.T) {
 			t.Errorf("the issue %q does not list %q", p.Errors[0].Message, accepted)
 		}
 	}
-	if code, raw := do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "phone", "to": "8615266667780"}); code != http.StatusUnprocessableEntity {
-		t.Errorf("a canonical field the webhook does not carry: %d %s, want 422", code, raw)
+	if r := apptest.Do(t, http.MethodPost, changes, a.DevToken, map[string]any{"whatsapp": "8615601882491", "field": "phone", "to": "8615266667780"}); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a canonical field the webhook does not carry: %d %s, want 422", r.Status, r.Body)
 	}
 	if n := len(allEvents(t, gw, a.DevToken)); n != 2 {
 		t.Errorf("%d events after the refused changes, want still 2", n)

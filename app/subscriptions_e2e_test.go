@@ -1,15 +1,14 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
 )
 
 // createAs is POST /v1/subscriptions with tok; it returns the status and,
@@ -20,28 +19,28 @@ func createAs(t *testing.T, gw, tok, hookURL string, conns []string) (int, strin
 	if conns != nil {
 		body["connections"] = conns
 	}
-	code, raw := do(t, http.MethodPost, gw+"/v1/subscriptions", tok, body)
+	r := apptest.Do(t, http.MethodPost, gw+"/v1/subscriptions", tok, body)
 	var c createdSubscription
-	if code == http.StatusCreated {
-		if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
-			t.Fatalf("created: %s (%v)", raw, err)
+	if r.Status == http.StatusCreated {
+		if err := json.Unmarshal(r.Body, &c); err != nil || c.ID == "" {
+			t.Fatalf("created: %s (%v)", r.Body, err)
 		}
 	}
-	return code, c.ID
+	return r.Status, c.ID
 }
 
 // listedAs is GET /v1/subscriptions with tok: the ids listed.
 func listedAs(t *testing.T, gw, tok string) []string {
 	t.Helper()
-	code, raw := do(t, http.MethodGet, gw+"/v1/subscriptions", tok, nil)
-	if code != http.StatusOK {
-		t.Fatalf("GET /v1/subscriptions: %d %s", code, raw)
+	r := apptest.Do(t, http.MethodGet, gw+"/v1/subscriptions", tok, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /v1/subscriptions: %d %s", r.Status, r.Body)
 	}
 	var l struct {
 		Subscriptions []createdSubscription `json:"subscriptions"`
 	}
-	if err := json.Unmarshal(raw, &l); err != nil || l.Subscriptions == nil {
-		t.Fatalf("GET /v1/subscriptions: %v: %s", err, raw)
+	if err := json.Unmarshal(r.Body, &l); err != nil || l.Subscriptions == nil {
+		t.Fatalf("GET /v1/subscriptions: %v: %s", err, r.Body)
 	}
 	ids := []string{}
 	for _, s := range l.Subscriptions {
@@ -64,8 +63,8 @@ func TestSubscriptionsScopedToTokenConnections(t *testing.T) {
 	t.Parallel()
 	gw := startEventsGateway(t, hookGateway{tenant: 82, token: "acme-wa-webhook-token"})
 	hook := newSubscriber(t, nil).URL
-	acme := token(t, []string{auth.ScopeAdmin}, "acme-wa")
-	other := token(t, []string{auth.ScopeAdmin}, "other-wa")
+	acme := scopedToken(t, []string{auth.ScopeAdmin}, "acme-wa")
+	other := scopedToken(t, []string{auth.ScopeAdmin}, "other-wa")
 	star := adminToken(t)
 
 	code, acmeSub := createAs(t, gw.URL, acme, hook, nil) // defaults to the token's connections
@@ -119,8 +118,8 @@ func TestSubscriptionsScopedToTokenConnections(t *testing.T) {
 			{http.MethodPost, "/v1/subscriptions/" + id + "/failures/e1/redeliver"},
 			{http.MethodDelete, "/v1/subscriptions/" + id},
 		} {
-			if code, raw := do(t, op.method, gw.URL+op.path, acme, nil); code != http.StatusNotFound {
-				t.Errorf("acme %s %s: %d %s, want 404", op.method, op.path, code, raw)
+			if r := apptest.Do(t, op.method, gw.URL+op.path, acme, nil); r.Status != http.StatusNotFound {
+				t.Errorf("acme %s %s: %d %s, want 404", op.method, op.path, r.Status, r.Body)
 			}
 		}
 	}
@@ -129,17 +128,17 @@ func TestSubscriptionsScopedToTokenConnections(t *testing.T) {
 	}
 
 	// Within them: allowed.
-	if code, raw := do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+acmeSub+"/failures", acme, nil); code != http.StatusOK {
-		t.Errorf("acme reads its failures: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+acmeSub+"/failures", acme, nil); r.Status != http.StatusOK {
+		t.Errorf("acme reads its failures: %d %s", r.Status, r.Body)
 	}
-	if code, raw := do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+acmeSub, acme, nil); code != http.StatusNoContent {
-		t.Errorf("acme deletes its subscription: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+acmeSub, acme, nil); r.Status != http.StatusNoContent {
+		t.Errorf("acme deletes its subscription: %d %s", r.Status, r.Body)
 	}
-	if code, raw := do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+otherSub+"/failures", star, nil); code != http.StatusOK {
-		t.Errorf("star reads other's failures: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodGet, gw.URL+"/v1/subscriptions/"+otherSub+"/failures", star, nil); r.Status != http.StatusOK {
+		t.Errorf("star reads other's failures: %d %s", r.Status, r.Body)
 	}
-	if code, raw := do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+otherSub, star, nil); code != http.StatusNoContent {
-		t.Errorf("star deletes other's subscription: %d %s", code, raw)
+	if r := apptest.Do(t, http.MethodDelete, gw.URL+"/v1/subscriptions/"+otherSub, star, nil); r.Status != http.StatusNoContent {
+		t.Errorf("star deletes other's subscription: %d %s", r.Status, r.Body)
 	}
 	if d, want := listedAs(t, gw.URL, star), sorted(bothSub, everySub); !slices.Equal(d, want) {
 		t.Errorf("at the end star lists %v, want %v", d, want)
@@ -155,7 +154,7 @@ func TestSubscriptionURLRefusals(t *testing.T) {
 	open := startEventsGateway(t, hookGateway{tenant: 82, token: "t", events: "{}"})
 	narrow := startEventsGateway(t, hookGateway{tenant: 82, token: "t", events: "{subscriber_networks: [10.20.0.0/16]}"})
 	tests := []struct {
-		gw   *eventsGateway
+		gw   *apptest.Gateway
 		url  string
 		want string // "" = 201, else a part of the problem's detail
 	}{
@@ -183,19 +182,10 @@ func TestSubscriptionURLRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
 			before := listedAs(t, tt.gw.URL, adminToken(t))
-			b, _ := json.Marshal(map[string]any{"url": tt.url})
-			req, _ := http.NewRequest(http.MethodPost, tt.gw.URL+"/v1/subscriptions", bytes.NewReader(b))
-			req.Header.Set("Authorization", "Bearer "+adminToken(t))
-			req.Header.Set("Content-Type", "application/json")
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := io.ReadAll(res.Body)
-			res.Body.Close()
+			r := apptest.Do(t, http.MethodPost, tt.gw.URL+"/v1/subscriptions", adminToken(t), map[string]any{"url": tt.url})
 			if tt.want == "" {
-				if res.StatusCode != http.StatusCreated {
-					t.Fatalf("%d %s, want 201", res.StatusCode, raw)
+				if r.Status != http.StatusCreated {
+					t.Fatalf("%d %s, want 201", r.Status, r.Body)
 				}
 				return
 			}
@@ -207,10 +197,10 @@ func TestSubscriptionURLRefusals(t *testing.T) {
 					Message string `json:"message"`
 				} `json:"errors"`
 			}
-			if res.StatusCode != http.StatusUnprocessableEntity || res.Header.Get("Content-Type") != "application/problem+json" ||
-				json.Unmarshal(raw, &p) != nil || p.Status != 422 || !strings.Contains(p.Detail, tt.want) ||
+			if r.Status != http.StatusUnprocessableEntity || r.Header.Get("Content-Type") != "application/problem+json" ||
+				json.Unmarshal(r.Body, &p) != nil || p.Status != 422 || !strings.Contains(p.Detail, tt.want) ||
 				len(p.Errors) != 1 || p.Errors[0].Field != "url" || !strings.Contains(p.Errors[0].Message, tt.want) {
-				t.Fatalf("%d %s %s, want a 422 problem saying %q", res.StatusCode, res.Header.Get("Content-Type"), raw, tt.want)
+				t.Fatalf("%d %s %s, want a 422 problem saying %q", r.Status, r.Header.Get("Content-Type"), r.Body, tt.want)
 			}
 			if after := listedAs(t, tt.gw.URL, adminToken(t)); !slices.Equal(before, after) {
 				t.Fatalf("a refused subscription was stored: %v", after)

@@ -1,13 +1,9 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,9 +14,8 @@ import (
 
 	"crmgate/api/answer"
 	"crmgate/app"
-	"crmgate/config"
 	"crmgate/gateway"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
 )
 
 // One import into the sandbox's NXLink simulator, over real HTTP, traced
@@ -32,42 +27,20 @@ func TestTraceOfOneImport(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
-	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.Build(context.Background(), cfg, app.Options{Providers: providers.All(), Logger: slog.New(slog.DiscardHandler),
-		GatewayURL: "http://" + srv.Listener.Addr().String(), TracerProvider: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
+	gw := startGW(t, gwSetup{options: app.Options{TracerProvider: tp}})
 
 	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	body := []byte(`{"connection":"sandbox-nxlink","customers":[{"ref":"crm-17","name":"Li Heng","whatsapp":"+86 152 6666 7780","tags":["VIP"]}]}`)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/customers", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+a.DevToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("import: %d %s", resp.StatusCode, raw)
+	resp := apptest.Do(t, http.MethodPost, gw.URL+"/v1/customers", gw.App.DevToken, body, "traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
+	if resp.Status != http.StatusOK {
+		t.Fatalf("import: %d %s", resp.Status, resp.Body)
 	}
 	var ans answer.Answer
-	if err := json.Unmarshal(raw, &ans); err != nil {
+	if err := json.Unmarshal(resp.Body, &ans); err != nil {
 		t.Fatal(err)
 	}
 	if ans.Succeeded != 1 || len(ans.ProviderCalls) != 1 || ans.ProviderCalls[0].TraceID == "" {
-		t.Fatalf("want one record succeeded through one call with a provider trace id: %s", raw)
+		t.Fatalf("want one record succeeded through one call with a provider trace id: %s", resp.Body)
 	}
 
 	find := func(name string) (sp tracetest.SpanStub, n int) {

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,102 +23,46 @@ import (
 
 	"crmgate/app"
 	"crmgate/auth"
-	"crmgate/config"
 	"crmgate/console"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
+	"crmgate/internal/testbrowser"
 )
-
-// chromium finds a Chromium (Debian's chromium package) or Chrome binary;
-// under CI its absence fails the test.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium on PATH: .ci/run installs Debian's chromium package")
-	}
-	t.Skip("no chromium on PATH (apt-get install chromium)")
-	return ""
-}
 
 // sandbox is a running sandbox gateway, as `go run .` starts it, on a
 // loopback port.
 type sandbox struct {
 	URL   string
 	Token string
-	app   *app.App
+	gw    *apptest.Gateway
 }
 
 func startSandbox(t *testing.T) *sandbox {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg, err := config.Sandbox(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	a, err := app.Build(ctx, cfg, app.Options{
-		Providers:  providers.All(),
-		GatewayURL: url,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	gw := apptest.Start(t, apptest.Options{
+		Run: true,
 		// One quick retry, so that a refused delivery becomes a listed
 		// failure within the test.
-		DeliverySchedule: []time.Duration{time.Millisecond},
-		DeliveryPoll:     10 * time.Millisecond,
+		App: app.Options{DeliverySchedule: []time.Duration{time.Millisecond}, DeliveryPoll: 10 * time.Millisecond},
 	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	a.Run(ctx)
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		a.Close()
-	})
-	return &sandbox{URL: url, Token: a.DevToken, app: a}
+	return &sandbox{URL: gw.URL, Token: gw.App.DevToken, gw: gw}
 }
 
 func (s *sandbox) mint(t *testing.T, scopes ...string) string {
 	t.Helper()
-	tok, err := auth.Mint(auth.MintOptions{Secret: s.app.Secret, Issuer: s.app.Config.Auth.JWT.Issuer,
-		Audience: s.app.Config.Auth.JWT.Audience, Subject: "console-test", Scopes: scopes,
-		Connections: []string{auth.AllConnections}, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return s.gw.Token(t, "console-test", scopes)
 }
 
-// call sends one API request with the dev token and decodes a JSON answer.
-func (s *sandbox) call(t *testing.T, method, path, ctype string, body io.Reader, out any) int {
+// call sends one API request with the dev token (body as in apptest.Send)
+// and decodes a JSON answer into out.
+func (s *sandbox) call(t *testing.T, method, path string, body any, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+s.Token)
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if out != nil && len(b) > 0 && strings.Contains(res.Header.Get("Content-Type"), "json") {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v: %s", method, path, err, b)
+	r := apptest.Do(t, method, s.URL+path, s.Token, body)
+	if out != nil && len(r.Body) > 0 && strings.Contains(r.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, path, err, r.Body)
 		}
 	}
-	return res.StatusCode
+	return r.Status
 }
 
 // browser is one headless Chromium for the test, and what its pages asked
@@ -134,16 +76,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	exe := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 800),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	// A guard against a hung browser, not a measurement.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	return &browser{alloc: alloc}
+	return &browser{alloc: testbrowser.Allocator(t, 1280, 800, 3*time.Minute)}
 }
 
 // tab opens a new tab that records its requests and complaints.
@@ -223,7 +156,8 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	return v
 }
 
-// shot writes a screenshot under .ci/out/ (git-ignored).
+// shot saves a screenshot as the CI artifact name (.png added when
+// missing).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 makes a PNG
@@ -234,17 +168,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if !strings.HasSuffix(name, ".png") {
 		name += ".png"
 	}
-	dir := filepath.Join("..", ".ci", "out")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Log(err)
-		return
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Log(err)
-		return
-	}
-	t.Logf("screenshot: %s", p)
+	testbrowser.SaveArtifact(t, name, b)
 }
 
 // signInDev opens the console and signs in with the development token in one
@@ -371,11 +295,11 @@ func TestConsole(t *testing.T) {
 		defer recv.Close()
 		var sub struct{ ID string }
 		body := fmt.Sprintf(`{"url":%q,"types":["customer.updated"],"connections":["sandbox-wscrm"]}`, recv.URL)
-		if st := s.call(t, "POST", "/v1/subscriptions", "application/json", strings.NewReader(body), &sub); st != 201 {
+		if st := s.call(t, "POST", "/v1/subscriptions", body, &sub); st != 201 {
 			t.Fatalf("subscription: %d", st)
 		}
-		if st := s.call(t, "POST", "/v1/sandbox/sandbox-wscrm/changes", "application/json",
-			strings.NewReader(`{"whatsapp":"8615601882491","field":"address","to":"Console Road 1"}`), nil); st != 202 {
+		if st := s.call(t, "POST", "/v1/sandbox/sandbox-wscrm/changes",
+			`{"whatsapp":"8615601882491","field":"address","to":"Console Road 1"}`, nil); st != 202 {
 			t.Fatalf("sandbox change: %d", st)
 		}
 		var event string
@@ -385,7 +309,7 @@ func TestConsole(t *testing.T) {
 					Event struct{ ID string }
 				}
 			}
-			s.call(t, "GET", "/v1/subscriptions/"+sub.ID+"/failures", "", nil, &f)
+			s.call(t, "GET", "/v1/subscriptions/"+sub.ID+"/failures", nil, &f)
 			if len(f.Failures) > 0 {
 				event = f.Failures[0].Event.ID
 			}
@@ -447,7 +371,7 @@ func testExampleCSV(t *testing.T, s *sandbox, b *browser) {
 	)
 	id := eval[string](t, ctx, `document.getElementById("job-id").textContent`)
 	var job map[string]any
-	if st := s.call(t, "GET", "/v1/imports/"+id, "", nil, &job); st != 200 {
+	if st := s.call(t, "GET", "/v1/imports/"+id, nil, &job); st != 200 {
 		t.Fatalf("GET /v1/imports/%s: %d", id, st)
 	}
 	if job["status"] != "completed" || job["total"] != float64(12) || job["succeeded"] != float64(8) || job["failed"] != float64(4) {
@@ -475,7 +399,7 @@ const importCSV = "\ufeffName;Mobile;Tags;Notes\r\n" +
 // watch it end, compare the counters with the API, download the report.
 func testImport(t *testing.T, s *sandbox, b *browser) {
 	var probe map[string]any
-	if st := s.call(t, "POST", "/v1/imports", "application/json", strings.NewReader(`{}`), &probe); st == http.StatusNotFound {
+	if st := s.call(t, "POST", "/v1/imports", `{}`, &probe); st == http.StatusNotFound {
 		t.Skip("POST /v1/imports answers 404: the import-jobs API of gateway.md §7 is not on this branch yet")
 	}
 	dir := t.TempDir()
@@ -544,7 +468,7 @@ func testImport(t *testing.T, s *sandbox, b *browser) {
 			}
 			id := eval[string](t, ctx, `document.getElementById("job-id").textContent`)
 			var job map[string]any
-			if st := s.call(t, "GET", "/v1/imports/"+id, "", nil, &job); st != 200 {
+			if st := s.call(t, "GET", "/v1/imports/"+id, nil, &job); st != 200 {
 				t.Fatalf("GET /v1/imports/%s: %d", id, st)
 			}
 			shown := eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("#job-counters dd")].map(d => [d.dataset.counter, d.textContent]))`)

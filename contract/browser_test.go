@@ -1,31 +1,14 @@
 package contract_test
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium finds a Chromium (Debian's chromium package) or Chrome binary.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no chromium on PATH: .ci/run installs Debian's chromium package")
-	}
-	t.Skip("no chromium on PATH (apt-get install chromium)")
-	return ""
-}
+	"crmgate/internal/testbrowser"
+)
 
 // TestSwaggerUITryItOut opens Swagger UI in headless Chromium, authorizes
 // with the sandbox's printed token, runs POST /v1/customers with its first
@@ -33,18 +16,10 @@ func chromium(t *testing.T) string {
 // the page. The screenshot goes to .ci/out/swagger-try-it-out.png.
 func TestSwaggerUITryItOut(t *testing.T) {
 	t.Parallel()
-	exe := chromium(t)
+	alloc := testbrowser.Allocator(t, 1280, 1800, 2*time.Minute)
 	g := startGateway(t, nil)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 1800),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	// A guard against a hung browser, not a measurement.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(ctx)
+	ctx, cancelTab := chromedp.NewContext(alloc)
 	defer cancelTab()
 
 	const op = `#operations-customers-importCustomers`
@@ -77,7 +52,7 @@ func TestSwaggerUITryItOut(t *testing.T) {
 		body, err = chromedp.Run(ctx, chromedp.Text(css(op+` .live-responses-table tr.response .response-col_description`)))
 	}
 	if shot, serr := chromedp.Run(ctx, chromedp.CaptureScreenshot()); serr == nil {
-		saveArtifact(t, "swagger-try-it-out.png", shot)
+		testbrowser.SaveArtifact(t, "swagger-try-it-out.png", shot)
 	}
 	if err != nil {
 		t.Fatalf("driving Swagger UI: %v", err)
@@ -93,20 +68,4 @@ func TestSwaggerUITryItOut(t *testing.T) {
 			t.Errorf("the response shown lacks %s: %s", want, body)
 		}
 	}
-}
-
-// saveArtifact writes a CI artifact under .ci/out/ (git-ignored).
-func saveArtifact(t *testing.T, name string, b []byte) {
-	t.Helper()
-	dir := filepath.Join("..", ".ci", "out")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Log(err)
-		return
-	}
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Log(err)
-		return
-	}
-	t.Logf("screenshot: %s", p)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
 	"crmgate/openapi"
 )
 
@@ -28,55 +28,40 @@ type call struct {
 	header      map[string]string // extra request headers
 	offSpec     bool              // the request is deliberately outside the document
 	want        int
-	check       func(t *testing.T, res *http.Response, body []byte)
+	check       func(t *testing.T, h http.Header, body []byte)
 }
 
-func (g *gw) do(t *testing.T, c call) (*http.Response, []byte) {
+func (g *gw) do(t *testing.T, c call) (http.Header, []byte) {
 	t.Helper()
-	var rd io.Reader
+	var body any
+	var header []string
 	if c.body != "" {
-		rd = strings.NewReader(c.body)
-	}
-	req, err := http.NewRequest(c.method, g.URL+c.path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.body != "" {
-		ct := c.contentType
-		if ct == "" {
-			ct = "application/json"
+		body = c.body
+		if c.contentType != "" {
+			header = append(header, "Content-Type", c.contentType)
 		}
-		req.Header.Set("Content-Type", ct)
 	}
-	switch c.token {
-	case "":
-	case "dev":
-		req.Header.Set("Authorization", "Bearer "+g.Token)
-	default:
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	tok := c.token
+	if tok == "dev" {
+		tok = g.Token
 	}
 	for k, v := range c.header {
-		req.Header.Set(k, v)
+		header = append(header, k, v)
 	}
 	if c.offSpec {
-		req.Header.Set(offSpec, "1")
+		header = append(header, offSpec, "1")
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	r := apptest.Do(t, c.method, g.URL+c.path, tok, body, header...)
+	if r.Status != c.want {
+		t.Fatalf("%s %s: status %d, want %d: %.800s", c.method, c.path, r.Status, c.want, r.Body)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != c.want {
-		t.Fatalf("%s %s: status %d, want %d: %.800s", c.method, c.path, res.StatusCode, c.want, b)
-	}
-	if res.Header.Get("X-Request-ID") == "" {
+	if r.Header.Get("X-Request-ID") == "" {
 		t.Errorf("%s %s: no X-Request-ID", c.method, c.path)
 	}
 	if c.check != nil {
-		c.check(t, res, b)
+		c.check(t, r.Header, r.Body)
 	}
-	return res, b
+	return r.Header, r.Body
 }
 
 // exampleBodies returns the request examples of an operation, by name.
@@ -103,8 +88,8 @@ func exampleBodies(t *testing.T, g *gw, opID string) map[string]string {
 }
 
 // allStatus asserts every result of an import answer has the status want.
-func allStatus(want string) func(t *testing.T, res *http.Response, body []byte) {
-	return func(t *testing.T, _ *http.Response, body []byte) {
+func allStatus(want string) func(t *testing.T, h http.Header, body []byte) {
+	return func(t *testing.T, _ http.Header, body []byte) {
 		t.Helper()
 		var a struct {
 			Total   int `json:"total"`
@@ -127,10 +112,10 @@ func allStatus(want string) func(t *testing.T, res *http.Response, body []byte) 
 	}
 }
 
-func problemType(typ string) func(t *testing.T, res *http.Response, body []byte) {
-	return func(t *testing.T, res *http.Response, body []byte) {
+func problemType(typ string) func(t *testing.T, h http.Header, body []byte) {
+	return func(t *testing.T, h http.Header, body []byte) {
 		t.Helper()
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 			t.Errorf("Content-Type %q, want application/problem+json", ct)
 		}
 		var p struct {
@@ -141,8 +126,8 @@ func problemType(typ string) func(t *testing.T, res *http.Response, body []byte)
 		if !strings.HasSuffix(p.Type, "/"+typ) {
 			t.Errorf("problem type %q, want …/%s", p.Type, typ)
 		}
-		if p.RequestID != res.Header.Get("X-Request-ID") {
-			t.Errorf("request_id %q is not X-Request-ID %q", p.RequestID, res.Header.Get("X-Request-ID"))
+		if p.RequestID != h.Get("X-Request-ID") {
+			t.Errorf("request_id %q is not X-Request-ID %q", p.RequestID, h.Get("X-Request-ID"))
 		}
 	}
 }
@@ -166,7 +151,7 @@ func TestContract(t *testing.T) {
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
 		{name: "metrics", method: "GET", path: "/metrics", want: 200},
-		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ *http.Response, b []byte) {
+		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ http.Header, b []byte) {
 			if !bytes.Equal(b, openapi.YAML) {
 				t.Error("GET /openapi.yaml is not the embedded document")
 			}
@@ -178,8 +163,8 @@ func TestContract(t *testing.T) {
 		{name: "import: request id echoed", method: "POST", path: "/v1/customers", token: "dev", want: 200,
 			header: map[string]string{"X-Request-ID": "contract-42", "Idempotency-Key": "contract-key-1"},
 			body:   `{"connection":"sandbox-nxlink","customers":[{"ref":"r1","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`,
-			check: func(t *testing.T, res *http.Response, b []byte) {
-				if got := res.Header.Get("X-Request-ID"); got != "contract-42" {
+			check: func(t *testing.T, h http.Header, b []byte) {
+				if got := h.Get("X-Request-ID"); got != "contract-42" {
 					t.Errorf("X-Request-ID %q", got)
 				}
 				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
@@ -187,7 +172,7 @@ func TestContract(t *testing.T) {
 				}
 			}},
 		{name: "request lookup: the import's answer", method: "GET", path: "/v1/requests/contract-42", token: "dev", want: 200,
-			check: func(t *testing.T, _ *http.Response, b []byte) {
+			check: func(t *testing.T, _ http.Header, b []byte) {
 				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) || !bytes.Contains(b, []byte(`"ref":"r1"`)) {
 					t.Errorf("not the import's answer: %s", b)
 				}
@@ -195,7 +180,7 @@ func TestContract(t *testing.T) {
 		{name: "request lookup: unknown", method: "GET", path: "/v1/requests/no-such-request", token: "dev", want: 404, check: problemType("not-found")},
 		{name: "request lookup: scope missing", method: "GET", path: "/v1/requests/contract-42", token: writeOnly, want: 403},
 		{name: "customer history", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&whatsapp=%2B86%20152%206666%207780", token: "dev", want: 200,
-			check: func(t *testing.T, _ *http.Response, b []byte) {
+			check: func(t *testing.T, _ http.Header, b []byte) {
 				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
 					t.Errorf("the import is not in the history: %s", b)
 				}
@@ -303,7 +288,7 @@ func TestContract(t *testing.T) {
 
 	// Field configuration round trip: GET's ETag is a good If-Match.
 	t.Run("field config round trip", func(t *testing.T) {
-		res, body := g.do(t, call{method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200})
+		h, body := g.do(t, call{method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200})
 		var v struct {
 			Config json.RawMessage `json:"config"`
 		}
@@ -311,7 +296,7 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		g.do(t, call{method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200,
-			header: map[string]string{"If-Match": res.Header.Get("ETag")}, body: string(v.Config)})
+			header: map[string]string{"If-Match": h.Get("ETag")}, body: string(v.Config)})
 	})
 
 	// The sandbox's changes came back as events.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -20,10 +19,9 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"crmgate/app"
-	"crmgate/auth"
 	"crmgate/config"
+	"crmgate/internal/apptest"
 	"crmgate/openapi"
-	"crmgate/providers"
 )
 
 // offSpec marks a request the test sends deliberately outside the document
@@ -50,7 +48,7 @@ func loadDoc(t *testing.T) *openapi3.T {
 type gw struct {
 	URL    string
 	Token  string // the sandbox's dev token: every scope, every connection
-	app    *app.App
+	app    *apptest.Gateway
 	doc    *openapi3.T
 	router routers.Router
 
@@ -64,64 +62,44 @@ type gw struct {
 // test ends, then reports every mismatch with openapi.yaml.
 func startGateway(t *testing.T, cfg *config.Config) *gw {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	if cfg == nil {
-		var err error
-		if cfg, err = config.Sandbox(func(string) (string, bool) { return "", false }); err != nil {
-			t.Fatal(err)
-		}
+		cfg = apptest.Sandbox(t)
 	}
 	cfg.Limits.MaxBodyBytes = maxBody
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	a, err := app.Build(ctx, cfg, app.Options{
-		Providers:  providers.All(),
-		GatewayURL: url,
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		// One quick retry, so that a refused delivery becomes a listed
-		// failure within the test.
-		DeliverySchedule: []time.Duration{time.Millisecond},
-		DeliveryPoll:     10 * time.Millisecond,
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	a.Run(ctx)
-	doc := loadDoc(t)
-	doc.Servers = openapi3.Servers{{URL: url}}
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gw{URL: url, Token: a.DevToken, app: a, doc: doc, router: router, seen: map[string][]int{}}
-	srv.Config.Handler = g.check(a.Handler)
-	srv.Start()
+	g := &gw{seen: map[string][]int{}}
+	// Registered before the gateway's own cleanup, so run after it: what
+	// was answered until the very end is reported.
 	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		a.Close()
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		for _, p := range g.problems {
 			t.Error(p)
 		}
 	})
+	g.app = apptest.Start(t, apptest.Options{
+		Config: cfg,
+		Run:    true,
+		// One quick retry, so that a refused delivery becomes a listed
+		// failure within the test.
+		App: app.Options{DeliverySchedule: []time.Duration{time.Millisecond}, DeliveryPoll: 10 * time.Millisecond},
+		Wrap: func(a *apptest.Gateway, h http.Handler) http.Handler {
+			g.doc = loadDoc(t)
+			g.doc.Servers = openapi3.Servers{{URL: a.URL}}
+			var err error
+			if g.router, err = legacy.NewRouter(g.doc); err != nil {
+				t.Fatal(err)
+			}
+			return g.check(h)
+		},
+	})
+	g.URL, g.Token = g.app.URL, g.app.App.DevToken
 	return g
 }
 
 // token mints a token for the sandbox with the given scopes and connections.
 func (g *gw) token(t *testing.T, scopes []string, conns ...string) string {
 	t.Helper()
-	if len(conns) == 0 {
-		conns = []string{auth.AllConnections}
-	}
-	tok, err := auth.Mint(auth.MintOptions{Secret: g.app.Secret, Issuer: g.app.Config.Auth.JWT.Issuer,
-		Audience: g.app.Config.Auth.JWT.Audience, Subject: "contract-test", Scopes: scopes, Connections: conns, TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return g.app.Token(t, "contract-test", scopes, conns...)
 }
 
 func (g *gw) fail(format string, args ...any) {

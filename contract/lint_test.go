@@ -57,7 +57,7 @@ func TestEveryRouteDocumented(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, nil)
 	routed := map[string]bool{}
-	for _, r := range g.app.Server.Engine().Routes() {
+	for _, r := range g.app.App.Server.Engine().Routes() {
 		if strings.HasPrefix(r.Path, "/swagger") || strings.HasPrefix(r.Path, "/console") {
 			continue
 		}

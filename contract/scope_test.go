@@ -1,13 +1,13 @@
 package contract_test
 
 import (
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"crmgate/auth"
+	"crmgate/internal/apptest"
 )
 
 // TestScopesAsDocumented: every operation's x-required-scopes is what the
@@ -34,17 +34,17 @@ func TestScopesAsDocumented(t *testing.T) {
 			t.Run(op.OperationID, func(t *testing.T) {
 				url := params.Replace(path)
 				if len(scopes) == 0 {
-					res, _ := g.send(t, method, url, noScope)
-					if res.StatusCode == http.StatusForbidden || res.StatusCode == http.StatusUnauthorized {
-						t.Errorf("%s %s with a scopeless token: %d, documented as any valid token", method, url, res.StatusCode)
+					status, _ := g.send(t, method, url, noScope)
+					if status == http.StatusForbidden || status == http.StatusUnauthorized {
+						t.Errorf("%s %s with a scopeless token: %d, documented as any valid token", method, url, status)
 					}
 					return
 				}
 				for _, s := range scopes {
 					others := slices.DeleteFunc(slices.Clone(auth.Scopes), func(x string) bool { return x == s })
-					res, body := g.send(t, method, url, g.token(t, others))
-					if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "lacks the scope "+s) {
-						t.Errorf("%s %s without %s: %d %s", method, url, s, res.StatusCode, body)
+					status, body := g.send(t, method, url, g.token(t, others))
+					if status != http.StatusForbidden || !strings.Contains(body, "lacks the scope "+s) {
+						t.Errorf("%s %s without %s: %d %s", method, url, s, status, body)
 					}
 				}
 			})
@@ -53,16 +53,8 @@ func TestScopesAsDocumented(t *testing.T) {
 }
 
 // send makes an off-spec request (no body) with a token.
-func (g *gw) send(t *testing.T, method, path, tok string) (*http.Response, string) {
+func (g *gw) send(t *testing.T, method, path, tok string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, g.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set(offSpec, "1")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
+	r := apptest.Do(t, method, g.URL+path, tok, nil, offSpec, "1")
+	return r.Status, string(r.Body)
 }

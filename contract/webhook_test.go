@@ -3,11 +3,9 @@ package contract_test
 import (
 	"bytes"
 	"net/http"
-	"strings"
 	"testing"
 
-	"crmgate/config"
-	"crmgate/providers"
+	"crmgate/internal/apptest"
 )
 
 // TestWebhookContract posts WSCRM's own webhook examples, verbatim, to a
@@ -30,14 +28,10 @@ connections:
     tenant_id: 82
     webhook: {mode: static, token: "e6e18763d8d5a756d45c01486d7ad6742152ac", tolerance: 87600h}
 `
-	cfg, err := config.Load(strings.NewReader(doc), ".", providers.Factories(), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := startGateway(t, cfg)
+	g := startGateway(t, apptest.Load(t, doc, nil))
 	g.Token = g.token(t, []string{"events:read"})
 	examples := exampleBodies(t, g, "receiveWSCRMWebhook")
-	answer := func(t *testing.T, _ *http.Response, b []byte) {
+	answer := func(t *testing.T, _ http.Header, b []byte) {
 		if !bytes.Equal(bytes.TrimSpace(b), []byte(`{"code":200,"message":"Success","data":""}`)) {
 			t.Errorf("answer %s", b)
 		}

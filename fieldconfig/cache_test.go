@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"crmgate/internal/redistest"
 	"crmgate/schema"
 )
 
@@ -396,7 +397,7 @@ func TestCacheTwoInstances(t *testing.T) {
 func TestCacheRedisOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := startRedisServer(t)
+	srv := redistest.StartProcess(t)
 	o, _ := redis.ParseURL(srv.URL())
 	o.MaxRetries = -1
 	o.DialTimeout = time.Second

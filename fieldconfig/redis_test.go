@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -242,71 +239,6 @@ func TestRedisConstructors(t *testing.T) {
 	if s.Channel() != "crmgate:fieldconfig:changes" || s.key("x") != "crmgate:fieldconfig:x" {
 		t.Errorf("default prefix: channel %q key %q", s.Channel(), s.key("x"))
 	}
-}
-
-// redisServer is a redis-server of the test's own, to stop and start again.
-type redisServer struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-// startRedisServer runs redis-server on a free loopback port, without
-// persistence; it is stopped when t ends. Without a redis-server binary the
-// test fails under CI=true and is skipped elsewhere.
-func startRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed: CI must provide it")
-		}
-		t.Skip("redis-server is not installed: skipping")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &redisServer{t: t, port: port}
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-// Start runs the server and waits until it answers PING.
-func (s *redisServer) Start() {
-	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := c.Ping(context.Background()).Err()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on port %d does not answer: %v", s.port, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Stop kills the server and waits for it to exit.
-func (s *redisServer) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
 }
 
 // A Redis that lost its data set (here: the store's hash deleted) does not

@@ -2,14 +2,14 @@ package telemetry
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"crmgate/internal/testutil"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -18,7 +18,7 @@ import (
 // every other line of the stream; here its pool dialling a Redis that is not
 // there.
 func TestRedisLogLinesAreJSON(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.SyncBuffer
 	redis.SetLogger(RedisLogger{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: time.Second, MaxRetries: 0, MinIdleConns: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -40,21 +40,4 @@ func TestRedisLogLinesAreJSON(t *testing.T) {
 	if n == 0 {
 		t.Fatal("nothing logged")
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

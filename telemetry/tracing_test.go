@@ -2,34 +2,20 @@ package telemetry
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
+
+	"crmgate/internal/otlptest"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
 )
-
-// clearOTEL unsets every OTEL_* variable for the test (restored after it).
-func clearOTEL(t *testing.T) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OTEL_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-}
 
 // With no OTEL_* variable, tracing is off: no provider, and the global tracer
 // is still the no-op one (its spans record nothing and carry no ids).
 func TestTracingOffWithoutOTELVariables(t *testing.T) {
-	clearOTEL(t)
+	otlptest.ClearEnv(t)
 	tr, err := SetupTracing(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -73,22 +59,9 @@ func TestTracingWanted(t *testing.T) {
 // flushed at Shutdown, under the service name crmgate; the propagator is
 // set globally to W3C trace context and baggage.
 func TestTracingExportsToTheOTLPEndpoint(t *testing.T) {
-	clearOTEL(t)
-	got := make(chan *coltracepb.ExportTraceServiceRequest, 4)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req coltracepb.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		got <- &req
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-		w.Write(b)
-	}))
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	otlptest.ClearEnv(t)
+	otlp := otlptest.Start(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.URL)
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	t.Cleanup(func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) })
 
@@ -110,22 +83,22 @@ func TestTracingExportsToTheOTLPEndpoint(t *testing.T) {
 	if err := tr.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case req := <-got:
-		rs := req.GetResourceSpans()
-		if len(rs) != 1 || len(rs[0].GetScopeSpans()) != 1 || rs[0].GetScopeSpans()[0].GetSpans()[0].GetName() != "one" {
-			t.Fatalf("export %v", req)
-		}
-		name := ""
-		for _, kv := range rs[0].GetResource().GetAttributes() {
-			if kv.GetKey() == "service.name" {
-				name = kv.GetValue().GetStringValue()
-			}
-		}
-		if name != ServiceName {
-			t.Errorf("service.name %q, want %q", name, ServiceName)
-		}
-	default:
+	reqs := otlp.Requests()
+	if len(reqs) == 0 {
 		t.Fatal("nothing exported by the time Shutdown returned")
+	}
+	req := reqs[0]
+	rs := req.GetResourceSpans()
+	if len(rs) != 1 || len(rs[0].GetScopeSpans()) != 1 || rs[0].GetScopeSpans()[0].GetSpans()[0].GetName() != "one" {
+		t.Fatalf("export %v", req)
+	}
+	name := ""
+	for _, kv := range rs[0].GetResource().GetAttributes() {
+		if kv.GetKey() == "service.name" {
+			name = kv.GetValue().GetStringValue()
+		}
+	}
+	if name != ServiceName {
+		t.Errorf("service.name %q, want %q", name, ServiceName)
 	}
 }

@@ -1,7 +1,8 @@
-// Package redistest gives tests the real Redis that CI starts (env REDIS_URL)
-// and the real Redis Cluster beside it (env REDIS_CLUSTER_ADDRS): without
-// them a test fails under CI=true and is skipped elsewhere, with a message
-// saying how to run it.
+// Package redistest gives tests the real Redis that CI starts (env REDIS_URL),
+// the real Redis Cluster beside it (env REDIS_CLUSTER_ADDRS) and
+// redis-server processes of a test's own (StartProcess): without them a
+// test fails under CI=true and is skipped elsewhere, with a message saying
+// how to run it.
 package redistest
 
 import (
@@ -101,15 +102,23 @@ func prepare(t testing.TB, rdb redis.UniversalClient, from string) (redis.Univer
 		_ = rdb.Close()
 		t.Fatalf("redis at %s: %v", from, err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "crmgate-test:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	prefix = strings.NewReplacer("{", "(", "}", ")").Replace(prefix)
+	prefix := Prefix(t)
 	t.Cleanup(func() {
 		Clean(rdb, prefix)
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// Prefix is a key prefix no other test, and no other run of this one, uses:
+// the test's name and random hex, without the braces that would make it a
+// Redis Cluster hash tag. Client and Cluster return one; a test of its own
+// server (StartProcess) takes one for the gateways it starts there.
+func Prefix(t testing.TB) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "crmgate-test:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
+	return strings.NewReplacer("{", "(", "}", ")").Replace(prefix)
 }
 
 // Clean deletes the keys starting with prefix, on every master of a

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server starts a redis-server of the test's own on a free loopback port,
@@ -18,7 +20,7 @@ import (
 // test fails under CI=true and is skipped otherwise.
 func Server(t testing.TB) string {
 	t.Helper()
-	return "redis://" + Start(t) + "/0"
+	return StartProcess(t).URL()
 }
 
 // Start starts a redis-server of the test's own on a free loopback port
@@ -30,6 +32,25 @@ func Server(t testing.TB) string {
 // otherwise.
 func Start(t testing.TB, args ...string) string {
 	t.Helper()
+	return StartProcess(t, args...).Addr()
+}
+
+// Process is a redis-server of the test's own, on a loopback port that stays
+// its own when the test stops it and starts it again: an outage of Redis and
+// its return, empty.
+type Process struct {
+	t    testing.TB
+	bin  string
+	port int
+	args []string
+	cmd  *exec.Cmd
+}
+
+// StartProcess starts a redis-server as Start does and returns it running;
+// it is killed when the test ends. Without redis-server on PATH the test
+// fails under CI=true and is skipped otherwise.
+func StartProcess(t testing.TB, args ...string) *Process {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -37,35 +58,68 @@ func Start(t testing.TB, args ...string) string {
 		}
 		t.Skip("redis-server is not on PATH: skipping a test that runs its own Redis")
 	}
-	port := FreePort(t)
+	p := &Process{t: t, bin: bin, port: FreePort(t), args: args}
+	p.Start()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Addr is the server's host:port.
+func (p *Process) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
+
+// URL is the server's redis:// URL, database 0.
+func (p *Process) URL() string { return "redis://" + p.Addr() + "/0" }
+
+// Client is a client of the server, closed when the test ends.
+func (p *Process) Client() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+	p.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Start runs the server (again, after Stop: in a new directory, holding
+// nothing) and returns once it accepts connections; the test fails when it
+// does not within 20 seconds. Start on a running server does nothing.
+func (p *Process) Start() {
+	p.t.Helper()
+	if p.cmd != nil {
+		return
+	}
+	args := slices.Clone(p.args)
 	var cmdArgs []string
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmdArgs, args = append(cmdArgs, args[0]), args[1:] // a configuration file comes first
 	}
-	cmdArgs = append(cmdArgs, "--port", strconv.Itoa(port), "--bind", "127.0.0.1")
+	cmdArgs = append(cmdArgs, "--port", strconv.Itoa(p.port), "--bind", "127.0.0.1")
 	if !slices.Contains(args, "--sentinel") {
-		cmdArgs = append(cmdArgs, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		cmdArgs = append(cmdArgs, "--save", "", "--appendonly", "no", "--dir", p.t.TempDir())
 	}
-	cmd := exec.Command(bin, append(cmdArgs, args...)...)
+	cmd := exec.Command(p.bin, append(cmdArgs, args...)...)
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p.cmd = cmd
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", p.Addr(), 200*time.Millisecond)
 		if err == nil {
 			_ = c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not accept connections: %v", addr, err)
+			p.t.Fatalf("redis-server on %s did not accept connections: %v", p.Addr(), err)
 		}
 	}
-	return addr
+}
+
+// Stop kills the server and waits for it to exit; Stop on a stopped server
+// does nothing.
+func (p *Process) Stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
 }
 
 // FreePort is a loopback TCP port free a moment ago.
