@@ -20,7 +20,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers"
 	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -31,7 +31,7 @@ const secret = "an-hs256-secret-of-at-least-32-bytes"
 // peers are the two provider simulators over real HTTP.
 type peers struct {
 	nx    *nxlink.Simulator
-	ws    *wscrm.Simulator
+	ws    *wscrmsim.Simulator
 	nxURL string
 	wsURL string
 }
@@ -41,8 +41,8 @@ func startPeers(t *testing.T) *peers {
 	p := &peers{
 		nx: nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
+		ws: wscrmsim.New(wscrmsim.Config{TenantID: 82, Token: "ws-token",
+			Agents: []wscrmsim.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
 			Fields: fieldconfig.Config{Stages: []fieldconfig.Option{{Label: "New customer", ID: ptr(int64(10))}}}}),
 	}
 	nxs := httptest.NewServer(p.nx)

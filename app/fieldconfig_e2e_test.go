@@ -15,7 +15,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -65,8 +65,8 @@ func fcPeers(t *testing.T) *peers {
 	p := &peers{
 		nx: nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
+		ws: wscrmsim.New(wscrmsim.Config{TenantID: 82, Token: "ws-token",
+			Agents: []wscrmsim.Agent{{Account: "kubrick101", WhatsID: "86187272722"}},
 			Fields: fcYAML(t, wscrmFields)}),
 	}
 	servePeers(t, p)
@@ -181,8 +181,8 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 			calls: func(p *peers) [][]byte {
 				var out [][]byte
 				for _, c := range p.ws.Calls() {
-					if c.Path != wscrm.PathBatchImport {
-						t.Errorf("call to %s, want %s", c.Path, wscrm.PathBatchImport)
+					if c.Path != wscrmsim.PathBatchImport {
+						t.Errorf("call to %s, want %s", c.Path, wscrmsim.PathBatchImport)
 					}
 					out = append(out, c.Body)
 				}

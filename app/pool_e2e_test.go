@@ -18,7 +18,7 @@ import (
 	"crmgate/auth"
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -47,8 +47,8 @@ func poolPeers(t *testing.T) *peers {
 	p := &peers{
 		nx: nxlink.NewSimulator(nxlink.SimConfig{Accounts: []nxlink.SimAccount{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token",
-			Agents: []wscrm.Agent{{Account: "kubrick101", WhatsID: "86187272722"}, {Account: wangWu, WhatsID: wangWuWhatsID}},
+		ws: wscrmsim.New(wscrmsim.Config{TenantID: 82, Token: "ws-token",
+			Agents: []wscrmsim.Agent{{Account: "kubrick101", WhatsID: "86187272722"}, {Account: wangWu, WhatsID: wangWuWhatsID}},
 			Fields: fcYAML(t, poolFields)}),
 	}
 	servePeers(t, p)
@@ -116,7 +116,7 @@ func whatsapps(list []map[string]any) []string {
 // by path.
 func importCalls(p *peers) (paths []string, bodies [][]byte) {
 	for _, c := range p.ws.Calls() {
-		if c.Path != wscrm.PathQuery {
+		if c.Path != wscrmsim.PathQuery {
 			paths = append(paths, c.Path)
 			bodies = append(bodies, c.Body)
 		}
@@ -145,8 +145,8 @@ func TestImportPoolDocumentExample(t *testing.T) {
 		golden   string
 		wantPool []string
 	}{
-		{"replace", "861272562622", wscrm.PathPoolReplace, "e2e_pool_second_replace.json", []string{"861272562622"}},
-		{"append", "861272562623", wscrm.PathPoolAppend, "e2e_pool_second_append.json", []string{"861821733142", "861272562622", "861272562623"}},
+		{"replace", "861272562622", wscrmsim.PathPoolReplace, "e2e_pool_second_replace.json", []string{"861272562622"}},
+		{"append", "861272562623", wscrmsim.PathPoolAppend, "e2e_pool_second_append.json", []string{"861821733142", "861272562622", "861272562623"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			}
 
 			paths, bodies := importCalls(p)
-			if d := cmp.Diff([]string{wscrm.PathPoolReplace, tc.path}, paths); d != "" {
+			if d := cmp.Diff([]string{wscrmsim.PathPoolReplace, tc.path}, paths); d != "" {
 				t.Fatalf("paths (-want +got):\n%s", d)
 			}
 			matchGolden(t, "e2e_pool_first.json", bodies[0])
@@ -222,7 +222,7 @@ func TestCustomersQueryMapping(t *testing.T) {
 	   "extendMap":{"Faction":"[\"Guanlong Group\"]","Multi-select":"A,B","Numeric extension field":123,"Date":"2022-03-08"}}
 	]}`
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != wscrm.PathQuery || r.Header.Get("token") != "ws-token" {
+		if r.URL.Path != wscrmsim.PathQuery || r.Header.Get("token") != "ws-token" {
 			http.Error(w, "unexpected", http.StatusNotFound)
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers/nxlink"
 	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/sandbox"
 )
 
@@ -24,7 +25,7 @@ type Provider struct {
 // All is the table: every provider crmgate speaks to.
 func All() []Provider {
 	return []Provider{
-		{Factory: wscrm.Factory(), Sandbox: wscrm.Sandbox},
+		{Factory: wscrm.Factory(), Sandbox: wscrmsim.Sandbox},
 		{Factory: nxlink.Factory(), Sandbox: func(ctx context.Context, _ string) (*sandbox.Sandbox, error) { return nxlink.StartSandbox(ctx) }},
 	}
 }

@@ -19,11 +19,12 @@ import (
 // Adapter is one WSCRM connection: it implements gateway.Provider,
 // gateway.PoolImporter and gateway.Querier. It is safe for concurrent use.
 type Adapter struct {
-	cfg    *Config
+	cfg    Config
 	common gateway.Common
 	hc     *http.Client
 	base   string         // common.BaseURL without a trailing slash
 	loc    *time.Location // cfg.Location(), resolved once
+	header http.Header    // sent with every call: content type, and the token when set
 }
 
 var (
@@ -31,21 +32,6 @@ var (
 	_ gateway.PoolImporter = (*Adapter)(nil)
 	_ gateway.Querier      = (*Adapter)(nil)
 )
-
-// newAdapter builds the adapter of one connection. It refuses a nil
-// configuration or client and an empty base URL. The adapter uses a copy of hc
-// that follows no redirect (the token header would go along).
-func newAdapter(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
-	switch {
-	case cfg == nil:
-		return nil, errors.New("wscrm.New: no WSCRM configuration")
-	case hc == nil:
-		return nil, errors.New("wscrm.New: no HTTP client")
-	case common.BaseURL == "":
-		return nil, errors.New("wscrm.New: base_url: required")
-	}
-	return &Adapter{cfg: cfg, common: common, hc: gateway.NoRedirect(hc), base: strings.TrimRight(common.BaseURL, "/"), loc: cfg.Location()}, nil
-}
 
 // Modes returns only gateway.ModeMerge: batchImport updates or adds on top
 // of what WSCRM has; it cannot replace a customer or keep the old data.

@@ -8,6 +8,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
 
@@ -62,7 +63,7 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := prepared(t, tt.in, rules)
+			c := wiretest.Prepared(t, tt.in, rules)
 			wire, errs, warns := a.Translate(tt.op, c, rules)
 			if len(errs) > 0 || len(warns) > 0 {
 				t.Fatalf("Translate: errs %+v warns %+v", errs, warns)
@@ -74,7 +75,7 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 			if len(calls) != 1 || calls[0].Path != tt.path || calls[0].Method != "POST" {
 				t.Fatalf("calls = %+v, want one POST %s", calls, tt.path)
 			}
-			requireSameJSON(t, calls[0].Body, loadGolden(t, tt.golden))
+			wiretest.SameJSON(t, calls[0].Body, wiretest.Golden(t, tt.golden))
 		})
 	}
 }
@@ -145,7 +146,7 @@ func TestTranslateFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := prepared(t, tt.in, rules)
+			c := wiretest.Prepared(t, tt.in, rules)
 			wire, errs, _ := translate(tt.op, c, rules)
 			if len(errs) > 0 {
 				t.Fatalf("errs: %+v", errs)
@@ -216,7 +217,7 @@ func TestTranslateIssues(t *testing.T) {
 // schema.Check, before translate, which trusts it and writes YYYY/MM/DD.
 func TestBirthdayThroughTheChecks(t *testing.T) {
 	t.Parallel()
-	rules := fieldconfig.MustCompile(SampleFieldConfig())
+	rules := fieldconfig.MustCompile(testFields())
 	for _, tt := range []struct {
 		birthday string
 		errs     []string
@@ -252,7 +253,7 @@ func issueKeys(is []schema.Issue) []string {
 
 func TestCustomFieldKeyCollision(t *testing.T) {
 	t.Parallel()
-	cfg := SampleFieldConfig()
+	cfg := testFields()
 	cfg.CustomFields = append(cfg.CustomFields, fieldconfig.CustomField{Name: "Mail", Type: fieldconfig.TypeText, ProviderKey: "email"})
 	rules := fieldconfig.MustCompile(cfg)
 	c := schema.Customer{Owner: "a", WhatsApp: "8615266667780", Email: "x@y.cn", CustomFields: map[string]any{"Mail": "other"}}
@@ -267,7 +268,7 @@ func TestCustomFieldKeyCollision(t *testing.T) {
 
 func TestFromContact(t *testing.T) {
 	t.Parallel()
-	cfg := SampleFieldConfig()
+	cfg := testFields()
 	cfg.CustomFields = append(cfg.CustomFields,
 		fieldconfig.CustomField{Name: "Date", Type: fieldconfig.TypeDate},
 		fieldconfig.CustomField{Name: "Since", Type: fieldconfig.TypeDate, Format: "02.01.2006"},

@@ -16,6 +16,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
 
@@ -69,7 +70,7 @@ func newRecorder(t *testing.T) *recorder {
 		r.bodies = append(r.bodies, string(b))
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(loadGolden(t, "import_success.json"))
+		_, _ = w.Write(wiretest.Golden(t, "import_success.json"))
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -199,7 +200,7 @@ func TestOversizedAnswerIsBounded(t *testing.T) {
 	ct := &countingTransport{}
 	a.hc.Transport = ct
 
-	recs := records(t, a, importOp, sampleRules(),
+	recs := wiretest.Records(t, a, importOp, sampleRules(),
 		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"},
 		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667781"})
 	calls0, err := a.Plan(importOp, recs)
@@ -260,7 +261,7 @@ func TestRetryAfter(t *testing.T) {
 			}))
 			t.Cleanup(provider.Close)
 			a := testAdapter(t, provider.URL, "")
-			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
+			res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
 			if !errors.Is(err, gateway.ErrUnavailable) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
