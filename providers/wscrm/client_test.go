@@ -171,6 +171,10 @@ func TestDoUnavailable(t *testing.T) {
 			if len(res.Outcomes) != 0 || res.Report.Error == "" {
 				t.Fatalf("result = %+v, want no outcomes and a report error", res)
 			}
+			// Users read both (provider_calls, the records' messages).
+			if strings.Contains(err.Error(), "wscrm.") || strings.Contains(res.Report.Error, "wscrm.") {
+				t.Errorf("err %q / report error %q name Go code", err, res.Report.Error)
+			}
 		})
 	}
 }
@@ -348,7 +352,7 @@ func TestQueryErrors(t *testing.T) {
 			if errors.Is(err, gateway.ErrUnavailable) != tt.unavailable {
 				t.Fatalf("err = %v, unavailable want %v", err, tt.unavailable)
 			}
-			var pe *ProviderError
+			var pe *gateway.ProviderError
 			if tt.code != "" && (!errors.As(err, &pe) || pe.Code != tt.code) {
 				t.Fatalf("err = %#v, want provider code %s", err, tt.code)
 			}

@@ -37,8 +37,6 @@ const (
 	answerBase          = 64 << 10
 	answerPerRecord     = 1 << 10
 	maxQueryAnswerBytes = 64 << 20
-	// errorAnswerBytes is what is read of a non-2xx answer, for its message.
-	errorAnswerBytes = 4 << 10
 )
 
 // importAnswerLimit is the most an answer to call may hold (see answerBase).
@@ -223,6 +221,9 @@ func (e *envelope) text() string {
 	}
 	return string(e.Message)
 }
+
+// code is the answer's code as a number; ok is false when it is not one.
+func (e *envelope) code() (int, bool) { return e.Code.int() }
 
 // importData is data of an import answer.
 type importData struct {
