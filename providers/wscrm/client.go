@@ -11,6 +11,7 @@ import (
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/internal/httpcall"
+	"crmgate/providers/internal/wirejson"
 	"crmgate/schema"
 )
 
@@ -168,8 +169,10 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 
 	byPhone := map[string][]int{}
 	for i, r := range call.Records {
-		w, _ := r.Wire.(*wireRecord)
-		phone := w.str(wireWhatsApp)
+		phone := ""
+		if w, _ := r.Wire.(*wireRecord); w != nil {
+			phone = w.basic[keyWhatsApp]
+		}
 		if phone == "" && r.Customer != nil {
 			phone = r.Customer.WhatsApp
 		}
@@ -181,7 +184,8 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	seenUnattributed := map[string]bool{}
 	failedPhones := map[int]bool{} // the distinct phones errExcel attributes, by their first record
 	for _, e := range data.ErrExcel {
-		code, ok := e.ErrCode.int()
+		n, ok := e.ErrCode.Int64()
+		code := int(n)
 		if !ok {
 			code = -1000
 		}
@@ -245,8 +249,9 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	// record sent is counted, the failures it counted are the ones errExcel
 	// lists (one distinct phone each), and the successes it counted cover
 	// the records left. Otherwise they are unknown, never a silent success.
-	sc, okS := data.SuccessCount.int()
-	ec, okE := data.ErrCount.int()
+	sc64, okS := data.SuccessCount.Int64()
+	ec64, okE := data.ErrCount.Int64()
+	sc, ec := int(sc64), int(ec64)
 	countsRead := okS && okE && sc >= 0 && ec >= 0
 	if countsRead {
 		report.ProviderCounts = &gateway.ProviderCounts{Succeeded: sc, Failed: ec}
@@ -306,14 +311,14 @@ func successPhones(raw json.RawMessage) []string {
 	}
 	var out []string
 	for _, it := range items {
-		var s flexString
+		var s wirejson.Text
 		if err := json.Unmarshal(it, &s); err == nil && len(s) > 0 && s[0] != '{' && s[0] != '[' {
 			if p := strings.TrimSpace(string(s)); p != "" {
 				out = append(out, p)
 			}
 			continue
 		}
-		var obj map[string]flexString
+		var obj map[string]wirejson.Text
 		if err := json.Unmarshal(it, &obj); err != nil {
 			continue
 		}
@@ -364,7 +369,7 @@ func (a *Adapter) Query(ctx context.Context, agent string, rules *fieldconfig.Ru
 			break
 		}
 	}
-	body, err := marshalBody(queryRequest{TenantID: a.cfg.TenantID, WhatsID: whatsID})
+	body, err := wirejson.Marshal(queryRequest{TenantID: a.cfg.TenantID, WhatsID: whatsID})
 	if err != nil {
 		return nil, report, fmt.Errorf("wscrm.Query: %w", err)
 	}
@@ -395,8 +400,7 @@ func (a *Adapter) Query(ctx context.Context, agent string, rules *fieldconfig.Ru
 	report.Records = len(items)
 	out := make([]gateway.Contact, len(items))
 	for i := range items {
-		c := fromContact(&items[i], rules, a.loc)
-		out[i] = gateway.Contact{Customer: c.Customer, FirstChatAt: c.FirstChatAt, LastChatAt: c.LastChatAt}
+		out[i] = fromContact(&items[i], rules, a.loc)
 	}
 	return out, report, nil
 }

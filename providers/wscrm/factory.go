@@ -1,12 +1,12 @@
 package wscrm
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"crmgate/gateway"
+	"crmgate/providers/internal/factory"
 )
 
 // Name is the provider's name in configuration ("provider: wscrm").
@@ -14,19 +14,7 @@ const Name = "wscrm"
 
 // Factory returns WSCRM's row of the providers table. Its New refuses a
 // configuration that is not *Config, and whatever New refuses.
-func Factory() gateway.Factory {
-	return gateway.Factory{
-		Name:      Name,
-		NewConfig: func() any { return &Config{} },
-		New: func(common gateway.Common, cfg any, hc *http.Client) (gateway.Provider, error) {
-			c, ok := cfg.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("wscrm.New: configuration is %T, not *wscrm.Config", cfg)
-			}
-			return New(common, c, hc)
-		},
-	}
-}
+func Factory() gateway.Factory { return factory.Of(Name, New) }
 
 // New makes the adapter of one WSCRM connection. It refuses a nil or invalid
 // cfg (Config.Validate), an invalid common (gateway.Common.Validate: id,
@@ -35,19 +23,7 @@ func Factory() gateway.Factory {
 // and uses a copy of hc that follows no redirect (the token header would go
 // along).
 func New(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
-	var errs []error
-	if cfg == nil {
-		errs = append(errs, errors.New("configuration missing"))
-	} else if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := common.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if hc == nil {
-		errs = append(errs, errors.New("http client missing"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := factory.Check(common, cfg, hc); err != nil {
 		return nil, fmt.Errorf("wscrm.New: %w", err)
 	}
 	a := &Adapter{

@@ -90,11 +90,24 @@ func callAgents(c *gateway.Call) []string {
 	var out []string
 	for _, r := range c.Records {
 		w, _ := r.Wire.(*wireRecord)
-		ag := w.str(wireAgentAccount)
+		ag := w.basic[keyAgentAccount]
 		if !seen[ag] {
 			seen[ag] = true
 			out = append(out, ag)
 		}
 	}
 	return out
+}
+
+// str returns the value of a key ("" when absent); an extension value that
+// is a number is returned as its text.
+func (r *wireRecord) str(key string) string {
+	v, _ := r.get(key)
+	switch t := v.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	}
+	return ""
 }

@@ -2,9 +2,9 @@ package wscrmsim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -64,12 +64,7 @@ func (s *Simulator) checkRecord(rec map[string]any, pool bool) *errExcel {
 			return fail(CodeRequiredMissing, "Required field validation failed: "+k)
 		}
 	}
-	keys := make([]string, 0, len(s.ext))
-	for k := range s.ext {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.ext)) {
 		f := s.ext[k]
 		v, present := rec[k]
 		t := text(v)
