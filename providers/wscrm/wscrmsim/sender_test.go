@@ -136,6 +136,16 @@ func (g *captureGateway) serve(t *testing.T, cfg *wscrm.Config) *httptest.Server
 	return srv
 }
 
+// capturingSender is a sender of a static-token connection whose webhooks
+// go to a captureGateway.
+func capturingSender(t *testing.T) (*captureGateway, *WebhookSender) {
+	t.Helper()
+	g := &captureGateway{}
+	pair := staticPair(docProfileTenant, "sandbox-token")
+	srv := g.serve(t, pair.conn)
+	return g, NewWebhookSender(pair.send, srv.URL, srv.Client())
+}
+
 func TestWebhookSenderRoundTrip(t *testing.T) {
 	t.Parallel()
 	pairs := map[string]hookPair{
@@ -225,10 +235,7 @@ func TestWebhookSenderRoundTrip(t *testing.T) {
 
 func TestWebhookSenderBadChange(t *testing.T) {
 	t.Parallel()
-	var g captureGateway
-	pair := staticPair(docProfileTenant, "sandbox-token")
-	srv := g.serve(t, pair.conn)
-	s := NewWebhookSender(pair.send, srv.URL, srv.Client())
+	g, s := capturingSender(t)
 	for _, change := range []string{
 		``,
 		`[]`,
@@ -259,10 +266,7 @@ func TestWebhookSenderBadChange(t *testing.T) {
 
 func TestWebhookSenderUnknownField(t *testing.T) {
 	t.Parallel()
-	var g captureGateway
-	pair := staticPair(docProfileTenant, "sandbox-token")
-	srv := g.serve(t, pair.conn)
-	s := NewWebhookSender(pair.send, srv.URL, srv.Client())
+	g, s := capturingSender(t)
 	for _, tt := range []struct {
 		field      string
 		rules      *fieldconfig.Rules
