@@ -17,7 +17,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -158,8 +158,8 @@ func TestFieldConfigErrorsStopRecordsBeforeTheProvider(t *testing.T) {
 			calls: func(p *peers) [][]byte {
 				var out [][]byte
 				for _, c := range p.ws.Calls() {
-					if c.Path != wscrm.PathBatchImport {
-						t.Errorf("call to %s, want %s", c.Path, wscrm.PathBatchImport)
+					if c.Path != wscrmsim.PathBatchImport {
+						t.Errorf("call to %s, want %s", c.Path, wscrmsim.PathBatchImport)
 					}
 					out = append(out, c.Body)
 				}

@@ -22,7 +22,7 @@ import (
 	"crmgate/internal/redistest"
 	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/nxlinksim"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -111,23 +111,23 @@ func (d acmeDoc) String() string {
 // of acmeDoc's connections.
 type peers struct {
 	nx    *nxlinksim.Simulator
-	ws    *wscrm.Simulator
+	ws    *wscrmsim.Simulator
 	nxURL string
 	wsURL string
 }
 
 // kubrick101 is the WSCRM agent every simulator has.
-var kubrick101 = wscrm.Agent{Account: "kubrick101", WhatsID: "86187272722"}
+var kubrick101 = wscrmsim.Agent{Account: "kubrick101", WhatsID: "86187272722"}
 
 // newPeers serves the simulators on loopback ports until the test ends:
 // NXLink with the seat agent1@example.com, WSCRM with agents and its
 // backend holding fields.
-func newPeers(t *testing.T, fields fieldconfig.Config, agents ...wscrm.Agent) *peers {
+func newPeers(t *testing.T, fields fieldconfig.Config, agents ...wscrmsim.Agent) *peers {
 	t.Helper()
 	p := &peers{
 		nx: nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t",
 			TenantID: 123, AppKey: "46oKF=os", Seats: []string{"agent1@example.com"}}}}),
-		ws: wscrm.NewSimulator(wscrm.SimConfig{TenantID: 82, Token: "ws-token", Agents: agents, Fields: fields}),
+		ws: wscrmsim.New(wscrmsim.Config{TenantID: 82, Token: "ws-token", Agents: agents, Fields: fields}),
 	}
 	nxs := httptest.NewServer(p.nx)
 	wss := httptest.NewServer(p.ws)

@@ -18,7 +18,7 @@ import (
 	"crmgate/auth"
 	"crmgate/internal/apptest"
 	"crmgate/internal/testutil"
-	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )
 
@@ -44,7 +44,7 @@ custom_fields:
 // backend holds poolFields.
 func poolPeers(t *testing.T) *peers {
 	t.Helper()
-	return newPeers(t, fcYAML(t, poolFields), kubrick101, wscrm.Agent{Account: wangWu, WhatsID: wangWuWhatsID})
+	return newPeers(t, fcYAML(t, poolFields), kubrick101, wscrmsim.Agent{Account: wangWu, WhatsID: wangWuWhatsID})
 }
 
 // poolGateway serves a gateway whose acme-wa connection talks to wsURL and
@@ -93,7 +93,7 @@ func whatsapps(list []map[string]any) []string {
 // by path.
 func importCalls(p *peers) (paths []string, bodies [][]byte) {
 	for _, c := range p.ws.Calls() {
-		if c.Path != wscrm.PathQuery {
+		if c.Path != wscrmsim.PathQuery {
 			paths = append(paths, c.Path)
 			bodies = append(bodies, c.Body)
 		}
@@ -122,8 +122,8 @@ func TestImportPoolDocumentExample(t *testing.T) {
 		golden   string
 		wantPool []string
 	}{
-		{"replace", "861272562622", wscrm.PathPoolReplace, "e2e_pool_second_replace.json", []string{"861272562622"}},
-		{"append", "861272562623", wscrm.PathPoolAppend, "e2e_pool_second_append.json", []string{"861821733142", "861272562622", "861272562623"}},
+		{"replace", "861272562622", wscrmsim.PathPoolReplace, "e2e_pool_second_replace.json", []string{"861272562622"}},
+		{"append", "861272562623", wscrmsim.PathPoolAppend, "e2e_pool_second_append.json", []string{"861821733142", "861272562622", "861272562623"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -169,7 +169,7 @@ func TestImportPoolDocumentExample(t *testing.T) {
 			}
 
 			paths, bodies := importCalls(p)
-			if d := cmp.Diff([]string{wscrm.PathPoolReplace, tc.path}, paths); d != "" {
+			if d := cmp.Diff([]string{wscrmsim.PathPoolReplace, tc.path}, paths); d != "" {
 				t.Fatalf("paths (-want +got):\n%s", d)
 			}
 			matchGolden(t, "e2e_pool_first.json", bodies[0])
@@ -199,7 +199,7 @@ func TestCustomersQueryMapping(t *testing.T) {
 	   "extendMap":{"Faction":"[\"Guanlong Group\"]","Multi-select":"A,B","Numeric extension field":123,"Date":"2022-03-08"}}
 	]}`
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != wscrm.PathQuery || r.Header.Get("token") != "ws-token" {
+		if r.URL.Path != wscrmsim.PathQuery || r.Header.Get("token") != "ws-token" {
 			http.Error(w, "unexpected", http.StatusNotFound)
 			return
 		}

@@ -16,6 +16,7 @@ import (
 	"crmgate/providers/nxlink"
 	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 	"crmgate/secret"
 )
@@ -50,7 +51,7 @@ func NXLinkCustomers(n int) []schema.Customer {
 }
 
 // WSCRMCustomers returns n canonical records for a WSCRM connection with
-// wscrm.SampleFieldConfig: most WSCRM fields, options from the configuration,
+// wscrmsim.SampleFieldConfig: most WSCRM fields, options from the configuration,
 // and six of its extension fields.
 func WSCRMCustomers(n int) []schema.Customer {
 	out := make([]schema.Customer, n)
@@ -173,7 +174,7 @@ func OfflineConnection(provider string, capture func(*gateway.Call)) (*gateway.C
 		fc, sign = nxlinksim.SampleFieldConfig(), NXLinkSign
 	case wscrm.Name:
 		p, err = wscrm.Factory().New(common, &wscrm.Config{TenantID: WSTenantID}, http.DefaultClient)
-		fc = wscrm.SampleFieldConfig()
+		fc = wscrmsim.SampleFieldConfig()
 	default:
 		return nil, fmt.Errorf("bench.OfflineConnection: unknown provider %q", provider)
 	}

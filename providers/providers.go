@@ -8,6 +8,7 @@ import (
 	"crmgate/providers/nxlink"
 	"crmgate/providers/nxlink/nxlinksim"
 	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/sandbox"
 )
 
@@ -23,7 +24,7 @@ type Provider struct {
 // All is the table: every provider crmgate speaks to.
 func All() []Provider {
 	return []Provider{
-		{Factory: wscrm.Factory(), Sandbox: wscrm.Sandbox},
+		{Factory: wscrm.Factory(), Sandbox: wscrmsim.Sandbox},
 		{Factory: nxlink.Factory(), Sandbox: nxlinksim.Sandbox},
 	}
 }

@@ -28,7 +28,7 @@ func benchCustomers() []schema.Customer {
 // 10 000 records; BenchmarkDecodeEncode10k is the JSON round trip of the
 // same canonical records, the pipeline promise's yardstick.
 func BenchmarkTranslatePlan10k(b *testing.B) {
-	a, err := newAdapter(gateway.Common{BaseURL: "http://wscrm.invalid"}, &Config{TenantID: 82}, &http.Client{})
+	a, err := New(gateway.Common{ID: "bench-wscrm", BaseURL: "http://wscrm.invalid"}, &Config{TenantID: 82}, &http.Client{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,253 +6,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/httpcall"
+	"crmgate/providers/internal/wirejson"
 	"crmgate/schema"
 )
 
-// Adapter is one WSCRM connection: it implements gateway.Provider,
-// gateway.PoolImporter and gateway.Querier. It is safe for concurrent use.
-type Adapter struct {
-	cfg    *Config
-	common gateway.Common
-	hc     *http.Client
-	base   string         // common.BaseURL without a trailing slash
-	loc    *time.Location // cfg.Location(), resolved once
-}
+// providerLabel is how messages name the provider.
+const providerLabel = "WSCRM"
 
-var (
-	_ gateway.Provider     = (*Adapter)(nil)
-	_ gateway.PoolImporter = (*Adapter)(nil)
-	_ gateway.Querier      = (*Adapter)(nil)
-)
-
-// newAdapter builds the adapter of one connection. It refuses a nil
-// configuration or client and an empty base URL. The adapter uses a copy of hc
-// that follows no redirect (the token header would go along).
-func newAdapter(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
-	switch {
-	case cfg == nil:
-		return nil, errors.New("wscrm.New: no WSCRM configuration")
-	case hc == nil:
-		return nil, errors.New("wscrm.New: no HTTP client")
-	case common.BaseURL == "":
-		return nil, errors.New("wscrm.New: base_url: required")
-	}
-	return &Adapter{cfg: cfg, common: common, hc: gateway.NoRedirect(hc), base: strings.TrimRight(common.BaseURL, "/"), loc: cfg.Location()}, nil
-}
-
-// Modes returns only gateway.ModeMerge: batchImport updates or adds on top
-// of what WSCRM has; it cannot replace a customer or keep the old data.
-func (a *Adapter) Modes() []string { return []string{gateway.ModeMerge} }
-
-// ImportPool marks the adapter as a gateway.PoolImporter.
-func (a *Adapter) ImportPool() {}
-
-// Translate turns a checked canonical record into its batchImport (or
-// import-pool) record, per gateway.md §3: owner → agentAccount and whatsapp →
-// whatsApp are required (missing: a required error naming the canonical
-// field); birthday is sent as YYYY/MM/DD; tags and remove_tags are
-// comma-joined; custom fields are top-level keys named by the field's key,
-// their values CustomField.Encode'd, except single-select on the import-pool
-// kinds, which is a JSON-array string. Canonical fields WSCRM has no place
-// for, and remove_tags on gateway.KindPoolAppend, are unsupported_field
-// warnings (errors with op.Strict). The wire form is opaque to the caller;
-// hand it back to Plan.
-func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
-	rec, errs, warns := translate(op, c, rules)
-	return rec, errs, warns
-}
-
-// Plan groups translated records into calls of at most 10 000 records, each
-// body {"tenantId": N, "data": [...]} marshalled once:
-//
-//   - gateway.KindImport (mode merge only): batchImport.
-//   - gateway.KindPoolAppend: batchImportAppendV2.
-//   - gateway.KindPoolReplace: records are grouped by agent (agentAccount).
-//     Agents whose records fit are packed together, whole, into
-//     batchImportWhatsContact calls (each replaces the pool of every agent it
-//     carries, and only theirs). An agent with more than 10 000 records gets a
-//     batchImportWhatsContact call with its first 10 000 and
-//     batchImportAppendV2 calls with the rest, so its pool ends holding exactly
-//     the batch.
-//
-// ORDERING: the append calls of an agent in a replace plan must be sent only
-// after that agent's replace call went through; sent earlier, the replace
-// would discard them. Those calls share a gateway.Call.Sequence
-// ("agent:" + the account), in that order, so the import service sends them
-// one after another and not at all once one did not go through. All other
-// calls have no Sequence and are independent.
-//
-// A record whose Wire is not this adapter's is an error, as is a kind or mode
-// WSCRM does not have.
-func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
-	for i := range recs {
-		if w, ok := recs[i].Wire.(*wireRecord); !ok || w == nil {
-			return nil, fmt.Errorf("wscrm.Plan: record %d was not translated by this adapter", recs[i].Index)
-		}
-	}
-	if len(recs) == 0 {
-		return nil, nil
-	}
-	switch op.Kind {
-	case gateway.KindImport, "":
-		if op.Mode != "" && op.Mode != gateway.ModeMerge {
-			return nil, fmt.Errorf("wscrm.Plan: mode %q is not honoured by WSCRM (only %s)", op.Mode, gateway.ModeMerge)
-		}
-		return a.chunk(PathBatchImport, recs)
-	case gateway.KindPoolAppend:
-		return a.chunk(PathPoolAppend, recs)
-	case gateway.KindPoolReplace:
-		return a.planReplace(recs)
-	}
-	return nil, fmt.Errorf("wscrm.Plan: unknown operation kind %q", op.Kind)
-}
-
-// chunk splits recs into calls of at most MaxRecordsPerCall to path.
-func (a *Adapter) chunk(path string, recs []gateway.Record) ([]gateway.Call, error) {
-	var calls []gateway.Call
-	for start := 0; start < len(recs); start += MaxRecordsPerCall {
-		end := min(start+MaxRecordsPerCall, len(recs))
-		call, err := a.call(path, recs[start:end])
-		if err != nil {
-			return nil, err
-		}
-		calls = append(calls, call)
-	}
-	return calls, nil
-}
-
-// planReplace is Plan for gateway.KindPoolReplace.
-func (a *Adapter) planReplace(recs []gateway.Record) ([]gateway.Call, error) {
-	var agents []string
-	byAgent := map[string][]gateway.Record{}
-	for _, r := range recs {
-		agent := r.Wire.(*wireRecord).basic[keyAgentAccount]
-		if _, ok := byAgent[agent]; !ok {
-			agents = append(agents, agent)
-		}
-		byAgent[agent] = append(byAgent[agent], r)
-	}
-	var calls []gateway.Call
-	var packed []gateway.Record
-	flush := func() error {
-		if len(packed) == 0 {
-			return nil
-		}
-		call, err := a.call(PathPoolReplace, packed)
-		if err != nil {
-			return err
-		}
-		calls = append(calls, call)
-		packed = nil
-		return nil
-	}
-	for _, agent := range agents {
-		rs := byAgent[agent]
-		if len(rs) <= MaxRecordsPerCall {
-			if len(packed)+len(rs) > MaxRecordsPerCall {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-			}
-			packed = append(packed, rs...)
-			continue
-		}
-		first, err := a.call(PathPoolReplace, rs[:MaxRecordsPerCall])
-		if err != nil {
-			return nil, err
-		}
-		rest, err := a.chunk(PathPoolAppend, rs[MaxRecordsPerCall:])
-		if err != nil {
-			return nil, err
-		}
-		seq := append([]gateway.Call{first}, rest...)
-		for i := range seq {
-			seq[i].Sequence = "agent:" + agent
-		}
-		calls = append(calls, seq...)
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return calls, nil
-}
-
-// call builds one call: the body is marshalled here, once.
-func (a *Adapter) call(path string, recs []gateway.Record) (gateway.Call, error) {
-	data := make([]*wireRecord, len(recs))
-	for i, r := range recs {
-		data[i] = r.Wire.(*wireRecord)
-	}
-	body := appendImportBody(make([]byte, 0, 64+len(recs)*320), a.cfg.TenantID, data)
-	return gateway.Call{Method: http.MethodPost, Path: path, Body: body, Records: recs}, nil
-}
-
-// post sends body to path and returns the HTTP status and the answer's bytes,
-// of which at most limit are read. A transport error, a timeout, HTTP 5xx or
-// 429 is an error wrapping gateway.ErrUnavailable (a *gateway.RetryAfterError
-// around it when a 429 or 503 says when to retry); another non-2xx status,
-// redirects included (they are never followed), is a *ProviderError that
-// does not. A 2xx answer longer than limit is an error wrapping
-// gateway.ErrAnswerTooLarge: reading stops there.
-func (a *Adapter) post(ctx context.Context, op, path string, body []byte, limit int64) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s: %w", op, err)
-	}
-	req.Header.Set("Content-Type", contentTypeJSON)
-	req.Header.Set("Accept", contentTypeJSON)
-	if a.cfg.Token != "" {
-		req.Header.Set(headerToken, a.cfg.Token.Reveal())
-	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("%s: %w: %s: %w", op, gateway.ErrUnavailable, path, scrubURL(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// Only the start of an error answer is read: it is for the message.
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, errorAnswerBytes))
-		pe := &ProviderError{Op: op, Path: path, HTTPStatus: resp.StatusCode, Message: answerSnippet(raw)}
-		if gateway.IsRedirect(resp.StatusCode) {
-			pe.Location = gateway.RedirectLocation(resp)
-		}
-		return resp.StatusCode, raw, gateway.WithRetryAfter(pe, resp.StatusCode, resp.Header, time.Now())
-	}
-	raw, err := gateway.ReadAnswer(resp.Body, limit)
-	if errors.Is(err, gateway.ErrAnswerTooLarge) {
-		return resp.StatusCode, nil, fmt.Errorf("%s: %s: %w", op, path, err)
-	}
-	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("%s: %w: %s: reading the answer: %v", op, gateway.ErrUnavailable, path, err)
-	}
-	return resp.StatusCode, raw, nil
-}
-
-// scrubURL drops the URL from a *url.Error: base URLs may carry credentials.
-func scrubURL(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
-}
-
-// answerSnippet is the start of an answer, for error messages.
-func answerSnippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+// send posts body to path with the connection's headers, within ctx, and
+// reads at most limit bytes of the answer: httpcall.Do, whose errors say what
+// each kind of failure is (their messages hold no URL and no Go
+// identifier: users read them).
+func (a *Adapter) send(ctx context.Context, path string, body []byte, limit int64) (httpcall.Answer, error) {
+	return httpcall.Do(ctx, a.hc, httpcall.Request{Provider: providerLabel, BaseURL: a.base, Path: path,
+		Header: a.header, Body: body, Limit: limit})
 }
 
 // Do performs one call once, within ctx's deadline, and maps the answer per
@@ -283,56 +55,55 @@ func answerSnippet(b []byte) string {
 //     the report's Extra.
 //   - a 2xx answer that is not the documented JSON: an error that does not
 //     wrap gateway.ErrUnavailable (the records are unknown).
+//
+// Whole-call errors are *gateway.ProviderError where the provider answered.
+// Their messages, and the report's Error, are for users: no Go identifiers.
 func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResult, error) {
-	const op = "wscrm.Do"
 	if call == nil {
 		return gateway.CallResult{}, errors.New("wscrm.Do: no call")
 	}
 	report := gateway.CallReport{Path: call.Path, Records: len(call.Records)}
-	status, raw, err := a.post(ctx, op, call.Path, call.Body, importAnswerLimit(call))
-	report.HTTPStatus = status
+	ans, err := a.send(ctx, call.Path, call.Body, importAnswerLimit(call))
+	report.HTTPStatus = ans.Status
 	if err != nil {
 		report.Error = err.Error()
-		var pe *ProviderError
-		if errors.As(err, &pe) && pe.Location != "" {
+		var pe *gateway.ProviderError
+		switch {
+		case errors.As(err, &pe) && pe.Location != "":
 			// A redirect: the records were sent, and a 302 or 303 may come
 			// after the call was processed. It is not retried (the same call
 			// gets the same redirect; base_url needs fixing).
 			is := schema.Issue{Code: schema.CodeProviderRejected,
 				Message: fmt.Sprintf("WSCRM answered HTTP %d redirecting to %s; redirects are not followed (check the connection's base_url); whether this record was stored is unknown",
-					status, pe.Location),
-				ProviderCode:    fmt.Sprintf("http_%d", status),
+					pe.Status, pe.Location),
+				ProviderCode:    fmt.Sprintf("http_%d", pe.Status),
 				ProviderMessage: pe.Message}
 			return gateway.CallResult{Outcomes: allWith(len(call.Records), gateway.StatusUnknown, is, 0), Report: report}, nil
-		}
-		if errors.As(err, &pe) && !pe.Retryable() {
+		case errors.As(err, &pe) && !pe.Retryable:
 			is := schema.Issue{Code: schema.CodeProviderRejected,
-				Message:         fmt.Sprintf("WSCRM refused the call with HTTP %d", status),
-				ProviderCode:    fmt.Sprintf("http_%d", status),
+				Message:         fmt.Sprintf("WSCRM refused the call with HTTP %d", pe.Status),
+				ProviderCode:    fmt.Sprintf("http_%d", pe.Status),
 				ProviderMessage: pe.Message}
 			return gateway.CallResult{Outcomes: allFailed(len(call.Records), is, 0), Report: report}, nil
 		}
 		return gateway.CallResult{Report: report}, err
 	}
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil || env.Code == "" {
+	env, err := readEnvelope(call.Path, ans.Body)
+	if err != nil {
 		report.Error = "the answer is not the documented JSON"
-		return gateway.CallResult{Report: report}, fmt.Errorf("%s: %s: %w: %s", op, call.Path, errNotJSON, answerSnippet(raw))
+		return gateway.CallResult{Report: report}, err
 	}
 	report.ProviderCode = string(env.Code)
-	code, ok := env.Code.int()
+	code, ok := env.code()
 	switch {
 	case ok && code == CodeOK:
 		return a.mapImport(call, env, report)
 	case ok && code == CodeServerError:
-		pe := &ProviderError{Op: op, Path: call.Path, HTTPStatus: status, Code: string(env.Code), Message: env.text()}
+		pe := env.wholeCallError(call.Path, ans.Status)
 		report.Error = pe.Error()
 		return gateway.CallResult{Report: report}, pe
 	}
-	if !ok {
-		code = -1000 // not a number: not in the table, provider_rejected
-	}
-	m := MapCode(code)
+	m := MapCode(code) // a code that is not a number is not in the table: provider_rejected
 	report.Error = fmt.Sprintf("code %s: %s", env.Code, env.text())
 	is := schema.Issue{Code: m.Code, Field: m.Field,
 		Message:         "WSCRM refused the whole call",
@@ -342,6 +113,25 @@ func (a *Adapter) Do(ctx context.Context, call *gateway.Call) (gateway.CallResul
 		is.Message += ": " + env.text()
 	}
 	return gateway.CallResult{Outcomes: allFailed(len(call.Records), is, m.RetryAfter), Report: report}, nil
+}
+
+// readEnvelope reads the top level of a 2xx answer to path. An answer that is
+// not a JSON object with a code is an error wrapping errNotJSON, with the
+// start of the answer.
+func readEnvelope(path string, body []byte) (envelope, error) {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil || env.Code == "" {
+		return env, fmt.Errorf("%s %s: %w: %s", providerLabel, path, errNotJSON, httpcall.Snippet(body))
+	}
+	return env, nil
+}
+
+// wholeCallError is the *gateway.ProviderError of an answer refusing the
+// whole call to path; it is retryable for code 500.
+func (e *envelope) wholeCallError(path string, status int) *gateway.ProviderError {
+	code, _ := e.code()
+	return &gateway.ProviderError{Provider: providerLabel, Path: path, Status: status, Code: string(e.Code),
+		Message: e.text(), Retryable: code == CodeServerError}
 }
 
 // allFailed is n failed outcomes carrying the same issue.
@@ -364,7 +154,7 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	if d := bytes.TrimSpace(env.Data); len(d) > 0 && d[0] == '{' {
 		if err := json.Unmarshal(d, &data); err != nil {
 			report.Error = "data is not the documented object"
-			return gateway.CallResult{Report: report}, fmt.Errorf("wscrm.Do: %s: %w: data: %v", call.Path, errNotJSON, err)
+			return gateway.CallResult{Report: report}, fmt.Errorf("%s %s: %w: data: %v", providerLabel, call.Path, errNotJSON, err)
 		}
 	}
 	if len(data.NotFollowSuccessCount) > 0 || len(data.NotFollowSuccessExcels) > 0 {
@@ -379,8 +169,10 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 
 	byPhone := map[string][]int{}
 	for i, r := range call.Records {
-		w, _ := r.Wire.(*wireRecord)
-		phone := w.str(wireWhatsApp)
+		phone := ""
+		if w, _ := r.Wire.(*wireRecord); w != nil {
+			phone = w.basic[keyWhatsApp]
+		}
 		if phone == "" && r.Customer != nil {
 			phone = r.Customer.WhatsApp
 		}
@@ -392,7 +184,8 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	seenUnattributed := map[string]bool{}
 	failedPhones := map[int]bool{} // the distinct phones errExcel attributes, by their first record
 	for _, e := range data.ErrExcel {
-		code, ok := e.ErrCode.int()
+		n, ok := e.ErrCode.Int64()
+		code := int(n)
 		if !ok {
 			code = -1000
 		}
@@ -456,8 +249,9 @@ func (a *Adapter) mapImport(call *gateway.Call, env envelope, report gateway.Cal
 	// record sent is counted, the failures it counted are the ones errExcel
 	// lists (one distinct phone each), and the successes it counted cover
 	// the records left. Otherwise they are unknown, never a silent success.
-	sc, okS := data.SuccessCount.int()
-	ec, okE := data.ErrCount.int()
+	sc64, okS := data.SuccessCount.Int64()
+	ec64, okE := data.ErrCount.Int64()
+	sc, ec := int(sc64), int(ec64)
 	countsRead := okS && okE && sc >= 0 && ec >= 0
 	if countsRead {
 		report.ProviderCounts = &gateway.ProviderCounts{Succeeded: sc, Failed: ec}
@@ -517,14 +311,14 @@ func successPhones(raw json.RawMessage) []string {
 	}
 	var out []string
 	for _, it := range items {
-		var s flexString
+		var s wirejson.Text
 		if err := json.Unmarshal(it, &s); err == nil && len(s) > 0 && s[0] != '{' && s[0] != '[' {
 			if p := strings.TrimSpace(string(s)); p != "" {
 				out = append(out, p)
 			}
 			continue
 		}
-		var obj map[string]flexString
+		var obj map[string]wirejson.Text
 		if err := json.Unmarshal(it, &obj); err != nil {
 			continue
 		}
@@ -557,31 +351,16 @@ func orDash(s string) string {
 // Query lists the friend contacts of agent (the agent's WhatsApp id, or an
 // agent account listed in the connection's agents, which is mapped to its
 // WhatsApp id), mapped to canonical customers with rules (stage/source ids →
-// labels; rules may be nil, then ids stay as decimal strings). The chat times
-// are dropped here; QueryContacts keeps them. An empty agent is an error.
-// Transport errors, timeouts, HTTP 5xx and code 500 wrap
-// gateway.ErrUnavailable; code -1 and other codes are a *ProviderError that
-// does not.
+// labels; rules may be nil, then ids stay as decimal strings), with their
+// chat times (RFC 3339 in the connection's provider time zone). An empty
+// agent is an error. Transport errors, timeouts, HTTP 5xx and code 500 wrap
+// gateway.ErrUnavailable; code -1 and other codes are a
+// *gateway.ProviderError that does not. The errors' messages are for users.
 func (a *Adapter) Query(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]gateway.Contact, gateway.CallReport, error) {
-	contacts, report, err := a.QueryContacts(ctx, agent, rules)
-	if err != nil {
-		return nil, report, err
-	}
-	out := make([]gateway.Contact, len(contacts))
-	for i, c := range contacts {
-		out[i] = gateway.Contact{Customer: c.Customer, FirstChatAt: c.FirstChatAt, LastChatAt: c.LastChatAt}
-	}
-	return out, report, nil
-}
-
-// QueryContacts is Query keeping what schema.Customer has no field for (the
-// chat times, RFC 3339 in the connection's provider time zone).
-func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldconfig.Rules) ([]Contact, gateway.CallReport, error) {
-	const op = "wscrm.Query"
 	report := gateway.CallReport{Path: PathQuery}
 	agent = strings.TrimSpace(agent)
 	if agent == "" {
-		return nil, report, errors.New("wscrm.Query: no agent given")
+		return nil, report, errors.New("WSCRM query: no agent given")
 	}
 	whatsID := agent
 	for _, ag := range a.cfg.Agents {
@@ -590,24 +369,24 @@ func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldc
 			break
 		}
 	}
-	body, err := marshalBody(queryRequest{TenantID: a.cfg.TenantID, WhatsID: whatsID})
+	body, err := wirejson.Marshal(queryRequest{TenantID: a.cfg.TenantID, WhatsID: whatsID})
 	if err != nil {
-		return nil, report, fmt.Errorf("%s: %w", op, err)
+		return nil, report, fmt.Errorf("wscrm.Query: %w", err)
 	}
-	status, raw, err := a.post(ctx, op, PathQuery, body, maxQueryAnswerBytes)
-	report.HTTPStatus = status
+	ans, err := a.send(ctx, PathQuery, body, maxQueryAnswerBytes)
+	report.HTTPStatus = ans.Status
 	if err != nil {
 		report.Error = err.Error()
 		return nil, report, err
 	}
-	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil || env.Code == "" {
+	env, err := readEnvelope(PathQuery, ans.Body)
+	if err != nil {
 		report.Error = "the answer is not the documented JSON"
-		return nil, report, fmt.Errorf("%s: %w: %s", op, errNotJSON, answerSnippet(raw))
+		return nil, report, err
 	}
 	report.ProviderCode = string(env.Code)
-	if code, ok := env.Code.int(); !ok || code != CodeOK {
-		pe := &ProviderError{Op: op, Path: PathQuery, HTTPStatus: status, Code: string(env.Code), Message: env.text()}
+	if code, ok := env.code(); !ok || code != CodeOK {
+		pe := env.wholeCallError(PathQuery, ans.Status)
 		report.Error = pe.Error()
 		return nil, report, pe
 	}
@@ -615,17 +394,13 @@ func (a *Adapter) QueryContacts(ctx context.Context, agent string, rules *fieldc
 	if d := bytes.TrimSpace(env.Data); len(d) > 0 && string(d) != "null" && string(d) != `""` {
 		if err := decodeQueryData(d, &items); err != nil {
 			report.Error = "data is not the documented list"
-			return nil, report, fmt.Errorf("%s: %w: data: %v", op, errNotJSON, err)
+			return nil, report, fmt.Errorf("%s %s: %w: data: %v", providerLabel, PathQuery, errNotJSON, err)
 		}
 	}
 	report.Records = len(items)
-	loc := a.loc
-	out := make([]Contact, len(items))
+	out := make([]gateway.Contact, len(items))
 	for i := range items {
-		out[i] = fromContact(&items[i], rules, loc)
+		out[i] = fromContact(&items[i], rules, a.loc)
 	}
 	return out, report, nil
 }
-
-// ChunkSize is how many records one WSCRM call carries (gateway.Chunker).
-func (a *Adapter) ChunkSize(gateway.Op) int { return MaxRecordsPerCall }

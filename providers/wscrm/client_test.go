@@ -14,85 +14,11 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
 
 var importOp = gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
-
-// doOne plans recs into exactly one call and performs it.
-func doOne(t *testing.T, a *Adapter, op gateway.Op, recs []gateway.Record) (gateway.CallResult, error) {
-	t.Helper()
-	calls, err := a.Plan(op, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(calls) != 1 {
-		t.Fatalf("%d calls, want 1", len(calls))
-	}
-	return a.Do(context.Background(), &calls[0])
-}
-
-// statusesOf lists the outcomes' statuses.
-func statusesOf(res gateway.CallResult) []gateway.Status {
-	var out []gateway.Status
-	for _, o := range res.Outcomes {
-		out = append(out, o.Status)
-	}
-	return out
-}
-
-func TestDoAgainstSimulator(t *testing.T) {
-	t.Parallel()
-	// The adapter's rules know no stages, so a stage the backend lacks
-	// reaches the simulator, which answers code 15 for that phone.
-	loose := fieldconfig.MustCompile(fieldconfig.Config{CustomFields: SampleFieldConfig().CustomFields})
-	a, sim := simServer(t, "s3cret")
-	sim.SetBusy("8615266667782")
-	recs := records(t, a, importOp, loose,
-		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780", Name: "Li Heng"},
-		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667781", Stage: "Emperor"},
-		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667782"},
-		schema.Customer{Owner: "wangwu", WhatsApp: "8615266667781", Name: "same phone as #1"},
-	)
-	res, err := doOne(t, a, importOp, recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []gateway.Status{gateway.StatusSucceeded, gateway.StatusFailed, gateway.StatusFailed, gateway.StatusFailed}
-	if got := statusesOf(res); !reflect.DeepEqual(got, want) {
-		t.Fatalf("statuses = %v, want %v", got, want)
-	}
-	stageErr := schema.Issue{Code: schema.CodeInvalidOption, Field: schema.FieldStage,
-		Message:      "WSCRM refused the record: Stage field value does not exist",
-		ProviderCode: "15", ProviderMessage: "Stage field value does not exist"}
-	// Errors come back by phone: both records with that number carry it.
-	for _, i := range []int{1, 3} {
-		if !reflect.DeepEqual(res.Outcomes[i].Errors, []schema.Issue{stageErr}) {
-			t.Errorf("record %d errors = %+v, want %+v", i, res.Outcomes[i].Errors, stageErr)
-		}
-	}
-	busy := res.Outcomes[2]
-	if busy.RetryAfter != 60 || len(busy.Errors) != 1 || busy.Errors[0].Code != schema.CodeRecordBusy || busy.Errors[0].ProviderCode != "56" {
-		t.Errorf("busy outcome = %+v, want record_busy 56 retry after 60", busy)
-	}
-	if res.Outcomes[0].Errors != nil || res.Outcomes[0].Warnings != nil || res.Outcomes[0].RetryAfter != 0 {
-		t.Errorf("success outcome = %+v, want no issues", res.Outcomes[0])
-	}
-	// The simulator counts per record (1 + 3): the counts add up.
-	if res.Report.Note != "" {
-		t.Errorf("note = %q, want none", res.Report.Note)
-	}
-	wantReport := gateway.CallReport{Path: PathBatchImport, HTTPStatus: 200, ProviderCode: "200", Records: 4,
-		ProviderCounts: &gateway.ProviderCounts{Succeeded: 2, Failed: 2},
-		Extra:          map[string]json.RawMessage{"notFollowSuccessCount": json.RawMessage(`""`), "notFollowSuccessExcels": json.RawMessage(`[]`)}}
-	if !reflect.DeepEqual(res.Report, wantReport) {
-		t.Errorf("report = %+v\nwant     %+v", res.Report, wantReport)
-	}
-	calls := sim.Calls()
-	if len(calls) != 1 || calls[0].Header.Get("token") != "s3cret" || calls[0].Header.Get("Content-Type") != "application/json" {
-		t.Errorf("request headers = %v", calls[0].Header)
-	}
-}
 
 func TestDoDocumentAnswers(t *testing.T) {
 	t.Parallel()
@@ -116,7 +42,7 @@ func TestDoDocumentAnswers(t *testing.T) {
 	}{
 		{
 			name:     "success example",
-			answer:   string(loadGolden(t, "import_success.json")),
+			answer:   string(wiretest.Golden(t, "import_success.json")),
 			statuses: []gateway.Status{gateway.StatusSucceeded, gateway.StatusSucceeded},
 			errs:     [][]schema.Issue{nil, nil},
 		},
@@ -124,7 +50,7 @@ func TestDoDocumentAnswers(t *testing.T) {
 			// The document's error example: errPhone "" cannot be attributed,
 			// so no record may be reported a success.
 			name:     "error example is unattributable",
-			answer:   string(loadGolden(t, "import_error.json")),
+			answer:   string(wiretest.Golden(t, "import_error.json")),
 			statuses: []gateway.Status{gateway.StatusUnknown, gateway.StatusUnknown},
 			errs:     [][]schema.Issue{{unattributed}, {unattributed}},
 		},
@@ -175,11 +101,11 @@ func TestDoDocumentAnswers(t *testing.T) {
 			t.Parallel()
 			srv, _ := cannedServer(t, http.StatusOK, []byte(tt.answer))
 			a := testAdapter(t, srv.URL, "")
-			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), two...))
+			res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), two...))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := statusesOf(res); !reflect.DeepEqual(got, tt.statuses) {
+			if got := wiretest.Statuses(res); !reflect.DeepEqual(got, tt.statuses) {
 				t.Fatalf("statuses = %v, want %v", got, tt.statuses)
 			}
 			for i, o := range res.Outcomes {
@@ -206,17 +132,15 @@ func TestDoUnavailable(t *testing.T) {
 		setup func(t *testing.T) (*Adapter, context.Context)
 	}{
 		{"code 500", func(t *testing.T) (*Adapter, context.Context) {
-			a, sim := simServer(t, "")
-			sim.FailNext(1, FailCode500)
-			return a, context.Background()
+			srv, _ := cannedServer(t, http.StatusOK, []byte(`{"code":500,"message":"Server error","msg":"Server error","data":null}`))
+			return testAdapter(t, srv.URL, ""), context.Background()
 		}},
 		{"HTTP 503", func(t *testing.T) (*Adapter, context.Context) {
-			a, sim := simServer(t, "")
-			sim.FailNext(1, FailHTTP503)
-			return a, context.Background()
+			srv, _ := cannedServer(t, http.StatusServiceUnavailable, []byte("service unavailable\n"))
+			return testAdapter(t, srv.URL, ""), context.Background()
 		}},
 		{"HTTP 500 with code 200 body", func(t *testing.T) (*Adapter, context.Context) {
-			srv, _ := cannedServer(t, http.StatusInternalServerError, loadGolden(t, "import_success.json"))
+			srv, _ := cannedServer(t, http.StatusInternalServerError, wiretest.Golden(t, "import_success.json"))
 			return testAdapter(t, srv.URL, ""), context.Background()
 		}},
 		{"transport error", func(t *testing.T) (*Adapter, context.Context) {
@@ -226,17 +150,17 @@ func TestDoUnavailable(t *testing.T) {
 			return testAdapter(t, url, ""), context.Background()
 		}},
 		{"deadline passed", func(t *testing.T) (*Adapter, context.Context) {
-			a, _ := simServer(t, "")
+			srv, _ := cannedServer(t, http.StatusOK, wiretest.Golden(t, "import_success.json"))
 			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 			t.Cleanup(cancel)
-			return a, ctx
+			return testAdapter(t, srv.URL, ""), ctx
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			a, ctx := tt.setup(t)
-			calls, err := a.Plan(importOp, records(t, a, importOp, sampleRules(), one))
+			calls, err := a.Plan(importOp, wiretest.Records(t, a, importOp, sampleRules(), one))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,39 +171,9 @@ func TestDoUnavailable(t *testing.T) {
 			if len(res.Outcomes) != 0 || res.Report.Error == "" {
 				t.Fatalf("result = %+v, want no outcomes and a report error", res)
 			}
-		})
-	}
-}
-
-func TestDoTokenAndTenantErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, adapterToken, msg string
-		tenant                  int64
-	}{
-		{"wrong token", "nope", "token error", 82},
-		{"missing token", "", "token error", 82},
-		{"other tenant", "s3cret", "token error", 7},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			sim := NewSimulator(SimConfig{TenantID: 82, Token: "s3cret", Fields: SampleFieldConfig()})
-			srv := httptest.NewServer(sim)
-			t.Cleanup(srv.Close)
-			a := testAdapter(t, srv.URL, tt.adapterToken)
-			a.cfg.TenantID = tt.tenant
-			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []gateway.Outcome{{Status: gateway.StatusFailed, Errors: []schema.Issue{{Code: schema.CodeProviderRejected,
-				Message: "WSCRM refused the whole call: " + tt.msg, ProviderCode: "-1", ProviderMessage: tt.msg}}}}
-			if !reflect.DeepEqual(res.Outcomes, want) {
-				t.Fatalf("outcomes = %+v, want %+v", res.Outcomes, want)
-			}
-			if res.Report.ProviderCode != "-1" {
-				t.Errorf("provider code = %q", res.Report.ProviderCode)
+			// Users read both (provider_calls, the records' messages).
+			if strings.Contains(err.Error(), "wscrm.") || strings.Contains(res.Report.Error, "wscrm.") {
+				t.Errorf("err %q / report error %q name Go code", err, res.Report.Error)
 			}
 		})
 	}
@@ -289,7 +183,7 @@ func TestDoUnreadableAnswerIsNotSuccess(t *testing.T) {
 	t.Parallel()
 	srv, _ := cannedServer(t, http.StatusOK, []byte(`<html>proxy error</html>`))
 	a := testAdapter(t, srv.URL, "")
-	_, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	_, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
 	if err == nil || errors.Is(err, gateway.ErrUnavailable) {
 		t.Fatalf("err = %v, want a non-retryable error (records unknown)", err)
 	}
@@ -299,7 +193,7 @@ func TestDoHTTP4xxFailsRecords(t *testing.T) {
 	t.Parallel()
 	srv, _ := cannedServer(t, http.StatusNotFound, []byte(`not found`))
 	a := testAdapter(t, srv.URL, "")
-	res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +284,7 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 func TestPlanRefuses(t *testing.T) {
 	t.Parallel()
 	a := testAdapter(t, "http://wscrm.invalid", "")
-	rec := records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"})
+	rec := wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"})
 	for _, tt := range []struct {
 		name string
 		op   gateway.Op
@@ -412,16 +306,16 @@ func TestPlanRefuses(t *testing.T) {
 
 func TestQueryDocumentExample(t *testing.T) {
 	t.Parallel()
-	srv, bodies := cannedServer(t, http.StatusOK, loadGolden(t, "query_response.json"))
+	srv, bodies := cannedServer(t, http.StatusOK, wiretest.Golden(t, "query_response.json"))
 	a := testAdapter(t, srv.URL, "tok")
 	a.cfg.TenantID = 520274
-	cfg := SampleFieldConfig()
+	cfg := testFields()
 	cfg.CustomFields = append(cfg.CustomFields, fieldconfig.CustomField{Name: "Date", Type: fieldconfig.TypeDate})
 	got, report, err := a.Query(context.Background(), "86187272722", fieldconfig.MustCompile(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	requireSameJSON(t, bodies()[0], loadGolden(t, "query_request.json"))
+	wiretest.SameJSON(t, bodies()[0], wiretest.Golden(t, "query_request.json"))
 	want := []gateway.Contact{{Customer: schema.Customer{WhatsApp: "86187272722", Stage: "New customer", Source: "System assignment",
 		CustomFields: map[string]any{"Date": "2024-07-08"}}}}
 	if !reflect.DeepEqual(got, want) {
@@ -458,7 +352,7 @@ func TestQueryErrors(t *testing.T) {
 			if errors.Is(err, gateway.ErrUnavailable) != tt.unavailable {
 				t.Fatalf("err = %v, unavailable want %v", err, tt.unavailable)
 			}
-			var pe *ProviderError
+			var pe *gateway.ProviderError
 			if tt.code != "" && (!errors.As(err, &pe) || pe.Code != tt.code) {
 				t.Fatalf("err = %#v, want provider code %s", err, tt.code)
 			}
@@ -474,7 +368,7 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	t.Parallel()
 	srv, _ := cannedServer(t, http.StatusServiceUnavailable, []byte(`down`))
 	a := testAdapter(t, srv.URL, "very-secret-token")
-	res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
+	res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"}))
 	if err == nil || strings.Contains(err.Error(), "very-secret-token") || strings.Contains(res.Report.Error, "very-secret-token") {
 		t.Fatalf("err = %v, report = %+v", err, res.Report)
 	}
@@ -488,7 +382,7 @@ func TestQueryKeepsNonJSONNumbersAsText(t *testing.T) {
 	answer := `{"code":200,"message":"Success","data":[{"whatsId":"86187272722","extendMap":{"Level":"NaN"}},{"whatsId":"86187272723","extendMap":{"Level":"12.5"}}]}`
 	srv, _ := cannedServer(t, http.StatusOK, []byte(answer))
 	a := testAdapter(t, srv.URL, "tok")
-	got, _, err := a.Query(context.Background(), "86187272722", fieldconfig.MustCompile(SampleFieldConfig()))
+	got, _, err := a.Query(context.Background(), "86187272722", fieldconfig.MustCompile(testFields()))
 	if err != nil {
 		t.Fatal(err)
 	}

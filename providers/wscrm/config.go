@@ -25,8 +25,8 @@ type Config struct {
 	// name, default UTC).
 	ProviderTimeZone string  `yaml:"provider_time_zone"`
 	Webhook          Webhook `yaml:"webhook"`
-	// Agents maps agent accounts to their WhatsApp ids; used only by the
-	// sandbox simulator's query, optional elsewhere.
+	// Agents maps agent accounts to their WhatsApp ids (optional): Query
+	// takes an account listed here as well as a WhatsApp id.
 	Agents []Agent `yaml:"agents"`
 }
 

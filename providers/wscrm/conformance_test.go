@@ -14,6 +14,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/providers/providertest"
 	"crmgate/providers/wscrm"
+	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/sandbox"
 	"crmgate/schema"
 )
@@ -24,13 +25,13 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	merge := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
 	owner := "kubrick101" // a sandbox agent
-	looser := wscrm.SampleFieldConfig()
+	looser := wscrmsim.SampleFieldConfig()
 	looser.Stages = append(looser.Stages, fieldconfig.Option{Label: "Closed won"})
 	looser.Languages = append(looser.Languages, fieldconfig.Option{Label: "Klingon"})
 	const busy = "8613800000003"
 	providertest.Run(t, providertest.Harness{
 		Factory: wscrm.Factory(),
-		Sandbox: wscrm.Sandbox,
+		Sandbox: wscrmsim.Sandbox,
 		Stored:  wscrmStored,
 		Capabilities: gateway.Capabilities{Import: true, ImportPool: true, Query: true, Webhooks: true,
 			Modes: []string{gateway.ModeMerge}},
@@ -57,7 +58,7 @@ func TestConformance(t *testing.T) {
 			// The connection allows a stage and a language the backend does not have.
 			FieldConfig: &looser,
 			Setup: func(sb *sandbox.Sandbox) error {
-				sim, ok := sb.Handler.(*wscrm.Simulator)
+				sim, ok := sb.Handler.(*wscrmsim.Simulator)
 				if !ok {
 					return fmt.Errorf("the sandbox's handler is a %T", sb.Handler)
 				}
@@ -89,7 +90,7 @@ func TestConformance(t *testing.T) {
 // backend.
 func wscrmGolden(name string, op gateway.Op, c schema.Customer, endpoint, file string) providertest.Golden {
 	return providertest.Golden{Name: name, Op: op, Config: &wscrm.Config{TenantID: 82},
-		FieldConfig: wscrm.SampleFieldConfig(), Customers: []schema.Customer{c},
+		FieldConfig: wscrmsim.SampleFieldConfig(), Customers: []schema.Customer{c},
 		Method: http.MethodPost, Path: "/wscrm-bus-api/customer/api/" + endpoint, File: "testdata/" + file}
 }
 

@@ -3,7 +3,8 @@ package wscrm
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,12 +14,6 @@ import (
 	"crmgate/schema"
 )
 
-// Date layouts.
-const (
-	layoutDay      = "2006-01-02"
-	layoutBirthday = "2006/01/02" // "currently only this format is supported"
-)
-
 // isPoolKind reports whether op writes an import pool; those endpoints take a
 // single-select value as a JSON-array string.
 func isPoolKind(kind string) bool {
@@ -26,61 +21,38 @@ func isPoolKind(kind string) bool {
 }
 
 // translate turns a checked canonical record into a WSCRM record (gateway.md
-// §3). It trusts schema.Check and rules.Check: the birthday is a date
-// YYYY-MM-DD; a record that did not pass them gives an undefined wire form
-// (the import service never translates one). A missing owner or WhatsApp number is a required error (WSCRM needs
-// both). A canonical field WSCRM has no place for is an unsupported_field
-// warning, an error with op.Strict. A custom field rules does not know is an
-// unknown_field error. rules may be nil when the record has no custom fields.
+// §3) by recordFields. It trusts schema.Check and rules.Check: the birthday
+// is a date YYYY-MM-DD; a record that did not pass them gives an undefined
+// wire form (the import service never translates one). A missing owner or
+// WhatsApp number is a required error (WSCRM needs both). A canonical field
+// WSCRM has no place for, and remove_tags on the append endpoint (which has
+// no cancelTabName), is an unsupported_field warning, an error with
+// op.Strict. A custom field rules does not know is an unknown_field error.
+// rules may be nil when the record has no custom fields.
 func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wireRecord, []schema.Issue, []schema.Issue) {
 	var errs, warns []schema.Issue
 	if c == nil {
 		return nil, []schema.Issue{schema.Issuef(schema.CodeRequired, "", "no record")}, nil
 	}
 	rec := &wireRecord{}
-	if c.Owner == "" {
-		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldOwner,
-			"WSCRM needs the owning agent account (owner, sent as agentAccount)"))
-	} else {
-		rec.basic[keyAgentAccount] = c.Owner
+	for k := range recordFields {
+		rec.basic[k] = recordFields[k].value(c)
 	}
-	if c.WhatsApp == "" {
-		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldWhatsApp,
-			"WSCRM needs the customer's WhatsApp number (whatsapp, sent as whatsApp)"))
-	} else {
-		rec.basic[keyWhatsApp] = c.WhatsApp
-	}
-	set := func(key basicKey, v string) { rec.basic[key] = v }
-	set(keyFriendName, c.FullName())
-	set(keySex, c.Gender)
-	if c.Birthday != "" {
-		// schema.Check took it as YYYY-MM-DD: WSCRM's YYYY/MM/DD.
-		rec.basic[keyBirthday] = strings.ReplaceAll(c.Birthday, "-", "/")
-	}
-	set(keyAddress, c.Address)
-	set(keyEmail, c.Email)
-	set(keyProfession, c.Profession)
-	set(keyIncome, c.Income)
-	set(keyDesc, c.Remarks)
-	set(keyTabName, strings.Join(c.Tags, ","))
-	if len(c.RemoveTags) > 0 {
-		if op.Kind == gateway.KindPoolAppend {
-			errs, warns = op.Unsupported(errs, warns, schema.FieldRemoveTags,
-				"WSCRM's import-pool append (batchImportAppendV2) cannot remove tags; remove_tags is not sent")
-		} else {
-			rec.basic[keyCancelTabName] = strings.Join(c.RemoveTags, ",")
+	for _, k := range []basicKey{keyAgentAccount, keyWhatsApp} {
+		if rec.basic[k] == "" {
+			f := &recordFields[k]
+			errs = append(errs, schema.Issuef(schema.CodeRequired, f.canonical, "WSCRM needs %s (%s, sent as %s)", requiredWhat[k], f.canonical, f.name))
 		}
 	}
-	set(keyStage, c.Stage)
-	set(keySource, c.Source)
-	set(keyLanguageTag, c.Language)
-	set(keyWelcome, c.WelcomeMessage)
-
+	if rec.basic[keyCancelTabName] != "" && op.Kind == gateway.KindPoolAppend {
+		rec.basic[keyCancelTabName] = ""
+		errs, warns = op.Unsupported(errs, warns, schema.FieldRemoveTags,
+			"WSCRM's import-pool append (batchImportAppendV2) cannot remove tags; remove_tags is not sent")
+	}
 	for _, f := range unsupportedFields {
-		if !c.IsSet(f) {
-			continue
+		if c.IsSet(f) {
+			errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
 		}
-		errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
 	}
 
 	for _, name := range c.CustomFieldNames() {
@@ -117,16 +89,15 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wi
 		rec.ext = append(rec.ext, wireExt{key: key, val: wv})
 	}
 	if len(rec.ext) > 1 {
-		sort.Slice(rec.ext, func(i, j int) bool { return rec.ext[i].key < rec.ext[j].key })
+		slices.SortFunc(rec.ext, func(a, b wireExt) int { return strings.Compare(a.key, b.key) })
 	}
 	return rec, errs, warns
 }
 
-// unsupportedFields are the canonical fields WSCRM has no place for.
-// first_name and last_name are not listed: they build friendName.
-var unsupportedFields = []string{
-	schema.FieldPhone, schema.FieldViber, schema.FieldMessenger, schema.FieldInstagram,
-	schema.FieldZalo, schema.FieldLine, schema.FieldCountry, schema.FieldTimeZone, schema.FieldLevel,
+// requiredWhat says what the keys WSCRM requires hold, for messages.
+var requiredWhat = map[basicKey]string{
+	keyAgentAccount: "the owning agent account",
+	keyWhatsApp:     "the customer's WhatsApp number",
 }
 
 // encodeCustom is the wire value of one checked custom-field value:
@@ -152,28 +123,17 @@ func encodeCustom(kind string, f *fieldconfig.CustomField, v any) (any, error) {
 	}
 }
 
-// Contact is one friend contact of an agent as the query answers it: the
-// canonical customer plus what schema.Customer has no field for.
-type Contact struct {
-	Customer schema.Customer
-	// FirstChatAt and LastChatAt are RFC 3339 times in the provider's time
-	// zone, "" when the provider gave none; a value that could not be read as
-	// a time is kept as the provider wrote it.
-	FirstChatAt string
-	LastChatAt  string
-}
-
 // fromContact maps one query item to canonical form: dates become
-// YYYY-MM-DD, stage and source ids become labels (an id the configuration does
-// not know stays as its decimal string), tabList is flattened into tags,
-// extendMap becomes custom_fields under their canonical names, chat times
-// become RFC 3339 in loc. Null and empty values are left out. A value that
-// cannot be read as documented is kept as the provider wrote it.
-func fromContact(q *queryContact, rules *fieldconfig.Rules, loc *time.Location) Contact {
+// YYYY-MM-DD, gender its canonical spelling, stage and source ids labels (an
+// id the configuration does not know stays as its decimal string), tabList
+// tags, extendMap custom_fields under their canonical names, chat times RFC
+// 3339 in loc. Null and empty values are left out. A value that cannot be
+// read as documented is kept as the provider wrote it.
+func fromContact(q *queryContact, rules *fieldconfig.Rules, loc *time.Location) gateway.Contact {
 	c := schema.Customer{
 		WhatsApp:   strings.TrimSpace(string(q.WhatsID)),
 		Name:       string(q.Name),
-		Gender:     contactGender(string(q.Sex)),
+		Gender:     canonicalGender(string(q.Sex)),
 		Email:      string(q.Email),
 		Birthday:   canonicalDay(string(q.Birthday), ""),
 		Address:    string(q.Address),
@@ -181,10 +141,12 @@ func fromContact(q *queryContact, rules *fieldconfig.Rules, loc *time.Location) 
 		Income:     string(q.Income),
 		Remarks:    string(q.Desc),
 		Country:    string(q.Country),
-		Tags:       flattenTags(q.TabList),
 	}
-	c.Stage = optionLabel(q.Stage, rules, (*fieldconfig.Rules).StageLabel)
-	c.Source = optionLabel(q.Source, rules, (*fieldconfig.Rules).SourceLabel)
+	if tags := listOf(q.TabList); len(tags) > 0 {
+		c.Tags = tags
+	}
+	c.Stage = optionLabel(string(q.Stage), rules, (*fieldconfig.Rules).StageLabel)
+	c.Source = optionLabel(string(q.Source), rules, (*fieldconfig.Rules).SourceLabel)
 	if len(q.ExtendMap) > 0 {
 		byKey := map[string]*fieldconfig.CustomField{}
 		if rules != nil {
@@ -194,12 +156,7 @@ func fromContact(q *queryContact, rules *fieldconfig.Rules, loc *time.Location) 
 				byKey[f.Key()] = f
 			}
 		}
-		keys := make([]string, 0, len(q.ExtendMap))
-		for k := range q.ExtendMap {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(q.ExtendMap)) {
 			v := q.ExtendMap[k]
 			if v == nil || v == "" {
 				continue
@@ -214,53 +171,16 @@ func fromContact(q *queryContact, rules *fieldconfig.Rules, loc *time.Location) 
 			c.CustomFields[name] = val
 		}
 	}
-	return Contact{
+	return gateway.Contact{
 		Customer:    c,
 		FirstChatAt: chatTime(string(q.FirstChatTime), loc),
 		LastChatAt:  chatTime(string(q.LastChatTime), loc),
 	}
 }
 
-// contactGender reads the provider's spellings (male, MALE, UNKOWNN, ...).
-// Anything else is kept lowercased.
-func contactGender(s string) string {
-	switch l := strings.ToLower(strings.TrimSpace(s)); l {
-	case "unkownn", "unknow", "unknown":
-		return "unknown"
-	default:
-		return l
-	}
-}
-
-// canonicalDay reads yyyy/MM/dd, yyyy-MM-dd (optionally followed by a time)
-// or the given layout, and returns YYYY-MM-DD; anything else is returned as
-// given.
-func canonicalDay(s, layout string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ""
-	}
-	day := s
-	if i := strings.IndexAny(day, " T"); i > 0 {
-		day = day[:i]
-	}
-	layouts := []string{layoutDay, layoutBirthday}
-	if layout != "" {
-		layouts = append([]string{layout}, layouts...)
-	}
-	for _, l := range layouts {
-		for _, cand := range []string{s, day} {
-			if t, err := time.Parse(l, cand); err == nil {
-				return t.Format(layoutDay)
-			}
-		}
-	}
-	return s
-}
-
 // optionLabel maps a stage/source id to its label.
-func optionLabel(v flexString, rules *fieldconfig.Rules, label func(*fieldconfig.Rules, int64) (string, bool)) string {
-	s := strings.TrimSpace(string(v))
+func optionLabel(v string, rules *fieldconfig.Rules, label func(*fieldconfig.Rules, int64) (string, bool)) string {
+	s := strings.TrimSpace(v)
 	if s == "" {
 		return ""
 	}
@@ -276,41 +196,10 @@ func optionLabel(v flexString, rules *fieldconfig.Rules, label func(*fieldconfig
 	return strconv.FormatInt(id, 10)
 }
 
-// flattenTags reads tabList: null, a list of strings, a list that "may
-// include string arrays", or a comma-joined string. Empty tags are dropped.
-func flattenTags(raw json.RawMessage) []string {
-	if len(raw) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil
-	}
-	var out []string
-	var walk func(any)
-	walk = func(x any) {
-		switch t := x.(type) {
-		case string:
-			for _, p := range strings.Split(t, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					out = append(out, p)
-				}
-			}
-		case []any:
-			for _, e := range t {
-				walk(e)
-			}
-		case float64:
-			out = append(out, strconv.FormatFloat(t, 'f', -1, 64))
-		}
-	}
-	walk(v)
-	return out
-}
-
 // customFromWire turns an extendMap value into the field's canonical form:
-// date → YYYY-MM-DD, multi-select and attachment → []string, single-select
-// given as a JSON-array string → its one option, number → json.Number.
+// date → YYYY-MM-DD, multi-select and attachment → []string (listOf),
+// single-select given as a JSON-array string → its one option, number →
+// json.Number.
 func customFromWire(f *fieldconfig.CustomField, v any) any {
 	switch f.Type {
 	case fieldconfig.TypeDate:
@@ -318,22 +207,7 @@ func customFromWire(f *fieldconfig.CustomField, v any) any {
 			return canonicalDay(s, f.Format)
 		}
 	case fieldconfig.TypeMultiSelect, fieldconfig.TypeAttachment:
-		switch t := v.(type) {
-		case string:
-			var out []string
-			for _, p := range strings.Split(t, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					out = append(out, p)
-				}
-			}
-			return out
-		case []any:
-			out := make([]string, 0, len(t))
-			for _, e := range t {
-				out = append(out, fmt.Sprint(e))
-			}
-			return out
-		}
+		return listOf(v)
 	case fieldconfig.TypeSingleSelect:
 		if s, ok := v.(string); ok && strings.HasPrefix(s, "[") {
 			var one []string

@@ -8,6 +8,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
 
@@ -62,7 +63,7 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := prepared(t, tt.in, rules)
+			c := wiretest.Prepared(t, tt.in, rules)
 			wire, errs, warns := a.Translate(tt.op, c, rules)
 			if len(errs) > 0 || len(warns) > 0 {
 				t.Fatalf("Translate: errs %+v warns %+v", errs, warns)
@@ -74,7 +75,7 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 			if len(calls) != 1 || calls[0].Path != tt.path || calls[0].Method != "POST" {
 				t.Fatalf("calls = %+v, want one POST %s", calls, tt.path)
 			}
-			requireSameJSON(t, calls[0].Body, loadGolden(t, tt.golden))
+			wiretest.SameJSON(t, calls[0].Body, wiretest.Golden(t, tt.golden))
 		})
 	}
 }
@@ -145,7 +146,7 @@ func TestTranslateFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := prepared(t, tt.in, rules)
+			c := wiretest.Prepared(t, tt.in, rules)
 			wire, errs, _ := translate(tt.op, c, rules)
 			if len(errs) > 0 {
 				t.Fatalf("errs: %+v", errs)
@@ -216,7 +217,7 @@ func TestTranslateIssues(t *testing.T) {
 // schema.Check, before translate, which trusts it and writes YYYY/MM/DD.
 func TestBirthdayThroughTheChecks(t *testing.T) {
 	t.Parallel()
-	rules := fieldconfig.MustCompile(SampleFieldConfig())
+	rules := fieldconfig.MustCompile(testFields())
 	for _, tt := range []struct {
 		birthday string
 		errs     []string
@@ -252,7 +253,7 @@ func issueKeys(is []schema.Issue) []string {
 
 func TestCustomFieldKeyCollision(t *testing.T) {
 	t.Parallel()
-	cfg := SampleFieldConfig()
+	cfg := testFields()
 	cfg.CustomFields = append(cfg.CustomFields, fieldconfig.CustomField{Name: "Mail", Type: fieldconfig.TypeText, ProviderKey: "email"})
 	rules := fieldconfig.MustCompile(cfg)
 	c := schema.Customer{Owner: "a", WhatsApp: "8615266667780", Email: "x@y.cn", CustomFields: map[string]any{"Mail": "other"}}
@@ -267,7 +268,7 @@ func TestCustomFieldKeyCollision(t *testing.T) {
 
 func TestFromContact(t *testing.T) {
 	t.Parallel()
-	cfg := SampleFieldConfig()
+	cfg := testFields()
 	cfg.CustomFields = append(cfg.CustomFields,
 		fieldconfig.CustomField{Name: "Date", Type: fieldconfig.TypeDate},
 		fieldconfig.CustomField{Name: "Since", Type: fieldconfig.TypeDate, Format: "02.01.2006"},
@@ -277,29 +278,29 @@ func TestFromContact(t *testing.T) {
 	tests := []struct {
 		name string
 		item string
-		want Contact
+		want gateway.Contact
 	}{
 		{"nulls and empties", `{"whatsId":"86187272722","name":"","sex":null,"email":"","birthday":null,"address":"","profession":"","income":"","desc":"","country":null,"stage":null,"source":null,"tabList":null,"firstChatTime":null,"lastChatTime":null,"extendMap":null}`,
-			Contact{Customer: schema.Customer{WhatsApp: "86187272722"}}},
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "86187272722"}}},
 		{"basic fields", `{"whatsId":"8615266667780","name":"Li Heng","sex":"MALE","email":"liheng@tang.com","birthday":"2020/03/08","address":"Chang'an","profession":"Emperor","income":"10000 gold","desc":"a\nb","country":"CN","stage":20,"source":11}`,
-			Contact{Customer: schema.Customer{WhatsApp: "8615266667780", Name: "Li Heng", Gender: "male", Email: "liheng@tang.com",
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "8615266667780", Name: "Li Heng", Gender: "male", Email: "liheng@tang.com",
 				Birthday: "2020-03-08", Address: "Chang'an", Profession: "Emperor", Income: "10000 gold", Remarks: "a\nb",
 				Country: "CN", Stage: "Requirement match", Source: "Default"}}},
 		{"provider spellings", `{"whatsId":"1","sex":"UNKOWNN","birthday":"2020-03-08","stage":"10","source":99}`,
-			Contact{Customer: schema.Customer{WhatsApp: "1", Gender: "unknown", Birthday: "2020-03-08", Stage: "New customer", Source: "99"}}},
-		{"female lower case", `{"whatsId":"1","sex":"female"}`, Contact{Customer: schema.Customer{WhatsApp: "1", Gender: "female"}}},
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "1", Gender: "unknown", Birthday: "2020-03-08", Stage: "New customer", Source: "99"}}},
+		{"female lower case", `{"whatsId":"1","sex":"female"}`, gateway.Contact{Customer: schema.Customer{WhatsApp: "1", Gender: "female"}}},
 		{"tags flattened", `{"whatsId":"1","tabList":["VIP",["Soldier","Strategy"],"",null]}`,
-			Contact{Customer: schema.Customer{WhatsApp: "1", Tags: []string{"VIP", "Soldier", "Strategy"}}}},
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "1", Tags: []string{"VIP", "Soldier", "Strategy"}}}},
 		{"extension fields", `{"whatsId":"1","extendMap":{"Date":"2024/07/08","Since":"01.02.2021","Joined":"2022-03-08","Level":7,"Interests":"Archery,Poetry","Attachment":"http://1.img,http://2.img","Faction":"[\"Royal Family\"]","cn_1":"Fox","Other":"kept","Empty":""}}`,
-			Contact{Customer: schema.Customer{WhatsApp: "1", CustomFields: map[string]any{
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "1", CustomFields: map[string]any{
 				"Date": "2024-07-08", "Since": "2021-02-01", "Joined": "2022-03-08", "Level": json.Number("7"),
 				"Interests": []string{"Archery", "Poetry"}, "Attachment": []string{"http://1.img", "http://2.img"},
 				"Faction": "Royal Family", "Code name": "Fox", "Other": "kept"}}}},
 		{"chat times", `{"whatsId":"1","firstChatTime":"2024-07-08 09:10:11","lastChatTime":"1720400000000"}`,
-			Contact{Customer: schema.Customer{WhatsApp: "1"}, FirstChatAt: "2024-07-08T09:10:11+08:00",
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "1"}, FirstChatAt: "2024-07-08T09:10:11+08:00",
 				LastChatAt: time.UnixMilli(1720400000000).In(shanghai).Format(time.RFC3339)}},
 		{"unreadable values kept", `{"whatsId":"1","birthday":"someday","firstChatTime":"yesterday"}`,
-			Contact{Customer: schema.Customer{WhatsApp: "1", Birthday: "someday"}, FirstChatAt: "yesterday"}},
+			gateway.Contact{Customer: schema.Customer{WhatsApp: "1", Birthday: "someday"}, FirstChatAt: "yesterday"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"crmgate/gateway"
 	"crmgate/schema"
 )
 
@@ -110,56 +109,6 @@ func issueFor(code int, info string) schema.Issue {
 		ProviderCode:    fmt.Sprint(code),
 		ProviderMessage: info,
 	}
-}
-
-// ProviderError is a whole-call error from WSCRM: an HTTP status other than
-// 200, or a top-level code other than 200. It wraps gateway.ErrUnavailable
-// when the call may be retried (HTTP 5xx or 429, code 500).
-type ProviderError struct {
-	Op         string // the adapter operation, e.g. "wscrm.Query"
-	Path       string // the provider path called
-	HTTPStatus int    // the HTTP status, 0 when no answer came
-	Code       string // the provider's top-level code, "" when none was read
-	Message    string // the provider's msg/message, or a description
-	Location   string // a redirect's Location (not followed), "" otherwise
-}
-
-// Error describes the failure without any credential.
-func (e *ProviderError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Op)
-	b.WriteString(": ")
-	if e.Retryable() {
-		b.WriteString(gateway.ErrUnavailable.Error())
-		b.WriteString(": ")
-	}
-	fmt.Fprintf(&b, "%s answered", e.Path)
-	if e.HTTPStatus != 0 {
-		fmt.Fprintf(&b, " HTTP %d", e.HTTPStatus)
-	}
-	if e.Location != "" {
-		fmt.Fprintf(&b, " redirecting to %s (redirects are not followed)", e.Location)
-	}
-	if e.Code != "" {
-		fmt.Fprintf(&b, " code %s", e.Code)
-	}
-	if e.Message != "" {
-		fmt.Fprintf(&b, " (%s)", e.Message)
-	}
-	return b.String()
-}
-
-// Retryable reports whether the call may be retried.
-func (e *ProviderError) Retryable() bool {
-	return e.HTTPStatus >= 500 || e.HTTPStatus == 429 || e.Code == fmt.Sprint(CodeServerError)
-}
-
-// Unwrap returns gateway.ErrUnavailable for a retryable error, nil otherwise.
-func (e *ProviderError) Unwrap() error {
-	if e.Retryable() {
-		return gateway.ErrUnavailable
-	}
-	return nil
 }
 
 // errNotJSON marks a 2xx answer that could not be read: the outcome of the

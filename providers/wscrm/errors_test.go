@@ -1,7 +1,9 @@
 package wscrm
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"crmgate/gateway"
@@ -59,20 +61,34 @@ func TestIssueForDateCode(t *testing.T) {
 	}
 }
 
-func TestProviderErrorRetryable(t *testing.T) {
+// A whole-call failure is a *gateway.ProviderError, retryable (wrapping
+// gateway.ErrUnavailable) for HTTP 5xx and 429 and for code 500, final for
+// code -1 and another HTTP status.
+func TestWholeCallErrorsRetryable(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		err  *ProviderError
-		want bool
+		status int
+		answer string
+		want   bool
 	}{
-		{&ProviderError{HTTPStatus: 503}, true},
-		{&ProviderError{HTTPStatus: 429}, true},
-		{&ProviderError{HTTPStatus: 200, Code: "500"}, true},
-		{&ProviderError{HTTPStatus: 200, Code: "-1"}, false},
-		{&ProviderError{HTTPStatus: 404}, false},
+		{503, `busy`, true},
+		{429, `slow down`, true},
+		{200, `{"code":500,"message":"Server error"}`, true},
+		{200, `{"code":-1,"msg":"token error"}`, false},
+		{404, `not found`, false},
 	} {
-		if got := errors.Is(tt.err, gateway.ErrUnavailable); got != tt.want {
-			t.Errorf("%v: unavailable = %v, want %v", tt.err, got, tt.want)
+		srv, _ := cannedServer(t, tt.status, []byte(tt.answer))
+		_, _, err := testAdapter(t, srv.URL, "").Query(context.Background(), "86187272722", nil)
+		var pe *gateway.ProviderError
+		if !errors.As(err, &pe) || pe.Provider != "WSCRM" || pe.Path != PathQuery || pe.Status != tt.status {
+			t.Errorf("HTTP %d %s: err = %#v, want a ProviderError of WSCRM %s HTTP %d", tt.status, tt.answer, err, PathQuery, tt.status)
+			continue
+		}
+		if got := errors.Is(err, gateway.ErrUnavailable); got != tt.want || pe.Retryable != tt.want {
+			t.Errorf("HTTP %d %s: unavailable = %v, retryable %v, want %v", tt.status, tt.answer, got, pe.Retryable, tt.want)
+		}
+		if strings.Contains(err.Error(), "wscrm.") {
+			t.Errorf("HTTP %d %s: message %q names Go code", tt.status, tt.answer, err)
 		}
 	}
 }

@@ -12,98 +12,52 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
-	"crmgate/schema"
 	"crmgate/secret"
 )
 
-// loadGolden reads a file of testdata/.
-func loadGolden(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+// testFields is the test connection's field configuration
+// (testdata/field_config.json, after the provider document's examples):
+// WhatsApp number and owner required; stages New customer (10) and
+// Requirement match (20); sources System assignment (10) and Default (11);
+// languages Auto and Simplified Chinese (ZH); extension fields Faction
+// (single-select), extensionField1 (text, ≤64), Level (number), Joined
+// (date), Meeting (time), Interests (multi-select) and Attachment. Each call
+// returns a fresh copy.
+func testFields() fieldconfig.Config {
+	var cfg fieldconfig.Config
+	if err := json.Unmarshal(testFieldsJSON(), &cfg); err != nil {
+		panic(err)
+	}
+	return cfg
+}
+
+var testFieldsJSON = sync.OnceValue(func() []byte {
+	b, err := os.ReadFile(filepath.Join("testdata", "field_config.json"))
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return b
-}
+})
 
-// sortedJSON re-encodes JSON with sorted keys (numbers kept as written).
-func sortedJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	var v any
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
-}
+// sampleRules are the test connection's field rules.
+func sampleRules() *fieldconfig.Rules { return fieldconfig.MustCompile(testFields()) }
 
-// requireSameJSON compares two JSON documents after key sorting.
-func requireSameJSON(t *testing.T, got, want []byte) {
-	t.Helper()
-	if g, w := sortedJSON(t, got), sortedJSON(t, want); g != w {
-		t.Errorf("JSON differs\n--- got\n%s\n--- want\n%s", g, w)
-	}
-}
-
-// sampleRules are the sandbox's field rules.
-func sampleRules() *fieldconfig.Rules { return fieldconfig.MustCompile(SampleFieldConfig()) }
-
-// prepared runs the checks the import service runs before Translate
-// (schema.Check, Rules.Check) and fails the test on any error.
-func prepared(t *testing.T, c schema.Customer, rules *fieldconfig.Rules) *schema.Customer {
-	t.Helper()
-	c = cloneCustomer(c)
-	if errs, _ := schema.Check(&c); len(errs) > 0 {
-		t.Fatalf("schema.Check: %+v", errs)
-	}
-	if errs := rules.Check(&c); len(errs) > 0 {
-		t.Fatalf("Rules.Check: %+v", errs)
-	}
-	return &c
-}
-
-// records translates customers (without the canonical checks, so the
-// provider's own checks can be reached) and fails the test on a Translate
-// error.
-func records(t *testing.T, a *Adapter, op gateway.Op, rules *fieldconfig.Rules, cs ...schema.Customer) []gateway.Record {
-	t.Helper()
-	out := make([]gateway.Record, len(cs))
-	for i := range cs {
-		c := cs[i]
-		w, errs, _ := a.Translate(op, &c, rules)
-		if len(errs) > 0 {
-			t.Fatalf("Translate(%d): %+v", i, errs)
-		}
-		out[i] = gateway.Record{Index: i, Customer: &c, Wire: w}
-	}
-	return out
+// testAgents are the test connection's agents.
+var testAgents = []Agent{
+	{Account: "kubrick101", WhatsID: "86187272722"},
+	{Account: "wangwu", WhatsID: "861821733100"},
 }
 
 // testAdapter is an adapter for tenant 82 pointed at base.
 func testAdapter(t *testing.T, base, token string) *Adapter {
 	t.Helper()
-	a, err := newAdapter(gateway.Common{ID: "test-wscrm", Provider: Name, BaseURL: base}.WithDefaults(),
-		&Config{TenantID: 82, Token: secret.Value(token), ProviderTimeZone: "Asia/Shanghai", Agents: SandboxAgents},
+	a, err := New(gateway.Common{ID: "test-wscrm", Provider: Name, BaseURL: base},
+		&Config{TenantID: 82, Token: secret.Value(token), ProviderTimeZone: "Asia/Shanghai", Agents: testAgents},
 		&http.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
-}
-
-// simServer starts a simulator with the sample backend behind an httptest
-// server on loopback, and an adapter that talks to it.
-func simServer(t *testing.T, token string) (*Adapter, *Simulator) {
-	t.Helper()
-	sim := NewSimulator(SimConfig{TenantID: 82, Token: token, Agents: SandboxAgents, Fields: SampleFieldConfig()})
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return testAdapter(t, srv.URL, token), sim
 }
 
 // cannedServer answers every request with body (HTTP status code); the
@@ -130,32 +84,30 @@ func cannedServer(t *testing.T, status int, body []byte) (*httptest.Server, func
 	}
 }
 
-// cloneCustomer copies c deeply enough that checks normalising it in place do
-// not touch the original (custom-field values are replaced, not mutated).
-func cloneCustomer(c schema.Customer) schema.Customer {
-	c.Tags = append([]string(nil), c.Tags...)
-	c.RemoveTags = append([]string(nil), c.RemoveTags...)
-	if c.CustomFields != nil {
-		m := make(map[string]any, len(c.CustomFields))
-		for k, v := range c.CustomFields {
-			m[k] = v
-		}
-		c.CustomFields = m
-	}
-	return c
-}
-
 // callAgents lists the agents of a call's records.
 func callAgents(c *gateway.Call) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range c.Records {
 		w, _ := r.Wire.(*wireRecord)
-		ag := w.str(wireAgentAccount)
+		ag := w.basic[keyAgentAccount]
 		if !seen[ag] {
 			seen[ag] = true
 			out = append(out, ag)
 		}
 	}
 	return out
+}
+
+// str returns the value of a key ("" when absent); an extension value that
+// is a number is returned as its text.
+func (r *wireRecord) str(key string) string {
+	v, _ := r.get(key)
+	switch t := v.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	}
+	return ""
 }

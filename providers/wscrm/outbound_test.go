@@ -15,15 +15,10 @@ import (
 	"time"
 
 	"crmgate/api/answer"
-	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
-
-// rulesOf serves one connection's rules to the import service.
-type rulesOf struct{ r *fieldconfig.Rules }
-
-func (s rulesOf) Rules(string) *fieldconfig.Rules { return s.r }
 
 // importThrough imports n customers of agent kubrick101 (phones
 // 86152666677800, 86152666677801, …) through the import service over a.
@@ -31,7 +26,7 @@ func importThrough(t *testing.T, a *Adapter, retries, n int) *answer.Answer {
 	t.Helper()
 	common := a.common
 	common.Retries = &retries
-	conn, err := gateway.NewConnection(common, a, a.cfg, rulesOf{sampleRules()})
+	conn, err := gateway.NewConnection(common, a, a.cfg, wiretest.RulesOf{R: sampleRules()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +65,7 @@ func newRecorder(t *testing.T) *recorder {
 		r.bodies = append(r.bodies, string(b))
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(loadGolden(t, "import_success.json"))
+		_, _ = w.Write(wiretest.Golden(t, "import_success.json"))
 	}))
 	t.Cleanup(r.Close)
 	return r
@@ -150,42 +145,6 @@ func TestQueryRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
-// countingBody counts what is read through it.
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// countingTransport counts the answer bytes its caller reads.
-type countingTransport struct{ n atomic.Int64 }
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil {
-		resp.Body = countingBody{resp.Body, &c.n}
-	}
-	return resp, err
-}
-
-// streamForever answers 200 and writes JSON-looking bytes until the client
-// goes away.
-func streamForever(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"code":200,"message":"`)
-	chunk := []byte(strings.Repeat("x", 32<<10))
-	for r.Context().Err() == nil {
-		if _, err := w.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
 // An answer longer than the call can hold fails the call, read no further:
 // the records are unknown, the call is not retried.
 func TestOversizedAnswerIsBounded(t *testing.T) {
@@ -193,14 +152,14 @@ func TestOversizedAnswerIsBounded(t *testing.T) {
 	var calls atomic.Int32
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		streamForever(w, r)
+		wiretest.StreamForever(`{"code":200,"message":"`)(w, r)
 	}))
 	t.Cleanup(provider.Close)
 	a := testAdapter(t, provider.URL, "")
-	ct := &countingTransport{}
+	ct := &wiretest.CountingTransport{}
 	a.hc.Transport = ct
 
-	recs := records(t, a, importOp, sampleRules(),
+	recs := wiretest.Records(t, a, importOp, sampleRules(),
 		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"},
 		schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667781"})
 	calls0, err := a.Plan(importOp, recs)
@@ -218,7 +177,7 @@ func TestOversizedAnswerIsBounded(t *testing.T) {
 	if !strings.Contains(err.Error(), fmt.Sprint(limit)) {
 		t.Errorf("err = %v, want the bound named", err)
 	}
-	if n := ct.n.Load(); n > limit+1 {
+	if n := ct.N.Load(); n > limit+1 {
 		t.Errorf("read %d bytes of the answer, want at most the bound %d + 1", n, limit)
 	}
 
@@ -261,7 +220,7 @@ func TestRetryAfter(t *testing.T) {
 			}))
 			t.Cleanup(provider.Close)
 			a := testAdapter(t, provider.URL, "")
-			res, err := doOne(t, a, importOp, records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
+			res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}))
 			if !errors.Is(err, gateway.ErrUnavailable) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wirejson"
 	"crmgate/schema"
 )
 
@@ -34,34 +35,13 @@ const (
 	fieldTypeExtension = 1
 )
 
-// fieldConfig values of a profile-update item (the value's kind).
+// fieldConfig values of a profile-update item (the value's kind: 1
+// single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6
+// date, 7 time, 8 attachment) that change how a value is read.
 const (
-	fieldConfigSingleLine   = 1
-	fieldConfigMultiLine    = 2
-	fieldConfigSingleSelect = 3
-	fieldConfigMultiSelect  = 4
-	fieldConfigNumber       = 5
-	fieldConfigDate         = 6
-	fieldConfigTime         = 7
-	fieldConfigAttachment   = 8
+	fieldConfigMultiSelect = 4
+	fieldConfigAttachment  = 8
 )
-
-// basicFields maps WSCRM's basic field names (as webhooks write them) to
-// canonical field names.
-var basicFields = map[string]string{
-	"Name":        schema.FieldName,
-	"Gender":      schema.FieldGender,
-	"DOB":         schema.FieldBirthday,
-	"Address":     schema.FieldAddress,
-	"Email":       schema.FieldEmail,
-	"Position":    schema.FieldProfession,
-	"Income":      schema.FieldIncome,
-	"Description": schema.FieldRemarks,
-	"From":        schema.FieldSource,
-	"State":       schema.FieldStage,
-	"Language":    schema.FieldLanguage,
-	"Tags":        schema.FieldTags,
-}
 
 // webhookAnswer is the body WSCRM expects once a webhook's events are stored.
 var webhookAnswer = []byte(`{"code":200,"message":"Success","data":""}`)
@@ -84,8 +64,8 @@ func newWebhookReceiver(conn string, cfg *Config) *webhookReceiver {
 // so that a missing one is told apart from a zero one.
 type webhookBody struct {
 	AccessToken *string           `json:"accessToken"`
-	TenantID    json.RawMessage   `json:"tenantId"`
-	Timestamp   json.RawMessage   `json:"timestamp"`
+	TenantID    wirejson.Text     `json:"tenantId"`
+	Timestamp   wirejson.Text     `json:"timestamp"`
 	CallBackURL *string           `json:"callBackUrl"` // follow-up only, unused
 	Data        []json.RawMessage `json:"data"`
 }
@@ -94,84 +74,24 @@ type webhookBody struct {
 // has id/type/field, a follow-up item has follow.
 type webhookItem struct {
 	// Profile update (USER_SYNC_PORTRAIT).
-	ID            *string         `json:"id"`
-	Type          json.RawMessage `json:"type"`
-	UserName      looseString     `json:"userName"`
-	FriendWhatsID looseString     `json:"friendWhatsId"`
-	Field         looseString     `json:"field"`
-	FieldType     json.RawMessage `json:"fieldType"`
-	FieldConfig   json.RawMessage `json:"fieldConfig"`
-	SourceValue   json.RawMessage `json:"sourceValue"`
-	TargetValue   json.RawMessage `json:"targetValue"`
-	UpdateAt      looseString     `json:"updateAt"`
+	ID            *string       `json:"id"`
+	Type          wirejson.Text `json:"type"`
+	UserName      wirejson.Text `json:"userName"`
+	FriendWhatsID wirejson.Text `json:"friendWhatsId"`
+	Field         wirejson.Text `json:"field"`
+	FieldType     wirejson.Text `json:"fieldType"`
+	FieldConfig   wirejson.Text `json:"fieldConfig"`
+	SourceValue   wirejson.Text `json:"sourceValue"`
+	TargetValue   wirejson.Text `json:"targetValue"`
+	UpdateAt      wirejson.Text `json:"updateAt"`
 
 	// Follow-up (USER_WRITE_FLOW).
-	Follow   *looseString `json:"follow"`
-	UserID   looseString  `json:"userId"`
-	Username looseString  `json:"username"`
+	Follow   *wirejson.Text `json:"follow"`
+	UserID   wirejson.Text  `json:"userId"`
+	Username wirejson.Text  `json:"username"`
 	// TenantID of a follow-up item is not checked and not part of its
 	// derived id (see receive).
 	TenantID json.RawMessage `json:"tenantId"`
-}
-
-// looseString reads a JSON string, number or boolean as its text and null as
-// "". The provider document types some fields int in its tables and string in
-// its examples.
-type looseString string
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	v, err := rawText(b)
-	if err != nil {
-		return err
-	}
-	*s = looseString(v)
-	return nil
-}
-
-// rawText returns a JSON scalar's text: a string's value, a number's or
-// boolean's literal, "" for null or absent. Arrays and objects are returned as
-// their compact JSON text.
-func rawText(b json.RawMessage) (string, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || string(b) == "null" {
-		return "", nil
-	}
-	switch b[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	case '[', '{':
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, b); err != nil {
-			return "", err
-		}
-		return buf.String(), nil
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err == nil {
-			return n.String(), nil
-		}
-		var v bool
-		if err := json.Unmarshal(b, &v); err != nil {
-			return "", fmt.Errorf("not a JSON scalar: %s", b)
-		}
-		return strconv.FormatBool(v), nil
-	}
-}
-
-// rawInt reads a JSON integer or a string holding one. ok is false when b is
-// absent, null or not an integer.
-func rawInt(b json.RawMessage) (n int64, ok bool) {
-	s, err := rawText(b)
-	if err != nil || s == "" {
-		return 0, false
-	}
-	n, err = strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	return n, err == nil
 }
 
 // receive verifies one webhook body and returns its events, each with
@@ -203,11 +123,11 @@ func (r *webhookReceiver) receive(_ http.Header, body []byte, now time.Time) ([]
 	if b.AccessToken == nil {
 		missing = append(missing, "accessToken")
 	}
-	tenant, okTenant := rawInt(b.TenantID)
+	tenant, okTenant := b.TenantID.Int64()
 	if !okTenant {
 		missing = append(missing, "tenantId")
 	}
-	ts, okTS := rawInt(b.Timestamp)
+	ts, okTS := b.Timestamp.Int64()
 	if !okTS {
 		missing = append(missing, "timestamp")
 	}
@@ -300,7 +220,7 @@ func (r *webhookReceiver) item(raw json.RawMessage, ts int64, now time.Time) (ev
 	switch {
 	case it.Follow != nil:
 		return r.followItem(&it, ts, now), nil
-	case it.ID != nil || len(it.Type) > 0:
+	case it.ID != nil || it.Type != "":
 		return r.profileItem(&it, raw, ts, now)
 	default:
 		return events.Event{}, fmt.Errorf("neither a profile-update item (id, type) nor a follow-up item (follow)")
@@ -312,9 +232,9 @@ func (r *webhookReceiver) item(raw json.RawMessage, ts int64, now time.Time) (ev
 // its content; an updateAt that cannot be read falls back to the body's
 // timestamp.
 func (r *webhookReceiver) profileItem(it *webhookItem, raw json.RawMessage, ts int64, now time.Time) (events.Event, error) {
-	kind, ok := rawInt(it.Type)
+	kind, ok := it.Type.Int64()
 	if !ok || (kind != itemProfileUpdate && kind != itemFollowupWritten) {
-		return events.Event{}, fmt.Errorf("type %s is not 1 (profile update) or 2 (follow-up written)", bytes.TrimSpace(it.Type))
+		return events.Event{}, fmt.Errorf("type %s is not 1 (profile update) or 2 (follow-up written)", it.Type)
 	}
 	loc := r.loc
 	occurred, err := time.ParseInLocation(updateAtLayout, strings.TrimSpace(string(it.UpdateAt)), loc)
@@ -336,140 +256,45 @@ func (r *webhookReceiver) profileItem(it *webhookItem, raw json.RawMessage, ts i
 		Customer:   events.Customer{WhatsApp: string(it.FriendWhatsID)},
 		Agent:      string(it.UserName),
 	}
-	target, err := rawText(it.TargetValue)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("targetValue: %v", err)
-	}
 	if kind == itemFollowupWritten {
 		ev.Type = events.TypeFollowupCreated
-		ev.Followup = parseFollow(target)
+		ev.Followup = parseFollow(string(it.TargetValue))
 		return ev, nil
 	}
-	source, err := rawText(it.SourceValue)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("sourceValue: %v", err)
-	}
 	ev.Type = events.TypeCustomerUpdated
-	ev.Change = changeOf(string(it.Field), it.FieldType, it.FieldConfig, source, target)
+	ev.Change = changeOf(it)
 	return ev, nil
 }
 
-// changeOf maps one changed field to canonical names and values. A basic
-// field keeps its canonical name (an unknown basic name is kept lowercased,
-// never dropped); an extension field keeps its own name with Custom true.
-func changeOf(field string, fieldType, fieldConfig json.RawMessage, from, to string) *events.Change {
-	ft, _ := rawInt(fieldType)
-	fc, _ := rawInt(fieldConfig)
+// changeOf maps the changed field of a profile-update item to canonical
+// names and values. A basic field takes its canonical name from labelFields
+// (an unknown label is kept lowercased, never dropped); an extension field
+// keeps its own name with Custom true. Gender, dates and lists are read as
+// values.go reads them; other values stay the provider's text.
+func changeOf(it *webhookItem) *events.Change {
+	from, to := string(it.SourceValue), string(it.TargetValue)
+	ft, _ := it.FieldType.Int64()
 	if ft == fieldTypeExtension {
-		conv := func(s string) any { return s }
-		switch fc {
-		case fieldConfigMultiSelect:
-			conv = func(s string) any { return parseList(s) }
-		case fieldConfigAttachment:
-			conv = func(s string) any { return parseURLs(s) }
+		ch := &events.Change{Field: string(it.Field), Custom: true, From: from, To: to}
+		if fc, _ := it.FieldConfig.Int64(); fc == fieldConfigMultiSelect || fc == fieldConfigAttachment {
+			ch.From, ch.To = parseList(from), parseList(to)
 		}
-		return &events.Change{Field: field, Custom: true, From: conv(from), To: conv(to)}
+		return ch
 	}
-	name, ok := basicFields[field]
+	name, ok := labelFields[string(it.Field)]
 	if !ok {
-		name = strings.ToLower(strings.TrimSpace(field))
+		name = strings.ToLower(strings.TrimSpace(string(it.Field)))
 	}
-	conv := func(s string) any { return s }
+	ch := &events.Change{Field: name, From: from, To: to}
 	switch name {
 	case schema.FieldGender:
-		conv = func(s string) any { return canonicalGender(s) }
+		ch.From, ch.To = canonicalGender(from), canonicalGender(to)
 	case schema.FieldBirthday:
-		conv = func(s string) any { return canonicalDate(s) }
+		ch.From, ch.To = canonicalDay(from, ""), canonicalDay(to, "")
 	case schema.FieldTags:
-		conv = func(s string) any { return parseList(s) }
+		ch.From, ch.To = parseList(from), parseList(to)
 	}
-	return &events.Change{Field: name, Custom: false, From: conv(from), To: conv(to)}
-}
-
-// canonicalGender maps WSCRM's MALE, FEMALE and UNKOWNN (its own spelling;
-// UNKNOWN too), in any case, to male, female and unknown. Anything else is
-// returned lowercased; "" stays "".
-func canonicalGender(s string) string {
-	switch v := strings.ToUpper(strings.TrimSpace(s)); v {
-	case "MALE":
-		return "male"
-	case "FEMALE":
-		return "female"
-	case "UNKOWNN", "UNKNOWN":
-		return "unknown"
-	default:
-		return strings.ToLower(v)
-	}
-}
-
-// canonicalDate returns a yyyy-MM-dd date as it is and a yyyy/MM/dd one as
-// yyyy-MM-dd; anything else is returned unchanged.
-func canonicalDate(s string) string {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse("2006/01/02", s); err == nil {
-		return t.Format("2006-01-02")
-	}
-	return s
-}
-
-// parseList reads a multi-select value: a JSON array of strings, a bracketed
-// comma list as the provider document shows it ("[Tag 1,Tag 2]") or a plain
-// comma list. Items are trimmed and empty ones dropped; "" and "[]" give an
-// empty, non-nil list.
-func parseList(s string) []string {
-	s = strings.TrimSpace(s)
-	out := []string{}
-	if s == "" {
-		return out
-	}
-	if strings.HasPrefix(s, "[") {
-		var arr []any
-		if err := json.Unmarshal([]byte(s), &arr); err == nil {
-			for _, v := range arr {
-				if v == nil {
-					continue
-				}
-				if t := strings.TrimSpace(fmt.Sprint(v)); t != "" {
-					out = append(out, t)
-				}
-			}
-			return out
-		}
-		if strings.HasSuffix(s, "]") {
-			s = s[1 : len(s)-1]
-		}
-	}
-	for _, part := range strings.Split(s, ",") {
-		if t := strings.TrimSpace(part); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// parseURLs reads an attachment value: comma-separated URLs, or a JSON array
-// of them. Empty items are dropped; "" gives an empty, non-nil list.
-func parseURLs(s string) []string {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "[") {
-		var arr []string
-		if err := json.Unmarshal([]byte(s), &arr); err == nil {
-			out := []string{}
-			for _, u := range arr {
-				if u = strings.TrimSpace(u); u != "" {
-					out = append(out, u)
-				}
-			}
-			return out
-		}
-	}
-	out := []string{}
-	for _, part := range strings.Split(s, ",") {
-		if t := strings.TrimSpace(part); t != "" {
-			out = append(out, t)
-		}
-	}
-	return out
+	return ch
 }
 
 // followText is the documented JSON form of a follow-up:

@@ -20,7 +20,7 @@ var _ gateway.WebhookReceiver = (*Adapter)(nil)
 // stored. See webhookReceiver.receive for the mapping and the derived ids of
 // follow-ups.
 func (a *Adapter) ReceiveWebhook(header http.Header, body []byte, now time.Time) ([]events.Event, error) {
-	return newWebhookReceiver(a.common.ID, a.cfg).receive(header, body, now)
+	return newWebhookReceiver(a.common.ID, &a.cfg).receive(header, body, now)
 }
 
 // WebhookAnswer returns the body WSCRM expects once the events are stored:

@@ -26,7 +26,7 @@ func FuzzWebhookBody(f *testing.F) {
 	}{{docProfileTenant, docProfileToken}, {docFollowTenant, docFollowToken}} {
 		cfg := staticConfig(c.tenant, c.token)
 		cfg.Webhook.Tolerance = 5 * 365 * 24 * time.Hour
-		a, err := newAdapter(gateway.Common{ID: testConn, Provider: Name, BaseURL: "http://127.0.0.1:1"}.WithDefaults(), cfg, &http.Client{})
+		a, err := New(gateway.Common{ID: testConn, Provider: Name, BaseURL: "http://127.0.0.1:1"}.WithDefaults(), cfg, &http.Client{})
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package wscrm
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/secret"
 )
 
@@ -33,36 +32,6 @@ func staticConfig(tenant int64, token string) *Config {
 		TenantID:         tenant,
 		ProviderTimeZone: "Asia/Shanghai",
 		Webhook:          Webhook{Mode: WebhookStatic, Token: secret.Value(token)},
-	}
-}
-
-func readTestdata(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// normalJSON re-encodes JSON with sorted keys, indented, for comparison.
-func normalJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
-}
-
-func assertSameJSON(t *testing.T, got, want []byte) {
-	t.Helper()
-	if g, w := normalJSON(t, got), normalJSON(t, want); g != w {
-		t.Errorf("JSON differs\n--- got\n%s\n--- want\n%s", g, w)
 	}
 }
 
@@ -91,7 +60,7 @@ func TestWebhookDocumentExamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			evs, err := newWebhookReceiver(testConn, tt.cfg).receive(nil, readTestdata(t, tt.body), tt.now)
+			evs, err := newWebhookReceiver(testConn, tt.cfg).receive(nil, wiretest.Golden(t, tt.body), tt.now)
 			if err != nil {
 				t.Fatalf("receive: %v", err)
 			}
@@ -99,7 +68,7 @@ func TestWebhookDocumentExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertSameJSON(t, got, readTestdata(t, tt.golden))
+			wiretest.SameJSON(t, got, wiretest.Golden(t, tt.golden))
 		})
 	}
 }
@@ -124,7 +93,7 @@ func TestWebhookAnswer(t *testing.T) {
 func docProfileBody(t *testing.T, set map[string]any) []byte {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(readTestdata(t, "webhook_profile_update.json"), &m); err != nil {
+	if err := json.Unmarshal(wiretest.Golden(t, "webhook_profile_update.json"), &m); err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range set {
@@ -159,17 +128,17 @@ func TestWebhookRejections(t *testing.T) {
 			gateway.ErrWebhookUnauthorized, "accessToken"},
 		{"wrong tenantId", good, docProfileBody(t, map[string]any{"tenantId": 500976}), now,
 			gateway.ErrWebhookUnauthorized, "tenantId"},
-		{"timestamp 6 min old", good, readTestdata(t, "webhook_profile_update.json"), now.Add(6 * time.Minute),
+		{"timestamp 6 min old", good, wiretest.Golden(t, "webhook_profile_update.json"), now.Add(6 * time.Minute),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
-		{"timestamp 6 min in the future", good, readTestdata(t, "webhook_profile_update.json"), now.Add(-6 * time.Minute),
+		{"timestamp 6 min in the future", good, wiretest.Golden(t, "webhook_profile_update.json"), now.Add(-6 * time.Minute),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
 		{"tolerance configured shorter", &Config{TenantID: docProfileTenant, Webhook: Webhook{Token: docProfileToken, Tolerance: time.Minute}},
-			readTestdata(t, "webhook_profile_update.json"), now.Add(90 * time.Second),
+			wiretest.Golden(t, "webhook_profile_update.json"), now.Add(90 * time.Second),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
 		{"empty token configured", staticConfig(docProfileTenant, ""), docProfileBody(t, map[string]any{"accessToken": ""}), now,
 			gateway.ErrWebhookUnauthorized, "no webhook token"},
 		{"hmac without secret", &Config{TenantID: docProfileTenant, Webhook: Webhook{Mode: WebhookHMAC}},
-			readTestdata(t, "webhook_profile_update.json"), now, gateway.ErrWebhookUnauthorized, "no webhook secret"},
+			wiretest.Golden(t, "webhook_profile_update.json"), now, gateway.ErrWebhookUnauthorized, "no webhook secret"},
 		{"not JSON", good, []byte(`{"accessToken": "x", `), now, gateway.ErrWebhookMalformed, ""},
 		{"JSON array", good, []byte(`[]`), now, gateway.ErrWebhookMalformed, ""},
 		{"no accessToken", good, docProfileBody(t, map[string]any{"accessToken": nil}), now,
@@ -211,7 +180,7 @@ func TestWebhookAcceptsEdgeOfTolerance(t *testing.T) {
 	t.Parallel()
 	r := newWebhookReceiver(testConn, staticConfig(docProfileTenant, docProfileToken))
 	for _, d := range []time.Duration{-5 * time.Minute, 5 * time.Minute} {
-		evs, err := r.receive(nil, readTestdata(t, "webhook_profile_update.json"), time.UnixMilli(docProfileTS).Add(d))
+		evs, err := r.receive(nil, wiretest.Golden(t, "webhook_profile_update.json"), time.UnixMilli(docProfileTS).Add(d))
 		if err != nil || len(evs) != 3 {
 			t.Errorf("now %+v from timestamp: %d events, err %v; want 3, nil", d, len(evs), err)
 		}
@@ -299,7 +268,7 @@ func TestWebhookDerivedIDs(t *testing.T) {
 		}
 		return out
 	}
-	doc := readTestdata(t, "webhook_follow_up.json")
+	doc := wiretest.Golden(t, "webhook_follow_up.json")
 	first, again := ids(testConn, doc), ids(testConn, doc)
 	if len(first) != 1 || !reflect.DeepEqual(first, again) {
 		t.Fatalf("the document's body gave ids %v then %v; want one id, twice the same", first, again)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"crmgate/gateway"
 
@@ -14,14 +13,12 @@ import (
 
 // Paths under the connection's base URL.
 const (
-	PathBatchImport  = "/wscrm-bus-api/customer/api/batchImport"
-	PathPoolReplace  = "/wscrm-bus-api/customer/api/batchImportWhatsContact"
-	PathPoolAppend   = "/wscrm-bus-api/customer/api/batchImportAppendV2"
-	PathQuery        = "/wscrm-bus-api/open/customer/query"
-	headerToken      = "token"
-	contentTypeJSON  = "application/json"
-	wireAgentAccount = "agentAccount"
-	wireWhatsApp     = "whatsApp"
+	PathBatchImport = "/wscrm-bus-api/customer/api/batchImport"
+	PathPoolReplace = "/wscrm-bus-api/customer/api/batchImportWhatsContact"
+	PathPoolAppend  = "/wscrm-bus-api/customer/api/batchImportAppendV2"
+	PathQuery       = "/wscrm-bus-api/open/customer/query"
+	headerToken     = "token"
+	contentTypeJSON = "application/json"
 )
 
 // Bounds on what is read of an answer. An import answer lists at most every
@@ -37,72 +34,12 @@ const (
 	answerBase          = 64 << 10
 	answerPerRecord     = 1 << 10
 	maxQueryAnswerBytes = 64 << 20
-	// errorAnswerBytes is what is read of a non-2xx answer, for its message.
-	errorAnswerBytes = 4 << 10
 )
 
 // importAnswerLimit is the most an answer to call may hold (see answerBase).
 func importAnswerLimit(call *gateway.Call) int64 {
 	return answerBase + answerPerRecord*int64(len(call.Records)) + 2*int64(len(call.Body))
 }
-
-// Wire keys of a batchImport record.
-const (
-	wireFriendName    = "friendName"
-	wireSex           = "sex"
-	wireBirthday      = "birthday"
-	wireAddress       = "address"
-	wireEmail         = "email"
-	wireProfession    = "profession"
-	wireIncome        = "income"
-	wireDesc          = "desc"
-	wireTabName       = "tabName"
-	wireCancelTabName = "cancelTabName"
-	wireStage         = "stage"
-	wireSource        = "source"
-	wireLanguageTag   = "languageTag"
-	wireWelcome       = "welcome"
-)
-
-// basicKey indexes the basic keys of a record, in the document's order.
-type basicKey int
-
-const (
-	keyAgentAccount basicKey = iota
-	keyWhatsApp
-	keyFriendName
-	keySex
-	keyBirthday
-	keyAddress
-	keyEmail
-	keyProfession
-	keyIncome
-	keyDesc
-	keyTabName
-	keyCancelTabName
-	keyStage
-	keySource
-	keyLanguageTag
-	keyWelcome
-	numBasicKeys
-)
-
-// basicNames are the wire names of the basic keys.
-var basicNames = [numBasicKeys]string{
-	wireAgentAccount, wireWhatsApp, wireFriendName, wireSex, wireBirthday, wireAddress, wireEmail,
-	wireProfession, wireIncome, wireDesc, wireTabName, wireCancelTabName, wireStage, wireSource,
-	wireLanguageTag, wireWelcome,
-}
-
-// basicIndex finds a basic key by its wire name; an extension field may not
-// use one of these names.
-var basicIndex = func() map[string]basicKey {
-	m := make(map[string]basicKey, numBasicKeys)
-	for i, n := range basicNames {
-		m[n] = basicKey(i)
-	}
-	return m
-}()
 
 // wireRecord is one record of an import body: the basic keys (empty ones are
 // left out) and the extension fields, top-level side by side. It is written
@@ -119,19 +56,6 @@ type wireRecord struct {
 type wireExt struct {
 	key string
 	val any
-}
-
-// str returns the value of a key ("" when absent); an extension value that
-// is a number is returned as its text.
-func (r *wireRecord) str(key string) string {
-	v, _ := r.get(key)
-	switch t := v.(type) {
-	case string:
-		return t
-	case json.Number:
-		return t.String()
-	}
-	return ""
 }
 
 // get returns the value of a key and whether it is present.
@@ -164,7 +88,7 @@ func (r *wireRecord) appendJSON(b []byte) []byte {
 	}
 	for k, v := range r.basic {
 		if v != "" {
-			field(basicNames[k])
+			field(recordFields[k].name)
 			b = wirejson.AppendString(b, v)
 		}
 	}
@@ -209,9 +133,9 @@ type queryRequest struct {
 // envelope is the top level of every answer: code (a number or a string),
 // message or msg, and data whose shape depends on the endpoint.
 type envelope struct {
-	Code    flexString      `json:"code"`
-	Message flexString      `json:"message"`
-	Msg     flexString      `json:"msg"`
+	Code    wirejson.Text   `json:"code"`
+	Message wirejson.Text   `json:"message"`
+	Msg     wirejson.Text   `json:"msg"`
 	Data    json.RawMessage `json:"data"`
 }
 
@@ -224,87 +148,48 @@ func (e *envelope) text() string {
 	return string(e.Message)
 }
 
+// code is the answer's code as a number; ok is false when it is not one.
+func (e *envelope) code() (int, bool) {
+	n, ok := e.Code.Int64()
+	return int(n), ok
+}
+
 // importData is data of an import answer.
 type importData struct {
 	SuccessExcel           json.RawMessage `json:"successExcel"`
 	ErrExcel               []errExcel      `json:"errExcel"`
-	SuccessCount           flexString      `json:"successCount"`
-	ErrCount               flexString      `json:"errCount"`
+	SuccessCount           wirejson.Text   `json:"successCount"`
+	ErrCount               wirejson.Text   `json:"errCount"`
 	NotFollowSuccessCount  json.RawMessage `json:"notFollowSuccessCount"`
 	NotFollowSuccessExcels json.RawMessage `json:"notFollowSuccessExcels"`
 }
 
 // errExcel is one per-record failure, keyed by phone.
 type errExcel struct {
-	ErrPhone flexString `json:"errPhone"`
-	ErrInfo  flexString `json:"errInfo"`
-	ErrCode  flexString `json:"errCode"`
+	ErrPhone wirejson.Text `json:"errPhone"`
+	ErrInfo  wirejson.Text `json:"errInfo"`
+	ErrCode  wirejson.Text `json:"errCode"`
 }
 
 // queryContact is one item of a query answer's data. Most values may be null
 // or "".
 type queryContact struct {
-	WhatsID       flexString      `json:"whatsId"`
-	Name          flexString      `json:"name"`
-	Sex           flexString      `json:"sex"`
-	Email         flexString      `json:"email"`
-	Birthday      flexString      `json:"birthday"`
-	Address       flexString      `json:"address"`
-	Profession    flexString      `json:"profession"`
-	Income        flexString      `json:"income"`
-	Desc          flexString      `json:"desc"`
-	Country       flexString      `json:"country"`
-	Stage         flexString      `json:"stage"`
-	Source        flexString      `json:"source"`
-	TabList       json.RawMessage `json:"tabList"`
-	FirstChatTime flexString      `json:"firstChatTime"`
-	LastChatTime  flexString      `json:"lastChatTime"`
-	ExtendMap     map[string]any  `json:"extendMap"`
-}
-
-// flexString reads a JSON string, number, boolean or null as text (null and
-// absent are ""). The provider types several values one way in its tables and
-// another in its examples.
-type flexString string
-
-// UnmarshalJSON accepts any JSON scalar.
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	case b[0] == '{' || b[0] == '[':
-		*f = flexString(b)
-		return nil
-	}
-	*f = flexString(b)
-	return nil
-}
-
-// int reads the value as an integer.
-func (f flexString) int() (int, bool) {
-	n, err := strconv.Atoi(strings.TrimSpace(string(f)))
-	return n, err == nil
-}
-
-// marshalBody marshals v once, without HTML escaping, and without the
-// encoder's trailing newline: these are the bytes sent.
-func marshalBody(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	WhatsID       wirejson.Text  `json:"whatsId"`
+	Name          wirejson.Text  `json:"name"`
+	Sex           wirejson.Text  `json:"sex"`
+	Email         wirejson.Text  `json:"email"`
+	Birthday      wirejson.Text  `json:"birthday"`
+	Address       wirejson.Text  `json:"address"`
+	Profession    wirejson.Text  `json:"profession"`
+	Income        wirejson.Text  `json:"income"`
+	Desc          wirejson.Text  `json:"desc"`
+	Country       wirejson.Text  `json:"country"`
+	Stage         wirejson.Text  `json:"stage"`
+	Source        wirejson.Text  `json:"source"`
+	TabList       any            `json:"tabList"` // null, a list that may hold lists, or a string
+	FirstChatTime wirejson.Text  `json:"firstChatTime"`
+	LastChatTime  wirejson.Text  `json:"lastChatTime"`
+	ExtendMap     map[string]any `json:"extendMap"`
 }
 
 // decodeQueryData decodes a query answer's data list, numbers in extendMap

@@ -1,6 +1,7 @@
-// Package wirejson holds what both providers' wire encoders share: a JSON
-// string written by appending, byte for byte as encoding/json writes it
-// with HTML escaping off.
+// Package wirejson holds what both providers' wire codecs share: a JSON
+// string written by appending, byte for byte as encoding/json writes it with
+// HTML escaping off (AppendString); a value marshalled the same way
+// (Marshal); and a JSON value read as text whatever its JSON type (Text).
 package wirejson
 
 import "unicode/utf8"

@@ -1,4 +1,4 @@
-package wscrm
+package wscrmsim
 
 import (
 	"bytes"
@@ -15,31 +15,10 @@ import (
 	"time"
 
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
+	"crmgate/providers/wscrm"
 	"crmgate/schema"
 )
-
-// postSim posts body to the simulator's path and decodes the answer.
-func postSim(t *testing.T, h http.Handler, path, token string, body any) (int, map[string]any) {
-	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("token", token)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	var ans map[string]any
-	d := json.NewDecoder(w.Body)
-	d.UseNumber()
-	if err := d.Decode(&ans); err != nil && w.Code == http.StatusOK {
-		t.Fatalf("answer is not JSON: %v", err)
-	}
-	return w.Code, ans
-}
 
 func TestSimulatorRecordChecks(t *testing.T) {
 	t.Parallel()
@@ -93,7 +72,7 @@ func TestSimulatorRecordChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sim := NewSimulator(SimConfig{TenantID: 82, Agents: SandboxAgents, Fields: SampleFieldConfig()})
+			sim := New(Config{TenantID: 82, Agents: SandboxAgents, Fields: SampleFieldConfig()})
 			sim.SetBusy("8615266667799")
 			_, ans := postSim(t, sim, tt.path, "", map[string]any{"tenantId": 82, "data": []any{tt.rec}})
 			if ans["code"] != json.Number("200") || ans["message"] != "Success" {
@@ -121,7 +100,7 @@ func TestSimulatorRecordChecks(t *testing.T) {
 func TestSimulatorWholeCallAnswers(t *testing.T) {
 	t.Parallel()
 	rec := map[string]any{"agentAccount": "kubrick101", "whatsApp": "8615266667780"}
-	many := make([]any, MaxRecordsPerCall+1)
+	many := make([]any, MaxRecords+1)
 	for i := range many {
 		many[i] = rec
 	}
@@ -141,14 +120,14 @@ func TestSimulatorWholeCallAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sim := NewSimulator(SimConfig{TenantID: 82, Token: "t", Fields: SampleFieldConfig()})
+			sim := New(Config{TenantID: 82, Token: "t", Fields: SampleFieldConfig()})
 			status, ans := postSim(t, sim, PathBatchImport, tt.token, tt.body)
 			if status != 200 || ans["code"] != json.Number(tt.code) || ans["message"] != tt.msg || ans["msg"] != tt.msg || ans["data"] != nil {
 				t.Fatalf("HTTP %d %v, want code %s %q", status, ans, tt.code, tt.msg)
 			}
 		})
 	}
-	sim := NewSimulator(SimConfig{TenantID: 82})
+	sim := New(Config{TenantID: 82})
 	if status, _ := postSim(t, sim, "/wscrm-bus-api/other", "", map[string]any{}); status != http.StatusNotFound {
 		t.Errorf("unknown path: HTTP %d", status)
 	}
@@ -158,40 +137,6 @@ func TestSimulatorWholeCallAnswers(t *testing.T) {
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET: HTTP %d", w.Code)
 	}
-}
-
-// poolImport sends phones as one import-pool call of agent through the
-// adapter and requires every record to succeed.
-func poolImport(t *testing.T, a *Adapter, kind, agent string, phones ...string) {
-	t.Helper()
-	op := gateway.Op{Kind: kind}
-	var cs []schema.Customer
-	for _, p := range phones {
-		cs = append(cs, schema.Customer{Owner: agent, WhatsApp: p, Name: "contact " + p})
-	}
-	res, err := doOne(t, a, op, records(t, a, op, sampleRules(), cs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, o := range res.Outcomes {
-		if o.Status != gateway.StatusSucceeded {
-			t.Fatalf("%s record %d: %+v", kind, i, o)
-		}
-	}
-}
-
-// queryPhones lists the WhatsApp numbers the query answers for agent.
-func queryPhones(t *testing.T, a *Adapter, agent string) []string {
-	t.Helper()
-	cs, _, err := a.Query(context.Background(), agent, sampleRules())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []string{}
-	for _, c := range cs {
-		out = append(out, c.WhatsApp)
-	}
-	return out
 }
 
 // TestSimulatorImportPool follows the provider document's Wang Wu examples.
@@ -235,7 +180,7 @@ func TestImportQueryRoundTrip(t *testing.T) {
 	t.Parallel()
 	a, _ := simServer(t, "tok")
 	rules := sampleRules()
-	in := prepared(t, schema.Customer{
+	in := wiretest.Prepared(t, schema.Customer{
 		Owner: "kubrick101", WhatsApp: "+86 152 6666 7780", Name: "Feng Changqing", Gender: "male",
 		Birthday: "2020-03-08", Address: "Chang'an", Email: "fengchangqing@tang.com", Profession: "Military Governor",
 		Income: "100 gold", Remarks: "line 1\nline 2", Tags: []string{"Soldier", "Strategy"}, Stage: "Requirement match",
@@ -245,18 +190,18 @@ func TestImportQueryRoundTrip(t *testing.T) {
 			"Meeting": "12:00:00", "Interests": []any{"Archery", "Poetry"}, "Attachment": []any{"http://1.img", "http://2.img"},
 		},
 	}, rules)
-	second := prepared(t, schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780", RemoveTags: []string{"Strategy"}, Tags: []string{"VIP"}}, rules)
+	second := wiretest.Prepared(t, schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780", RemoveTags: []string{"Strategy"}, Tags: []string{"VIP"}}, rules)
 	for _, c := range []*schema.Customer{in, second} {
 		w, errs, _ := a.Translate(importOp, c, rules)
 		if errs != nil {
 			t.Fatal(errs)
 		}
-		res, err := doOne(t, a, importOp, []gateway.Record{{Customer: c, Wire: w}})
+		res, err := wiretest.DoOne(t, a, importOp, []gateway.Record{{Customer: c, Wire: w}})
 		if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded {
 			t.Fatalf("import: %v %+v", err, res.Outcomes)
 		}
 	}
-	contacts, _, err := a.QueryContacts(context.Background(), "kubrick101", rules)
+	contacts, _, err := a.Query(context.Background(), "kubrick101", rules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +214,7 @@ func TestImportQueryRoundTrip(t *testing.T) {
 			"Meeting": "12:00:00", "Interests": []string{"Archery", "Poetry"}, "Attachment": []string{"http://1.img", "http://2.img"},
 		},
 	}
-	if len(contacts) != 1 || !reflect.DeepEqual(contacts[0], Contact{Customer: want}) {
+	if len(contacts) != 1 || !reflect.DeepEqual(contacts[0], gateway.Contact{Customer: want}) {
 		t.Fatalf("contacts = %#v\nwant %#v", contacts, want)
 	}
 }
@@ -278,7 +223,7 @@ func TestImportQueryRoundTrip(t *testing.T) {
 // shape: nulls where empty, ids for stage and source, dates yyyy/MM/dd.
 func TestSimulatorQueryShape(t *testing.T) {
 	t.Parallel()
-	sim := NewSimulator(SimConfig{TenantID: 82, Agents: SandboxAgents, Fields: SampleFieldConfig()})
+	sim := New(Config{TenantID: 82, Agents: SandboxAgents, Fields: SampleFieldConfig()})
 	rec := map[string]any{"agentAccount": "kubrick101", "whatsApp": "86187272722", "stage": "New customer",
 		"source": "System assignment", "Joined": "2024-07-08"}
 	if _, ans := postSim(t, sim, PathBatchImport, "", map[string]any{"tenantId": 82, "data": []any{rec}}); ans["code"] != json.Number("200") {
@@ -292,7 +237,7 @@ func TestSimulatorQueryShape(t *testing.T) {
 	want := []byte(`{"code":200,"message":"Success","data":[{"whatsId":"86187272722","name":"","sex":null,"email":"",
 		"birthday":null,"address":"","profession":"","income":"","desc":"","country":"CN","stage":10,"source":10,
 		"tabList":null,"firstChatTime":null,"lastChatTime":null,"extendMap":{"Joined":"2024/07/08"}}]}`)
-	requireSameJSON(t, got, want)
+	wiretest.SameJSON(t, got, want)
 	if _, ans := postSim(t, sim, PathQuery, "", map[string]any{"tenantId": 82, "whatsId": "1"}); fmt.Sprint(ans["data"]) != "[]" {
 		t.Errorf("unknown agent: %v", ans)
 	}
@@ -337,7 +282,7 @@ func TestSandbox(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f := Factory()
+	f := wscrm.Factory()
 	if f.Name != "wscrm" {
 		t.Fatalf("name %q", f.Name)
 	}
@@ -346,7 +291,7 @@ func TestSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	cfg := sb.Config.(*Config)
+	cfg := sb.Config.(*wscrm.Config)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +299,7 @@ func TestSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sb.Common.ID != "sandbox-wscrm" || sb.Common.Provider != "wscrm" || cfg.TenantID != 82 || cfg.Token == "" ||
-		cfg.Webhook.Mode != WebhookStatic || cfg.Webhook.Token == "" || !strings.HasPrefix(sb.Common.BaseURL, "http://127.0.0.1:") ||
+		cfg.Webhook.Mode != wscrm.WebhookStatic || cfg.Webhook.Token == "" || !strings.HasPrefix(sb.Common.BaseURL, "http://127.0.0.1:") ||
 		sb.Changes == nil || sb.Handler == nil || sb.Common.Timeout == 0 {
 		t.Fatalf("sandbox = %+v, config = %+v", sb, cfg)
 	}
@@ -365,10 +310,10 @@ func TestSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := p.(*Adapter)
+	a := p.(*wscrm.Adapter)
 	rules := sampleRules()
-	c := prepared(t, schema.Customer{Owner: "wangwu", WhatsApp: "+86 152 6666 7780", Name: "Li Heng"}, rules)
-	res, err := doOne(t, a, importOp, records(t, a, importOp, rules, *c))
+	c := wiretest.Prepared(t, schema.Customer{Owner: "wangwu", WhatsApp: "+86 152 6666 7780", Name: "Li Heng"}, rules)
+	res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, rules, *c))
 	if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded {
 		t.Fatalf("import: %v %+v", err, res)
 	}
@@ -413,38 +358,5 @@ func TestSandboxStopsWithContext(t *testing.T) {
 			t.Fatal("simulator still serving after its context ended")
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestFactoryNew(t *testing.T) {
-	t.Parallel()
-	f := Factory()
-	common := gateway.Common{ID: "x", BaseURL: "http://127.0.0.1:1"}
-	if _, ok := f.NewConfig().(*Config); !ok {
-		t.Fatal("NewConfig is not *Config")
-	}
-	for name, tt := range map[string]struct {
-		common gateway.Common
-		cfg    any
-		hc     *http.Client
-	}{
-		"wrong type": {common, Config{TenantID: 1}, &http.Client{}},
-		"nil config": {common, (*Config)(nil), &http.Client{}},
-		"nil client": {common, &Config{TenantID: 1}, nil},
-		"no base":    {gateway.Common{ID: "x"}, &Config{TenantID: 1}, &http.Client{}},
-	} {
-		if _, err := f.New(tt.common, tt.cfg, tt.hc); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-	p, err := f.New(common, &Config{TenantID: 1}, &http.Client{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := p.(gateway.PoolImporter); !ok {
-		t.Error("not a PoolImporter")
-	}
-	if _, ok := p.(gateway.Querier); !ok {
-		t.Error("not a Querier")
 	}
 }

@@ -1,4 +1,4 @@
-package wscrm
+package wscrmsim
 
 import (
 	"context"
@@ -18,11 +18,51 @@ import (
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
+	"crmgate/providers/wscrm"
 	"crmgate/sandbox"
+	"crmgate/secret"
 )
 
+// The provider document's two example bodies carry these.
+const (
+	docProfileToken  = "83293d01dddd628e3b457142f8a48a0cf4dae3b587e7febea7effea6bdcfd344"
+	docProfileTenant = 500975
+	docFollowToken   = "e6e18763d8d5a756d45c01486d7ad6742152ac"
+	docFollowTenant  = 82
+	testConn         = "acme-wa"
+)
+
+// shanghai is the provider time zone of the tests' connections.
+var shanghai, _ = time.LoadLocation("Asia/Shanghai")
+
+// hookPair is a connection's webhook verification and the sender whose
+// webhooks it accepts.
+type hookPair struct {
+	conn *wscrm.Config
+	send SenderConfig
+}
+
+// staticPair verifies static tokens, in Shanghai time.
+func staticPair(tenant int64, token string) hookPair {
+	return hookPair{
+		conn: &wscrm.Config{TenantID: tenant, ProviderTimeZone: "Asia/Shanghai",
+			Webhook: wscrm.Webhook{Mode: wscrm.WebhookStatic, Token: secret.Value(token)}},
+		send: SenderConfig{TenantID: tenant, Token: token, Location: shanghai},
+	}
+}
+
+// hmacPair verifies HMAC signatures, in Shanghai time.
+func hmacPair(tenant int64, key string) hookPair {
+	return hookPair{
+		conn: &wscrm.Config{TenantID: tenant, ProviderTimeZone: "Asia/Shanghai",
+			Webhook: wscrm.Webhook{Mode: wscrm.WebhookHMAC, Secret: secret.Value(key)}},
+		send: SenderConfig{TenantID: tenant, HMACSecret: key, Location: shanghai},
+	}
+}
+
 // fixedSender returns a sender with a fixed clock and item id.
-func fixedSender(cfg *Config, target string) *WebhookSender {
+func fixedSender(cfg SenderConfig, target string) *WebhookSender {
 	s := NewWebhookSender(cfg, target, nil)
 	s.now = func() time.Time { return time.Date(2022, 9, 29, 12, 34, 58, 0, time.UTC) }
 	s.newID = func() string { return "a0cb1ad15ed24e618b4b12d9cdff1ad4" }
@@ -33,12 +73,12 @@ func TestWebhookSenderBodies(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, change, golden string
-		cfg                  *Config
+		cfg                  SenderConfig
 	}{
 		{"profile update", `{"whatsapp": "+86 156 0188 2491", "field": "address", "to": "123123", "agent": "Zhang San"}`,
-			"webhook_sent_profile_update.json", staticConfig(docProfileTenant, docProfileToken)},
+			"webhook_sent_profile_update.json", staticPair(docProfileTenant, docProfileToken).send},
 		{"follow-up", `{"whatsapp": "8617633819542", "followup": "Beautiful China", "agent": "gavin"}`,
-			"webhook_sent_follow_up.json", staticConfig(docFollowTenant, docFollowToken)},
+			"webhook_sent_follow_up.json", staticPair(docFollowTenant, docFollowToken).send},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +87,7 @@ func TestWebhookSenderBodies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertSameJSON(t, got, readTestdata(t, tt.golden))
+			wiretest.SameJSON(t, got, wiretest.Golden(t, tt.golden))
 		})
 	}
 }
@@ -61,19 +101,22 @@ var testRules = fieldconfig.MustCompile(fieldconfig.Config{CustomFields: []field
 }})
 
 // captureGateway is an httptest peer playing the gateway's webhook endpoint:
-// it runs the receiver of cfg and answers as the gateway does.
+// it runs the adapter's receiver of cfg and answers as the gateway does.
 type captureGateway struct {
 	mu     sync.Mutex
 	events []events.Event
 	bodies [][]byte
 }
 
-func (g *captureGateway) serve(t *testing.T, cfg *Config) *httptest.Server {
+func (g *captureGateway) serve(t *testing.T, cfg *wscrm.Config) *httptest.Server {
 	t.Helper()
-	r := newWebhookReceiver(testConn, cfg)
+	a, err := wscrm.New(gateway.Common{ID: testConn, Provider: wscrm.Name, BaseURL: "http://127.0.0.1:1"}, cfg, &http.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
-		evs, err := r.receive(req.Header, body, time.Now())
+		evs, err := a.ReceiveWebhook(req.Header, body, time.Now())
 		g.mu.Lock()
 		g.bodies = append(g.bodies, body)
 		g.events = append(g.events, evs...)
@@ -86,68 +129,78 @@ func (g *captureGateway) serve(t *testing.T, cfg *Config) *httptest.Server {
 		case req.Header.Get("Content-Type") != "application/json":
 			http.Error(w, "content type", http.StatusUnsupportedMediaType)
 		default:
-			w.Write(webhookAnswer)
+			w.Write(a.WebhookAnswer())
 		}
 	}))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
+// capturingSender is a sender of a static-token connection whose webhooks
+// go to a captureGateway.
+func capturingSender(t *testing.T) (*captureGateway, *WebhookSender) {
+	t.Helper()
+	g := &captureGateway{}
+	pair := staticPair(docProfileTenant, "sandbox-token")
+	srv := g.serve(t, pair.conn)
+	return g, NewWebhookSender(pair.send, srv.URL, srv.Client())
+}
+
 func TestWebhookSenderRoundTrip(t *testing.T) {
 	t.Parallel()
-	configs := map[string]*Config{
-		"static": staticConfig(docProfileTenant, "sandbox-token"),
-		"hmac":   {TenantID: docProfileTenant, ProviderTimeZone: "Asia/Shanghai", Webhook: Webhook{Mode: WebhookHMAC, Secret: "s3cret"}},
+	pairs := map[string]hookPair{
+		"static": staticPair(docProfileTenant, "sandbox-token"),
+		"hmac":   hmacPair(docProfileTenant, "s3cret"),
 	}
 	tests := []struct {
 		name, change string
 		want         events.Event // ID, ReceivedAt and OccurredAt not compared
 	}{
 		{"address", `{"whatsapp": "8615601882491", "field": "address", "to": "123123"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "address", From: "", To: "123123"}}},
 		{"WSCRM's label Address", `{"whatsapp": "8615601882491", "field": "Address", "to": "123123"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "address", From: "", To: "123123"}}},
 		{"WSCRM's label DOB", `{"whatsapp": "8615601882491", "field": "DOB", "to": "1990-04-01"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "birthday", From: "", To: "1990-04-01"}}},
 		{"custom date under its WSCRM key", `{"whatsapp": "8615601882491", "field": "Joined", "to": "2024-01-02"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "ext-Joined", Custom: true, From: "", To: "2024-01-02"}}},
 		{"gender", `{"whatsapp": "8615601882491", "field": "gender", "from": "male", "to": "unknown", "agent": "Li"}`,
 			events.Event{Type: events.TypeCustomerUpdated, Agent: "Li",
 				Change: &events.Change{Field: "gender", From: "male", To: "unknown"}}},
 		{"birthday", `{"whatsapp": "8615601882491", "field": "birthday", "to": "1990-04-01"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "birthday", From: "", To: "1990-04-01"}}},
 		{"tags", `{"whatsapp": "8615601882491", "field": "tags", "to": ["VIP", "Soldier"]}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "tags", From: []string{}, To: []string{"VIP", "Soldier"}}}},
 		{"remarks", `{"whatsapp": "8615601882491", "field": "remarks", "to": "1\n2"}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "remarks", From: "", To: "1\n2"}}},
 		{"custom multi-select", `{"whatsapp": "8615601882491", "field": "Hobbies", "to": ["Go", "Tea"]}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "Hobbies", Custom: true, From: []string{}, To: []string{"Go", "Tea"}}}},
 		{"custom attachment", `{"whatsapp": "8615601882491", "field": "Files", "to": ["http://1.img", "https://2.img"]}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "Files", Custom: true, From: []string{}, To: []string{"http://1.img", "https://2.img"}}}},
 		{"custom number", `{"whatsapp": "8615601882491", "field": "Score", "to": 42}`,
-			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultSandboxAgent,
+			events.Event{Type: events.TypeCustomerUpdated, Agent: DefaultAgent,
 				Change: &events.Change{Field: "Score", Custom: true, From: "", To: "42"}}},
 		{"follow-up", `{"whatsapp": "8617633819542", "followup": "Called, \"interested\"", "agent": "gavin"}`,
 			events.Event{Type: events.TypeFollowupCreated, Agent: "gavin",
 				Followup: &events.Followup{Text: `Called, "interested"`, Attachments: []string{}}}},
 	}
-	for mode, cfg := range configs {
+	for mode, pair := range pairs {
 		for _, tt := range tests {
 			t.Run(mode+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				var g captureGateway
-				srv := g.serve(t, cfg)
+				srv := g.serve(t, pair.conn)
 				before := time.Now()
-				if err := NewWebhookSender(cfg, srv.URL, srv.Client()).SimulateChange(context.Background(), json.RawMessage(tt.change), testRules); err != nil {
+				if err := NewWebhookSender(pair.send, srv.URL, srv.Client()).SimulateChange(context.Background(), json.RawMessage(tt.change), testRules); err != nil {
 					t.Fatalf("SimulateChange: %v", err)
 				}
 				if len(g.events) != 1 {
@@ -182,10 +235,7 @@ func TestWebhookSenderRoundTrip(t *testing.T) {
 
 func TestWebhookSenderBadChange(t *testing.T) {
 	t.Parallel()
-	var g captureGateway
-	cfg := staticConfig(docProfileTenant, "sandbox-token")
-	srv := g.serve(t, cfg)
-	s := NewWebhookSender(cfg, srv.URL, srv.Client())
+	g, s := capturingSender(t)
 	for _, change := range []string{
 		``,
 		`[]`,
@@ -216,10 +266,7 @@ func TestWebhookSenderBadChange(t *testing.T) {
 
 func TestWebhookSenderUnknownField(t *testing.T) {
 	t.Parallel()
-	var g captureGateway
-	cfg := staticConfig(docProfileTenant, "sandbox-token")
-	srv := g.serve(t, cfg)
-	s := NewWebhookSender(cfg, srv.URL, srv.Client())
+	g, s := capturingSender(t)
 	for _, tt := range []struct {
 		field      string
 		rules      *fieldconfig.Rules
@@ -274,7 +321,7 @@ func TestWebhookSenderAnswers(t *testing.T) {
 				w.Write([]byte(tt.answer))
 			}))
 			defer srv.Close()
-			err := NewWebhookSender(staticConfig(1, "t"), srv.URL, srv.Client()).
+			err := NewWebhookSender(SenderConfig{TenantID: 1, Token: "t"}, srv.URL, srv.Client()).
 				SimulateChange(context.Background(), json.RawMessage(`{"whatsapp": "8615601882491", "followup": "hi"}`), nil)
 			if tt.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok %v", err, tt.ok)
@@ -288,6 +335,3 @@ func TestWebhookSenderAnswers(t *testing.T) {
 		})
 	}
 }
-
-// Compile-time check that the sender is what the sandbox needs.
-var _ sandbox.ChangeSimulator = (*WebhookSender)(nil)
