@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,6 +98,34 @@ func readmeExamples(t *testing.T) []string {
 		}
 	}
 	return bodies
+}
+
+// The binary serves openapi.yaml, the repository's one copy of the
+// document, at GET /openapi.yaml, and Swagger UI beside it.
+func TestServesTheOpenAPIDocument(t *testing.T) {
+	base, _, _ := startGateway(t)
+	want, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, check := range map[string]func(res *http.Response, body []byte) bool{
+		"/openapi.yaml": func(res *http.Response, body []byte) bool {
+			return res.Header.Get("Content-Type") == "application/yaml" && bytes.Equal(body, want)
+		},
+		"/swagger/index.html": func(res *http.Response, body []byte) bool {
+			return bytes.Contains(body, []byte("swagger-ui"))
+		},
+	} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !check(res, body) {
+			t.Errorf("GET %s: %d %s %.200s", path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
 }
 
 // The README's two sandbox examples, sent as printed with the printed token,

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"crmgate/auth"
-	"crmgate/openapi"
 )
 
 // call is one request of the contract test and the status it must get.
@@ -167,8 +166,8 @@ func TestContract(t *testing.T) {
 		{name: "readyz", method: "GET", path: "/readyz", want: 200},
 		{name: "metrics", method: "GET", path: "/metrics", want: 200},
 		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ *http.Response, b []byte) {
-			if !bytes.Equal(b, openapi.YAML) {
-				t.Error("GET /openapi.yaml is not the embedded document")
+			if !bytes.Equal(b, docBytes(t)) {
+				t.Error("GET /openapi.yaml is not openapi.yaml")
 			}
 		}},
 		{name: "connections", method: "GET", path: "/v1/connections", token: "dev", want: 200},

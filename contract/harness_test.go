@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +23,6 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/config"
-	"crmgate/openapi"
 	"crmgate/providers"
 )
 
@@ -34,10 +34,23 @@ const offSpec = "X-Contract-Off-Spec"
 // maxBody is the sandbox's body limit in these tests, small enough to test 413.
 const maxBody = 64 << 10
 
-// loadDoc parses the embedded document.
+// docPath is the document, the one the binary embeds and serves.
+const docPath = "../openapi.yaml"
+
+// docBytes reads the document.
+func docBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadDoc parses the document.
 func loadDoc(t *testing.T) *openapi3.T {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(openapi.YAML)
+	doc, err := openapi3.NewLoader().LoadFromData(docBytes(t))
 	if err != nil {
 		t.Fatalf("openapi.yaml does not load: %v", err)
 	}
@@ -82,6 +95,7 @@ func startGateway(t *testing.T, cfg *config.Config) *gw {
 		// failure within the test.
 		DeliverySchedule: []time.Duration{time.Millisecond},
 		DeliveryPoll:     10 * time.Millisecond,
+		OpenAPI:          docBytes(t),
 	})
 	if err != nil {
 		cancel()

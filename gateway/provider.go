@@ -56,7 +56,7 @@ type Call struct {
 }
 
 // Status of one record's result.
-type Status string
+type Status string //	@name	RecordStatus
 
 // Record statuses.
 const (
@@ -90,13 +90,13 @@ type CallReport struct {
 	// ProviderCounts are the provider's own counts of the call's records,
 	// when it gave them (WSCRM's successCount and errCount).
 	ProviderCounts *ProviderCounts `json:"provider_counts,omitempty"`
-}
+} //	@name	ProviderCall
 
 // ProviderCounts is what the provider said it did with a call's records.
 type ProviderCounts struct {
 	Succeeded int `json:"succeeded"`
 	Failed    int `json:"failed"`
-}
+} //	@name	ProviderCounts
 
 // CallResult is the answer to one call: one Outcome per Call.Records entry,
 // in the same order.
@@ -169,7 +169,7 @@ type Contact struct {
 	schema.Customer
 	FirstChatAt string `json:"first_chat_at,omitempty"`
 	LastChatAt  string `json:"last_chat_at,omitempty"`
-}
+} //	@name	Contact
 
 // Redactor is implemented by a Provider whose wire bodies carry credentials:
 // validate answers show the redacted body.

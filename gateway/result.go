@@ -18,7 +18,7 @@ type Result struct {
 	Errors     []schema.Issue `json:"errors,omitempty"`
 	Warnings   []schema.Issue `json:"warnings"`
 	RetryAfter int            `json:"retry_after,omitempty"`
-}
+} //	@name	RecordResult
 
 // ProviderRequest is a call that would be sent, as POST /v1/customers/validate
 // shows it: the path relative to the connection's base URL and the JSON body
@@ -27,7 +27,7 @@ type ProviderRequest struct {
 	Method string         `json:"method"`
 	Path   string         `json:"path"`
 	Body   map[string]any `json:"body"`
-}
+} //	@name	ProviderRequest
 
 // Answer is the whole answer to an import or a validation.
 type Answer struct {
@@ -45,7 +45,7 @@ type Answer struct {
 
 	// Timing is where the time went, for the Server-Timing header.
 	Timing Timing `json:"-"`
-}
+} //	@name	ImportAnswer
 
 // Timing splits an import's time.
 type Timing struct {
