@@ -476,7 +476,7 @@ func docOpenAPI() {}
 //	@Security		BearerAuth[customers:write]
 //	@Param			Idempotency-Key	header		string											false	"The same key with the same body (for an upload: the same options and file) answers the same job (Idempotent-Replayed: true); with another body it is a 422; while the first is still being accepted, a 409."	maxlength(255)
 //	@Param			request			body		ImportJobRequest{customers=[]schema.Customer}	true	"application/json: the options and the records. multipart/form-data: the parts options and file."
-//	@Param			options			formData	string	false	"The options as JSON (connection, mode, strict, strict_owner, dry_run, default_region, dedupe, mapping), as in the JSON body."
+//	@Param			options			formData	object	false	"The options as JSON (connection, mode, strict, strict_owner, dry_run, default_region, dedupe, mapping), as in the JSON body."
 //	@Param			file			formData	file	true	"The CSV (UTF-8, comma, semicolon or tab) or XLSX file; its first row is the header."
 //	@Success		202				{object}	jobs.Job										"The job, queued; Location is /v1/imports/{id}."
 //	@Failure		400				{object}	Problem											"Malformed JSON or multipart body."

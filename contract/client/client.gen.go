@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -1453,7 +1451,7 @@ type CreateImportMultipartBody struct {
 	File openapi_types.File `json:"file"`
 
 	// Options The options as JSON (connection, mode, strict, strict_owner, dry_run, default_region, dedupe, mapping), as in the JSON body.
-	Options string `json:"options,omitempty,omitzero"`
+	Options interface{} `json:"options,omitempty,omitzero"`
 }
 
 // CreateImportParams defines parameters for CreateImport.
@@ -4853,15 +4851,8 @@ type OpenapiResponse200Headers struct {
 type OpenapiResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *OpenapiResponse200Headers
-}
-
-// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r OpenapiResponse) GetYAML200() *map[string]interface{} {
-	return r.YAML200
 }
 
 // GetBody returns the raw response body bytes
@@ -9439,16 +9430,6 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 	response := &OpenapiResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
-		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.YAML200 = &dest
-
 	}
 
 	switch {

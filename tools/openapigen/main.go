@@ -18,7 +18,10 @@
 //     type: every object is closed (additionalProperties: false) except the
 //     bodies the gateway reads although they carry keys it does not know
 //     (openSchemas); every 4xx and 5xx answer becomes application/problem+json;
-//     GET /openapi.yaml answers a YAML object.
+//     GET /openapi.yaml's YAML answer has no schema (validators read YAML as an
+//     object or as text); the multipart/form-data body of POST /v1/imports,
+//     which Swagger 2 cannot have beside a JSON body, is made of its form
+//     parameters.
 //   - A body whose records the handler keeps raw names their type in its
 //     annotation (ImportRequest{customers=[]schema.Customer}); swag writes that
 //     as an allOf in each operation, which is folded into the named schema.
@@ -261,7 +264,8 @@ func takeForms(doc *openapi2.T) forms {
 }
 
 // set makes each form's parameters the parts of its operation's
-// multipart/form-data body (a file part is binary), and no others.
+// multipart/form-data body, and no others: a file part is binary, an object
+// part JSON.
 func (f forms) set(doc *openapi3.T) error {
 	for _, op := range operations(doc) {
 		params, ok := f[op.OperationID]
@@ -276,8 +280,17 @@ func (f forms) set(doc *openapi3.T) error {
 		s := openapi3.NewObjectSchema().WithoutAdditionalProperties()
 		for _, p := range params {
 			part := openapi3.NewStringSchema()
-			if p.Type.Is("file") {
+			switch {
+			case p.Type.Is("file"):
 				part.Format = "binary"
+			case p.Type.Is("object"):
+				// A JSON object part, without a type: validators read such a
+				// part as its text or as its value.
+				part = &openapi3.Schema{}
+				if mt.Encoding == nil {
+					mt.Encoding = map[string]*openapi3.Encoding{}
+				}
+				mt.Encoding[p.Name] = &openapi3.Encoding{ContentType: "application/json"}
 			}
 			part.Description = p.Description
 			s.WithPropertyRef(p.Name, part.NewRef())
@@ -358,7 +371,7 @@ func closeObjects(doc *openapi3.T) error {
 }
 
 // setFormats adds the formats swag cannot read from the validator's tags of
-// the canonical customer, and the schema of GET /openapi.yaml's YAML answer.
+// the canonical customer.
 func setFormats(doc *openapi3.T) error {
 	c := schemaValue(doc, "Customer")
 	if c == nil {
@@ -381,11 +394,11 @@ func setFormats(doc *openapi3.T) error {
 			}
 		}
 	}
+	// GET /openapi.yaml's answer has no schema: validators read a YAML body
+	// differently (as an object, or as text), and either is this document.
 	for _, op := range operations(doc) {
 		if op.OperationID == "openapi" {
-			mt := op.Responses.Value("200").Value.Content.Get("application/yaml")
-			mt.Schema = &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"object"}, Required: []string{"openapi", "info", "paths"},
-				Description: "An OpenAPI 3.0 document."}}
+			op.Responses.Value("200").Value.Content.Get("application/yaml").Schema = nil
 		}
 	}
 	return nil
