@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"crmgate/auth"
+	"crmgate/internal/readme"
 	"crmgate/providers/nxlink"
 )
 
@@ -77,24 +78,22 @@ func startGateway(t *testing.T, args ...string) (base string, stdout, stderr *sy
 	return "", nil, nil
 }
 
-// readmeExamples returns the JSON bodies of the README's curl examples.
+// readmeExamples returns the JSON bodies of the README's curl examples of
+// POST /v1/customers.
 func readmeExamples(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	curls, err := readme.Curls(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var bodies []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	inCurl := false
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "curl -s http://127.0.0.1:8080/v1/customers") {
-			inCurl = true
-		}
-		if inCurl && strings.HasPrefix(line, "-d '") {
-			bodies = append(bodies, strings.TrimSuffix(strings.TrimPrefix(line, "-d '"), "'"))
-			inCurl = false
+	for _, c := range curls {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.URL, "/v1/customers") {
+			bodies = append(bodies, c.Body)
 		}
 	}
 	return bodies

@@ -32,11 +32,18 @@ type call struct {
 
 func (g *gw) do(t *testing.T, c call) (*http.Response, []byte) {
 	t.Helper()
+	return g.doAt(t, g.URL, c)
+}
+
+// doAt sends c to base (the gateway, or a proxy in front of it) and checks
+// its answer.
+func (g *gw) doAt(t *testing.T, base string, c call) (*http.Response, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if c.body != "" {
 		rd = strings.NewReader(c.body)
 	}
-	req, err := http.NewRequest(c.method, g.URL+c.path, rd)
+	req, err := http.NewRequest(c.method, base+c.path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,14 +159,151 @@ func problemType(typ string) func(t *testing.T, res *http.Response, body []byte)
 // answered with a documented success at least once.
 func TestContract(t *testing.T) {
 	g := startGateway(t, nil)
+	// A loopback receiver for subscriptions.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer hook.Close()
+
+	calls := contractCalls(t, g)
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) { g.do(t, c) })
+	}
+
+	// Field configuration round trip: GET's ETag is a good If-Match.
+	t.Run("field config round trip", func(t *testing.T) {
+		res, body := g.do(t, call{method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200})
+		var v struct {
+			Config json.RawMessage `json:"config"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatal(err)
+		}
+		g.do(t, call{method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200,
+			header: map[string]string{"If-Match": res.Header.Get("ETag")}, body: string(v.Config)})
+	})
+
+	// The sandbox's changes came back as events.
+	t.Run("events from the sandbox's webhooks", func(t *testing.T) {
+		_, body := g.do(t, call{method: "GET", path: "/v1/events?connection=sandbox-wscrm&type=customer.updated,customer.followup_created", token: "dev", want: 200})
+		for _, want := range []string{`"type":"customer.updated"`, `"type":"customer.followup_created"`, `"change":{"field":"address","custom":false,"from":"","to":"123123"}`} {
+			if !bytes.Contains(body, []byte(want)) {
+				t.Errorf("events lack %s: %.800s", want, body)
+			}
+		}
+	})
+
+	t.Run("subscription lifecycle", func(t *testing.T) {
+		_, body := g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 201,
+			body: `{"url":"` + hook.URL + `/hook","types":["customer.updated"],"connections":["sandbox-wscrm"]}`})
+		var sub struct {
+			ID     string `json:"id"`
+			Secret string `json:"secret"`
+		}
+		if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" || !strings.HasPrefix(sub.Secret, "whsec_") {
+			t.Fatalf("created: %s (%v)", body, err)
+		}
+		g.do(t, call{method: "GET", path: "/v1/subscriptions/" + sub.ID + "/failures", token: "dev", want: 200})
+		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/nope/redeliver", token: "dev", want: 404})
+		g.do(t, call{method: "DELETE", path: "/v1/subscriptions/" + sub.ID, token: "dev", want: 204})
+		g.do(t, call{method: "DELETE", path: "/v1/subscriptions/" + sub.ID, token: "dev", want: 404})
+		g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 422, body: `{"url":"ftp://x"}`})
+	})
+
+	t.Run("a refused delivery is listed and redelivered", func(t *testing.T) {
+		refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+		defer refuse.Close()
+		_, body := g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 201,
+			body: `{"url":"` + refuse.URL + `/hook","types":["customer.followup_created"]}`})
+		var sub struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(body, &sub); err != nil {
+			t.Fatal(err)
+		}
+		g.do(t, call{method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 202, body: `{"whatsapp":"8617633819542","followup":"refused"}`})
+		var failures struct {
+			Failures []struct {
+				Event struct {
+					ID string `json:"id"`
+				} `json:"event"`
+			} `json:"failures"`
+		}
+		// Bounded wait for delivery to give up (one 1 ms retry).
+		for i := 0; i < 500 && len(failures.Failures) == 0; i++ {
+			time.Sleep(20 * time.Millisecond)
+			_, body = g.do(t, call{method: "GET", path: "/v1/subscriptions/" + sub.ID + "/failures", token: "dev", want: 200})
+			if err := json.Unmarshal(body, &failures); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(failures.Failures) != 1 {
+			t.Fatalf("failures %s", body)
+		}
+		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/" + failures.Failures[0].Event.ID + "/redeliver", token: "dev", want: 202})
+	})
+
+	t.Run("import job lifecycle", func(t *testing.T) {
+		_, body := g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
+			body: `{"connection":"sandbox-nxlink","customers":[{"ref":"j-1","name":"Li Heng","whatsapp":"+86 152 6666 7780"},{"ref":"j-2","name":"Bad","whatsapp":"12"}]}`})
+		var job struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal(body, &job); err != nil || job.ID == "" {
+			t.Fatalf("created: %s (%v)", body, err)
+		}
+		for i := 0; i < 500 && job.Status != "completed"; i++ {
+			time.Sleep(20 * time.Millisecond)
+			_, body = g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID, token: "dev", want: 200})
+			_ = json.Unmarshal(body, &job)
+		}
+		if job.Status != "completed" {
+			t.Fatalf("job %s", body)
+		}
+		g.do(t, call{method: "GET", path: "/v1/imports?connection=sandbox-nxlink", token: "dev", want: 200})
+		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/results?limit=10", token: "dev", want: 200})
+		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/report?format=csv", token: "dev", want: 200})
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/retry", token: "dev", want: 422})
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 409})
+		// A job canceled while it runs: 20 000 rows are 200 chunks.
+		many := make([]string, 20000)
+		for i := range many {
+			many[i] = fmt.Sprintf(`{"name":"C %d","whatsapp":"+86 152 6666 %04d"}`, i, i)
+		}
+		_, body = g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
+			body: `{"connection":"sandbox-nxlink","customers":[` + strings.Join(many, ",") + `]}`})
+		_ = json.Unmarshal(body, &job)
+		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 200})
+	})
+
+	// Every documented operation was answered, and with a success.
+	seen := g.statuses()
+	for _, item := range g.doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			st := seen[op.OperationID]
+			if len(st) == 0 {
+				t.Errorf("operation %s was never called", op.OperationID)
+				continue
+			}
+			// retryImport succeeds only after the provider failed some rows,
+			// which the sandbox's simulators do not do on request here; its
+			// success is tested in app (TestImportJobRetryUnknown).
+			if op.OperationID == "retryImport" {
+				continue
+			}
+			if !slices.ContainsFunc(st, func(s int) bool { return s >= 200 && s < 300 }) {
+				t.Errorf("operation %s never succeeded: %v", op.OperationID, st)
+			}
+		}
+	}
+}
+
+// contractCalls are the contract test's requests, each with the answer it
+// must get, in the order they are sent (a lookup follows its import).
+func contractCalls(t *testing.T, g *gw) []call {
 	writeOnly := g.token(t, []string{auth.ScopeCustomersWrite})
 	readOnly := g.token(t, []string{auth.ScopeCustomersRead})
 	wscrmOnly := g.token(t, auth.Scopes, "sandbox-wscrm")
 	notAdmin := g.token(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead, auth.ScopeEventsRead})
-
-	// A loopback receiver for subscriptions.
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	defer hook.Close()
 
 	calls := []call{
 		{name: "healthz", method: "GET", path: "/healthz", want: 200},
@@ -296,135 +440,5 @@ func TestContract(t *testing.T) {
 			body: exampleBodies(t, g, "sandboxChange")[n], want: 202})
 	}
 
-	for _, c := range calls {
-		t.Run(c.name, func(t *testing.T) { g.do(t, c) })
-	}
-
-	// Field configuration round trip: GET's ETag is a good If-Match.
-	t.Run("field config round trip", func(t *testing.T) {
-		res, body := g.do(t, call{method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200})
-		var v struct {
-			Config json.RawMessage `json:"config"`
-		}
-		if err := json.Unmarshal(body, &v); err != nil {
-			t.Fatal(err)
-		}
-		g.do(t, call{method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 200,
-			header: map[string]string{"If-Match": res.Header.Get("ETag")}, body: string(v.Config)})
-	})
-
-	// The sandbox's changes came back as events.
-	t.Run("events from the sandbox's webhooks", func(t *testing.T) {
-		_, body := g.do(t, call{method: "GET", path: "/v1/events?connection=sandbox-wscrm&type=customer.updated,customer.followup_created", token: "dev", want: 200})
-		for _, want := range []string{`"type":"customer.updated"`, `"type":"customer.followup_created"`, `"change":{"field":"address","custom":false,"from":"","to":"123123"}`} {
-			if !bytes.Contains(body, []byte(want)) {
-				t.Errorf("events lack %s: %.800s", want, body)
-			}
-		}
-	})
-
-	t.Run("subscription lifecycle", func(t *testing.T) {
-		_, body := g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 201,
-			body: `{"url":"` + hook.URL + `/hook","types":["customer.updated"],"connections":["sandbox-wscrm"]}`})
-		var sub struct {
-			ID     string `json:"id"`
-			Secret string `json:"secret"`
-		}
-		if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" || !strings.HasPrefix(sub.Secret, "whsec_") {
-			t.Fatalf("created: %s (%v)", body, err)
-		}
-		g.do(t, call{method: "GET", path: "/v1/subscriptions/" + sub.ID + "/failures", token: "dev", want: 200})
-		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/nope/redeliver", token: "dev", want: 404})
-		g.do(t, call{method: "DELETE", path: "/v1/subscriptions/" + sub.ID, token: "dev", want: 204})
-		g.do(t, call{method: "DELETE", path: "/v1/subscriptions/" + sub.ID, token: "dev", want: 404})
-		g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 422, body: `{"url":"ftp://x"}`})
-	})
-
-	t.Run("a refused delivery is listed and redelivered", func(t *testing.T) {
-		refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
-		defer refuse.Close()
-		_, body := g.do(t, call{method: "POST", path: "/v1/subscriptions", token: "dev", want: 201,
-			body: `{"url":"` + refuse.URL + `/hook","types":["customer.followup_created"]}`})
-		var sub struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(body, &sub); err != nil {
-			t.Fatal(err)
-		}
-		g.do(t, call{method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 202, body: `{"whatsapp":"8617633819542","followup":"refused"}`})
-		var failures struct {
-			Failures []struct {
-				Event struct {
-					ID string `json:"id"`
-				} `json:"event"`
-			} `json:"failures"`
-		}
-		// Bounded wait for delivery to give up (one 1 ms retry).
-		for i := 0; i < 500 && len(failures.Failures) == 0; i++ {
-			time.Sleep(20 * time.Millisecond)
-			_, body = g.do(t, call{method: "GET", path: "/v1/subscriptions/" + sub.ID + "/failures", token: "dev", want: 200})
-			if err := json.Unmarshal(body, &failures); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if len(failures.Failures) != 1 {
-			t.Fatalf("failures %s", body)
-		}
-		g.do(t, call{method: "POST", path: "/v1/subscriptions/" + sub.ID + "/failures/" + failures.Failures[0].Event.ID + "/redeliver", token: "dev", want: 202})
-	})
-
-	t.Run("import job lifecycle", func(t *testing.T) {
-		_, body := g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
-			body: `{"connection":"sandbox-nxlink","customers":[{"ref":"j-1","name":"Li Heng","whatsapp":"+86 152 6666 7780"},{"ref":"j-2","name":"Bad","whatsapp":"12"}]}`})
-		var job struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-		}
-		if err := json.Unmarshal(body, &job); err != nil || job.ID == "" {
-			t.Fatalf("created: %s (%v)", body, err)
-		}
-		for i := 0; i < 500 && job.Status != "completed"; i++ {
-			time.Sleep(20 * time.Millisecond)
-			_, body = g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID, token: "dev", want: 200})
-			_ = json.Unmarshal(body, &job)
-		}
-		if job.Status != "completed" {
-			t.Fatalf("job %s", body)
-		}
-		g.do(t, call{method: "GET", path: "/v1/imports?connection=sandbox-nxlink", token: "dev", want: 200})
-		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/results?limit=10", token: "dev", want: 200})
-		g.do(t, call{method: "GET", path: "/v1/imports/" + job.ID + "/report?format=csv", token: "dev", want: 200})
-		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/retry", token: "dev", want: 422})
-		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 409})
-		// A job canceled while it runs: 20 000 rows are 200 chunks.
-		many := make([]string, 20000)
-		for i := range many {
-			many[i] = fmt.Sprintf(`{"name":"C %d","whatsapp":"+86 152 6666 %04d"}`, i, i)
-		}
-		_, body = g.do(t, call{method: "POST", path: "/v1/imports", token: "dev", want: 202,
-			body: `{"connection":"sandbox-nxlink","customers":[` + strings.Join(many, ",") + `]}`})
-		_ = json.Unmarshal(body, &job)
-		g.do(t, call{method: "POST", path: "/v1/imports/" + job.ID + "/cancel", token: "dev", want: 200})
-	})
-
-	// Every documented operation was answered, and with a success.
-	seen := g.statuses()
-	for _, item := range g.doc.Paths.Map() {
-		for _, op := range item.Operations() {
-			st := seen[op.OperationID]
-			if len(st) == 0 {
-				t.Errorf("operation %s was never called", op.OperationID)
-				continue
-			}
-			// retryImport succeeds only after the provider failed some rows,
-			// which the sandbox's simulators do not do on request here; its
-			// success is tested in app (TestImportJobRetryUnknown).
-			if op.OperationID == "retryImport" {
-				continue
-			}
-			if !slices.ContainsFunc(st, func(s int) bool { return s >= 200 && s < 300 }) {
-				t.Errorf("operation %s never succeeded: %v", op.OperationID, st)
-			}
-		}
-	}
+	return calls
 }
