@@ -20,14 +20,15 @@ lint:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/crmgate .
 
-## generate: docs/ from the swag annotations (api/openapi_annotations.go), openapi.yaml (OpenAPI 3) from
-## docs/swagger.json, its embedded copy openapi/openapi.yaml, and the client contract/client generates from it
+## generate: docs/swagger.json (Swagger 2) with swag, from the annotations in api/openapi_annotations.go and the
+## comments and tags of the types they name (.swaggo: swag's type overrides); openapi.yaml (OpenAPI 3, the one
+## committed document, embedded by the root package) from it; and the client contract/client generates from that
 generate:
-	$(GO) tool swag init --quiet --exclude .ci -g api/openapi_annotations.go -d ./ -o docs --parseDependency --parseInternal --outputTypes go,json,yaml
-	$(GO) run ./tools/openapigen -in docs/swagger.json -out openapi.yaml -copy openapi/openapi.yaml
+	$(GO) tool swag init --quiet --exclude .ci -g api/openapi_annotations.go -d ./ -o docs --parseDependency --parseInternal --outputTypes json --overridesFile .swaggo
+	$(GO) run ./tools/openapigen -in docs/swagger.json -out openapi.yaml
 	$(GO) tool oapi-codegen -config contract/client/oapi-codegen.yaml openapi.yaml
 
-GENERATED = docs openapi.yaml openapi/openapi.yaml contract/client
+GENERATED = docs/swagger.json openapi.yaml contract/client
 
 ## generate-check: regenerate and fail when anything generated differs from what is committed
 generate-check: generate

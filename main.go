@@ -96,7 +96,8 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		ln.Close()
 		return err
 	}
-	a, err := app.Build(ctx, cfg, app.Options{Providers: providers.All(), Logger: logger, GatewayURL: base, TracerProvider: tracing.Provider})
+	a, err := app.Build(ctx, cfg, app.Options{Providers: providers.All(), Logger: logger, GatewayURL: base, TracerProvider: tracing.Provider,
+		OpenAPI: openAPI})
 	if err != nil {
 		ln.Close()
 		_ = tracing.Shutdown(context.Background())

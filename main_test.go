@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"crmgate/auth"
 	"crmgate/internal/apptest"
+	"crmgate/internal/readme"
 	"crmgate/internal/testbin"
 	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/nxlinksim"
@@ -110,27 +112,53 @@ func writeConfig(t *testing.T, doc string) string {
 	return path
 }
 
-// readmeExamples returns the JSON bodies of the README's curl examples.
+// readmeExamples returns the JSON bodies of the README's curl examples of
+// POST /v1/customers.
 func readmeExamples(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	curls, err := readme.Curls(b)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var bodies []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	inCurl := false
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "curl -s http://127.0.0.1:8080/v1/customers") {
-			inCurl = true
-		}
-		if inCurl && strings.HasPrefix(line, "-d '") {
-			bodies = append(bodies, strings.TrimSuffix(strings.TrimPrefix(line, "-d '"), "'"))
-			inCurl = false
+	for _, c := range curls {
+		if c.Method == http.MethodPost && strings.HasSuffix(c.URL, "/v1/customers") {
+			bodies = append(bodies, c.Body)
 		}
 	}
 	return bodies
+}
+
+// The binary serves openapi.yaml, the repository's one copy of the
+// document, at GET /openapi.yaml, and Swagger UI beside it.
+func TestServesTheOpenAPIDocument(t *testing.T) {
+	base := startGateway(t).base
+	want, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, check := range map[string]func(res *http.Response, body []byte) bool{
+		"/openapi.yaml": func(res *http.Response, body []byte) bool {
+			return res.Header.Get("Content-Type") == "application/yaml" && bytes.Equal(body, want)
+		},
+		"/swagger/index.html": func(res *http.Response, body []byte) bool {
+			return bytes.Contains(body, []byte("swagger-ui"))
+		},
+	} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !check(res, body) {
+			t.Errorf("GET %s: %d %s %.200s", path, res.StatusCode, res.Header.Get("Content-Type"), body)
+		}
+	}
 }
 
 // The README's two sandbox examples, sent as printed with the printed token,

@@ -25,18 +25,26 @@ import (
 )
 
 // ImportRequest is the body of POST /v1/customers, /v1/customers/validate and
-// /v1/import-pool.
+// /v1/import-pool. Its records are kept raw: each is a canonical customer
+// (schema.Customer), decoded on its own so that a record's problems become its
+// own result (DecodeImport). The comments and tags of its fields are the
+// document's (openapi.yaml).
 type ImportRequest struct {
-	Connection   string `json:"connection"`
-	Mode         string `json:"mode"`
-	Strict       bool   `json:"strict"`
-	StrictOwner  bool   `json:"strict_owner"`
-	AllOrNothing bool   `json:"all_or_nothing"`
-	// DefaultRegion (ISO 3166-1 alpha-2) reads phones written without a
-	// country code; empty means the connection's default_region.
-	DefaultRegion string            `json:"default_region,omitempty"`
-	Customers     []json.RawMessage `json:"customers"`
-}
+	// The connection to import into; may be omitted when the token allows exactly one connection (or given as the query parameter connection).
+	Connection string `json:"connection" example:"sandbox-nxlink"`
+	// POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.
+	Mode string `json:"mode" enums:"merge,replace,keep_existing,append" example:"merge"`
+	// A field the target provider does not have fails the record instead of a warning unsupported_field; an unknown key fails it instead of a warning unknown_field.
+	Strict bool `json:"strict"`
+	// The owner must exist at the provider (NXLink strict_binding).
+	StrictOwner bool `json:"strict_owner"`
+	// Send nothing when any record fails validation; the valid ones answer not_sent.
+	AllOrNothing bool `json:"all_or_nothing"`
+	// ISO 3166-1 alpha-2 region in which a phone written without + or 00 is read as a national number (CN: 152 6666 7780 is 8615266667780); empty means the connection's default_region. An unknown region is a 422.
+	DefaultRegion string `json:"default_region,omitempty" example:"CN"`
+	// The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict). A record that is not a valid customer (a value of the wrong type, say) fails on its own with invalid_value; the rest of the batch goes on.
+	Customers []json.RawMessage `json:"customers" validate:"required" minItems:"1"`
+} //	@name	ImportRequest
 
 func issue(code, field, msg string) schema.Issue {
 	return schema.Issue{Code: schema.Code(code), Field: field, Message: msg}
@@ -421,7 +429,7 @@ type CustomerPage struct {
 	Agent      string            `json:"agent"`
 	Customers  []gateway.Contact `json:"customers"`
 	NextCursor string            `json:"next_cursor,omitempty"`
-}
+} //	@name	CustomerPage
 
 const (
 	defaultPage = 100
@@ -510,7 +518,13 @@ type ConnectionInfo struct {
 	Capabilities gateway.Capabilities `json:"capabilities"`
 	// The circuit breaker of this gateway instance for the connection.
 	Circuit gateway.Circuit `json:"circuit"`
-}
+} //	@name	ConnectionInfo
+
+// ConnectionList is the answer of GET /v1/connections.
+type ConnectionList struct {
+	// The connections the token is allowed, in configuration order.
+	Connections []ConnectionInfo `json:"connections"`
+} //	@name	ConnectionList
 
 func (s *Server) listConnections(c *gin.Context) {
 	p := principal(c)
@@ -521,8 +535,16 @@ func (s *Server) listConnections(c *gin.Context) {
 				Circuit: conn.Breaker.Circuit()})
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"connections": out})
+	c.JSON(http.StatusOK, ConnectionList{Connections: out})
 }
+
+// SandboxAccepted is the answer of POST /v1/sandbox/{connection}/changes:
+// the simulator sent its webhook and the gateway accepted it.
+type SandboxAccepted struct {
+	Connection string `json:"connection" example:"sandbox-wscrm"`
+	// Always sent.
+	Status string `json:"status" enums:"sent" example:"sent"`
+} //	@name	SandboxAccepted
 
 func (s *Server) sandboxChange(c *gin.Context) {
 	conn, ok := s.Connection(c, c.Param("connection"))
@@ -552,5 +574,5 @@ func (s *Server) sandboxChange(c *gin.Context) {
 		problem(c, http.StatusBadRequest, ProblemMalformed, "the change was not simulated: "+err.Error())
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"status": "sent", "connection": conn.ID})
+	c.JSON(http.StatusAccepted, SandboxAccepted{Connection: conn.ID, Status: "sent"})
 }

@@ -108,9 +108,10 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 
 // EventPage is the answer of GET /v1/events.
 type EventPage struct {
-	Events     []events.Event `json:"events"`
-	NextCursor string         `json:"next_cursor"`
-}
+	Events []events.Event `json:"events"`
+	// The position after the last event listed, or the after given when nothing is new; pass it as after to resume.
+	NextCursor string `json:"next_cursor" example:"0000000000000042"`
+} //	@name	EventPage
 
 func (h *eventHandlers) list(c *gin.Context) {
 	p := principal(c)
@@ -163,17 +164,21 @@ func (h *eventHandlers) list(c *gin.Context) {
 
 // SubscriptionRequest is the body of POST /v1/subscriptions.
 type SubscriptionRequest struct {
-	URL         string   `json:"url"`
-	Types       []string `json:"types"`
+	// Where events are POSTed (with Standard Webhooks headers).
+	URL string `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
+	// Event types to deliver; empty or absent: every type.
+	Types []string `json:"types" enums:"customer.updated,customer.followup_created"`
+	// Connections whose events are delivered; empty or absent: every connection the token allows.
 	Connections []string `json:"connections"`
-}
+} //	@name	SubscriptionRequest
 
 // CreatedSubscription is the answer of POST /v1/subscriptions: the only
 // time the signing secret is shown.
 type CreatedSubscription struct {
 	events.Subscription
-	Secret string `json:"secret"`
-}
+	// The Standard Webhooks signing secret: whsec_ + base64 of 32 random bytes. Shown once.
+	Secret string `json:"secret" example:"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`
+} //	@name	CreatedSubscription
 
 func (h *eventHandlers) createSubscription(c *gin.Context) {
 	var req SubscriptionRequest
@@ -252,6 +257,13 @@ func (h *eventHandlers) subscription(c *gin.Context) bool {
 	return true
 }
 
+// SubscriptionList is the answer of GET /v1/subscriptions: every
+// subscription within the token's connections (secrets are never shown
+// again).
+type SubscriptionList struct {
+	Subscriptions []events.Subscription `json:"subscriptions"`
+} //	@name	SubscriptionList
+
 func (h *eventHandlers) listSubscriptions(c *gin.Context) {
 	all, err := h.Subscriptions.List(c.Request.Context())
 	if err != nil {
@@ -265,7 +277,7 @@ func (h *eventHandlers) listSubscriptions(c *gin.Context) {
 			subs = append(subs, s)
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"subscriptions": subs})
+	c.JSON(http.StatusOK, SubscriptionList{Subscriptions: subs})
 }
 
 func (h *eventHandlers) deleteSubscription(c *gin.Context) {
@@ -279,6 +291,11 @@ func (h *eventHandlers) deleteSubscription(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// DeliveryFailureList is the answer of GET /v1/subscriptions/{id}/failures.
+type DeliveryFailureList struct {
+	Failures []events.Failure `json:"failures"`
+} //	@name	DeliveryFailureList
+
 func (h *eventHandlers) failures(c *gin.Context) {
 	if !h.subscription(c) {
 		return
@@ -291,8 +308,15 @@ func (h *eventHandlers) failures(c *gin.Context) {
 	if fs == nil {
 		fs = []events.Failure{}
 	}
-	c.JSON(http.StatusOK, gin.H{"failures": fs})
+	c.JSON(http.StatusOK, DeliveryFailureList{Failures: fs})
 }
+
+// Queued is the answer of a redelivery request: the event is back in
+// delivery.
+type Queued struct {
+	// Always queued.
+	Status string `json:"status" enums:"queued" example:"queued"`
+} //	@name	Queued
 
 func (h *eventHandlers) redeliver(c *gin.Context) {
 	if !h.subscription(c) {
@@ -305,7 +329,7 @@ func (h *eventHandlers) redeliver(c *gin.Context) {
 	if h.Notify != nil {
 		h.Notify()
 	}
-	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
+	c.JSON(http.StatusAccepted, Queued{Status: "queued"})
 }
 
 func (h *eventHandlers) storeError(c *gin.Context, err error) {

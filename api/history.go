@@ -27,7 +27,7 @@ type HistoryPage struct {
 	// NextCursor is given back as cursor for the next (older) page; "" when
 	// nothing older is left.
 	NextCursor string `json:"next_cursor"`
-}
+} //	@name	HistoryPage
 
 // historyRoutes registers GET /v1/requests/{request_id} and
 // GET /v1/customers/history when a history store is configured.

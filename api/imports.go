@@ -56,23 +56,25 @@ type ImportOptions struct {
 	Mapping map[string]string `json:"mapping,omitempty"`
 }
 
-// ImportJobRequest is the JSON body of POST /v1/imports.
+// ImportJobRequest is the JSON body of POST /v1/imports. Its records are
+// kept raw, as ImportRequest's are.
 type ImportJobRequest struct {
 	ImportOptions
-	Customers []json.RawMessage `json:"customers"`
-}
+	// The records, canonical as in POST /v1/customers; up to limits.max_job_rows (1 048 576 by default).
+	Customers []json.RawMessage `json:"customers" validate:"required" minItems:"1"`
+} //	@name	ImportJobRequest
 
 // ImportJobPage is the answer of GET /v1/imports.
 type ImportJobPage struct {
 	Jobs       []*jobs.Job `json:"jobs"`
 	NextCursor string      `json:"next_cursor,omitempty"`
-}
+} //	@name	ImportJobPage
 
 // ImportResultPage is the answer of GET /v1/imports/{id}/results.
 type ImportResultPage struct {
 	Results    []jobs.Result `json:"results"`
 	NextCursor string        `json:"next_cursor,omitempty"`
-}
+} //	@name	ImportResultPage
 
 // ImportsOptions configure the import-job routes.
 type ImportsOptions struct {

@@ -1,18 +1,13 @@
 package api
 
-import (
-	"time"
-
-	"crmgate/events"
-	"crmgate/schema"
-)
-
-// This file holds the swag annotations that openapi.yaml is generated from
-// (make generate: swag init writes docs/, tools/openapigen turns it into
-// OpenAPI 3). Each operation is documented on a function of its own that is
-// never called, so the handlers stay free of documentation noise. Types named
-// doc… are documentation shapes for bodies that the handlers read or write as
-// raw JSON; contract tests compare them with the real types field by field.
+// This file holds the swag annotations of the operations, which openapi.yaml
+// is generated from (make generate: swag init writes docs/swagger.json,
+// tools/openapigen turns it into OpenAPI 3). Each operation is documented on
+// a function of its own that is never called, so the handlers stay free of
+// documentation noise. Bodies are the types the handlers decode and answer,
+// documented by their own comments and tags; a body whose records the handler
+// keeps raw (json.RawMessage, any JSON value in the document) names the
+// records' type in the annotation (ImportRequest{customers=[]schema.Customer}).
 
 //	@title						crmgate
 //	@version					1.0
@@ -43,211 +38,6 @@ import (
 //	@name						Authorization
 //	@description				A JWT (HS256 with the configured secret, or RS256/ES256 from the JWKS URL) with claims sub, scope (space-separated customers:write customers:read events:read admin) and connections (ids or ["*"]). The sandbox prints one at start.
 
-// docImportRequest is the body of POST /v1/customers, /v1/customers/validate
-// and /v1/import-pool, with the records in their canonical shape.
-type docImportRequest struct {
-	// The connection to import into; may be omitted when the token allows exactly one connection (or given as the query parameter connection).
-	Connection string `json:"connection" example:"sandbox-nxlink"`
-	// POST /v1/customers and /validate: merge (default; NXLink type 1, WSCRM batchImport), replace (NXLink type 0) or keep_existing (NXLink type 2); a mode the provider cannot honour is a 422. POST /v1/import-pool: replace (the agent's pool becomes the batch) or append.
-	Mode string `json:"mode,omitempty" enums:"merge,replace,keep_existing,append" example:"merge"`
-	// A field the target provider does not have fails the record instead of a warning unsupported_field; an unknown key fails it instead of a warning unknown_field.
-	Strict bool `json:"strict,omitempty"`
-	// The owner must exist at the provider (NXLink strict_binding).
-	StrictOwner bool `json:"strict_owner,omitempty"`
-	// Send nothing when any record fails validation; the valid ones answer not_sent.
-	AllOrNothing bool `json:"all_or_nothing,omitempty"`
-	// ISO 3166-1 alpha-2 region in which a phone written without + or 00 is read as a national number (CN: 152 6666 7780 is 8615266667780); empty means the connection's default_region. An unknown region is a 422.
-	DefaultRegion string `json:"default_region,omitempty" example:"CN"`
-	// The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict).
-	Customers []schema.Customer `json:"customers" validate:"required" minItems:"1"`
-} //	@name	ImportRequest
-
-// docConnectionList is the answer of GET /v1/connections.
-type docConnectionList struct {
-	Connections []ConnectionInfo `json:"connections" validate:"required"`
-} //	@name	ConnectionList
-
-// docHealth is the answer of GET /healthz.
-type docHealth struct {
-	Status string `json:"status" validate:"required" enums:"ok" example:"ok"`
-} //	@name	Health
-
-// docReadiness is the answer of GET /readyz.
-type docReadiness struct {
-	// degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
-	Status string `json:"status" validate:"required" enums:"ready,degraded,shutting_down,not_ready" example:"ready"`
-	// With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
-	Redis  string                   `json:"redis,omitempty" enums:"ok,unreachable,reset" example:"ok"`
-	Checks map[string]docReadyCheck `json:"checks" validate:"required"`
-} //	@name	Readiness
-
-// docReadyCheck is one readiness check.
-type docReadyCheck struct {
-	OK     bool   `json:"ok" validate:"required" example:"true"`
-	Detail string `json:"detail" validate:"required" example:"ok"`
-} //	@name	ReadyCheck
-
-// docSandboxChangeBody is the body of POST /v1/sandbox/{connection}/changes:
-// either field and to (a profile update), or followup (a follow-up written).
-type docSandboxChangeBody struct {
-	// The customer's WhatsApp number (need not exist).
-	WhatsApp string `json:"whatsapp" example:"8615601882491"`
-	// The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
-	Field string `json:"field,omitempty" example:"address"`
-	// The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
-	From any `json:"from,omitempty"`
-	// The value after the change, in canonical form.
-	To any `json:"to,omitempty"`
-	// The agent who made the change (default: the sandbox's first agent).
-	Agent string `json:"agent,omitempty" example:"kubrick101"`
-	// A follow-up text, instead of field and to.
-	Followup string `json:"followup,omitempty" example:"Beautiful China"`
-} //	@name	SandboxChange
-
-// docSandboxAccepted is the answer of POST /v1/sandbox/{connection}/changes.
-type docSandboxAccepted struct {
-	Status     string `json:"status" validate:"required" enums:"sent" example:"sent"`
-	Connection string `json:"connection" validate:"required" example:"sandbox-wscrm"`
-} //	@name	SandboxAccepted
-
-// docEventPage is the answer of GET /v1/events.
-type docEventPage struct {
-	Events []events.Event `json:"events" validate:"required"`
-	// The position after the last event listed, or the after given when nothing is new; pass it as after to resume.
-	NextCursor string `json:"next_cursor" validate:"required" example:"0000000000000042"`
-} //	@name	EventPage
-
-// docSubscriptionRequest is the body of POST /v1/subscriptions.
-type docSubscriptionRequest struct {
-	// Where events are POSTed (with Standard Webhooks headers).
-	URL string `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
-	// Event types to deliver; empty or absent: every type.
-	Types []string `json:"types,omitempty" enums:"customer.updated,customer.followup_created"`
-	// Connections whose events are delivered; empty or absent: every connection the token allows.
-	Connections []string `json:"connections,omitempty"`
-} //	@name	SubscriptionRequest
-
-// docSubscription is one subscription.
-type docSubscription struct {
-	ID          string    `json:"id" validate:"required" example:"sub_6f1c2a9e"`
-	URL         string    `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
-	Types       []string  `json:"types"`
-	Connections []string  `json:"connections"`
-	CreatedAt   time.Time `json:"created_at" validate:"required"`
-} //	@name	Subscription
-
-// docCreatedSubscription is the answer of POST /v1/subscriptions: the only
-// time the signing secret is shown.
-type docCreatedSubscription struct {
-	ID          string    `json:"id" validate:"required" example:"sub_6f1c2a9e"`
-	URL         string    `json:"url" validate:"required" format:"uri" example:"https://billing.internal.example/crm-events"`
-	Types       []string  `json:"types"`
-	Connections []string  `json:"connections"`
-	CreatedAt   time.Time `json:"created_at" validate:"required"`
-	// The Standard Webhooks signing secret: whsec_ + base64 of 32 random bytes. Shown once.
-	Secret string `json:"secret" validate:"required" example:"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`
-} //	@name	CreatedSubscription
-
-// docSubscriptionList is the answer of GET /v1/subscriptions.
-type docSubscriptionList struct {
-	Subscriptions []docSubscription `json:"subscriptions" validate:"required"`
-} //	@name	SubscriptionList
-
-// docFailure is an event a subscription did not accept within its retry
-// schedule; it stays listed until redelivered.
-type docFailure struct {
-	Event    events.Event `json:"event" validate:"required"`
-	Attempts int          `json:"attempts" validate:"required" example:"7"`
-	// The last error seen: "HTTP <status>" for an answer, "address not allowed" for a destination refused when dialled, one generic message for any delivery that got no answer.
-	LastError string `json:"last_error" validate:"required" example:"HTTP 500"`
-	// The last HTTP status answered; absent when no HTTP answer came.
-	LastStatus int       `json:"last_status,omitempty" example:"500"`
-	FailedAt   time.Time `json:"failed_at" validate:"required"`
-} //	@name	DeliveryFailure
-
-// docFailureList is the answer of GET /v1/subscriptions/{id}/failures.
-type docFailureList struct {
-	Failures []docFailure `json:"failures" validate:"required"`
-} //	@name	DeliveryFailureList
-
-// docQueued is the answer of a redelivery request.
-type docQueued struct {
-	Status string `json:"status" validate:"required" enums:"queued" example:"queued"`
-} //	@name	Queued
-
-// docWSCRMWebhookBody stands for either WSCRM webhook body: openapi.yaml makes it
-// a oneOf of its two members.
-type docWSCRMWebhookBody struct {
-	Profile  docWSCRMProfileWebhook  `json:"profile"`
-	Followup docWSCRMFollowupWebhook `json:"followup"`
-} //	@name	WSCRMWebhook
-
-// docWSCRMProfileWebhook is WSCRM's USER_SYNC_PORTRAIT webhook body, as the
-// provider sends it.
-type docWSCRMProfileWebhook struct {
-	// The provider's signature token: compared with webhook.token (mode static) or lowercase hex HMAC-SHA256(webhook.secret, tenantId + "." + timestamp) (mode hmac).
-	AccessToken string `json:"accessToken" example:"83293d01dddd628e3b457142f8a48a0cf4dae3b587e7febea7effea6bdcfd344"`
-	// Must be the connection's tenant_id.
-	TenantID int64 `json:"tenantId" example:"500975"`
-	// Milliseconds since the epoch; within webhook.tolerance (default 5 min) of the gateway's clock.
-	Timestamp int64                        `json:"timestamp" example:"1667293135274"`
-	Data      []docWSCRMProfileWebhookItem `json:"data" maxItems:"50"`
-} //	@name	WSCRMProfileWebhook
-
-// docWSCRMProfileWebhookItem is one change of a profile-update webhook.
-type docWSCRMProfileWebhookItem struct {
-	// Unique per change (uuid); the same id is stored once.
-	ID string `json:"id" example:"a0cb1ad15ed24e618b4b12d9cdff1ad4"`
-	// 1 profile update, 2 follow-up written.
-	Type int `json:"type" enums:"1,2" example:"1"`
-	// The agent's login account.
-	UserName string `json:"userName" example:"Zhang San"`
-	// The customer's WhatsApp id.
-	FriendWhatsID string `json:"friendWhatsId" example:"8615601882491"`
-	// Name, Gender, DOB, Address, Email, Position, Income, Description, From, State, Language, Tags, or an extension field's own name.
-	Field string `json:"field" example:"Address"`
-	// 0 basic field, 1 extension field.
-	FieldType int `json:"fieldType" enums:"0,1" example:"0"`
-	// 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
-	FieldConfig int `json:"fieldConfig" enums:"1,2,3,4,5,6,7,8" example:"1"`
-	// The value before (a string; an array for Tags and multi-select).
-	SourceValue any `json:"sourceValue,omitempty"`
-	// The value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
-	TargetValue any `json:"targetValue,omitempty"`
-	// yyyy-MM-dd HH:mm:ss in the connection's provider_time_zone.
-	UpdateAt string `json:"updateAt" example:"2022-09-29 20:34:58"`
-} //	@name	WSCRMProfileWebhookItem
-
-// docWSCRMFollowupWebhook is WSCRM's USER_WRITE_FLOW webhook body, as the
-// provider sends it.
-type docWSCRMFollowupWebhook struct {
-	AccessToken string `json:"accessToken" example:"e6e18763d8d5a756d45c01486d7ad6742152ac"`
-	// Unused by the gateway.
-	CallBackURL string `json:"callBackUrl,omitempty" example:""`
-	// Must be the connection's tenant_id.
-	TenantID  int64                         `json:"tenantId" example:"82"`
-	Timestamp int64                         `json:"timestamp" example:"1667295870936"`
-	Data      []docWSCRMFollowupWebhookItem `json:"data"`
-} //	@name	WSCRMFollowupWebhook
-
-// docWSCRMFollowupWebhookItem is one follow-up of a follow-up webhook.
-type docWSCRMFollowupWebhookItem struct {
-	FriendWhatsID string `json:"friendWhatsId" example:"8617633819542"`
-	UserID        int64  `json:"userId" example:"1221"`
-	// Not checked (the provider's own example differs from the body's).
-	TenantID int64 `json:"tenantId" example:"22"`
-	// A JSON string {"data":{"text":…,"url":[…]}}; text that is not such JSON is kept raw, never dropped.
-	Follow   string `json:"follow" example:"{\"data\":{\"text\":\"Beautiful China\",\"url\":[]}"`
-	Username string `json:"username" example:"gavin"`
-} //	@name	WSCRMFollowupWebhookItem
-
-// docWSCRMWebhookAnswer is what WSCRM expects back.
-type docWSCRMWebhookAnswer struct {
-	Code    int    `json:"code" validate:"required" example:"200"`
-	Message string `json:"message" validate:"required" example:"Success"`
-	Data    string `json:"data" validate:"required" example:""`
-} //	@name	WSCRMWebhookAnswer
-
 // docImportCustomers documents POST /v1/customers.
 //
 //	@Summary		Import customers
@@ -257,21 +47,21 @@ type docWSCRMWebhookAnswer struct {
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth[customers:write]
-//	@Param			Idempotency-Key	header		string				false	"The same key with the same body within 24 h replays the first answer byte for byte (header Idempotent-Replayed: true) without calling the provider again; with another body it is a 422; while the first is still running, a 409."	maxlength(255)
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
-//	@Param			connection		query		string				false	"The connection, when the body does not name it."
-//	@Param			request			body		docImportRequest	true	"The batch."
-//	@Success		200				{object}	answer.Answer		"The batch was processed: one result per record."
-//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
-//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
-//	@Failure		409				{object}	Problem				"A request with this Idempotency-Key is still running."
-//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
-//	@Failure		415				{object}	Problem				"The body is not application/json."
-//	@Failure		422				{object}	Problem				"No connection named, no or too many records, a mode the provider cannot honour, or an Idempotency-Key reused with another body."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Param			Idempotency-Key	header		string										false	"The same key with the same body within 24 h replays the first answer byte for byte (header Idempotent-Replayed: true) without calling the provider again; with another body it is a 422; while the first is still running, a 409."	maxlength(255)
+//	@Param			X-Request-ID	header		string										false	"A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			connection		query		string										false	"The connection, when the body does not name it."
+//	@Param			request			body		ImportRequest{customers=[]schema.Customer}	true	"The batch."
+//	@Success		200				{object}	answer.Answer								"The batch was processed: one result per record."
+//	@Failure		400				{object}	Problem										"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem										"No valid bearer token."
+//	@Failure		403				{object}	Problem										"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem										"No such connection (token allowed every connection)."
+//	@Failure		409				{object}	Problem										"A request with this Idempotency-Key is still running."
+//	@Failure		413				{object}	Problem										"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem										"The body is not application/json."
+//	@Failure		422				{object}	Problem										"No connection named, no or too many records, a mode the provider cannot honour, or an Idempotency-Key reused with another body."
+//	@Failure		429				{object}	Problem										"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem										"The request could not be processed; quote request_id to support."
 //	@Router			/v1/customers [post]
 func docImportCustomers() {}
 
@@ -284,19 +74,19 @@ func docImportCustomers() {}
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth[customers:write]
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
-//	@Param			connection		query		string				false	"The connection, when the body does not name it."
-//	@Param			request			body		docImportRequest	true	"The batch."
-//	@Success		200				{object}	answer.Answer		"One result per record (valid or failed) and the provider requests that would be sent."
-//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
-//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
-//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
-//	@Failure		415				{object}	Problem				"The body is not application/json."
-//	@Failure		422				{object}	Problem				"No connection named, no or too many records, or a mode the provider cannot honour."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Param			X-Request-ID	header		string										false	"A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			connection		query		string										false	"The connection, when the body does not name it."
+//	@Param			request			body		ImportRequest{customers=[]schema.Customer}	true	"The batch."
+//	@Success		200				{object}	answer.Answer								"One result per record (valid or failed) and the provider requests that would be sent."
+//	@Failure		400				{object}	Problem										"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem										"No valid bearer token."
+//	@Failure		403				{object}	Problem										"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem										"No such connection (token allowed every connection)."
+//	@Failure		413				{object}	Problem										"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem										"The body is not application/json."
+//	@Failure		422				{object}	Problem										"No connection named, no or too many records, or a mode the provider cannot honour."
+//	@Failure		429				{object}	Problem										"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem										"The request could not be processed; quote request_id to support."
 //	@Router			/v1/customers/validate [post]
 func docValidateCustomers() {}
 
@@ -309,19 +99,19 @@ func docValidateCustomers() {}
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth[customers:write]
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent."	maxlength(128)
-//	@Param			connection		query		string				false	"The connection, when the body does not name it."
-//	@Param			request			body		docImportRequest	true	"The batch; mode is replace or append."
-//	@Success		200				{object}	answer.Answer		"The batch was processed: one result per record."
-//	@Failure		400				{object}	Problem				"Malformed JSON, or an unknown key in the envelope."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
-//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
-//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
-//	@Failure		415				{object}	Problem				"The body is not application/json."
-//	@Failure		422				{object}	Problem				"No connection named, no or too many records, a mode other than replace or append, or a connection without an import pool."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Param			X-Request-ID	header		string										false	"A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			connection		query		string										false	"The connection, when the body does not name it."
+//	@Param			request			body		ImportRequest{customers=[]schema.Customer}	true	"The batch; mode is replace or append."
+//	@Success		200				{object}	answer.Answer								"The batch was processed: one result per record."
+//	@Failure		400				{object}	Problem										"Malformed JSON, or an unknown key in the envelope."
+//	@Failure		401				{object}	Problem										"No valid bearer token."
+//	@Failure		403				{object}	Problem										"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem										"No such connection (token allowed every connection)."
+//	@Failure		413				{object}	Problem										"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem										"The body is not application/json."
+//	@Failure		422				{object}	Problem										"No connection named, no or too many records, a mode other than replace or append, or a connection without an import pool."
+//	@Failure		429				{object}	Problem										"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem										"The request could not be processed; quote request_id to support."
 //	@Router			/v1/import-pool [post]
 func docImportPool() {}
 
@@ -333,20 +123,20 @@ func docImportPool() {}
 //	@ID				customerHistory
 //	@Produce		json
 //	@Security		BearerAuth[customers:read]
-//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			connection		query		string			false	"The connection; may be omitted when the token allows exactly one."
-//	@Param			whatsapp		query		string			false	"The customer's WhatsApp number, as a record gives it (or give ref)."
-//	@Param			ref				query		string			false	"The customer's ref, as records gave it (or give whatsapp)."
-//	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)	default(100)
-//	@Param			cursor			query		string			false	"next_cursor of the previous page, unchanged."
-//	@Success		200				{object}	HistoryPage		"One page of the customer's history."
-//	@Failure		401				{object}	Problem			"No valid bearer token."
-//	@Failure		403				{object}	Problem			"The token lacks customers:read, or is not allowed the connection."
-//	@Failure		404				{object}	Problem			"No such connection (token allowed every connection)."
-//	@Failure		422				{object}	Problem			"No connection named, neither or both of whatsapp and ref, a whatsapp that is not a phone number, a bad limit or cursor."
-//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem			"The history store could not be read; retry after Retry-After seconds."
+//	@Param			X-Request-ID	header		string		false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			connection		query		string		false	"The connection; may be omitted when the token allows exactly one."
+//	@Param			whatsapp		query		string		false	"The customer's WhatsApp number, as a record gives it (or give ref)."
+//	@Param			ref				query		string		false	"The customer's ref, as records gave it (or give whatsapp)."
+//	@Param			limit			query		int			false	"Page size."	minimum(1)	maximum(1000)	default(100)
+//	@Param			cursor			query		string		false	"next_cursor of the previous page, unchanged."
+//	@Success		200				{object}	HistoryPage	"One page of the customer's history."
+//	@Failure		401				{object}	Problem		"No valid bearer token."
+//	@Failure		403				{object}	Problem		"The token lacks customers:read, or is not allowed the connection."
+//	@Failure		404				{object}	Problem		"No such connection (token allowed every connection)."
+//	@Failure		422				{object}	Problem		"No connection named, neither or both of whatsapp and ref, a whatsapp that is not a phone number, a bad limit or cursor."
+//	@Failure		429				{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem		"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem		"The history store could not be read; retry after Retry-After seconds."
 //	@Router			/v1/customers/history [get]
 func docCustomerHistory() {}
 
@@ -358,7 +148,7 @@ func docCustomerHistory() {}
 //	@ID				getRequest
 //	@Produce		json
 //	@Security		BearerAuth[customers:read]
-//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			X-Request-ID	header		string			false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
 //	@Param			request_id		path		string			true	"The request_id of the import's answer (its X-Request-ID)."
 //	@Success		200				{object}	answer.Answer	"The stored answer, as it was sent."
 //	@Failure		401				{object}	Problem			"No valid bearer token."
@@ -378,7 +168,7 @@ func docGetRequest() {}
 //	@ID				listCustomers
 //	@Produce		json
 //	@Security		BearerAuth[customers:read]
-//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			X-Request-ID	header		string			false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
 //	@Param			connection		query		string			false	"The connection; may be omitted when the token allows exactly one."
 //	@Param			agent			query		string			true	"The agent's WhatsApp id (WSCRM whatsId)."
 //	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)	default(100)
@@ -403,11 +193,11 @@ func docListCustomers() {}
 //	@ID				listConnections
 //	@Produce		json
 //	@Security		BearerAuth
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Success		200				{object}	docConnectionList	"The caller's connections."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Param			X-Request-ID	header		string			false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Success		200				{object}	ConnectionList	"The caller's connections."
+//	@Failure		401				{object}	Problem			"No valid bearer token."
+//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
 //	@Router			/v1/connections [get]
 func docListConnections() {}
 
@@ -419,7 +209,7 @@ func docListConnections() {}
 //	@ID				getFieldConfig
 //	@Produce		json
 //	@Security		BearerAuth
-//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			X-Request-ID	header		string					false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
 //	@Param			id				path		string					true	"The connection id."
 //	@Success		200				{object}	fieldconfig.Versioned	"The current version."
 //	@Failure		401				{object}	Problem					"No valid bearer token."
@@ -439,8 +229,8 @@ func docGetFieldConfig() {}
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			If-Match		header		string					false	"The ETag of GET (e.g. \"3\"), or *."
+//	@Param			X-Request-ID	header		string					false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			If-Match		header		string					false	"The ETag of GET as it came, quotes included, or *."
 //	@Param			id				path		string					true	"The connection id."
 //	@Param			config			body		fieldconfig.Config		true	"The new field configuration."
 //	@Success		200				{object}	fieldconfig.Versioned	"The new version."
@@ -466,15 +256,15 @@ func docPutFieldConfig() {}
 //	@ID				receiveWSCRMWebhook
 //	@Accept			json
 //	@Produce		json
-//	@Param			connection	path		string					true	"The WSCRM connection id."
-//	@Param			body		body		docWSCRMWebhookBody	true	"A WSCRM webhook body: profile update or follow-up."
-//	@Success		200			{object}	docWSCRMWebhookAnswer	"Stored."
-//	@Failure		400			{object}	Problem					"The body cannot be read as a WSCRM webhook."
-//	@Failure		401			{object}	Problem					"Verification failed (token, tenantId or timestamp); nothing stored."
-//	@Failure		404			{object}	Problem					"No WSCRM connection of that id."
-//	@Failure		413			{object}	Problem					"The body is over limits.max_body_bytes."
-//	@Failure		500			{object}	Problem					"The request could not be processed; quote request_id to support."
-//	@Failure		503			{object}	Problem					"The events could not be stored; send the webhook again."
+//	@Param			connection	path		string										true	"The WSCRM connection id."
+//	@Param			body		body		wscrm.webhookBody{data=[]wscrm.webhookItem}	true	"A WSCRM webhook body: profile update or follow-up."
+//	@Success		200			{object}	wscrm.webhookAck							"Stored."
+//	@Failure		400			{object}	Problem										"The body cannot be read as a WSCRM webhook."
+//	@Failure		401			{object}	Problem										"Verification failed (token, tenantId or timestamp); nothing stored."
+//	@Failure		404			{object}	Problem										"No WSCRM connection of that id."
+//	@Failure		413			{object}	Problem										"The body is over limits.max_body_bytes."
+//	@Failure		500			{object}	Problem										"The request could not be processed; quote request_id to support."
+//	@Failure		503			{object}	Problem										"The events could not be stored; send the webhook again."
 //	@Router			/v1/webhooks/wscrm/{connection} [post]
 func docWSCRMWebhook() {}
 
@@ -486,19 +276,19 @@ func docWSCRMWebhook() {}
 //	@ID				listEvents
 //	@Produce		json
 //	@Security		BearerAuth[events:read]
-//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			connection		query		string			false	"Only this connection's events (default: every connection the token allows)."
-//	@Param			after			query		string			false	"next_cursor of an earlier page."
-//	@Param			limit			query		int				false	"Page size."	minimum(1)	maximum(1000)
-//	@Param			type			query		string			false	"Comma-separated event types: customer.updated, customer.followup_created."
-//	@Success		200				{object}	docEventPage	"Events after the cursor."
-//	@Failure		401				{object}	Problem			"No valid bearer token."
-//	@Failure		403				{object}	Problem			"The token lacks events:read, or is not allowed the connection."
-//	@Failure		404				{object}	Problem			"No such connection (token allowed every connection)."
-//	@Failure		422				{object}	Problem			"A bad limit, type or after."
-//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem			"The event store could not be reached; retry after Retry-After seconds."
+//	@Param			X-Request-ID	header		string		false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			connection		query		string		false	"Only this connection's events (default: every connection the token allows)."
+//	@Param			after			query		string		false	"next_cursor of an earlier page."
+//	@Param			limit			query		int			false	"Page size."	minimum(1)	maximum(1000)
+//	@Param			type			query		string		false	"Comma-separated event types: customer.updated, customer.followup_created."
+//	@Success		200				{object}	EventPage	"Events after the cursor."
+//	@Failure		401				{object}	Problem		"No valid bearer token."
+//	@Failure		403				{object}	Problem		"The token lacks events:read, or is not allowed the connection."
+//	@Failure		404				{object}	Problem		"No such connection (token allowed every connection)."
+//	@Failure		422				{object}	Problem		"A bad limit, type or after."
+//	@Failure		429				{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem		"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem		"The event store could not be reached; retry after Retry-After seconds."
 //	@Router			/v1/events [get]
 func docListEvents() {}
 
@@ -511,56 +301,56 @@ func docListEvents() {}
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header		string					false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			subscription	body		docSubscriptionRequest	true	"The subscription."
-//	@Success		201				{object}	docCreatedSubscription	"Created; Location names it."
-//	@Failure		400				{object}	Problem					"Malformed JSON or an unknown key."
-//	@Failure		401				{object}	Problem					"No valid bearer token."
-//	@Failure		403				{object}	Problem					"The token lacks admin, or is not allowed a connection named (whether or not it exists)."
-//	@Failure		404				{object}	Problem					"A connection named that the token is allowed does not exist."
-//	@Failure		413				{object}	Problem					"The body is over limits.max_body_bytes."
-//	@Failure		415				{object}	Problem					"The body is not application/json."
-//	@Failure		422				{object}	Problem					"A bad URL or an unknown type: not http(s), userinfo, a host that does not resolve, or one leading to a loopback (unless events.allow_loopback), link-local, unspecified or multicast address or outside events.subscriber_networks; errors[] names the reason."
-//	@Failure		429				{object}	Problem					"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem					"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem					"The subscription store could not be reached."
+//	@Param			X-Request-ID	header		string				false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			subscription	body		SubscriptionRequest	true	"The subscription."
+//	@Success		201				{object}	CreatedSubscription	"Created; Location names it."
+//	@Failure		400				{object}	Problem				"Malformed JSON or an unknown key."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks admin, or is not allowed a connection named (whether or not it exists)."
+//	@Failure		404				{object}	Problem				"A connection named that the token is allowed does not exist."
+//	@Failure		413				{object}	Problem				"The body is over limits.max_body_bytes."
+//	@Failure		415				{object}	Problem				"The body is not application/json."
+//	@Failure		422				{object}	Problem				"A bad URL or an unknown type: not http(s), userinfo, a host that does not resolve, or one leading to a loopback (unless events.allow_loopback), link-local, unspecified or multicast address or outside events.subscriber_networks; errors[] names the reason."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem				"The subscription store could not be reached."
 //	@Router			/v1/subscriptions [post]
 func docCreateSubscription() {}
 
 // docListSubscriptions documents GET /v1/subscriptions.
 //
-//	@Summary		List subscriptions
-//	@Tags			events
-//	@ID				listSubscriptions
-//	@Produce		json
-//	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Success		200				{object}	docSubscriptionList	"Every subscription within the token's connections (secrets are never shown again)."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		403				{object}	Problem				"The token lacks admin."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem				"The subscription store could not be reached."
-//	@Router			/v1/subscriptions [get]
+//	@Summary	List subscriptions
+//	@Tags		events
+//	@ID			listSubscriptions
+//	@Produce	json
+//	@Security	BearerAuth[admin]
+//	@Param		X-Request-ID	header		string				false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Success	200				{object}	SubscriptionList	"Every subscription within the token's connections (secrets are never shown again)."
+//	@Failure	401				{object}	Problem				"No valid bearer token."
+//	@Failure	403				{object}	Problem				"The token lacks admin."
+//	@Failure	429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure	500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure	503				{object}	Problem				"The subscription store could not be reached."
+//	@Router		/v1/subscriptions [get]
 func docListSubscriptions() {}
 
 // docDeleteSubscription documents DELETE /v1/subscriptions/{id}.
 //
-//	@Summary		Delete a subscription
-//	@Tags			events
-//	@ID				deleteSubscription
-//	@Produce		json
-//	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header	string	false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			id				path	string	true	"The subscription id."
-//	@Success		204				"Deleted; nothing more is delivered to it."
-//	@Failure		401				{object}	Problem	"No valid bearer token."
-//	@Failure		403				{object}	Problem	"The token lacks admin."
-//	@Failure		404				{object}	Problem	"No such subscription within the token's connections."
-//	@Failure		429				{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem	"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem	"The subscription store could not be reached."
-//	@Router			/v1/subscriptions/{id} [delete]
+//	@Summary	Delete a subscription
+//	@Tags		events
+//	@ID			deleteSubscription
+//	@Produce	json
+//	@Security	BearerAuth[admin]
+//	@Param		X-Request-ID	header	string	false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param		id				path	string	true	"The subscription id."
+//	@Success	204				"Deleted; nothing more is delivered to it."
+//	@Failure	401				{object}	Problem	"No valid bearer token."
+//	@Failure	403				{object}	Problem	"The token lacks admin."
+//	@Failure	404				{object}	Problem	"No such subscription within the token's connections."
+//	@Failure	429				{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure	500				{object}	Problem	"The request could not be processed; quote request_id to support."
+//	@Failure	503				{object}	Problem	"The subscription store could not be reached."
+//	@Router		/v1/subscriptions/{id} [delete]
 func docDeleteSubscription() {}
 
 // docListFailures documents GET /v1/subscriptions/{id}/failures.
@@ -571,15 +361,15 @@ func docDeleteSubscription() {}
 //	@ID				listDeliveryFailures
 //	@Produce		json
 //	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header		string			false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			id				path		string			true	"The subscription id."
-//	@Success		200				{object}	docFailureList	"The failures."
-//	@Failure		401				{object}	Problem			"No valid bearer token."
-//	@Failure		403				{object}	Problem			"The token lacks admin."
-//	@Failure		404				{object}	Problem			"No such subscription within the token's connections."
-//	@Failure		429				{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem			"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem			"The subscription store could not be reached."
+//	@Param			X-Request-ID	header		string				false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			id				path		string				true	"The subscription id."
+//	@Success		200				{object}	DeliveryFailureList	"The failures."
+//	@Failure		401				{object}	Problem				"No valid bearer token."
+//	@Failure		403				{object}	Problem				"The token lacks admin."
+//	@Failure		404				{object}	Problem				"No such subscription within the token's connections."
+//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem				"The subscription store could not be reached."
 //	@Router			/v1/subscriptions/{id}/failures [get]
 func docListFailures() {}
 
@@ -591,16 +381,16 @@ func docListFailures() {}
 //	@ID				redeliverEvent
 //	@Produce		json
 //	@Security		BearerAuth[admin]
-//	@Param			X-Request-ID	header		string		false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
-//	@Param			id				path		string		true	"The subscription id."
-//	@Param			event_id		path		string		true	"The failed event's id."
-//	@Success		202				{object}	docQueued	"Queued for delivery."
-//	@Failure		401				{object}	Problem		"No valid bearer token."
-//	@Failure		403				{object}	Problem		"The token lacks admin."
-//	@Failure		404				{object}	Problem		"No such subscription within the token's connections, or no such failed event."
-//	@Failure		429				{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
-//	@Failure		500				{object}	Problem		"The request could not be processed; quote request_id to support."
-//	@Failure		503				{object}	Problem		"The subscription store could not be reached."
+//	@Param			X-Request-ID	header		string	false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
+//	@Param			id				path		string	true	"The subscription id."
+//	@Param			event_id		path		string	true	"The failed event's id."
+//	@Success		202				{object}	Queued	"Queued for delivery."
+//	@Failure		401				{object}	Problem	"No valid bearer token."
+//	@Failure		403				{object}	Problem	"The token lacks admin."
+//	@Failure		404				{object}	Problem	"No such subscription within the token's connections, or no such failed event."
+//	@Failure		429				{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem	"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem	"The subscription store could not be reached."
 //	@Router			/v1/subscriptions/{id}/failures/{event_id}/redeliver [post]
 func docRedeliver() {}
 
@@ -613,10 +403,10 @@ func docRedeliver() {}
 //	@Accept			json
 //	@Produce		json
 //	@Security		BearerAuth
-//	@Param			X-Request-ID	header		string				false	"A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent."	maxlength(128)
+//	@Param			X-Request-ID	header		string				false	"A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made."
 //	@Param			connection		path		string				true	"The sandbox connection id."
-//	@Param			change			body		docSandboxChangeBody	true	"The change."
-//	@Success		202				{object}	docSandboxAccepted	"The simulator sent its webhook and the gateway accepted it."
+//	@Param			change			body		wscrmsim.change	true	"The change."
+//	@Success		202				{object}	SandboxAccepted		"The simulator sent its webhook and the gateway accepted it."
 //	@Failure		400				{object}	Problem				"Malformed JSON or a change the simulator cannot make (no whatsapp, no to, a value of the wrong kind)."
 //	@Failure		401				{object}	Problem				"No valid bearer token."
 //	@Failure		403				{object}	Problem				"The token is not allowed the connection."
@@ -637,7 +427,7 @@ func docSandboxChange() {}
 //	@Tags			operations
 //	@ID				healthz
 //	@Produce		json
-//	@Success		200	{object}	docHealth	"The process serves."
+//	@Success		200	{object}	Health	"The process serves."
 //	@Router			/healthz [get]
 func docHealthz() {}
 
@@ -648,7 +438,8 @@ func docHealthz() {}
 //	@Tags			operations
 //	@ID				readyz
 //	@Produce		json
-//	@Success		200	{object}	docReadiness	"Ready or degraded, with each check."
+//	@Success		200	{object}	Readiness	"Ready or degraded, with each check."
+//	@Failure		503	{object}	Readiness	"Shutting down (shutting_down) or never loaded a field configuration from the store (not_ready), with each check."
 //	@Router			/readyz [get]
 func docReadyz() {}
 
@@ -674,13 +465,6 @@ func docMetrics() {}
 //	@Router			/openapi.yaml [get]
 func docOpenAPI() {}
 
-// docImportJobRequest is the JSON body of POST /v1/imports.
-type docImportJobRequest struct {
-	ImportOptions
-	// The records, canonical as in POST /v1/customers; up to limits.max_job_rows (1 048 576 by default).
-	Customers []schema.Customer `json:"customers" validate:"required" minItems:"1"`
-} //	@name	ImportJobRequest
-
 // docCreateImport documents POST /v1/imports.
 //
 //	@Summary		Create an import job
@@ -690,18 +474,22 @@ type docImportJobRequest struct {
 //	@Accept			json,mpfd
 //	@Produce		json
 //	@Security		BearerAuth[customers:write]
-//	@Param			Idempotency-Key	header		string				false	"The same key with the same body (for an upload: the same options and file) answers the same job (Idempotent-Replayed: true); with another body it is a 422; while the first is still being accepted, a 409."	maxlength(255)
-//	@Param			request			body		docImportJobRequest	true	"The options and the records (application/json)."
-//	@Success		202				{object}	jobs.Job			"The job, queued; Location is /v1/imports/{id}."
-//	@Failure		400				{object}	Problem				"Malformed JSON or multipart body."
-//	@Failure		401				{object}	Problem				"No valid bearer token."
-//	@Failure		403				{object}	Problem				"The token lacks customers:write, or is not allowed the connection."
-//	@Failure		404				{object}	Problem				"No such connection (token allowed every connection)."
-//	@Failure		409				{object}	Problem				"A request with this Idempotency-Key is still running."
-//	@Failure		413				{object}	Problem				"Over limits.max_upload_bytes or limits.max_job_rows (the row is named)."
-//	@Failure		415				{object}	Problem				"Neither JSON nor multipart, or a file that is not UTF-8 CSV or XLSX."
-//	@Failure		422				{object}	Problem				"No connection, an empty file, no or a repeated header, a mapping that cannot work (every problem listed), an unknown default_region, or a mode the provider cannot honour."
-//	@Failure		429				{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Param			Idempotency-Key	header		string											false	"The same key with the same body (for an upload: the same options and file) answers the same job (Idempotent-Replayed: true); with another body it is a 422; while the first is still being accepted, a 409."	maxlength(255)
+//	@Param			request			body		ImportJobRequest{customers=[]schema.Customer}	true	"application/json: the options and the records. multipart/form-data: the parts options and file."
+//	@Param			options			formData	object	false	"The options as JSON (connection, mode, strict, strict_owner, dry_run, default_region, dedupe, mapping), as in the JSON body."
+//	@Param			file			formData	file	true	"The CSV (UTF-8, comma, semicolon or tab) or XLSX file; its first row is the header."
+//	@Success		202				{object}	jobs.Job										"The job, queued; Location is /v1/imports/{id}."
+//	@Failure		400				{object}	Problem											"Malformed JSON or multipart body."
+//	@Failure		401				{object}	Problem											"No valid bearer token."
+//	@Failure		403				{object}	Problem											"The token lacks customers:write, or is not allowed the connection."
+//	@Failure		404				{object}	Problem											"No such connection (token allowed every connection)."
+//	@Failure		409				{object}	Problem											"A request with this Idempotency-Key is still running."
+//	@Failure		413				{object}	Problem											"Over limits.max_upload_bytes or limits.max_job_rows (the row is named)."
+//	@Failure		415				{object}	Problem											"Neither JSON nor multipart, or a file that is not UTF-8 CSV or XLSX."
+//	@Failure		422				{object}	Problem											"No connection, an empty file, no or a repeated header, a mapping that cannot work (every problem listed), an unknown default_region, or a mode the provider cannot honour."
+//	@Failure		429				{object}	Problem											"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500				{object}	Problem											"The request could not be processed; quote request_id to support."
+//	@Failure		503				{object}	Problem											"The Idempotency-Key could not be checked; no job was created, retry later."
 //	@Router			/v1/imports [post]
 func docCreateImport() {}
 
@@ -722,6 +510,9 @@ func docCreateImport() {}
 //	@Failure		403			{object}	Problem			"The token lacks customers:read, or is not allowed the connection."
 //	@Failure		404			{object}	Problem			"No such connection (token allowed every connection)."
 //	@Failure		422			{object}	Problem			"A bad status, limit or cursor."
+//	@Failure		429			{object}	Problem			"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500			{object}	Problem			"The request could not be processed; quote request_id to support."
+//	@Failure		503			{object}	Problem			"The job store could not be reached; retry later."
 //	@Router			/v1/imports [get]
 func docListImports() {}
 
@@ -738,6 +529,8 @@ func docListImports() {}
 //	@Failure		401	{object}	Problem		"No valid bearer token."
 //	@Failure		403	{object}	Problem		"The token is not allowed the job's connection."
 //	@Failure		404	{object}	Problem		"No such job for this app."
+//	@Failure		429	{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500	{object}	Problem		"The request could not be processed; quote request_id to support."
 //	@Router			/v1/imports/{id} [get]
 func docGetImport() {}
 
@@ -758,6 +551,9 @@ func docGetImport() {}
 //	@Failure		403		{object}	Problem				"The token is not allowed the job's connection."
 //	@Failure		404		{object}	Problem				"No such job for this app."
 //	@Failure		422		{object}	Problem				"A bad status, limit or cursor."
+//	@Failure		429		{object}	Problem				"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500		{object}	Problem				"The request could not be processed; quote request_id to support."
+//	@Failure		503		{object}	Problem				"The job store could not be reached; retry later."
 //	@Router			/v1/imports/{id}/results [get]
 func docImportResults() {}
 
@@ -776,6 +572,8 @@ func docImportResults() {}
 //	@Failure		403		{object}	Problem	"The token is not allowed the job's connection."
 //	@Failure		404		{object}	Problem	"No such job for this app."
 //	@Failure		422		{object}	Problem	"A bad format."
+//	@Failure		429		{object}	Problem	"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500		{object}	Problem	"The request could not be processed; quote request_id to support."
 //	@Router			/v1/imports/{id}/report [get]
 func docImportReport() {}
 
@@ -793,6 +591,9 @@ func docImportReport() {}
 //	@Failure		403	{object}	Problem		"The token lacks customers:write, or is not allowed the job's connection."
 //	@Failure		404	{object}	Problem		"No such job for this app."
 //	@Failure		409	{object}	Problem		"The job has already ended."
+//	@Failure		429	{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500	{object}	Problem		"The request could not be processed; quote request_id to support."
+//	@Failure		503	{object}	Problem		"The job store could not be reached; retry later."
 //	@Router			/v1/imports/{id}/cancel [post]
 func docCancelImport() {}
 
@@ -811,5 +612,8 @@ func docCancelImport() {}
 //	@Failure		404	{object}	Problem		"No such job for this app."
 //	@Failure		409	{object}	Problem		"The job has not ended."
 //	@Failure		422	{object}	Problem		"No row to retry."
+//	@Failure		429	{object}	Problem		"The app's rate limit was hit; retry after Retry-After seconds."
+//	@Failure		500	{object}	Problem		"The request could not be processed; quote request_id to support."
+//	@Failure		503	{object}	Problem		"The job store could not be reached; retry later."
 //	@Router			/v1/imports/{id}/retry [post]
 func docRetryImport() {}

@@ -19,7 +19,7 @@ type Problem struct {
 	Detail    string         `json:"detail"`
 	RequestID string         `json:"request_id"`
 	Errors    []schema.Issue `json:"errors,omitempty"`
-}
+} //	@name	Problem
 
 // Problem types: stable URIs, one per kind of whole-request error.
 const (

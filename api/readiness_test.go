@@ -143,3 +143,33 @@ func TestMetricsAfterTheirActions(t *testing.T) {
 		}
 	}
 }
+
+// The typed answers of /healthz and /readyz are the bytes the maps they
+// replaced wrote: keys in the same order, redis only when a check says it.
+func TestHealthAndReadinessBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		ready map[string]Check
+		path  string
+		want  string
+	}{
+		{"healthz", nil, "/healthz", `{"status":"ok"}`},
+		{"readyz without redis", map[string]Check{
+			"config": func(context.Context) CheckResult { return CheckResult{OK: true, Detail: "ok"} },
+		}, "/readyz", `{"checks":{"config":{"detail":"ok","ok":true}},"status":"ready"}`},
+		{"readyz with redis", map[string]Check{
+			"config": func(context.Context) CheckResult { return CheckResult{OK: true, Detail: "ok"} },
+			"redis":  func(context.Context) CheckResult { return CheckResult{State: "unreachable", Detail: "down"} },
+		}, "/readyz", `{"checks":{"config":{"detail":"ok","ok":true},"redis":{"detail":"down","ok":false}},"redis":"unreachable","status":"degraded"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newTestServerWith(t, 0, func(o *Options) { o.Ready = tc.ready })
+			w := do(t, s, call{method: http.MethodGet, path: tc.path})
+			if got := w.Body.String(); w.Code != http.StatusOK || got != tc.want {
+				t.Errorf("%d %s, want %s", w.Code, got, tc.want)
+			}
+		})
+	}
+}

@@ -27,9 +27,10 @@ import (
 // Check is a readiness check.
 type Check func(ctx context.Context) CheckResult
 
-// CheckResult is what a readiness check found: ok, a short detail, and, when
-// State is set, one word for it that /readyz also shows at its top level
-// under the check's name ("redis": "ok", "unreachable" or "reset").
+// CheckResult is what a readiness check found: ok, a short detail, and, for
+// the check named "redis", State: one word for it that /readyz also shows at
+// its top level ("redis": "ok", "unreachable" or "reset"; empty: not shown).
+// Other checks' State is not shown.
 type CheckResult struct {
 	OK     bool
 	Detail string
@@ -78,6 +79,10 @@ type Options struct {
 	// TracerProvider, when set, traces every request (a server span named
 	// by its route, parented on the caller's W3C traceparent); nil: off.
 	TracerProvider trace.TracerProvider
+	// OpenAPI, when set, is the OpenAPI 3 document served at GET
+	// /openapi.yaml, which Swagger UI at /swagger/ loads; nil: neither is
+	// served.
+	OpenAPI []byte
 }
 
 // Server is the gateway's HTTP handler.
@@ -142,7 +147,9 @@ func New(o Options) *Server {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
-	s.docsRoutes(r)
+	if o.OpenAPI != nil {
+		s.docsRoutes(r, o.OpenAPI)
+	}
 	if o.Console != nil {
 		h := gin.WrapH(o.Console)
 		for _, p := range []string{"/console", "/console/*file"} {
@@ -242,7 +249,13 @@ func (s *Server) Connection(c *gin.Context, id string) (*gateway.Connection, boo
 // Connections lists the configured connections in configuration order.
 func (s *Server) Connections() []*gateway.Connection { return s.order }
 
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+// Health is the answer of GET /healthz.
+type Health struct {
+	// Always ok: the process serves (nothing else is checked).
+	Status string `json:"status" enums:"ok" example:"ok"`
+} //	@name	Health
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, Health{Status: "ok"}) }
 
 // Drain makes /readyz answer 503 from now on ("status": "shutting_down"),
 // so that load balancers take the instance out of rotation while the
@@ -258,31 +271,46 @@ func (s *Server) countInFlight(c *gin.Context) {
 	c.Next()
 }
 
+// Readiness is the answer of GET /readyz. Its fields are written in this
+// order (checks, redis, status).
+type Readiness struct {
+	// Each readiness check by name ("config", "redis").
+	Checks map[string]ReadyCheck `json:"checks"`
+	// With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
+	Redis string `json:"redis,omitempty" enums:"ok,unreachable,reset" example:"ok"`
+	// degraded: a check failed but the gateway goes on serving (with the last good field configuration when Redis is unreachable). shutting_down (503): a shutdown started, the requests in flight are finishing. not_ready (503): no field configuration was ever loaded from the store.
+	Status string `json:"status" enums:"ready,degraded,shutting_down,not_ready" example:"ready"`
+} //	@name	Readiness
+
+// ReadyCheck is what one readiness check found.
+type ReadyCheck struct {
+	Detail string `json:"detail" example:"ok"`
+	OK     bool   `json:"ok" example:"true"`
+} //	@name	ReadyCheck
+
 func (s *Server) readyz(c *gin.Context) {
-	status, code := "ready", http.StatusOK
-	checks := gin.H{}
-	body := gin.H{"checks": checks}
+	code := http.StatusOK
+	body := Readiness{Checks: map[string]ReadyCheck{}, Status: "ready"}
 	unready := false
 	for name, check := range s.opts.Ready {
 		r := check(c.Request.Context())
-		checks[name] = gin.H{"ok": r.OK, "detail": r.Detail}
-		if r.State != "" {
-			body[name] = r.State
+		body.Checks[name] = ReadyCheck{OK: r.OK, Detail: r.Detail}
+		if name == "redis" {
+			body.Redis = r.State
 		}
 		if !r.OK {
 			// The gateway goes on validating with its last good copy (and,
 			// after a Redis reset, with what it restored): it is degraded,
 			// still serving.
-			status = "degraded"
+			body.Status = "degraded"
 		}
 		unready = unready || r.Unready
 	}
 	switch {
 	case s.draining.Load():
-		status, code = "shutting_down", http.StatusServiceUnavailable
+		body.Status, code = "shutting_down", http.StatusServiceUnavailable
 	case unready:
-		status, code = "not_ready", http.StatusServiceUnavailable
+		body.Status, code = "not_ready", http.StatusServiceUnavailable
 	}
-	body["status"] = status
 	c.JSON(code, body)
 }

@@ -6,21 +6,19 @@ import (
 	"github.com/gin-gonic/gin"
 	swaggerfiles "github.com/swaggo/files"
 	ginswagger "github.com/swaggo/gin-swagger"
-
-	"crmgate/openapi"
 )
 
 // OpenAPIPath is where the OpenAPI 3 document is served.
 const OpenAPIPath = "/openapi.yaml"
 
-// docsRoutes serves the API's own documentation: GET /openapi.yaml (the
-// embedded OpenAPI 3 document, application/yaml) and the Swagger UI under
+// docsRoutes serves the API's own documentation: GET /openapi.yaml (doc, the
+// OpenAPI 3 document, application/yaml) and the Swagger UI under
 // /swagger/ (index.html and its assets), which loads that document and keeps
 // the bearer token entered with "Authorize" across reloads. /swagger/ and
 // /swagger redirect to /swagger/index.html. Neither needs a token.
-func (s *Server) docsRoutes(r *gin.Engine) {
+func (s *Server) docsRoutes(r *gin.Engine, doc []byte) {
 	r.GET(OpenAPIPath, func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/yaml", openapi.YAML)
+		c.Data(http.StatusOK, "application/yaml", doc)
 	})
 	ui := ginswagger.WrapHandler(swaggerfiles.Handler,
 		ginswagger.URL(OpenAPIPath),

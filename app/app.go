@@ -85,6 +85,10 @@ type Options struct {
 	// TracerProvider, when set, traces requests, validation passes and
 	// provider calls (telemetry.SetupTracing); nil: tracing is off.
 	TracerProvider trace.TracerProvider
+	// OpenAPI is the OpenAPI 3 document to serve at GET /openapi.yaml, with
+	// Swagger UI at /swagger/ (the binary passes openapi.yaml); nil: neither
+	// is served.
+	OpenAPI []byte
 }
 
 // Build makes the gateway from cfg. It starts the sandbox simulators when
@@ -308,6 +312,7 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Changes:        changes,
 		Extra:          extra,
 		Console:        console.Handler(console.Options{DevToken: a.DevToken}),
+		OpenAPI:        o.OpenAPI,
 		TracerProvider: o.TracerProvider,
 	})
 	svc.Observe = srv.ObserveCall

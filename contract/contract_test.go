@@ -14,7 +14,6 @@ import (
 
 	"crmgate/auth"
 	"crmgate/internal/apptest"
-	"crmgate/openapi"
 )
 
 // call is one request of the contract test and the status it must get.
@@ -32,6 +31,13 @@ type call struct {
 }
 
 func (g *gw) do(t *testing.T, c call) (http.Header, []byte) {
+	t.Helper()
+	return g.doAt(t, g.URL, c)
+}
+
+// doAt sends c to base (the gateway, or a proxy in front of it) and checks
+// its answer.
+func (g *gw) doAt(t *testing.T, base string, c call) (http.Header, []byte) {
 	t.Helper()
 	var body any
 	var header []string
@@ -51,7 +57,7 @@ func (g *gw) do(t *testing.T, c call) (http.Header, []byte) {
 	if c.offSpec {
 		header = append(header, offSpec, "1")
 	}
-	r := apptest.Do(t, c.method, g.URL+c.path, tok, body, header...)
+	r := apptest.Do(t, c.method, base+c.path, tok, body, header...)
 	if r.Status != c.want {
 		t.Fatalf("%s %s: status %d, want %d: %.800s", c.method, c.path, r.Status, c.want, r.Body)
 	}
@@ -138,150 +144,11 @@ func problemType(typ string) func(t *testing.T, h http.Header, body []byte) {
 // answered with a documented success at least once.
 func TestContract(t *testing.T) {
 	g := startGateway(t, nil)
-	writeOnly := g.token(t, []string{auth.ScopeCustomersWrite})
-	readOnly := g.token(t, []string{auth.ScopeCustomersRead})
-	wscrmOnly := g.token(t, auth.Scopes, "sandbox-wscrm")
-	notAdmin := g.token(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead, auth.ScopeEventsRead})
-
 	// A loopback receiver for subscriptions.
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer hook.Close()
 
-	calls := []call{
-		{name: "healthz", method: "GET", path: "/healthz", want: 200},
-		{name: "readyz", method: "GET", path: "/readyz", want: 200},
-		{name: "metrics", method: "GET", path: "/metrics", want: 200},
-		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ http.Header, b []byte) {
-			if !bytes.Equal(b, openapi.YAML) {
-				t.Error("GET /openapi.yaml is not the embedded document")
-			}
-		}},
-		{name: "connections", method: "GET", path: "/v1/connections", token: "dev", want: 200},
-		{name: "connections without token", method: "GET", path: "/v1/connections", offSpec: true, want: 401, check: problemType("unauthorized")},
-		{name: "connections with a bad token", method: "GET", path: "/v1/connections", token: "not.a.jwt", want: 401, check: problemType("unauthorized")},
-
-		{name: "import: request id echoed", method: "POST", path: "/v1/customers", token: "dev", want: 200,
-			header: map[string]string{"X-Request-ID": "contract-42", "Idempotency-Key": "contract-key-1"},
-			body:   `{"connection":"sandbox-nxlink","customers":[{"ref":"r1","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`,
-			check: func(t *testing.T, h http.Header, b []byte) {
-				if got := h.Get("X-Request-ID"); got != "contract-42" {
-					t.Errorf("X-Request-ID %q", got)
-				}
-				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
-					t.Errorf("request_id not echoed: %s", b)
-				}
-			}},
-		{name: "request lookup: the import's answer", method: "GET", path: "/v1/requests/contract-42", token: "dev", want: 200,
-			check: func(t *testing.T, _ http.Header, b []byte) {
-				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) || !bytes.Contains(b, []byte(`"ref":"r1"`)) {
-					t.Errorf("not the import's answer: %s", b)
-				}
-			}},
-		{name: "request lookup: unknown", method: "GET", path: "/v1/requests/no-such-request", token: "dev", want: 404, check: problemType("not-found")},
-		{name: "request lookup: scope missing", method: "GET", path: "/v1/requests/contract-42", token: writeOnly, want: 403},
-		{name: "customer history", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&whatsapp=%2B86%20152%206666%207780", token: "dev", want: 200,
-			check: func(t *testing.T, _ http.Header, b []byte) {
-				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
-					t.Errorf("the import is not in the history: %s", b)
-				}
-			}},
-		{name: "customer history: no customer named", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink", token: "dev", want: 422, check: problemType("validation-failed")},
-		{name: "customer history: scope missing", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&ref=r1", token: writeOnly, want: 403},
-		{name: "import: one bad record is a 200", method: "POST", path: "/v1/customers", token: "dev", want: 200,
-			body:  `{"connection":"sandbox-nxlink","customers":[{"ref":"bad","name":"Li Heng","whatsapp":"+1-800-FLOWERS"}]}`,
-			check: allStatus("failed")},
-		{name: "import: malformed JSON", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
-			body: `{"connection":`, check: problemType("malformed-request")},
-		{name: "import: unknown envelope key", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
-			body: `{"connection":"sandbox-nxlink","all_or_nothin":true,"customers":[{"name":"x","whatsapp":"8615266667780"}]}`, check: problemType("malformed-request")},
-		{name: "import: wrong content type", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 415,
-			body: `connection=sandbox-nxlink`, contentType: "text/plain", check: problemType("unsupported-media-type")},
-		{name: "import: body too large", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 413,
-			body: `{"connection":"sandbox-nxlink","customers":[{"remarks":"` + strings.Repeat("x", maxBody) + `"}]}`, check: problemType("body-too-large")},
-		{name: "import: empty batch", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 422,
-			body: `{"connection":"sandbox-nxlink","customers":[]}`, check: problemType("validation-failed")},
-		{name: "import: mode WSCRM cannot honour", method: "POST", path: "/v1/customers", token: "dev", want: 422,
-			body: `{"connection":"sandbox-wscrm","mode":"keep_existing","customers":[{"name":"x","owner":"kubrick101","whatsapp":"8615266667780"}]}`, check: problemType("not-supported")},
-		{name: "import: no such connection", method: "POST", path: "/v1/customers", token: "dev", want: 404,
-			body: `{"connection":"nope","customers":[{"name":"x"}]}`, check: problemType("not-found")},
-		{name: "import: connection not allowed", method: "POST", path: "/v1/customers", token: wscrmOnly, want: 403,
-			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
-		{name: "import: scope missing", method: "POST", path: "/v1/customers", token: readOnly, want: 403,
-			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
-		{name: "validate: scope missing", method: "POST", path: "/v1/customers/validate", token: readOnly, want: 403,
-			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
-		{name: "import-pool: mode missing", method: "POST", path: "/v1/import-pool", token: writeOnly, want: 422,
-			body: `{"connection":"sandbox-wscrm","customers":[{"name":"x"}]}`, check: problemType("validation-failed")},
-
-		{name: "list customers", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=10", token: readOnly, want: 200},
-		{name: "list customers: bad limit", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=0", token: readOnly, offSpec: true, want: 422},
-		{name: "list customers: no agent", method: "GET", path: "/v1/customers?connection=sandbox-wscrm", token: readOnly, offSpec: true, want: 422},
-		{name: "list customers: NXLink cannot", method: "GET", path: "/v1/customers?connection=sandbox-nxlink&agent=1", token: readOnly, want: 422, check: problemType("not-supported")},
-		{name: "list customers: scope missing", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=1", token: writeOnly, want: 403},
-
-		{name: "field config", method: "GET", path: "/v1/connections/sandbox-wscrm/field-config", token: readOnly, want: 200},
-		{name: "field config: no such connection", method: "GET", path: "/v1/connections/nope/field-config", token: "dev", want: 404},
-		{name: "field config: not allowed", method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: wscrmOnly, want: 403},
-		{name: "put field config: scope missing", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: notAdmin, want: 403,
-			body: `{"required":["name"]}`},
-		{name: "put field config: stale If-Match", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 412,
-			header: map[string]string{"If-Match": `"999"`}, body: `{"required":["name"]}`, check: problemType("precondition-failed")},
-		{name: "put field config: invalid", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 422,
-			body: `{"custom_fields":[{"name":"x","type":"bogus"}]}`, check: problemType("validation-failed")},
-		{name: "put field config: unknown key", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 400,
-			body: `{"requird":["name"]}`},
-
-		{name: "webhook: the document's example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
-			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"], check: problemType("unauthorized")},
-		{name: "webhook: the follow-up example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
-			body: exampleBodies(t, g, "receiveWSCRMWebhook")["2-follow-up"], check: problemType("unauthorized")},
-		{name: "webhook: not JSON", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", offSpec: true, want: 400, body: `{"accessToken":`},
-		{name: "webhook: no such connection", method: "POST", path: "/v1/webhooks/wscrm/nope", want: 404,
-			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"]},
-
-		{name: "events", method: "GET", path: "/v1/events?limit=10", token: "dev", want: 200},
-		{name: "events: bad limit", method: "GET", path: "/v1/events?limit=0", token: "dev", offSpec: true, want: 422},
-		{name: "events: unknown type", method: "GET", path: "/v1/events?type=customer.deleted", token: "dev", want: 422},
-		{name: "events: bad cursor", method: "GET", path: "/v1/events?after=not-a-cursor", token: "dev", want: 422},
-		{name: "events: scope missing", method: "GET", path: "/v1/events", token: writeOnly, want: 403},
-
-		{name: "subscriptions: malformed", method: "POST", path: "/v1/subscriptions", token: "dev", offSpec: true, want: 400, body: `{"url":`},
-		{name: "subscriptions: scope missing", method: "GET", path: "/v1/subscriptions", token: notAdmin, want: 403},
-		{name: "subscriptions: list", method: "GET", path: "/v1/subscriptions", token: "dev", want: 200},
-		{name: "subscriptions: failures of none", method: "GET", path: "/v1/subscriptions/nope/failures", token: "dev", want: 404},
-		{name: "subscriptions: redeliver none", method: "POST", path: "/v1/subscriptions/nope/failures/nope/redeliver", token: "dev", want: 404},
-		{name: "subscriptions: delete none", method: "DELETE", path: "/v1/subscriptions/nope", token: "dev", want: 404},
-
-		{name: "sandbox: bad change", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 400,
-			body: `{"whatsapp":"8615601882491","field":"address","to":"x","followup":"both"}`},
-		{name: "sandbox: unknown field", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 422,
-			body: `{"whatsapp":"8615601882491","field":"Nonsense","to":"x"}`, check: problemType("validation-failed")},
-		{name: "sandbox: not allowed", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: wscrmOnly, want: 403,
-			body: `{"whatsapp":"8615601882491","followup":"x"}`},
-		{name: "sandbox: NXLink sends no webhooks", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: "dev", want: 422,
-			body: `{"whatsapp":"8615601882491","followup":"x"}`},
-	}
-	// The documents' examples run against the sandbox as they are.
-	for _, op := range []struct{ id, path, status string }{
-		{"importCustomers", "/v1/customers", "succeeded"},
-		{"validateCustomers", "/v1/customers/validate", "valid"},
-		{"importPool", "/v1/import-pool", "succeeded"},
-	} {
-		names := []string{}
-		bodies := exampleBodies(t, g, op.id)
-		for n := range bodies {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			calls = append(calls, call{name: op.id + " example " + n, method: "POST", path: op.path, token: writeOnly, body: bodies[n], want: 200, check: allStatus(op.status)})
-		}
-	}
-	for _, n := range []string{"1-profile-update", "2-follow-up"} {
-		calls = append(calls, call{name: "sandbox example " + n, method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev",
-			body: exampleBodies(t, g, "sandboxChange")[n], want: 202})
-	}
-
+	calls := contractCalls(t, g)
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) { g.do(t, c) })
 	}
@@ -413,4 +280,150 @@ func TestContract(t *testing.T) {
 			}
 		}
 	}
+}
+
+// contractCalls are the contract test's requests, each with the answer it
+// must get, in the order they are sent (a lookup follows its import).
+func contractCalls(t *testing.T, g *gw) []call {
+	writeOnly := g.token(t, []string{auth.ScopeCustomersWrite})
+	readOnly := g.token(t, []string{auth.ScopeCustomersRead})
+	wscrmOnly := g.token(t, auth.Scopes, "sandbox-wscrm")
+	notAdmin := g.token(t, []string{auth.ScopeCustomersWrite, auth.ScopeCustomersRead, auth.ScopeEventsRead})
+
+	calls := []call{
+		{name: "healthz", method: "GET", path: "/healthz", want: 200},
+		{name: "readyz", method: "GET", path: "/readyz", want: 200},
+		{name: "metrics", method: "GET", path: "/metrics", want: 200},
+		{name: "openapi", method: "GET", path: "/openapi.yaml", want: 200, check: func(t *testing.T, _ http.Header, b []byte) {
+			if !bytes.Equal(b, docBytes(t)) {
+				t.Error("GET /openapi.yaml is not openapi.yaml")
+			}
+		}},
+		{name: "connections", method: "GET", path: "/v1/connections", token: "dev", want: 200},
+		{name: "connections without token", method: "GET", path: "/v1/connections", offSpec: true, want: 401, check: problemType("unauthorized")},
+		{name: "connections with a bad token", method: "GET", path: "/v1/connections", token: "not.a.jwt", want: 401, check: problemType("unauthorized")},
+
+		{name: "import: request id echoed", method: "POST", path: "/v1/customers", token: "dev", want: 200,
+			header: map[string]string{"X-Request-ID": "contract-42", "Idempotency-Key": "contract-key-1"},
+			body:   `{"connection":"sandbox-nxlink","customers":[{"ref":"r1","name":"Li Heng","whatsapp":"+86 152 6666 7780"}]}`,
+			check: func(t *testing.T, h http.Header, b []byte) {
+				if got := h.Get("X-Request-ID"); got != "contract-42" {
+					t.Errorf("X-Request-ID %q", got)
+				}
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
+					t.Errorf("request_id not echoed: %s", b)
+				}
+			}},
+		{name: "request lookup: the import's answer", method: "GET", path: "/v1/requests/contract-42", token: "dev", want: 200,
+			check: func(t *testing.T, _ http.Header, b []byte) {
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) || !bytes.Contains(b, []byte(`"ref":"r1"`)) {
+					t.Errorf("not the import's answer: %s", b)
+				}
+			}},
+		{name: "request lookup: unknown", method: "GET", path: "/v1/requests/no-such-request", token: "dev", want: 404, check: problemType("not-found")},
+		{name: "request lookup: scope missing", method: "GET", path: "/v1/requests/contract-42", token: writeOnly, want: 403},
+		{name: "customer history", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&whatsapp=%2B86%20152%206666%207780", token: "dev", want: 200,
+			check: func(t *testing.T, _ http.Header, b []byte) {
+				if !bytes.Contains(b, []byte(`"request_id":"contract-42"`)) {
+					t.Errorf("the import is not in the history: %s", b)
+				}
+			}},
+		{name: "customer history: no customer named", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink", token: "dev", want: 422, check: problemType("validation-failed")},
+		{name: "customer history: scope missing", method: "GET", path: "/v1/customers/history?connection=sandbox-nxlink&ref=r1", token: writeOnly, want: 403},
+		{name: "import: one bad record is a 200", method: "POST", path: "/v1/customers", token: "dev", want: 200,
+			body:  `{"connection":"sandbox-nxlink","customers":[{"ref":"bad","name":"Li Heng","whatsapp":"+1-800-FLOWERS"}]}`,
+			check: allStatus("failed")},
+		{name: "import: malformed JSON", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
+			body: `{"connection":`, check: problemType("malformed-request")},
+		{name: "import: unknown envelope key", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 400,
+			body: `{"connection":"sandbox-nxlink","all_or_nothin":true,"customers":[{"name":"x","whatsapp":"8615266667780"}]}`, check: problemType("malformed-request")},
+		{name: "import: wrong content type", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 415,
+			body: `connection=sandbox-nxlink`, contentType: "text/plain", check: problemType("unsupported-media-type")},
+		{name: "import: body too large", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 413,
+			body: `{"connection":"sandbox-nxlink","customers":[{"remarks":"` + strings.Repeat("x", maxBody) + `"}]}`, check: problemType("body-too-large")},
+		{name: "import: empty batch", method: "POST", path: "/v1/customers", token: "dev", offSpec: true, want: 422,
+			body: `{"connection":"sandbox-nxlink","customers":[]}`, check: problemType("validation-failed")},
+		{name: "import: mode WSCRM cannot honour", method: "POST", path: "/v1/customers", token: "dev", want: 422,
+			body: `{"connection":"sandbox-wscrm","mode":"keep_existing","customers":[{"name":"x","owner":"kubrick101","whatsapp":"8615266667780"}]}`, check: problemType("not-supported")},
+		{name: "import: no such connection", method: "POST", path: "/v1/customers", token: "dev", want: 404,
+			body: `{"connection":"nope","customers":[{"name":"x"}]}`, check: problemType("not-found")},
+		{name: "import: connection not allowed", method: "POST", path: "/v1/customers", token: wscrmOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "import: scope missing", method: "POST", path: "/v1/customers", token: readOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "validate: scope missing", method: "POST", path: "/v1/customers/validate", token: readOnly, want: 403,
+			body: `{"connection":"sandbox-nxlink","customers":[{"name":"x"}]}`, check: problemType("forbidden")},
+		{name: "import-pool: mode missing", method: "POST", path: "/v1/import-pool", token: writeOnly, want: 422,
+			body: `{"connection":"sandbox-wscrm","customers":[{"name":"x"}]}`, check: problemType("validation-failed")},
+
+		{name: "list customers", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=10", token: readOnly, want: 200},
+		{name: "list customers: bad limit", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=86187272722&limit=0", token: readOnly, offSpec: true, want: 422},
+		{name: "list customers: no agent", method: "GET", path: "/v1/customers?connection=sandbox-wscrm", token: readOnly, offSpec: true, want: 422},
+		{name: "list customers: NXLink cannot", method: "GET", path: "/v1/customers?connection=sandbox-nxlink&agent=1", token: readOnly, want: 422, check: problemType("not-supported")},
+		{name: "list customers: scope missing", method: "GET", path: "/v1/customers?connection=sandbox-wscrm&agent=1", token: writeOnly, want: 403},
+
+		{name: "field config", method: "GET", path: "/v1/connections/sandbox-wscrm/field-config", token: readOnly, want: 200},
+		{name: "field config: no such connection", method: "GET", path: "/v1/connections/nope/field-config", token: "dev", want: 404},
+		{name: "field config: not allowed", method: "GET", path: "/v1/connections/sandbox-nxlink/field-config", token: wscrmOnly, want: 403},
+		{name: "put field config: scope missing", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: notAdmin, want: 403,
+			body: `{"required":["name"]}`},
+		{name: "put field config: stale If-Match", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", want: 412,
+			header: map[string]string{"If-Match": `"999"`}, body: `{"required":["name"]}`, check: problemType("precondition-failed")},
+		{name: "put field config: invalid", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 422,
+			body: `{"custom_fields":[{"name":"x","type":"bogus"}]}`, check: problemType("validation-failed")},
+		{name: "put field config: unknown key", method: "PUT", path: "/v1/connections/sandbox-nxlink/field-config", token: "dev", offSpec: true, want: 400,
+			body: `{"requird":["name"]}`},
+
+		{name: "webhook: the document's example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"], check: problemType("unauthorized")},
+		{name: "webhook: the follow-up example fails verification", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", want: 401,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["2-follow-up"], check: problemType("unauthorized")},
+		{name: "webhook: not JSON", method: "POST", path: "/v1/webhooks/wscrm/sandbox-wscrm", offSpec: true, want: 400, body: `{"accessToken":`},
+		{name: "webhook: no such connection", method: "POST", path: "/v1/webhooks/wscrm/nope", want: 404,
+			body: exampleBodies(t, g, "receiveWSCRMWebhook")["1-profile-update"]},
+
+		{name: "events", method: "GET", path: "/v1/events?limit=10", token: "dev", want: 200},
+		{name: "events: bad limit", method: "GET", path: "/v1/events?limit=0", token: "dev", offSpec: true, want: 422},
+		{name: "events: unknown type", method: "GET", path: "/v1/events?type=customer.deleted", token: "dev", want: 422},
+		{name: "events: bad cursor", method: "GET", path: "/v1/events?after=not-a-cursor", token: "dev", want: 422},
+		{name: "events: scope missing", method: "GET", path: "/v1/events", token: writeOnly, want: 403},
+
+		{name: "subscriptions: malformed", method: "POST", path: "/v1/subscriptions", token: "dev", offSpec: true, want: 400, body: `{"url":`},
+		{name: "subscriptions: scope missing", method: "GET", path: "/v1/subscriptions", token: notAdmin, want: 403},
+		{name: "subscriptions: list", method: "GET", path: "/v1/subscriptions", token: "dev", want: 200},
+		{name: "subscriptions: failures of none", method: "GET", path: "/v1/subscriptions/nope/failures", token: "dev", want: 404},
+		{name: "subscriptions: redeliver none", method: "POST", path: "/v1/subscriptions/nope/failures/nope/redeliver", token: "dev", want: 404},
+		{name: "subscriptions: delete none", method: "DELETE", path: "/v1/subscriptions/nope", token: "dev", want: 404},
+
+		{name: "sandbox: bad change", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 400,
+			body: `{"whatsapp":"8615601882491","field":"address","to":"x","followup":"both"}`},
+		{name: "sandbox: unknown field", method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev", want: 422,
+			body: `{"whatsapp":"8615601882491","field":"Nonsense","to":"x"}`, check: problemType("validation-failed")},
+		{name: "sandbox: not allowed", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: wscrmOnly, want: 403,
+			body: `{"whatsapp":"8615601882491","followup":"x"}`},
+		{name: "sandbox: NXLink sends no webhooks", method: "POST", path: "/v1/sandbox/sandbox-nxlink/changes", token: "dev", want: 422,
+			body: `{"whatsapp":"8615601882491","followup":"x"}`},
+	}
+	// The documents' examples run against the sandbox as they are.
+	for _, op := range []struct{ id, path, status string }{
+		{"importCustomers", "/v1/customers", "succeeded"},
+		{"validateCustomers", "/v1/customers/validate", "valid"},
+		{"importPool", "/v1/import-pool", "succeeded"},
+	} {
+		names := []string{}
+		bodies := exampleBodies(t, g, op.id)
+		for n := range bodies {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			calls = append(calls, call{name: op.id + " example " + n, method: "POST", path: op.path, token: writeOnly, body: bodies[n], want: 200, check: allStatus(op.status)})
+		}
+	}
+	for _, n := range []string{"1-profile-update", "2-follow-up"} {
+		calls = append(calls, call{name: "sandbox example " + n, method: "POST", path: "/v1/sandbox/sandbox-wscrm/changes", token: "dev",
+			body: exampleBodies(t, g, "sandboxChange")[n], want: 202})
+	}
+
+	return calls
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +22,6 @@ import (
 	"crmgate/app"
 	"crmgate/config"
 	"crmgate/internal/apptest"
-	"crmgate/openapi"
 )
 
 // offSpec marks a request the test sends deliberately outside the document
@@ -32,10 +32,23 @@ const offSpec = "X-Contract-Off-Spec"
 // maxBody is the sandbox's body limit in these tests, small enough to test 413.
 const maxBody = 64 << 10
 
-// loadDoc parses the embedded document.
+// docPath is the document, the one the binary embeds and serves.
+const docPath = "../openapi.yaml"
+
+// docBytes reads the document.
+func docBytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(docPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadDoc parses the document.
 func loadDoc(t *testing.T) *openapi3.T {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(openapi.YAML)
+	doc, err := openapi3.NewLoader().LoadFromData(docBytes(t))
 	if err != nil {
 		t.Fatalf("openapi.yaml does not load: %v", err)
 	}
@@ -81,7 +94,7 @@ func startGateway(t *testing.T, cfg *config.Config) *gw {
 		Run:    true,
 		// One quick retry, so that a refused delivery becomes a listed
 		// failure within the test.
-		App: app.Options{DeliverySchedule: []time.Duration{time.Millisecond}, DeliveryPoll: 10 * time.Millisecond},
+		App: app.Options{DeliverySchedule: []time.Duration{time.Millisecond}, DeliveryPoll: 10 * time.Millisecond, OpenAPI: docBytes(t)},
 		Wrap: func(a *apptest.Gateway, h http.Handler) http.Handler {
 			g.doc = loadDoc(t)
 			g.doc.Servers = openapi3.Servers{{URL: a.URL}}

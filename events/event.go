@@ -39,12 +39,12 @@ type Event struct {
 	// Job is the import job of an import.* event, as GET /v1/imports/{id}
 	// shows it.
 	Job json.RawMessage `json:"job,omitempty"`
-}
+} //	@name	Event
 
 // Customer identifies the customer an event is about.
 type Customer struct {
 	WhatsApp string `json:"whatsapp"`
-}
+} //	@name	EventCustomer
 
 // Change is one changed field of a customer.updated event, in canonical names
 // and values. Custom is true for an extension field, which keeps its own name.
@@ -53,7 +53,7 @@ type Change struct {
 	Custom bool   `json:"custom"`
 	From   any    `json:"from"`
 	To     any    `json:"to"`
-}
+} //	@name	EventChange
 
 // Followup is the body of a customer.followup_created event. When the
 // provider's text could not be read as its documented JSON, Text holds the raw
@@ -62,4 +62,4 @@ type Followup struct {
 	Text        string   `json:"text"`
 	Attachments []string `json:"attachments"`
 	Raw         bool     `json:"raw,omitempty"`
-}
+} //	@name	EventFollowup

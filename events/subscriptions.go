@@ -16,24 +16,28 @@ import (
 // Subscription is a push destination for events. A subscription receives
 // the events stored after its creation that pass its filters.
 type Subscription struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
+	ID  string `json:"id" example:"sub_6f1c2a9e"`
+	URL string `json:"url" format:"uri" example:"https://billing.internal.example/crm-events"`
 	// Types keeps only events of these types; empty means every type.
 	Types []string `json:"types"`
 	// Connections keeps only events of these connections; empty means all.
 	Connections []string  `json:"connections"`
 	CreatedAt   time.Time `json:"created_at"`
-}
+} //	@name	Subscription
 
 // Failure is an event that a subscription did not accept within its retry
 // schedule. It stays listed until Redeliver puts it back into delivery.
 type Failure struct {
-	Event      Event     `json:"event"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"last_error"`
-	LastStatus int       `json:"last_status,omitempty"` // 0 when no HTTP answer came
+	Event    Event `json:"event"`
+	Attempts int   `json:"attempts" example:"7"`
+	// The last error seen: "HTTP <status>" for an answer, "address not
+	// allowed" for a destination refused when dialled, one generic message
+	// for any delivery that got no answer.
+	LastError string `json:"last_error" example:"HTTP 500"`
+	// The last HTTP status answered; absent (0) when no HTTP answer came.
+	LastStatus int       `json:"last_status,omitempty" example:"500"`
 	FailedAt   time.Time `json:"failed_at"`
-}
+} //	@name	DeliveryFailure
 
 // SubscriptionStore keeps subscriptions and what could not be delivered to
 // them. Implementations: NewMemorySubscriptions and NewRedisSubscriptions.

@@ -32,28 +32,29 @@ var Types = []string{TypeText, TypeTextarea, TypeNumber, TypeDate, TypeTime, Typ
 const MaxAttachments = 10
 
 // Config is the field configuration document, as it is written in YAML in the
-// configuration file and as JSON in the API.
+// configuration file and as JSON in the API. A list the document leaves out
+// is null in JSON.
 type Config struct {
-	Required     []string      `json:"required" yaml:"required"`
-	Stages       []Option      `json:"stages" yaml:"stages"`
-	Sources      []Option      `json:"sources" yaml:"sources"`
-	Languages    []Option      `json:"languages" yaml:"languages"`
+	Required     []string      `json:"required" yaml:"required" extensions:"x-nullable"`
+	Stages       []Option      `json:"stages" yaml:"stages" extensions:"x-nullable"`
+	Sources      []Option      `json:"sources" yaml:"sources" extensions:"x-nullable"`
+	Languages    []Option      `json:"languages" yaml:"languages" extensions:"x-nullable"`
 	Tags         Tags          `json:"tags" yaml:"tags"`
-	CustomFields []CustomField `json:"custom_fields" yaml:"custom_fields"`
-}
+	CustomFields []CustomField `json:"custom_fields" yaml:"custom_fields" extensions:"x-nullable"`
+} //	@name	FieldConfig
 
 // Option is one choice the provider's backend offers, with the provider's id
 // for it when the provider reports ids (WSCRM's query answers do).
 type Option struct {
 	Label string `json:"label" yaml:"label"`
 	ID    *int64 `json:"id,omitempty" yaml:"id,omitempty"`
-}
+} //	@name	FieldOption
 
 // Tags says which tags are known; with Strict an unknown tag is invalid_option.
 type Tags struct {
 	Strict bool     `json:"strict" yaml:"strict"`
-	Known  []string `json:"known" yaml:"known"`
-}
+	Known  []string `json:"known" yaml:"known" extensions:"x-nullable"`
+} //	@name	TagConfig
 
 // CustomField is one extension field of the provider's backend.
 type CustomField struct {
@@ -72,7 +73,7 @@ type CustomField struct {
 	// Format is, for date fields, the provider's wire format as a Go layout
 	// (default "2006-01-02").
 	Format string `json:"format,omitempty" yaml:"format,omitempty"`
-}
+} //	@name	CustomField
 
 // Key is the provider key of the field: ProviderKey, or Name when that is empty.
 func (f *CustomField) Key() string {

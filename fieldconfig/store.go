@@ -30,7 +30,7 @@ type Versioned struct {
 	Version   int64     `json:"version"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Config    Config    `json:"config"`
-}
+} //	@name	VersionedFieldConfig
 
 // Store keeps each connection's field configuration, versioned. Every method
 // is safe for concurrent use, also from several processes sharing one backend.

@@ -220,7 +220,7 @@ type Circuit struct {
 	State         string     `json:"state" validate:"required" enums:"closed,open,half_open" example:"closed"`
 	LastSuccessAt *time.Time `json:"last_success_at,omitempty" format:"date-time"`
 	LastFailureAt *time.Time `json:"last_failure_at,omitempty" format:"date-time"`
-}
+} //	@name	Circuit
 
 // Circuit reports the breaker's state and its last success and failure.
 func (b *Breaker) Circuit() Circuit {

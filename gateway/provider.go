@@ -159,7 +159,7 @@ type Contact struct {
 	schema.Customer
 	FirstChatAt string `json:"first_chat_at,omitempty"`
 	LastChatAt  string `json:"last_chat_at,omitempty"`
-}
+} //	@name	Contact
 
 // Redactor is implemented by a Provider whose wire bodies carry credentials:
 // validate answers show the redacted body.

@@ -77,7 +77,7 @@ type Capabilities struct {
 	Webhooks     bool     `json:"webhooks"`
 	Modes        []string `json:"modes"`
 	CustomFields []string `json:"custom_fields"`
-}
+} //	@name	Capabilities
 
 // Capabilities derives the connection's capabilities from its adapter and
 // field configuration.

@@ -114,7 +114,7 @@ type Entry struct {
 	ProviderID string `json:"provider_id,omitempty"`
 	// App made the import or job; not part of the public answer.
 	App string `json:"-"`
-}
+} //	@name	HistoryEntry
 
 // stored is an Entry as the stores keep it (App included).
 type stored struct {

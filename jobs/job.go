@@ -12,7 +12,7 @@ import (
 )
 
 // Status is where a job is: queued → running → completed | canceled | failed.
-type Status string
+type Status string //	@name	ImportJobStatus
 
 // Job statuses.
 const (
@@ -33,7 +33,7 @@ type Source struct {
 	Kind Kind   `json:"kind"` // csv, xlsx or json
 	Name string `json:"name,omitempty"`
 	Rows int    `json:"rows"`
-}
+} //	@name	ImportSource
 
 // Job is one import job as GET /v1/imports/{id} shows it (gateway.md §7).
 // At every moment Pending + Succeeded + Failed + Unknown = Total (for a dry
@@ -72,7 +72,7 @@ type Job struct {
 	Header    []string `json:"-"`
 	Chunks    int      `json:"-"`
 	ChunkSize int      `json:"-"`
-}
+} //	@name	ImportJob
 
 // Clone is a deep copy of j.
 func (j *Job) Clone() *Job {
@@ -108,7 +108,7 @@ type Result struct {
 	answer.Result
 	Row      int `json:"row,omitempty"`
 	Attempts int `json:"attempts,omitempty"`
-}
+} //	@name	ImportRowResult
 
 // Counts is what a chunk's results add to a job's counters.
 type Counts struct {

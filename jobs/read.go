@@ -13,7 +13,7 @@ import (
 )
 
 // Kind is the kind of an uploaded file; it is also the job's source.kind.
-type Kind string
+type Kind string //	@name	ImportSourceKind
 
 // The kinds of a job's source: an uploaded file, or a JSON array of
 // records. They stand in one block, so that the API document lists them in

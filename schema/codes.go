@@ -2,7 +2,7 @@ package schema
 
 // Code is a stable, documented machine code for a per-record error or warning.
 // Codes never change meaning; new ones may be added.
-type Code string
+type Code string //	@name	ErrorCode
 
 // The canonical codes. Each keeps the provider's own code and message beside it
 // when it came from the provider (Issue.ProviderCode, Issue.ProviderMessage).
@@ -42,7 +42,7 @@ type Issue struct {
 	Message         string `json:"message"`
 	ProviderCode    string `json:"provider_code,omitempty"`
 	ProviderMessage string `json:"provider_message,omitempty"`
-}
+} //	@name	Issue
 
 // Issuef builds an Issue with a formatted message.
 func Issuef(code Code, field, format string, args ...any) Issue {

@@ -38,7 +38,7 @@ type Customer struct {
 	Level          *int           `json:"level,omitempty" validate:"omitempty,min=1,max=5"`
 	Owner          string         `json:"owner,omitempty"`
 	CustomFields   map[string]any `json:"custom_fields,omitempty"`
-}
+} //	@name	Customer
 
 // Field names of the canonical model, as they appear in JSON and in Issue.Field.
 const (

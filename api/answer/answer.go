@@ -17,7 +17,7 @@ import (
 )
 
 // Status of one record's result.
-type Status string
+type Status string //	@name	RecordStatus
 
 // Record statuses.
 const (
@@ -37,7 +37,7 @@ type Result struct {
 	Errors     []schema.Issue `json:"errors,omitempty"`
 	Warnings   []schema.Issue `json:"warnings"`
 	RetryAfter int            `json:"retry_after,omitempty"`
-}
+} //	@name	RecordResult
 
 // CallReport records one provider call for support: the answer lists it in
 // provider_calls. The adapter fills it; Attempts is filled by the import
@@ -55,13 +55,13 @@ type CallReport struct {
 	// ProviderCounts are the provider's own counts of the call's records,
 	// when it gave them (WSCRM's successCount and errCount).
 	ProviderCounts *ProviderCounts `json:"provider_counts,omitempty"`
-}
+} //	@name	ProviderCall
 
 // ProviderCounts is what the provider said it did with a call's records.
 type ProviderCounts struct {
 	Succeeded int `json:"succeeded"`
 	Failed    int `json:"failed"`
-}
+} //	@name	ProviderCounts
 
 // ProviderRequest is a call that would be sent, as POST /v1/customers/validate
 // shows it: the path relative to the connection's base URL and the JSON body
@@ -70,7 +70,7 @@ type ProviderRequest struct {
 	Method string         `json:"method"`
 	Path   string         `json:"path"`
 	Body   map[string]any `json:"body"`
-}
+} //	@name	ProviderRequest
 
 // Answer is the whole answer to an import or a validation.
 type Answer struct {
@@ -88,7 +88,7 @@ type Answer struct {
 
 	// Timing is where the time went, for the Server-Timing header.
 	Timing Timing `json:"-"`
-}
+} //	@name	ImportAnswer
 
 // Timing splits an import's time.
 type Timing struct {

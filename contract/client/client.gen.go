@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -371,78 +369,6 @@ func (e SubscriptionRequestTypes) Valid() bool {
 	}
 }
 
-// Defines values for WSCRMProfileWebhookItemFieldConfig.
-const (
-	WSCRMProfileWebhookItemFieldConfigN1 WSCRMProfileWebhookItemFieldConfig = 1
-	WSCRMProfileWebhookItemFieldConfigN2 WSCRMProfileWebhookItemFieldConfig = 2
-	WSCRMProfileWebhookItemFieldConfigN3 WSCRMProfileWebhookItemFieldConfig = 3
-	WSCRMProfileWebhookItemFieldConfigN4 WSCRMProfileWebhookItemFieldConfig = 4
-	WSCRMProfileWebhookItemFieldConfigN5 WSCRMProfileWebhookItemFieldConfig = 5
-	WSCRMProfileWebhookItemFieldConfigN6 WSCRMProfileWebhookItemFieldConfig = 6
-	WSCRMProfileWebhookItemFieldConfigN7 WSCRMProfileWebhookItemFieldConfig = 7
-	WSCRMProfileWebhookItemFieldConfigN8 WSCRMProfileWebhookItemFieldConfig = 8
-)
-
-// Valid indicates whether the value is a known member of the WSCRMProfileWebhookItemFieldConfig enum.
-func (e WSCRMProfileWebhookItemFieldConfig) Valid() bool {
-	switch e {
-	case WSCRMProfileWebhookItemFieldConfigN1:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN2:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN3:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN4:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN5:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN6:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN7:
-		return true
-	case WSCRMProfileWebhookItemFieldConfigN8:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for WSCRMProfileWebhookItemFieldType.
-const (
-	WSCRMProfileWebhookItemFieldTypeN0 WSCRMProfileWebhookItemFieldType = 0
-	WSCRMProfileWebhookItemFieldTypeN1 WSCRMProfileWebhookItemFieldType = 1
-)
-
-// Valid indicates whether the value is a known member of the WSCRMProfileWebhookItemFieldType enum.
-func (e WSCRMProfileWebhookItemFieldType) Valid() bool {
-	switch e {
-	case WSCRMProfileWebhookItemFieldTypeN0:
-		return true
-	case WSCRMProfileWebhookItemFieldTypeN1:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for WSCRMProfileWebhookItemType.
-const (
-	WSCRMProfileWebhookItemTypeN1 WSCRMProfileWebhookItemType = 1
-	WSCRMProfileWebhookItemTypeN2 WSCRMProfileWebhookItemType = 2
-)
-
-// Valid indicates whether the value is a known member of the WSCRMProfileWebhookItemType enum.
-func (e WSCRMProfileWebhookItemType) Valid() bool {
-	switch e {
-	case WSCRMProfileWebhookItemTypeN1:
-		return true
-	case WSCRMProfileWebhookItemTypeN2:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for GetImportReportParamsFormat.
 const (
 	Csv  GetImportReportParamsFormat = "csv"
@@ -495,6 +421,7 @@ type ConnectionInfo struct {
 
 // ConnectionList defines model for ConnectionList.
 type ConnectionList struct {
+	// Connections The connections the token is allowed, in configuration order.
 	Connections []ConnectionInfo `json:"connections"`
 }
 
@@ -599,7 +526,8 @@ type ContactGender string
 
 // CreatedSubscription defines model for CreatedSubscription.
 type CreatedSubscription struct {
-	Connections []string `json:"connections,omitempty,omitzero"`
+	// Connections Connections keeps only events of these connections; empty means all.
+	Connections []string `json:"connections"`
 	CreatedAt   string   `json:"created_at"`
 
 	// Id Example: sub_6f1c2a9e
@@ -608,8 +536,10 @@ type CreatedSubscription struct {
 	// Secret The Standard Webhooks signing secret: whsec_ + base64 of 32 random bytes. Shown once.
 	//
 	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-	Secret string   `json:"secret"`
-	Types  []string `json:"types,omitempty,omitzero"`
+	Secret string `json:"secret"`
+
+	// Types Types keeps only events of these types; empty means every type.
+	Types []string `json:"types"`
 
 	// Url Example: https://billing.internal.example/crm-events
 	Url string `json:"url"`
@@ -746,12 +676,14 @@ type DeliveryFailure struct {
 	Event    Event  `json:"event"`
 	FailedAt string `json:"failed_at"`
 
-	// LastError The last error seen: "HTTP <status>" for an answer, "address not allowed" for a destination refused when dialled, one generic message for any delivery that got no answer.
+	// LastError The last error seen: "HTTP <status>" for an answer, "address not
+	// allowed" for a destination refused when dialled, one generic message
+	// for any delivery that got no answer.
 	//
 	// Example: HTTP 500
 	LastError string `json:"last_error"`
 
-	// LastStatus The last HTTP status answered; absent when no HTTP answer came.
+	// LastStatus The last HTTP status answered; absent (0) when no HTTP answer came.
 	//
 	// Example: 500
 	LastStatus int `json:"last_status,omitempty,omitzero"`
@@ -808,10 +740,10 @@ type Event struct {
 
 	// Job Job is the import job of an import.* event, as GET /v1/imports/{id}
 	// shows it.
-	Job        []int  `json:"job,omitempty,omitzero"`
-	OccurredAt string `json:"occurred_at"`
-	ReceivedAt string `json:"received_at"`
-	Type       string `json:"type"`
+	Job        interface{} `json:"job,omitempty,omitzero"`
+	OccurredAt string      `json:"occurred_at"`
+	ReceivedAt string      `json:"received_at"`
+	Type       string      `json:"type"`
 }
 
 // EventChange defines model for EventChange.
@@ -862,11 +794,15 @@ type FieldOption struct {
 
 // Health defines model for Health.
 type Health struct {
-	// Status Example: ok
+	// Status Always ok: the process serves (nothing else is checked).
+	//
+	// Example: ok
 	Status HealthStatus `json:"status"`
 }
 
-// HealthStatus Example: ok
+// HealthStatus Always ok: the process serves (nothing else is checked).
+//
+// Example: ok
 type HealthStatus string
 
 // HistoryEntry defines model for HistoryEntry.
@@ -898,11 +834,11 @@ type HistoryEntryStatus string
 
 // HistoryPage defines model for HistoryPage.
 type HistoryPage struct {
-	History []HistoryEntry `json:"history,omitempty,omitzero"`
+	History []HistoryEntry `json:"history"`
 
 	// NextCursor NextCursor is given back as cursor for the next (older) page; "" when
 	// nothing older is left.
-	NextCursor string `json:"next_cursor,omitempty,omitzero"`
+	NextCursor string `json:"next_cursor"`
 }
 
 // ImportAnswer defines model for ImportAnswer.
@@ -924,41 +860,41 @@ type ImportAnswer struct {
 
 // ImportJob defines model for ImportJob.
 type ImportJob struct {
-	Connection    string            `json:"connection,omitempty,omitzero"`
-	CreatedAt     string            `json:"created_at,omitempty,omitzero"`
-	CreatedBy     string            `json:"created_by,omitempty,omitzero"`
-	Dedupe        bool              `json:"dedupe,omitempty,omitzero"`
+	Connection    string            `json:"connection"`
+	CreatedAt     string            `json:"created_at"`
+	CreatedBy     string            `json:"created_by"`
+	Dedupe        bool              `json:"dedupe"`
 	DefaultRegion string            `json:"default_region,omitempty,omitzero"`
-	DryRun        bool              `json:"dry_run,omitempty,omitzero"`
+	DryRun        bool              `json:"dry_run"`
 	Error         string            `json:"error,omitempty,omitzero"`
-	ErrorsByCode  map[string]int    `json:"errors_by_code,omitempty,omitzero"`
-	Failed        int               `json:"failed,omitempty,omitzero"`
-	FinishedAt    string            `json:"finished_at,omitempty,omitzero"`
-	Id            string            `json:"id,omitempty,omitzero"`
+	ErrorsByCode  map[string]int    `json:"errors_by_code"`
+	Failed        int               `json:"failed"`
+	FinishedAt    string            `json:"finished_at"`
+	Id            string            `json:"id"`
 	Mapping       map[string]string `json:"mapping,omitempty,omitzero"`
-	Mode          string            `json:"mode,omitempty,omitzero"`
-	Pending       int               `json:"pending,omitempty,omitzero"`
+	Mode          string            `json:"mode"`
+	Pending       int               `json:"pending"`
 
 	// RetryOf RetryOf is the job whose retryable rows this job sends again.
 	RetryOf     string       `json:"retry_of,omitempty,omitzero"`
-	SkippedRows int          `json:"skipped_rows,omitempty,omitzero"`
-	Source      ImportSource `json:"source,omitempty,omitzero"`
-	StartedAt   string       `json:"started_at,omitempty,omitzero"`
+	SkippedRows int          `json:"skipped_rows"`
+	Source      ImportSource `json:"source"`
+	StartedAt   string       `json:"started_at"`
 
 	// Status Example: running
-	Status          string   `json:"status,omitempty,omitzero"`
-	Strict          bool     `json:"strict,omitempty,omitzero"`
-	StrictOwner     bool     `json:"strict_owner,omitempty,omitzero"`
-	Succeeded       int      `json:"succeeded,omitempty,omitzero"`
-	Total           int      `json:"total,omitempty,omitzero"`
-	Unknown         int      `json:"unknown,omitempty,omitzero"`
-	UnmappedColumns []string `json:"unmapped_columns,omitempty,omitzero"`
+	Status          string   `json:"status"`
+	Strict          bool     `json:"strict"`
+	StrictOwner     bool     `json:"strict_owner"`
+	Succeeded       int      `json:"succeeded"`
+	Total           int      `json:"total"`
+	Unknown         int      `json:"unknown"`
+	UnmappedColumns []string `json:"unmapped_columns"`
 	Valid           int      `json:"valid,omitempty,omitzero"`
 }
 
 // ImportJobPage defines model for ImportJobPage.
 type ImportJobPage struct {
-	Jobs       []ImportJob `json:"jobs,omitempty,omitzero"`
+	Jobs       []ImportJob `json:"jobs"`
 	NextCursor string      `json:"next_cursor,omitempty,omitzero"`
 }
 
@@ -996,7 +932,7 @@ type ImportRequest struct {
 	// Example: sandbox-nxlink
 	Connection string `json:"connection,omitempty,omitzero"`
 
-	// Customers The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict).
+	// Customers The records, at most limits.max_records (10 000 by default). Unknown keys in a record are an unknown_field warning (an error with strict). A record that is not a valid customer (a value of the wrong type, say) fails on its own with invalid_value; the rest of the batch goes on.
 	Customers []Customer `json:"customers"`
 
 	// DefaultRegion ISO 3166-1 alpha-2 region in which a phone written without + or 00 is read as a national number (CN: 152 6666 7780 is 8615266667780); empty means the connection's default_region. An unknown region is a 422.
@@ -1024,14 +960,14 @@ type ImportRequestMode string
 // ImportResultPage defines model for ImportResultPage.
 type ImportResultPage struct {
 	NextCursor string            `json:"next_cursor,omitempty,omitzero"`
-	Results    []ImportRowResult `json:"results,omitempty,omitzero"`
+	Results    []ImportRowResult `json:"results"`
 }
 
 // ImportRowResult defines model for ImportRowResult.
 type ImportRowResult struct {
 	Attempts   int     `json:"attempts,omitempty,omitzero"`
 	Errors     []Issue `json:"errors,omitempty,omitzero"`
-	Index      int     `json:"index,omitempty,omitzero"`
+	Index      int     `json:"index"`
 	ProviderId string  `json:"provider_id,omitempty,omitzero"`
 	Ref        string  `json:"ref,omitempty,omitzero"`
 	RetryAfter int     `json:"retry_after,omitempty,omitzero"`
@@ -1043,16 +979,16 @@ type ImportRowResult struct {
 	// - `failed`: the record was refused (by validation or by the provider); errors say why
 	// - `unknown`: the provider may or may not have stored it: safe to retry
 	// - `valid`: validate only: would be sent
-	Status   RecordStatus `json:"status,omitempty,omitzero"`
-	Warnings []Issue      `json:"warnings,omitempty,omitzero"`
+	Status   RecordStatus `json:"status"`
+	Warnings []Issue      `json:"warnings"`
 }
 
 // ImportSource defines model for ImportSource.
 type ImportSource struct {
 	// Kind csv, xlsx or json
-	Kind ImportSourceKind `json:"kind,omitempty,omitzero"`
+	Kind ImportSourceKind `json:"kind"`
 	Name string           `json:"name,omitempty,omitzero"`
-	Rows int              `json:"rows,omitempty,omitzero"`
+	Rows int              `json:"rows"`
 }
 
 // ImportSourceKind defines model for ImportSourceKind.
@@ -1110,7 +1046,7 @@ type ProviderCall struct {
 	Attempts int    `json:"attempts"`
 	Error    string `json:"error,omitempty,omitzero"`
 
-	// Extra The provider's own answer fields kept verbatim (WSCRM's notFollowSuccessCount and notFollowSuccessExcels).
+	// Extra provider fields kept verbatim
 	Extra        map[string]interface{} `json:"extra,omitempty,omitzero"`
 	HttpStatus   int                    `json:"http_status"`
 	Note         string                 `json:"note,omitempty,omitzero"`
@@ -1126,8 +1062,8 @@ type ProviderCall struct {
 
 // ProviderCounts defines model for ProviderCounts.
 type ProviderCounts struct {
-	Failed    int `json:"failed,omitempty,omitzero"`
-	Succeeded int `json:"succeeded,omitempty,omitzero"`
+	Failed    int `json:"failed"`
+	Succeeded int `json:"succeeded"`
 }
 
 // ProviderRequest defines model for ProviderRequest.
@@ -1139,15 +1075,20 @@ type ProviderRequest struct {
 
 // Queued defines model for Queued.
 type Queued struct {
-	// Status Example: queued
+	// Status Always queued.
+	//
+	// Example: queued
 	Status QueuedStatus `json:"status"`
 }
 
-// QueuedStatus Example: queued
+// QueuedStatus Always queued.
+//
+// Example: queued
 type QueuedStatus string
 
 // Readiness defines model for Readiness.
 type Readiness struct {
+	// Checks Each readiness check by name ("config", "redis").
 	Checks map[string]ReadyCheck `json:"checks"`
 
 	// Redis With Redis only: ok, unreachable, or reset — Redis lost its data set (restarted empty or flushed) in the last hour; what it held is gone, the field configuration was restored with new versions, and the gateway goes on serving.
@@ -1211,11 +1152,15 @@ type SandboxAccepted struct {
 	// Connection Example: sandbox-wscrm
 	Connection string `json:"connection"`
 
-	// Status Example: sent
+	// Status Always sent.
+	//
+	// Example: sent
 	Status SandboxAcceptedStatus `json:"status"`
 }
 
-// SandboxAcceptedStatus Example: sent
+// SandboxAcceptedStatus Always sent.
+//
+// Example: sent
 type SandboxAcceptedStatus string
 
 // SandboxChange defines model for SandboxChange.
@@ -1235,7 +1180,7 @@ type SandboxChange struct {
 	// Example: Beautiful China
 	Followup string `json:"followup,omitempty,omitzero"`
 
-	// From The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array).
+	// From The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array); optional.
 	From interface{} `json:"from,omitempty,omitzero"`
 
 	// To The value after the change, in canonical form.
@@ -1244,17 +1189,20 @@ type SandboxChange struct {
 	// Whatsapp The customer's WhatsApp number (need not exist).
 	//
 	// Example: 8615601882491
-	Whatsapp string `json:"whatsapp,omitempty,omitzero"`
+	Whatsapp string `json:"whatsapp"`
 }
 
 // Subscription defines model for Subscription.
 type Subscription struct {
-	Connections []string `json:"connections,omitempty,omitzero"`
+	// Connections Connections keeps only events of these connections; empty means all.
+	Connections []string `json:"connections"`
 	CreatedAt   string   `json:"created_at"`
 
 	// Id Example: sub_6f1c2a9e
-	Id    string   `json:"id"`
-	Types []string `json:"types,omitempty,omitzero"`
+	Id string `json:"id"`
+
+	// Types Types keeps only events of these types; empty means every type.
+	Types []string `json:"types"`
 
 	// Url Example: https://billing.internal.example/crm-events
 	Url string `json:"url"`
@@ -1295,134 +1243,24 @@ type VersionedFieldConfig struct {
 	Version   int         `json:"version"`
 }
 
-// WSCRMFollowupWebhook defines model for WSCRMFollowupWebhook.
-type WSCRMFollowupWebhook struct {
-	// AccessToken Example: e6e18763d8d5a756d45c01486d7ad6742152ac
-	AccessToken string `json:"accessToken"`
-
-	// CallBackUrl Unused by the gateway.
-	//
-	// Example:
-	CallBackUrl string                     `json:"callBackUrl,omitempty,omitzero"`
-	Data        []WSCRMFollowupWebhookItem `json:"data"`
-
-	// TenantId Must be the connection's tenant_id.
-	//
-	// Example: 82
-	TenantId int `json:"tenantId"`
-
-	// Timestamp Example: 1667295870936
-	Timestamp int `json:"timestamp"`
-}
-
-// WSCRMFollowupWebhookItem defines model for WSCRMFollowupWebhookItem.
-type WSCRMFollowupWebhookItem struct {
-	// Follow A JSON string {"data":{"text":…,"url":[…]}}; text that is not such JSON is kept raw, never dropped.
-	//
-	// Example: {"data":{"text":"Beautiful China","url":[]}
-	Follow string `json:"follow"`
-
-	// FriendWhatsId Example: 8617633819542
-	FriendWhatsId string `json:"friendWhatsId"`
-
-	// TenantId Not checked (the provider's own example differs from the body's).
-	//
-	// Example: 22
-	TenantId int `json:"tenantId,omitempty,omitzero"`
-
-	// UserId Example: 1221
-	UserId int `json:"userId,omitempty,omitzero"`
-
-	// Username Example: gavin
-	Username string `json:"username,omitempty,omitzero"`
-}
-
-// WSCRMProfileWebhook defines model for WSCRMProfileWebhook.
-type WSCRMProfileWebhook struct {
+// WSCRMWebhook defines model for WSCRMWebhook.
+type WSCRMWebhook struct {
 	// AccessToken The provider's signature token: compared with webhook.token (mode static) or lowercase hex HMAC-SHA256(webhook.secret, tenantId + "." + timestamp) (mode hmac).
 	//
 	// Example: 83293d01dddd628e3b457142f8a48a0cf4dae3b587e7febea7effea6bdcfd344
-	AccessToken string                    `json:"accessToken"`
-	Data        []WSCRMProfileWebhookItem `json:"data"`
+	AccessToken string `json:"accessToken"`
 
-	// TenantId Must be the connection's tenant_id.
-	//
-	// Example: 500975
-	TenantId int `json:"tenantId"`
+	// CallBackUrl Follow-up webhooks only; unused by the gateway.
+	CallBackUrl string `json:"callBackUrl,omitempty,omitzero"`
 
-	// Timestamp Milliseconds since the epoch; within webhook.tolerance (default 5 min) of the gateway's clock.
-	//
-	// Example: 1667293135274
-	Timestamp int `json:"timestamp"`
-}
+	// Data The changes: profile-update items (USER_SYNC_PORTRAIT, with id and type) or follow-up items (USER_WRITE_FLOW, with follow).
+	Data []WSCRMWebhookItem `json:"data"`
 
-// WSCRMProfileWebhookItem defines model for WSCRMProfileWebhookItem.
-type WSCRMProfileWebhookItem struct {
-	// Field Name, Gender, DOB, Address, Email, Position, Income, Description, From, State, Language, Tags, or an extension field's own name.
-	//
-	// Example: Address
-	Field string `json:"field"`
+	// TenantId Must be the connection's tenant_id: an integer, or a string holding one.
+	TenantId interface{} `json:"tenantId"`
 
-	// FieldConfig 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
-	//
-	// Example: 1
-	FieldConfig WSCRMProfileWebhookItemFieldConfig `json:"fieldConfig"`
-
-	// FieldType 0 basic field, 1 extension field.
-	//
-	// Example: 0
-	FieldType WSCRMProfileWebhookItemFieldType `json:"fieldType"`
-
-	// FriendWhatsId The customer's WhatsApp id.
-	//
-	// Example: 8615601882491
-	FriendWhatsId string `json:"friendWhatsId"`
-
-	// Id Unique per change (uuid); the same id is stored once.
-	//
-	// Example: a0cb1ad15ed24e618b4b12d9cdff1ad4
-	Id string `json:"id"`
-
-	// SourceValue The value before (a string; an array for Tags and multi-select).
-	SourceValue interface{} `json:"sourceValue,omitempty,omitzero"`
-
-	// TargetValue The value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
-	TargetValue interface{} `json:"targetValue,omitempty,omitzero"`
-
-	// Type 1 profile update, 2 follow-up written.
-	//
-	// Example: 1
-	Type WSCRMProfileWebhookItemType `json:"type"`
-
-	// UpdateAt yyyy-MM-dd HH:mm:ss in the connection's provider_time_zone.
-	//
-	// Example: 2022-09-29 20:34:58
-	UpdateAt string `json:"updateAt"`
-
-	// UserName The agent's login account.
-	//
-	// Example: Zhang San
-	UserName string `json:"userName"`
-}
-
-// WSCRMProfileWebhookItemFieldConfig 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
-//
-// Example: 1
-type WSCRMProfileWebhookItemFieldConfig int
-
-// WSCRMProfileWebhookItemFieldType 0 basic field, 1 extension field.
-//
-// Example: 0
-type WSCRMProfileWebhookItemFieldType int
-
-// WSCRMProfileWebhookItemType 1 profile update, 2 follow-up written.
-//
-// Example: 1
-type WSCRMProfileWebhookItemType int
-
-// WSCRMWebhook A WSCRM webhook body exactly as WSCRM sends it: a profile update (USER_SYNC_PORTRAIT) or a follow-up (USER_WRITE_FLOW).
-type WSCRMWebhook struct {
-	union json.RawMessage
+	// Timestamp Milliseconds since the epoch (an integer, or a string holding one), within webhook.tolerance (default 5 min) of the gateway's clock.
+	Timestamp interface{} `json:"timestamp"`
 }
 
 // WSCRMWebhookAnswer defines model for WSCRMWebhookAnswer.
@@ -1437,24 +1275,71 @@ type WSCRMWebhookAnswer struct {
 	Message string `json:"message"`
 }
 
+// WSCRMWebhookItem defines model for WSCRMWebhookItem.
+type WSCRMWebhookItem struct {
+	// Field Profile update: Name, Gender, DOB, Address, Email, Position, Income, Description, From, State, Language, Tags, or an extension field's own name.
+	Field interface{} `json:"field,omitempty,omitzero"`
+
+	// FieldConfig Profile update: 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
+	FieldConfig interface{} `json:"fieldConfig,omitempty,omitzero"`
+
+	// FieldType Profile update: 0 basic field, 1 extension field.
+	FieldType interface{} `json:"fieldType,omitempty,omitzero"`
+
+	// Follow Follow-up: a JSON string {"data":{"text":…,"url":[…]}}; text that is not such JSON is kept raw, never dropped.
+	Follow interface{} `json:"follow,omitempty,omitzero"`
+
+	// FriendWhatsId The customer's WhatsApp id.
+	FriendWhatsId interface{} `json:"friendWhatsId,omitempty,omitzero"`
+
+	// Id Profile update: unique per change (uuid); the same id is stored once (an item without one gets an id derived from its content).
+	//
+	// Example: a0cb1ad15ed24e618b4b12d9cdff1ad4
+	Id string `json:"id,omitempty,omitzero"`
+
+	// SourceValue Profile update: the value before (a string; an array for Tags and multi-select).
+	SourceValue interface{} `json:"sourceValue,omitempty,omitzero"`
+
+	// TargetValue Profile update: the value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
+	TargetValue interface{} `json:"targetValue,omitempty,omitzero"`
+
+	// TenantId Follow-up: not checked and not part of the item's derived id (the provider document's example carries ones that differ from the body's).
+	TenantId interface{} `json:"tenantId,omitempty,omitzero"`
+
+	// Type Profile update: 1 profile update, 2 follow-up written.
+	Type interface{} `json:"type,omitempty,omitzero"`
+
+	// UpdateAt Profile update: yyyy-MM-dd HH:mm:ss in the connection's provider_time_zone.
+	UpdateAt interface{} `json:"updateAt,omitempty,omitzero"`
+
+	// UserId Follow-up: the agent's user id.
+	UserId interface{} `json:"userId,omitempty,omitzero"`
+
+	// UserName Profile update: the agent's login account.
+	UserName interface{} `json:"userName,omitempty,omitzero"`
+
+	// Username Follow-up: the agent's login account.
+	Username interface{} `json:"username,omitempty,omitzero"`
+}
+
 // ListConnectionsParams defines parameters for ListConnections.
 type ListConnectionsParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // GetFieldConfigParams defines parameters for GetFieldConfig.
 type GetFieldConfigParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // PutFieldConfigParams defines parameters for PutFieldConfig.
 type PutFieldConfigParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 
-	// IfMatch The ETag of GET (e.g. \
+	// IfMatch The ETag of GET as it came, quotes included, or *.
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
@@ -1472,7 +1357,7 @@ type ListCustomersParams struct {
 	// Cursor next_cursor of the previous page, unchanged.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1484,7 +1369,7 @@ type ImportCustomersParams struct {
 	// IdempotencyKey The same key with the same body within 24 h replays the first answer byte for byte (header Idempotent-Replayed: true) without calling the provider again; with another body it is a 422; while the first is still running, a 409.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1505,7 +1390,7 @@ type CustomerHistoryParams struct {
 	// Cursor next_cursor of the previous page, unchanged.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1514,7 +1399,7 @@ type ValidateCustomersParams struct {
 	// Connection The connection, when the body does not name it.
 	Connection *string `form:"connection,omitempty" json:"connection,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1532,7 +1417,7 @@ type ListEventsParams struct {
 	// Type Comma-separated event types: customer.updated, customer.followup_created.
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1541,7 +1426,7 @@ type ImportPoolParams struct {
 	// Connection The connection, when the body does not name it.
 	Connection *string `form:"connection,omitempty" json:"connection,omitempty"`
 
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID and request_id; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID and request_id when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1558,6 +1443,15 @@ type ListImportsParams struct {
 
 	// Limit Jobs per page, 1 to 1000 (100).
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateImportMultipartBody defines parameters for CreateImport.
+type CreateImportMultipartBody struct {
+	// File The CSV (UTF-8, comma, semicolon or tab) or XLSX file; its first row is the header.
+	File openapi_types.File `json:"file"`
+
+	// Options The options as JSON (connection, mode, strict, strict_owner, dry_run, default_region, dedupe, mapping), as in the JSON body.
+	Options interface{} `json:"options,omitempty,omitzero"`
 }
 
 // CreateImportParams defines parameters for CreateImport.
@@ -1589,43 +1483,43 @@ type ListImportResultsParams struct {
 
 // GetRequestParams defines parameters for GetRequest.
 type GetRequestParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // SandboxChangeParams defines parameters for SandboxChange.
 type SandboxChangeParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // ListSubscriptionsParams defines parameters for ListSubscriptions.
 type ListSubscriptionsParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // CreateSubscriptionParams defines parameters for CreateSubscription.
 type CreateSubscriptionParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // DeleteSubscriptionParams defines parameters for DeleteSubscription.
 type DeleteSubscriptionParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // ListDeliveryFailuresParams defines parameters for ListDeliveryFailures.
 type ListDeliveryFailuresParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
 // RedeliverEventParams defines parameters for RedeliverEvent.
 type RedeliverEventParams struct {
-	// XRequestID A request id of 1–128 printable ASCII characters, echoed in X-Request-ID; one is made when absent.
+	// XRequestID A request id, echoed in X-Request-ID when it is 1–128 printable ASCII characters; when absent or not such, one is made.
 	XRequestID *string `json:"X-Request-ID,omitempty"`
 }
 
@@ -1645,7 +1539,7 @@ type ImportPoolJSONRequestBody = ImportRequest
 type CreateImportJSONRequestBody = ImportJobRequest
 
 // CreateImportMultipartRequestBody defines body for CreateImport for multipart/form-data ContentType.
-type CreateImportMultipartRequestBody = ImportJobRequest
+type CreateImportMultipartRequestBody CreateImportMultipartBody
 
 // SandboxChangeJSONRequestBody defines body for SandboxChange for application/json ContentType.
 type SandboxChangeJSONRequestBody = SandboxChange
@@ -1655,68 +1549,6 @@ type CreateSubscriptionJSONRequestBody = SubscriptionRequest
 
 // ReceiveWSCRMWebhookJSONRequestBody defines body for ReceiveWSCRMWebhook for application/json ContentType.
 type ReceiveWSCRMWebhookJSONRequestBody = WSCRMWebhook
-
-// AsWSCRMProfileWebhook returns the union data inside the WSCRMWebhook as a WSCRMProfileWebhook
-func (t WSCRMWebhook) AsWSCRMProfileWebhook() (WSCRMProfileWebhook, error) {
-	var body WSCRMProfileWebhook
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromWSCRMProfileWebhook overwrites any union data inside the WSCRMWebhook as the provided WSCRMProfileWebhook
-func (t *WSCRMWebhook) FromWSCRMProfileWebhook(v WSCRMProfileWebhook) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeWSCRMProfileWebhook performs a merge with any union data inside the WSCRMWebhook, using the provided WSCRMProfileWebhook
-func (t *WSCRMWebhook) MergeWSCRMProfileWebhook(v WSCRMProfileWebhook) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsWSCRMFollowupWebhook returns the union data inside the WSCRMWebhook as a WSCRMFollowupWebhook
-func (t WSCRMWebhook) AsWSCRMFollowupWebhook() (WSCRMFollowupWebhook, error) {
-	var body WSCRMFollowupWebhook
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromWSCRMFollowupWebhook overwrites any union data inside the WSCRMWebhook as the provided WSCRMFollowupWebhook
-func (t *WSCRMWebhook) FromWSCRMFollowupWebhook(v WSCRMFollowupWebhook) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeWSCRMFollowupWebhook performs a merge with any union data inside the WSCRMWebhook, using the provided WSCRMFollowupWebhook
-func (t *WSCRMWebhook) MergeWSCRMFollowupWebhook(v WSCRMFollowupWebhook) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t WSCRMWebhook) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *WSCRMWebhook) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -5019,15 +4851,8 @@ type OpenapiResponse200Headers struct {
 type OpenapiResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *OpenapiResponse200Headers
-}
-
-// GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r OpenapiResponse) GetYAML200() *map[string]interface{} {
-	return r.YAML200
 }
 
 // GetBody returns the raw response body bytes
@@ -5069,18 +4894,33 @@ type ReadyzResponse200Headers struct {
 	XRequestID string
 }
 
+// ReadyzResponse503Headers the declared response headers of an HTTP 503 response for Readyz
+type ReadyzResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type ReadyzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Readiness
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Readiness
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReadyzResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReadyzResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *Readiness {
 	return r.JSON200
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ReadyzResponse) GetJSON503() *Readiness {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6627,6 +6467,23 @@ type ListImportsResponse422Headers struct {
 	XRequestID string
 }
 
+// ListImportsResponse429Headers the declared response headers of an HTTP 429 response for ListImports
+type ListImportsResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// ListImportsResponse500Headers the declared response headers of an HTTP 500 response for ListImports
+type ListImportsResponse500Headers struct {
+	XRequestID string
+}
+
+// ListImportsResponse503Headers the declared response headers of an HTTP 503 response for ListImports
+type ListImportsResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type ListImportsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6640,6 +6497,12 @@ type ListImportsResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListImportsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6650,6 +6513,12 @@ type ListImportsResponse struct {
 	Headers404 *ListImportsResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListImportsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListImportsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListImportsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListImportsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6675,6 +6544,21 @@ func (r ListImportsResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ListImportsResponse) GetApplicationproblemJSON422() *Problem {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListImportsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6763,6 +6647,17 @@ type CreateImportResponse429Headers struct {
 	XRequestID string
 }
 
+// CreateImportResponse500Headers the declared response headers of an HTTP 500 response for CreateImport
+type CreateImportResponse500Headers struct {
+	XRequestID string
+}
+
+// CreateImportResponse503Headers the declared response headers of an HTTP 503 response for CreateImport
+type CreateImportResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type CreateImportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6786,6 +6681,10 @@ type CreateImportResponse struct {
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *CreateImportResponse202Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -6806,6 +6705,10 @@ type CreateImportResponse struct {
 	Headers422 *CreateImportResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateImportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateImportResponse503Headers
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -6856,6 +6759,16 @@ func (r CreateImportResponse) GetApplicationproblemJSON422() *Problem {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateImportResponse) GetApplicationproblemJSON429() *Problem {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -6913,6 +6826,17 @@ type GetImportResponse404Headers struct {
 	XRequestID string
 }
 
+// GetImportResponse429Headers the declared response headers of an HTTP 429 response for GetImport
+type GetImportResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetImportResponse500Headers the declared response headers of an HTTP 500 response for GetImport
+type GetImportResponse500Headers struct {
+	XRequestID string
+}
+
 type GetImportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6924,6 +6848,10 @@ type GetImportResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetImportResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6932,6 +6860,10 @@ type GetImportResponse struct {
 	Headers403 *GetImportResponse403Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetImportResponse404Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetImportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportResponse500Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -6952,6 +6884,16 @@ func (r GetImportResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetImportResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7014,6 +6956,23 @@ type CancelImportResponse409Headers struct {
 	XRequestID string
 }
 
+// CancelImportResponse429Headers the declared response headers of an HTTP 429 response for CancelImport
+type CancelImportResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// CancelImportResponse500Headers the declared response headers of an HTTP 500 response for CancelImport
+type CancelImportResponse500Headers struct {
+	XRequestID string
+}
+
+// CancelImportResponse503Headers the declared response headers of an HTTP 503 response for CancelImport
+type CancelImportResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type CancelImportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7027,6 +6986,12 @@ type CancelImportResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CancelImportResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7037,6 +7002,12 @@ type CancelImportResponse struct {
 	Headers404 *CancelImportResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelImportResponse409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelImportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelImportResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7062,6 +7033,21 @@ func (r CancelImportResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CancelImportResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelImportResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelImportResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelImportResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7124,6 +7110,17 @@ type GetImportReportResponse422Headers struct {
 	XRequestID string
 }
 
+// GetImportReportResponse429Headers the declared response headers of an HTTP 429 response for GetImportReport
+type GetImportReportResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// GetImportReportResponse500Headers the declared response headers of an HTTP 500 response for GetImportReport
+type GetImportReportResponse500Headers struct {
+	XRequestID string
+}
+
 type GetImportReportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7137,6 +7134,10 @@ type GetImportReportResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetImportReportResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7147,6 +7148,10 @@ type GetImportReportResponse struct {
 	Headers404 *GetImportReportResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *GetImportReportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetImportReportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportReportResponse500Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7172,6 +7177,16 @@ func (r GetImportReportResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r GetImportReportResponse) GetApplicationproblemJSON422() *Problem {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetImportReportResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportReportResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -7234,6 +7249,23 @@ type ListImportResultsResponse422Headers struct {
 	XRequestID string
 }
 
+// ListImportResultsResponse429Headers the declared response headers of an HTTP 429 response for ListImportResults
+type ListImportResultsResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// ListImportResultsResponse500Headers the declared response headers of an HTTP 500 response for ListImportResults
+type ListImportResultsResponse500Headers struct {
+	XRequestID string
+}
+
+// ListImportResultsResponse503Headers the declared response headers of an HTTP 503 response for ListImportResults
+type ListImportResultsResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type ListImportResultsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7247,6 +7279,12 @@ type ListImportResultsResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListImportResultsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7257,6 +7295,12 @@ type ListImportResultsResponse struct {
 	Headers404 *ListImportResultsResponse404Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ListImportResultsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListImportResultsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListImportResultsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListImportResultsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7282,6 +7326,21 @@ func (r ListImportResultsResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r ListImportResultsResponse) GetApplicationproblemJSON422() *Problem {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListImportResultsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListImportResultsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListImportResultsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -7349,6 +7408,23 @@ type RetryImportResponse422Headers struct {
 	XRequestID string
 }
 
+// RetryImportResponse429Headers the declared response headers of an HTTP 429 response for RetryImport
+type RetryImportResponse429Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
+// RetryImportResponse500Headers the declared response headers of an HTTP 500 response for RetryImport
+type RetryImportResponse500Headers struct {
+	XRequestID string
+}
+
+// RetryImportResponse503Headers the declared response headers of an HTTP 503 response for RetryImport
+type RetryImportResponse503Headers struct {
+	RetryAfter int
+	XRequestID string
+}
+
 type RetryImportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7364,6 +7440,12 @@ type RetryImportResponse struct {
 	ApplicationproblemJSON409 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *RetryImportResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -7376,6 +7458,12 @@ type RetryImportResponse struct {
 	Headers409 *RetryImportResponse409Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *RetryImportResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetryImportResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RetryImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetryImportResponse503Headers
 }
 
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
@@ -7406,6 +7494,21 @@ func (r RetryImportResponse) GetApplicationproblemJSON409() *Problem {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r RetryImportResponse) GetApplicationproblemJSON422() *Problem {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RetryImportResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryImportResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetryImportResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -9330,16 +9433,6 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 	}
 
 	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
-		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.YAML200 = &dest
-
-	}
-
-	switch {
 	case rsp.StatusCode == 200:
 		var headers OpenapiResponse200Headers
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
@@ -9376,6 +9469,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Readiness
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -9389,6 +9489,23 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReadyzResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11254,6 +11371,27 @@ func ParseListImportsResponse(rsp *http.Response) (*ListImportsResponse, error) 
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	switch {
@@ -11314,6 +11452,50 @@ func ParseListImportsResponse(rsp *http.Response) (*ListImportsResponse, error) 
 			headers.XRequestID = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListImportsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListImportsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListImportsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11402,6 +11584,20 @@ func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11520,6 +11716,33 @@ func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error
 			headers.XRequestID = value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11566,6 +11789,20 @@ func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	}
 
@@ -11617,6 +11854,33 @@ func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
 			headers.XRequestID = value
 		}
 		response.Headers404 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -11670,6 +11934,27 @@ func ParseCancelImportResponse(rsp *http.Response) (*CancelImportResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11731,6 +12016,50 @@ func ParseCancelImportResponse(rsp *http.Response) (*CancelImportResponse, error
 			headers.XRequestID = value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers CancelImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -11784,6 +12113,20 @@ func ParseGetImportReportResponse(rsp *http.Response) (*GetImportReportResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
@@ -11848,6 +12191,33 @@ func ParseGetImportReportResponse(rsp *http.Response) (*GetImportReportResponse,
 			headers.XRequestID = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetImportReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportReportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
 	}
 
 	return response, nil
@@ -11901,6 +12271,27 @@ func ParseListImportResultsResponse(rsp *http.Response) (*ListImportResultsRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -11962,6 +12353,50 @@ func ParseListImportResultsResponse(rsp *http.Response) (*ListImportResultsRespo
 			headers.XRequestID = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListImportResultsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListImportResultsResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListImportResultsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -12022,6 +12457,27 @@ func ParseRetryImportResponse(rsp *http.Response) (*RetryImportResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
@@ -12093,6 +12549,50 @@ func ParseRetryImportResponse(rsp *http.Response) (*RetryImportResponse, error) 
 			headers.XRequestID = value
 		}
 		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RetryImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RetryImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetryImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -43,8 +43,16 @@ const (
 	fieldConfigAttachment  = 8
 )
 
-// webhookAnswer is the body WSCRM expects once a webhook's events are stored.
-var webhookAnswer = []byte(`{"code":200,"message":"Success","data":""}`)
+// webhookAck is what WSCRM expects back once a webhook's events are stored.
+type webhookAck struct {
+	Code    int    `json:"code" validate:"required" example:"200"`
+	Message string `json:"message" validate:"required" example:"Success"`
+	Data    string `json:"data" validate:"required" example:""`
+} //	@name	WSCRMWebhookAnswer
+
+// webhookAnswer is the body WSCRM expects once a webhook's events are
+// stored: {"code":200,"message":"Success","data":""}.
+var webhookAnswer = mustJSON(webhookAck{Code: 200, Message: "Success"})
 
 // webhookReceiver turns the webhooks WSCRM sends to one connection into
 // canonical events.
@@ -61,38 +69,60 @@ func newWebhookReceiver(conn string, cfg *Config) *webhookReceiver {
 }
 
 // webhookBody is the envelope both WSCRM webhooks share. Fields are kept raw
-// so that a missing one is told apart from a zero one.
+// so that a missing one is told apart from a zero one. Its comments and tags
+// are what openapi.yaml says of the body (the body's shape is the provider's:
+// see the provider document).
 type webhookBody struct {
-	AccessToken *string           `json:"accessToken"`
-	TenantID    wirejson.Text     `json:"tenantId"`
-	Timestamp   wirejson.Text     `json:"timestamp"`
-	CallBackURL *string           `json:"callBackUrl"` // follow-up only, unused
-	Data        []json.RawMessage `json:"data"`
-}
+	// The provider's signature token: compared with webhook.token (mode static) or lowercase hex HMAC-SHA256(webhook.secret, tenantId + "." + timestamp) (mode hmac).
+	AccessToken *string `json:"accessToken" validate:"required" example:"83293d01dddd628e3b457142f8a48a0cf4dae3b587e7febea7effea6bdcfd344"`
+	// Must be the connection's tenant_id: an integer, or a string holding one.
+	TenantID wirejson.Text `json:"tenantId" validate:"required"`
+	// Milliseconds since the epoch (an integer, or a string holding one), within webhook.tolerance (default 5 min) of the gateway's clock.
+	Timestamp wirejson.Text `json:"timestamp" validate:"required"`
+	// Follow-up webhooks only; unused by the gateway.
+	CallBackURL *string `json:"callBackUrl"`
+	// The changes: profile-update items (USER_SYNC_PORTRAIT, with id and type) or follow-up items (USER_WRITE_FLOW, with follow).
+	Data []json.RawMessage `json:"data" validate:"required"`
+} //	@name	WSCRMWebhook
 
 // webhookItem is the union of the two webhooks' items: a profile-update item
-// has id/type/field, a follow-up item has follow.
+// has id/type/field, a follow-up item has follow. Values typed int in the
+// provider document's tables and string in its examples are read as either.
 type webhookItem struct {
 	// Profile update (USER_SYNC_PORTRAIT).
-	ID            *string       `json:"id"`
-	Type          wirejson.Text `json:"type"`
-	UserName      wirejson.Text `json:"userName"`
+
+	// Profile update: unique per change (uuid); the same id is stored once (an item without one gets an id derived from its content).
+	ID *string `json:"id" example:"a0cb1ad15ed24e618b4b12d9cdff1ad4"`
+	// Profile update: 1 profile update, 2 follow-up written.
+	Type wirejson.Text `json:"type"`
+	// Profile update: the agent's login account.
+	UserName wirejson.Text `json:"userName"`
+	// The customer's WhatsApp id.
 	FriendWhatsID wirejson.Text `json:"friendWhatsId"`
-	Field         wirejson.Text `json:"field"`
-	FieldType     wirejson.Text `json:"fieldType"`
-	FieldConfig   wirejson.Text `json:"fieldConfig"`
-	SourceValue   wirejson.Text `json:"sourceValue"`
-	TargetValue   wirejson.Text `json:"targetValue"`
-	UpdateAt      wirejson.Text `json:"updateAt"`
+	// Profile update: Name, Gender, DOB, Address, Email, Position, Income, Description, From, State, Language, Tags, or an extension field's own name.
+	Field wirejson.Text `json:"field"`
+	// Profile update: 0 basic field, 1 extension field.
+	FieldType wirejson.Text `json:"fieldType"`
+	// Profile update: 1 single-line, 2 multi-line, 3 single-select, 4 multi-select, 5 number, 6 date, 7 time, 8 attachment.
+	FieldConfig wirejson.Text `json:"fieldConfig"`
+	// Profile update: the value before (a string; an array for Tags and multi-select).
+	SourceValue wirejson.Text `json:"sourceValue"`
+	// Profile update: the value after (a string; an array for Tags and multi-select; for type 2 a JSON string {"data":{"text":…,"url":[…]},"dataTypeMap":{…}}).
+	TargetValue wirejson.Text `json:"targetValue"`
+	// Profile update: yyyy-MM-dd HH:mm:ss in the connection's provider_time_zone.
+	UpdateAt wirejson.Text `json:"updateAt"`
 
 	// Follow-up (USER_WRITE_FLOW).
-	Follow   *wirejson.Text `json:"follow"`
-	UserID   wirejson.Text  `json:"userId"`
-	Username wirejson.Text  `json:"username"`
-	// TenantID of a follow-up item is not checked and not part of its
-	// derived id (see receive).
+
+	// Follow-up: a JSON string {"data":{"text":…,"url":[…]}}; text that is not such JSON is kept raw, never dropped.
+	Follow *wirejson.Text `json:"follow"`
+	// Follow-up: the agent's user id.
+	UserID wirejson.Text `json:"userId"`
+	// Follow-up: the agent's login account.
+	Username wirejson.Text `json:"username"`
+	// Follow-up: not checked and not part of the item's derived id (the provider document's example carries ones that differ from the body's).
 	TenantID json.RawMessage `json:"tenantId"`
-}
+} //	@name	WSCRMWebhookItem
 
 // receive verifies one webhook body and returns its events, each with
 // ReceivedAt now. The header is not used: WSCRM signs in the body.

@@ -38,7 +38,7 @@ func defs(m map[string]any) map[string]any { return m["definitions"].(map[string
 // docs/swagger.json gives the committed openapi.yaml byte for byte.
 func TestGenerateIsTheCommittedDocument(t *testing.T) {
 	t.Parallel()
-	got, err := Generate(swagger(t))
+	got, err := Generate(swagger(t), "../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,27 +63,27 @@ func TestGenerateRefuses(t *testing.T) {
 		{"not JSON", []byte("openapi: 3.0.3"), "reading Swagger 2"},
 		{"OpenAPI 3 instead of Swagger 2", []byte(`{"openapi":"3.0.3"}`), "not a Swagger 2.0 document"},
 		{"a field the Go type lacks", edit(t, func(m map[string]any) {
-			c := defs(m)["schema.Customer"].(map[string]any)
+			c := defs(m)["Customer"].(map[string]any)
 			c["properties"].(map[string]any)["nickname"] = map[string]any{"type": "string"}
 		}), "schema Customer has properties"},
 		{"a Go field the schema lacks", edit(t, func(m map[string]any) {
-			delete(defs(m)["answer.Result"].(map[string]any)["properties"].(map[string]any), "retry_after")
+			delete(defs(m)["RecordResult"].(map[string]any)["properties"].(map[string]any), "retry_after")
 		}), "schema RecordResult has properties"},
 		{"an unnamed package type", edit(t, func(m map[string]any) {
 			defs(m)["gateway.NewThing"] = map[string]any{"type": "object"}
 		}), "gateway.NewThing has no document name"},
 		{"an error code without a description", edit(t, func(m map[string]any) {
-			c := defs(m)["schema.Code"].(map[string]any)
+			c := defs(m)["ErrorCode"].(map[string]any)
 			c["enum"] = append(c["enum"].([]any), "brand_new")
 		}), "ErrorCode value brand_new has no description"},
 		{"an error answer that is not a problem", edit(t, func(m map[string]any) {
 			r := m["paths"].(map[string]any)["/v1/customers"].(map[string]any)["post"].(map[string]any)["responses"].(map[string]any)
-			r["400"].(map[string]any)["schema"] = map[string]any{"$ref": "#/definitions/answer.Answer"}
+			r["400"].(map[string]any)["schema"] = map[string]any{"$ref": "#/definitions/ImportAnswer"}
 		}), "an error answer must be a Problem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Generate(tc.input)
+			_, err := Generate(tc.input, "../..")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}

@@ -84,15 +84,23 @@ func NewWebhookSender(cfg SenderConfig, target string, hc *http.Client) *Webhook
 		newID: func() string { return simserve.RandomHex(16) }}
 }
 
-// change is the body of POST /v1/sandbox/{connection}/changes.
+// change is the body of POST /v1/sandbox/{connection}/changes: either field
+// and to (a profile update), or followup (a follow-up written). Its comments
+// and tags are what openapi.yaml says of the body.
 type change struct {
-	WhatsApp string          `json:"whatsapp"`
-	Field    string          `json:"field"`
-	From     json.RawMessage `json:"from"` // optional: the value before the change
-	To       json.RawMessage `json:"to"`
-	Agent    string          `json:"agent"`
-	Followup *string         `json:"followup"`
-}
+	// The customer's WhatsApp number (need not exist).
+	WhatsApp string `json:"whatsapp" validate:"required" example:"8615601882491"`
+	// The field that changed: a canonical field (address, gender, birthday, tags, remarks, stage, …), WSCRM's own label for it as its webhook writes it (Address, Gender, DOB, Position, …), or a custom field configured for the connection (by name or WSCRM key). Anything else is a 422 listing what is accepted.
+	Field string `json:"field" example:"address"`
+	// The value before the change, in canonical form (gender male, birthday YYYY-MM-DD, tags an array); optional.
+	From json.RawMessage `json:"from"`
+	// The value after the change, in canonical form.
+	To json.RawMessage `json:"to"`
+	// The agent who made the change (default: the sandbox's first agent).
+	Agent string `json:"agent" example:"kubrick101"`
+	// A follow-up text, instead of field and to.
+	Followup *string `json:"followup" example:"Beautiful China"`
+} //	@name	SandboxChange
 
 // The two webhooks' bodies, keys in the provider document's order.
 type (
