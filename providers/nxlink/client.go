@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"crmgate/gateway"
+	"crmgate/providers/internal/factory"
 	"crmgate/providers/internal/httpcall"
 	"crmgate/schema"
 )
@@ -57,19 +58,7 @@ var (
 // uses a copy of hc that follows no redirect: the signed body and its
 // credentials would go along, replayable while the ts is fresh.
 func New(common gateway.Common, cfg *Config, hc *http.Client) (*Adapter, error) {
-	var errs []error
-	if cfg == nil {
-		errs = append(errs, errors.New("configuration missing"))
-	} else if err := cfg.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := common.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if hc == nil {
-		errs = append(errs, errors.New("http client missing"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := factory.Check(common, cfg, hc); err != nil {
 		return nil, fmt.Errorf("nxlink.New: %w", err)
 	}
 	return &Adapter{

@@ -3,9 +3,9 @@ package nxlink
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"crmgate/gateway"
+	"crmgate/providers/internal/factory"
 	"crmgate/secret"
 )
 
@@ -64,16 +64,4 @@ func (c *Config) algorithm() string {
 // Factory returns NXLink's entry of main's provider table. New accepts only a
 // *Config (as NewConfig returns) and refuses an invalid configuration or a nil
 // *http.Client.
-func Factory() gateway.Factory {
-	return gateway.Factory{
-		Name:      Name,
-		NewConfig: func() any { return &Config{} },
-		New: func(common gateway.Common, cfg any, hc *http.Client) (gateway.Provider, error) {
-			c, ok := cfg.(*Config)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("nxlink.New: configuration is %T, not *nxlink.Config", cfg)
-			}
-			return New(common, c, hc)
-		},
-	}
-}
+func Factory() gateway.Factory { return factory.Of(Name, New) }

@@ -1,8 +1,6 @@
 package nxlink
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -303,18 +301,6 @@ func (a *Adapter) Redact(body map[string]any) {
 	if _, ok := body["app_key"]; ok {
 		body["app_key"] = "***"
 	}
-}
-
-// marshal encodes v as compact JSON without HTML escaping and without the
-// encoder's trailing newline.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // The gender values of the wire form, shared by every record (never

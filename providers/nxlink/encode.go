@@ -96,7 +96,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 			return append(b, x...), nil
 		}
 	}
-	enc, err := marshal(v)
+	enc, err := wirejson.Marshal(v)
 	if err != nil {
 		return b, err
 	}

@@ -3,6 +3,8 @@ package nxlink
 import (
 	"encoding/json"
 	"testing"
+
+	"crmgate/providers/internal/wirejson"
 )
 
 // TestAppendBatchAsMarshal: the appending encoder writes, byte for byte,
@@ -32,7 +34,7 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 		{Type: typeReplace, TenantID: -1, AppKey: "", Customers: []wireCustomer{}},
 		{Type: typeKeepExisting},
 	} {
-		want, err := marshal(req)
+		want, err := wirejson.Marshal(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +47,7 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 		}
 	}
 	for _, v := range []any{"x", "\u2028<>", json.Number("3"), json.Number("-0.5e+10"), json.Number("1.0"), 7, true} {
-		want, err := marshal(v)
+		want, err := wirejson.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"crmgate/gateway"
@@ -102,7 +101,7 @@ func Do(ctx context.Context, hc *http.Client, r Request) (Answer, error) {
 // Snippet is the start of an answer, for messages: trimmed, at most 200
 // bytes, "…" where it was cut.
 func Snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := string(bytes.TrimSpace(b))
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
