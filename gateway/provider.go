@@ -96,8 +96,9 @@ type CallResult struct {
 }
 
 // ErrUnavailable marks a call that may be retried: a transport error, a
-// timeout, an HTTP 5xx or a provider's own "server error" code. Adapters wrap
-// it (fmt.Errorf("nxlink.Do: %w: ...", gateway.ErrUnavailable)).
+// timeout, an HTTP 5xx or a provider's own "server error" code. Adapters
+// answer with a *ProviderError whose Retryable is set (it unwraps to this),
+// or wrap it for a call that got no answer.
 var ErrUnavailable = errors.New("provider unavailable")
 
 // Provider is one connection's adapter: the provider's own record rules,
