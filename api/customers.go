@@ -37,8 +37,8 @@ type ImportRequest struct {
 	Customers     []json.RawMessage `json:"customers"`
 }
 
-func issue(code, field, msg string) schema.Issue {
-	return schema.Issue{Code: schema.Code(code), Field: field, Message: msg}
+func issue(code schema.Code, field, msg string) schema.Issue {
+	return schema.Issue{Code: code, Field: field, Message: msg}
 }
 
 func quote(s string) string { return strconv.Quote(s) }
@@ -142,10 +142,10 @@ func keyIssues(err error) []schema.Issue {
 		return []schema.Issue{{Code: ke.Code, Field: ke.Key, Message: ke.Message}}
 	}
 	if name, obj, ok := strictjson.IsDuplicate(err); ok {
-		return []schema.Issue{issue(string(schema.CodeInvalidValue), join(strictjson.Path(obj), name), strictjson.Message(err))}
+		return []schema.Issue{issue(schema.CodeInvalidValue, join(strictjson.Path(obj), name), strictjson.Message(err))}
 	}
 	if name, obj, _, ok := strictjson.IsUnknown(err); ok {
-		return []schema.Issue{issue(string(schema.CodeUnknownField), join(strictjson.Path(obj), name), strictjson.Message(err))}
+		return []schema.Issue{issue(schema.CodeUnknownField, join(strictjson.Path(obj), name), strictjson.Message(err))}
 	}
 	return nil
 }
@@ -297,14 +297,14 @@ func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, []sche
 	}
 	switch {
 	case req.Customers == nil:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is required", issue("required", "customers", "an array of canonical customers is required"))
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is required", issue(schema.CodeRequired, "customers", "an array of canonical customers is required"))
 		return nil, nil, nil, false
 	case len(req.Customers) == 0:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue(schema.CodeRequired, "customers", "at least one customer is required"))
 		return nil, nil, nil, false
 	case len(req.Customers) > s.opts.MaxRecords:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("%d records is more than the limit of %d per request", len(req.Customers), s.opts.MaxRecords),
-			issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords)))
+			issue(schema.CodeBatchTooLarge, "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords)))
 		return nil, nil, nil, false
 	}
 	return &req, decoded, conn, true
@@ -341,7 +341,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
 		default:
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be merge, replace or keep_existing",
-				issue("invalid_option", "mode", "mode must be merge, replace or keep_existing, not "+quote(req.Mode)))
+				issue(schema.CodeInvalidOption, "mode", "mode must be merge, replace or keep_existing, not "+quote(req.Mode)))
 			return
 		}
 	} else {
@@ -352,7 +352,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			op.Kind = gateway.KindPoolAppend
 		default:
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be replace or append",
-				issue("invalid_option", "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode)))
+				issue(schema.CodeInvalidOption, "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode)))
 			return
 		}
 	}
@@ -387,7 +387,7 @@ func regionOption(c *gin.Context, region string) (string, bool) {
 	r, err := schema.ParseRegion(region)
 	if err != nil {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "default_region is not an ISO 3166-1 alpha-2 region",
-			issue("invalid_option", "default_region", err.Error()))
+			issue(schema.CodeInvalidOption, "default_region", err.Error()))
 		return "", false
 	}
 	return r, true
@@ -439,14 +439,14 @@ func (s *Server) listCustomers(c *gin.Context) {
 	}
 	agent := c.Query("agent")
 	if agent == "" {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "agent is required", issue("required", "agent", "the agent's id (WhatsApp id of the agent account) is required"))
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "agent is required", issue(schema.CodeRequired, "agent", "the agent's id (WhatsApp id of the agent account) is required"))
 		return
 	}
 	limit := defaultPage
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue(schema.CodeInvalidValue, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
 			return
 		}
 		limit = n
@@ -455,7 +455,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	if cur := c.Query("cursor"); cur != "" {
 		n, err := decodeCursor(cur)
 		if err != nil {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue("invalid_value", "cursor", "pass next_cursor from the previous page unchanged"))
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue(schema.CodeInvalidValue, "cursor", "pass next_cursor from the previous page unchanged"))
 			return
 		}
 		offset = n
@@ -541,7 +541,7 @@ func (s *Server) sandboxChange(c *gin.Context) {
 		var fe *sandbox.ChangeFieldError
 		if errors.As(err, &fe) {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change names a field this connection's webhook does not carry: "+fe.Error(),
-				issue(string(schema.CodeUnknownField), "field", "accepted: "+fe.AcceptedText()))
+				issue(schema.CodeUnknownField, "field", "accepted: "+fe.AcceptedText()))
 			return
 		}
 		if errors.Is(err, gateway.ErrUnavailable) {

@@ -15,6 +15,7 @@ import (
 	"crmgate/auth"
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/schema"
 )
 
 // EventsOptions are what the webhook, event and subscription endpoints need.
@@ -129,7 +130,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > events.MaxLimit {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", events.MaxLimit),
-				issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", events.MaxLimit)))
+				issue(schema.CodeInvalidValue, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", events.MaxLimit)))
 			return
 		}
 		q.Limit = n
@@ -140,7 +141,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 		}
 		if !slices.Contains(events.Types, t) {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "unknown event type "+quote(t),
-				issue("invalid_option", "type", "type is one of "+strings.Join(events.Types, ", ")))
+				issue(schema.CodeInvalidOption, "type", "type is one of "+strings.Join(events.Types, ", ")))
 			return
 		}
 		q.Types = append(q.Types, t)
@@ -150,7 +151,7 @@ func (h *eventHandlers) list(c *gin.Context) {
 	case err == nil:
 	case errors.Is(err, events.ErrBadCursor):
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "after is not a cursor this endpoint gave",
-			issue("invalid_value", "after", "pass next_cursor from the previous page unchanged"))
+			issue(schema.CodeInvalidValue, "after", "pass next_cursor from the previous page unchanged"))
 		return
 	default:
 		h.s.log.Error("events list failed", "request_id", requestID(c), "err", err.Error())
@@ -197,7 +198,7 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 	}
 	if err := h.Destinations.CheckURL(c.Request.Context(), req.URL); err != nil {
 		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), events.ErrInvalid.Error()+": "), "url: ")
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "url: "+reason, issue("invalid_value", "url", reason))
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "url: "+reason, issue(schema.CodeInvalidValue, "url", reason))
 		return
 	}
 	sub, secret, err := h.Subscriptions.Create(c.Request.Context(), events.Subscription{URL: req.URL, Types: req.Types, Connections: req.Connections})

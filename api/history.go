@@ -137,13 +137,13 @@ func (s *Server) customerHistory(c *gin.Context) {
 	switch {
 	case whatsapp != "" && ref != "":
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "give whatsapp or ref, not both",
-			issue(string(schema.CodeInvalidValue), "ref", "name the customer by whatsapp or by ref"))
+			issue(schema.CodeInvalidValue, "ref", "name the customer by whatsapp or by ref"))
 		return
 	case whatsapp != "":
 		d, ok := history.NormalizeWhatsApp(whatsapp)
 		if !ok {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp is not a phone number",
-				issue(string(schema.CodeInvalidPhone), "whatsapp", "a phone number, as in a record (+86 152 6666 7780 or 8615266667780)"))
+				issue(schema.CodeInvalidPhone, "whatsapp", "a phone number, as in a record (+86 152 6666 7780 or 8615266667780)"))
 			return
 		}
 		cust.WhatsApp = d
@@ -151,7 +151,7 @@ func (s *Server) customerHistory(c *gin.Context) {
 		cust.Ref = ref
 	default:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp or ref is required",
-			issue(string(schema.CodeRequired), "whatsapp", "name the customer by whatsapp or by ref"))
+			issue(schema.CodeRequired, "whatsapp", "name the customer by whatsapp or by ref"))
 		return
 	}
 	limit := defaultPage
@@ -159,7 +159,7 @@ func (s *Server) customerHistory(c *gin.Context) {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage),
-				issue(string(schema.CodeInvalidValue), "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
+				issue(schema.CodeInvalidValue, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
 			return
 		}
 		limit = n
@@ -173,7 +173,7 @@ func (s *Server) customerHistory(c *gin.Context) {
 	list, next, err := history.Page(entries, p.Subject, p.Has(auth.ScopeAdmin), c.Query("cursor"), limit)
 	if err != nil {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave",
-			issue(string(schema.CodeInvalidValue), "cursor", "pass next_cursor from the previous page unchanged"))
+			issue(schema.CodeInvalidValue, "cursor", "pass next_cursor from the previous page unchanged"))
 		return
 	}
 	c.JSON(http.StatusOK, HistoryPage{History: list, NextCursor: next})

@@ -12,6 +12,7 @@ import (
 
 	"crmgate/gateway"
 	"crmgate/idempotency"
+	"crmgate/schema"
 )
 
 const (
@@ -42,7 +43,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 	}
 	if len(key) > maxIdempotencyKey {
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 255 characters",
-			issue("too_long", headerIdempotencyKey, "at most 255 characters"))
+			issue(schema.CodeTooLong, headerIdempotencyKey, "at most 255 characters"))
 		return nil, nil, false
 	}
 	sub := principal(c).Subject
@@ -64,7 +65,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 		return nil, nil, false
 	case errors.Is(err, idempotency.ErrMismatch):
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "this Idempotency-Key was used with a different request body",
-			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
+			issue(schema.CodeInvalidValue, headerIdempotencyKey, "use a new key for a new request"))
 		return nil, nil, false
 	default:
 		s.log.Error("idempotency store failed", "request_id", requestID(c), "err", err.Error())

@@ -134,7 +134,7 @@ func refuse(status int, typ, detail string, issues ...schema.Issue) *refusal {
 
 func (h *importsHandler) tooLarge() *refusal {
 	return refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the upload is over the limit of %d bytes", h.o.MaxUploadBytes),
-		issue("too_large", "file", fmt.Sprintf("at most %d bytes (limits.max_upload_bytes)", h.o.MaxUploadBytes)))
+		issue(schema.CodeTooLarge, "file", fmt.Sprintf("at most %d bytes (limits.max_upload_bytes)", h.o.MaxUploadBytes)))
 }
 
 // fileRefusal maps a jobs file error to its status.
@@ -150,11 +150,11 @@ func fileRefusal(err error) *refusal {
 	}
 	switch {
 	case errors.Is(err, jobs.ErrNotUTF8), errors.Is(err, jobs.ErrNotXLSX):
-		return refuse(http.StatusUnsupportedMediaType, ProblemMediaType, err.Error(), issue("invalid_value", field, err.Error()))
+		return refuse(http.StatusUnsupportedMediaType, ProblemMediaType, err.Error(), issue(schema.CodeInvalidValue, field, err.Error()))
 	case errors.Is(err, jobs.ErrTooManyRows), errors.Is(err, jobs.ErrTooLarge):
-		return refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, err.Error(), issue("too_large", field, err.Error()))
+		return refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, err.Error(), issue(schema.CodeTooLarge, field, err.Error()))
 	case errors.Is(err, jobs.ErrEmpty), errors.Is(err, jobs.ErrNoHeader), errors.Is(err, jobs.ErrDuplicateHeader):
-		return refuse(http.StatusUnprocessableEntity, ProblemValidation, err.Error(), issue("invalid_value", field, err.Error()))
+		return refuse(http.StatusUnprocessableEntity, ProblemValidation, err.Error(), issue(schema.CodeInvalidValue, field, err.Error()))
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -222,7 +222,7 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 	if len(key) > maxIdempotencyKey {
 		b.Abort()
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 255 characters",
-			issue("too_long", headerIdempotencyKey, "at most 255 characters"))
+			issue(schema.CodeTooLong, headerIdempotencyKey, "at most 255 characters"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
@@ -250,7 +250,7 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 	case errors.Is(err, idempotency.ErrMismatch):
 		b.Abort()
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "this Idempotency-Key was used with a different request body",
-			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
+			issue(schema.CodeInvalidValue, headerIdempotencyKey, "use a new key for a new request"))
 		return
 	default:
 		b.Abort()
@@ -296,17 +296,17 @@ func (h *importsHandler) spec(c *gin.Context, o ImportOptions) (jobs.Spec, error
 	case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
 	default:
 		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemValidation, "mode must be merge, replace or keep_existing",
-			issue("invalid_option", "mode", "mode must be merge, replace or keep_existing, not "+quote(o.Mode)))
+			issue(schema.CodeInvalidOption, "mode", "mode must be merge, replace or keep_existing, not "+quote(o.Mode)))
 	}
 	if !containsString(conn.Provider.Modes(), mode) {
 		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemUnsupported,
 			fmt.Sprintf("mode %q is not honoured by this %s connection (%s)", mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", ")),
-			issue("invalid_option", "mode", "a mode this connection honours"))
+			issue(schema.CodeInvalidOption, "mode", "a mode this connection honours"))
 	}
 	region, err := schema.ParseRegion(o.DefaultRegion)
 	if err != nil {
 		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemValidation, "default_region is not an ISO 3166-1 alpha-2 region",
-			issue("invalid_option", "default_region", err.Error()))
+			issue(schema.CodeInvalidOption, "default_region", err.Error()))
 	}
 	return jobs.Spec{Connection: conn, CreatedBy: principal(c).Subject, Mode: mode, Strict: o.Strict, StrictOwner: o.StrictOwner,
 		DryRun: o.DryRun, Dedupe: o.Dedupe == nil || *o.Dedupe, DefaultRegion: region, Mapping: o.Mapping}, nil
@@ -346,7 +346,7 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	}
 	if !found {
 		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is required",
-			issue("required", "customers", "an array of canonical customers is required"))
+			issue(schema.CodeRequired, "customers", "an array of canonical customers is required"))
 	}
 	sp2, err := h.spec(c, opts)
 	if err != nil {
@@ -388,11 +388,11 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 			if b.Rows() >= h.o.MaxJobRows {
 				b.Abort()
 				return nil, refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("more than %d records (limits.max_job_rows)", h.o.MaxJobRows),
-					issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
+					issue(schema.CodeBatchTooLarge, "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
 			}
 			it := jobs.Item{Record: bytes.Clone(v), Cells: nil}
 			if v.Kind() != '{' {
-				it.Errors = []schema.Issue{issue(string(schema.CodeInvalidValue), "", "a customer is a JSON object")}
+				it.Errors = []schema.Issue{issue(schema.CodeInvalidValue, "", "a customer is a JSON object")}
 			}
 			b.Add(it)
 		}
@@ -400,7 +400,7 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	}
 	if b.Rows() == 0 {
 		b.Abort()
-		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
+		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue(schema.CodeRequired, "customers", "at least one customer is required"))
 	}
 	return b, nil
 }
@@ -493,7 +493,7 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 		switch part.FormName() {
 		case "options":
 			if opts != nil {
-				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the options part appears twice", issue("invalid_value", "options", "one options part"))
+				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the options part appears twice", issue(schema.CodeInvalidValue, "options", "one options part"))
 			}
 			if pct := part.Header.Get("Content-Type"); pct != "" {
 				if mt, _, _ := mime.ParseMediaType(pct); mt != "application/json" {
@@ -512,7 +512,7 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			fp.Write([]byte{0})
 		case "file":
 			if sp != nil {
-				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part appears twice", issue("invalid_value", "file", "one file per job"))
+				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part appears twice", issue(schema.CodeInvalidValue, "file", "one file per job"))
 			}
 			name, ct = part.FileName(), part.Header.Get("Content-Type")
 			fp.Write([]byte("file\x00" + name + "\x00"))
@@ -525,11 +525,11 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			}
 		default:
 			return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "unknown part "+quote(part.FormName()),
-				issue(string(schema.CodeUnknownField), part.FormName(), "the parts are options and file"))
+				issue(schema.CodeUnknownField, part.FormName(), "the parts are options and file"))
 		}
 	}
 	if sp == nil {
-		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part is required", issue("required", "file", "a CSV or XLSX file"))
+		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part is required", issue(schema.CodeRequired, "file", "a CSV or XLSX file"))
 	}
 	var o ImportOptions
 	if len(opts) > 0 {
@@ -556,7 +556,7 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 		if errors.As(err, &me) {
 			issues := make([]schema.Issue, len(me.Problems))
 			for i, p := range me.Problems {
-				issues[i] = issue("invalid_mapping", "mapping", p)
+				issues[i] = issue(schema.CodeInvalidMapping, "mapping", p)
 			}
 			return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the column mapping cannot work", issues...)
 		}
@@ -617,7 +617,7 @@ func pageLimit(c *gin.Context) (int, bool) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
+			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue(schema.CodeInvalidValue, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
 			return 0, false
 		}
 		limit = n
@@ -626,7 +626,7 @@ func pageLimit(c *gin.Context) (int, bool) {
 }
 
 func badCursor(c *gin.Context) {
-	problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue("invalid_value", "cursor", "pass next_cursor from the previous page unchanged"))
+	problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue(schema.CodeInvalidValue, "cursor", "pass next_cursor from the previous page unchanged"))
 }
 
 func (h *importsHandler) list(c *gin.Context) {
@@ -647,7 +647,7 @@ func (h *importsHandler) list(c *gin.Context) {
 		f.Status = st
 	default:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "status must be queued, running, completed, canceled or failed",
-			issue("invalid_option", "status", "queued, running, completed, canceled or failed"))
+			issue(schema.CodeInvalidOption, "status", "queued, running, completed, canceled or failed"))
 		return
 	}
 	limit, ok := pageLimit(c)
@@ -718,7 +718,7 @@ func (h *importsHandler) results(c *gin.Context) {
 	case "", gateway.StatusSucceeded, gateway.StatusFailed, gateway.StatusUnknown, gateway.StatusValid:
 	default:
 		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "status must be succeeded, failed, unknown or valid",
-			issue("invalid_option", "status", "succeeded, failed, unknown or valid"))
+			issue(schema.CodeInvalidOption, "status", "succeeded, failed, unknown or valid"))
 		return
 	}
 	from := 0
@@ -772,7 +772,7 @@ func (h *importsHandler) report(c *gin.Context) {
 	case "xlsx":
 		kind = jobs.KindXLSX
 	default:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "format must be csv or xlsx", issue("invalid_option", "format", "csv or xlsx"))
+		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "format must be csv or xlsx", issue(schema.CodeInvalidOption, "format", "csv or xlsx"))
 		return
 	}
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(transferBound(int64(job.Total) * 512)))

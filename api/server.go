@@ -21,6 +21,7 @@ import (
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 	"crmgate/sandbox"
+	"crmgate/schema"
 	"crmgate/telemetry"
 )
 
@@ -223,7 +224,7 @@ func (s *Server) Connection(c *gin.Context, id string) (*gateway.Connection, boo
 			id = p.Connections[0]
 		} else {
 			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "name the connection (\"connection\" in the body or query)",
-				issue("required", "connection", "connection is required unless the token allows exactly one connection"))
+				issue(schema.CodeRequired, "connection", "connection is required unless the token allows exactly one connection"))
 			return nil, false
 		}
 	}

@@ -3720,6 +3720,7 @@ const docTemplate = `{
                 "invalid_email",
                 "invalid_value",
                 "too_long",
+                "too_large",
                 "unknown_country",
                 "invalid_tag",
                 "attachment_invalid",
@@ -3735,7 +3736,8 @@ const docTemplate = `{
                 "count_mismatch",
                 "canceled",
                 "duplicate_in_job",
-                "invalid_row"
+                "invalid_row",
+                "invalid_mapping"
             ],
             "x-enum-comments": {
                 "CodeAttachmentInvalid": "too many, unreachable or oversized attachments",
@@ -3746,6 +3748,7 @@ const docTemplate = `{
                 "CodeInvalidDate": "not a date in the expected form",
                 "CodeInvalidEmail": "not an e-mail address",
                 "CodeInvalidGender": "gender not male/female/unknown",
+                "CodeInvalidMapping": "an import job's column mapping names a column the file lacks or a field that does not exist",
                 "CodeInvalidNumber": "not a number",
                 "CodeInvalidOption": "stage/source/language/select/tag value not configured",
                 "CodeInvalidPhone": "not a phone number, or not possible for its country",
@@ -3760,6 +3763,7 @@ const docTemplate = `{
                 "CodeProviderUnavailable": "outcome unknown after retries",
                 "CodeRecordBusy": "retry after about a minute",
                 "CodeRequired": "a required field is empty",
+                "CodeTooLarge": "an upload or file over the size or row limit",
                 "CodeTooLong": "longer than allowed",
                 "CodeUnknownCountry": "country not known to the provider",
                 "CodeUnknownField": "a key the canonical model does not have",
@@ -3776,6 +3780,7 @@ const docTemplate = `{
                 "not an e-mail address",
                 "a value of the wrong JSON type or out of range",
                 "longer than allowed",
+                "an upload or file over the size or row limit",
                 "country not known to the provider",
                 "a tag that is empty or contains a comma",
                 "too many, unreachable or oversized attachments",
@@ -3791,7 +3796,8 @@ const docTemplate = `{
                 "the provider's counts do not add up to what was sent (warning)",
                 "an import job was canceled before the record was sent",
                 "the record repeats an earlier row's WhatsApp number in the same import job",
-                "an import file's row could not be read"
+                "an import file's row could not be read",
+                "an import job's column mapping names a column the file lacks or a field that does not exist"
             ],
             "x-enum-varnames": [
                 "CodeRequired",
@@ -3804,6 +3810,7 @@ const docTemplate = `{
                 "CodeInvalidEmail",
                 "CodeInvalidValue",
                 "CodeTooLong",
+                "CodeTooLarge",
                 "CodeUnknownCountry",
                 "CodeInvalidTag",
                 "CodeAttachmentInvalid",
@@ -3819,7 +3826,8 @@ const docTemplate = `{
                 "CodeCountMismatch",
                 "CodeCanceled",
                 "CodeDuplicateInJob",
-                "CodeInvalidRow"
+                "CodeInvalidRow",
+                "CodeInvalidMapping"
             ]
         },
         "schema.Customer": {
