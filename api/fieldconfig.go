@@ -87,20 +87,16 @@ func (s *Server) putFieldConfig(c *gin.Context, fc FieldConfigs) {
 
 func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
 
-// configIssues turns a joined validation error into one issue per problem,
-// each naming its key ("custom_fields[1].type").
+// configIssues lists the problems of an invalid field configuration, one
+// issue per problem naming its key ("custom_fields[1].type").
 func configIssues(err error) []schema.Issue {
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
+	var ps fieldconfig.Problems
+	if !errors.As(err, &ps) {
+		return nil
 	}
-	out := make([]schema.Issue, 0, len(list))
-	for _, e := range list {
-		field, msg, ok := strings.Cut(e.Error(), ": ")
-		if !ok {
-			field, msg = "", e.Error()
-		}
-		out = append(out, schema.Issue{Code: schema.CodeInvalidValue, Field: field, Message: msg})
+	out := make([]schema.Issue, len(ps))
+	for i, p := range ps {
+		out[i] = issue(schema.CodeInvalidValue, p.Key, p.Message)
 	}
 	return out
 }
