@@ -192,6 +192,9 @@ func expectProblem(t *testing.T, r httpReply, status int) problemBody {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("Content-Type %q, want application/problem+json", ct)
 	}
+	if !json.Valid(r.body) {
+		t.Errorf("the problem is not one JSON document: %s", r.body)
+	}
 	var p problemBody
 	r.decode(t, &p)
 	if p.Status != status {
