@@ -20,7 +20,6 @@ import (
 	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/internal/strictjson"
-	"crmgate/sandbox"
 	"crmgate/schema"
 )
 
@@ -46,15 +45,15 @@ type ImportRequest struct {
 	Customers []json.RawMessage `json:"customers" validate:"required" minItems:"1"`
 } //	@name	ImportRequest
 
-func issue(code, field, msg string) schema.Issue {
-	return schema.Issue{Code: schema.Code(code), Field: field, Message: msg}
+func issue(code schema.Code, field, msg string) schema.Issue {
+	return schema.Issue{Code: code, Field: field, Message: msg}
 }
 
 func quote(s string) string { return strconv.Quote(s) }
 
 // readJSON reads a JSON request body into v: 415 for another content type,
 // 413 past the limit (while reading), 400 for malformed JSON or unknown keys.
-// It writes the problem itself and reports whether v was filled.
+// It answers the problem itself and reports whether v was filled.
 func (s *Server) readJSON(c *gin.Context, v any) bool {
 	body, ok := s.readBody(c)
 	return ok && decodeJSON(c, body, v)
@@ -64,21 +63,16 @@ func (s *Server) readJSON(c *gin.Context, v any) bool {
 func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		problem(c, http.StatusUnsupportedMediaType, ProblemMediaType, "send the body as application/json")
+		fail(c, refuse(kindMediaType, "send the body as application/json"))
 		return nil, false
 	}
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
-		problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
+		fail(c, overLimit(s.opts.MaxBodyBytes))
 		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
-			return nil, false
-		}
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body could not be read")
+		fail(c, readFailed("the body", err))
 		return nil, false
 	}
 	return body, true
@@ -88,7 +82,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 // case-variant keys and no invalid UTF-8 (see strictjson).
 func decodeJSON(c *gin.Context, body []byte, v any) bool {
 	if err := decodeStrict(body, v); err != nil {
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
+		fail(c, notJSON("the body", err))
 		return false
 	}
 	return true
@@ -124,6 +118,7 @@ var (
 	errEmptyBody = errors.New("the body is empty")
 	errNotUTF8   = errors.New("the body is not valid UTF-8")
 	errTwoValues = errors.New("the body holds more than one JSON value")
+	errNotObject = errors.New("the body must be a JSON object")
 )
 
 // KeyError is a request body refused for one of its keys: unknown, a case
@@ -136,9 +131,10 @@ type KeyError struct {
 
 func (e *KeyError) Error() string { return e.Message }
 
+// jsonError says what is wrong with a body the decoder refused.
 func jsonError(err error) string {
 	var ke *KeyError
-	if errors.As(err, &ke) || errors.Is(err, errEmptyBody) || errors.Is(err, errNotUTF8) || errors.Is(err, errTwoValues) {
+	if errors.As(err, &ke) || errors.Is(err, errEmptyBody) || errors.Is(err, errNotUTF8) || errors.Is(err, errTwoValues) || errors.Is(err, errNotObject) {
 		return err.Error()
 	}
 	return strictjson.Message(err)
@@ -151,10 +147,10 @@ func keyIssues(err error) []schema.Issue {
 		return []schema.Issue{{Code: ke.Code, Field: ke.Key, Message: ke.Message}}
 	}
 	if name, obj, ok := strictjson.IsDuplicate(err); ok {
-		return []schema.Issue{issue(string(schema.CodeInvalidValue), join(strictjson.Path(obj), name), strictjson.Message(err))}
+		return []schema.Issue{issue(schema.CodeInvalidValue, join(strictjson.Path(obj), name), strictjson.Message(err))}
 	}
 	if name, obj, _, ok := strictjson.IsUnknown(err); ok {
-		return []schema.Issue{issue(string(schema.CodeUnknownField), join(strictjson.Path(obj), name), strictjson.Message(err))}
+		return []schema.Issue{issue(schema.CodeUnknownField, join(strictjson.Path(obj), name), strictjson.Message(err))}
 	}
 	return nil
 }
@@ -211,7 +207,7 @@ func decodeEnvelope(body []byte) (ImportRequest, error) {
 		return req, err
 	}
 	if tok.Kind() != '{' {
-		return req, errors.New("the body must be a JSON object")
+		return req, errNotObject
 	}
 	seen := map[string]bool{}
 	for dec.PeekKind() != '}' {
@@ -294,7 +290,7 @@ func decodeRecords(dec *jsontext.Decoder, body []byte) ([]json.RawMessage, error
 func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, []schema.Customer, *gateway.Connection, bool) {
 	req, decoded, err := DecodeImport(body)
 	if err != nil {
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
+		fail(c, notJSON("the body", err))
 		return nil, nil, nil, false
 	}
 	if req.Connection == "" {
@@ -306,17 +302,30 @@ func (s *Server) readImport(c *gin.Context, body []byte) (*ImportRequest, []sche
 	}
 	switch {
 	case req.Customers == nil:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is required", issue("required", "customers", "an array of canonical customers is required"))
+		fail(c, errNoCustomers)
 		return nil, nil, nil, false
 	case len(req.Customers) == 0:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
+		fail(c, errEmptyCustomers)
 		return nil, nil, nil, false
 	case len(req.Customers) > s.opts.MaxRecords:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("%d records is more than the limit of %d per request", len(req.Customers), s.opts.MaxRecords),
-			issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords)))
+		fail(c, refuse(kindInvalid, fmt.Sprintf("%d records is more than the limit of %d per request", len(req.Customers), s.opts.MaxRecords),
+			issue(schema.CodeBatchTooLarge, "customers", fmt.Sprintf("at most %d records per request", s.opts.MaxRecords))))
 		return nil, nil, nil, false
 	}
 	return &req, decoded, conn, true
+}
+
+// Refusals of a request's customers, for /v1/customers and /v1/imports alike.
+var (
+	errNoCustomers    = refuse(kindInvalid, "customers is required", issue(schema.CodeRequired, "customers", "an array of canonical customers is required"))
+	errEmptyCustomers = refuse(kindInvalid, "customers is empty", issue(schema.CodeRequired, "customers", "at least one customer is required"))
+)
+
+// modeRefusal refuses an import mode that is not merge, replace or
+// keep_existing.
+func modeRefusal(mode string) error {
+	return refuse(kindInvalid, "mode must be merge, replace or keep_existing",
+		issue(schema.CodeInvalidOption, "mode", "mode must be merge, replace or keep_existing, not "+quote(mode)))
 }
 
 func (s *Server) importCustomers(c *gin.Context)   { s.runImport(c, gateway.KindImport, false) }
@@ -349,8 +358,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		switch op.Mode {
 		case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
 		default:
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be merge, replace or keep_existing",
-				issue("invalid_option", "mode", "mode must be merge, replace or keep_existing, not "+quote(req.Mode)))
+			fail(c, modeRefusal(req.Mode))
 			return
 		}
 	} else {
@@ -360,18 +368,19 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		case "append":
 			op.Kind = gateway.KindPoolAppend
 		default:
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "mode must be replace or append",
-				issue("invalid_option", "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode)))
+			fail(c, refuse(kindInvalid, "mode must be replace or append",
+				issue(schema.CodeInvalidOption, "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode))))
 			return
 		}
 	}
-	region, ok := regionOption(c, req.DefaultRegion)
-	if !ok {
+	region, err := schema.ParseRegion(req.DefaultRegion)
+	if err != nil {
+		fail(c, err)
 		return
 	}
 	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region})
 	if err != nil {
-		serviceError(c, err)
+		fail(c, err)
 		return
 	}
 	ans.RequestID = requestID(c)
@@ -388,18 +397,6 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	c.Writer = rec
 	c.JSON(http.StatusOK, ans)
 	s.keepHistory(c, conn, req, decoded, ans, rec.body)
-}
-
-// regionOption checks a request's default_region: 422 when it is not a
-// region.
-func regionOption(c *gin.Context, region string) (string, bool) {
-	r, err := schema.ParseRegion(region)
-	if err != nil {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "default_region is not an ISO 3166-1 alpha-2 region",
-			issue("invalid_option", "default_region", err.Error()))
-		return "", false
-	}
-	return r, true
 }
 
 // logImport writes the one line of a processed import: its connection,
@@ -443,28 +440,24 @@ func (s *Server) listCustomers(c *gin.Context) {
 	}
 	q, ok := conn.Provider.(gateway.Querier)
 	if !ok {
-		problem(c, http.StatusUnprocessableEntity, ProblemUnsupported, "capability query: this "+conn.Common.Provider+" connection cannot list contacts")
+		fail(c, refuse(kindUnsupported, "capability query: this "+conn.Common.Provider+" connection cannot list contacts"))
 		return
 	}
 	agent := c.Query("agent")
 	if agent == "" {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "agent is required", issue("required", "agent", "the agent's id (WhatsApp id of the agent account) is required"))
+		fail(c, refuse(kindInvalid, "agent is required", issue(schema.CodeRequired, "agent", "the agent's id (WhatsApp id of the agent account) is required")))
 		return
 	}
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c, defaultPage, maxPage)
+	if err != nil {
+		fail(c, err)
+		return
 	}
 	offset := 0
 	if cur := c.Query("cursor"); cur != "" {
 		n, err := decodeCursor(cur)
 		if err != nil {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue("invalid_value", "cursor", "pass next_cursor from the previous page unchanged"))
+			fail(c, errBadCursor)
 			return
 		}
 		offset = n
@@ -472,12 +465,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	list, report, err := q.Query(c.Request.Context(), agent, conn.Rules())
 	if err != nil {
 		s.log.Warn("query failed", "request_id", requestID(c), "connection", conn.ID, "err", err.Error(), "trace_id", report.TraceID)
-		status := http.StatusBadGateway
-		if errors.Is(err, gateway.ErrUnavailable) {
-			status = http.StatusServiceUnavailable
-			c.Header("Retry-After", "5")
-		}
-		problem(c, status, ProblemUnavailable, "the provider's contact query failed: "+err.Error())
+		fail(c, providerFailed("the provider's contact query failed", err))
 		return
 	}
 	page := CustomerPage{Connection: conn.ID, Agent: agent, Customers: []gateway.Contact{}}
@@ -489,6 +477,21 @@ func (s *Server) listCustomers(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// pageLimit reads the query's limit: def when absent, a refusal when it is
+// not a whole number from 1 to max.
+func pageLimit(c *gin.Context, def, max int) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, refuse(kindInvalid, fmt.Sprintf("limit must be 1 to %d", max),
+			issue(schema.CodeInvalidValue, "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", max)))
+	}
+	return n, nil
 }
 
 func encodeCursor(offset int) string {
@@ -553,7 +556,7 @@ func (s *Server) sandboxChange(c *gin.Context) {
 	}
 	sim, ok := s.opts.Changes[conn.ID]
 	if !ok {
-		problem(c, http.StatusUnprocessableEntity, ProblemUnsupported, "this sandbox connection's simulator sends no webhooks")
+		fail(c, refuse(kindUnsupported, "this sandbox connection's simulator sends no webhooks"))
 		return
 	}
 	var body json.RawMessage
@@ -561,17 +564,7 @@ func (s *Server) sandboxChange(c *gin.Context) {
 		return
 	}
 	if err := sim.SimulateChange(c.Request.Context(), body, conn.Rules()); err != nil {
-		var fe *sandbox.ChangeFieldError
-		if errors.As(err, &fe) {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the change names a field this connection's webhook does not carry: "+fe.Error(),
-				issue(string(schema.CodeUnknownField), "field", "accepted: "+fe.AcceptedText()))
-			return
-		}
-		if errors.Is(err, gateway.ErrUnavailable) {
-			problem(c, http.StatusBadGateway, ProblemUnavailable, "the simulator's webhook did not reach the gateway: "+err.Error())
-			return
-		}
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the change was not simulated: "+err.Error())
+		fail(c, simulatorFailed(err))
 		return
 	}
 	c.JSON(http.StatusAccepted, SandboxAccepted{Connection: conn.ID, Status: "sent"})

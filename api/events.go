@@ -2,11 +2,9 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"crmgate/auth"
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/schema"
 )
 
 // EventsOptions are what the webhook, event and subscription endpoints need.
@@ -64,38 +63,32 @@ func (h *eventHandlers) webhook(c *gin.Context) {
 		recv, ok = conn.Provider.(gateway.WebhookReceiver)
 	}
 	if !ok || conn.Common.Provider != c.Param("provider") {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no webhook endpoint for this provider and connection")
+		fail(c, refuse(kindNotFound, "no webhook endpoint for this provider and connection"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.s.opts.MaxBodyBytes))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, "the webhook body is over the limit")
-			return
-		}
-		problem(c, http.StatusBadRequest, ProblemMalformed, "the webhook body could not be read")
+		fail(c, readFailed("the webhook body", err))
 		return
 	}
 	evs, err := recv.ReceiveWebhook(c.Request.Header, body, h.Now())
-	switch {
-	case err == nil:
-	case errors.Is(err, gateway.ErrWebhookUnauthorized):
-		h.s.metrics.webhooks.WithLabelValues(conn.ID, "refused").Inc()
-		h.s.log.Warn("webhook refused", "request_id", requestID(c), "connection", conn.ID, "reason", err.Error())
-		problem(c, http.StatusUnauthorized, ProblemUnauth, err.Error())
-		return
-	default:
-		h.s.metrics.webhooks.WithLabelValues(conn.ID, "malformed").Inc()
-		problem(c, http.StatusBadRequest, ProblemMalformed, err.Error())
+	if err != nil {
+		outcome := "malformed"
+		if errors.Is(err, gateway.ErrWebhookUnauthorized) {
+			outcome = "refused"
+		}
+		h.s.metrics.webhooks.WithLabelValues(conn.ID, outcome).Inc()
+		// The answer says only that it was refused; the reason is for
+		// whoever configures the provider's side.
+		h.s.log.Warn("webhook "+outcome, "request_id", requestID(c), "connection", conn.ID, "reason", err.Error())
+		fail(c, err)
 		return
 	}
 	added, err := h.Store.Append(c.Request.Context(), evs)
 	if err != nil {
 		// Not stored: the provider must send it again.
 		h.s.metrics.webhooks.WithLabelValues(conn.ID, "not_stored").Inc()
-		h.s.log.Error("webhook events not stored", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the events could not be stored; send the webhook again")
+		fail(c, storeFailed("the events could not be stored; send the webhook again", err))
 		return
 	}
 	if added > 0 && h.Notify != nil {
@@ -126,37 +119,27 @@ func (h *eventHandlers) list(c *gin.Context) {
 		}
 		q.Connection = conn.ID
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > events.MaxLimit {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", events.MaxLimit),
-				issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", events.MaxLimit)))
-			return
-		}
-		q.Limit = n
+	// 0: the store's default page.
+	limit, err := pageLimit(c, 0, events.MaxLimit)
+	if err != nil {
+		fail(c, err)
+		return
 	}
+	q.Limit = limit
 	for _, t := range strings.Split(c.Query("type"), ",") {
 		if t = strings.TrimSpace(t); t == "" {
 			continue
 		}
 		if !slices.Contains(events.Types, t) {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "unknown event type "+quote(t),
-				issue("invalid_option", "type", "type is one of "+strings.Join(events.Types, ", ")))
+			fail(c, refuse(kindInvalid, "unknown event type "+quote(t),
+				issue(schema.CodeInvalidOption, "type", "type is one of "+strings.Join(events.Types, ", "))))
 			return
 		}
 		q.Types = append(q.Types, t)
 	}
 	page, err := h.Store.List(c.Request.Context(), q)
-	switch {
-	case err == nil:
-	case errors.Is(err, events.ErrBadCursor):
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "after is not a cursor this endpoint gave",
-			issue("invalid_value", "after", "pass next_cursor from the previous page unchanged"))
-		return
-	default:
-		h.s.log.Error("events list failed", "request_id", requestID(c), "err", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the event store could not be reached")
-		c.Header("Retry-After", "5")
+	if err != nil {
+		fail(c, storeFailed("the event store could not be reached", err))
 		return
 	}
 	c.JSON(http.StatusOK, EventPage{Events: page.Events, NextCursor: page.NextCursor})
@@ -201,19 +184,12 @@ func (h *eventHandlers) createSubscription(c *gin.Context) {
 		req.Connections = append([]string{}, p.Connections...)
 	}
 	if err := h.Destinations.CheckURL(c.Request.Context(), req.URL); err != nil {
-		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), events.ErrInvalid.Error()+": "), "url: ")
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "url: "+reason, issue("invalid_value", "url", reason))
+		fail(c, err)
 		return
 	}
 	sub, secret, err := h.Subscriptions.Create(c.Request.Context(), events.Subscription{URL: req.URL, Types: req.Types, Connections: req.Connections})
-	switch {
-	case err == nil:
-	case errors.Is(err, events.ErrInvalid):
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, strings.TrimPrefix(err.Error(), "events: "))
-		return
-	default:
-		h.s.log.Error("subscription create failed", "request_id", requestID(c), "err", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
+	if err != nil {
+		fail(c, storeFailed(detailSubscriptionStore, err))
 		return
 	}
 	if h.Notify != nil {
@@ -332,11 +308,11 @@ func (h *eventHandlers) redeliver(c *gin.Context) {
 	c.JSON(http.StatusAccepted, Queued{Status: "queued"})
 }
 
+// detailSubscriptionStore is the detail of a subscription store that failed.
+const detailSubscriptionStore = "the subscription store could not be reached"
+
+// storeError answers an error of the subscription store (events.ErrNotFound
+// among them).
 func (h *eventHandlers) storeError(c *gin.Context, err error) {
-	if errors.Is(err, events.ErrNotFound) {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no such subscription or failed event")
-		return
-	}
-	h.s.log.Error("subscription store failed", "request_id", requestID(c), "err", err.Error())
-	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the subscription store could not be reached")
+	fail(c, storeFailed(detailSubscriptionStore, err))
 }

@@ -11,7 +11,6 @@ import (
 
 	"crmgate/auth"
 	"crmgate/fieldconfig"
-	"crmgate/schema"
 )
 
 // FieldConfigs is what the field-configuration endpoints need: the current
@@ -36,7 +35,7 @@ func (s *Server) getFieldConfig(c *gin.Context, fc FieldConfigs) {
 	}
 	v, ok := fc.Current(conn.ID)
 	if !ok {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no field configuration for "+quote(conn.ID))
+		fail(c, fieldconfig.ErrNotFound)
 		return
 	}
 	c.Header("ETag", etag(v.Version))
@@ -52,7 +51,7 @@ func (s *Server) putFieldConfig(c *gin.Context, fc FieldConfigs) {
 	if m := strings.TrimSpace(c.GetHeader("If-Match")); m != "" && m != "*" {
 		n, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
 		if err != nil || n <= 0 {
-			problem(c, http.StatusPreconditionFailed, ProblemPrecond, "If-Match must be the ETag of GET, e.g. \"3\"")
+			fail(c, refuse(kindPrecondition, "If-Match must be the ETag of GET, e.g. \"3\""))
 			return
 		}
 		ifVersion = n
@@ -62,23 +61,17 @@ func (s *Server) putFieldConfig(c *gin.Context, fc FieldConfigs) {
 		return
 	}
 	if err := cfg.Validate(); err != nil {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the field configuration is not valid; nothing was changed", configIssues(err)...)
+		fail(c, err)
 		return
 	}
 	v, err := fc.Put(c.Request.Context(), conn.ID, cfg, ifVersion)
-	switch {
-	case err == nil:
-	case errors.Is(err, fieldconfig.ErrVersionMismatch):
-		cur, _ := fc.Current(conn.ID)
-		c.Header("ETag", etag(cur.Version))
-		problem(c, http.StatusPreconditionFailed, ProblemPrecond, "If-Match is not the current version; GET it again and retry")
-		return
-	case errors.Is(err, fieldconfig.ErrInvalid):
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the field configuration is not valid; nothing was changed", configIssues(err)...)
-		return
-	default:
-		s.log.Error("field config put failed", "request_id", requestID(c), "connection", conn.ID, "err", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the field configuration store could not be reached; nothing was changed")
+	if err != nil {
+		if errors.Is(err, fieldconfig.ErrVersionMismatch) {
+			// The 412 names the current version.
+			cur, _ := fc.Current(conn.ID)
+			c.Header("ETag", etag(cur.Version))
+		}
+		fail(c, storeFailed("the field configuration store could not be reached; nothing was changed", err))
 		return
 	}
 	c.Header("ETag", etag(v.Version))
@@ -86,21 +79,3 @@ func (s *Server) putFieldConfig(c *gin.Context, fc FieldConfigs) {
 }
 
 func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
-
-// configIssues turns a joined validation error into one issue per problem,
-// each naming its key ("custom_fields[1].type").
-func configIssues(err error) []schema.Issue {
-	list := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	}
-	out := make([]schema.Issue, 0, len(list))
-	for _, e := range list {
-		field, msg, ok := strings.Cut(e.Error(), ": ")
-		if !ok {
-			field, msg = "", e.Error()
-		}
-		out = append(out, schema.Issue{Code: schema.CodeInvalidValue, Field: field, Message: msg})
-	}
-	return out
-}

@@ -3,10 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -115,16 +112,16 @@ func (s *Server) getRequest(c *gin.Context) {
 	id := c.Param("request_id")
 	p := principal(c)
 	a, err := s.opts.History.Answer(c.Request.Context(), id)
-	switch {
-	case errors.Is(err, history.ErrNotFound):
-	case err != nil:
-		s.historyUnavailable(c, err)
-		return
-	case (a.App == p.Subject || p.Has(auth.ScopeAdmin)) && p.Allowed(a.Connection):
-		c.Data(http.StatusOK, a.ContentType, a.Body)
+	if err != nil {
+		fail(c, storeFailed(detailHistoryStore, err))
 		return
 	}
-	problem(c, http.StatusNotFound, ProblemNotFound, "no request "+quote(id)+" of this app within the retention window")
+	if (a.App != p.Subject && !p.Has(auth.ScopeAdmin)) || !p.Allowed(a.Connection) {
+		// Another app's answers are none, so that ids cannot be probed.
+		fail(c, history.ErrNotFound)
+		return
+	}
+	c.Data(http.StatusOK, a.ContentType, a.Body)
 }
 
 // customerHistory answers GET /v1/customers/history.
@@ -137,51 +134,42 @@ func (s *Server) customerHistory(c *gin.Context) {
 	whatsapp, ref := c.Query("whatsapp"), c.Query("ref")
 	switch {
 	case whatsapp != "" && ref != "":
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "give whatsapp or ref, not both",
-			issue(string(schema.CodeInvalidValue), "ref", "name the customer by whatsapp or by ref"))
+		fail(c, refuse(kindInvalid, "give whatsapp or ref, not both",
+			issue(schema.CodeInvalidValue, "ref", "name the customer by whatsapp or by ref")))
 		return
 	case whatsapp != "":
 		d, ok := history.NormalizeWhatsApp(whatsapp)
 		if !ok {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp is not a phone number",
-				issue(string(schema.CodeInvalidPhone), "whatsapp", "a phone number, as in a record (+86 152 6666 7780 or 8615266667780)"))
+			fail(c, refuse(kindInvalid, "whatsapp is not a phone number",
+				issue(schema.CodeInvalidPhone, "whatsapp", "a phone number, as in a record (+86 152 6666 7780 or 8615266667780)")))
 			return
 		}
 		cust.WhatsApp = d
 	case ref != "":
 		cust.Ref = ref
 	default:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "whatsapp or ref is required",
-			issue(string(schema.CodeRequired), "whatsapp", "name the customer by whatsapp or by ref"))
+		fail(c, refuse(kindInvalid, "whatsapp or ref is required",
+			issue(schema.CodeRequired, "whatsapp", "name the customer by whatsapp or by ref")))
 		return
 	}
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage),
-				issue(string(schema.CodeInvalidValue), "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c, defaultPage, maxPage)
+	if err != nil {
+		fail(c, err)
+		return
 	}
 	entries, err := s.opts.History.History(c.Request.Context(), cust)
 	if err != nil {
-		s.historyUnavailable(c, err)
+		fail(c, storeFailed(detailHistoryStore, err))
 		return
 	}
 	p := principal(c)
 	list, next, err := history.Page(entries, p.Subject, p.Has(auth.ScopeAdmin), c.Query("cursor"), limit)
 	if err != nil {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave",
-			issue(string(schema.CodeInvalidValue), "cursor", "pass next_cursor from the previous page unchanged"))
+		fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, HistoryPage{History: list, NextCursor: next})
 }
 
-func (s *Server) historyUnavailable(c *gin.Context, err error) {
-	s.log.Error("history store failed", "request_id", requestID(c), "error", err.Error())
-	c.Header("Retry-After", "5")
-	problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the history could not be read; retry later")
-}
+// detailHistoryStore is the detail of a history store that failed.
+const detailHistoryStore = "the history could not be read; retry later"

@@ -50,7 +50,7 @@ func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > s.opts.MaxBodyBytes {
 		// Do not wait for a body that will not be read.
 		c.Header("Connection", "close")
-		problem(c, http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the body is over the limit of %d bytes", s.opts.MaxBodyBytes))
+		fail(c, overLimit(s.opts.MaxBodyBytes))
 		return
 	}
 	if c.Request.Body != nil && c.Request.Body != http.NoBody {
@@ -58,10 +58,6 @@ func (s *Server) limitBody(c *gin.Context) {
 	}
 	c.Next()
 }
-
-// ProblemHeaderTooLarge is the type of the 431 answered to a request whose
-// header is over the limit.
-const ProblemHeaderTooLarge = problemBase + "header-too-large"
 
 // plain431 is what net/http writes, on the connection itself and before any
 // handler runs, when a request's header is over http.Server.MaxHeaderBytes.
@@ -107,8 +103,7 @@ func (c problemConn) CloseWrite() error {
 
 func headerTooLarge() []byte {
 	id := newID()
-	body, _ := json.Marshal(Problem{Type: ProblemHeaderTooLarge, Title: "Request header too large",
-		Status: http.StatusRequestHeaderFieldsTooLarge, Detail: "the request header is over the server's limit", RequestID: id})
+	body, _ := json.Marshal(problemFor(refuse(kindHeaderTooLarge, "the request header is over the server's limit")).problem(id))
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/problem+json\r\nContent-Length: %d\r\n%s: %s\r\nConnection: close\r\n\r\n",
 		len(body), headerRequestID, id)

@@ -13,6 +13,7 @@ import (
 	"crmgate/api/answer"
 	"crmgate/gateway"
 	"crmgate/idempotency"
+	"crmgate/schema"
 )
 
 const (
@@ -24,6 +25,10 @@ const (
 // errLeaseLost ends a request whose Idempotency-Key was taken over by a
 // retry (this request's lease had lapsed): the retry sends the rest.
 var errLeaseLost = errors.New("the Idempotency-Key was taken over by a retry of this request")
+
+// errKeyTooLong refuses an Idempotency-Key over maxIdempotencyKey.
+var errKeyTooLong = refuse(kindInvalid, "Idempotency-Key is longer than 255 characters",
+	issue(schema.CodeTooLong, headerIdempotencyKey, "at most 255 characters"))
 
 // idempotent handles the Idempotency-Key of a write request. Without a key it
 // does nothing. With one: a key already answered for the same caller, path
@@ -42,8 +47,7 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 		return func() {}, nil, true
 	}
 	if len(key) > maxIdempotencyKey {
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 255 characters",
-			issue("too_long", headerIdempotencyKey, "at most 255 characters"))
+		fail(c, errKeyTooLong)
 		return nil, nil, false
 	}
 	sub := principal(c).Subject
@@ -52,24 +56,15 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 	store := s.opts.Idempotency
 	ans, claim, err := store.Begin(c.Request.Context(), scoped, fp)
 	switch {
-	case err == nil && ans != nil:
+	case err != nil:
+		// idempotency.ErrInFlight and ErrMismatch among them.
+		fail(c, storeFailed("the Idempotency-Key could not be checked; nothing was sent, retry later", err))
+		return nil, nil, false
+	case ans != nil:
 		c.Header(headerReplayed, "true")
 		s.metrics.replays.Inc()
 		c.Data(ans.Status, ans.ContentType, ans.Body)
 		c.Abort()
-		return nil, nil, false
-	case err == nil:
-	case errors.Is(err, idempotency.ErrInFlight):
-		c.Header("Retry-After", "1")
-		problem(c, http.StatusConflict, ProblemConflict, "a request with this Idempotency-Key is still running; retry when it has answered")
-		return nil, nil, false
-	case errors.Is(err, idempotency.ErrMismatch):
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "this Idempotency-Key was used with a different request body",
-			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
-		return nil, nil, false
-	default:
-		s.log.Error("idempotency store failed", "request_id", requestID(c), "err", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the Idempotency-Key could not be checked; nothing was sent, retry later")
 		return nil, nil, false
 	}
 	// The lease is renewed while the request runs; should a retry take the

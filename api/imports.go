@@ -121,49 +121,11 @@ func transferBound(n int64) time.Duration {
 	return time.Minute + time.Duration(n>>20)*time.Second
 }
 
-// refusal is a request refused before its job starts.
-type refusal struct {
-	status int
-	typ    string
-	detail string
-	issues []schema.Issue
-}
-
-func (r *refusal) Error() string { return r.detail }
-
-func refuse(status int, typ, detail string, issues ...schema.Issue) *refusal {
-	return &refusal{status: status, typ: typ, detail: detail, issues: issues}
-}
-
+// tooLarge refuses an upload over limits.max_upload_bytes, declared or
+// found while reading: the limit this handler sets on the body.
 func (h *importsHandler) tooLarge() *refusal {
-	return refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("the upload is over the limit of %d bytes", h.o.MaxUploadBytes),
-		issue("too_large", "file", fmt.Sprintf("at most %d bytes (limits.max_upload_bytes)", h.o.MaxUploadBytes)))
-}
-
-// fileRefusal maps a jobs file error to its status.
-func fileRefusal(err error) *refusal {
-	var fe *jobs.FileError
-	row := 0
-	if errors.As(err, &fe) {
-		row = fe.Row
-	}
-	field := "file"
-	if row > 0 {
-		field = "file.row." + strconv.Itoa(row)
-	}
-	switch {
-	case errors.Is(err, jobs.ErrNotUTF8), errors.Is(err, jobs.ErrNotXLSX):
-		return refuse(http.StatusUnsupportedMediaType, ProblemMediaType, err.Error(), issue("invalid_value", field, err.Error()))
-	case errors.Is(err, jobs.ErrTooManyRows), errors.Is(err, jobs.ErrTooLarge):
-		return refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, err.Error(), issue("too_large", field, err.Error()))
-	case errors.Is(err, jobs.ErrEmpty), errors.Is(err, jobs.ErrNoHeader), errors.Is(err, jobs.ErrDuplicateHeader):
-		return refuse(http.StatusUnprocessableEntity, ProblemValidation, err.Error(), issue("invalid_value", field, err.Error()))
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil
-	}
-	return refuse(http.StatusBadRequest, ProblemMalformed, "the upload could not be read: "+err.Error())
+	return refuse(kindTooLarge, fmt.Sprintf("the upload is over the limit of %d bytes", h.o.MaxUploadBytes),
+		issue(schema.CodeTooLarge, "file", fmt.Sprintf("at most %d bytes (limits.max_upload_bytes)", h.o.MaxUploadBytes)))
 }
 
 func (h *importsHandler) create(c *gin.Context) {
@@ -173,8 +135,7 @@ func (h *importsHandler) create(c *gin.Context) {
 	_ = rc.SetWriteDeadline(time.Now().Add(transferBound(req.ContentLength)))
 	if req.ContentLength > h.o.MaxUploadBytes {
 		c.Header("Connection", "close")
-		r := h.tooLarge()
-		problem(c, r.status, r.typ, r.detail, r.issues...)
+		fail(c, h.tooLarge())
 		return
 	}
 	req.Body = http.MaxBytesReader(c.Writer, req.Body, h.o.MaxUploadBytes)
@@ -191,22 +152,18 @@ func (h *importsHandler) create(c *gin.Context) {
 	case mt == "multipart/form-data":
 		b, err = h.fromMultipart(c, fp)
 	default:
-		err = refuse(http.StatusUnsupportedMediaType, ProblemMediaType, "send the job as application/json (options and customers) or multipart/form-data (options and file)")
+		err = refuse(kindMediaType, "send the job as application/json (options and customers) or multipart/form-data (options and file)")
 	}
-	if err != nil {
-		var r *refusal
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			r = h.tooLarge()
-		case errors.As(err, &r):
-		default:
-			r = fileRefusal(err)
-			if r == nil {
-				r = h.tooLarge()
-			}
-		}
-		problem(c, r.status, r.typ, r.detail, r.issues...)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+	case errors.Is(err, errAnswered):
+		return
+	case errors.As(err, &mbe):
+		fail(c, h.tooLarge())
+		return
+	default:
+		fail(c, readFailed("the upload", err))
 		return
 	}
 	h.commit(c, b, hex.EncodeToString(fp.Sum(nil)))
@@ -224,8 +181,7 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 	}
 	if len(key) > maxIdempotencyKey {
 		b.Abort()
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "Idempotency-Key is longer than 255 characters",
-			issue("too_long", headerIdempotencyKey, "at most 255 characters"))
+		fail(c, errKeyTooLong)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
@@ -233,7 +189,12 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 	scoped := principal(c).Subject + "\x00" + importsPath + "\x00" + key
 	ans, claim, err := store.Begin(ctx, scoped, fp)
 	switch {
-	case err == nil && ans != nil:
+	case err != nil:
+		// idempotency.ErrInFlight and ErrMismatch among them.
+		b.Abort()
+		fail(c, storeFailed("the Idempotency-Key could not be checked; no job was created, retry later", err))
+		return
+	case ans != nil:
 		b.Abort()
 		var j struct {
 			ID string `json:"id"`
@@ -243,22 +204,6 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 		}
 		c.Header(headerReplayed, "true")
 		c.Data(ans.Status, ans.ContentType, ans.Body)
-		return
-	case err == nil:
-	case errors.Is(err, idempotency.ErrInFlight):
-		b.Abort()
-		c.Header("Retry-After", "1")
-		problem(c, http.StatusConflict, ProblemConflict, "a request with this Idempotency-Key is still running; retry when it has answered")
-		return
-	case errors.Is(err, idempotency.ErrMismatch):
-		b.Abort()
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "this Idempotency-Key was used with a different request body",
-			issue("invalid_value", headerIdempotencyKey, "use a new key for a new request"))
-		return
-	default:
-		b.Abort()
-		h.s.log.Error("idempotency store failed", "request_id", requestID(c), "error", err.Error())
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the Idempotency-Key could not be checked; no job was created, retry later")
 		return
 	}
 	job, err := b.Commit(ctx, b.Skipped)
@@ -277,8 +222,7 @@ func (h *importsHandler) commit(c *gin.Context, b *jobs.Builder, fp string) {
 
 func (h *importsHandler) answerJob(c *gin.Context, job *jobs.Job, err error) {
 	if err != nil {
-		h.s.log.Error("import job not created", "request_id", requestID(c), "error", err.Error())
-		problem(c, http.StatusInternalServerError, ProblemInternal, "the import job could not be created; quote the request_id to support")
+		fail(c, err)
 		return
 	}
 	c.Header("Location", importsPath+"/"+job.ID)
@@ -298,18 +242,16 @@ func (h *importsHandler) spec(c *gin.Context, o ImportOptions) (jobs.Spec, error
 	switch mode {
 	case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
 	default:
-		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemValidation, "mode must be merge, replace or keep_existing",
-			issue("invalid_option", "mode", "mode must be merge, replace or keep_existing, not "+quote(o.Mode)))
+		return jobs.Spec{}, modeRefusal(o.Mode)
 	}
 	if !containsString(conn.Provider.Modes(), mode) {
-		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemUnsupported,
+		return jobs.Spec{}, refuse(kindUnsupported,
 			fmt.Sprintf("mode %q is not honoured by this %s connection (%s)", mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", ")),
-			issue("invalid_option", "mode", "a mode this connection honours"))
+			issue(schema.CodeInvalidOption, "mode", "a mode this connection honours"))
 	}
 	region, err := schema.ParseRegion(o.DefaultRegion)
 	if err != nil {
-		return jobs.Spec{}, refuse(http.StatusUnprocessableEntity, ProblemValidation, "default_region is not an ISO 3166-1 alpha-2 region",
-			issue("invalid_option", "default_region", err.Error()))
+		return jobs.Spec{}, err
 	}
 	return jobs.Spec{Connection: conn, CreatedBy: principal(c).Subject, Mode: mode, Strict: o.Strict, StrictOwner: o.StrictOwner,
 		DryRun: o.DryRun, Dedupe: o.Dedupe == nil || *o.Dedupe, DefaultRegion: region, Mapping: o.Mapping}, nil
@@ -324,8 +266,8 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// errAnswered: the problem is already written.
-var errAnswered = refuse(0, "", "answered")
+// errAnswered: the problem is already written (by Server.Connection).
+var errAnswered = errors.New("api: the problem is already answered")
 
 // fromJSON spools the JSON body (hashing it for the Idempotency-Key), reads
 // its options, then streams its customers into a job.
@@ -345,17 +287,13 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	defer func() { _ = f.Close() }()
 	opts, found, err := readJSONOptions(f)
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
+		return nil, notJSON("the body", err)
 	}
 	if !found {
-		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is required",
-			issue("required", "customers", "an array of canonical customers is required"))
+		return nil, errNoCustomers
 	}
 	sp2, err := h.spec(c, opts)
 	if err != nil {
-		if err == errAnswered {
-			c.Abort()
-		}
 		return nil, err
 	}
 	sp2.Source = jobs.Source{Kind: jobs.KindJSON}
@@ -386,16 +324,16 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 			v, err := dec.ReadValue()
 			if err != nil {
 				b.Abort()
-				return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON: "+err.Error())
+				return nil, notJSON("the body", err)
 			}
 			if b.Rows() >= h.o.MaxJobRows {
 				b.Abort()
-				return nil, refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("more than %d records (limits.max_job_rows)", h.o.MaxJobRows),
-					issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
+				return nil, refuse(kindTooLarge, fmt.Sprintf("more than %d records (limits.max_job_rows)", h.o.MaxJobRows),
+					issue(schema.CodeBatchTooLarge, "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
 			}
 			it := jobs.Item{Record: bytes.Clone(v), Cells: nil}
 			if v.Kind() != '{' {
-				it.Errors = []schema.Issue{issue(string(schema.CodeInvalidValue), "", "a customer is a JSON object")}
+				it.Errors = []schema.Issue{issue(schema.CodeInvalidValue, "", "a customer is a JSON object")}
 			}
 			b.Add(it)
 		}
@@ -403,7 +341,7 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	}
 	if b.Rows() == 0 {
 		b.Abort()
-		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
+		return nil, errEmptyCustomers
 	}
 	return b, nil
 }
@@ -419,7 +357,7 @@ func readJSONOptions(r io.Reader) (ImportOptions, bool, error) {
 		return o, false, errEmptyBody
 	}
 	if tok.Kind() != '{' {
-		return o, false, errors.New("the body must be a JSON object")
+		return o, false, errNotObject
 	}
 	var opts bytes.Buffer
 	opts.WriteByte('{')
@@ -473,7 +411,7 @@ func readJSONOptions(r io.Reader) (ImportOptions, bool, error) {
 func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Builder, error) {
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the multipart body could not be read: "+err.Error())
+		return nil, readFailed("the multipart body", err)
 	}
 	var (
 		opts     []byte
@@ -496,11 +434,11 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 		switch part.FormName() {
 		case "options":
 			if opts != nil {
-				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the options part appears twice", issue("invalid_value", "options", "one options part"))
+				return nil, refuse(kindInvalid, "the options part appears twice", issue(schema.CodeInvalidValue, "options", "one options part"))
 			}
 			if pct := part.Header.Get("Content-Type"); pct != "" {
 				if mt, _, _ := mime.ParseMediaType(pct); mt != "application/json" {
-					return nil, refuse(http.StatusUnsupportedMediaType, ProblemMediaType, "the options part is JSON (Content-Type: application/json or none)")
+					return nil, refuse(kindMediaType, "the options part is JSON (Content-Type: application/json or none)")
 				}
 			}
 			opts, err = io.ReadAll(io.LimitReader(part, maxOptionsBytes+1))
@@ -508,14 +446,14 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 				return nil, err
 			}
 			if len(opts) > maxOptionsBytes {
-				return nil, refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, "the options part is over 1 MiB")
+				return nil, refuse(kindTooLarge, "the options part is over 1 MiB")
 			}
 			fp.Write([]byte("options\x00"))
 			fp.Write(opts)
 			fp.Write([]byte{0})
 		case "file":
 			if sp != nil {
-				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part appears twice", issue("invalid_value", "file", "one file per job"))
+				return nil, refuse(kindInvalid, "the file part appears twice", issue(schema.CodeInvalidValue, "file", "one file per job"))
 			}
 			name, ct = part.FileName(), part.Header.Get("Content-Type")
 			fp.Write([]byte("file\x00" + name + "\x00"))
@@ -527,24 +465,21 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 				return nil, err
 			}
 		default:
-			return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "unknown part "+quote(part.FormName()),
-				issue(string(schema.CodeUnknownField), part.FormName(), "the parts are options and file"))
+			return nil, refuse(kindInvalid, "unknown part "+quote(part.FormName()),
+				issue(schema.CodeUnknownField, part.FormName(), "the parts are options and file"))
 		}
 	}
 	if sp == nil {
-		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part is required", issue("required", "file", "a CSV or XLSX file"))
+		return nil, refuse(kindInvalid, "the file part is required", issue(schema.CodeRequired, "file", "a CSV or XLSX file"))
 	}
 	var o ImportOptions
 	if len(opts) > 0 {
 		if err := decodeStrict(opts, &o); err != nil {
-			return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the options part is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
+			return nil, notJSON("the options part", err)
 		}
 	}
 	spec, err := h.spec(c, o)
 	if err != nil {
-		if err == errAnswered {
-			c.Abort()
-		}
 		return nil, err
 	}
 	kind := jobs.DetectKind(name, ct, sp.Head())
@@ -555,14 +490,6 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 	defer func() { _ = r.Close() }()
 	m, err := jobs.NewMapping(r.Header(), o.Mapping, spec.Connection.Rules().Config().CustomFields)
 	if err != nil {
-		var me *jobs.MappingError
-		if errors.As(err, &me) {
-			issues := make([]schema.Issue, len(me.Problems))
-			for i, p := range me.Problems {
-				issues[i] = issue("invalid_mapping", "mapping", p)
-			}
-			return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the column mapping cannot work", issues...)
-		}
 		return nil, err
 	}
 	spec.Source = jobs.Source{Kind: r.Kind(), Name: filepath.Base(name)}
@@ -597,13 +524,18 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 // (unless admin) or none; 403 for a job of a connection the token lacks.
 func (h *importsHandler) visible(c *gin.Context) (*jobs.Job, bool) {
 	job, err := h.o.Engine.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, storeFailed("the import job could not be read; retry later", err))
+		return nil, false
+	}
 	p := principal(c)
-	if err != nil || (job.CreatedBy != p.Subject && !p.Has(auth.ScopeAdmin)) {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no import job "+quote(c.Param("id")))
+	if job.CreatedBy != p.Subject && !p.Has(auth.ScopeAdmin) {
+		// Told apart from none by nothing, so that ids cannot be probed.
+		fail(c, jobs.ErrNotFound)
 		return nil, false
 	}
 	if !p.Allowed(job.Connection) {
-		problem(c, http.StatusForbidden, ProblemForbidden, "the token is not allowed the connection "+quote(job.Connection))
+		fail(c, notAllowed(job.Connection))
 		return nil, false
 	}
 	return job, true
@@ -613,23 +545,6 @@ func (h *importsHandler) get(c *gin.Context) {
 	if job, ok := h.visible(c); ok {
 		c.JSON(http.StatusOK, job)
 	}
-}
-
-func pageLimit(c *gin.Context) (int, bool) {
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, fmt.Sprintf("limit must be 1 to %d", maxPage), issue("invalid_value", "limit", fmt.Sprintf("limit must be a whole number from 1 to %d", maxPage)))
-			return 0, false
-		}
-		limit = n
-	}
-	return limit, true
-}
-
-func badCursor(c *gin.Context) {
-	problem(c, http.StatusUnprocessableEntity, ProblemValidation, "cursor is not one this endpoint gave", issue("invalid_value", "cursor", "pass next_cursor from the previous page unchanged"))
 }
 
 func (h *importsHandler) list(c *gin.Context) {
@@ -649,25 +564,26 @@ func (h *importsHandler) list(c *gin.Context) {
 	case "", jobs.StatusQueued, jobs.StatusRunning, jobs.StatusCompleted, jobs.StatusCanceled, jobs.StatusFailed:
 		f.Status = st
 	default:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "status must be queued, running, completed, canceled or failed",
-			issue("invalid_option", "status", "queued, running, completed, canceled or failed"))
+		fail(c, refuse(kindInvalid, "status must be queued, running, completed, canceled or failed",
+			issue(schema.CodeInvalidOption, "status", "queued, running, completed, canceled or failed")))
 		return
 	}
-	limit, ok := pageLimit(c)
-	if !ok {
+	limit, err := pageLimit(c, defaultPage, maxPage)
+	if err != nil {
+		fail(c, err)
 		return
 	}
 	f.Limit = limit
 	if cur := c.Query("cursor"); cur != "" {
 		if !strings.HasPrefix(cur, "imp_") {
-			badCursor(c)
+			fail(c, errBadCursor)
 			return
 		}
 		f.After = cur
 	}
 	list, more, err := h.o.Engine.List(c.Request.Context(), f)
 	if err != nil {
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the import jobs could not be listed; retry later")
+		fail(c, storeFailed("the import jobs could not be listed; retry later", err))
 		return
 	}
 	page := ImportJobPage{Jobs: list}
@@ -712,30 +628,31 @@ func (h *importsHandler) results(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit, ok := pageLimit(c)
-	if !ok {
+	limit, err := pageLimit(c, defaultPage, maxPage)
+	if err != nil {
+		fail(c, err)
 		return
 	}
 	status := answer.Status(c.Query("status"))
 	switch status {
 	case "", answer.StatusSucceeded, answer.StatusFailed, answer.StatusUnknown, answer.StatusValid:
 	default:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "status must be succeeded, failed, unknown or valid",
-			issue("invalid_option", "status", "succeeded, failed, unknown or valid"))
+		fail(c, refuse(kindInvalid, "status must be succeeded, failed, unknown or valid",
+			issue(schema.CodeInvalidOption, "status", "succeeded, failed, unknown or valid")))
 		return
 	}
 	from := 0
 	if cur := c.Query("cursor"); cur != "" {
 		n, err := decodeCursor(cur)
 		if err != nil {
-			badCursor(c)
+			fail(c, errBadCursor)
 			return
 		}
 		from = n
 	}
 	page := ImportResultPage{Results: []jobs.Result{}}
 	next := -1
-	err := h.eachRow(c.Request.Context(), job, from, func(it jobs.Item, r *jobs.Result) bool {
+	err = h.eachRow(c.Request.Context(), job, from, func(it jobs.Item, r *jobs.Result) bool {
 		if r == nil {
 			// Not answered yet: the page ends here, the cursor resumes here.
 			next = it.Index
@@ -751,7 +668,7 @@ func (h *importsHandler) results(c *gin.Context) {
 		return true
 	})
 	if err != nil {
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the results could not be read; retry later")
+		fail(c, storeFailed("the results could not be read; retry later", err))
 		return
 	}
 	if next >= 0 {
@@ -775,7 +692,7 @@ func (h *importsHandler) report(c *gin.Context) {
 	case "xlsx":
 		kind = jobs.KindXLSX
 	default:
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "format must be csv or xlsx", issue("invalid_option", "format", "csv or xlsx"))
+		fail(c, refuse(kindInvalid, "format must be csv or xlsx", issue(schema.CodeInvalidOption, "format", "csv or xlsx")))
 		return
 	}
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(transferBound(int64(job.Total) * 512)))
@@ -824,15 +741,17 @@ func (h *importsHandler) cancel(c *gin.Context) {
 	if !ok {
 		return
 	}
-	job, err := h.o.Engine.Cancel(c.Request.Context(), job.ID)
-	switch {
-	case errors.Is(err, jobs.ErrEnded):
-		problem(c, http.StatusConflict, ProblemConflict, "the import job has already ended ("+string(job.Status)+")")
-	case err != nil:
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the import job could not be canceled; retry later")
-	default:
-		c.JSON(http.StatusOK, job)
+	if job.Status.Ended() {
+		fail(c, refuse(kindConflict, "the import job has already ended ("+string(job.Status)+")"))
+		return
 	}
+	// A job that ends meanwhile is still jobs.ErrEnded.
+	job, err := h.o.Engine.Cancel(c.Request.Context(), job.ID)
+	if err != nil {
+		fail(c, storeFailed("the import job could not be canceled; retry later", err))
+		return
+	}
+	c.JSON(http.StatusOK, job)
 }
 
 func (h *importsHandler) retry(c *gin.Context) {
@@ -841,15 +760,14 @@ func (h *importsHandler) retry(c *gin.Context) {
 		return
 	}
 	if !job.Status.Ended() {
-		problem(c, http.StatusConflict, ProblemConflict, "the import job is still "+string(job.Status)+"; retry it once it has ended")
+		fail(c, refuse(kindConflict, "the import job is still "+string(job.Status)+"; retry it once it has ended"))
 		return
 	}
 	spec, err := h.spec(c, ImportOptions{Connection: job.Connection, Mode: job.Mode, Strict: job.Strict, StrictOwner: job.StrictOwner,
 		DryRun: job.DryRun, DefaultRegion: job.DefaultRegion})
 	if err != nil {
-		var r *refusal
-		if errors.As(err, &r) && err != errAnswered {
-			problem(c, r.status, r.typ, r.detail, r.issues...)
+		if !errors.Is(err, errAnswered) {
+			fail(c, err)
 		}
 		return
 	}
@@ -866,12 +784,12 @@ func (h *importsHandler) retry(c *gin.Context) {
 	})
 	if err != nil {
 		b.Abort()
-		problem(c, http.StatusServiceUnavailable, ProblemUnavailable, "the import job could not be read; retry later")
+		fail(c, storeFailed("the import job could not be read; retry later", err))
 		return
 	}
 	if b.Rows() == 0 {
 		b.Abort()
-		problem(c, http.StatusUnprocessableEntity, ProblemValidation, "the import job has no row to retry (unknown, or failed with provider_unavailable or record_busy)")
+		fail(c, refuse(kindInvalid, "the import job has no row to retry (unknown, or failed with provider_unavailable or record_busy)"))
 		return
 	}
 	created, err := b.Commit(c.Request.Context(), 0)

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,16 +15,13 @@ func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		problem(c, http.StatusUnauthorized, ProblemUnauth, "an Authorization: Bearer <JWT> header is required")
+		fail(c, refuse(kindUnauthorized, "an Authorization: Bearer <JWT> header is required"))
 		return
 	}
 	p, err := s.verifier.Verify(strings.TrimSpace(token))
 	if err != nil {
-		detail := "the token was refused"
-		if errors.Is(err, auth.ErrInvalidToken) {
-			detail = err.Error()
-		}
-		problem(c, http.StatusUnauthorized, ProblemUnauth, detail)
+		// Every refusal wraps auth.ErrInvalidToken.
+		fail(c, err)
 		return
 	}
 	c.Set(ctxPrincipal, p)
@@ -37,7 +32,7 @@ func (s *Server) authenticate(c *gin.Context) {
 func require(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !principal(c).Has(scope) {
-			problem(c, http.StatusForbidden, ProblemForbidden, "the token lacks the scope "+scope)
+			fail(c, refuse(kindForbidden, "the token lacks the scope "+scope))
 			return
 		}
 		c.Next()

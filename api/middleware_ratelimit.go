@@ -2,7 +2,6 @@ package api
 
 import (
 	"math"
-	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -27,10 +26,10 @@ func (s *Server) rateLimit(c *gin.Context) {
 	c.Header("X-RateLimit-Limit", strconv.Itoa(res.Limit))
 	c.Header("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
 	if !res.Allowed {
-		secs := int(math.Ceil(res.RetryAfter.Seconds()))
-		c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
 		s.metrics.limited.Inc()
-		problem(c, http.StatusTooManyRequests, ProblemRateLimited, "this app's request rate limit is spent; retry after the Retry-After seconds")
+		r := refuse(kindRateLimited, "this app's request rate limit is spent; retry after the Retry-After seconds")
+		r.retryAfter = max(int(math.Ceil(res.RetryAfter.Seconds())), 1)
+		fail(c, r)
 		return
 	}
 	c.Next()

@@ -85,16 +85,7 @@ func TestImportLogLine(t *testing.T) {
 	if w := do(t, s, call{path: "/v1/customers", ctype: "application/json", token: token(t, nil, nil, nil), body: strings.NewReader(body)}); w.Code != 200 {
 		t.Fatalf("status %d %s", w.Code, w.Body)
 	}
-	var found map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		var v map[string]any
-		if err := json.Unmarshal([]byte(l), &v); err != nil {
-			t.Fatalf("log %q: %v", l, err)
-		}
-		if v["msg"] == "import" {
-			found = v
-		}
-	}
+	found := logLine(t, &buf, "import")
 	if found == nil {
 		t.Fatalf("no import line in %s", buf.String())
 	}
@@ -103,6 +94,23 @@ func TestImportLogLine(t *testing.T) {
 		found["unknown"] != float64(0) || len(traces) != 2 || traces[0] == traces[1] || found["duration_ms"] == nil {
 		t.Fatalf("import line %v", found)
 	}
+}
+
+// logLine is the last line of a JSON log whose msg is msg (nil: none); every
+// line must be one JSON object.
+func logLine(t *testing.T, buf *bytes.Buffer, msg string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("log %q: %v", l, err)
+		}
+		if v["msg"] == msg {
+			found = v
+		}
+	}
+	return found
 }
 
 // The metrics fed by imports: validation errors by code, an idempotency

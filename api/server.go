@@ -6,6 +6,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 	"crmgate/sandbox"
+	"crmgate/schema"
 	"crmgate/telemetry"
 )
 
@@ -138,10 +140,10 @@ func New(o Options) *Server {
 	}
 	r.Use(s.recoverer, s.logRequests, s.metrics.middleware, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no such path: "+c.Request.URL.Path)
+		fail(c, refuse(kindNotFound, "no such path: "+c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		problem(c, http.StatusMethodNotAllowed, ProblemMalformed, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+		fail(c, refuse(kindMethod, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path))
 	})
 
 	r.GET("/healthz", s.healthz)
@@ -197,13 +199,15 @@ func (s *Server) recoverer(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("panic", "request_id", requestID(c), "path", c.Request.URL.Path, "panic", v)
-			problem(c, http.StatusInternalServerError, ProblemInternal, "the request could not be processed; quote the request_id to support")
+			fail(c, fmt.Errorf("api: panic: %v", v))
 		}
 	}()
 	c.Next()
 }
 
 // logRequests logs one line per request: no bodies, no headers, no secrets.
+// A request answered with a problem (fail) logs the error behind it, its
+// whole chain, at level error when the gateway or a dependency failed (5xx).
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
@@ -215,8 +219,17 @@ func (s *Server) logRequests(c *gin.Context) {
 	if path == "" {
 		path = c.Request.URL.Path // no route matched: the path asked for
 	}
-	s.log.Info("request", "request_id", requestID(c), "method", c.Request.Method, "path", path,
-		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "app", sub)
+	status := c.Writer.Status()
+	attrs := []any{"request_id", requestID(c), "method", c.Request.Method, "path", path,
+		"status", status, "duration_ms", time.Since(start).Milliseconds(), "app", sub}
+	level := slog.LevelInfo
+	if last := c.Errors.Last(); last != nil {
+		attrs = append(attrs, "err", last.Err.Error())
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+	}
+	s.log.Log(c.Request.Context(), level, "request", attrs...)
 }
 
 // Connection resolves the connection a request names for the caller, writing
@@ -229,21 +242,27 @@ func (s *Server) Connection(c *gin.Context, id string) (*gateway.Connection, boo
 		if !p.All() && len(p.Connections) == 1 {
 			id = p.Connections[0]
 		} else {
-			problem(c, http.StatusUnprocessableEntity, ProblemValidation, "name the connection (\"connection\" in the body or query)",
-				issue("required", "connection", "connection is required unless the token allows exactly one connection"))
+			fail(c, refuse(kindInvalid, "name the connection (\"connection\" in the body or query)",
+				issue(schema.CodeRequired, "connection", "connection is required unless the token allows exactly one connection")))
 			return nil, false
 		}
 	}
 	if !p.Allowed(id) {
-		problem(c, http.StatusForbidden, ProblemForbidden, "the token is not allowed the connection "+quote(id))
+		fail(c, notAllowed(id))
 		return nil, false
 	}
 	conn, ok := s.conns[id]
 	if !ok {
-		problem(c, http.StatusNotFound, ProblemNotFound, "no connection "+quote(id))
+		fail(c, refuse(kindNotFound, "no connection "+quote(id)))
 		return nil, false
 	}
 	return conn, true
+}
+
+// notAllowed refuses a connection the token is not allowed (whether or not
+// it exists).
+func notAllowed(id string) error {
+	return refuse(kindForbidden, "the token is not allowed the connection "+quote(id))
 }
 
 // Connections lists the configured connections in configuration order.

@@ -236,6 +236,9 @@ func expectProblem(t *testing.T, r apptest.Reply, status int) problemBody {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("Content-Type %q, want application/problem+json", ct)
 	}
+	if !json.Valid(r.Body) {
+		t.Errorf("the problem is not one JSON document: %s", r.Body)
+	}
 	var p problemBody
 	r.Decode(t, &p)
 	if p.Status != status {

@@ -93,14 +93,16 @@ func isIPv4Compatible(ip netip.Addr) bool {
 	return true
 }
 
-// CheckURL refuses, with an error wrapping ErrInvalid that says why, a
-// subscription URL that is not absolute http(s), has userinfo, a bad port,
-// a host written as a number in a form other than a dotted quad (127.1,
-// 0x7f000001), a host that does not resolve, or one any of whose addresses
-// is not allowed.
+// CheckURL refuses, with an error wrapping ErrInvalid and the Problems (one,
+// on url) that say why, a subscription URL that is not absolute http(s), has
+// userinfo, a bad port, a host written as a number in a form other than a
+// dotted quad (127.1, 0x7f000001), a host that does not resolve, or one any
+// of whose addresses is not allowed.
 func (d Destinations) CheckURL(ctx context.Context, raw string) error {
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: url: %s", ErrInvalid, fmt.Sprintf(format, a...))
+		var ps Problems
+		ps.Add("url", format, a...)
+		return invalid(ps)
 	}
 	if raw == "" {
 		return bad("required")

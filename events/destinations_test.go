@@ -205,6 +205,10 @@ func TestCheckURL(t *testing.T) {
 			t.Errorf("%s: %v, want allowed", tt.url, err)
 		case tt.want != "" && (!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: %v, want ErrInvalid saying %q", tt.url, err, tt.want)
+		case tt.want != "":
+			if ps := (Problems{}); !errors.As(err, &ps) || len(ps) != 1 || ps[0].Key != "url" || !strings.Contains(ps[0].Message, tt.want) {
+				t.Errorf("%s: problems %+v, want one on url saying %q", tt.url, ps, tt.want)
+			}
 		}
 	}
 

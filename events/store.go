@@ -3,9 +3,11 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"crmgate/internal/keyed"
 	"crmgate/redisclient"
 )
 
@@ -17,9 +19,18 @@ var (
 	// ErrNotFound is wrapped when a subscription or a failed event does not exist.
 	ErrNotFound = errors.New("events: not found")
 	// ErrInvalid is wrapped when a subscription to create is not acceptable
-	// (bad URL, unknown event type).
+	// (bad URL, unknown event type), together with the Problems that say
+	// why, each naming its key (url, types, connections).
 	ErrInvalid = errors.New("events: invalid subscription")
 )
+
+// Problems is every reason a subscription is not acceptable, each naming
+// the key of the subscription it is about: take it back from an error
+// wrapping ErrInvalid with errors.As.
+type Problems = keyed.Problems
+
+// invalid is the error of a subscription refused for ps.
+func invalid(ps Problems) error { return fmt.Errorf("%w: %w", ErrInvalid, ps) }
 
 // Defaults and bounds of the stores.
 const (

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"sort"
@@ -43,8 +42,8 @@ type Failure struct {
 // them. Implementations: NewMemorySubscriptions and NewRedisSubscriptions.
 type SubscriptionStore interface {
 	// Create validates s (URL absolute http or https without userinfo; each
-	// type one of Types; otherwise an error wrapping ErrInvalid; where the URL
-	// leads is Destinations' business), assigns ID and
+	// type one of Types; otherwise an error wrapping ErrInvalid and the
+	// Problems; where the URL leads is Destinations' business), assigns ID and
 	// CreatedAt (ignoring what s had) and stores it. The signing secret
 	// ("whsec_" + base64 of 32 random bytes) is returned here only.
 	Create(ctx context.Context, s Subscription) (created Subscription, secret string, err error)
@@ -112,27 +111,27 @@ func newSubscriptionID() string {
 
 // prepare validates s and fills the fields Create assigns.
 func prepare(s Subscription, now time.Time) (Subscription, string, error) {
-	var errs []error
+	var ps Problems
 	u, err := url.Parse(s.URL)
 	if s.URL == "" {
-		errs = append(errs, errors.New("url: required"))
+		ps.Add("url", "required")
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url: %q is not an absolute http(s) URL", s.URL))
+		ps.Add("url", "%q is not an absolute http(s) URL", s.URL)
 	} else if u.User != nil {
-		errs = append(errs, errors.New("url: userinfo (user:password@) is not allowed in a subscription URL"))
+		ps.Add("url", "userinfo (user:password@) is not allowed in a subscription URL")
 	}
 	for _, t := range s.Types {
 		if !slices.Contains(Types, t) {
-			errs = append(errs, fmt.Errorf("types: unknown event type %q", t))
+			ps.Add("types", "unknown event type %q", t)
 		}
 	}
 	for _, c := range s.Connections {
 		if c == "" {
-			errs = append(errs, errors.New("connections: empty connection id"))
+			ps.Add("connections", "empty connection id")
 		}
 	}
-	if len(errs) > 0 {
-		return Subscription{}, "", fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+	if len(ps) > 0 {
+		return Subscription{}, "", invalid(ps)
 	}
 	secret, err := NewSecret()
 	if err != nil {

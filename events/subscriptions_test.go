@@ -77,6 +77,9 @@ func runSubscriptionConformance(t *testing.T, newBackend backend) {
 			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) || secret != "" {
 				t.Errorf("%s: err = %v, want ErrInvalid with %q", tt.name, err, tt.want)
 			}
+			if ps := (Problems{}); !errors.As(err, &ps) || len(ps) != 1 || !strings.Contains(ps[0].Error(), tt.want) {
+				t.Errorf("%s: problems %+v, want one saying %q", tt.name, ps, tt.want)
+			}
 		}
 		if got, _ := subs.List(ctx); len(got) != 0 {
 			t.Fatalf("invalid subscriptions were stored: %+v", got)

@@ -373,7 +373,9 @@ func (c *Cache) Healthy() (ok bool, detail string) {
 	var problems []string
 	switch {
 	case c.storeErr != nil:
-		problems = append(problems, fmt.Sprintf("store unreachable since %s (%v)", c.failSince.UTC().Format(time.RFC3339), c.storeErr))
+		// The error itself is logged (reached): it names this package's
+		// operations, not words for whoever reads /readyz.
+		problems = append(problems, "store unreachable since "+c.failSince.UTC().Format(time.RFC3339))
 	case !c.loaded:
 		problems = append(problems, "store not reached yet")
 	}

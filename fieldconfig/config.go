@@ -6,10 +6,10 @@ package fieldconfig
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
+	"crmgate/internal/keyed"
 	"crmgate/schema"
 )
 
@@ -83,12 +83,23 @@ func (f *CustomField) Key() string {
 	return f.Name
 }
 
-// Validate reports every problem of the document at once, each naming its key.
+// Problem is one problem of a field configuration: the key it is about
+// ("custom_fields[1].type") and what is wrong there, in words for the person
+// who wrote the document.
+type Problem = keyed.Problem
+
+// Problems is every problem of a field configuration, in document order. It
+// is the error Config.Validate returns, also when a Store wraps it in
+// ErrInvalid: take it back with errors.As to show each problem on its own.
+type Problems = keyed.Problems
+
+// Validate reports every problem of the document at once: nil, or a
+// Problems naming each problem's key.
 func (c *Config) Validate() error {
-	var errs []error
+	var ps Problems
 	for i, r := range c.Required {
 		if !slices.Contains(schema.Fields, r) && c.custom(r) == nil {
-			errs = append(errs, fmt.Errorf("required[%d]: %q is neither a canonical field nor a configured custom field", i, r))
+			ps.Add(fmt.Sprintf("required[%d]", i), "%q is neither a canonical field nor a configured custom field", r)
 		}
 	}
 	for _, list := range []struct {
@@ -97,11 +108,12 @@ func (c *Config) Validate() error {
 	}{{"stages", c.Stages}, {"sources", c.Sources}, {"languages", c.Languages}} {
 		seen := map[string]bool{}
 		for i, o := range list.opts {
+			at := fmt.Sprintf("%s[%d].label", list.key, i)
 			switch {
 			case o.Label == "":
-				errs = append(errs, fmt.Errorf("%s[%d].label: must not be empty", list.key, i))
+				ps.Add(at, "must not be empty")
 			case seen[o.Label]:
-				errs = append(errs, fmt.Errorf("%s[%d].label: %q is listed twice", list.key, i, o.Label))
+				ps.Add(at, "%q is listed twice", o.Label)
 			}
 			seen[o.Label] = true
 		}
@@ -111,25 +123,25 @@ func (c *Config) Validate() error {
 		at := fmt.Sprintf("custom_fields[%d]", i)
 		switch {
 		case f.Name == "":
-			errs = append(errs, fmt.Errorf("%s.name: must not be empty", at))
+			ps.Add(at+".name", "must not be empty")
 		case names[f.Name]:
-			errs = append(errs, fmt.Errorf("%s.name: %q is listed twice", at, f.Name))
+			ps.Add(at+".name", "%q is listed twice", f.Name)
 		}
 		names[f.Name] = true
 		if !slices.Contains(Types, f.Type) {
-			errs = append(errs, fmt.Errorf("%s.type: %q is not one of %v", at, f.Type, Types))
+			ps.Add(at+".type", "%q is not one of %v", f.Type, Types)
 		}
 		if f.MaxLength < 0 {
-			errs = append(errs, fmt.Errorf("%s.max_length: must not be negative", at))
+			ps.Add(at+".max_length", "must not be negative")
 		}
 		if f.Format != "" && f.Type != TypeDate {
-			errs = append(errs, fmt.Errorf("%s.format: only date fields take a format", at))
+			ps.Add(at+".format", "only date fields take a format")
 		}
 		if (f.Type == TypeSingleSelect || f.Type == TypeMultiSelect) && len(f.Options) == 0 {
-			errs = append(errs, fmt.Errorf("%s.options: a %s field needs its options", at, f.Type))
+			ps.Add(at+".options", "a %s field needs its options", f.Type)
 		}
 	}
-	return errors.Join(errs...)
+	return ps.Err()
 }
 
 func (c *Config) custom(name string) *CustomField {

@@ -1,9 +1,12 @@
 package fieldconfig
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -303,7 +306,7 @@ func TestCompileRejectsInvalid(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  Config
-		want []string // substrings of the error, each a key
+		want []string // the keys of the problems, in order
 	}{
 		{"unknown required", Config{Required: []string{"nickname"}}, []string{"required[0]"}},
 		{"empty and duplicate labels", Config{Stages: []Option{{Label: ""}}, Sources: []Option{{Label: "a"}, {Label: "a"}}},
@@ -327,7 +330,42 @@ func TestCompileRejectsInvalid(t *testing.T) {
 					t.Errorf("error %q does not name %s", err, w)
 				}
 			}
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("error %q is not a Problems", err)
+			}
+			keys := make([]string, len(ps))
+			for i, p := range ps {
+				keys[i] = p.Key
+				if p.Message == "" || strings.Contains(p.Message, p.Key) {
+					t.Errorf("problem %+v: the message repeats the key or is empty", p)
+				}
+			}
+			if !slices.Equal(keys, tt.want) {
+				t.Errorf("problem keys %q, want %q", keys, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q spans lines", err)
+			}
 		})
+	}
+}
+
+// A Store refuses an invalid document with ErrInvalid, and the problems
+// travel with it: the API lists them without parsing the message.
+func TestStoreInvalidCarriesProblems(t *testing.T) {
+	t.Parallel()
+	_, err := NewMemory().Put(context.Background(), "a", Config{Required: []string{"nope"}, Stages: []Option{{}}}, 0)
+	var ps Problems
+	if !errors.Is(err, ErrInvalid) || !errors.As(err, &ps) {
+		t.Fatalf("Put = %v, want ErrInvalid with Problems", err)
+	}
+	want := Problems{
+		{Key: "required[0]", Message: `"nope" is neither a canonical field nor a configured custom field`},
+		{Key: "stages[0].label", Message: "must not be empty"},
+	}
+	if !slices.Equal(ps, want) {
+		t.Errorf("problems %+v, want %+v", ps, want)
 	}
 }
 

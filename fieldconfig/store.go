@@ -16,7 +16,7 @@ var (
 	// current one (an If-Match that is not current: HTTP 412).
 	ErrVersionMismatch = errors.New("fieldconfig: version is not the current one")
 	// ErrInvalid: the document failed Config.Validate; the error wrapping it
-	// lists every problem, each naming its key.
+	// also wraps the Problems, each naming its key (errors.As).
 	ErrInvalid = errors.New("fieldconfig: invalid field configuration")
 )
 

@@ -138,7 +138,9 @@ type Journal interface {
 // Errors of a whole request.
 var (
 	// ErrUnsupported: the connection cannot do what was asked (a mode or an
-	// operation its provider does not offer). The API answers 422.
+	// operation its provider does not offer). The API answers 422, with the
+	// error's text as the problem's detail: what wraps it says, in words for
+	// users, which mode or capability is missing, and names no Go code.
 	ErrUnsupported = errors.New("not supported by this connection")
 )
 
@@ -419,17 +421,19 @@ func (s *Service) sendOne(ctx context.Context, send CallFunc, conn *Connection, 
 	if err != nil {
 		*report = res.Report
 		report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
+		// The whole chain is for support (provider_calls); the record's
+		// issue says what it means.
 		report.Error = err.Error()
 		code, status := schema.CodeProviderUnavailable, StatusUnknown
-		msg := fmt.Sprintf("the provider did not answer after %d attempt(s): %v; the record may or may not be stored, retry with the same Idempotency-Key", attempts, err)
+		msg := fmt.Sprintf("the provider did not answer after %d attempt(s): %s; the record may or may not be stored, retry with the same Idempotency-Key", attempts, Describe(err))
 		switch {
 		case attempts == 0:
 			// Nothing went out: the record is certainly not stored.
 			code, status = schema.CodeNotSent, StatusFailed
-			msg = fmt.Sprintf("not sent: %v", err)
+			msg = "not sent: " + Describe(err)
 		case !errors.Is(err, ErrUnavailable):
 			code = schema.CodeProviderRejected
-			msg = fmt.Sprintf("the provider's answer could not be read: %v; the record may or may not be stored", err)
+			msg = Describe(err) + "; the record may or may not be stored"
 		}
 		retryAfter := seconds(RetryAfterOf(err))
 		for _, r := range call.Records {

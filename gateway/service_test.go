@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,6 +95,15 @@ func TestRetriesThenUnknown(t *testing.T) {
 	if ans.Results[0].Errors[0].Code != schema.CodeProviderUnavailable {
 		t.Errorf("errors %+v", ans.Results[0].Errors)
 	}
+	// The record reads the failure as a sentence; the call's report keeps
+	// the adapter's own error for support.
+	if msg := ans.Results[0].Errors[0].Message; msg != "the provider did not answer after 3 attempt(s): the provider could not be reached, or did not answer in time; "+
+		"the record may or may not be stored, retry with the same Idempotency-Key" {
+		t.Errorf("message %q", msg)
+	}
+	if e := ans.ProviderCalls[0].Error; !strings.Contains(e, "flaky: provider unavailable: 503") {
+		t.Errorf("provider_calls error %q, want the adapter's error", e)
+	}
 }
 
 func TestBreakerOpensAndFailsFast(t *testing.T) {
@@ -120,6 +130,9 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 	r := ans.Results[0]
 	if f.calls.Load() != calls || r.Status != StatusFailed || !errors.Is(ErrCircuitOpen, ErrUnavailable) || r.RetryAfter != 10 {
 		t.Fatalf("while open: %d calls, result %+v", f.calls.Load(), r)
+	}
+	if msg := r.Errors[0].Message; msg != "not sent: the provider failed repeatedly, so calls to it are paused; retry in 10 s" {
+		t.Errorf("while open: message %q", msg)
 	}
 	// After the cool-down one trial goes out; its success closes the circuit.
 	f.fails.Store(0)

@@ -37,10 +37,10 @@ const (
 const (
 	// CodeInvalidRow: the row could not be read (broken quoting, more
 	// cells than the header).
-	CodeInvalidRow schema.Code = "invalid_row"
+	CodeInvalidRow = schema.CodeInvalidRow
 	// CodeDuplicateInJob: the row's normalised WhatsApp number repeats an
 	// earlier row of the same job.
-	CodeDuplicateInJob schema.Code = "duplicate_in_job"
+	CodeDuplicateInJob = schema.CodeDuplicateInJob
 )
 
 // What makes a whole file unusable; always wrapped in a *FileError.

@@ -17,6 +17,7 @@ const (
 	CodeInvalidEmail        Code = "invalid_email"        // not an e-mail address
 	CodeInvalidValue        Code = "invalid_value"        // a value of the wrong JSON type or out of range
 	CodeTooLong             Code = "too_long"             // longer than allowed
+	CodeTooLarge            Code = "too_large"            // an upload or file over the size or row limit
 	CodeUnknownCountry      Code = "unknown_country"      // country not known to the provider
 	CodeInvalidTag          Code = "invalid_tag"          // a tag that is empty or contains a comma
 	CodeAttachmentInvalid   Code = "attachment_invalid"   // too many, unreachable or oversized attachments
@@ -33,6 +34,7 @@ const (
 	CodeCanceled            Code = "canceled"             // an import job was canceled before the record was sent
 	CodeDuplicateInJob      Code = "duplicate_in_job"     // the record repeats an earlier row's WhatsApp number in the same import job
 	CodeInvalidRow          Code = "invalid_row"          // an import file's row could not be read
+	CodeInvalidMapping      Code = "invalid_mapping"      // an import job's column mapping names a column the file lacks or a field that does not exist
 )
 
 // Issue is one per-record error or warning.

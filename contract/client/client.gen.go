@@ -91,6 +91,7 @@ const (
 	CodeInvalidDate         ErrorCode = "invalid_date"
 	CodeInvalidEmail        ErrorCode = "invalid_email"
 	CodeInvalidGender       ErrorCode = "invalid_gender"
+	CodeInvalidMapping      ErrorCode = "invalid_mapping"
 	CodeInvalidNumber       ErrorCode = "invalid_number"
 	CodeInvalidOption       ErrorCode = "invalid_option"
 	CodeInvalidPhone        ErrorCode = "invalid_phone"
@@ -105,6 +106,7 @@ const (
 	CodeProviderUnavailable ErrorCode = "provider_unavailable"
 	CodeRecordBusy          ErrorCode = "record_busy"
 	CodeRequired            ErrorCode = "required"
+	CodeTooLarge            ErrorCode = "too_large"
 	CodeTooLong             ErrorCode = "too_long"
 	CodeUnknownCountry      ErrorCode = "unknown_country"
 	CodeUnknownField        ErrorCode = "unknown_field"
@@ -129,6 +131,8 @@ func (e ErrorCode) Valid() bool {
 	case CodeInvalidEmail:
 		return true
 	case CodeInvalidGender:
+		return true
+	case CodeInvalidMapping:
 		return true
 	case CodeInvalidNumber:
 		return true
@@ -157,6 +161,8 @@ func (e ErrorCode) Valid() bool {
 	case CodeRecordBusy:
 		return true
 	case CodeRequired:
+		return true
+	case CodeTooLarge:
 		return true
 	case CodeTooLong:
 		return true
@@ -706,6 +712,7 @@ type DeliveryFailureList struct {
 // - `invalid_email`: not an e-mail address
 // - `invalid_value`: a value of the wrong JSON type or out of range
 // - `too_long`: longer than allowed
+// - `too_large`: an upload or file over the size or row limit
 // - `unknown_country`: country not known to the provider
 // - `invalid_tag`: a tag that is empty or contains a comma
 // - `attachment_invalid`: too many, unreachable or oversized attachments
@@ -722,6 +729,7 @@ type DeliveryFailureList struct {
 // - `canceled`: an import job was canceled before the record was sent
 // - `duplicate_in_job`: the record repeats an earlier row's WhatsApp number in the same import job
 // - `invalid_row`: an import file's row could not be read
+// - `invalid_mapping`: an import job's column mapping names a column the file lacks or a field that does not exist
 type ErrorCode string
 
 // Event defines model for Event.
@@ -1008,6 +1016,7 @@ type Issue struct {
 	// - `invalid_email`: not an e-mail address
 	// - `invalid_value`: a value of the wrong JSON type or out of range
 	// - `too_long`: longer than allowed
+	// - `too_large`: an upload or file over the size or row limit
 	// - `unknown_country`: country not known to the provider
 	// - `invalid_tag`: a tag that is empty or contains a comma
 	// - `attachment_invalid`: too many, unreachable or oversized attachments
@@ -1024,6 +1033,7 @@ type Issue struct {
 	// - `canceled`: an import job was canceled before the record was sent
 	// - `duplicate_in_job`: the record repeats an earlier row's WhatsApp number in the same import job
 	// - `invalid_row`: an import file's row could not be read
+	// - `invalid_mapping`: an import job's column mapping names a column the file lacks or a field that does not exist
 	Code            ErrorCode `json:"code"`
 	Field           string    `json:"field,omitempty,omitzero"`
 	Message         string    `json:"message"`
