@@ -341,6 +341,9 @@ func problemFor(err error) verdict {
 			if errors.Is(err, gateway.ErrUnavailable) {
 				return verdict{kind: kindBadGateway, detail: detailSimulatorWebhook}
 			}
+			if ce := (*sandbox.ChangeError)(nil); errors.As(err, &ce) {
+				return verdict{kind: kindMalformed, detail: "the change was not simulated: " + ce.Reason}
+			}
 			return verdict{kind: kindMalformed, detail: detailBadChange}
 		case fromRequest:
 			return verdict{kind: kindMalformed, detail: src.what + " could not be read"}

@@ -109,6 +109,8 @@ func TestProblemFor(t *testing.T) {
 			status: 422, typ: ProblemValidation, issues: []issue{{"unknown_field", "field"}}},
 		{name: "a sandbox change that is not one", err: simulatorFailed(errors.New("wscrm.SimulateChange: bad sandbox change: to: required")),
 			status: 400, typ: ProblemMalformed, detail: detailBadChange},
+		{name: "a sandbox change that says why it is not one", err: simulatorFailed(fmt.Errorf("wscrm.SimulateChange: %w", &sandbox.ChangeError{Reason: "to: required"})),
+			status: 400, typ: ProblemMalformed, detail: "the change was not simulated: to: required"},
 		{name: "a sandbox webhook that did not arrive", err: simulatorFailed(fmt.Errorf("wscrm.SimulateChange: %w: %v", gateway.ErrUnavailable, down)),
 			status: 502, typ: ProblemUnavailable, detail: detailSimulatorWebhook},
 

@@ -9,6 +9,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -71,3 +72,15 @@ func (e *ChangeFieldError) AcceptedText() string {
 	return fmt.Sprintf("canonical fields %s; provider labels %s; custom fields %s",
 		strings.Join(e.Canonical, ", "), strings.Join(e.Labels, ", "), custom)
 }
+
+// ErrBadChange marks a sandbox change that cannot become a webhook.
+var ErrBadChange = errors.New("bad sandbox change")
+
+// ChangeError is a sandbox change that cannot become a webhook; Reason says
+// why in words for the caller ("to: required").
+type ChangeError struct{ Reason string }
+
+func (e *ChangeError) Error() string { return ErrBadChange.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrBadChange.
+func (e *ChangeError) Unwrap() error { return ErrBadChange }

@@ -25,7 +25,7 @@ import (
 
 // ErrBadChange marks a sandbox change that cannot be turned into a webhook
 // (POST /v1/sandbox/{connection}/changes answers it with 400).
-var ErrBadChange = errors.New("bad sandbox change")
+var ErrBadChange = sandbox.ErrBadChange
 
 // DefaultAgent is the agent (userName) of a simulated change that names
 // none, when the sender has no agent of its own.
@@ -176,14 +176,14 @@ func (s *WebhookSender) build(raw json.RawMessage, rules *fieldconfig.Rules) ([]
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadChange, err)
+		return nil, &sandbox.ChangeError{Reason: "the body must be one JSON object of whatsapp, field, from, to, agent and followup"}
 	}
 	if d.More() {
-		return nil, fmt.Errorf("%w: more than one JSON value", ErrBadChange)
+		return nil, &sandbox.ChangeError{Reason: "more than one JSON value"}
 	}
 	whats, ok := schema.Digits(c.WhatsApp)
 	if !ok {
-		return nil, fmt.Errorf("%w: whatsapp: required, a phone number in digits", ErrBadChange)
+		return nil, &sandbox.ChangeError{Reason: "whatsapp: required, a phone number in digits"}
 	}
 	agent := strings.TrimSpace(c.Agent)
 	if agent == "" {
@@ -199,7 +199,7 @@ func (s *WebhookSender) build(raw json.RawMessage, rules *fieldconfig.Rules) ([]
 	hasField := strings.TrimSpace(c.Field) != ""
 	switch {
 	case hasField && c.Followup != nil:
-		return nil, fmt.Errorf("%w: give either field and to, or followup, not both", ErrBadChange)
+		return nil, &sandbox.ChangeError{Reason: "give either field and to, or followup, not both"}
 	case c.Followup != nil:
 		var f followText
 		f.Data.Text, f.Data.URL = *c.Followup, []string{}
@@ -220,11 +220,11 @@ func (s *WebhookSender) build(raw json.RawMessage, rules *fieldconfig.Rules) ([]
 			}},
 		})
 	case !hasField:
-		return nil, fmt.Errorf("%w: field (with to) or followup is required", ErrBadChange)
+		return nil, &sandbox.ChangeError{Reason: "field (with to) or followup is required"}
 	}
 
 	if len(bytes.TrimSpace(c.To)) == 0 {
-		return nil, fmt.Errorf("%w: to: required", ErrBadChange)
+		return nil, &sandbox.ChangeError{Reason: "to: required"}
 	}
 	item, err := changedItem(strings.TrimSpace(c.Field), rules, c.From, c.To)
 	var fe *sandbox.ChangeFieldError
@@ -232,7 +232,7 @@ func (s *WebhookSender) build(raw json.RawMessage, rules *fieldconfig.Rules) ([]
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadChange, err)
+		return nil, &sandbox.ChangeError{Reason: err.Error()}
 	}
 	item.ID = s.newID()
 	item.Type = itemProfileUpdate
