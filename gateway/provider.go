@@ -184,8 +184,9 @@ func redactedBody(p Provider, body []byte) map[string]any {
 	return m
 }
 
-// Factory makes one provider's connections. main.go holds the table of
-// factories; a new provider is one new folder and one entry in that table.
+// Factory makes one provider's connections. The providers table
+// (providers.All) holds one per provider; a new provider is one new folder
+// and one row in that table.
 type Factory struct {
 	// Name is the provider's name in configuration ("provider: name").
 	Name string

@@ -61,7 +61,6 @@ func (c *Config) algorithm() string {
 	return c.SignAlgorithm
 }
 
-// Factory returns NXLink's entry of main's provider table. New accepts only a
-// *Config (as NewConfig returns) and refuses an invalid configuration or a nil
-// *http.Client.
+// Factory returns NXLink's row of the providers table. Its New refuses a
+// configuration that is not *Config, and whatever New refuses.
 func Factory() gateway.Factory { return factory.Of(Name, New) }
