@@ -33,8 +33,8 @@ type fakeProvider struct {
 }
 
 func (f *fakeProvider) Modes() []string { return []string{gateway.ModeMerge} }
-func (f *fakeProvider) Translate(op gateway.Op, c *schema.Customer, _ *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
-	return c, nil, nil
+func (f *fakeProvider) Translate(op gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	return k.Customer(), nil, nil
 }
 func (f *fakeProvider) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	var calls []gateway.Call

@@ -291,17 +291,17 @@ func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op,
 	if c == nil {
 		c, errs, warns = decodeRecord(raw, op.Strict)
 	}
+	var wire any
 	if c != nil {
 		res.Ref = c.Ref
 		e, w := schema.CheckWith(c, schema.CheckOptions{DefaultRegion: region})
 		errs, warns = append(errs, e...), append(warns, w...)
-		errs = append(errs, rules.Check(c)...)
-	}
-	var wire any
-	if c != nil && len(errs) == 0 {
-		var e, w []schema.Issue
-		wire, e, w = p.Translate(op, c, rules)
-		errs, warns = append(errs, e...), append(warns, w...)
+		checked, e := rules.Check(c)
+		errs = append(errs, e...)
+		if len(errs) == 0 {
+			wire, e, w = p.Translate(op, checked)
+			errs, warns = append(errs, e...), append(warns, w...)
+		}
 	}
 	res.Warnings = nonNil(warns)
 	if len(errs) > 0 {

@@ -25,7 +25,7 @@ type flaky struct {
 }
 
 func (f *flaky) Modes() []string { return []string{ModeMerge} }
-func (f *flaky) Translate(Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (f *flaky) Translate(Op, fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	return nil, nil, nil
 }
 func (f *flaky) Plan(_ Op, recs []Record) ([]Call, error) {

@@ -209,12 +209,12 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 	mk := func(op gateway.Op, agent string, n, from int) []gateway.Record {
 		out := make([]gateway.Record, n)
 		for i := range out {
-			c := schema.Customer{Owner: agent, WhatsApp: fmt.Sprintf("86152%08d", from+i)}
-			w, errs, _ := a.Translate(op, &c, rules)
+			k := wiretest.Prepared(t, schema.Customer{Owner: agent, WhatsApp: fmt.Sprintf("86152%08d", from+i)}, rules)
+			w, errs, _ := a.Translate(op, k)
 			if errs != nil {
 				t.Fatal(errs)
 			}
-			out[i] = gateway.Record{Index: from + i, Customer: &c, Wire: w}
+			out[i] = gateway.Record{Index: from + i, Customer: k.Customer(), Wire: w}
 		}
 		return out
 	}

@@ -44,8 +44,8 @@ func (a *Adapter) ImportPool() {}
 // for, and remove_tags on gateway.KindPoolAppend, are unsupported_field
 // warnings (errors with op.Strict). The wire form is opaque to the caller;
 // hand it back to Plan.
-func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
-	rec, errs, warns := translate(op, c, rules)
+func (a *Adapter) Translate(op gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	rec, errs, warns := translate(op, k)
 	return rec, errs, warns
 }
 
