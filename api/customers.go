@@ -328,6 +328,16 @@ func modeRefusal(mode string) error {
 		issue(schema.CodeInvalidOption, "mode", "mode must be merge, replace or keep_existing, not "+quote(mode)))
 }
 
+// opRefusal is what answers a refusal of gateway.CheckOp: an unknown mode
+// (mode as the request gave it) is a field of the request that is not valid;
+// anything else, what the connection cannot do, answers as it says.
+func opRefusal(err error, mode string) error {
+	if errors.Is(err, gateway.ErrUnknownMode) {
+		return modeRefusal(mode)
+	}
+	return err
+}
+
 func (s *Server) importCustomers(c *gin.Context)   { s.runImport(c, gateway.KindImport, false) }
 func (s *Server) validateCustomers(c *gin.Context) { s.runImport(c, gateway.KindImport, true) }
 func (s *Server) importPool(c *gin.Context)        { s.runImport(c, "", false) }
@@ -355,12 +365,6 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		if op.Mode == "" {
 			op.Mode = gateway.ModeMerge
 		}
-		switch op.Mode {
-		case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
-		default:
-			fail(c, modeRefusal(req.Mode))
-			return
-		}
 	} else {
 		switch req.Mode {
 		case "replace":
@@ -372,6 +376,12 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 				issue(schema.CodeInvalidOption, "mode", "an import-pool mode is replace (the agent's pool becomes the batch) or append, not "+quote(req.Mode))))
 			return
 		}
+	}
+	// The gate is the import service's; asked here, a mode or operation the
+	// connection cannot do is refused before the region is looked at.
+	if err := gateway.CheckOp(conn, op); err != nil {
+		fail(c, opRefusal(err, req.Mode))
+		return
 	}
 	region, err := schema.ParseRegion(req.DefaultRegion)
 	if err != nil {

@@ -142,6 +142,11 @@ var (
 	// error's text as the problem's detail: what wraps it says, in words for
 	// users, which mode or capability is missing, and names no Go code.
 	ErrUnsupported = errors.New("not supported by this connection")
+	// ErrUnknownMode: an import's mode is none of ModeMerge, ModeReplace
+	// and ModeKeepExisting, whatever the connection. It wraps
+	// ErrUnsupported; the API answers it as a field of the request that is
+	// not valid.
+	ErrUnknownMode = fmt.Errorf("%w: unknown import mode", ErrUnsupported)
 )
 
 // Service imports batches into connections. Its Retry and Tracer are read
@@ -165,7 +170,7 @@ type Service struct {
 // It returns an error wrapping ErrUnsupported, with nothing sent, when the
 // connection cannot honour req.Op; every other problem is a per-record result.
 func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*answer.Answer, error) {
-	if err := checkOp(conn, req.Op); err != nil {
+	if err := CheckOp(conn, req.Op); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -312,9 +317,22 @@ func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op,
 	return Record{Index: i, Customer: c, Wire: wire}, true
 }
 
-func checkOp(conn *Connection, op Op) error {
+// CheckOp is the one gate of an operation: whether conn can do op. An
+// import's mode must be one of ModeMerge, ModeReplace and ModeKeepExisting
+// (otherwise an error wrapping ErrUnknownMode) and one of the provider's
+// Modes; a pool operation needs a PoolImporter; any other kind is refused.
+// Each refusal wraps ErrUnsupported and says, in words for users, what is
+// missing. Import calls it before anything else; a caller may call it
+// earlier to refuse a request before reading the rest of it. Nothing after
+// it (Translate, Plan) checks op again.
+func CheckOp(conn *Connection, op Op) error {
 	switch op.Kind {
 	case KindImport:
+		switch op.Mode {
+		case ModeMerge, ModeReplace, ModeKeepExisting:
+		default:
+			return fmt.Errorf("%w %q (the modes are %s, %s and %s)", ErrUnknownMode, op.Mode, ModeMerge, ModeReplace, ModeKeepExisting)
+		}
 		if !slices.Contains(conn.Provider.Modes(), op.Mode) {
 			return fmt.Errorf("%w: mode %q (this %s connection honours %s)", ErrUnsupported, op.Mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", "))
 		}

@@ -191,9 +191,21 @@ func TestUnsupportedModeSendsNothing(t *testing.T) {
 	if !errors.Is(err, ErrUnsupported) || f.calls.Load() != 0 {
 		t.Fatalf("err %v, %d calls", err, f.calls.Load())
 	}
+	if errors.Is(err, ErrUnknownMode) {
+		t.Errorf("replace is a known mode: %v", err)
+	}
 	_, err = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindPoolAppend}, Customers: records(1)})
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("pool on a provider without one: %v", err)
+	}
+	for _, mode := range []string{"", "upsert", "append"} {
+		_, err = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: mode}, Customers: records(1)})
+		if !errors.Is(err, ErrUnknownMode) || !errors.Is(err, ErrUnsupported) || f.calls.Load() != 0 {
+			t.Errorf("mode %q: %v, %d calls", mode, err, f.calls.Load())
+		}
+	}
+	if err := CheckOp(conn, Op{Kind: KindImport, Mode: ModeMerge}); err != nil {
+		t.Errorf("merge: %v", err)
 	}
 }
 

@@ -252,18 +252,13 @@ func TestTranslateUnsupportedFields(t *testing.T) {
 	}
 }
 
-// fixedRules is a gateway.RulesSource of one set of rules.
-type fixedRules struct{ r *fieldconfig.Rules }
-
-func (f fixedRules) Rules(string) *fieldconfig.Rules { return f.r }
-
 // NXLink has no import pool, knows no other operation and no mode beside
 // Modes: the import service's gate refuses them for an NXLink connection, with nothing sent
 // (Translate and Plan trust the gate and check the kind no more).
 func TestImportRefusesOtherOperations(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
-	conn, err := gateway.NewConnection(gateway.Common{ID: "test-nxlink", Provider: Name, BaseURL: "http://127.0.0.1:1"}, a, nil, fixedRules{testRules})
+	conn, err := gateway.NewConnection(gateway.Common{ID: "test-nxlink", Provider: Name, BaseURL: "http://127.0.0.1:1"}, a, nil, wiretest.RulesOf{R: testRules})
 	if err != nil {
 		t.Fatal(err)
 	}
