@@ -378,7 +378,7 @@ func TestDecodeImportOnePassSameAnswer(t *testing.T) {
 	srv, _ := newTestServer(t, 1<<20)
 	conn := srv.conns["c1"]
 	op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
-	a1, err1 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, ValidateOnly: true})
+	a1, err1 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Input: gateway.InputDecoded, Decoded: decoded, ValidateOnly: true})
 	a2, err2 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: raw.Customers, ValidateOnly: true})
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)

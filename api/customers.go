@@ -388,7 +388,11 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		fail(c, err)
 		return
 	}
-	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region})
+	in := gateway.Request{Op: op, Customers: req.Customers, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region}
+	if decoded != nil {
+		in.Input, in.Decoded = gateway.InputDecoded, decoded
+	}
+	ans, err := s.service.Import(c.Request.Context(), conn, in)
 	if err != nil {
 		fail(c, err)
 		return

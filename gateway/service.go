@@ -94,17 +94,29 @@ func (c *Connection) Capabilities() Capabilities {
 		Modes: slices.Clone(c.Provider.Modes()), CustomFields: names}
 }
 
+// Input says which list of a Request holds its records.
+type Input uint8
+
+const (
+	// InputRaw (the zero Input): Customers holds the records as JSON, one
+	// per input record; Import decodes each. Decoded is not read.
+	InputRaw Input = iota
+	// InputDecoded: Decoded holds every record already decoded, by a caller
+	// that found nothing in the batch the record decoder would refuse or
+	// warn about (no unknown, duplicate or case-variant key, no value of the
+	// wrong type, no NUL). Import normalises the records in place and does
+	// not read Customers.
+	InputDecoded
+)
+
 // Request is one batch to import or validate.
 type Request struct {
 	Op Op
-	// Customers are the raw records, one per input record.
+	// Input says whether the records are Customers or Decoded.
+	Input Input
+	// Customers are the raw records, one per input record (InputRaw).
 	Customers []json.RawMessage
-	// Decoded, when not nil, holds every record already decoded (the caller
-	// found nothing in the batch the record decoder would refuse or warn
-	// about: no unknown, duplicate or case-variant key, no value of the
-	// wrong type, no NUL); it
-	// is used instead of decoding Customers again, and Customers only gives
-	// the count. The records are normalised in place.
+	// Decoded are the decoded records, one per input record (InputDecoded).
 	Decoded      []schema.Customer
 	AllOrNothing bool
 	ValidateOnly bool
@@ -179,7 +191,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 	if region == "" {
 		region = conn.Common.DefaultRegion
 	}
-	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, len(req.Customers)),
+	n := len(req.Customers)
+	if req.Input == InputDecoded {
+		n = len(req.Decoded)
+	}
+	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, n),
 		ProviderCalls: []CallReport{}}
 	var answered map[int]answer.Result
 	if req.ValidateOnly {
@@ -199,22 +215,27 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 		flight    inFlight
 		upstream  time.Time
 		anyFailed bool
-		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
+		valid     = make([]Record, 0, min(n, max(window, 1)))
 		check     trace.Span
 	)
 	if s.Tracer != nil {
-		check = s.startValidation(ctx, conn, len(req.Customers))
+		check = s.startValidation(ctx, conn, n)
 	}
-	for i, raw := range req.Customers {
+	for i := range n {
 		if r, ok := answered[i]; ok {
 			// Answered before an interruption: not sent again.
 			r.Index, r.Warnings = i, nonNil(r.Warnings)
 			ans.Results[i] = r
 			continue
 		}
-		var pre *schema.Customer
-		if req.Decoded != nil {
+		var (
+			raw json.RawMessage
+			pre *schema.Customer
+		)
+		if req.Input == InputDecoded {
 			pre = &req.Decoded[i]
+		} else {
+			raw = req.Customers[i]
 		}
 		rec, ok := s.check(i, raw, pre, req.Op, conn.Provider, rules, region, &ans.Results[i])
 		if !ok {

@@ -259,3 +259,30 @@ func TestPlanFailureFailsRecordsNotTheRequest(t *testing.T) {
 		t.Fatalf("%+v %v", ans, err)
 	}
 }
+
+// The request's Input says which list holds the records: decoded records
+// are checked as they are (normalised in place) and the raw list is not
+// read; raw records are decoded and the decoded list is not read.
+func TestRequestInput(t *testing.T) {
+	t.Parallel()
+	conn := newConn(t, &flaky{}, Common{})
+	merge := Op{Kind: KindImport, Mode: ModeMerge}
+	decoded := []schema.Customer{{Ref: "d0", WhatsApp: "+86 152 6666 7780"}, {Ref: "d1", Gender: "other"}}
+	ans, err := fast.Import(context.Background(), conn, Request{Op: merge, Input: InputDecoded, Decoded: decoded, Customers: records(5), ValidateOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Results) != 2 || ans.Results[0].Ref != "d0" || ans.Results[0].Status != StatusValid || ans.Results[1].Status != StatusFailed {
+		t.Fatalf("decoded: %+v", ans.Results)
+	}
+	if decoded[0].WhatsApp != "8615266667780" {
+		t.Errorf("decoded record not normalised in place: %q", decoded[0].WhatsApp)
+	}
+	ans, err = fast.Import(context.Background(), conn, Request{Op: merge, Customers: records(3), Decoded: decoded, ValidateOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Results) != 3 || ans.Results[2].Ref != "r2" || ans.Results[2].Status != StatusValid {
+		t.Fatalf("raw: %+v", ans.Results)
+	}
+}
