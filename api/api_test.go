@@ -218,6 +218,7 @@ func TestBadInput(t *testing.T) {
 		{"no customers", "application/json", strings.NewReader(`{"connection":"c1"}`), 422, ProblemValidation},
 		{"bad mode", "application/json", strings.NewReader(`{"connection":"c1","mode":"upsert","customers":[{}]}`), 422, ProblemValidation},
 		{"mode the provider cannot honour", "application/json", strings.NewReader(`{"connection":"c1","mode":"replace","customers":[{}]}`), 422, ProblemUnsupported},
+		{"bad region before a mode the provider cannot honour", "application/json", strings.NewReader(`{"connection":"c1","mode":"replace","default_region":"nowhere","customers":[{}]}`), 422, ProblemValidation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

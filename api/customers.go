@@ -328,16 +328,6 @@ func modeRefusal(mode string) error {
 		issue(schema.CodeInvalidOption, "mode", "mode must be merge, replace or keep_existing, not "+quote(mode)))
 }
 
-// opRefusal is what answers a refusal of gateway.CheckOp: an unknown mode
-// (mode as the request gave it) is a field of the request that is not valid;
-// anything else, what the connection cannot do, answers as it says.
-func opRefusal(err error, mode string) error {
-	if errors.Is(err, gateway.ErrUnknownMode) {
-		return modeRefusal(mode)
-	}
-	return err
-}
-
 func (s *Server) importCustomers(c *gin.Context)   { s.runImport(c, gateway.KindImport, false) }
 func (s *Server) validateCustomers(c *gin.Context) { s.runImport(c, gateway.KindImport, true) }
 func (s *Server) importPool(c *gin.Context)        { s.runImport(c, "", false) }
@@ -377,15 +367,21 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			return
 		}
 	}
-	// The gate is the import service's; asked here, a mode or operation the
-	// connection cannot do is refused before the region is looked at.
-	if err := gateway.CheckOp(conn, op); err != nil {
-		fail(c, opRefusal(err, req.Mode))
+	// The gate is the import service's (Import asks it again, cheaply). An
+	// unknown mode is refused before the region is looked at, what the
+	// connection cannot do after it, as they always were.
+	opErr := gateway.CheckOp(conn, op)
+	if errors.Is(opErr, gateway.ErrUnknownMode) {
+		fail(c, modeRefusal(req.Mode))
 		return
 	}
 	region, err := schema.ParseRegion(req.DefaultRegion)
 	if err != nil {
 		fail(c, err)
+		return
+	}
+	if opErr != nil {
+		fail(c, opErr)
 		return
 	}
 	in := gateway.Request{Op: op, Customers: req.Customers, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region}
