@@ -33,8 +33,8 @@ type fakeProvider struct {
 }
 
 func (f *fakeProvider) Modes() []string { return []string{gateway.ModeMerge} }
-func (f *fakeProvider) Translate(op gateway.Op, c *schema.Customer, _ *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
-	return c, nil, nil
+func (f *fakeProvider) Translate(op gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	return k.Customer(), nil, nil
 }
 func (f *fakeProvider) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	var calls []gateway.Call
@@ -218,6 +218,7 @@ func TestBadInput(t *testing.T) {
 		{"no customers", "application/json", strings.NewReader(`{"connection":"c1"}`), 422, ProblemValidation},
 		{"bad mode", "application/json", strings.NewReader(`{"connection":"c1","mode":"upsert","customers":[{}]}`), 422, ProblemValidation},
 		{"mode the provider cannot honour", "application/json", strings.NewReader(`{"connection":"c1","mode":"replace","customers":[{}]}`), 422, ProblemUnsupported},
+		{"bad region before a mode the provider cannot honour", "application/json", strings.NewReader(`{"connection":"c1","mode":"replace","default_region":"nowhere","customers":[{}]}`), 422, ProblemValidation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,7 +379,7 @@ func TestDecodeImportOnePassSameAnswer(t *testing.T) {
 	srv, _ := newTestServer(t, 1<<20)
 	conn := srv.conns["c1"]
 	op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge}
-	a1, err1 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, ValidateOnly: true})
+	a1, err1 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Input: gateway.InputDecoded, Decoded: decoded, ValidateOnly: true})
 	a2, err2 := srv.service.Import(context.Background(), conn, gateway.Request{Op: op, Customers: raw.Customers, ValidateOnly: true})
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)

@@ -355,12 +355,6 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		if op.Mode == "" {
 			op.Mode = gateway.ModeMerge
 		}
-		switch op.Mode {
-		case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
-		default:
-			fail(c, modeRefusal(req.Mode))
-			return
-		}
 	} else {
 		switch req.Mode {
 		case "replace":
@@ -373,12 +367,28 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 			return
 		}
 	}
+	// The gate is the import service's (Import asks it again, cheaply). An
+	// unknown mode is refused before the region is looked at, what the
+	// connection cannot do after it, as they always were.
+	opErr := gateway.CheckOp(conn, op)
+	if errors.Is(opErr, gateway.ErrUnknownMode) {
+		fail(c, modeRefusal(req.Mode))
+		return
+	}
 	region, err := schema.ParseRegion(req.DefaultRegion)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	ans, err := s.service.Import(c.Request.Context(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region})
+	if opErr != nil {
+		fail(c, opErr)
+		return
+	}
+	in := gateway.Request{Op: op, Customers: req.Customers, AllOrNothing: req.AllOrNothing, ValidateOnly: validateOnly, Journal: journal, DefaultRegion: region}
+	if decoded != nil {
+		in.Input, in.Decoded = gateway.InputDecoded, decoded
+	}
+	ans, err := s.service.Import(c.Request.Context(), conn, in)
 	if err != nil {
 		fail(c, err)
 		return

@@ -44,7 +44,11 @@ func FuzzDecodeImport(f *testing.F) {
 			return
 		}
 		op.Strict = req.Strict
-		ans, err := svc.Import(context.Background(), conn, gateway.Request{Op: op, Customers: req.Customers, Decoded: decoded, ValidateOnly: true})
+		in := gateway.Request{Op: op, Customers: req.Customers, ValidateOnly: true}
+		if decoded != nil {
+			in.Input, in.Decoded = gateway.InputDecoded, decoded
+		}
+		ans, err := svc.Import(context.Background(), conn, in)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -239,12 +239,10 @@ func (h *importsHandler) spec(c *gin.Context, o ImportOptions) (jobs.Spec, error
 	if mode == "" {
 		mode = gateway.ModeMerge
 	}
-	switch mode {
-	case gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting:
-	default:
-		return jobs.Spec{}, modeRefusal(o.Mode)
-	}
-	if !containsString(conn.Provider.Modes(), mode) {
+	if err := gateway.CheckOp(conn, gateway.Op{Kind: gateway.KindImport, Mode: mode}); err != nil {
+		if errors.Is(err, gateway.ErrUnknownMode) {
+			return jobs.Spec{}, modeRefusal(o.Mode)
+		}
 		return jobs.Spec{}, refuse(kindUnsupported,
 			fmt.Sprintf("mode %q is not honoured by this %s connection (%s)", mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", ")),
 			issue(schema.CodeInvalidOption, "mode", "a mode this connection honours"))
@@ -255,15 +253,6 @@ func (h *importsHandler) spec(c *gin.Context, o ImportOptions) (jobs.Spec, error
 	}
 	return jobs.Spec{Connection: conn, CreatedBy: principal(c).Subject, Mode: mode, Strict: o.Strict, StrictOwner: o.StrictOwner,
 		DryRun: o.DryRun, Dedupe: o.Dedupe == nil || *o.Dedupe, DefaultRegion: region, Mapping: o.Mapping}, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // errAnswered: the problem is already written (by Server.Connection).

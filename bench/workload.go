@@ -197,11 +197,11 @@ func RunPipeline(svc *gateway.Service, conn *gateway.Connection, body []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	return svc.Import(context.Background(), conn, gateway.Request{
-		Op:        gateway.Op{Kind: gateway.KindImport, Mode: req.Mode},
-		Customers: req.Customers,
-		Decoded:   decoded,
-	})
+	in := gateway.Request{Op: gateway.Op{Kind: gateway.KindImport, Mode: req.Mode}, Customers: req.Customers}
+	if decoded != nil {
+		in.Input, in.Decoded = gateway.InputDecoded, decoded
+	}
+	return svc.Import(context.Background(), conn, in)
 }
 
 // RunRoundTrip is the yardstick: the same body decoded into canonical

@@ -196,7 +196,8 @@ func TestJobCSVRowsAreValidAndDistinct(t *testing.T) {
 			t.Fatal(err)
 		}
 		errs, _ := schema.Check(&c)
-		errs = append(errs, rules.Check(&c)...)
+		_, e := rules.Check(&c)
+		errs = append(errs, e...)
 		if len(errs) > 0 || c.CustomFields["Joined"] == nil || c.Level == nil {
 			t.Fatalf("row %d: %+v (%+v)", row.Number, errs, c)
 		}

@@ -195,7 +195,7 @@ func TestTypeErrorsNameTheKeyAndTheForm(t *testing.T) {
 type unavailable struct{ url string }
 
 func (unavailable) Modes() []string { return []string{gateway.ModeMerge} }
-func (unavailable) Translate(gateway.Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (unavailable) Translate(gateway.Op, fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	return nil, nil, nil
 }
 func (unavailable) Plan(_ gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {

@@ -107,7 +107,7 @@ func TestCacheMemory(t *testing.T) {
 		t.Error("Current of an unknown connection found")
 	}
 
-	if issues := c.Rules("a").Check(taggedNew()); len(issues) != 0 {
+	if issues := issuesOf(c.Rules("a"), taggedNew()); len(issues) != 0 {
 		t.Fatalf("v1 rejects the record: %v", issues)
 	}
 	v, err := c.Put(ctx, "a", vipOnly(), 1)
@@ -115,7 +115,7 @@ func TestCacheMemory(t *testing.T) {
 		t.Fatalf("Put = %d, %v", v.Version, err)
 	}
 	// The local copy changed at once.
-	if issues := c.Rules("a").Check(taggedNew()); len(issues) != 1 || issues[0].Code != schema.CodeInvalidOption {
+	if issues := issuesOf(c.Rules("a"), taggedNew()); len(issues) != 1 || issues[0].Code != schema.CodeInvalidOption {
 		t.Errorf("v2 check = %v, want one invalid_option", issues)
 	}
 	if version(c, "a") != 2 {
@@ -138,7 +138,7 @@ func TestCacheMemory(t *testing.T) {
 			t.Errorf("%s: Put = %v, want %v", tt.name, err, tt.want)
 		}
 	}
-	if version(c, "a") != 2 || len(c.Rules("a").Check(taggedNew())) != 1 {
+	if version(c, "a") != 2 || len(issuesOf(c.Rules("a"), taggedNew())) != 1 {
 		t.Error("a refused Put changed the local copy")
 	}
 	if ok, detail := c.Healthy(); !ok {
@@ -258,7 +258,7 @@ func TestCacheRefresh(t *testing.T) {
 	if n := s.gets.Load(); n != 1 {
 		t.Errorf("%d Gets for one changed connection, want 1", n)
 	}
-	if version(c, "a") != 2 || len(c.Rules("a").Check(taggedNew())) != 1 {
+	if version(c, "a") != 2 || len(issuesOf(c.Rules("a"), taggedNew())) != 1 {
 		t.Errorf("Refresh did not load version 2 (have %d)", version(c, "a"))
 	}
 
@@ -273,7 +273,7 @@ func TestCacheRefresh(t *testing.T) {
 	if _, err := c.Put(ctx, "a", sampleConfig(), 0); !errors.Is(err, errDown) {
 		t.Errorf("Put while down = %v", err)
 	}
-	if version(c, "a") != 2 || len(c.Rules("a").Check(taggedNew())) != 1 {
+	if version(c, "a") != 2 || len(issuesOf(c.Rules("a"), taggedNew())) != 1 {
 		t.Error("the last good copy was not kept")
 	}
 	s.down.Store(false)
@@ -382,7 +382,7 @@ func TestCacheTwoInstances(t *testing.T) {
 					return version(b, "acme") == want
 				})
 			}
-			if len(b.Rules("acme").Check(taggedNew())) != 1 {
+			if len(issuesOf(b.Rules("acme"), taggedNew())) != 1 {
 				t.Error("b's rules are not the new document's")
 			}
 			if version(b, "other") != 1 {
@@ -427,7 +427,7 @@ func TestCacheRedisOutage(t *testing.T) {
 	if version(c, "acme") != 2 {
 		t.Errorf("serving version %d during the outage, want 2", version(c, "acme"))
 	}
-	if issues := c.Rules("acme").Check(taggedNew()); len(issues) != 1 {
+	if issues := issuesOf(c.Rules("acme"), taggedNew()); len(issues) != 1 {
 		t.Errorf("checks during the outage = %v, want version 2's invalid_option", issues)
 	}
 	if _, err := c.Put(ctx, "acme", sampleConfig(), 0); err == nil {
@@ -449,7 +449,7 @@ func TestCacheRedisOutage(t *testing.T) {
 	if !reflect.DeepEqual(stored.Config, vipOnly()) {
 		t.Errorf("re-seeded with %+v, want the last good copy (version 2's document)", stored.Config)
 	}
-	if issues := c.Rules("acme").Check(taggedNew()); len(issues) != 1 {
+	if issues := issuesOf(c.Rules("acme"), taggedNew()); len(issues) != 1 {
 		t.Errorf("checks after the restart = %v, want version 2's invalid_option", issues)
 	}
 	// Change notices work again too.
@@ -523,7 +523,7 @@ func benchRecords(n int) []*schema.Customer {
 
 func checkAll(tb testing.TB, c *Cache, conn string, recs []*schema.Customer) {
 	for _, r := range recs {
-		if issues := c.Rules(conn).Check(r); len(issues) != 0 {
+		if issues := issuesOf(c.Rules(conn), r); len(issues) != 0 {
 			tb.Fatalf("record rejected: %v", issues)
 		}
 	}
@@ -657,7 +657,7 @@ func TestCacheRestoresAboveOldVersions(t *testing.T) {
 	if restored <= old.Version || version(b, "acme") != restored {
 		t.Fatalf("after the wipe a serves version %d, b %d; want one version above %d", restored, version(b, "acme"), old.Version)
 	}
-	if issues := a.Rules("acme").Check(taggedNew()); len(issues) != 1 {
+	if issues := issuesOf(a.Rules("acme"), taggedNew()); len(issues) != 1 {
 		t.Errorf("restored rules checks = %v, want the last good document's invalid_option", issues)
 	}
 	if _, err := a.Put(ctx, "acme", sampleConfig(), old.Version); !errors.Is(err, ErrVersionMismatch) {

@@ -24,6 +24,9 @@ type Rules struct {
 	languages optionSet
 	tags      map[string]bool
 	custom    map[string]*CustomField
+	// sharesKey names, for a custom field whose provider key an earlier
+	// field of the document also has, that earlier field.
+	sharesKey map[string]string
 }
 
 type optionSet struct {
@@ -58,9 +61,18 @@ func Compile(cfg Config) (*Rules, error) {
 	for _, t := range cfg.Tags.Known {
 		r.tags[t] = true
 	}
+	byKey := make(map[string]string, len(cfg.CustomFields))
 	for i := range r.cfg.CustomFields {
 		f := &r.cfg.CustomFields[i]
 		r.custom[f.Name] = f
+		if first, ok := byKey[f.Key()]; ok {
+			if r.sharesKey == nil {
+				r.sharesKey = map[string]string{}
+			}
+			r.sharesKey[f.Name] = first
+		} else {
+			byKey[f.Key()] = f.Name
+		}
 		if f.Required {
 			r.required = append(r.required, schema.CustomFieldPath(f.Name))
 		}
@@ -110,12 +122,41 @@ func (r *Rules) SourceLabel(id int64) (string, bool) {
 	return l, ok
 }
 
+// Checked is a record that passed schema.Check and Rules.Check, as
+// Rules.Check returns it: what a provider's Translate takes, and trusts.
+// Only Rules.Check makes one.
+type Checked struct {
+	customer *schema.Customer
+	custom   []CheckedField
+}
+
+// CheckedField is one custom field of a checked record that has a value.
+type CheckedField struct {
+	// Field is the field's definition in the rules that checked the record.
+	Field *CustomField
+	// Value is the value in normal form: a string, a json.Number or a
+	// []string, as the field's type has it; never nil.
+	Value any
+}
+
+// Customer is the checked record, normalised.
+func (k Checked) Customer() *schema.Customer { return k.customer }
+
+// Custom lists the record's custom fields that have a value, each resolved to
+// its configured definition, in the order of their provider keys (Key); no
+// two share a key. Custom fields given as null are not in it.
+func (k Checked) Custom() []CheckedField { return k.custom }
+
 // Check reports every way c breaks the configuration: required fields,
-// stage/source/language labels, tags, and each custom field's type, options and
-// length. It normalises custom-field values in place (arrays become []string,
-// numbers json.Number) so that Encode can rely on their types. A record that
-// passes Check encodes without error.
-func (r *Rules) Check(c *schema.Customer) []schema.Issue {
+// stage/source/language labels, tags, each custom field's type, options and
+// length, a custom field that is not configured (unknown_field) and two
+// custom fields of the record that the provider knows by one key
+// (invalid_value, on the later one in key order). It normalises custom-field
+// values in place (arrays become []string, numbers json.Number) and returns
+// the record with its custom fields resolved; that record is what a
+// provider translates when there are no issues. A record that passes Check
+// encodes without error.
+func (r *Rules) Check(c *schema.Customer) (Checked, []schema.Issue) {
 	var errs []schema.Issue
 	for _, f := range r.required {
 		if name, ok := strings.CutPrefix(f, schema.FieldCustomFields+"."); ok {
@@ -128,11 +169,11 @@ func (r *Rules) Check(c *schema.Customer) []schema.Issue {
 			errs = append(errs, schema.Issuef(schema.CodeRequired, f, "%s is required by this connection", f))
 		}
 	}
-	for _, o := range []struct {
+	for _, o := range [...]struct {
 		field string
 		value string
-		set   optionSet
-	}{{schema.FieldStage, c.Stage, r.stages}, {schema.FieldSource, c.Source, r.sources}, {schema.FieldLanguage, c.Language, r.languages}} {
+		set   *optionSet
+	}{{schema.FieldStage, c.Stage, &r.stages}, {schema.FieldSource, c.Source, &r.sources}, {schema.FieldLanguage, c.Language, &r.languages}} {
 		if o.value != "" && len(o.set.labels) > 0 && !o.set.labels[o.value] {
 			errs = append(errs, schema.Issuef(schema.CodeInvalidOption, o.field, "%q is not a configured %s", o.value, o.field))
 		}
@@ -144,6 +185,11 @@ func (r *Rules) Check(c *schema.Customer) []schema.Issue {
 			}
 		}
 	}
+	k := Checked{customer: c}
+	if len(c.CustomFields) == 0 {
+		return k, errs
+	}
+	k.custom = make([]CheckedField, 0, len(c.CustomFields))
 	for _, name := range c.CustomFieldNames() {
 		path := schema.CustomFieldPath(name)
 		f, ok := r.custom[name]
@@ -162,8 +208,20 @@ func (r *Rules) Check(c *schema.Customer) []schema.Issue {
 			continue
 		}
 		c.CustomFields[name] = norm
+		k.custom = append(k.custom, CheckedField{Field: f, Value: norm})
 	}
-	return errs
+	if len(k.custom) > 1 {
+		slices.SortStableFunc(k.custom, func(a, b CheckedField) int { return strings.Compare(a.Field.Key(), b.Field.Key()) })
+		if r.sharesKey != nil {
+			for i := 1; i < len(k.custom); i++ {
+				if a, b := k.custom[i-1].Field, k.custom[i].Field; a.Key() == b.Key() {
+					errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.CustomFieldPath(b.Name),
+						"custom fields %q and %q are both sent as the provider's key %q; only one of them can be given", a.Name, b.Name, b.Key()))
+				}
+			}
+		}
+	}
+	return k, errs
 }
 
 func isEmpty(v any) bool {

@@ -85,6 +85,12 @@ func TestCheckCustomFields(t *testing.T) {
 		{"number leading plus", "Score", json.Number("+1"), "invalid_number", nil},
 		{"number trailing dot", "Score", json.Number("1."), "invalid_number", nil},
 		{"number empty", "Score", json.Number(""), "invalid_number", nil},
+		{"number sign only", "Score", json.Number("-"), "invalid_number", nil},
+		{"number leading dot", "Score", json.Number(".5"), "invalid_number", nil},
+		{"number bare exponent", "Score", json.Number("1e"), "invalid_number", nil},
+		{"number signed bare exponent", "Score", json.Number("1e+"), "invalid_number", nil},
+		{"number hex integer", "Score", json.Number("0x10"), "invalid_number", nil},
+		{"number leading space", "Score", json.Number(" 1"), "invalid_number", nil},
 		{"number out of float range", "Score", json.Number("1e400"), "invalid_number", nil},
 		{"number zero fraction exponent", "Score", json.Number("-0.5E+2"), "", nil},
 		{"date ok", "Born", "1990-02-28", "", nil},
@@ -120,7 +126,7 @@ func TestCheckCustomFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := &schema.Customer{Name: "Li Heng", Owner: "agent-1", CustomFields: map[string]any{tt.field: tt.value}}
-			got := rules.Check(c)
+			got := issuesOf(rules, c)
 			if tt.want == "" {
 				if len(got) != 0 {
 					t.Fatalf("Check(%s=%#v) = %v, want no issues", tt.field, tt.value, got)
@@ -185,7 +191,7 @@ func TestCheckRequired(t *testing.T) {
 			t.Parallel()
 			c := full()
 			tt.mutate(c)
-			if got := codes(rules.Check(c)); !reflect.DeepEqual(got, tt.want) {
+			if got := codes(issuesOf(rules, c)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Check = %v, want %v", got, tt.want)
 			}
 		})
@@ -197,7 +203,7 @@ func TestCheckRequiredTwiceReportedOnce(t *testing.T) {
 	t.Parallel()
 	cfg := Config{Required: []string{"Region", "name"}, CustomFields: []CustomField{{Name: "Region", Type: TypeText, Required: true}}}
 	rules := MustCompile(cfg)
-	got := codes(rules.Check(&schema.Customer{}))
+	got := codes(issuesOf(rules, &schema.Customer{}))
 	want := []string{"required@custom_fields.Region", "required@name"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Check = %v, want %v", got, want)
@@ -237,7 +243,7 @@ func TestCheckOptionsAndTags(t *testing.T) {
 			t.Parallel()
 			c := tt.c
 			c.Name, c.Owner = "n", "o"
-			if got := codes(tt.rules.Check(&c)); !reflect.DeepEqual(got, tt.want) {
+			if got := codes(issuesOf(tt.rules, &c)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Check = %v, want %v", got, tt.want)
 			}
 		})
@@ -254,7 +260,7 @@ func TestCheckReportsEverything(t *testing.T) {
 	want := []string{"required@name", "required@owner", "invalid_option@stage",
 		"invalid_date@custom_fields.Born", "unknown_field@custom_fields.Colour",
 		"too_long@custom_fields.Nickname", "invalid_number@custom_fields.Score"}
-	if got := codes(rules.Check(c)); !reflect.DeepEqual(got, want) {
+	if got := codes(issuesOf(rules, c)); !reflect.DeepEqual(got, want) {
 		t.Errorf("Check = %v\nwant %v", got, want)
 	}
 }
@@ -283,7 +289,7 @@ func TestEncode(t *testing.T) {
 		t.Run(fmt.Sprintf("%s=%v", tt.field, tt.in), func(t *testing.T) {
 			t.Parallel()
 			c := &schema.Customer{Name: "n", Owner: "o", CustomFields: map[string]any{tt.field: tt.in}}
-			if issues := rules.Check(c); len(issues) != 0 {
+			if issues := issuesOf(rules, c); len(issues) != 0 {
 				t.Fatalf("Check: %v", issues)
 			}
 			f, ok := rules.Field(tt.field)
@@ -380,5 +386,76 @@ func TestOptionLabels(t *testing.T) {
 	}
 	if _, ok := rules.StageLabel(99); ok {
 		t.Error("StageLabel(99) found a label")
+	}
+}
+
+// issuesOf is the issues of Rules.Check.
+func issuesOf(r *Rules, c *schema.Customer) []schema.Issue {
+	_, issues := r.Check(c)
+	return issues
+}
+
+// Check resolves a passing record's custom fields: each to its definition
+// and normal value, in provider-key order, nulls left out.
+func TestCheckResolvesCustomFields(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(sampleConfig())
+	c := &schema.Customer{Name: "n", Owner: "o", CustomFields: map[string]any{
+		"Nickname": "Fox", "Faction": "Royal Family", "Score": json.Number("7"), "Hobbies": []any{"Go"}, "Born": nil,
+	}}
+	k, issues := rules.Check(c)
+	if len(issues) != 0 {
+		t.Fatalf("Check: %v", issues)
+	}
+	if k.Customer() != c {
+		t.Error("the checked record is not the record checked")
+	}
+	var got []string
+	for _, f := range k.Custom() {
+		want, _ := rules.Field(f.Field.Name)
+		if f.Field != want {
+			t.Errorf("%s: not the configured definition", f.Field.Name)
+		}
+		got = append(got, fmt.Sprintf("%s=%v", f.Field.Key(), f.Value))
+	}
+	// customize_1_14 is Faction's key; the others are their names.
+	if want := []string{"Hobbies=[Go]", "Nickname=Fox", "Score=7", "customize_1_14=Royal Family"}; !slices.Equal(got, want) {
+		t.Errorf("custom %q, want %q", got, want)
+	}
+	if _, ok := k.Custom()[0].Value.([]string); !ok {
+		t.Errorf("multi-select value %#v is not normalised", k.Custom()[0].Value)
+	}
+	if k, _ := rules.Check(&schema.Customer{Name: "n", Owner: "o"}); k.Custom() != nil {
+		t.Errorf("no custom fields resolve to %v", k.Custom())
+	}
+}
+
+// Two configured custom fields the provider knows by one key cannot both be
+// sent: the later one in key order fails with invalid_value; either alone
+// passes. A record of empty rules names any custom field unknown_field.
+func TestCheckSharedProviderKey(t *testing.T) {
+	t.Parallel()
+	rules := MustCompile(Config{CustomFields: []CustomField{
+		{Name: "A", Type: TypeText, ProviderKey: "customize_1_1"},
+		{Name: "B", Type: TypeText, ProviderKey: "customize_1_1"},
+		{Name: "customize_1_1", Type: TypeText},
+		{Name: "C", Type: TypeText, ProviderKey: "customize_1_2"},
+	}})
+	issues := issuesOf(rules, &schema.Customer{CustomFields: map[string]any{"A": "x", "B": "y", "C": "z"}})
+	if len(issues) != 1 || issues[0].Code != schema.CodeInvalidValue || issues[0].Field != "custom_fields.B" || issues[0].Message == "" {
+		t.Errorf("A and B: %+v", issues)
+	}
+	issues = issuesOf(rules, &schema.Customer{CustomFields: map[string]any{"A": "x", "customize_1_1": "y"}})
+	if len(issues) != 1 || issues[0].Field != "custom_fields.customize_1_1" {
+		t.Errorf("A and the field named by A's key: %+v", issues)
+	}
+	for _, name := range []string{"A", "B", "customize_1_1"} {
+		if issues := issuesOf(rules, &schema.Customer{CustomFields: map[string]any{name: "x", "C": "z", "B2": nil}}); len(issues) != 1 || issues[0].Code != schema.CodeUnknownField {
+			t.Errorf("%s alone (and an unknown B2): %+v", name, issues)
+		}
+	}
+	issues = issuesOf(MustCompile(Config{}), &schema.Customer{CustomFields: map[string]any{"Nickname": "aa"}})
+	if len(issues) != 1 || issues[0].Code != schema.CodeUnknownField || issues[0].Field != "custom_fields.Nickname" {
+		t.Errorf("empty rules: %+v", issues)
 	}
 }

@@ -12,7 +12,7 @@ import (
 type instant struct{}
 
 func (instant) Modes() []string { return []string{ModeMerge} }
-func (instant) Translate(Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (instant) Translate(Op, fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	return nil, nil, nil
 }
 func (instant) Plan(_ Op, recs []Record) ([]Call, error) {

@@ -108,13 +108,18 @@ type Provider interface {
 	Modes() []string
 
 	// Translate applies the provider's own rules to a record that passed the
-	// canonical and field-configuration checks, and returns its wire form.
+	// canonical and field-configuration checks (schema.CheckWith, then
+	// Rules.Check, which made rec), and returns its wire form. It trusts
+	// those checks and op (the import service's gate let it through: a kind
+	// the provider offers, one of its Modes) and checks neither again: a
+	// record or op that did not pass them gives an undefined wire form.
 	// Records with errors are not sent. Fields the provider does not have
 	// are unsupported_field warnings, or errors when op.Strict is set.
-	Translate(op Op, c *schema.Customer, rules *fieldconfig.Rules) (wire any, errs, warns []schema.Issue)
+	Translate(op Op, rec fieldconfig.Checked) (wire any, errs, warns []schema.Issue)
 
 	// Plan groups translated records into calls within the provider's cap.
-	// It is also what POST /v1/customers/validate shows.
+	// It is also what POST /v1/customers/validate shows. Like Translate, it
+	// trusts op.
 	Plan(op Op, recs []Record) ([]Call, error)
 
 	// Do performs one call once, with the deadline of ctx. It returns one

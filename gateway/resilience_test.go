@@ -29,7 +29,7 @@ type httpFake struct {
 }
 
 func (*httpFake) Modes() []string { return []string{ModeMerge} }
-func (*httpFake) Translate(Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (*httpFake) Translate(Op, fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	return nil, nil, nil
 }
 func (h *httpFake) Plan(_ Op, recs []Record) ([]Call, error) {

@@ -94,17 +94,29 @@ func (c *Connection) Capabilities() Capabilities {
 		Modes: slices.Clone(c.Provider.Modes()), CustomFields: names}
 }
 
+// Input says which list of a Request holds its records.
+type Input uint8
+
+const (
+	// InputRaw (the zero Input): Customers holds the records as JSON, one
+	// per input record; Import decodes each. Decoded is not read.
+	InputRaw Input = iota
+	// InputDecoded: Decoded holds every record already decoded, by a caller
+	// that found nothing in the batch the record decoder would refuse or
+	// warn about (no unknown, duplicate or case-variant key, no value of the
+	// wrong type, no NUL). Import normalises the records in place and does
+	// not read Customers.
+	InputDecoded
+)
+
 // Request is one batch to import or validate.
 type Request struct {
 	Op Op
-	// Customers are the raw records, one per input record.
+	// Input says whether the records are Customers or Decoded.
+	Input Input
+	// Customers are the raw records, one per input record (InputRaw).
 	Customers []json.RawMessage
-	// Decoded, when not nil, holds every record already decoded (the caller
-	// found nothing in the batch the record decoder would refuse or warn
-	// about: no unknown, duplicate or case-variant key, no value of the
-	// wrong type, no NUL); it
-	// is used instead of decoding Customers again, and Customers only gives
-	// the count. The records are normalised in place.
+	// Decoded are the decoded records, one per input record (InputDecoded).
 	Decoded      []schema.Customer
 	AllOrNothing bool
 	ValidateOnly bool
@@ -142,6 +154,11 @@ var (
 	// error's text as the problem's detail: what wraps it says, in words for
 	// users, which mode or capability is missing, and names no Go code.
 	ErrUnsupported = errors.New("not supported by this connection")
+	// ErrUnknownMode: an import's mode is none of ModeMerge, ModeReplace
+	// and ModeKeepExisting, whatever the connection. It wraps
+	// ErrUnsupported; the API answers it as a field of the request that is
+	// not valid.
+	ErrUnknownMode = fmt.Errorf("%w: unknown import mode", ErrUnsupported)
 )
 
 // Service imports batches into connections. Its Retry and Tracer are read
@@ -165,7 +182,7 @@ type Service struct {
 // It returns an error wrapping ErrUnsupported, with nothing sent, when the
 // connection cannot honour req.Op; every other problem is a per-record result.
 func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*answer.Answer, error) {
-	if err := checkOp(conn, req.Op); err != nil {
+	if err := CheckOp(conn, req.Op); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -174,7 +191,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 	if region == "" {
 		region = conn.Common.DefaultRegion
 	}
-	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, len(req.Customers)),
+	n := len(req.Customers)
+	if req.Input == InputDecoded {
+		n = len(req.Decoded)
+	}
+	ans := &answer.Answer{Connection: conn.ID, Provider: conn.Common.Provider, Results: make([]answer.Result, n),
 		ProviderCalls: []CallReport{}}
 	var answered map[int]answer.Result
 	if req.ValidateOnly {
@@ -194,22 +215,27 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 		flight    inFlight
 		upstream  time.Time
 		anyFailed bool
-		valid     = make([]Record, 0, min(len(req.Customers), max(window, 1)))
+		valid     = make([]Record, 0, min(n, max(window, 1)))
 		check     trace.Span
 	)
 	if s.Tracer != nil {
-		check = s.startValidation(ctx, conn, len(req.Customers))
+		check = s.startValidation(ctx, conn, n)
 	}
-	for i, raw := range req.Customers {
+	for i := range n {
 		if r, ok := answered[i]; ok {
 			// Answered before an interruption: not sent again.
 			r.Index, r.Warnings = i, nonNil(r.Warnings)
 			ans.Results[i] = r
 			continue
 		}
-		var pre *schema.Customer
-		if req.Decoded != nil {
+		var (
+			raw json.RawMessage
+			pre *schema.Customer
+		)
+		if req.Input == InputDecoded {
 			pre = &req.Decoded[i]
+		} else {
+			raw = req.Customers[i]
 		}
 		rec, ok := s.check(i, raw, pre, req.Op, conn.Provider, rules, region, &ans.Results[i])
 		if !ok {
@@ -291,17 +317,17 @@ func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op,
 	if c == nil {
 		c, errs, warns = decodeRecord(raw, op.Strict)
 	}
+	var wire any
 	if c != nil {
 		res.Ref = c.Ref
 		e, w := schema.CheckWith(c, schema.CheckOptions{DefaultRegion: region})
 		errs, warns = append(errs, e...), append(warns, w...)
-		errs = append(errs, rules.Check(c)...)
-	}
-	var wire any
-	if c != nil && len(errs) == 0 {
-		var e, w []schema.Issue
-		wire, e, w = p.Translate(op, c, rules)
-		errs, warns = append(errs, e...), append(warns, w...)
+		checked, e := rules.Check(c)
+		errs = append(errs, e...)
+		if len(errs) == 0 {
+			wire, e, w = p.Translate(op, checked)
+			errs, warns = append(errs, e...), append(warns, w...)
+		}
 	}
 	res.Warnings = nonNil(warns)
 	if len(errs) > 0 {
@@ -312,9 +338,22 @@ func (s *Service) check(i int, raw json.RawMessage, pre *schema.Customer, op Op,
 	return Record{Index: i, Customer: c, Wire: wire}, true
 }
 
-func checkOp(conn *Connection, op Op) error {
+// CheckOp is the one gate of an operation: whether conn can do op. An
+// import's mode must be one of ModeMerge, ModeReplace and ModeKeepExisting
+// (otherwise an error wrapping ErrUnknownMode) and one of the provider's
+// Modes; a pool operation needs a PoolImporter; any other kind is refused.
+// Each refusal wraps ErrUnsupported and says, in words for users, what is
+// missing. Import calls it before anything else; a caller may call it
+// earlier to refuse a request before reading the rest of it. Nothing after
+// it (Translate, Plan) checks op again.
+func CheckOp(conn *Connection, op Op) error {
 	switch op.Kind {
 	case KindImport:
+		switch op.Mode {
+		case ModeMerge, ModeReplace, ModeKeepExisting:
+		default:
+			return fmt.Errorf("%w %q (the modes are %s, %s and %s)", ErrUnknownMode, op.Mode, ModeMerge, ModeReplace, ModeKeepExisting)
+		}
 		if !slices.Contains(conn.Provider.Modes(), op.Mode) {
 			return fmt.Errorf("%w: mode %q (this %s connection honours %s)", ErrUnsupported, op.Mode, conn.Common.Provider, strings.Join(conn.Provider.Modes(), ", "))
 		}

@@ -25,7 +25,7 @@ type flaky struct {
 }
 
 func (f *flaky) Modes() []string { return []string{ModeMerge} }
-func (f *flaky) Translate(Op, *schema.Customer, *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (f *flaky) Translate(Op, fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	return nil, nil, nil
 }
 func (f *flaky) Plan(_ Op, recs []Record) ([]Call, error) {
@@ -191,9 +191,21 @@ func TestUnsupportedModeSendsNothing(t *testing.T) {
 	if !errors.Is(err, ErrUnsupported) || f.calls.Load() != 0 {
 		t.Fatalf("err %v, %d calls", err, f.calls.Load())
 	}
+	if errors.Is(err, ErrUnknownMode) {
+		t.Errorf("replace is a known mode: %v", err)
+	}
 	_, err = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindPoolAppend}, Customers: records(1)})
 	if !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("pool on a provider without one: %v", err)
+	}
+	for _, mode := range []string{"", "upsert", "append"} {
+		_, err = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: mode}, Customers: records(1)})
+		if !errors.Is(err, ErrUnknownMode) || !errors.Is(err, ErrUnsupported) || f.calls.Load() != 0 {
+			t.Errorf("mode %q: %v, %d calls", mode, err, f.calls.Load())
+		}
+	}
+	if err := CheckOp(conn, Op{Kind: KindImport, Mode: ModeMerge}); err != nil {
+		t.Errorf("merge: %v", err)
 	}
 }
 
@@ -245,5 +257,32 @@ func TestPlanFailureFailsRecordsNotTheRequest(t *testing.T) {
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(2)})
 	if err != nil || ans.Failed != 2 || f.calls.Load() != 0 || ans.Results[0].Errors[0].Code != schema.CodeInvalidValue {
 		t.Fatalf("%+v %v", ans, err)
+	}
+}
+
+// The request's Input says which list holds the records: decoded records
+// are checked as they are (normalised in place) and the raw list is not
+// read; raw records are decoded and the decoded list is not read.
+func TestRequestInput(t *testing.T) {
+	t.Parallel()
+	conn := newConn(t, &flaky{}, Common{})
+	merge := Op{Kind: KindImport, Mode: ModeMerge}
+	decoded := []schema.Customer{{Ref: "d0", WhatsApp: "+86 152 6666 7780"}, {Ref: "d1", Gender: "other"}}
+	ans, err := fast.Import(context.Background(), conn, Request{Op: merge, Input: InputDecoded, Decoded: decoded, Customers: records(5), ValidateOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Results) != 2 || ans.Results[0].Ref != "d0" || ans.Results[0].Status != StatusValid || ans.Results[1].Status != StatusFailed {
+		t.Fatalf("decoded: %+v", ans.Results)
+	}
+	if decoded[0].WhatsApp != "8615266667780" {
+		t.Errorf("decoded record not normalised in place: %q", decoded[0].WhatsApp)
+	}
+	ans, err = fast.Import(context.Background(), conn, Request{Op: merge, Customers: records(3), Decoded: decoded, ValidateOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Results) != 3 || ans.Results[2].Ref != "r2" || ans.Results[2].Status != StatusValid {
+		t.Fatalf("raw: %+v", ans.Results)
 	}
 }

@@ -57,7 +57,8 @@ func TestExampleContactsFile(t *testing.T) {
 			t.Fatalf("row %d: %v", row.Number, err)
 		}
 		errs, _ := schema.CheckWith(&c, schema.CheckOptions{DefaultRegion: "CN"})
-		errs = append(errs, rules.Check(&c)...)
+		_, e := rules.Check(&c)
+		errs = append(errs, e...)
 		if len(errs) == 0 {
 			if _, dup := dedupe.See(c.WhatsApp, row.Number); dup {
 				errs = append(errs, schema.Issue{Code: jobs.CodeDuplicateInJob})

@@ -21,7 +21,8 @@ import (
 type fakeProvider struct{ sent atomic.Int64 }
 
 func (p *fakeProvider) Modes() []string { return []string{gateway.ModeMerge} }
-func (p *fakeProvider) Translate(_ gateway.Op, c *schema.Customer, _ *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (p *fakeProvider) Translate(_ gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	c := k.Customer()
 	return c.WhatsApp, nil, nil
 }
 func (p *fakeProvider) Plan(_ gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"crmgate/fieldconfig"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/gateway"
@@ -19,15 +20,19 @@ func BenchmarkTranslatePlanSign(b *testing.B) {
 		cs[i] = docCustomers()[i%2]
 		cs[i].WhatsApp = "86181637" + strconv.Itoa(10000+i)
 	}
+	ks := make([]fieldconfig.Checked, len(cs))
+	for i := range cs {
+		ks[i] = checked(b, cs[i])
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		recs := make([]gateway.Record, len(cs))
-		for i := range cs {
-			w, errs, _ := a.Translate(importOp, &cs[i], testRules)
+		recs := make([]gateway.Record, len(ks))
+		for i := range ks {
+			w, errs, _ := a.Translate(importOp, ks[i])
 			if len(errs) > 0 {
 				b.Fatal(errs)
 			}
-			recs[i] = gateway.Record{Index: i, Customer: &cs[i], Wire: w}
+			recs[i] = gateway.Record{Index: i, Customer: ks[i].Customer(), Wire: w}
 		}
 		calls, err := a.Plan(importOp, recs)
 		if err != nil {

@@ -20,17 +20,16 @@ func (a *Adapter) Modes() []string {
 	return []string{gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting}
 }
 
-// modeType maps a canonical mode to the body's type; "" is merge.
-func modeType(mode string) (int, error) {
+// modeType maps a mode of Modes to the body's type (gateway.Provider: the
+// import service's gate let only those through); "" is merge.
+func modeType(mode string) int {
 	switch mode {
-	case gateway.ModeMerge, "":
-		return typeMerge, nil
 	case gateway.ModeReplace:
-		return typeReplace, nil
+		return typeReplace
 	case gateway.ModeKeepExisting:
-		return typeKeepExisting, nil
+		return typeKeepExisting
 	}
-	return 0, fmt.Errorf("mode %q is not one of merge, replace, keep_existing", mode)
+	return typeMerge
 }
 
 // unsupported lists the canonical fields NXLink has no field for.
@@ -48,32 +47,22 @@ var channels = []string{
 }
 
 // Translate applies NXLink's own rules to a record that passed schema.Check
-// and rules.Check, and returns its wire form (nil when there are errors).
-// It trusts what those checks found: phones are digits, gender is male,
-// female or unknown, the birthday a date, level 1 to 5, tags neither empty
-// nor holding a comma; a record that did not pass them gives an undefined
-// wire form (the import service never translates one).
+// and Rules.Check (gateway.Provider), and returns its wire form (nil when
+// there are errors). It trusts what those checks found and checks none of it
+// again: phones are digits, gender is male, female or unknown, the birthday a
+// date, level 1 to 5, tags neither empty nor holding a comma, every custom
+// field configured and no two sharing a key. It trusts op as well: an import
+// (NXLink has no import pool) in one of Modes.
 //
-// Errors, each naming the canonical field: an operation other than an import
-// (NXLink has no import pool); no name even from first/last name (required,
-// "name"); a value longer than the document allows (too_long); no channel at
-// all (required, "whatsapp"); a custom field that rules does not configure
-// (unknown_field; a nil rules configures none). Fields NXLink lacks
-// (profession, income, remove_tags, stage, source, language,
-// welcome_message) are unsupported_field warnings, or errors with op.Strict.
-// A gender "unknown" is simply not sent.
-func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+// Errors, each naming the canonical field: no name even from first/last name
+// (required, "name"); a value longer than the document allows (too_long); no
+// channel at all (required, "whatsapp"). Fields NXLink lacks (profession,
+// income, remove_tags, stage, source, language, welcome_message) are
+// unsupported_field warnings, or errors with op.Strict. A gender "unknown" is
+// simply not sent.
+func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	var errs, warns []schema.Issue
-	if op.Kind != gateway.KindImport {
-		errs = append(errs, schema.Issuef(schema.CodeInvalidValue, "",
-			"NXLink supports customer imports only, not %q", op.Kind))
-		return nil, errs, nil
-	}
-	if c == nil {
-		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName, "the record is empty"))
-		return nil, errs, nil
-	}
-
+	c := rec.Customer()
 	for _, f := range unsupported {
 		if !c.IsSet(f) {
 			continue
@@ -107,7 +96,9 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 			"NXLink requires a name (full_name); give name, or first_name and last_name"))
 	}
 	// The document's limits, in characters, by wire field; an error names
-	// the canonical field (fromWire).
+	// the canonical field (fromWire). Phones (sms_phone, whats_app_phone,
+	// viber_phone: at most 30) are not among them: one that passed
+	// schema.Check is a possible number, far shorter.
 	for _, l := range [...]struct {
 		wire  string
 		value string
@@ -116,9 +107,6 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		{"full_name", w.FullName, 255},
 		{"first_name", w.FirstName, 128},
 		{"last_name", w.LastName, 128},
-		{"sms_phone", w.SMSPhone, 30},
-		{"whats_app_phone", w.WhatsAppPhone, 30},
-		{"viber_phone", w.ViberPhone, 30},
 		{"messenger", w.Messenger, 32},
 		{"instagram", w.Instagram, 32},
 		{"zalo", w.Zalo, 32},
@@ -163,9 +151,7 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 		w.Weight = *c.Level
 	}
 
-	custom, cerrs := customizeField(c, rules)
-	errs = append(errs, cerrs...)
-	w.CustomizeField = custom
+	w.CustomizeField = customizeField(rec.Custom())
 
 	if len(errs) > 0 {
 		return nil, errs, warns
@@ -173,81 +159,39 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 	return w, nil, warns
 }
 
-// customizeField encodes the record's custom fields as the JSON string of
-// {provider_key: value} that customize_field carries, keys sorted. Nil values
-// are not sent; a record without custom fields gives "".
-func customizeField(c *schema.Customer, rules *fieldconfig.Rules) (string, []schema.Issue) {
-	if len(c.CustomFields) == 0 {
-		return "", nil
-	}
-	var errs []schema.Issue
-	type entry struct {
-		key, name string
-		value     any
-	}
-	entries := make([]entry, 0, len(c.CustomFields))
-	for _, name := range c.CustomFieldNames() {
-		v := c.CustomFields[name]
-		if v == nil {
-			continue
-		}
-		var f *fieldconfig.CustomField
-		ok := false
-		if rules != nil {
-			f, ok = rules.Field(name)
-		}
-		if !ok {
-			errs = append(errs, schema.Issuef(schema.CodeUnknownField, schema.CustomFieldPath(name),
-				"custom field %q is not configured for this connection", name))
-			continue
-		}
-		entries = append(entries, entry{key: f.Key(), name: name, value: f.Encode(v)})
-	}
-	// The JSON object is written by hand, keys sorted as encoding/json sorts
-	// a map's: one buffer per record instead of a map and an encoder.
-	slices.SortStableFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-	for i := 1; i < len(entries); i++ {
-		if entries[i].key == entries[i-1].key {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.CustomFieldPath(entries[i].name),
-				"custom fields %q and %q share the NXLink key %q", entries[i-1].name, entries[i].name, entries[i].key))
-		}
-	}
-	if len(errs) > 0 || len(entries) == 0 {
-		return "", errs
+// customizeField encodes a checked record's custom fields as the JSON string
+// of {provider_key: value} that customize_field carries, in their key order
+// (as encoding/json sorts a map's keys); no custom fields give "". The object
+// is written into a pooled buffer: one string per record, no map and no
+// encoder.
+func customizeField(custom []fieldconfig.CheckedField) string {
+	if len(custom) == 0 {
+		return ""
 	}
 	bp := scratch.Get().(*[]byte)
-	defer scratch.Put(bp)
 	buf := append((*bp)[:0], '{')
-	for i, e := range entries {
+	for i, f := range custom {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(wirejson.AppendString(buf, e.key), ':')
-		var err error
-		if buf, err = appendValue(buf, e.value); err != nil {
-			*bp = buf
-			return "", []schema.Issue{schema.Issuef(schema.CodeInvalidValue, schema.FieldCustomFields, "custom fields cannot be encoded: %v", err)}
-		}
+		buf = append(wirejson.AppendString(buf, f.Field.Key()), ':')
+		buf = appendValue(buf, f.Field.Encode(f.Value))
 	}
 	buf = append(buf, '}')
+	s := string(buf)
 	*bp = buf
-	return string(buf), nil
+	scratch.Put(bp)
+	return s
 }
 
 // Plan groups translated records into batch create calls of at most 100
 // customers, in order. Each call's body is marshalled once, and those bytes
-// are what Do signs and sends. It refuses an operation other than an import,
-// a mode NXLink does not have and a record whose Wire is not Translate's,
-// with a message that names no Go identifier (the import service shows it in
-// the records' messages). No records give no calls.
+// are what Do signs and sends. It trusts op as Translate does (an import in
+// one of Modes) and refuses a record whose Wire is not Translate's, with a
+// message that names no Go identifier (the import service shows it in the
+// records' messages). No records give no calls.
 func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
-	if op.Kind != gateway.KindImport {
-		return nil, fmt.Errorf("NXLink supports customer imports only, not %q", op.Kind)
-	}
-	typ, err := modeType(op.Mode)
-	if err != nil {
-		return nil, fmt.Errorf("NXLink: %w", err)
-	}
+	typ := modeType(op.Mode)
 	calls := make([]gateway.Call, 0, (len(recs)+MaxBatch-1)/MaxBatch)
 	for start := 0; start < len(recs); start += MaxBatch {
 		chunk := recs[start:min(start+MaxBatch, len(recs))]
@@ -310,12 +254,7 @@ var genderMale, genderFemale = 1, 0
 // StreamWindow lets the import service send each full chunk of MaxBatch
 // records while it still checks the rest of the batch (gateway.Streamer):
 // chunks never depend on later records.
-func (a *Adapter) StreamWindow(op gateway.Op) int {
-	if op.Kind != gateway.KindImport {
-		return 0
-	}
-	return MaxBatch
-}
+func (a *Adapter) StreamWindow(gateway.Op) int { return MaxBatch }
 
 // ChunkSize is how many records one NXLink call carries (gateway.Chunker).
 func (a *Adapter) ChunkSize(gateway.Op) int { return MaxBatch }

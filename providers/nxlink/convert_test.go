@@ -2,11 +2,13 @@ package nxlink
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/fieldconfig"
@@ -71,7 +73,7 @@ func TestTranslateFields(t *testing.T) {
 			t.Parallel()
 			c := base()
 			tt.edit(&c)
-			wire, errs, warns := a.Translate(importOp, &c, testRules)
+			wire, errs, warns := a.Translate(importOp, checked(t, c))
 			if len(errs) > 0 || len(warns) > 0 {
 				t.Fatalf("errs %+v warns %+v", errs, warns)
 			}
@@ -93,7 +95,7 @@ func TestTranslateNameFallback(t *testing.T) {
 		{"Heng", "Li", "Heng Li"}, {"Heng", "", "Heng"}, {"", "Li", "Li"},
 	} {
 		c := schema.Customer{FirstName: tt.first, LastName: tt.last, Email: "li@example.com"}
-		wire, errs, _ := a.Translate(importOp, &c, testRules)
+		wire, errs, _ := a.Translate(importOp, checked(t, c))
 		if len(errs) > 0 {
 			t.Fatalf("%+v", errs)
 		}
@@ -107,12 +109,16 @@ func TestTranslateNameFallback(t *testing.T) {
 // the connection's rules, then Translate when both passed. It returns the
 // wire form and every error.
 func throughChecks(a *Adapter, c *schema.Customer) (any, []schema.Issue) {
-	errs, _ := schema.Check(c)
-	errs = append(errs, testRules.Check(c)...)
+	return throughRules(a, *c, testRules)
+}
+
+// throughRules is throughChecks with other rules.
+func throughRules(a *Adapter, c schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue) {
+	k, errs := wiretest.Check(c, rules)
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	wire, errs, _ := a.Translate(importOp, c, testRules)
+	wire, errs, _ := a.Translate(importOp, k)
 	return wire, errs
 }
 
@@ -171,14 +177,15 @@ func TestTranslateLimits(t *testing.T) {
 			}
 		})
 	}
-	// At the limits, everything passes.
+	// At the limits, everything passes (a phone that passes the checks is
+	// far shorter than NXLink's 30 digits).
 	c := schema.Customer{
-		Name: long(255), FirstName: long(128), LastName: long(128), Phone: digits(30), WhatsApp: digits(30),
-		Viber: digits(30), Messenger: digits(32), Instagram: digits(32), Zalo: digits(32), Line: long(50),
+		Name: long(255), FirstName: long(128), LastName: long(128), Phone: "8618163725558", WhatsApp: "8615266667780",
+		Viber: "8618163725558", Messenger: digits(32), Instagram: digits(32), Zalo: digits(32), Line: long(50),
 		Country: long(50), Email: strings.Repeat("a", 38) + "@example.com", Address: long(100),
 		Remarks: long(2000), Owner: long(128),
 	}
-	if _, errs, _ := a.Translate(importOp, &c, testRules); len(errs) > 0 {
+	if _, errs := throughChecks(a, &c); len(errs) > 0 {
 		t.Errorf("at the limits: %+v", errs)
 	}
 }
@@ -187,21 +194,21 @@ func TestTranslateNeedsAChannel(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
 	c := schema.Customer{Name: "Li Heng", Country: "China"}
-	_, errs, _ := a.Translate(importOp, &c, testRules)
+	_, errs := throughChecks(a, &c)
 	want := []schema.Issue{{Code: schema.CodeRequired, Field: "whatsapp",
 		Message: "NXLink needs at least one of phone, whatsapp, email, viber, messenger, instagram, line, zalo"}}
 	if !reflect.DeepEqual(errs, want) {
 		t.Errorf("errs %+v", errs)
 	}
 	for _, edit := range []func(c *schema.Customer){
-		func(c *schema.Customer) { c.Phone = "1" }, func(c *schema.Customer) { c.Email = "a@example.com" },
-		func(c *schema.Customer) { c.Viber = "1" }, func(c *schema.Customer) { c.Messenger = "1" },
+		func(c *schema.Customer) { c.Phone = "8618163725558" }, func(c *schema.Customer) { c.Email = "a@example.com" },
+		func(c *schema.Customer) { c.Viber = "8618163725558" }, func(c *schema.Customer) { c.Messenger = "1" },
 		func(c *schema.Customer) { c.Instagram = "1" }, func(c *schema.Customer) { c.Line = "l" },
-		func(c *schema.Customer) { c.Zalo = "1" }, func(c *schema.Customer) { c.WhatsApp = "1" },
+		func(c *schema.Customer) { c.Zalo = "1" }, func(c *schema.Customer) { c.WhatsApp = "8615266667780" },
 	} {
 		c := schema.Customer{Name: "Li Heng"}
 		edit(&c)
-		if _, errs, _ := a.Translate(importOp, &c, testRules); len(errs) > 0 {
+		if _, errs := throughChecks(a, &c); len(errs) > 0 {
 			t.Errorf("%+v: %+v", c, errs)
 		}
 	}
@@ -217,8 +224,7 @@ func TestTranslateUnsupportedFields(t *testing.T) {
 	for _, strict := range []bool{false, true} {
 		op := importOp
 		op.Strict = strict
-		cc := c
-		wire, errs, warns := a.Translate(op, &cc, testRules)
+		wire, errs, warns := a.Translate(op, checked(t, c))
 		issues := warns
 		if strict {
 			issues = errs
@@ -246,30 +252,46 @@ func TestTranslateUnsupportedFields(t *testing.T) {
 	}
 }
 
-func TestTranslateRefusesOtherOperations(t *testing.T) {
+// NXLink has no import pool, knows no other operation and no mode beside
+// Modes: the import service's gate refuses them for an NXLink connection, with nothing sent
+// (Translate and Plan trust the gate and check the kind no more).
+func TestImportRefusesOtherOperations(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
-	for _, kind := range []string{gateway.KindPoolReplace, gateway.KindPoolAppend, ""} {
-		c := base()
-		wire, errs, _ := a.Translate(gateway.Op{Kind: kind, Mode: gateway.ModeMerge}, &c, testRules)
-		if wire != nil || len(errs) != 1 {
-			t.Errorf("kind %q: wire %v errs %+v", kind, wire, errs)
-		}
-		if _, err := a.Plan(gateway.Op{Kind: kind, Mode: gateway.ModeMerge}, nil); err == nil {
-			t.Errorf("Plan accepted kind %q", kind)
-		}
+	conn, err := gateway.NewConnection(gateway.Common{ID: "test-nxlink", Provider: Name, BaseURL: "http://127.0.0.1:1"}, a, nil, wiretest.RulesOf{R: testRules})
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := base()
-	if _, errs, _ := a.Translate(importOp, &c, nil); len(errs) != 0 {
-		t.Errorf("nil rules without custom fields: %+v", errs)
-	}
-	c.CustomFields = map[string]any{"Nickname": "aa"}
-	if _, errs, _ := a.Translate(importOp, &c, nil); len(errs) != 1 || errs[0].Code != schema.CodeUnknownField {
-		t.Errorf("nil rules with custom fields: %+v", errs)
+	raw := []json.RawMessage{json.RawMessage(`{"name":"Li Heng","whatsapp":"8615266667780"}`)}
+	for _, op := range []gateway.Op{
+		{Kind: gateway.KindPoolReplace, Mode: gateway.ModeMerge}, {Kind: gateway.KindPoolAppend, Mode: gateway.ModeMerge},
+		{Mode: gateway.ModeMerge}, {Kind: gateway.KindImport, Mode: "append"},
+	} {
+		ans, err := (&gateway.Service{}).Import(t.Context(), conn, gateway.Request{Op: op, Customers: raw})
+		if !errors.Is(err, gateway.ErrUnsupported) || ans != nil {
+			t.Errorf("%+v: %v, %+v", op, err, ans)
+		}
 	}
 }
 
-func TestTranslateSharedProviderKey(t *testing.T) {
+// A custom field the rules do not configure fails the record at the checks,
+// before Translate; without one, a record passes with any rules.
+func TestUnconfiguredCustomFieldThroughTheChecks(t *testing.T) {
+	t.Parallel()
+	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
+	none := fieldconfig.MustCompile(fieldconfig.Config{})
+	c := base()
+	if _, errs := throughRules(a, c, none); len(errs) != 0 {
+		t.Errorf("no rules, no custom fields: %+v", errs)
+	}
+	c.CustomFields = map[string]any{"Nickname": "aa"}
+	if _, errs := throughRules(a, c, none); len(errs) != 1 || errs[0].Code != schema.CodeUnknownField {
+		t.Errorf("no rules, a custom field: %+v", errs)
+	}
+}
+
+// Two custom fields NXLink knows by one key: the later fails, at the checks.
+func TestSharedProviderKeyThroughTheChecks(t *testing.T) {
 	t.Parallel()
 	a := newTestAdapter(t, "http://127.0.0.1:1", testConfig(), nil)
 	rules := fieldconfig.MustCompile(fieldconfig.Config{CustomFields: []fieldconfig.CustomField{
@@ -278,7 +300,7 @@ func TestTranslateSharedProviderKey(t *testing.T) {
 	}})
 	c := base()
 	c.CustomFields = map[string]any{"A": "x", "B": "y"}
-	if _, errs, _ := a.Translate(importOp, &c, rules); len(errs) != 1 || errs[0].Field != "custom_fields.B" {
+	if _, errs := throughRules(a, c, rules); len(errs) != 1 || errs[0].Field != "custom_fields.B" {
 		t.Errorf("errs %+v", errs)
 	}
 }
@@ -306,9 +328,6 @@ func TestPlanModesAndChunks(t *testing.T) {
 		if string(calls[0].Body) != tt.want {
 			t.Errorf("%s: body\ngot:  %s\nwant: %s", tt.mode, calls[0].Body, tt.want)
 		}
-	}
-	if _, err := a.Plan(gateway.Op{Kind: gateway.KindImport, Mode: "append"}, one); err == nil {
-		t.Error("Plan accepted mode append")
 	}
 	if _, err := a.Plan(importOp, []gateway.Record{{Index: 0, Wire: map[string]any{}}}); err == nil || strings.Contains(err.Error(), "nxlink.") || strings.Contains(err.Error(), "map[") {
 		t.Errorf("Plan of a foreign wire form: %v, want a refusal naming no Go identifier or type", err)
@@ -375,17 +394,18 @@ func TestFieldTablesAgree(t *testing.T) {
 	values := map[string]string{ // a value Translate takes, by canonical field
 		schema.FieldGender: `"female"`, schema.FieldLevel: `3`, schema.FieldTags: `["a"]`,
 		schema.FieldBirthday: `"1976-04-12"`, schema.FieldCustomFields: `{"Nickname":"aa"}`,
+		schema.FieldEmail: `"li@example.com"`,
 	}
 	for wire, canonical := range fromWire {
 		v, ok := values[canonical]
 		if !ok {
-			v = `"1234567890"`
+			v = `"8618163725558"` // a phone that passes the checks, and a handle
 		}
 		var c schema.Customer
 		if err := json.Unmarshal([]byte(`{"email":"li@example.com","name":"Li Heng",`+strconv.Quote(canonical)+`:`+v+`}`), &c); err != nil {
 			t.Fatalf("%s: %v", canonical, err)
 		}
-		w, errs, _ := a.Translate(importOp, &c, testRules)
+		w, errs, _ := a.Translate(importOp, checked(t, c))
 		if len(errs) > 0 {
 			t.Fatalf("%s: %+v", canonical, errs)
 		}
@@ -394,7 +414,7 @@ func TestFieldTablesAgree(t *testing.T) {
 		}
 	}
 	for _, c := range docCustomers() {
-		w, errs, _ := a.Translate(importOp, &c, testRules)
+		w, errs, _ := a.Translate(importOp, checked(t, c))
 		if len(errs) > 0 {
 			t.Fatalf("%+v", errs)
 		}

@@ -2,6 +2,7 @@ package nxlink
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -84,61 +85,20 @@ func (w *wireCustomer) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendValue appends a custom field's encoded value (a string or a
-// json.Number, see fieldconfig.CustomField.Encode); anything else, and a
-// number that is not one, goes through marshal.
-func appendValue(b []byte, v any) ([]byte, error) {
+// appendValue appends a checked custom field's encoded value (a string or a
+// json.Number, see fieldconfig.CustomField.Encode; Rules.Check made sure the
+// number is one). Anything else goes through marshal, which cannot fail for
+// the values Encode gives.
+func appendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case string:
-		return wirejson.AppendString(b, x), nil
+		return wirejson.AppendString(b, x)
 	case json.Number:
-		if isNumber(string(x)) {
-			return append(b, x...), nil
-		}
+		return append(b, x...)
 	}
 	enc, err := wirejson.Marshal(v)
 	if err != nil {
-		return b, err
+		return wirejson.AppendString(b, fmt.Sprint(v))
 	}
-	return append(b, enc...), nil
-}
-
-// isNumber reports whether s is a JSON number.
-func isNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
+	return append(b, enc...)
 }

@@ -51,14 +51,9 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendValue(nil, v)
-		if err != nil || string(got) != string(want) {
-			t.Errorf("appendValue(%#v) = %s, %v; marshal gives %s", v, got, err, want)
-		}
-	}
-	for _, n := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "0x10", "NaN", " 1"} {
-		if isNumber(n) {
-			t.Errorf("isNumber(%q) = true", n)
+		got := appendValue(nil, v)
+		if string(got) != string(want) {
+			t.Errorf("appendValue(%#v) = %s; marshal gives %s", v, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/fieldconfig"
@@ -53,9 +54,11 @@ func records(t *testing.T, a *Adapter, op gateway.Op, cs ...schema.Customer) []g
 	for i := range cs {
 		c := &cs[i]
 		errs, _ := schema.Check(c)
-		errs = append(errs, testRules.Check(c)...)
-		wire, terrs, _ := a.Translate(op, c, testRules)
-		errs = append(errs, terrs...)
+		k, e := testRules.Check(c)
+		if errs = append(errs, e...); len(errs) > 0 {
+			t.Fatalf("record %d: %+v", i, errs)
+		}
+		wire, errs, _ := a.Translate(op, k)
 		if len(errs) > 0 {
 			t.Fatalf("record %d: %+v", i, errs)
 		}
@@ -99,4 +102,11 @@ func docCustomers() []schema.Customer {
 			Gender: "male", Owner: "kubrick101",
 		},
 	}
+}
+
+// checked is c through the checks the import service runs before Translate,
+// with testRules; the test fails on any error.
+func checked(t testing.TB, c schema.Customer) fieldconfig.Checked {
+	t.Helper()
+	return wiretest.Prepared(t, c, testRules)
 }

@@ -104,7 +104,8 @@ func (a *fakeAdapter) Modes() []string {
 	return []string{gateway.ModeMerge}
 }
 
-func (a *fakeAdapter) Translate(_ gateway.Op, c *schema.Customer, _ *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
+func (a *fakeAdapter) Translate(_ gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	c := k.Customer()
 	r := fakeRecord{Phone: c.WhatsApp, Owner: c.Owner}
 	if a.flaw == flawExtraField {
 		r.Note = "imported by crmgate"

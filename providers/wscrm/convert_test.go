@@ -64,11 +64,11 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := wiretest.Prepared(t, tt.in, rules)
-			wire, errs, warns := a.Translate(tt.op, c, rules)
+			wire, errs, warns := a.Translate(tt.op, c)
 			if len(errs) > 0 || len(warns) > 0 {
 				t.Fatalf("Translate: errs %+v warns %+v", errs, warns)
 			}
-			calls, err := a.Plan(tt.op, []gateway.Record{{Index: 0, Customer: c, Wire: wire}})
+			calls, err := a.Plan(tt.op, []gateway.Record{{Index: 0, Customer: c.Customer(), Wire: wire}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +147,7 @@ func TestTranslateFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := wiretest.Prepared(t, tt.in, rules)
-			wire, errs, _ := translate(tt.op, c, rules)
+			wire, errs, _ := translate(tt.op, c)
 			if len(errs) > 0 {
 				t.Fatalf("errs: %+v", errs)
 			}
@@ -167,7 +167,11 @@ func TestTranslateFields(t *testing.T) {
 
 func TestTranslateIssues(t *testing.T) {
 	t.Parallel()
-	rules := sampleRules()
+	// The configuration requires no field, so that WSCRM's own need of an
+	// owner and a WhatsApp number is what fails a record without them.
+	cfg := testFields()
+	cfg.Required = nil
+	rules := fieldconfig.MustCompile(cfg)
 	level := 3
 	ok := schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780"}
 	tests := []struct {
@@ -182,7 +186,7 @@ func TestTranslateIssues(t *testing.T) {
 		{"unsupported fields warn", gateway.Op{Kind: gateway.KindImport},
 			func() schema.Customer {
 				c := ok
-				c.Phone, c.Viber, c.Messenger, c.Instagram, c.Zalo, c.Line = "1", "2", "3", "4", "5", "l"
+				c.Phone, c.Viber, c.Messenger, c.Instagram, c.Zalo, c.Line = "8615266667781", "8615266667782", "3", "4", "8615266667783", "l"
 				c.Country, c.TimeZone, c.Level = "CN", "Asia/Shanghai", &level
 				c.FirstName, c.LastName, c.Name = "Li", "Heng", "Li Heng"
 				return c
@@ -201,8 +205,7 @@ func TestTranslateIssues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := tt.in
-			_, errs, warns := translate(tt.op, &c, rules)
+			_, errs, warns := throughChecks(tt.op, tt.in, rules)
 			if got := issueKeys(errs); !reflect.DeepEqual(got, tt.errs) {
 				t.Errorf("errs = %v, want %v", got, tt.errs)
 			}
@@ -228,11 +231,8 @@ func TestBirthdayThroughTheChecks(t *testing.T) {
 		{"2020-03-08", nil, "2020/03/08"},
 	} {
 		c := schema.Customer{Owner: "kubrick101", WhatsApp: "+86 152 6666 7780", Birthday: tt.birthday}
-		errs, _ := schema.Check(&c)
-		errs = append(errs, rules.Check(&c)...)
+		wire, errs, _ := throughChecks(gateway.Op{Kind: gateway.KindImport}, c, rules)
 		if len(errs) == 0 {
-			var wire *wireRecord
-			wire, errs, _ = translate(gateway.Op{Kind: gateway.KindImport}, &c, rules)
 			if got := wire.str("birthday"); got != tt.wire {
 				t.Errorf("%q: birthday sent as %q, want %q", tt.birthday, got, tt.wire)
 			}
@@ -257,7 +257,7 @@ func TestCustomFieldKeyCollision(t *testing.T) {
 	cfg.CustomFields = append(cfg.CustomFields, fieldconfig.CustomField{Name: "Mail", Type: fieldconfig.TypeText, ProviderKey: "email"})
 	rules := fieldconfig.MustCompile(cfg)
 	c := schema.Customer{Owner: "a", WhatsApp: "8615266667780", Email: "x@y.cn", CustomFields: map[string]any{"Mail": "other"}}
-	wire, errs, _ := translate(gateway.Op{Kind: gateway.KindImport}, &c, rules)
+	wire, errs, _ := translate(gateway.Op{Kind: gateway.KindImport}, wiretest.Prepared(t, c, rules))
 	if got := issueKeys(errs); !reflect.DeepEqual(got, []string{"invalid_value custom_fields.Mail"}) {
 		t.Fatalf("errs = %v", got)
 	}

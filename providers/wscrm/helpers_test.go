@@ -12,6 +12,8 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
+	"crmgate/schema"
 	"crmgate/secret"
 )
 
@@ -110,4 +112,15 @@ func (r *wireRecord) str(key string) string {
 		return t.String()
 	}
 	return ""
+}
+
+// throughChecks is what the import service does with a record: schema.Check
+// and rules.Check, then translate when both passed. It returns the wire form
+// and the errors and warnings of translate, or the checks' errors.
+func throughChecks(op gateway.Op, c schema.Customer, rules *fieldconfig.Rules) (*wireRecord, []schema.Issue, []schema.Issue) {
+	k, errs := wiretest.Check(c, rules)
+	if len(errs) > 0 {
+		return nil, errs, nil
+	}
+	return translate(op, k)
 }

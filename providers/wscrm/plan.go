@@ -44,8 +44,8 @@ func (a *Adapter) ImportPool() {}
 // for, and remove_tags on gateway.KindPoolAppend, are unsupported_field
 // warnings (errors with op.Strict). The wire form is opaque to the caller;
 // hand it back to Plan.
-func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfig.Rules) (any, []schema.Issue, []schema.Issue) {
-	rec, errs, warns := translate(op, c, rules)
+func (a *Adapter) Translate(op gateway.Op, k fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
+	rec, errs, warns := translate(op, k)
 	return rec, errs, warns
 }
 
@@ -69,8 +69,9 @@ func (a *Adapter) Translate(op gateway.Op, c *schema.Customer, rules *fieldconfi
 // one after another and not at all once one did not go through. All other
 // calls have no Sequence and are independent.
 //
-// A record whose Wire is not this adapter's is an error, as is a kind or mode
-// WSCRM does not have.
+// A record whose Wire is not this adapter's is an error. Plan trusts op (the
+// import service's gate let only an import in merge mode or a pool
+// operation through): an import of any mode is planned as batchImport.
 func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, error) {
 	for i := range recs {
 		if w, ok := recs[i].Wire.(*wireRecord); !ok || w == nil {
@@ -81,17 +82,12 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 		return nil, nil
 	}
 	switch op.Kind {
-	case gateway.KindImport, "":
-		if op.Mode != "" && op.Mode != gateway.ModeMerge {
-			return nil, fmt.Errorf("wscrm.Plan: mode %q is not honoured by WSCRM (only %s)", op.Mode, gateway.ModeMerge)
-		}
-		return a.chunk(PathBatchImport, recs)
 	case gateway.KindPoolAppend:
 		return a.chunk(PathPoolAppend, recs)
 	case gateway.KindPoolReplace:
 		return a.planReplace(recs)
 	}
-	return nil, fmt.Errorf("wscrm.Plan: unknown operation kind %q", op.Kind)
+	return a.chunk(PathBatchImport, recs)
 }
 
 // chunk splits recs into calls of at most MaxRecordsPerCall to path.

@@ -13,33 +13,39 @@ import (
 
 // Prepared runs on a copy of c the checks the import service runs before
 // Translate (schema.Check, then rules.Check) and fails the test on any
-// error.
-func Prepared(t testing.TB, c schema.Customer, rules *fieldconfig.Rules) *schema.Customer {
+// error; it returns the checked record, what Translate takes.
+func Prepared(t testing.TB, c schema.Customer, rules *fieldconfig.Rules) fieldconfig.Checked {
 	t.Helper()
-	c.Tags, c.RemoveTags = slices.Clone(c.Tags), slices.Clone(c.RemoveTags)
-	c.CustomFields = maps.Clone(c.CustomFields)
-	if errs, _ := schema.Check(&c); len(errs) > 0 {
-		t.Fatalf("schema.Check: %+v", errs)
+	k, errs := Check(c, rules)
+	if len(errs) > 0 {
+		t.Fatalf("checks: %+v", errs)
 	}
-	if errs := rules.Check(&c); len(errs) > 0 {
-		t.Fatalf("Rules.Check: %+v", errs)
-	}
-	return &c
+	return k
 }
 
-// Records translates customers with p (without the canonical checks, so the
-// provider's own checks can be reached), indexed from 0, and fails the test
-// on a Translate error.
+// Check runs on a copy of c the checks the import service runs before
+// Translate (schema.Check, then rules.Check) and returns the checked record
+// and their errors: a record with errors is never translated.
+func Check(c schema.Customer, rules *fieldconfig.Rules) (fieldconfig.Checked, []schema.Issue) {
+	c.Tags, c.RemoveTags = slices.Clone(c.Tags), slices.Clone(c.RemoveTags)
+	c.CustomFields = maps.Clone(c.CustomFields)
+	errs, _ := schema.Check(&c)
+	k, e := rules.Check(&c)
+	return k, append(errs, e...)
+}
+
+// Records checks (Prepared) and translates customers with p, indexed from
+// 0, and fails the test on any error.
 func Records(t testing.TB, p gateway.Provider, op gateway.Op, rules *fieldconfig.Rules, cs ...schema.Customer) []gateway.Record {
 	t.Helper()
 	out := make([]gateway.Record, len(cs))
 	for i := range cs {
-		c := cs[i]
-		w, errs, _ := p.Translate(op, &c, rules)
+		k := Prepared(t, cs[i], rules)
+		w, errs, _ := p.Translate(op, k)
 		if len(errs) > 0 {
 			t.Fatalf("Translate(%d): %+v", i, errs)
 		}
-		out[i] = gateway.Record{Index: i, Customer: &c, Wire: w}
+		out[i] = gateway.Record{Index: i, Customer: k.Customer(), Wire: w}
 	}
 	return out
 }

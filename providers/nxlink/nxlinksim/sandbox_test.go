@@ -55,10 +55,13 @@ func TestSandbox(t *testing.T) {
 	c := &schema.Customer{Name: "Li Heng", WhatsApp: "+86 152 6666 7780", Owner: "kubrick101",
 		CustomFields: map[string]any{"Faction": "Royal Family", "Level": float64(3), "Joined": "2024-01-02"}}
 	errs, _ := schema.Check(c)
-	errs = append(errs, rules.Check(c)...)
+	k, e := rules.Check(c)
+	if errs = append(errs, e...); len(errs) > 0 {
+		t.Fatalf("%+v", errs)
+	}
 	op := gateway.Op{Kind: gateway.KindImport, Mode: gateway.ModeMerge, StrictOwner: true}
-	wire, terrs, _ := p.Translate(op, c, rules)
-	if errs = append(errs, terrs...); len(errs) > 0 {
+	wire, errs, _ := p.Translate(op, k)
+	if len(errs) > 0 {
 		t.Fatalf("%+v", errs)
 	}
 	calls, err := p.Plan(op, []gateway.Record{{Index: 0, Customer: c, Wire: wire}})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/wscrm"
@@ -191,12 +192,12 @@ func TestImportQueryRoundTrip(t *testing.T) {
 		},
 	}, rules)
 	second := wiretest.Prepared(t, schema.Customer{Owner: "kubrick101", WhatsApp: "8615266667780", RemoveTags: []string{"Strategy"}, Tags: []string{"VIP"}}, rules)
-	for _, c := range []*schema.Customer{in, second} {
-		w, errs, _ := a.Translate(importOp, c, rules)
+	for _, k := range []fieldconfig.Checked{in, second} {
+		w, errs, _ := a.Translate(importOp, k)
 		if errs != nil {
 			t.Fatal(errs)
 		}
-		res, err := wiretest.DoOne(t, a, importOp, []gateway.Record{{Customer: c, Wire: w}})
+		res, err := wiretest.DoOne(t, a, importOp, []gateway.Record{{Customer: k.Customer(), Wire: w}})
 		if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded {
 			t.Fatalf("import: %v %+v", err, res.Outcomes)
 		}
@@ -251,9 +252,9 @@ func TestSimulatorRecordsCallsAndIsConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := schema.Customer{Owner: "kubrick101", WhatsApp: fmt.Sprintf("86152666677%02d", i)}
-			w, _, _ := a.Translate(importOp, &c, nil)
-			calls, err := a.Plan(importOp, []gateway.Record{{Customer: &c, Wire: w}})
+			k := wiretest.Prepared(t, schema.Customer{Owner: "kubrick101", WhatsApp: fmt.Sprintf("86152666677%02d", i)}, fieldconfig.MustCompile(fieldconfig.Config{}))
+			w, _, _ := a.Translate(importOp, k)
+			calls, err := a.Plan(importOp, []gateway.Record{{Customer: k.Customer(), Wire: w}})
 			if err != nil {
 				t.Error(err)
 				return
@@ -312,8 +313,7 @@ func TestSandbox(t *testing.T) {
 	}
 	a := p.(*wscrm.Adapter)
 	rules := sampleRules()
-	c := wiretest.Prepared(t, schema.Customer{Owner: "wangwu", WhatsApp: "+86 152 6666 7780", Name: "Li Heng"}, rules)
-	res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, rules, *c))
+	res, err := wiretest.DoOne(t, a, importOp, wiretest.Records(t, a, importOp, rules, schema.Customer{Owner: "wangwu", WhatsApp: "+86 152 6666 7780", Name: "Li Heng"}))
 	if err != nil || res.Outcomes[0].Status != gateway.StatusSucceeded {
 		t.Fatalf("import: %v %+v", err, res)
 	}
