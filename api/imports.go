@@ -326,7 +326,7 @@ var errAnswered = refuse(0, "", "answered")
 
 // fromJSON spools the JSON body (hashing it for the Idempotency-Key), reads
 // its options, then streams its customers into a job.
-func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, error) {
+func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (_ *jobs.Builder, err error) {
 	sp, err := jobs.Spool(io.TeeReader(c.Request.Body, fp), h.o.TempDir, h.o.MaxUploadBytes)
 	if err != nil {
 		if errors.Is(err, jobs.ErrTooLarge) {
@@ -358,6 +358,11 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	sp2.Source = jobs.Source{Kind: jobs.KindJSON}
 	sp2.Header = []string{"index", "ref", "record"}
 	b := h.o.Engine.NewBuilder(sp2)
+	defer func() {
+		if err != nil {
+			b.Abort()
+		}
+	}()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -382,11 +387,9 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 		for dec.PeekKind() != ']' {
 			v, err := dec.ReadValue()
 			if err != nil {
-				b.Abort()
 				return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the body is not valid JSON: "+err.Error())
 			}
 			if b.Rows() >= h.o.MaxJobRows {
-				b.Abort()
 				return nil, refuse(http.StatusRequestEntityTooLarge, ProblemTooLarge, fmt.Sprintf("more than %d records (limits.max_job_rows)", h.o.MaxJobRows),
 					issue("batch_too_large", "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
 			}
@@ -399,7 +402,6 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 		break
 	}
 	if b.Rows() == 0 {
-		b.Abort()
 		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "customers is empty", issue("required", "customers", "at least one customer is required"))
 	}
 	return b, nil

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,5 +155,62 @@ func TestRedisEngineRetention(t *testing.T) {
 	}
 	if n, err := rdb.Keys(ctx, prefix+"{job:"+j.ID+"}*").Result(); err != nil || len(n) != 0 {
 		t.Fatalf("keys left after the retention: %v %v", n, err)
+	}
+}
+
+// The in-process engine keeps a job's rows on disk, not in the heap: a job
+// of 100 000 rows of cells and records, built and queued, grows the heap by
+// its per-chunk state only; its chunks read back as they were added.
+func TestMemoryEngineKeepsRowsOutOfTheHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 100 000-row job")
+	}
+	conn := newConn(t, &fakeProvider{})
+	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Connection: func(string) *gateway.Connection { return conn }, TempDir: t.TempDir()})
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const rows = 100_000
+	item := func(i int) jobs.Item {
+		phone := fmt.Sprintf("+86 152 %04d %04d", i/10000, i%10000)
+		rec, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("Customer %d", i), "whatsapp": phone,
+			"remarks": fmt.Sprintf("a remark long enough to weigh something in memory %d", i)})
+		return jobs.Item{Row: i + 2, Record: rec, Ref: fmt.Sprintf("r-%d", i),
+			Cells: []string{fmt.Sprintf("Customer %d", i), phone, fmt.Sprintf("a remark long enough to weigh something in memory %d", i)}}
+	}
+	before := heap()
+	b := e.NewBuilder(jobs.Spec{Connection: conn, CreatedBy: "app", Mode: gateway.ModeMerge, Source: jobs.Source{Kind: jobs.KindCSV}})
+	var peak uint64
+	for i := range rows {
+		b.AddRow(item(i), "")
+		if i%20_000 == 0 {
+			peak = max(peak, heap())
+		}
+	}
+	j, err := b.Commit(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak = max(peak, heap())
+	growth := int64(peak) - int64(before)
+	t.Logf("heap growth at most %d bytes for %d rows in %d chunks", growth, rows, j.Chunks)
+	if limit := int64(8 << 20); growth > limit {
+		t.Errorf("the heap grew by %d bytes building a job of %d rows; want under %d", growth, rows, limit)
+	}
+	for _, no := range []int{0, j.Chunks / 2, j.Chunks - 1} {
+		items, rs, err := e.Chunk(context.Background(), j.ID, no)
+		if err != nil || rs != nil || len(items) != j.ChunkSize {
+			t.Fatalf("chunk %d: %d items, results %v, %v", no, len(items), rs, err)
+		}
+		for k, it := range items {
+			want := item(no*j.ChunkSize + k)
+			want.Index = no*j.ChunkSize + k
+			if !reflect.DeepEqual(it, want) {
+				t.Fatalf("chunk %d item %d read back as %+v, want %+v", no, k, it, want)
+			}
+		}
 	}
 }

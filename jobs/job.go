@@ -92,13 +92,17 @@ func (j *Job) Clone() *Job {
 // Item is one row of a job as a chunk stores it: the canonical record to
 // send, or the errors that fail it before anything is sent (a row that
 // could not be read, a duplicate), and the row's original cells for the
-// report.
+// report. Phone is the record's WhatsApp number as the job read it
+// (normalised in the job's region, or the connection's), set by the
+// Builder for a row it did not fail and whose number it could read: the
+// customers' history files the row under it.
 type Item struct {
 	Index  int             `json:"i"`
 	Row    int             `json:"r,omitempty"`
 	Record json.RawMessage `json:"c,omitempty"`
 	Cells  []string        `json:"x,omitempty"`
 	Ref    string          `json:"f,omitempty"`
+	Phone  string          `json:"w,omitempty"`
 	Errors []schema.Issue  `json:"e,omitempty"`
 }
 

@@ -80,8 +80,75 @@ func (r *redisEngine) ensureGroup(ctx context.Context) error {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// commit stores a built job and queues its chunks.
-func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
+// redisSinkBatch is how many chunks a redisSink sends to Redis in one
+// round trip.
+const redisSinkBatch = 16
+
+// redisSink is the Redis engine's chunkSink: each chunk's inputs are
+// stored as soon as they are full, redisSinkBatch chunks a round trip.
+type redisSink struct {
+	r  *redisEngine
+	id string
+	n  int // chunks put
+	p  redis.Pipeliner
+}
+
+func (r *redisEngine) newSink(id string) *redisSink {
+	return &redisSink{r: r, id: id, p: r.rdb.Pipeline()}
+}
+
+func (s *redisSink) put(items []Item) error {
+	b, err := json.Marshal(items)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	// A chunk of a job that is never committed (its builder's process
+	// died) expires as the job would have.
+	s.p.Set(context.Background(), s.r.inKey(s.id, s.n), b, s.r.e.o.Retention+liveMargin)
+	s.n++
+	if s.p.Len() >= redisSinkBatch {
+		return s.exec(context.Background())
+	}
+	return nil
+}
+
+func (s *redisSink) exec(ctx context.Context) error {
+	if s.p.Len() == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.p.Exec(ctx); err != nil {
+		return fmt.Errorf("jobs: storing the chunks of %s: %w", s.id, err)
+	}
+	return nil
+}
+
+func (s *redisSink) commit(ctx context.Context, job *Job) error {
+	if err := s.exec(ctx); err != nil {
+		return err
+	}
+	return s.r.commit(ctx, job)
+}
+
+func (s *redisSink) abort() {
+	s.p.Discard()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The chunks of one job share its hash tag: one DEL takes many, even
+	// on a Cluster.
+	for start := 0; start < s.n; start += 1000 {
+		keys := make([]string, 0, min(1000, s.n-start))
+		for no := start; no < start+cap(keys); no++ {
+			keys = append(keys, s.r.inKey(s.id, no))
+		}
+		_ = s.r.rdb.Del(ctx, keys...).Err()
+	}
+}
+
+// commit stores a built job whose chunks' inputs are stored already and
+// queues its chunks.
+func (r *redisEngine) commit(ctx context.Context, job *Job) error {
 	if err := r.ensureGroup(ctx); err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
@@ -98,20 +165,13 @@ func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) err
 		fields = append(fields, "valid", 0)
 	}
 	p := r.rdb.Pipeline()
-	for no, items := range inputs {
-		b, err := json.Marshal(items)
-		if err != nil {
-			return err
-		}
-		p.Set(ctx, r.inKey(job.ID, no), b, ttl)
-	}
 	p.HSet(ctx, meta, fields...)
 	p.PExpire(ctx, meta, ttl)
 	p.ZAdd(ctx, r.index(), redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID})
 	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("jobs: storing %s: %w", job.ID, err)
 	}
-	if len(inputs) == 0 {
+	if job.Chunks == 0 {
 		now := stamp(time.Now())
 		if err := r.rdb.HSet(ctx, meta, "status", string(StatusCompleted), "started_at", now, "finished_at", now).Err(); err != nil {
 			return err
@@ -120,7 +180,7 @@ func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) err
 		return nil
 	}
 	p = r.rdb.Pipeline()
-	for no := range inputs {
+	for no := range job.Chunks {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: r.stream(), Values: []any{"job", job.ID, "no", no}})
 	}
 	if _, err := p.Exec(ctx); err != nil {
