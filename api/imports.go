@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -467,9 +468,12 @@ func readJSONOptions(r io.Reader) (ImportOptions, bool, error) {
 	return o, found, nil
 }
 
-// fromMultipart reads the options part and spools the file part (hashing
-// both), then reads the file row by row into a job.
-func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Builder, error) {
+// fromMultipart reads the options part and the file part (hashing both)
+// into a job. A CSV file that comes after its options is read row by row as
+// it arrives, so that the job is built by the time its last byte is in; a
+// file before its options, or an XLSX one (which needs random access), is
+// spooled first and read once it is whole.
+func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (_ *jobs.Builder, err error) {
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the multipart body could not be read: "+err.Error())
@@ -477,11 +481,15 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 	var (
 		opts     []byte
 		sp       *jobs.Spooled
+		b        *jobs.Builder // built as the file came
 		name, ct string
 	)
 	defer func() {
 		if sp != nil {
 			_ = sp.Remove()
+		}
+		if err != nil && b != nil {
+			b.Abort()
 		}
 	}()
 	for {
@@ -513,12 +521,23 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			fp.Write(opts)
 			fp.Write([]byte{0})
 		case "file":
-			if sp != nil {
+			if sp != nil || b != nil {
 				return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part appears twice", issue("invalid_value", "file", "one file per job"))
 			}
 			name, ct = part.FileName(), part.Header.Get("Content-Type")
 			fp.Write([]byte("file\x00" + name + "\x00"))
-			sp, err = jobs.Spool(io.TeeReader(part, fp), h.o.TempDir, h.o.MaxUploadBytes)
+			body := bufio.NewReaderSize(io.TeeReader(part, fp), 64<<10)
+			head, _ := body.Peek(8)
+			if opts != nil && jobs.DetectKind(name, ct, head) == jobs.KindCSV {
+				if b, err = h.streamCSV(c, opts, name, body); err != nil {
+					// Answered once the whole upload is in, as a
+					// spooled file would be.
+					_, _ = io.Copy(io.Discard, c.Request.Body)
+					return nil, err
+				}
+				continue
+			}
+			sp, err = jobs.Spool(body, h.o.TempDir, h.o.MaxUploadBytes)
 			if err != nil {
 				if errors.Is(err, jobs.ErrTooLarge) {
 					return nil, h.tooLarge()
@@ -530,20 +549,14 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 				issue(string(schema.CodeUnknownField), part.FormName(), "the parts are options and file"))
 		}
 	}
+	if b != nil {
+		return b, nil
+	}
 	if sp == nil {
 		return nil, refuse(http.StatusUnprocessableEntity, ProblemValidation, "the file part is required", issue("required", "file", "a CSV or XLSX file"))
 	}
-	var o ImportOptions
-	if len(opts) > 0 {
-		if err := decodeStrict(opts, &o); err != nil {
-			return nil, refuse(http.StatusBadRequest, ProblemMalformed, "the options part is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
-		}
-	}
-	spec, err := h.spec(c, o)
+	o, spec, err := h.multipartSpec(c, opts)
 	if err != nil {
-		if err == errAnswered {
-			c.Abort()
-		}
 		return nil, err
 	}
 	kind := jobs.DetectKind(name, ct, sp.Head())
@@ -552,6 +565,51 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 		return nil, err
 	}
 	defer func() { _ = r.Close() }()
+	return h.build(o, spec, r, name)
+}
+
+// streamCSV builds a job from a CSV file part as it is read; the part is
+// read to its end.
+func (h *importsHandler) streamCSV(c *gin.Context, opts []byte, name string, body io.Reader) (*jobs.Builder, error) {
+	o, spec, err := h.multipartSpec(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := jobs.NewCSVReader(body, jobs.ReadOptions{MaxRows: h.o.MaxJobRows, MaxBytes: h.o.MaxUploadBytes, TempDir: h.o.TempDir})
+	if err == nil {
+		defer func() { _ = r.Close() }()
+		var b *jobs.Builder
+		if b, err = h.build(o, spec, r, name); err == nil {
+			if _, err = io.Copy(io.Discard, body); err == nil { // the part's end: nothing there, but hashed
+				return b, nil
+			}
+			b.Abort()
+		}
+	}
+	if errors.Is(err, jobs.ErrTooLarge) {
+		return nil, h.tooLarge()
+	}
+	return nil, err
+}
+
+// multipartSpec decodes the options part (nil when there is none) and
+// checks it.
+func (h *importsHandler) multipartSpec(c *gin.Context, opts []byte) (ImportOptions, jobs.Spec, error) {
+	var o ImportOptions
+	if len(opts) > 0 {
+		if err := decodeStrict(opts, &o); err != nil {
+			return o, jobs.Spec{}, refuse(http.StatusBadRequest, ProblemMalformed, "the options part is not valid JSON for this endpoint: "+jsonError(err), keyIssues(err)...)
+		}
+	}
+	spec, err := h.spec(c, o)
+	if err == errAnswered {
+		c.Abort()
+	}
+	return o, spec, err
+}
+
+// build maps the columns of r and reads its rows into a new job of spec.
+func (h *importsHandler) build(o ImportOptions, spec jobs.Spec, r *jobs.Reader, name string) (*jobs.Builder, error) {
 	m, err := jobs.NewMapping(r.Header(), o.Mapping, spec.Connection.Rules().Config().CustomFields)
 	if err != nil {
 		var me *jobs.MappingError
@@ -581,12 +639,14 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			return nil, err
 		}
 		it := jobs.Item{Row: row.Number, Cells: row.Cells}
+		whatsapp := ""
 		if row.Issue != nil {
 			it.Errors = []schema.Issue{*row.Issue}
 		} else {
 			it.Record = m.Record(row.Cells)
+			it.Ref, whatsapp = m.Value(row.Cells, schema.FieldRef), m.Value(row.Cells, schema.FieldWhatsApp)
 		}
-		b.Add(it)
+		b.AddRow(it, whatsapp)
 	}
 	b.Skipped = r.Skipped()
 	return b, nil

@@ -301,6 +301,51 @@ func testImportJobCSVMappingRegion(t *testing.T) {
 	expectProblem(t, upload(t, gw.url, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("name\n\xff\xfe\n")), http.StatusUnsupportedMediaType)
 }
 
+// A CSV file part that comes before its options part (it cannot be read as
+// it arrives: it is spooled, then read) makes the same job as one after
+// them; an XLSX one too.
+func TestImportJobFileBeforeOptions(t *testing.T) { onBothEngines(t, testImportJobFileBeforeOptions) }
+
+func testImportJobFileBeforeOptions(t *testing.T) {
+	t.Parallel()
+	p := startPeers(t)
+	gw := importsGateway(t, p, "")
+	tok := writer(t)
+	fileFirst := func(name string, file []byte) httpReply {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(file)
+		ow, _ := mw.CreateFormField("options")
+		_, _ = ow.Write([]byte(`{"connection":"acme-cdp","default_region":"CN","mapping":{"Mobile":"whatsapp"}}`))
+		_ = mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, gw.url+"/v1/imports", &body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return httpReply{status: resp.StatusCode, header: resp.Header, body: raw}
+	}
+	csv := "name,Mobile,Notes\nAda,152 6666 7790,x\n\nBob,152 6666 7790,y\nCy,12,z\n"
+	job := waitJob(t, gw.url, tok, accepted(t, fileFirst("late.csv", []byte(csv))).ID)
+	if job.Source != (jobs.Source{Kind: jobs.KindCSV, Name: "late.csv", Rows: 3}) || job.SkippedRows != 1 || job.Succeeded != 1 ||
+		job.ErrorsByCode["duplicate_in_job"] != 1 || job.ErrorsByCode["invalid_phone"] != 1 || len(job.UnmappedColumns) != 1 {
+		t.Fatalf("ended %+v", job)
+	}
+	rs := allResults(t, gw.url, tok, job.ID, "")
+	if len(rs) != 3 || rs[0].Row != 2 || rs[1].Row != 4 || rs[2].Row != 5 || !strings.Contains(rs[1].Errors[0].Message, "row 2") {
+		t.Fatalf("results %+v", rs)
+	}
+	x := waitJob(t, gw.url, tok, accepted(t, fileFirst("late.xlsx", xlsxFile(t, [][]string{{"Name", "Mobile"}, {"Di", "152 6666 7791"}}))).ID)
+	if x.Source.Kind != jobs.KindXLSX || x.Succeeded != 1 {
+		t.Fatalf("xlsx ended %+v", x)
+	}
+}
+
 // default_region applies to POST /v1/customers too: the request's, else
 // the connection's.
 func TestDefaultRegionOnCustomers(t *testing.T) {
