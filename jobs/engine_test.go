@@ -214,3 +214,24 @@ func TestMemoryEngineKeepsRowsOutOfTheHeap(t *testing.T) {
 		}
 	}
 }
+
+// On Redis a job's metadata hash keeps a fixed few fields however many
+// chunks it has (read on every chunk sent and every GET, it must not grow
+// with them).
+func TestRedisEngineJobHashStaysSmall(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	conn := newConn(t, &fakeProvider{})
+	ended := make(chan *jobs.Job, 1)
+	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Workers: 4, Connection: func(string) *gateway.Connection { return conn },
+		OnEnd: func(j *jobs.Job) { ended <- j }, Redis: rdb, RedisPrefix: prefix})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = e.Run(ctx) }()
+	j := build(t, e, conn, 400)
+	if done := waitEnded(t, ended); done.ID != j.ID || done.Succeeded != 400 || done.Chunks != 40 {
+		t.Fatalf("ended %+v", done)
+	}
+	if n, err := rdb.HLen(ctx, prefix+"{job:"+j.ID+"}:meta").Result(); err != nil || n > 20 {
+		t.Fatalf("the job's hash holds %d fields (%v) for %d chunks", n, err, j.Chunks)
+	}
+}

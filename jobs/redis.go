@@ -18,13 +18,16 @@ import (
 )
 
 // The Redis engine: every replica on one Redis sees every job and sends its
-// chunks. A job is a hash (its metadata and counters) and one key per
-// chunk's inputs and one per chunk's results, all under the job's hash tag
-// prefix+"{job:ID}:". Chunks are entries of one stream read by one consumer
-// group: a replica reads an entry, keeps it (XCLAIM renews its idle time)
-// while it sends the chunk, and acknowledges it once the results are
-// stored; an entry idle longer than the lease (its replica died) is taken
-// over by another with XAUTOCLAIM.
+// chunks. A job is a hash (its metadata and counters: a fixed few fields
+// whatever its size, read on every chunk and every GET), a hash of its
+// chunks' states (done:N, att:N), and one key per chunk's inputs and one
+// per chunk's results, all under the job's hash tag prefix+"{job:ID}:".
+// Chunks are entries of one stream read by one consumer group: a replica
+// reads an entry, keeps it (XCLAIM renews its idle time) while it sends the
+// chunk, and acknowledges it once the results are stored; an entry idle
+// longer than the lease (its replica died) is taken over by another with
+// XAUTOCLAIM. A sorted set lists the jobs (prefix+"jobs:index"), scored by
+// creation time.
 
 const (
 	redisGroup = "crmgate-jobs"
@@ -199,6 +202,7 @@ func (r *redisEngine) ended(ctx context.Context, id string) {
 	}
 	p := r.rdb.Pipeline()
 	p.PExpire(ctx, r.key(id, "meta"), r.e.o.Retention)
+	p.PExpire(ctx, r.key(id, "chunks"), r.e.o.Retention)
 	for no := range job.Chunks {
 		p.PExpire(ctx, r.inKey(id, no), r.e.o.Retention)
 		p.PExpire(ctx, r.resKey(id, no), r.e.o.Retention)
@@ -254,13 +258,16 @@ func jobOf(m map[string]string) (*Job, error) {
 	return &j, nil
 }
 
-// KEYS meta; ARGV chunk, now. {attempt, canceled}; {0, 0} when the chunk is
-// done already or the job is gone.
+// KEYS meta, chunks; ARGV chunk, now. {attempt, canceled}; {0, 0} when the
+// chunk is done already or the job is gone. The chunks hash lives as long
+// as the meta hash.
 var takeScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'done:' .. ARGV[1]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'done:' .. ARGV[1]) == 1 then
   return {0, 0}
 end
-local a = redis.call('HINCRBY', KEYS[1], 'att:' .. ARGV[1], 1)
+local a = redis.call('HINCRBY', KEYS[2], 'att:' .. ARGV[1], 1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 if redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2])
 end
@@ -269,13 +276,15 @@ if redis.call('HGET', KEYS[1], 'canceled') == '1' then c = 1 end
 return {a, c}
 `)
 
-// KEYS meta, results; ARGV chunk, results, rows, succeeded, failed,
-// unknown, valid, now, ttl ms, then code, count pairs. 0 when the chunk was
-// done already, 1 stored, 2 stored and the job ended with it.
+// KEYS meta, results, chunks; ARGV chunk, results, rows, succeeded,
+// failed, unknown, valid, now, ttl ms, then code, count pairs. 0 when the
+// chunk was done already, 1 stored, 2 stored and the job ended with it.
 var doneScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], 1) == 0 then
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[3], 'done:' .. ARGV[1], 1) == 0 then
   return 0
 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'pending', -tonumber(ARGV[3]))
 redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[4])
@@ -335,7 +344,7 @@ func (r *redisEngine) store(ctx context.Context, id string, no int, results []Re
 	for _, k := range codes {
 		args = append(args, k, c.ByCode[k])
 	}
-	n, err := doneScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.resKey(id, no)}, args...).Int()
+	n, err := doneScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.resKey(id, no), r.key(id, "chunks")}, args...).Int()
 	return n == 2, err
 }
 
@@ -351,11 +360,14 @@ func (r *redisEngine) items(ctx context.Context, id string, no int) ([]Item, err
 // settle ends every chunk of job id not yet done with its rows failed
 // unsent (msg); untaken only leaves the chunks some replica took.
 func (r *redisEngine) settle(ctx context.Context, id string, msg string, untaken bool) (ended bool) {
-	m, err := r.rdb.HGetAll(ctx, r.key(id, "meta")).Result()
+	chunks, err := r.rdb.HGet(ctx, r.key(id, "meta"), "chunks").Int()
 	if err != nil {
 		return false
 	}
-	chunks, _ := strconv.Atoi(m["chunks"])
+	m, err := r.rdb.HGetAll(ctx, r.key(id, "chunks")).Result()
+	if err != nil {
+		return false
+	}
 	for no := range chunks {
 		n := strconv.Itoa(no)
 		if m["done:"+n] != "" || (untaken && m["att:"+n] != "") {
@@ -566,7 +578,7 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 		r.ack(ctx, msg.ID)
 		return
 	}
-	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, no, stamp(time.Now())).Int64Slice()
+	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.key(id, "chunks")}, no, stamp(time.Now())).Int64Slice()
 	if err != nil || len(res) != 2 {
 		r.e.o.Logger.Warn("import jobs: taking a chunk", "job", id, "chunk", no, "err", err)
 		return // taken over later
