@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
@@ -212,6 +215,108 @@ func TestMemoryEngineKeepsRowsOutOfTheHeap(t *testing.T) {
 				t.Fatalf("chunk %d item %d read back as %+v, want %+v", no, k, it, want)
 			}
 		}
+	}
+}
+
+// countHook counts the commands of one name a Redis client sends, piped or
+// not.
+type countHook struct {
+	name string
+	n    atomic.Int64
+}
+
+func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == h.name {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if cmd.Name() == h.name {
+				h.n.Add(1)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// On Redis, GET /v1/imports reads the page, not every job: an app's jobs
+// come from its own index, a page of n jobs reads n + 1 of them; pages
+// follow each other newest first (by id), each job once, however many share
+// a millisecond.
+func TestRedisEngineListReadsThePage(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	reads := &countHook{name: "hgetall"}
+	rdb.AddHook(reads)
+	conn := newConn(t, &fakeProvider{})
+	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Connection: func(string) *gateway.Connection { return conn },
+		Redis: rdb, RedisPrefix: prefix})
+	ctx := context.Background()
+	create := func(app string, n int) []string {
+		var ids []string
+		for range n {
+			b := e.NewBuilder(jobs.Spec{Connection: conn, CreatedBy: app, Mode: gateway.ModeMerge, Source: jobs.Source{Kind: jobs.KindJSON}})
+			b.Add(jobs.Item{Record: json.RawMessage(`{"name":"x"}`)})
+			j, err := b.Commit(ctx, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, j.ID)
+		}
+		// Newest first: ids sort as their jobs were created, to the
+		// millisecond (within one, by their random part).
+		slices.Sort(ids)
+		slices.Reverse(ids)
+		return ids
+	}
+	many := create("busy-app", 150)
+	few := create("quiet-app", 3)
+	page := func(f jobs.Filter) ([]string, bool, int64) {
+		t.Helper()
+		before := reads.n.Load()
+		list, more, err := e.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(list))
+		for i, j := range list {
+			ids[i] = j.ID
+		}
+		return ids, more, reads.n.Load() - before
+	}
+	got, more, n := page(jobs.Filter{CreatedBy: "quiet-app", Limit: 2})
+	if !slices.Equal(got, few[:2]) || !more || n > 3 {
+		t.Fatalf("first page %v (more %v) reading %d jobs; want %v, more, at most 3 read", got, more, n, few[:2])
+	}
+	got, more, _ = page(jobs.Filter{CreatedBy: "quiet-app", Limit: 2, After: got[1]})
+	if !slices.Equal(got, few[2:]) || more {
+		t.Fatalf("second page %v (more %v); want %v", got, more, few[2:])
+	}
+	var all []string
+	for after := ""; ; {
+		got, more, n := page(jobs.Filter{CreatedBy: "busy-app", Limit: 40, After: after})
+		if n > 41 {
+			t.Fatalf("a page of 40 read %d jobs", n)
+		}
+		all = append(all, got...)
+		if !more {
+			break
+		}
+		after = got[len(got)-1]
+	}
+	if !slices.Equal(all, many) {
+		t.Fatalf("paged through %d jobs, want the %d in order", len(all), len(many))
+	}
+	every := append(slices.Clone(many), few...)
+	slices.Sort(every)
+	slices.Reverse(every)
+	if got, _, n := page(jobs.Filter{Limit: 5}); !slices.Equal(got, every[:5]) || n > 6 {
+		t.Fatalf("every app's first page %v reading %d jobs; want %v, at most 6 read", got, n, every[:5])
 	}
 }
 

@@ -26,8 +26,9 @@ import (
 // reads an entry, keeps it (XCLAIM renews its idle time) while it sends the
 // chunk, and acknowledges it once the results are stored; an entry idle
 // longer than the lease (its replica died) is taken over by another with
-// XAUTOCLAIM. A sorted set lists the jobs (prefix+"jobs:index"), scored by
-// creation time.
+// XAUTOCLAIM. Two sorted sets list the jobs for GET /v1/imports, scored by
+// creation time: every job (prefix+"jobs:index") and each app's
+// (prefix+"jobs:index:"+app).
 
 const (
 	redisGroup = "crmgate-jobs"
@@ -61,6 +62,9 @@ func newRedisEngine(e *Engine) *redisEngine {
 
 func (r *redisEngine) stream() string { return r.prefix + "{jobs}:chunks" }
 func (r *redisEngine) index() string  { return r.prefix + "jobs:index" }
+
+// appIndex lists one app's jobs.
+func (r *redisEngine) appIndex(app string) string { return r.prefix + "jobs:index:" + app }
 func (r *redisEngine) key(id, what string) string {
 	return r.prefix + "{job:" + id + "}:" + what
 }
@@ -167,10 +171,12 @@ func (r *redisEngine) commit(ctx context.Context, job *Job) error {
 	if job.DryRun {
 		fields = append(fields, "valid", 0)
 	}
+	z := redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID}
 	p := r.rdb.Pipeline()
 	p.HSet(ctx, meta, fields...)
 	p.PExpire(ctx, meta, ttl)
-	p.ZAdd(ctx, r.index(), redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID})
+	p.ZAdd(ctx, r.index(), z)
+	p.ZAdd(ctx, r.appIndex(job.CreatedBy), z)
 	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("jobs: storing %s: %w", job.ID, err)
 	}
@@ -416,29 +422,72 @@ func (r *redisEngine) fail(ctx context.Context, id, reason string) {
 	r.ended(ctx, id)
 }
 
+// listBatch is how many jobs list reads in one round trip.
+const listBatch = 100
+
+// list pages through one index, newest first: the app's when f names one,
+// every job's otherwise. It reads the jobs after f.After in batches (of
+// f.Limit + 1, at most listBatch) until it has one more than f.Limit that f
+// selects, or none is left: a page without other filters reads f.Limit + 1
+// jobs, whatever the number of jobs.
 func (r *redisEngine) list(ctx context.Context, f Filter) ([]*Job, bool, error) {
-	ids, err := r.rdb.ZRange(ctx, r.index(), 0, -1).Result()
-	if err != nil {
-		return nil, false, err
+	index := r.index()
+	if f.CreatedBy != "" {
+		index = r.appIndex(f.CreatedBy)
 	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
+	// Jobs are scored by their creation time (ms), which their ids begin
+	// with: the page starts at the cursor's millisecond, skipping the ids
+	// not below the cursor.
+	top := "+inf"
+	if f.After != "" {
+		if ms, ok := idMillis(f.After); ok {
+			top = strconv.FormatInt(ms, 10)
+		}
+	}
 	var out []*Job
 	var gone []any
-	for start := 0; start < len(ids); start += 100 {
-		batch := ids[start:min(start+100, len(ids))]
+	full := func() bool { return f.Limit > 0 && len(out) > f.Limit }
+	batch := int64(listBatch)
+	if f.Limit > 0 {
+		batch = min(batch, int64(f.Limit)+1)
+	}
+	for offset := int64(0); !full(); {
+		ids, err := r.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: top, Stop: "-inf", ByScore: true, Rev: true,
+			Offset: offset, Count: batch}).Result()
+		if err != nil {
+			return nil, false, err
+		}
+		// Read no more jobs than the page still needs.
+		need := len(ids)
+		if f.Limit > 0 {
+			need = f.Limit + 1 - len(out)
+		}
+		var read []string
+		used := 0
+		for _, id := range ids {
+			if len(read) == need {
+				break
+			}
+			used++
+			if f.After == "" || id < f.After {
+				read = append(read, id)
+			}
+		}
+		offset += int64(used)
 		p := r.rdb.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(batch))
-		for i, id := range batch {
+		cmds := make([]*redis.MapStringStringCmd, len(read))
+		for i, id := range read {
 			cmds[i] = p.HGetAll(ctx, r.key(id, "meta"))
 		}
-		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, false, err
+		if len(read) > 0 {
+			if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, false, err
+			}
 		}
 		for i, cmd := range cmds {
 			m := cmd.Val()
 			if len(m) == 0 {
-				gone = append(gone, batch[i])
+				gone = append(gone, read[i])
 				continue
 			}
 			j, err := jobOf(m)
@@ -446,24 +495,23 @@ func (r *redisEngine) list(ctx context.Context, f Filter) ([]*Job, bool, error) 
 				continue
 			}
 			if (f.CreatedBy != "" && j.CreatedBy != f.CreatedBy) || (f.Allowed != nil && !f.Allowed(j.Connection)) ||
-				(f.Connection != "" && j.Connection != f.Connection) || (f.Status != "" && j.Status != f.Status) ||
-				(f.After != "" && j.ID >= f.After) {
+				(f.Connection != "" && j.Connection != f.Connection) || (f.Status != "" && j.Status != f.Status) {
 				continue
 			}
 			out = append(out, j)
-			if f.Limit > 0 && len(out) > f.Limit {
+			if full() {
 				break
 			}
 		}
-		if f.Limit > 0 && len(out) > f.Limit {
+		if int64(len(ids)) < batch && used == len(ids) {
 			break
 		}
 	}
 	if len(gone) > 0 {
-		_ = r.rdb.ZRem(ctx, r.index(), gone...).Err()
+		_ = r.rdb.ZRem(ctx, index, gone...).Err()
 	}
 	more := false
-	if f.Limit > 0 && len(out) > f.Limit {
+	if full() {
 		out, more = out[:f.Limit], true
 	}
 	return out, more, nil
