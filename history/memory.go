@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"crmgate/schema"
 )
 
 // Memory bounds: past them the oldest answers and entries are dropped
@@ -21,13 +23,18 @@ const (
 // Expired answers and entries are dropped as new ones come in, and so are
 // the oldest once the answers hold MemoryMaxAnswerBytes or the histories
 // MemoryMaxEntries.
+//
+// An entry is kept in about 200 bytes (a job of 100 000 rows leaves 100 000
+// of them): what the records of one Put share (its time, app, request or
+// job) is kept once for all of them, and a customer is a 16-byte key.
 type Memory struct {
 	o Options
 
 	mu          sync.Mutex
 	answers     map[string]*Answer
-	histories   map[string][]memEntry // by Customer.hashTag
-	order       []expiry              // answers and entries, in the order they came
+	histories   map[[16]byte][]memEntry // by Customer.key
+	answerOrder []answerExpiry          // in the order they came
+	order       []entryExpiry           // entries, in the order they came
 	seq         uint64
 	answerBytes int
 	entries     int
@@ -35,21 +42,40 @@ type Memory struct {
 	maxEntries  int // MemoryMaxEntries unless a test lowers it
 }
 
-type memEntry struct {
-	stored
-	seq uint64
+// memPut is what the records of one Put share.
+type memPut struct {
+	at                    time.Time
+	app, requestID, jobID string
 }
 
-type expiry struct {
-	at      time.Time
-	seq     uint64
-	answer  string // a request id, or
-	history string // a customer's hash tag
+type memEntry struct {
+	put        *memPut
+	seq        uint64
+	index      int
+	status     string
+	providerID string
+	errors     []schema.Issue
+}
+
+func (e *memEntry) entry() Entry {
+	return stored{At: e.put.at, App: e.put.app, RequestID: e.put.requestID, JobID: e.put.jobID, Index: e.index,
+		Status: e.status, Errors: e.errors, ProviderID: e.providerID}.entry()
+}
+
+type answerExpiry struct {
+	at time.Time
+	id string
+}
+
+type entryExpiry struct {
+	put *memPut // its time
+	seq uint64
+	key [16]byte
 }
 
 // NewMemory returns an empty in-process store.
 func NewMemory(o Options) *Memory {
-	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, histories: map[string][]memEntry{},
+	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, histories: map[[16]byte][]memEntry{},
 		maxBytes: MemoryMaxAnswerBytes, maxEntries: MemoryMaxEntries}
 }
 
@@ -59,30 +85,39 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 	if imp.At.IsZero() {
 		imp.At = now
 	}
+	put := &memPut{at: imp.At, app: imp.App, requestID: imp.RequestID, jobID: imp.JobID}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if imp.RequestID != "" && imp.Answer != nil {
-		m.seq++
 		if old, ok := m.answers[imp.RequestID]; ok {
 			m.answerBytes -= len(old.Body)
 		}
 		m.answers[imp.RequestID] = &Answer{RequestID: imp.RequestID, App: imp.App, Connection: imp.Connection, At: imp.At,
 			ContentType: imp.ContentType, Body: append([]byte(nil), imp.Answer...)}
 		m.answerBytes += len(imp.Answer)
-		m.order = append(m.order, expiry{at: imp.At, seq: m.seq, answer: imp.RequestID})
+		m.answerOrder = append(m.answerOrder, answerExpiry{at: imp.At, id: imp.RequestID})
 	}
 	for _, r := range imp.Records {
-		for _, c := range customers(imp.Connection, r) {
+		var cs [2]Customer
+		n := 0
+		if r.WhatsApp != "" {
+			cs[n], n = Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}, n+1
+		}
+		if r.Ref != "" {
+			cs[n], n = Customer{Connection: imp.Connection, Ref: r.Ref}, n+1
+		}
+		for _, c := range cs[:n] {
 			m.seq++
-			tag := c.hashTag()
-			h := append(m.histories[tag], memEntry{stored: storedOf(imp, r), seq: m.seq})
+			key := c.key()
+			h := append(m.histories[key], memEntry{put: put, seq: m.seq, index: r.Index, status: r.Status,
+				providerID: r.ProviderID, errors: r.Errors})
 			m.entries++
 			if len(h) > MaxPerCustomer {
 				h = h[1:]
 				m.entries--
 			}
-			m.histories[tag] = h
-			m.order = append(m.order, expiry{at: imp.At, seq: m.seq, history: tag})
+			m.histories[key] = h
+			m.order = append(m.order, entryExpiry{put: put, seq: m.seq, key: key})
 		}
 	}
 	m.expire(now)
@@ -94,25 +129,31 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 func (m *Memory) expire(now time.Time) {
 	cut := now.Add(-m.o.Retention)
 	n := 0
-	for n < len(m.order) {
-		e := m.order[n]
-		if e.at.After(cut) && m.answerBytes <= m.maxBytes && m.entries <= m.maxEntries {
+	for ; n < len(m.answerOrder); n++ {
+		e := m.answerOrder[n]
+		if e.at.After(cut) && m.answerBytes <= m.maxBytes {
 			break
 		}
-		if e.answer != "" {
-			if a, ok := m.answers[e.answer]; ok && a.At.Equal(e.at) {
-				m.answerBytes -= len(a.Body)
-				delete(m.answers, e.answer)
-			}
-		} else if h := m.histories[e.history]; len(h) > 0 && h[0].seq == e.seq {
+		if a, ok := m.answers[e.id]; ok && a.At.Equal(e.at) {
+			m.answerBytes -= len(a.Body)
+			delete(m.answers, e.id)
+		}
+	}
+	m.answerOrder = m.answerOrder[n:]
+	n = 0
+	for ; n < len(m.order); n++ {
+		e := m.order[n]
+		if e.put.at.After(cut) && m.entries <= m.maxEntries {
+			break
+		}
+		if h := m.histories[e.key]; len(h) > 0 && h[0].seq == e.seq {
 			m.entries--
 			if len(h) == 1 {
-				delete(m.histories, e.history)
+				delete(m.histories, e.key)
 			} else {
-				m.histories[e.history] = h[1:]
+				m.histories[e.key] = h[1:]
 			}
 		}
-		n++
 	}
 	m.order = m.order[n:]
 }
@@ -135,11 +176,11 @@ func (m *Memory) History(_ context.Context, c Customer) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cut := m.o.Now().Add(-m.o.Retention)
-	h := m.histories[c.hashTag()]
+	h := m.histories[c.key()]
 	out := make([]Entry, 0, len(h))
-	for _, s := range h {
-		if s.At.After(cut) {
-			out = append(out, s.entry())
+	for i := range h {
+		if h[i].put.at.After(cut) {
+			out = append(out, h[i].entry())
 		}
 	}
 	return out, nil

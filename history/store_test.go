@@ -3,6 +3,8 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -256,4 +258,39 @@ func TestMemoryBounded(t *testing.T) {
 	if len(h) != 3 || m.entries != 3 || m.answerBytes != 10 {
 		t.Errorf("kept %d entries (counted %d), %d answer bytes; want 3, 3, 10", len(h), m.entries, m.answerBytes)
 	}
+}
+
+// Memory keeps a job row's entry in about 200 bytes: 100 000 rows, put a
+// chunk of 100 at a time as a job does, each with its own number and a
+// provider id, grow the heap by under 250 bytes a row.
+func TestMemoryEntryWeight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("puts 100 000 entries")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	const rows = 100_000
+	m := NewMemory(Options{})
+	ctx := context.Background()
+	before := heap()
+	for start := 0; start < rows; start += 100 {
+		recs := make([]Record, 100)
+		for i := range recs {
+			n := start + i
+			recs[i] = Record{WhatsApp: fmt.Sprintf("86152%08d", n), Index: n, Status: "succeeded", ProviderID: fmt.Sprintf("12146313276%08d", n)}
+		}
+		if err := m.Put(ctx, Import{App: "billing-app", Connection: "acme-cdp", JobID: "imp_01M8TNJ5PP9AHH28J2R11NRNP4", Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := float64(heap()-before) / rows
+	t.Logf("%.0f bytes an entry", per)
+	if m.entries != rows || per > 250 {
+		t.Errorf("%d entries of %.0f bytes each; want %d of at most 250", m.entries, per, rows)
+	}
+	runtime.KeepAlive(m)
 }
