@@ -90,9 +90,16 @@ func upload(t *testing.T, gw, tok string, opts map[string]any, name string, file
 	fw, _ := mw.CreateFormFile("file", name)
 	_, _ = fw.Write(file)
 	_ = mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, gw+"/v1/imports", &body)
+	return postForm(t, gw, tok, &body, mw.FormDataContentType(), header...)
+}
+
+// postForm POSTs a multipart body to /v1/imports, with header's name,
+// value pairs.
+func postForm(t *testing.T, gw, tok string, body io.Reader, contentType string, header ...string) httpReply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, gw+"/v1/imports", body)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", contentType)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -319,16 +326,7 @@ func testImportJobFileBeforeOptions(t *testing.T) {
 		ow, _ := mw.CreateFormField("options")
 		_, _ = ow.Write([]byte(`{"connection":"acme-cdp","default_region":"CN","mapping":{"Mobile":"whatsapp"}}`))
 		_ = mw.Close()
-		req, _ := http.NewRequest(http.MethodPost, gw.url+"/v1/imports", &body)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return httpReply{status: resp.StatusCode, header: resp.Header, body: raw}
+		return postForm(t, gw.url, tok, &body, mw.FormDataContentType())
 	}
 	csv := "name,Mobile,Notes\nAda,152 6666 7790,x\n\nBob,152 6666 7790,y\nCy,12,z\n"
 	job := waitJob(t, gw.url, tok, accepted(t, fileFirst("late.csv", []byte(csv))).ID)
