@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
 	"crmgate/schema"
 )
@@ -267,12 +268,7 @@ func TestMemoryEntryWeight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("puts 100 000 entries")
 	}
-	heap := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := memtest.HeapAlloc
 	const rows = 100_000
 	m := NewMemory(Options{})
 	ctx := context.Background()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
 	"crmgate/jobs"
 	"crmgate/schema"
@@ -170,12 +170,7 @@ func TestMemoryEngineKeepsRowsOutOfTheHeap(t *testing.T) {
 	}
 	conn := newConn(t, &fakeProvider{})
 	e := jobs.NewEngine(jobs.Options{Service: &gateway.Service{}, Connection: func(string) *gateway.Connection { return conn }, TempDir: t.TempDir()})
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := memtest.HeapAlloc
 	const rows = 100_000
 	item := func(i int) jobs.Item {
 		phone := fmt.Sprintf("+86 152 %04d %04d", i/10000, i%10000)
