@@ -50,8 +50,8 @@ type Options struct {
 	// once: for the import.* events. It must not block for long.
 	OnEnd func(*Job)
 	// OnChunk is told of every chunk sent (not of a dry run's) once its
-	// results are stored, with the chunk's items and their results in the
-	// same order: for the customers' history. A chunk taken over after a
+	// results are stored, with the chunk's items (their Cells may be left
+	// out) and their results in the same order: for the customers' history. A chunk taken over after a
 	// replica died may be told twice. It must not block for long.
 	OnChunk func(job *Job, items []Item, results []Result)
 	Logger  *slog.Logger
@@ -229,8 +229,9 @@ func (e *Engine) take() (chunkRef, *memJob, bool) {
 	return chunkRef{}, nil, false
 }
 
-// items reads chunk no's inputs back from the spill.
-func (e *Engine) items(mj *memJob, no int) ([]Item, int, error) {
+// items reads chunk no's inputs back from the spill, their cells only
+// when cells is set, and the chunk's attempts.
+func (e *Engine) items(mj *memJob, no int, cells bool) ([]Item, int, error) {
 	e.mu.Lock()
 	in, attempt := mj.inputs[no], int(mj.attempts[no])
 	e.mu.Unlock()
@@ -238,7 +239,7 @@ func (e *Engine) items(mj *memJob, no int) ([]Item, int, error) {
 	if err != nil {
 		return nil, attempt, err
 	}
-	items, err := decodeItems(b)
+	items, err := decodeItems(b, cells)
 	return items, attempt, err
 }
 
@@ -247,7 +248,7 @@ func (e *Engine) send(ctx context.Context, ref chunkRef, mj *memJob) {
 	e.mu.Lock()
 	job := mj.job.Clone()
 	e.mu.Unlock()
-	items, attempt, err := e.items(mj, ref.no)
+	items, attempt, err := e.items(mj, ref.no, false)
 	if err != nil {
 		e.o.Logger.Error("import job chunk not read back", "job", job.ID, "chunk", ref.no, "err", err.Error())
 		e.fail(job.ID, "its rows could not be read back from the gateway's temporary file")
@@ -383,7 +384,7 @@ func (e *Engine) claimLocked(mj *memJob, inFlight bool) []int {
 func (e *Engine) settle(mj *memJob, nos []int, msg string) *Job {
 	var ended *Job
 	for _, no := range nos {
-		items, attempt, err := e.items(mj, no)
+		items, attempt, err := e.items(mj, no, false)
 		if err != nil {
 			e.o.Logger.Error("import job chunk not read back", "job", mj.job.ID, "chunk", no, "err", err.Error())
 			continue
@@ -543,7 +544,7 @@ func (e *Engine) Chunk(ctx context.Context, id string, no int) ([]Item, []Result
 	}
 	done, res, kept := mj.state[no] == chunkDone, mj.results[no], mj.kept[no]
 	e.mu.Unlock()
-	items, _, err := e.items(mj, no)
+	items, _, err := e.items(mj, no, true)
 	if err != nil || !done {
 		return items, nil, err
 	}

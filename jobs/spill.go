@@ -108,10 +108,16 @@ func appendField[T ~[]byte | ~string](dst []byte, b T) []byte {
 
 var errBadChunk = errors.New("jobs: a job's temporary file holds a broken chunk")
 
-// decodeItems reads what appendItems wrote. The items' strings and records
-// share one copy of b.
-func decodeItems(b []byte) ([]Item, error) {
-	d := itemDecoder{b: b, s: string(b)}
+// decodeItems reads what appendItems wrote; the records share b. With
+// cells set the items have their cells (for the report and a retry), and
+// all their strings share one copy of b; without, their cells are left
+// out (sending a chunk does not read them) and only their refs and phones
+// are copied.
+func decodeItems(b []byte, cells bool) ([]Item, error) {
+	d := itemDecoder{b: b, shared: cells}
+	if cells {
+		d.s = string(b)
+	}
 	n := d.uint()
 	if d.err != nil || n > uint64(len(b)) {
 		return nil, errBadChunk
@@ -123,10 +129,17 @@ func decodeItems(b []byte) ([]Item, error) {
 		if rec := d.bytes(); len(rec) > 0 {
 			it.Record = rec
 		}
-		if cells := d.uint(); cells > 0 && cells <= uint64(len(b)) {
-			it.Cells = make([]string, cells)
+		switch n := d.uint(); {
+		case n > uint64(len(b)):
+			return nil, errBadChunk
+		case n > 0 && cells:
+			it.Cells = make([]string, n)
 			for k := range it.Cells {
 				it.Cells[k] = d.string()
+			}
+		default:
+			for range n {
+				d.span()
 			}
 		}
 		it.Ref, it.Phone = d.string(), d.string()
@@ -145,10 +158,11 @@ func decodeItems(b []byte) ([]Item, error) {
 }
 
 type itemDecoder struct {
-	b   []byte
-	s   string // b as a string, for the substrings
-	at  int
-	err error
+	b      []byte
+	s      string // b as a string, for the substrings, when shared
+	shared bool
+	at     int
+	err    error
 }
 
 func (d *itemDecoder) uint() uint64 {
@@ -179,5 +193,8 @@ func (d *itemDecoder) bytes() []byte {
 
 func (d *itemDecoder) string() string {
 	i, j := d.span()
-	return d.s[i:j]
+	if d.shared {
+		return d.s[i:j]
+	}
+	return string(d.b[i:j])
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // A chunk written to a spill and read back is the same chunk: records,
-// cells (empty ones included), refs, phones and errors.
+// cells (empty ones included), refs, phones and errors; read without its
+// cells, the same but for them. A chunk cut short is refused.
 func TestSpillItemsRoundTrip(t *testing.T) {
 	t.Parallel()
 	items := []Item{
@@ -34,16 +35,30 @@ func TestSpillItemsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeItems(b)
+	got, err := decodeItems(b, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, items) {
 		t.Fatalf("read back\n%#v\nwant\n%#v", got, items)
 	}
+	// Without cells, the same items but for their cells.
+	got, err = decodeItems(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		want := items[i]
+		want.Cells = nil
+		if !reflect.DeepEqual(got[i], want) {
+			t.Fatalf("read back without cells\n%#v\nwant\n%#v", got[i], want)
+		}
+	}
 	for cut := range len(b) {
-		if _, err := decodeItems(b[:cut]); err == nil {
-			t.Fatalf("a chunk cut at %d of %d bytes decoded", cut, len(b))
+		for _, cells := range []bool{true, false} {
+			if _, err := decodeItems(b[:cut], cells); err == nil {
+				t.Fatalf("a chunk cut at %d of %d bytes decoded (cells %v)", cut, len(b), cells)
+			}
 		}
 	}
 }
