@@ -33,6 +33,9 @@ const MaxPerCustomer = 10000
 // ErrNotFound is the error of Answer for an id that is unknown or expired.
 var ErrNotFound = errors.New("history: not found")
 
+// errBadRecord: an in-process entry that does not decode (a bug, not data).
+var errBadRecord = errors.New("history: an in-process entry does not decode")
+
 // Options configure a store.
 type Options struct {
 	// Prefix starts every Redis key (default "crmgate:").

@@ -2,10 +2,10 @@ package history
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"sync"
 	"time"
-
-	"crmgate/schema"
 )
 
 // Memory bounds: past them the oldest answers and entries are dropped
@@ -22,44 +22,47 @@ const (
 // Memory is a Store in this process: one instance only, lost at exit.
 // Expired answers and entries are dropped as new ones come in, and so are
 // the oldest once the answers hold MemoryMaxAnswerBytes or the histories
-// MemoryMaxEntries.
+// MemoryMaxEntries. A customer's history answers its newest MaxPerCustomer
+// entries.
 //
-// An entry is kept in about 200 bytes (a job of 100 000 rows leaves 100 000
-// of them): what the records of one Put share (its time, app, request or
-// job) is kept once for all of them, and a customer is a 16-byte key.
+// An entry is kept in about 110 bytes (a job of 100 000 rows leaves 100 000
+// of them, and MemoryMaxEntries of them are 14 MiB): the entries are slots
+// of one ring, oldest first, each linked to its customer's previous one;
+// what the records of one Put share (its time, app, request or job) is kept
+// once for all of them, with their own fields (index, status, provider id,
+// errors) encoded in one buffer; a customer is a 16-byte key.
 type Memory struct {
 	o Options
 
 	mu          sync.Mutex
 	answers     map[string]*Answer
-	histories   map[[16]byte][]memEntry // by Customer.key
-	answerOrder []answerExpiry          // in the order they came
-	order       []entryExpiry           // entries, in the order they came
-	seq         uint64
+	answerOrder []answerExpiry // in the order they came
 	answerBytes int
-	entries     int
-	maxBytes    int // MemoryMaxAnswerBytes unless a test lowers it
-	maxEntries  int // MemoryMaxEntries unless a test lowers it
+
+	ring    []memSlot // entry seq is ring[seq % len(ring)], for first <= seq < first+entries
+	first   uint64    // the oldest entry's seq (seqs start at 1)
+	entries int
+	last    map[[16]byte]uint64 // a customer's newest entry
+
+	maxBytes   int // MemoryMaxAnswerBytes unless a test lowers it
+	maxEntries int // MemoryMaxEntries unless a test lowers it
 }
 
-// memPut is what the records of one Put share.
+// memPut is what the records of one Put share, and the records' own
+// fields, encoded one after the other (appendRecord).
 type memPut struct {
 	at                    time.Time
 	app, requestID, jobID string
+	records               []byte
 }
 
-type memEntry struct {
-	put        *memPut
-	seq        uint64
-	index      int
-	status     string
-	providerID string
-	errors     []schema.Issue
-}
-
-func (e *memEntry) entry() Entry {
-	return stored{At: e.put.at, App: e.put.app, RequestID: e.put.requestID, JobID: e.put.jobID, Index: e.index,
-		Status: e.status, Errors: e.errors, ProviderID: e.providerID}.entry()
+// memSlot is one entry: its customer, the customer's previous entry (its
+// seq; 0 for none) and its record, at off in put.records.
+type memSlot struct {
+	put  *memPut
+	prev uint64
+	key  [16]byte
+	off  uint32
 }
 
 type answerExpiry struct {
@@ -67,15 +70,9 @@ type answerExpiry struct {
 	id string
 }
 
-type entryExpiry struct {
-	put *memPut // its time
-	seq uint64
-	key [16]byte
-}
-
 // NewMemory returns an empty in-process store.
 func NewMemory(o Options) *Memory {
-	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, histories: map[[16]byte][]memEntry{},
+	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, last: map[[16]byte]uint64{}, first: 1,
 		maxBytes: MemoryMaxAnswerBytes, maxEntries: MemoryMaxEntries}
 }
 
@@ -86,6 +83,11 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 		imp.At = now
 	}
 	put := &memPut{at: imp.At, app: imp.App, requestID: imp.RequestID, jobID: imp.JobID}
+	offs := make([]uint32, len(imp.Records))
+	for i, r := range imp.Records {
+		offs[i] = uint32(len(put.records))
+		put.records = appendRecord(put.records, r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if imp.RequestID != "" && imp.Answer != nil {
@@ -97,31 +99,49 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 		m.answerBytes += len(imp.Answer)
 		m.answerOrder = append(m.answerOrder, answerExpiry{at: imp.At, id: imp.RequestID})
 	}
-	for _, r := range imp.Records {
-		var cs [2]Customer
-		n := 0
+	for i, r := range imp.Records {
 		if r.WhatsApp != "" {
-			cs[n], n = Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}, n+1
+			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}.key(), off: offs[i]})
 		}
 		if r.Ref != "" {
-			cs[n], n = Customer{Connection: imp.Connection, Ref: r.Ref}, n+1
-		}
-		for _, c := range cs[:n] {
-			m.seq++
-			key := c.key()
-			h := append(m.histories[key], memEntry{put: put, seq: m.seq, index: r.Index, status: r.Status,
-				providerID: r.ProviderID, errors: r.Errors})
-			m.entries++
-			if len(h) > MaxPerCustomer {
-				h = h[1:]
-				m.entries--
-			}
-			m.histories[key] = h
-			m.order = append(m.order, entryExpiry{put: put, seq: m.seq, key: key})
+			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, Ref: r.Ref}.key(), off: offs[i]})
 		}
 	}
 	m.expire(now)
 	return nil
+}
+
+func (m *Memory) slot(seq uint64) *memSlot { return &m.ring[seq%uint64(len(m.ring))] }
+
+// push adds the newest entry, making room in the ring: it grows up to
+// maxEntries slots, then the oldest entry goes.
+func (m *Memory) push(s memSlot) {
+	if m.entries == len(m.ring) {
+		if len(m.ring) < m.maxEntries {
+			ring := make([]memSlot, min(max(2*len(m.ring), 1024), m.maxEntries))
+			for seq := m.first; seq < m.first+uint64(m.entries); seq++ {
+				ring[seq%uint64(len(ring))] = *m.slot(seq)
+			}
+			m.ring = ring
+		} else {
+			m.dropOldest()
+		}
+	}
+	seq := m.first + uint64(m.entries)
+	s.prev = m.last[s.key]
+	*m.slot(seq) = s
+	m.entries++
+	m.last[s.key] = seq
+}
+
+func (m *Memory) dropOldest() {
+	s := m.slot(m.first)
+	if m.last[s.key] == m.first {
+		delete(m.last, s.key)
+	}
+	*s = memSlot{}
+	m.first++
+	m.entries--
 }
 
 // expire drops, oldest first, what is past the retention window or over
@@ -140,22 +160,9 @@ func (m *Memory) expire(now time.Time) {
 		}
 	}
 	m.answerOrder = m.answerOrder[n:]
-	n = 0
-	for ; n < len(m.order); n++ {
-		e := m.order[n]
-		if e.put.at.After(cut) && m.entries <= m.maxEntries {
-			break
-		}
-		if h := m.histories[e.key]; len(h) > 0 && h[0].seq == e.seq {
-			m.entries--
-			if len(h) == 1 {
-				delete(m.histories, e.key)
-			} else {
-				m.histories[e.key] = h[1:]
-			}
-		}
+	for m.entries > 0 && (!m.slot(m.first).put.at.After(cut) || m.entries > m.maxEntries) {
+		m.dropOldest()
 	}
-	m.order = m.order[n:]
 }
 
 // Answer implements Store.
@@ -171,17 +178,94 @@ func (m *Memory) Answer(_ context.Context, requestID string) (*Answer, error) {
 	return &cp, nil
 }
 
-// History implements Store.
+// History implements Store: the customer's entries newest first, at most
+// MaxPerCustomer.
 func (m *Memory) History(_ context.Context, c Customer) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cut := m.o.Now().Add(-m.o.Retention)
-	h := m.histories[c.key()]
-	out := make([]Entry, 0, len(h))
-	for i := range h {
-		if h[i].put.at.After(cut) {
-			out = append(out, h[i].entry())
+	var out []Entry
+	for seq := m.last[c.key()]; seq >= m.first && len(out) < MaxPerCustomer; {
+		s := m.slot(seq)
+		if s.put.at.After(cut) {
+			e, err := readRecord(s.put, s.off)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
 		}
+		seq = s.prev
+	}
+	if out == nil {
+		out = []Entry{}
 	}
 	return out, nil
+}
+
+// statuses are the record statuses appendRecord writes as one byte (their
+// index + 1); 0 is followed by any other status.
+var statuses = [...]string{"succeeded", "failed", "unknown", "valid"}
+
+// appendRecord encodes what an entry holds of its record: its index, its
+// status, its provider id and its errors (JSON, none when empty).
+func appendRecord(b []byte, r Record) []byte {
+	b = binary.AppendUvarint(b, uint64(r.Index))
+	code := byte(0)
+	for i, s := range statuses {
+		if r.Status == s {
+			code = byte(i + 1)
+		}
+	}
+	b = append(b, code)
+	if code == 0 {
+		b = appendBytes(b, []byte(r.Status))
+	}
+	b = appendBytes(b, []byte(r.ProviderID))
+	var errs []byte
+	if len(r.Errors) > 0 {
+		errs, _ = json.Marshal(r.Errors) // issues are strings: they always marshal
+	}
+	return appendBytes(b, errs)
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// readRecord decodes the entry whose record is at off in p.records.
+func readRecord(p *memPut, off uint32) (Entry, error) {
+	b := p.records[off:]
+	next := func() []byte {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			b = nil
+			return nil
+		}
+		v := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return v
+	}
+	index, k := binary.Uvarint(b)
+	if k <= 0 || len(b) == k {
+		return Entry{}, errBadRecord
+	}
+	code := b[k]
+	b = b[k+1:]
+	st := stored{At: p.at, App: p.app, RequestID: p.requestID, JobID: p.jobID, Index: int(index)}
+	if code > 0 && int(code) <= len(statuses) {
+		st.Status = statuses[code-1]
+	} else {
+		st.Status = string(next())
+	}
+	st.ProviderID = string(next())
+	if errs := next(); len(errs) > 0 {
+		if err := json.Unmarshal(errs, &st.Errors); err != nil {
+			return Entry{}, errBadRecord
+		}
+	}
+	if b == nil {
+		return Entry{}, errBadRecord
+	}
+	return st.entry(), nil
 }
