@@ -195,6 +195,8 @@ func (h *importsHandler) create(c *gin.Context) {
 		var r *refusal
 		var mbe *http.MaxBytesError
 		switch {
+		case errors.Is(err, errAnswered):
+			return // the problem is written
 		case errors.As(err, &mbe):
 			r = h.tooLarge()
 		case errors.As(err, &r):

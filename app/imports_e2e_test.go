@@ -344,6 +344,24 @@ func testImportJobFileBeforeOptions(t *testing.T) {
 	}
 }
 
+// A job for a connection that does not exist is one 404 problem, JSON or
+// multipart, not that problem followed by another.
+func TestImportJobUnknownConnection(t *testing.T) {
+	t.Parallel()
+	p := startPeers(t)
+	gw := importsGateway(t, p, "")
+	tok := writer(t)
+	for _, r := range []httpReply{
+		upload(t, gw.url, tok, map[string]any{"connection": "nope"}, "a.csv", []byte("name\nx\n")),
+		request(t, http.MethodPost, gw.url+"/v1/imports", tok, map[string]any{"connection": "nope", "customers": []map[string]any{{"name": "x"}}}),
+	} {
+		expectProblem(t, r, http.StatusNotFound)
+		if !json.Valid(r.body) {
+			t.Errorf("the answer is not one JSON value: %s", r.body)
+		}
+	}
+}
+
 // default_region applies to POST /v1/customers too: the request's, else
 // the connection's.
 func TestDefaultRegionOnCustomers(t *testing.T) {
