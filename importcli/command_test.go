@@ -309,8 +309,10 @@ func TestImportInterruptThenWatch(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once the command follows the running job.
-	for deadline := time.Now().Add(time.Minute); f.gets.Load() < 1; time.Sleep(10 * time.Millisecond) {
+	// Interrupt once the command follows the running job: after its second
+	// read, so that it has shown what the first said (a read is counted
+	// when the fake receives it, not when the command has its answer).
+	for deadline := time.Now().Add(time.Minute); f.gets.Load() < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			t.Fatalf("the job was never read\n%s\n%s", &stdout, &stderr)
