@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -260,7 +261,7 @@ var errAnswered = errors.New("api: the problem is already answered")
 
 // fromJSON spools the JSON body (hashing it for the Idempotency-Key), reads
 // its options, then streams its customers into a job.
-func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, error) {
+func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (_ *jobs.Builder, err error) {
 	sp, err := jobs.Spool(io.TeeReader(c.Request.Body, fp), h.o.TempDir, h.o.MaxUploadBytes)
 	if err != nil {
 		if errors.Is(err, jobs.ErrTooLarge) {
@@ -288,6 +289,11 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 	sp2.Source = jobs.Source{Kind: jobs.KindJSON}
 	sp2.Header = []string{"index", "ref", "record"}
 	b := h.o.Engine.NewBuilder(sp2)
+	defer func() {
+		if err != nil {
+			b.Abort()
+		}
+	}()
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -312,11 +318,9 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 		for dec.PeekKind() != ']' {
 			v, err := dec.ReadValue()
 			if err != nil {
-				b.Abort()
 				return nil, notJSON("the body", err)
 			}
 			if b.Rows() >= h.o.MaxJobRows {
-				b.Abort()
 				return nil, refuse(kindTooLarge, fmt.Sprintf("more than %d records (limits.max_job_rows)", h.o.MaxJobRows),
 					issue(schema.CodeBatchTooLarge, "customers", fmt.Sprintf("at most %d records per job", h.o.MaxJobRows)))
 			}
@@ -329,7 +333,6 @@ func (h *importsHandler) fromJSON(c *gin.Context, fp hash.Hash) (*jobs.Builder, 
 		break
 	}
 	if b.Rows() == 0 {
-		b.Abort()
 		return nil, errEmptyCustomers
 	}
 	return b, nil
@@ -395,9 +398,12 @@ func readJSONOptions(r io.Reader) (ImportOptions, bool, error) {
 	return o, found, nil
 }
 
-// fromMultipart reads the options part and spools the file part (hashing
-// both), then reads the file row by row into a job.
-func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Builder, error) {
+// fromMultipart reads the options part and the file part (hashing both)
+// into a job. A CSV file that comes after its options is read row by row as
+// it arrives, so that the job is built by the time its last byte is in; a
+// file before its options, or an XLSX one (which needs random access), is
+// spooled first and read once it is whole.
+func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (_ *jobs.Builder, err error) {
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return nil, readFailed("the multipart body", err)
@@ -405,11 +411,15 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 	var (
 		opts     []byte
 		sp       *jobs.Spooled
+		b        *jobs.Builder // built as the file came
 		name, ct string
 	)
 	defer func() {
 		if sp != nil {
 			_ = sp.Remove()
+		}
+		if err != nil && b != nil {
+			b.Abort()
 		}
 	}()
 	for {
@@ -441,12 +451,23 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			fp.Write(opts)
 			fp.Write([]byte{0})
 		case "file":
-			if sp != nil {
+			if sp != nil || b != nil {
 				return nil, refuse(kindInvalid, "the file part appears twice", issue(schema.CodeInvalidValue, "file", "one file per job"))
 			}
 			name, ct = part.FileName(), part.Header.Get("Content-Type")
 			fp.Write([]byte("file\x00" + name + "\x00"))
-			sp, err = jobs.Spool(io.TeeReader(part, fp), h.o.TempDir, h.o.MaxUploadBytes)
+			body := bufio.NewReaderSize(io.TeeReader(part, fp), 64<<10)
+			head, _ := body.Peek(8)
+			if opts != nil && jobs.DetectKind(name, ct, head) == jobs.KindCSV {
+				if b, err = h.streamCSV(c, opts, name, body); err != nil {
+					// Answered once the whole upload is in, as a
+					// spooled file would be.
+					_, _ = io.Copy(io.Discard, c.Request.Body)
+					return nil, err
+				}
+				continue
+			}
+			sp, err = jobs.Spool(body, h.o.TempDir, h.o.MaxUploadBytes)
 			if err != nil {
 				if errors.Is(err, jobs.ErrTooLarge) {
 					return nil, h.tooLarge()
@@ -458,16 +479,13 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 				issue(schema.CodeUnknownField, part.FormName(), "the parts are options and file"))
 		}
 	}
+	if b != nil {
+		return b, nil
+	}
 	if sp == nil {
 		return nil, refuse(kindInvalid, "the file part is required", issue(schema.CodeRequired, "file", "a CSV or XLSX file"))
 	}
-	var o ImportOptions
-	if len(opts) > 0 {
-		if err := decodeStrict(opts, &o); err != nil {
-			return nil, notJSON("the options part", err)
-		}
-	}
-	spec, err := h.spec(c, o)
+	o, spec, err := h.multipartSpec(c, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -477,6 +495,48 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 		return nil, err
 	}
 	defer func() { _ = r.Close() }()
+	return h.build(o, spec, r, name)
+}
+
+// streamCSV builds a job from a CSV file part as it is read; the part is
+// read to its end.
+func (h *importsHandler) streamCSV(c *gin.Context, opts []byte, name string, body io.Reader) (*jobs.Builder, error) {
+	o, spec, err := h.multipartSpec(c, opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := jobs.NewCSVReader(body, jobs.ReadOptions{MaxRows: h.o.MaxJobRows, MaxBytes: h.o.MaxUploadBytes, TempDir: h.o.TempDir})
+	if err == nil {
+		defer func() { _ = r.Close() }()
+		var b *jobs.Builder
+		if b, err = h.build(o, spec, r, name); err == nil {
+			if _, err = io.Copy(io.Discard, body); err == nil { // the part's end: nothing there, but hashed
+				return b, nil
+			}
+			b.Abort()
+		}
+	}
+	if errors.Is(err, jobs.ErrTooLarge) {
+		return nil, h.tooLarge()
+	}
+	return nil, err
+}
+
+// multipartSpec decodes the options part (nil when there is none) and
+// checks it.
+func (h *importsHandler) multipartSpec(c *gin.Context, opts []byte) (ImportOptions, jobs.Spec, error) {
+	var o ImportOptions
+	if len(opts) > 0 {
+		if err := decodeStrict(opts, &o); err != nil {
+			return o, jobs.Spec{}, notJSON("the options part", err)
+		}
+	}
+	spec, err := h.spec(c, o)
+	return o, spec, err
+}
+
+// build maps the columns of r and reads its rows into a new job of spec.
+func (h *importsHandler) build(o ImportOptions, spec jobs.Spec, r *jobs.Reader, name string) (*jobs.Builder, error) {
 	m, err := jobs.NewMapping(r.Header(), o.Mapping, spec.Connection.Rules().Config().CustomFields)
 	if err != nil {
 		return nil, err
@@ -498,12 +558,14 @@ func (h *importsHandler) fromMultipart(c *gin.Context, fp hash.Hash) (*jobs.Buil
 			return nil, err
 		}
 		it := jobs.Item{Row: row.Number, Cells: row.Cells}
+		whatsapp := ""
 		if row.Issue != nil {
 			it.Errors = []schema.Issue{*row.Issue}
 		} else {
 			it.Record = m.Record(row.Cells)
+			it.Ref, whatsapp = m.Value(row.Cells, schema.FieldRef), m.Value(row.Cells, schema.FieldWhatsApp)
 		}
-		b.Add(it)
+		b.AddRow(it, whatsapp)
 	}
 	b.Skipped = r.Skipped()
 	return b, nil

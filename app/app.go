@@ -325,8 +325,9 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 // jobHistory files every row of a chunk a job sent in its customer's
 // history (GET /v1/customers/history), under its WhatsApp number read as
-// the job read it (the job's default_region, else the connection's) and its
-// ref: one store round trip a chunk.
+// the job read it (the job's default_region, else the connection's: the
+// item's Phone, which the job's builder normalised; the record's number
+// when it could not) and its ref: one store round trip a chunk.
 func jobHistory(hist history.Store, conns map[string]*gateway.Connection, log *slog.Logger) func(*jobs.Job, []jobs.Item, []jobs.Result) {
 	return func(j *jobs.Job, items []jobs.Item, results []jobs.Result) {
 		region := j.DefaultRegion
@@ -336,7 +337,9 @@ func jobHistory(hist history.Store, conns map[string]*gateway.Connection, log *s
 		recs := make([]history.Record, 0, len(results))
 		for i, r := range results {
 			rec := history.Record{Ref: r.Ref, Index: r.Index, Status: string(r.Status), Errors: r.Errors, ProviderID: r.ProviderID}
-			if i < len(items) {
+			if i < len(items) && items[i].Phone != "" {
+				rec.WhatsApp = items[i].Phone
+			} else if i < len(items) && items[i].Record != nil {
 				var id struct {
 					WhatsApp string `json:"whatsapp"`
 				}

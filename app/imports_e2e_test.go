@@ -64,7 +64,14 @@ func upload(t *testing.T, gw, tok string, opts map[string]any, name string, file
 	fw, _ := mw.CreateFormFile("file", name)
 	_, _ = fw.Write(file)
 	_ = mw.Close()
-	return apptest.Do(t, http.MethodPost, gw+"/v1/imports", tok, body.Bytes(), append([]string{"Content-Type", mw.FormDataContentType()}, header...)...)
+	return postForm(t, gw, tok, body.Bytes(), mw.FormDataContentType(), header...)
+}
+
+// postForm POSTs a multipart body to /v1/imports, with header's name,
+// value pairs.
+func postForm(t *testing.T, gw, tok string, body []byte, contentType string, header ...string) apptest.Reply {
+	t.Helper()
+	return apptest.Do(t, http.MethodPost, gw+"/v1/imports", tok, body, append([]string{"Content-Type", contentType}, header...)...)
 }
 
 func accepted(t *testing.T, r apptest.Reply) jobs.Job {
@@ -257,6 +264,56 @@ func testImportJobCSVMappingRegion(t *testing.T) {
 	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp", "default_region": "XX"}, "c.csv", []byte(csv)), http.StatusUnprocessableEntity)
 	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("a;a\n1;2\n")), http.StatusUnprocessableEntity)
 	expectProblem(t, upload(t, gw.URL, tok, map[string]any{"connection": "acme-cdp"}, "c.csv", []byte("name\n\xff\xfe\n")), http.StatusUnsupportedMediaType)
+}
+
+// A CSV file part that comes before its options part (it cannot be read as
+// it arrives: it is spooled, then read) makes the same job as one after
+// them; an XLSX one too.
+func TestImportJobFileBeforeOptions(t *testing.T) { onBothEngines(t, testImportJobFileBeforeOptions) }
+
+func testImportJobFileBeforeOptions(t *testing.T) {
+	t.Parallel()
+	_, gw, tok := importsGateway(t, "")
+	fileFirst := func(name string, file []byte) apptest.Reply {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", name)
+		_, _ = fw.Write(file)
+		ow, _ := mw.CreateFormField("options")
+		_, _ = ow.Write([]byte(`{"connection":"acme-cdp","default_region":"CN","mapping":{"Mobile":"whatsapp"}}`))
+		_ = mw.Close()
+		return postForm(t, gw.URL, tok, body.Bytes(), mw.FormDataContentType())
+	}
+	csv := "name,Mobile,Notes\nAda,152 6666 7790,x\n\nBob,152 6666 7790,y\nCy,12,z\n"
+	job := waitJob(t, gw.URL, tok, accepted(t, fileFirst("late.csv", []byte(csv))).ID)
+	if job.Source != (jobs.Source{Kind: jobs.KindCSV, Name: "late.csv", Rows: 3}) || job.SkippedRows != 1 || job.Succeeded != 1 ||
+		job.ErrorsByCode["duplicate_in_job"] != 1 || job.ErrorsByCode["invalid_phone"] != 1 || len(job.UnmappedColumns) != 1 {
+		t.Fatalf("ended %+v", job)
+	}
+	rs := allResults(t, gw.URL, tok, job.ID, "")
+	if len(rs) != 3 || rs[0].Row != 2 || rs[1].Row != 4 || rs[2].Row != 5 || !strings.Contains(rs[1].Errors[0].Message, "row 2") {
+		t.Fatalf("results %+v", rs)
+	}
+	x := waitJob(t, gw.URL, tok, accepted(t, fileFirst("late.xlsx", xlsxFile(t, [][]string{{"Name", "Mobile"}, {"Di", "152 6666 7791"}}))).ID)
+	if x.Source.Kind != jobs.KindXLSX || x.Succeeded != 1 {
+		t.Fatalf("xlsx ended %+v", x)
+	}
+}
+
+// A job for a connection that does not exist is one 404 problem, JSON or
+// multipart, not that problem followed by another.
+func TestImportJobUnknownConnection(t *testing.T) {
+	t.Parallel()
+	_, gw, tok := importsGateway(t, "")
+	for _, r := range []apptest.Reply{
+		upload(t, gw.URL, tok, map[string]any{"connection": "nope"}, "a.csv", []byte("name\nx\n")),
+		apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "nope", "customers": []map[string]any{{"name": "x"}}}),
+	} {
+		expectProblem(t, r, http.StatusNotFound)
+		if !json.Valid(r.Body) {
+			t.Errorf("the answer is not one JSON value: %s", r.Body)
+		}
+	}
 }
 
 // default_region applies to POST /v1/customers too: the request's, else

@@ -42,8 +42,10 @@
 //     the gateway process's peak resident set size, the kernel's peak
 //     (VmHWM) reset before the job (promise ≤ 150 MB; the sampled peak heap
 //     where /proc is not there). CRMGATE_BENCH_BIG=1 adds a 1 048 576-row
-//     file (completed within 5 minutes, ≤ 250 MB). It skips when POST
-//     /v1/imports answers 404.
+//     file (completed within 5 minutes, ≤ 250 MB); CRMGATE_BENCH_JOB_ROWS=N
+//     runs a file of N rows in place of the 100 000 (to profile a smaller
+//     job; its memory figure is then not the contract's). It skips when
+//     POST /v1/imports answers 404.
 //   - BenchmarkCPU: the gateway process's CPU time (utime + stime) per
 //     record over 20 sequential 1 000-record imports, and per single-record
 //     import over 2 000 of them (not promised by the contract; held to ≤ 8 µs

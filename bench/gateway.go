@@ -47,7 +47,8 @@ type Gateway struct {
 
 // StartGateway builds the gateway from a configuration document naming the
 // peer's two NXLink simulators (ConnSlow, ConnFast, ConnJob), with the NXLink sandbox
-// field configuration, and serves it. Close stops it.
+// field configuration, starts its background work (app.App.Run: the import
+// jobs' engine among it) and serves it. Close stops both.
 func StartGateway(urls PeerURLs) (*Gateway, error) {
 	fc, err := json.Marshal(nxlinksim.SampleFieldConfig())
 	if err != nil {
@@ -92,6 +93,8 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
 		a.Close()
 		return nil, fmt.Errorf("bench.StartGateway: %w", err)
 	}
+	// The background work: without it an import job is queued and never sent.
+	a.Run(context.Background())
 	srv := httptest.NewServer(a.Handler)
 	return &Gateway{URL: srv.URL, Token: tok, app: a, srv: srv}, nil
 }

@@ -33,6 +33,9 @@ const MaxPerCustomer = 10000
 // ErrNotFound is the error of Answer for an id that is unknown or expired.
 var ErrNotFound = errors.New("history: not found")
 
+// errBadRecord: an in-process entry that does not decode (a bug, not data).
+var errBadRecord = errors.New("history: an in-process entry does not decode")
+
 // Options configure a store.
 type Options struct {
 	// Prefix starts every Redis key (default "crmgate:").
@@ -153,15 +156,22 @@ type Customer struct {
 	Ref        string
 }
 
-// hashTag is the customer's Redis hash tag (and Memory's map key): every key
-// of one customer shares it.
+// hashTag is the customer's Redis hash tag: every key of one customer
+// shares it. It is key in hexadecimal.
 func (c Customer) hashTag() string {
+	k := c.key()
+	return hex.EncodeToString(k[:])
+}
+
+// key names the customer in 16 bytes (Memory's map key): the start of a
+// SHA-256 of its connection and its number or ref.
+func (c Customer) key() [16]byte {
 	kind, v := "w", c.WhatsApp
 	if v == "" {
 		kind, v = "r", c.Ref
 	}
 	sum := sha256.Sum256([]byte(c.Connection + "\x00" + kind + "\x00" + v))
-	return hex.EncodeToString(sum[:16])
+	return [16]byte(sum[:16])
 }
 
 // customers are the histories a record of imp belongs to.

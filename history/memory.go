@@ -2,6 +2,8 @@ package history
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -20,36 +22,57 @@ const (
 // Memory is a Store in this process: one instance only, lost at exit.
 // Expired answers and entries are dropped as new ones come in, and so are
 // the oldest once the answers hold MemoryMaxAnswerBytes or the histories
-// MemoryMaxEntries.
+// MemoryMaxEntries. A customer's history answers its newest MaxPerCustomer
+// entries.
+//
+// An entry is kept in about 110 bytes (a job of 100 000 rows leaves 100 000
+// of them, and MemoryMaxEntries of them are 14 MiB): the entries are slots
+// of one ring, oldest first, each linked to its customer's previous one;
+// what the records of one Put share (its time, app, request or job) is kept
+// once for all of them, with their own fields (index, status, provider id,
+// errors) encoded in one buffer; a customer is a 16-byte key.
 type Memory struct {
 	o Options
 
 	mu          sync.Mutex
 	answers     map[string]*Answer
-	histories   map[string][]memEntry // by Customer.hashTag
-	order       []expiry              // answers and entries, in the order they came
-	seq         uint64
+	answerOrder []answerExpiry // in the order they came
 	answerBytes int
-	entries     int
-	maxBytes    int // MemoryMaxAnswerBytes unless a test lowers it
-	maxEntries  int // MemoryMaxEntries unless a test lowers it
+
+	ring    []memSlot // entry seq is ring[seq % len(ring)], for first <= seq < first+entries
+	first   uint64    // the oldest entry's seq (seqs start at 1)
+	entries int
+	last    map[[16]byte]uint64 // a customer's newest entry
+
+	maxBytes   int // MemoryMaxAnswerBytes unless a test lowers it
+	maxEntries int // MemoryMaxEntries unless a test lowers it
 }
 
-type memEntry struct {
-	stored
-	seq uint64
+// memPut is what the records of one Put share, and the records' own
+// fields, encoded one after the other (appendRecord).
+type memPut struct {
+	at                    time.Time
+	app, requestID, jobID string
+	records               []byte
 }
 
-type expiry struct {
-	at      time.Time
-	seq     uint64
-	answer  string // a request id, or
-	history string // a customer's hash tag
+// memSlot is one entry: its customer, the customer's previous entry (its
+// seq; 0 for none) and its record, at off in put.records.
+type memSlot struct {
+	put  *memPut
+	prev uint64
+	key  [16]byte
+	off  uint32
+}
+
+type answerExpiry struct {
+	at time.Time
+	id string
 }
 
 // NewMemory returns an empty in-process store.
 func NewMemory(o Options) *Memory {
-	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, histories: map[string][]memEntry{},
+	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, last: map[[16]byte]uint64{}, first: 1,
 		maxBytes: MemoryMaxAnswerBytes, maxEntries: MemoryMaxEntries}
 }
 
@@ -59,34 +82,66 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 	if imp.At.IsZero() {
 		imp.At = now
 	}
+	put := &memPut{at: imp.At, app: imp.App, requestID: imp.RequestID, jobID: imp.JobID}
+	offs := make([]uint32, len(imp.Records))
+	for i, r := range imp.Records {
+		offs[i] = uint32(len(put.records))
+		put.records = appendRecord(put.records, r)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if imp.RequestID != "" && imp.Answer != nil {
-		m.seq++
 		if old, ok := m.answers[imp.RequestID]; ok {
 			m.answerBytes -= len(old.Body)
 		}
 		m.answers[imp.RequestID] = &Answer{RequestID: imp.RequestID, App: imp.App, Connection: imp.Connection, At: imp.At,
 			ContentType: imp.ContentType, Body: append([]byte(nil), imp.Answer...)}
 		m.answerBytes += len(imp.Answer)
-		m.order = append(m.order, expiry{at: imp.At, seq: m.seq, answer: imp.RequestID})
+		m.answerOrder = append(m.answerOrder, answerExpiry{at: imp.At, id: imp.RequestID})
 	}
-	for _, r := range imp.Records {
-		for _, c := range customers(imp.Connection, r) {
-			m.seq++
-			tag := c.hashTag()
-			h := append(m.histories[tag], memEntry{stored: storedOf(imp, r), seq: m.seq})
-			m.entries++
-			if len(h) > MaxPerCustomer {
-				h = h[1:]
-				m.entries--
-			}
-			m.histories[tag] = h
-			m.order = append(m.order, expiry{at: imp.At, seq: m.seq, history: tag})
+	for i, r := range imp.Records {
+		if r.WhatsApp != "" {
+			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}.key(), off: offs[i]})
+		}
+		if r.Ref != "" {
+			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, Ref: r.Ref}.key(), off: offs[i]})
 		}
 	}
 	m.expire(now)
 	return nil
+}
+
+func (m *Memory) slot(seq uint64) *memSlot { return &m.ring[seq%uint64(len(m.ring))] }
+
+// push adds the newest entry, making room in the ring: it grows up to
+// maxEntries slots, then the oldest entry goes.
+func (m *Memory) push(s memSlot) {
+	if m.entries == len(m.ring) {
+		if len(m.ring) < m.maxEntries {
+			ring := make([]memSlot, min(max(2*len(m.ring), 1024), m.maxEntries))
+			for seq := m.first; seq < m.first+uint64(m.entries); seq++ {
+				ring[seq%uint64(len(ring))] = *m.slot(seq)
+			}
+			m.ring = ring
+		} else {
+			m.dropOldest()
+		}
+	}
+	seq := m.first + uint64(m.entries)
+	s.prev = m.last[s.key]
+	*m.slot(seq) = s
+	m.entries++
+	m.last[s.key] = seq
+}
+
+func (m *Memory) dropOldest() {
+	s := m.slot(m.first)
+	if m.last[s.key] == m.first {
+		delete(m.last, s.key)
+	}
+	*s = memSlot{}
+	m.first++
+	m.entries--
 }
 
 // expire drops, oldest first, what is past the retention window or over
@@ -94,27 +149,20 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 func (m *Memory) expire(now time.Time) {
 	cut := now.Add(-m.o.Retention)
 	n := 0
-	for n < len(m.order) {
-		e := m.order[n]
-		if e.at.After(cut) && m.answerBytes <= m.maxBytes && m.entries <= m.maxEntries {
+	for ; n < len(m.answerOrder); n++ {
+		e := m.answerOrder[n]
+		if e.at.After(cut) && m.answerBytes <= m.maxBytes {
 			break
 		}
-		if e.answer != "" {
-			if a, ok := m.answers[e.answer]; ok && a.At.Equal(e.at) {
-				m.answerBytes -= len(a.Body)
-				delete(m.answers, e.answer)
-			}
-		} else if h := m.histories[e.history]; len(h) > 0 && h[0].seq == e.seq {
-			m.entries--
-			if len(h) == 1 {
-				delete(m.histories, e.history)
-			} else {
-				m.histories[e.history] = h[1:]
-			}
+		if a, ok := m.answers[e.id]; ok && a.At.Equal(e.at) {
+			m.answerBytes -= len(a.Body)
+			delete(m.answers, e.id)
 		}
-		n++
 	}
-	m.order = m.order[n:]
+	m.answerOrder = m.answerOrder[n:]
+	for m.entries > 0 && (!m.slot(m.first).put.at.After(cut) || m.entries > m.maxEntries) {
+		m.dropOldest()
+	}
 }
 
 // Answer implements Store.
@@ -130,17 +178,94 @@ func (m *Memory) Answer(_ context.Context, requestID string) (*Answer, error) {
 	return &cp, nil
 }
 
-// History implements Store.
+// History implements Store: the customer's entries newest first, at most
+// MaxPerCustomer.
 func (m *Memory) History(_ context.Context, c Customer) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cut := m.o.Now().Add(-m.o.Retention)
-	h := m.histories[c.hashTag()]
-	out := make([]Entry, 0, len(h))
-	for _, s := range h {
-		if s.At.After(cut) {
-			out = append(out, s.entry())
+	var out []Entry
+	for seq := m.last[c.key()]; seq >= m.first && len(out) < MaxPerCustomer; {
+		s := m.slot(seq)
+		if s.put.at.After(cut) {
+			e, err := readRecord(s.put, s.off)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
 		}
+		seq = s.prev
+	}
+	if out == nil {
+		out = []Entry{}
 	}
 	return out, nil
+}
+
+// statuses are the record statuses appendRecord writes as one byte (their
+// index + 1); 0 is followed by any other status.
+var statuses = [...]string{"succeeded", "failed", "unknown", "valid"}
+
+// appendRecord encodes what an entry holds of its record: its index, its
+// status, its provider id and its errors (JSON, none when empty).
+func appendRecord(b []byte, r Record) []byte {
+	b = binary.AppendUvarint(b, uint64(r.Index))
+	code := byte(0)
+	for i, s := range statuses {
+		if r.Status == s {
+			code = byte(i + 1)
+		}
+	}
+	b = append(b, code)
+	if code == 0 {
+		b = appendBytes(b, []byte(r.Status))
+	}
+	b = appendBytes(b, []byte(r.ProviderID))
+	var errs []byte
+	if len(r.Errors) > 0 {
+		errs, _ = json.Marshal(r.Errors) // issues are strings: they always marshal
+	}
+	return appendBytes(b, errs)
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// readRecord decodes the entry whose record is at off in p.records.
+func readRecord(p *memPut, off uint32) (Entry, error) {
+	b := p.records[off:]
+	next := func() []byte {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			b = nil
+			return nil
+		}
+		v := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return v
+	}
+	index, k := binary.Uvarint(b)
+	if k <= 0 || len(b) == k {
+		return Entry{}, errBadRecord
+	}
+	code := b[k]
+	b = b[k+1:]
+	st := stored{At: p.at, App: p.app, RequestID: p.requestID, JobID: p.jobID, Index: int(index)}
+	if code > 0 && int(code) <= len(statuses) {
+		st.Status = statuses[code-1]
+	} else {
+		st.Status = string(next())
+	}
+	st.ProviderID = string(next())
+	if errs := next(); len(errs) > 0 {
+		if err := json.Unmarshal(errs, &st.Errors); err != nil {
+			return Entry{}, errBadRecord
+		}
+	}
+	if b == nil {
+		return Entry{}, errBadRecord
+	}
+	return st.entry(), nil
 }

@@ -3,10 +3,13 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
 	"crmgate/schema"
 )
@@ -255,5 +258,122 @@ func TestMemoryBounded(t *testing.T) {
 	h, _ := m.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
 	if len(h) != 3 || m.entries != 3 || m.answerBytes != 10 {
 		t.Errorf("kept %d entries (counted %d), %d answer bytes; want 3, 3, 10", len(h), m.entries, m.answerBytes)
+	}
+}
+
+// Memory keeps a job row's entry in about 110 bytes: 100 000 rows, put a
+// chunk of 100 at a time as a job does, each with its own number and a
+// provider id, grow the heap by under 140 bytes a row.
+func TestMemoryEntryWeight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("puts 100 000 entries")
+	}
+	heap := memtest.HeapAlloc
+	const rows = 100_000
+	m := NewMemory(Options{})
+	ctx := context.Background()
+	before := heap()
+	for start := 0; start < rows; start += 100 {
+		recs := make([]Record, 100)
+		for i := range recs {
+			n := start + i
+			recs[i] = Record{WhatsApp: fmt.Sprintf("86152%08d", n), Index: n, Status: "succeeded", ProviderID: fmt.Sprintf("12146313276%08d", n)}
+		}
+		if err := m.Put(ctx, Import{App: "billing-app", Connection: "acme-cdp", JobID: "imp_01M8TNJ5PP9AHH28J2R11NRNP4", Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := float64(heap()-before) / rows
+	t.Logf("%.0f bytes an entry", per)
+	if m.entries != rows || per > 140 {
+		t.Errorf("%d entries of %.0f bytes each; want %d of at most 140", m.entries, per, rows)
+	}
+	runtime.KeepAlive(m)
+}
+
+// Memory's ring: as it grows and once it is full and wraps, each
+// customer's history is its entries still held, newest first, whatever
+// came between them; a customer whose entries all went is forgotten; a
+// customer's history answers its newest MaxPerCustomer entries.
+func TestMemoryRing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := NewMemory(Options{})
+	m.maxEntries = 3000
+	customers := []string{"861", "862", "863"}
+	put := func(from, to int) {
+		for i := from; i < to; i++ {
+			rec := Record{WhatsApp: customers[i%3], Index: i, Status: "succeeded", ProviderID: fmt.Sprint("p", i)}
+			if i%7 == 0 {
+				rec.Status, rec.Errors = "failed", []schema.Issue{{Code: schema.CodeInvalidPhone, Message: fmt.Sprint(i)}}
+			}
+			if i%11 == 0 {
+				rec.Status = "queued-elsewhere"
+			}
+			if err := m.Put(ctx, Import{App: "a", Connection: "acme", JobID: "imp_1", Records: []Record{rec}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check := func(oldest, newest int) {
+		t.Helper()
+		for k, c := range customers {
+			h, err := m.History(ctx, Customer{Connection: "acme", WhatsApp: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int
+			for i := newest; i >= oldest; i-- {
+				if i%3 == k {
+					want = append(want, i)
+				}
+			}
+			if len(h) != len(want) {
+				t.Fatalf("customer %s: %d entries, want %d (rows %d to %d)", c, len(h), len(want), oldest, newest)
+			}
+			for j, e := range h {
+				i := want[j]
+				status, errs := "succeeded", 0
+				if i%7 == 0 {
+					status, errs = "failed", 1
+				}
+				if i%11 == 0 {
+					status = "queued-elsewhere"
+				}
+				if e.Index != i || e.Status != status || len(e.Errors) != errs || e.ProviderID != fmt.Sprint("p", i) || e.JobID != "imp_1" || e.App != "a" {
+					t.Fatalf("customer %s entry %d: %+v, want row %d", c, j, e, i)
+				}
+			}
+		}
+	}
+	put(0, 2500) // the ring grows past 1024 and 2048 slots
+	check(0, 2499)
+	put(2500, 4000) // full at 3000: the oldest 1000 went
+	check(1000, 3999)
+	if m.entries != 3000 || len(m.last) != 3 {
+		t.Fatalf("%d entries, %d customers; want 3000, 3", m.entries, len(m.last))
+	}
+	for i := range 3000 { // 3000 of another customer push the three out
+		if err := m.Put(ctx, Import{App: "a", Connection: "acme", RequestID: "r", Records: []Record{{Ref: "crm-1", Index: i, Status: "succeeded"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, _ := m.History(ctx, Customer{Connection: "acme", WhatsApp: "861"}); len(h) != 0 || len(m.last) != 1 {
+		t.Fatalf("a customer whose entries went: %d entries; %d customers kept, want 1", len(h), len(m.last))
+	}
+
+	big := NewMemory(Options{})
+	for start := 0; start < MaxPerCustomer+50; start += 100 {
+		recs := make([]Record, 0, 100)
+		for i := start; i < start+100; i++ {
+			recs = append(recs, Record{WhatsApp: "861", Index: i, Status: "succeeded"})
+		}
+		if err := big.Put(ctx, Import{App: "a", Connection: "acme", JobID: "imp_2", Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, _ := big.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
+	if len(h) != MaxPerCustomer || h[0].Index != MaxPerCustomer+99 || h[len(h)-1].Index != 100 {
+		t.Fatalf("a customer of %d entries answers %d, from row %d to %d; want the newest %d", MaxPerCustomer+100, len(h), h[0].Index, h[len(h)-1].Index, MaxPerCustomer)
 	}
 }

@@ -29,6 +29,11 @@ type Options struct {
 	DryRun        bool              `json:"dry_run,omitempty"`
 	DefaultRegion string            `json:"default_region,omitempty"`
 	Mapping       map[string]string `json:"mapping,omitempty"`
+	// IdempotencyKey, when not empty, is sent as the Idempotency-Key
+	// header (not in the options part): the gateway answers an upload
+	// sent again with the same key and the same body with the job the
+	// first one created.
+	IdempotencyKey string `json:"-"`
 }
 
 // Source is where a job's rows came from.
@@ -138,7 +143,8 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 // file name name, with the XLSX media type when name ends in .xlsx and
 // text/csv otherwise). r is streamed to the gateway as it is read, never
 // held whole. lastByte, when not nil, is called once the whole body has
-// been handed to the connection. A refusal is a *Problem.
+// been handed to the connection. opts.IdempotencyKey goes in the
+// Idempotency-Key header. A refusal is a *Problem.
 func (c *Client) Create(ctx context.Context, opts Options, name string, r io.Reader, lastByte func()) (*Job, error) {
 	optJSON, err := json.Marshal(opts)
 	if err != nil {
@@ -160,6 +166,9 @@ func (c *Client) Create(ctx context.Context, opts Options, name string, r io.Rea
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Accept", "application/json")
+	if opts.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", opts.IdempotencyKey)
+	}
 	resp, err := c.do(req)
 	// Whatever the answer, stop the writer: a gateway that refused the
 	// upload early need not be sent the rest.

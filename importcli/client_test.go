@@ -104,3 +104,38 @@ func TestProblemOfPlainAnswer(t *testing.T) {
 		t.Errorf("%#v", err)
 	}
 }
+
+// Options.IdempotencyKey goes in the Idempotency-Key header, never in the
+// options part; without one no header is sent.
+func TestCreateSendsTheIdempotencyKey(t *testing.T) {
+	var keys, options []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		if _, ok := r.Header["Idempotency-Key"]; !ok {
+			keys[len(keys)-1] = "(none)"
+		}
+		mr, err := r.MultipartReader()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for part, err := mr.NextPart(); err == nil; part, err = mr.NextPart() {
+			if part.FormName() == "options" {
+				b, _ := io.ReadAll(part)
+				options = append(options, string(b))
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"id":"imp_1","status":"queued"}`)
+	}))
+	defer srv.Close()
+	c := &importcli.Client{URL: srv.URL}
+	for _, key := range []string{"k-1", ""} {
+		if _, err := c.Create(context.Background(), importcli.Options{Connection: "c", IdempotencyKey: key}, "a.csv", strings.NewReader("name\nx\n"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(keys) != 2 || keys[0] != "k-1" || keys[1] != "(none)" || options[0] != `{"connection":"c"}` || options[1] != options[0] {
+		t.Errorf("keys %q, options %q", keys, options)
+	}
+}

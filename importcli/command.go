@@ -2,16 +2,19 @@ package importcli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -36,6 +39,18 @@ const DefaultURL = "http://127.0.0.1:8080"
 // PollInterval is how often a running job is read.
 const PollInterval = 500 * time.Millisecond
 
+// Upload retries: an upload whose answer never came (the connection broke
+// after the body was sent), or that the gateway asked to send again later
+// (409: the first upload with its key is still being read; 503), is sent
+// again up to UploadAttempts times in all, UploadRetryWait after the first
+// try and twice as long after each next one. Every attempt of one
+// invocation carries the same Idempotency-Key, so the gateway makes one job
+// of them.
+const (
+	UploadAttempts  = 3
+	UploadRetryWait = time.Second
+)
+
 const usage = `usage: crmgate import FILE --connection ID [--map "Phone=whatsapp,Name=name"]
                       [--default-region CN] [--mode merge] [--dry-run] [--url URL] [--token TOKEN]
        crmgate import --watch ID [--url URL] [--token TOKEN]
@@ -55,11 +70,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type command struct {
-	file   string
-	watch  string
-	opts   Options
-	client *Client
-	poll   time.Duration
+	file      string
+	watch     string
+	opts      Options
+	client    *Client
+	poll      time.Duration
+	retryWait time.Duration
 
 	stdout, stderr io.Writer
 }
@@ -104,7 +120,7 @@ func parse(args []string, stderr io.Writer) (*command, int) {
 	if *token == "" {
 		*token = os.Getenv(EnvToken)
 	}
-	c := &command{watch: *watch, poll: PollInterval,
+	c := &command{watch: *watch, poll: PollInterval, retryWait: UploadRetryWait,
 		client: &Client{URL: *base, Token: *token, HTTP: &http.Client{}}}
 	switch {
 	case *watch != "" && len(files) > 0:
@@ -129,7 +145,9 @@ func parse(args []string, stderr io.Writer) (*command, int) {
 		}
 		return bad("%s: %v", c.file, err)
 	}
-	c.opts = Options{Connection: *conn, Mode: *mode, DryRun: *dry, DefaultRegion: *region, Mapping: m}
+	// One key for this invocation: its every attempt is the same upload.
+	c.opts = Options{Connection: *conn, Mode: *mode, DryRun: *dry, DefaultRegion: *region, Mapping: m,
+		IdempotencyKey: "crmgate-import-" + rand.Text()}
 	return c, 0
 }
 
@@ -214,15 +232,47 @@ func describeSource(j *Job) string {
 	return fmt.Sprintf("%s, %d rows", j.Source.Name, j.Total)
 }
 
-// upload creates the job from the file.
+// upload creates the job from the file, sending it again (with the same
+// Idempotency-Key) when no answer came back or the gateway asked for a
+// later retry; see UploadAttempts.
 func (c *command) upload(ctx context.Context) (*Job, error) {
+	fmt.Fprintf(c.stderr, "uploading %s to %s\n", c.file, c.client.URL)
+	wait := c.retryWait
+	for attempt := 1; ; attempt++ {
+		job, err := c.uploadOnce(ctx)
+		if err == nil || attempt == UploadAttempts || ctx.Err() != nil || !retryable(err) {
+			return job, err
+		}
+		fmt.Fprintf(c.stderr, "crmgate import: %v; sending the file again in %v (same Idempotency-Key: one job)\n", err, wait)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+func (c *command) uploadOnce(ctx context.Context) (*Job, error) {
 	f, err := os.Open(c.file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fmt.Fprintf(c.stderr, "uploading %s to %s\n", c.file, c.client.URL)
 	return c.client.Create(ctx, c.opts, filepath.Base(c.file), f, nil)
+}
+
+// retryable reports whether an upload that ended in err may be sent again:
+// the answer asks for a later retry, or no whole answer came back. Not
+// when the file could not be read, nor when the connection was refused
+// (no job was made, and sending again soon changes nothing).
+func retryable(err error) bool {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p.Status == http.StatusConflict || p.Status == http.StatusServiceUnavailable
+	}
+	var pe *fs.PathError
+	return !errors.As(err, &pe) && !errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // follow reads the job every c.poll until it ends, showing its progress,

@@ -138,6 +138,30 @@ func TestImportAllSucceeded(t *testing.T) {
 	}
 }
 
+// The upload carries an Idempotency-Key of its own invocation: when the
+// answer is lost (the job made, the connection dropped), the file is sent
+// again with the same key and the gateway answers the same job; a second
+// invocation has another key, and makes another job.
+func TestImportUploadIsIdempotent(t *testing.T) {
+	f := newFakeAPI(t, token)
+	path := writeFile(t, t.TempDir(), "contacts.csv", goodCSV)
+	f.lose.Store(1)
+	r := runImport(t, f, path, "--connection", "sandbox-nxlink")
+	ups := f.uploads()
+	if r.code != 0 || !strings.Contains(r.stdout, "job imp_1 completed") || !strings.Contains(r.stderr, "sending the file again") {
+		t.Fatalf("%s", r)
+	}
+	if len(ups) != 2 || f.jobCount() != 1 || !strings.HasPrefix(ups[0].key, "crmgate-import-") || ups[1].key != ups[0].key ||
+		string(ups[1].file) != goodCSV {
+		t.Fatalf("%d uploads, %d jobs, keys %q", len(ups), f.jobCount(), []string{ups[0].key, ups[len(ups)-1].key})
+	}
+	r = runImport(t, f, path, "--connection", "sandbox-nxlink")
+	ups = f.uploads()
+	if r.code != 0 || !strings.Contains(r.stdout, "job imp_2 completed") || len(ups) != 3 || ups[2].key == ups[0].key || ups[2].key == "" {
+		t.Fatalf("a second invocation: %s\nkeys %q", r, []string{ups[0].key, ups[len(ups)-1].key})
+	}
+}
+
 // Some rows fail: exit 1, the counts and the codes printed, and the
 // report beside the file holding those rows' columns and crmgate_* columns.
 func TestImportFailuresWriteTheReport(t *testing.T) {
@@ -285,8 +309,10 @@ func TestImportInterruptThenWatch(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once the command follows the running job.
-	for deadline := time.Now().Add(time.Minute); f.gets.Load() < 1; time.Sleep(10 * time.Millisecond) {
+	// Interrupt once the command follows the running job: after its second
+	// read, so that it has shown what the first said (a read is counted
+	// when the fake receives it, not when the command has its answer).
+	for deadline := time.Now().Add(time.Minute); f.gets.Load() < 2; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			t.Fatalf("the job was never read\n%s\n%s", &stdout, &stderr)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,13 +30,18 @@ import (
 // without a name fails "required", one whose WhatsApp cell holds anything
 // but digits, spaces, "+" or "-" fails "invalid_phone", the rest succeed
 // (or are valid in a dry run). Each read of a job finishes half of the
-// rows still pending, unless hold is set: then jobs stay running.
+// rows still pending, unless hold is set: then jobs stay running. An
+// Idempotency-Key works as §7 says: the same key and upload answer the job
+// the first one made (Idempotent-Replayed: true), another upload with it
+// is a 422. lose makes the next uploads create their job and then drop the
+// connection instead of answering, as a network that loses the answer.
 type fakeAPI struct {
 	t     *testing.T
 	token string
 	srv   *httptest.Server
 
 	hold    atomic.Bool
+	lose    atomic.Int64
 	gets    atomic.Int64
 	cancels atomic.Int64
 	posts   atomic.Int64
@@ -43,15 +49,24 @@ type fakeAPI struct {
 	mu   sync.Mutex
 	seq  int
 	jobs map[string]*fakeJob
+	keys map[string]keyed // by Idempotency-Key
 	last upload
+	all  []upload
 }
 
-// upload is what the last POST /v1/imports carried.
+// upload is what a POST /v1/imports carried.
 type upload struct {
+	key         string // the Idempotency-Key header
 	options     json.RawMessage
 	fileName    string
 	contentType string
 	file        []byte
+}
+
+// keyed is the job an Idempotency-Key made, and the upload it made it of.
+type keyed struct {
+	id   string
+	body string
 }
 
 type fakeRow struct {
@@ -68,7 +83,7 @@ type fakeJob struct {
 }
 
 func newFakeAPI(t *testing.T, token string) *fakeAPI {
-	f := &fakeAPI{t: t, token: token, jobs: map[string]*fakeJob{}}
+	f := &fakeAPI{t: t, token: token, jobs: map[string]*fakeJob{}, keys: map[string]keyed{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/imports", f.create)
 	mux.HandleFunc("GET /v1/imports/{id}", f.get)
@@ -113,6 +128,7 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 		opts importcli.Options
 		sp   *jobs.Spooled
 	)
+	up.key = r.Header.Get("Idempotency-Key")
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -143,7 +159,26 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.last = up
+	f.all = append(f.all, up)
+	body := string(up.options) + "\x00" + up.fileName + "\x00" + string(up.file)
+	k, seen := f.keys[up.key]
+	var replay importcli.Job
+	if seen && k.body == body {
+		replay = f.jobs[k.id].job
+	}
 	f.mu.Unlock()
+	switch {
+	case seen && k.body != body:
+		problem(w, http.StatusUnprocessableEntity, "Unprocessable Entity", "this Idempotency-Key was used with a different request body")
+		return
+	case seen:
+		w.Header().Set("Location", "/v1/imports/"+replay.ID)
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_ = json.NewEncoder(w).Encode(replay)
+		return
+	}
 	if sp == nil || opts.Connection == "" {
 		problem(w, http.StatusUnprocessableEntity, "Unprocessable Entity", "a file part and a connection are required")
 		return
@@ -200,8 +235,18 @@ func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request) {
 		Total: len(fj.rows), Pending: len(fj.rows), ErrorsByCode: map[string]int{}, UnmappedColumns: m.Unmapped(),
 		SkippedRows: rd.Skipped()}
 	f.jobs[fj.job.ID] = fj
+	if up.key != "" {
+		f.keys[up.key] = keyed{id: fj.job.ID, body: body}
+	}
 	job := fj.job
 	f.mu.Unlock()
+	if f.lose.Load() > 0 {
+		f.lose.Add(-1)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close() // the job is made; its answer is lost
+			return
+		}
+	}
 	w.Header().Set("Location", "/v1/imports/"+job.ID)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
@@ -307,4 +352,16 @@ func (f *fakeAPI) lastUpload() upload {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.last
+}
+
+func (f *fakeAPI) uploads() []upload {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.all)
+}
+
+func (f *fakeAPI) jobCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.jobs)
 }

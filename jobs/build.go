@@ -3,7 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"time"
 
 	"crmgate/gateway"
@@ -28,7 +28,10 @@ type Spec struct {
 }
 
 // Builder takes a new job's rows one by one, in order, into chunks of the
-// connection's cap; nothing runs until Commit.
+// connection's cap; nothing runs until Commit. Each chunk leaves the
+// Builder as soon as it is full (for the in-process engine, to the job's
+// temporary file; with Redis, to Redis), so that building a job holds one
+// chunk in memory whatever the number of rows.
 type Builder struct {
 	// Skipped is how many empty rows the source skipped (for the caller
 	// to pass to Commit).
@@ -40,7 +43,18 @@ type Builder struct {
 	dedupe *Dedupe
 	chunk  int
 	cur    []Item
-	inputs [][]Item
+	chunks int
+	sink   chunkSink
+	err    error // the first error of the sink: Commit returns it
+}
+
+// chunkSink takes a job's chunks as the Builder fills them, then stores
+// and queues the job (commit) or drops what it took (abort).
+type chunkSink interface {
+	// put takes the next chunk; it does not keep items.
+	put(items []Item) error
+	commit(ctx context.Context, job *Job) error
+	abort()
 }
 
 // NewBuilder starts a job.
@@ -67,6 +81,13 @@ func (e *Engine) NewBuilder(s Spec) *Builder {
 	if s.Dedupe {
 		b.dedupe = NewDedupe(0)
 	}
+	if e.r != nil {
+		b.sink = e.r.newSink(j.ID)
+	} else if ms, err := newMemSink(e); err != nil {
+		b.err = err
+	} else {
+		b.sink = ms
+	}
 	return b
 }
 
@@ -76,10 +97,11 @@ func (b *Builder) Job() *Job { return b.job }
 // Rows is how many rows were added.
 func (b *Builder) Rows() int { return b.job.Total }
 
-// Add appends one row. Its Index is set here; a row whose WhatsApp number
-// repeats an earlier row's fails duplicate_in_job (unless dedupe is off).
+// Add appends one row. Its Index is set here, its Ref (when empty) and
+// WhatsApp number read from its record; a row whose WhatsApp number repeats
+// an earlier row's fails duplicate_in_job (unless dedupe is off).
 func (b *Builder) Add(it Item) {
-	it.Index = b.job.Total
+	whatsapp := ""
 	if len(it.Errors) == 0 && it.Record != nil {
 		var head struct {
 			Ref      any `json:"ref"`
@@ -89,55 +111,152 @@ func (b *Builder) Add(it Item) {
 			if s, ok := head.Ref.(string); ok && it.Ref == "" {
 				it.Ref = s
 			}
-			if s, ok := head.WhatsApp.(string); ok && b.dedupe != nil {
-				if n, _, err := schema.NormalizePhoneIn(s, b.region); err == nil {
-					at := it.Row
-					if at == 0 {
-						at = it.Index
+			whatsapp, _ = head.WhatsApp.(string)
+		}
+	}
+	b.add(it, whatsapp)
+}
+
+// AddRow is Add for a row whose record's ref (it.Ref) and WhatsApp number
+// the caller already has, as the record holds them (a file's row, through
+// Mapping.Value): the record is not decoded again.
+func (b *Builder) AddRow(it Item, whatsapp string) { b.add(it, whatsapp) }
+
+func (b *Builder) add(it Item, whatsapp string) {
+	it.Index = b.job.Total
+	if len(it.Errors) == 0 && it.Record != nil && whatsapp != "" {
+		if n, _, err := schema.NormalizePhoneIn(whatsapp, b.region); err == nil {
+			it.Phone = n
+			if b.dedupe != nil {
+				at := it.Row
+				if at == 0 {
+					at = it.Index
+				}
+				if first, dup := b.dedupe.See(n, at); dup {
+					what := "row"
+					if it.Row == 0 {
+						what = "record"
 					}
-					if first, dup := b.dedupe.See(n, at); dup {
-						what := "row"
-						if it.Row == 0 {
-							what = "record"
-						}
-						it.Errors = []schema.Issue{schema.Issuef(schema.CodeDuplicateInJob, schema.FieldWhatsApp,
-							"the WhatsApp number %s repeats %s %d of this job; not sent", n, what, first)}
-					}
+					it.Errors = []schema.Issue{schema.Issuef(schema.CodeDuplicateInJob, schema.FieldWhatsApp,
+						"the WhatsApp number %s repeats %s %d of this job; not sent", n, what, first)}
 				}
 			}
 		}
 	}
 	if len(it.Errors) > 0 {
-		it.Record = nil
+		it.Record, it.Phone = nil, ""
 	}
 	b.job.Total++
 	b.cur = append(b.cur, it)
 	if len(b.cur) == b.chunk {
-		b.inputs = append(b.inputs, b.cur)
-		b.cur = nil
+		b.flush()
 	}
 }
 
-// Commit queues the job: 0 rows end it at once, completed.
-func (b *Builder) Commit(ctx context.Context, skipped int) (*Job, error) {
-	if len(b.cur) > 0 {
-		b.inputs = append(b.inputs, b.cur)
-		b.cur = nil
+// flush hands the chunk being filled to the sink.
+func (b *Builder) flush() {
+	if len(b.cur) == 0 {
+		return
 	}
+	if b.err == nil && b.sink != nil {
+		b.err = b.sink.put(b.cur)
+	}
+	b.chunks++
+	clear(b.cur)
+	b.cur = b.cur[:0]
+}
+
+// Commit queues the job: 0 rows end it at once, completed. After an error
+// nothing is queued and what was built is dropped.
+func (b *Builder) Commit(ctx context.Context, skipped int) (*Job, error) {
+	b.flush()
 	j := b.job
 	j.SkippedRows = skipped
 	j.Source.Rows = j.Total
 	j.Pending = j.Total
-	j.Chunks = len(b.inputs)
-	if j.Total > 0 && j.Chunks == 0 {
-		return nil, fmt.Errorf("jobs: %d rows and no chunk", j.Total)
+	j.Chunks = b.chunks
+	if b.err == nil && b.sink == nil {
+		return nil, errors.New("jobs: the job was committed already")
 	}
-	if err := b.e.commit(ctx, j, b.inputs); err != nil {
-		return nil, err
+	if b.err == nil {
+		b.err = b.sink.commit(ctx, j)
 	}
-	b.inputs = nil
+	if b.err != nil {
+		b.Abort()
+		return nil, b.err
+	}
+	b.sink = nil
 	return b.e.Get(ctx, j.ID)
 }
 
 // Abort drops what was built.
-func (b *Builder) Abort() { b.inputs, b.cur = nil, nil }
+func (b *Builder) Abort() {
+	if b.sink != nil {
+		b.sink.abort()
+		b.sink = nil
+	}
+	b.cur = nil
+	if b.err == nil {
+		b.err = errAborted
+	}
+}
+
+var errAborted = errors.New("jobs: the job being built was aborted")
+
+// spillBuffer is how many bytes of encoded chunks a memSink gathers before
+// it writes them.
+const spillBuffer = 256 << 10
+
+// memSink is the in-process engine's chunkSink: chunks go to the job's
+// spill, gathered into writes of about spillBuffer bytes.
+type memSink struct {
+	e      *Engine
+	spill  *spill
+	inputs []span
+	buf    []byte
+	pend   []span // chunks in buf, at offsets within it
+}
+
+func newMemSink(e *Engine) (*memSink, error) {
+	sp, err := newSpill(e.o.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	return &memSink{e: e, spill: sp}, nil
+}
+
+func (s *memSink) put(items []Item) error {
+	start := len(s.buf)
+	s.buf = appendItems(s.buf, items)
+	s.pend = append(s.pend, span{off: int64(start), n: len(s.buf) - start})
+	if len(s.buf) >= spillBuffer {
+		return s.write()
+	}
+	return nil
+}
+
+func (s *memSink) write() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	at, err := s.spill.write(s.buf)
+	if err != nil {
+		return err
+	}
+	for _, p := range s.pend {
+		s.inputs = append(s.inputs, span{off: at.off + p.off, n: p.n})
+	}
+	s.buf, s.pend = s.buf[:0], s.pend[:0]
+	return nil
+}
+
+func (s *memSink) commit(_ context.Context, job *Job) error {
+	if err := s.write(); err != nil {
+		return err
+	}
+	s.buf, s.pend = nil, nil
+	s.e.commitMem(job, s.spill, s.inputs)
+	return nil
+}
+
+func (s *memSink) abort() { s.spill.close() }

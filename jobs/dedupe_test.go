@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"crmgate/internal/memtest"
 	"crmgate/schema"
 )
 
@@ -70,12 +71,7 @@ func TestDedupeMemory(t *testing.T) {
 		t.Skip("allocates a million entries")
 	}
 	const n = 1 << 20
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := memtest.HeapAlloc
 	before := heap()
 	d := NewDedupe(0)
 	var b strings.Builder

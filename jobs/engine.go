@@ -51,11 +51,15 @@ type Options struct {
 	// once: for the import.* events. It must not block for long.
 	OnEnd func(*Job)
 	// OnChunk is told of every chunk sent (not of a dry run's) once its
-	// results are stored, with the chunk's items and their results in the
-	// same order: for the customers' history. A chunk taken over after a
+	// results are stored, with the chunk's items (their Cells may be left
+	// out) and their results in the same order: for the customers' history. A chunk taken over after a
 	// replica died may be told twice. It must not block for long.
 	OnChunk func(job *Job, items []Item, results []Result)
 	Logger  *slog.Logger
+	// TempDir is where the in-process engine keeps each job's chunks, in
+	// one unlinked temporary file a job (the system's temporary directory
+	// when empty).
+	TempDir string
 
 	// Redis, when set, holds the jobs and queues their chunks for every
 	// replica on it (keys under RedisPrefix); Lease is how long a chunk
@@ -95,14 +99,20 @@ const (
 	chunkDone
 )
 
-// memJob is a job and its chunks, inputs and results, in the process.
+// memJob is a job in the process: its counters and its chunks' states
+// here, the chunks' inputs and results in its spill (a few dozen bytes a
+// chunk in memory, whatever the size of the job).
 type memJob struct {
 	job      *Job
-	inputs   [][]Item
-	results  [][]Result
-	state    []int
-	attempts []int
+	spill    *spill
+	inputs   []span
+	results  []span
+	kept     map[int][]Result // results the spill could not take
+	state    []uint8
+	attempts []int32
+	done     int // chunks done
 	canceled bool
+	failing  bool // fail is settling the chunks: the job ends failed
 	ended    time.Time
 }
 
@@ -166,6 +176,7 @@ func (e *Engine) expire(now time.Time) {
 	for id, mj := range e.jobs {
 		if !mj.ended.IsZero() && now.Sub(mj.ended) > e.o.Retention {
 			delete(e.jobs, id)
+			mj.spill.close()
 		}
 	}
 }
@@ -219,11 +230,31 @@ func (e *Engine) take() (chunkRef, *memJob, bool) {
 	return chunkRef{}, nil, false
 }
 
+// items reads chunk no's inputs back from the spill, their cells only
+// when cells is set, and the chunk's attempts.
+func (e *Engine) items(mj *memJob, no int, cells bool) ([]Item, int, error) {
+	e.mu.Lock()
+	in, attempt := mj.inputs[no], int(mj.attempts[no])
+	e.mu.Unlock()
+	b, err := mj.spill.read(in)
+	if err != nil {
+		return nil, attempt, err
+	}
+	items, err := decodeItems(b, cells)
+	return items, attempt, err
+}
+
 // send imports one chunk and stores its results.
 func (e *Engine) send(ctx context.Context, ref chunkRef, mj *memJob) {
 	e.mu.Lock()
-	job, items, attempt := mj.job.Clone(), mj.inputs[ref.no], mj.attempts[ref.no]
+	job := mj.job.Clone()
 	e.mu.Unlock()
+	items, attempt, err := e.items(mj, ref.no, false)
+	if err != nil {
+		e.o.Logger.Error("import job chunk not read back", "job", job.ID, "chunk", ref.no, "err", err.Error())
+		e.fail(job.ID, "its rows could not be read back from the gateway's temporary file")
+		return
+	}
 	conn := e.o.Connection(job.Connection)
 	if conn == nil {
 		e.fail(job.ID, fmt.Sprintf("the connection %q is no longer configured", job.Connection))
@@ -232,7 +263,9 @@ func (e *Engine) send(ctx context.Context, ref chunkRef, mj *memJob) {
 	ctx, cancel := context.WithTimeout(ctx, e.o.ChunkTimeout)
 	defer cancel()
 	results := RunChunk(ctx, e.o.Service, conn, job, items, attempt)
-	e.finish(ref, results)
+	if ended := e.store(mj, ref.no, results); ended != nil && e.o.OnEnd != nil {
+		e.o.OnEnd(ended)
+	}
 	e.chunkDone(job, items, results)
 }
 
@@ -280,39 +313,44 @@ func RunChunk(ctx context.Context, svc *gateway.Service, conn *gateway.Connectio
 	return results
 }
 
-// finish stores a chunk's results and adds them to the job's counters in
-// one step; the job ends when its last chunk is done.
-func (e *Engine) finish(ref chunkRef, results []Result) {
+// store keeps chunk no's results (in the spill; in memory when the spill
+// cannot take them) and adds them to the job's counters in one step, unless
+// the chunk is done already. It returns a copy of the job when its last
+// chunk ended it (nil otherwise).
+func (e *Engine) store(mj *memJob, no int, results []Result) *Job {
+	b, err := json.Marshal(results)
+	var sp span
+	if err == nil {
+		sp, err = mj.spill.write(b)
+	}
 	e.mu.Lock()
-	mj, ok := e.jobs[ref.job]
-	if !ok || mj.state[ref.no] == chunkDone {
+	if mj.state[no] == chunkDone {
 		e.mu.Unlock()
-		return
-	}
-	e.doneLocked(mj, ref.no, results)
-	ended := e.endLocked(mj)
-	e.mu.Unlock()
-	if ended != nil && e.o.OnEnd != nil {
-		e.o.OnEnd(ended)
-	}
-}
-
-func (e *Engine) doneLocked(mj *memJob, no int, results []Result) {
-	mj.state[no] = chunkDone
-	mj.results[no] = results
-	mj.job.apply(countResults(results), len(results))
-}
-
-// endLocked ends mj when every chunk is done and returns a copy of the
-// ended job (nil otherwise).
-func (e *Engine) endLocked(mj *memJob) *Job {
-	if mj.job.Status.Ended() {
 		return nil
 	}
-	for _, s := range mj.state {
-		if s != chunkDone {
-			return nil
+	if err != nil {
+		if mj.kept == nil {
+			mj.kept = map[int][]Result{}
 		}
+		mj.kept[no] = results
+	}
+	mj.state[no], mj.results[no] = chunkDone, sp
+	mj.done++
+	mj.job.apply(countResults(results), len(results))
+	ended := e.endLocked(mj)
+	id := mj.job.ID
+	e.mu.Unlock()
+	if err != nil {
+		e.o.Logger.Error("import job results kept in memory: the temporary file did not take them", "job", id, "chunk", no, "err", err.Error())
+	}
+	return ended
+}
+
+// endLocked ends mj when every chunk is done (unless fail is settling it)
+// and returns a copy of the ended job (nil otherwise).
+func (e *Engine) endLocked(mj *memJob) *Job {
+	if mj.job.Status.Ended() || mj.failing || mj.done < len(mj.state) {
+		return nil
 	}
 	now := time.Now().UTC()
 	mj.job.FinishedAt, mj.ended = &now, now
@@ -326,21 +364,53 @@ func (e *Engine) endLocked(mj *memJob) *Job {
 	return mj.job.Clone()
 }
 
-// fail ends a job that cannot run: its unsent chunks end failed with
-// code canceled, and the job failed with reason.
+// claimLocked marks mj's queued chunks taken, so that no worker sends
+// them, and returns them with, when inFlight is set, the chunks being sent.
+func (e *Engine) claimLocked(mj *memJob, inFlight bool) []int {
+	var nos []int
+	for no, s := range mj.state {
+		switch {
+		case s == chunkQueued:
+			mj.state[no] = chunkSending
+			nos = append(nos, no)
+		case s == chunkSending && inFlight:
+			nos = append(nos, no)
+		}
+	}
+	return nos
+}
+
+// settle ends chunks claimed by claimLocked with their rows failed unsent
+// (msg), and returns the job when the last of them ended it.
+func (e *Engine) settle(mj *memJob, nos []int, msg string) *Job {
+	var ended *Job
+	for _, no := range nos {
+		items, attempt, err := e.items(mj, no, false)
+		if err != nil {
+			e.o.Logger.Error("import job chunk not read back", "job", mj.job.ID, "chunk", no, "err", err.Error())
+			continue
+		}
+		if j := e.store(mj, no, notSent(items, attempt, msg)); j != nil {
+			ended = j
+		}
+	}
+	return ended
+}
+
+// fail ends a job that cannot run: its chunks not done end with their rows
+// failed, code canceled, and the job failed with reason.
 func (e *Engine) fail(id, reason string) {
 	e.mu.Lock()
 	mj, ok := e.jobs[id]
-	if !ok || mj.job.Status.Ended() {
+	if !ok || mj.job.Status.Ended() || mj.failing {
 		e.mu.Unlock()
 		return
 	}
-	e.cancelLocked(mj, "not sent: "+reason)
-	for i, s := range mj.state {
-		if s == chunkSending {
-			e.doneLocked(mj, i, notSent(mj.inputs[i], mj.attempts[i], "not sent: "+reason))
-		}
-	}
+	mj.failing, mj.canceled = true, true
+	nos := e.claimLocked(mj, true)
+	e.mu.Unlock()
+	e.settle(mj, nos, "not sent: "+reason)
+	e.mu.Lock()
 	now := time.Now().UTC()
 	mj.job.Status, mj.job.Error, mj.job.FinishedAt, mj.ended = StatusFailed, reason, &now, now
 	ended := mj.job.Clone()
@@ -348,16 +418,6 @@ func (e *Engine) fail(id, reason string) {
 	e.o.Logger.Warn("import job failed", "job", id, "err", reason)
 	if e.o.OnEnd != nil {
 		e.o.OnEnd(ended)
-	}
-}
-
-// cancelLocked ends every queued chunk of mj failed, code canceled.
-func (e *Engine) cancelLocked(mj *memJob, msg string) {
-	mj.canceled = true
-	for i, s := range mj.state {
-		if s == chunkQueued {
-			e.doneLocked(mj, i, notSent(mj.inputs[i], mj.attempts[i], msg))
-		}
 	}
 }
 
@@ -387,18 +447,18 @@ func (e *Engine) Cancel(ctx context.Context, id string) (*Job, error) {
 		e.mu.Unlock()
 		return nil, ErrNotFound
 	}
-	if mj.job.Status.Ended() {
+	if mj.job.Status.Ended() || mj.failing {
+		job := mj.job.Clone()
 		e.mu.Unlock()
-		return mj.job.Clone(), ErrEnded
+		return job, ErrEnded
 	}
-	e.cancelLocked(mj, "not sent: the import job was canceled")
-	ended := e.endLocked(mj)
-	job := mj.job.Clone()
+	mj.canceled = true
+	nos := e.claimLocked(mj, false)
 	e.mu.Unlock()
-	if ended != nil && e.o.OnEnd != nil {
+	if ended := e.settle(mj, nos, "not sent: the import job was canceled"); ended != nil && e.o.OnEnd != nil {
 		e.o.OnEnd(ended)
 	}
-	return job, nil
+	return e.Get(ctx, id)
 }
 
 // Get returns a copy of job id.
@@ -474,31 +534,43 @@ func (e *Engine) Chunk(ctx context.Context, id string, no int) ([]Item, []Result
 		return e.r.chunk(ctx, id, no)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	mj, ok := e.jobs[id]
 	if !ok {
+		e.mu.Unlock()
 		return nil, nil, ErrNotFound
 	}
 	if no < 0 || no >= len(mj.inputs) {
+		e.mu.Unlock()
 		return nil, nil, nil
 	}
-	var rs []Result
-	if mj.state[no] == chunkDone {
-		rs = mj.results[no]
+	done, res, kept := mj.state[no] == chunkDone, mj.results[no], mj.kept[no]
+	e.mu.Unlock()
+	items, _, err := e.items(mj, no, true)
+	if err != nil || !done {
+		return items, nil, err
 	}
-	return mj.inputs[no], rs, nil
+	if kept != nil {
+		return items, kept, nil
+	}
+	b, err := mj.spill.read(res)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rs []Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, nil, fmt.Errorf("jobs: a job's stored results: %w", err)
+	}
+	return items, rs, nil
 }
 
-// commit stores a built job and queues its chunks.
-func (e *Engine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
-	if e.r != nil {
-		return e.r.commit(ctx, job, inputs)
-	}
-	mj := &memJob{job: job, inputs: inputs, results: make([][]Result, len(inputs)),
-		state: make([]int, len(inputs)), attempts: make([]int, len(inputs))}
+// commitMem stores a built job whose chunks' inputs are in sp and queues
+// them.
+func (e *Engine) commitMem(job *Job, sp *spill, inputs []span) {
+	n := len(inputs)
+	mj := &memJob{job: job, spill: sp, inputs: inputs, results: make([]span, n), state: make([]uint8, n), attempts: make([]int32, n)}
 	e.mu.Lock()
 	e.jobs[job.ID] = mj
-	for i := range inputs {
+	for i := range n {
 		e.queue = append(e.queue, chunkRef{job: job.ID, no: i})
 	}
 	ended := e.endLocked(mj) // a job of no rows is over at once
@@ -507,5 +579,4 @@ func (e *Engine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
 		e.o.OnEnd(ended)
 	}
 	e.signal()
-	return nil
 }

@@ -92,13 +92,17 @@ func (j *Job) Clone() *Job {
 // Item is one row of a job as a chunk stores it: the canonical record to
 // send, or the errors that fail it before anything is sent (a row that
 // could not be read, a duplicate), and the row's original cells for the
-// report.
+// report. Phone is the record's WhatsApp number as the job read it
+// (normalised in the job's region, or the connection's), set by the
+// Builder for a row it did not fail and whose number it could read: the
+// customers' history files the row under it.
 type Item struct {
 	Index  int             `json:"i"`
 	Row    int             `json:"r,omitempty"`
 	Record json.RawMessage `json:"c,omitempty"`
 	Cells  []string        `json:"x,omitempty"`
 	Ref    string          `json:"f,omitempty"`
+	Phone  string          `json:"w,omitempty"`
 	Errors []schema.Issue  `json:"e,omitempty"`
 }
 
@@ -174,20 +178,41 @@ func Retryable(r Result) bool {
 	return true
 }
 
+// idAlphabet is the Crockford base32 alphabet of job ids.
+const idAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// idMillis is the creation time (Unix ms) a job id made by NewID begins
+// with; ok is false for anything else.
+func idMillis(id string) (int64, bool) {
+	digits, ok := strings.CutPrefix(id, "imp_")
+	if !ok || len(digits) != 26 {
+		return 0, false
+	}
+	var hi, lo uint64
+	for i := 0; i < len(digits); i++ {
+		d := strings.IndexByte(idAlphabet, digits[i])
+		if d < 0 {
+			return 0, false
+		}
+		hi = hi<<5 | lo>>59
+		lo = lo<<5 | uint64(d)
+	}
+	return int64(hi >> 16), true
+}
+
 // NewID is a job id: "imp_" and 26 characters of Crockford base32 that sort
 // as the jobs were created (48 bits of milliseconds, 80 random bits).
 func NewID(now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
-	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	var sb strings.Builder
 	sb.WriteString("imp_")
 	// 128 bits as 26 base32 digits (the first holds 3 bits).
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	digits := make([]byte, 26)
 	for i := 25; i >= 0; i-- {
-		digits[i] = alphabet[lo&31]
+		digits[i] = idAlphabet[lo&31]
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"crmgate/fieldconfig"
 	"crmgate/schema"
 )
@@ -65,6 +67,12 @@ type Mapping struct {
 	header   []string
 	columns  []column
 	unmapped []string
+	// fields and customs are the mapped columns in the order Record
+	// writes their keys: by field name, custom_fields among them (at
+	// customAt), and its custom fields by name.
+	fields   []int
+	customs  []int
+	customAt int
 }
 
 // MappingError is a mapping that cannot work; Problems lists every problem
@@ -178,7 +186,30 @@ func NewMapping(header []string, explicit map[string]string, custom []fieldconfi
 			m.unmapped = append(m.unmapped, h)
 		}
 	}
+	m.order()
 	return m, nil
+}
+
+// order sorts the mapped columns as Record writes them.
+func (m *Mapping) order() {
+	for i, c := range m.columns {
+		switch {
+		case c.field == "":
+		case c.custom != "":
+			m.customs = append(m.customs, i)
+		default:
+			m.fields = append(m.fields, i)
+		}
+	}
+	slices.SortFunc(m.fields, func(a, b int) int { return strings.Compare(m.columns[a].field, m.columns[b].field) })
+	slices.SortFunc(m.customs, func(a, b int) int { return strings.Compare(m.columns[a].custom, m.columns[b].custom) })
+	m.customAt = len(m.fields)
+	for k, i := range m.fields {
+		if m.columns[i].field > schema.FieldCustomFields {
+			m.customAt = k
+			break
+		}
+	}
 }
 
 // findColumn finds the column an explicit mapping key names.
@@ -337,45 +368,83 @@ func (m *Mapping) Value(cells []string, field string) string {
 // other field, ref included, is a string; custom fields go under
 // custom_fields. A row with no mapped value is {}.
 func (m *Mapping) Record(cells []string) json.RawMessage {
-	rec := map[string]any{}
-	var customs map[string]any
-	for i, c := range m.columns {
-		if c.field == "" || i >= len(cells) {
-			continue
+	// Written straight, keys in order (as encoding/json orders a map's):
+	// this runs for every row of every file.
+	b := make([]byte, 0, 64+16*len(m.fields))
+	b = append(b, '{')
+	for k := 0; k <= len(m.fields); k++ {
+		if k == m.customAt {
+			b = m.appendCustoms(b, cells)
 		}
-		s := strings.TrimSpace(cells[i])
-		if s == "" {
-			continue
+		if k < len(m.fields) {
+			b = m.appendField(b, cells, m.fields[k], m.columns[m.fields[k]].field)
 		}
-		var v any = s
-		switch c.kind {
-		case valueList:
-			list := splitList(s)
-			if len(list) == 0 {
-				continue
-			}
-			v = list
-		case valueNumber:
-			if n, ok := jsonNumber(s); ok {
-				v = n
-			}
-		}
-		if c.custom != "" {
-			if customs == nil {
-				customs = map[string]any{}
-			}
-			customs[c.custom] = v
-			continue
-		}
-		rec[c.field] = v
 	}
-	if customs != nil {
-		rec[schema.FieldCustomFields] = customs
+	return append(b, '}')
+}
+
+// appendCustoms writes "custom_fields" and its object when any custom
+// field of the row has a value.
+func (m *Mapping) appendCustoms(b []byte, cells []string) []byte {
+	start := len(b)
+	if start > 1 {
+		b = append(b, ',')
 	}
-	b, err := json.Marshal(rec)
-	if err != nil { // strings, string lists and checked numbers always marshal
-		panic("jobs: Mapping.Record: " + err.Error())
+	b = appendQuoted(b, schema.FieldCustomFields)
+	b = append(b, ':', '{')
+	open := len(b)
+	for _, i := range m.customs {
+		b = m.appendField(b, cells, i, m.columns[i].custom)
 	}
+	if len(b) == open {
+		return b[:start]
+	}
+	return append(b, '}')
+}
+
+// appendField writes key and column i's value, after a comma unless it is
+// the first of its object; nothing when the cell is empty.
+func (m *Mapping) appendField(b []byte, cells []string, i int, key string) []byte {
+	if i >= len(cells) {
+		return b
+	}
+	s := strings.TrimSpace(cells[i])
+	if s == "" {
+		return b
+	}
+	var list []string
+	if m.columns[i].kind == valueList {
+		if list = splitList(s); len(list) == 0 {
+			return b
+		}
+	}
+	if c := b[len(b)-1]; c != '{' {
+		b = append(b, ',')
+	}
+	b = appendQuoted(b, key)
+	b = append(b, ':')
+	switch m.columns[i].kind {
+	case valueList:
+		b = append(b, '[')
+		for k, v := range list {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendQuoted(b, v)
+		}
+		return append(b, ']')
+	case valueNumber:
+		if n, ok := jsonNumber(s); ok {
+			return append(b, n...)
+		}
+	}
+	return appendQuoted(b, s)
+}
+
+// appendQuoted writes s as a JSON string (invalid UTF-8 replaced, as
+// encoding/json does; readers refuse it before a record is made).
+func appendQuoted(b []byte, s string) []byte {
+	b, _ = jsontext.AppendQuote(b, s)
 	return b
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
+	"crmgate/internal/memtest"
 	"crmgate/schema"
 )
 
@@ -482,12 +482,7 @@ func TestCSVReadingIsStreamed(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := memtest.HeapAlloc
 	before := heap()
 	r, err := OpenFile(path, KindCSV, ReadOptions{})
 	if err != nil {

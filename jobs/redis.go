@@ -18,13 +18,17 @@ import (
 )
 
 // The Redis engine: every replica on one Redis sees every job and sends its
-// chunks. A job is a hash (its metadata and counters) and one key per
-// chunk's inputs and one per chunk's results, all under the job's hash tag
-// prefix+"{job:ID}:". Chunks are entries of one stream read by one consumer
-// group: a replica reads an entry, keeps it (XCLAIM renews its idle time)
-// while it sends the chunk, and acknowledges it once the results are
-// stored; an entry idle longer than the lease (its replica died) is taken
-// over by another with XAUTOCLAIM.
+// chunks. A job is a hash (its metadata and counters: a fixed few fields
+// whatever its size, read on every chunk and every GET), a hash of its
+// chunks' states (done:N, att:N), and one key per chunk's inputs and one
+// per chunk's results, all under the job's hash tag prefix+"{job:ID}:".
+// Chunks are entries of one stream read by one consumer group: a replica
+// reads an entry, keeps it (XCLAIM renews its idle time) while it sends the
+// chunk, and acknowledges it once the results are stored; an entry idle
+// longer than the lease (its replica died) is taken over by another with
+// XAUTOCLAIM. Two sorted sets list the jobs for GET /v1/imports, scored by
+// creation time: every job (prefix+"jobs:index") and each app's
+// (prefix+"jobs:index:"+app).
 
 const (
 	redisGroup = "crmgate-jobs"
@@ -58,6 +62,9 @@ func newRedisEngine(e *Engine) *redisEngine {
 
 func (r *redisEngine) stream() string { return r.prefix + "{jobs}:chunks" }
 func (r *redisEngine) index() string  { return r.prefix + "jobs:index" }
+
+// appIndex lists one app's jobs.
+func (r *redisEngine) appIndex(app string) string { return r.prefix + "jobs:index:" + app }
 func (r *redisEngine) key(id, what string) string {
 	return r.prefix + "{job:" + id + "}:" + what
 }
@@ -80,8 +87,75 @@ func (r *redisEngine) ensureGroup(ctx context.Context) error {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// commit stores a built job and queues its chunks.
-func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) error {
+// redisSinkBatch is how many chunks a redisSink sends to Redis in one
+// round trip.
+const redisSinkBatch = 16
+
+// redisSink is the Redis engine's chunkSink: each chunk's inputs are
+// stored as soon as they are full, redisSinkBatch chunks a round trip.
+type redisSink struct {
+	r  *redisEngine
+	id string
+	n  int // chunks put
+	p  redis.Pipeliner
+}
+
+func (r *redisEngine) newSink(id string) *redisSink {
+	return &redisSink{r: r, id: id, p: r.rdb.Pipeline()}
+}
+
+func (s *redisSink) put(items []Item) error {
+	b, err := json.Marshal(items)
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	// A chunk of a job that is never committed (its builder's process
+	// died) expires as the job would have.
+	s.p.Set(context.Background(), s.r.inKey(s.id, s.n), b, s.r.e.o.Retention+liveMargin)
+	s.n++
+	if s.p.Len() >= redisSinkBatch {
+		return s.exec(context.Background())
+	}
+	return nil
+}
+
+func (s *redisSink) exec(ctx context.Context) error {
+	if s.p.Len() == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.p.Exec(ctx); err != nil {
+		return fmt.Errorf("jobs: storing the chunks of %s: %w", s.id, err)
+	}
+	return nil
+}
+
+func (s *redisSink) commit(ctx context.Context, job *Job) error {
+	if err := s.exec(ctx); err != nil {
+		return err
+	}
+	return s.r.commit(ctx, job)
+}
+
+func (s *redisSink) abort() {
+	s.p.Discard()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The chunks of one job share its hash tag: one DEL takes many, even
+	// on a Cluster.
+	for start := 0; start < s.n; start += 1000 {
+		keys := make([]string, 0, min(1000, s.n-start))
+		for no := start; no < start+cap(keys); no++ {
+			keys = append(keys, s.r.inKey(s.id, no))
+		}
+		_ = s.r.rdb.Del(ctx, keys...).Err()
+	}
+}
+
+// commit stores a built job whose chunks' inputs are stored already and
+// queues its chunks.
+func (r *redisEngine) commit(ctx context.Context, job *Job) error {
 	if err := r.ensureGroup(ctx); err != nil {
 		return fmt.Errorf("jobs: %w", err)
 	}
@@ -97,21 +171,16 @@ func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) err
 	if job.DryRun {
 		fields = append(fields, "valid", 0)
 	}
+	z := redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID}
 	p := r.rdb.Pipeline()
-	for no, items := range inputs {
-		b, err := json.Marshal(items)
-		if err != nil {
-			return err
-		}
-		p.Set(ctx, r.inKey(job.ID, no), b, ttl)
-	}
 	p.HSet(ctx, meta, fields...)
 	p.PExpire(ctx, meta, ttl)
-	p.ZAdd(ctx, r.index(), redis.Z{Score: float64(job.CreatedAt.UnixMilli()), Member: job.ID})
+	p.ZAdd(ctx, r.index(), z)
+	p.ZAdd(ctx, r.appIndex(job.CreatedBy), z)
 	if _, err := p.Exec(ctx); err != nil {
 		return fmt.Errorf("jobs: storing %s: %w", job.ID, err)
 	}
-	if len(inputs) == 0 {
+	if job.Chunks == 0 {
 		now := stamp(time.Now())
 		if err := r.rdb.HSet(ctx, meta, "status", string(StatusCompleted), "started_at", now, "finished_at", now).Err(); err != nil {
 			return err
@@ -120,7 +189,7 @@ func (r *redisEngine) commit(ctx context.Context, job *Job, inputs [][]Item) err
 		return nil
 	}
 	p = r.rdb.Pipeline()
-	for no := range inputs {
+	for no := range job.Chunks {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: r.stream(), Values: []any{"job", job.ID, "no", no}})
 	}
 	if _, err := p.Exec(ctx); err != nil {
@@ -139,6 +208,7 @@ func (r *redisEngine) ended(ctx context.Context, id string) {
 	}
 	p := r.rdb.Pipeline()
 	p.PExpire(ctx, r.key(id, "meta"), r.e.o.Retention)
+	p.PExpire(ctx, r.key(id, "chunks"), r.e.o.Retention)
 	for no := range job.Chunks {
 		p.PExpire(ctx, r.inKey(id, no), r.e.o.Retention)
 		p.PExpire(ctx, r.resKey(id, no), r.e.o.Retention)
@@ -194,13 +264,16 @@ func jobOf(m map[string]string) (*Job, error) {
 	return &j, nil
 }
 
-// KEYS meta; ARGV chunk, now. {attempt, canceled}; {0, 0} when the chunk is
-// done already or the job is gone.
+// KEYS meta, chunks; ARGV chunk, now. {attempt, canceled}; {0, 0} when the
+// chunk is done already or the job is gone. The chunks hash lives as long
+// as the meta hash.
 var takeScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'done:' .. ARGV[1]) == 1 then
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'done:' .. ARGV[1]) == 1 then
   return {0, 0}
 end
-local a = redis.call('HINCRBY', KEYS[1], 'att:' .. ARGV[1], 1)
+local a = redis.call('HINCRBY', KEYS[2], 'att:' .. ARGV[1], 1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 if redis.call('HGET', KEYS[1], 'status') == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[2])
 end
@@ -209,13 +282,15 @@ if redis.call('HGET', KEYS[1], 'canceled') == '1' then c = 1 end
 return {a, c}
 `)
 
-// KEYS meta, results; ARGV chunk, results, rows, succeeded, failed,
-// unknown, valid, now, ttl ms, then code, count pairs. 0 when the chunk was
-// done already, 1 stored, 2 stored and the job ended with it.
+// KEYS meta, results, chunks; ARGV chunk, results, rows, succeeded,
+// failed, unknown, valid, now, ttl ms, then code, count pairs. 0 when the
+// chunk was done already, 1 stored, 2 stored and the job ended with it.
 var doneScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[1], 'done:' .. ARGV[1], 1) == 0 then
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HSETNX', KEYS[3], 'done:' .. ARGV[1], 1) == 0 then
   return 0
 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'pending', -tonumber(ARGV[3]))
 redis.call('HINCRBY', KEYS[1], 'succeeded', ARGV[4])
@@ -275,7 +350,7 @@ func (r *redisEngine) store(ctx context.Context, id string, no int, results []Re
 	for _, k := range codes {
 		args = append(args, k, c.ByCode[k])
 	}
-	n, err := doneScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.resKey(id, no)}, args...).Int()
+	n, err := doneScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.resKey(id, no), r.key(id, "chunks")}, args...).Int()
 	return n == 2, err
 }
 
@@ -291,11 +366,14 @@ func (r *redisEngine) items(ctx context.Context, id string, no int) ([]Item, err
 // settle ends every chunk of job id not yet done with its rows failed
 // unsent (msg); untaken only leaves the chunks some replica took.
 func (r *redisEngine) settle(ctx context.Context, id string, msg string, untaken bool) (ended bool) {
-	m, err := r.rdb.HGetAll(ctx, r.key(id, "meta")).Result()
+	chunks, err := r.rdb.HGet(ctx, r.key(id, "meta"), "chunks").Int()
 	if err != nil {
 		return false
 	}
-	chunks, _ := strconv.Atoi(m["chunks"])
+	m, err := r.rdb.HGetAll(ctx, r.key(id, "chunks")).Result()
+	if err != nil {
+		return false
+	}
 	for no := range chunks {
 		n := strconv.Itoa(no)
 		if m["done:"+n] != "" || (untaken && m["att:"+n] != "") {
@@ -344,29 +422,72 @@ func (r *redisEngine) fail(ctx context.Context, id, reason string) {
 	r.ended(ctx, id)
 }
 
+// listBatch is how many jobs list reads in one round trip.
+const listBatch = 100
+
+// list pages through one index, newest first: the app's when f names one,
+// every job's otherwise. It reads the jobs after f.After in batches (of
+// f.Limit + 1, at most listBatch) until it has one more than f.Limit that f
+// selects, or none is left: a page without other filters reads f.Limit + 1
+// jobs, whatever the number of jobs.
 func (r *redisEngine) list(ctx context.Context, f Filter) ([]*Job, bool, error) {
-	ids, err := r.rdb.ZRange(ctx, r.index(), 0, -1).Result()
-	if err != nil {
-		return nil, false, err
+	index := r.index()
+	if f.CreatedBy != "" {
+		index = r.appIndex(f.CreatedBy)
 	}
-	slices.Sort(ids)
-	slices.Reverse(ids)
+	// Jobs are scored by their creation time (ms), which their ids begin
+	// with: the page starts at the cursor's millisecond, skipping the ids
+	// not below the cursor.
+	top := "+inf"
+	if f.After != "" {
+		if ms, ok := idMillis(f.After); ok {
+			top = strconv.FormatInt(ms, 10)
+		}
+	}
 	var out []*Job
 	var gone []any
-	for start := 0; start < len(ids); start += 100 {
-		batch := ids[start:min(start+100, len(ids))]
+	full := func() bool { return f.Limit > 0 && len(out) > f.Limit }
+	batch := int64(listBatch)
+	if f.Limit > 0 {
+		batch = min(batch, int64(f.Limit)+1)
+	}
+	for offset := int64(0); !full(); {
+		ids, err := r.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: index, Start: top, Stop: "-inf", ByScore: true, Rev: true,
+			Offset: offset, Count: batch}).Result()
+		if err != nil {
+			return nil, false, err
+		}
+		// Read no more jobs than the page still needs.
+		need := len(ids)
+		if f.Limit > 0 {
+			need = f.Limit + 1 - len(out)
+		}
+		var read []string
+		used := 0
+		for _, id := range ids {
+			if len(read) == need {
+				break
+			}
+			used++
+			if f.After == "" || id < f.After {
+				read = append(read, id)
+			}
+		}
+		offset += int64(used)
 		p := r.rdb.Pipeline()
-		cmds := make([]*redis.MapStringStringCmd, len(batch))
-		for i, id := range batch {
+		cmds := make([]*redis.MapStringStringCmd, len(read))
+		for i, id := range read {
 			cmds[i] = p.HGetAll(ctx, r.key(id, "meta"))
 		}
-		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, false, err
+		if len(read) > 0 {
+			if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, false, err
+			}
 		}
 		for i, cmd := range cmds {
 			m := cmd.Val()
 			if len(m) == 0 {
-				gone = append(gone, batch[i])
+				gone = append(gone, read[i])
 				continue
 			}
 			j, err := jobOf(m)
@@ -374,24 +495,23 @@ func (r *redisEngine) list(ctx context.Context, f Filter) ([]*Job, bool, error) 
 				continue
 			}
 			if (f.CreatedBy != "" && j.CreatedBy != f.CreatedBy) || (f.Allowed != nil && !f.Allowed(j.Connection)) ||
-				(f.Connection != "" && j.Connection != f.Connection) || (f.Status != "" && j.Status != f.Status) ||
-				(f.After != "" && j.ID >= f.After) {
+				(f.Connection != "" && j.Connection != f.Connection) || (f.Status != "" && j.Status != f.Status) {
 				continue
 			}
 			out = append(out, j)
-			if f.Limit > 0 && len(out) > f.Limit {
+			if full() {
 				break
 			}
 		}
-		if f.Limit > 0 && len(out) > f.Limit {
+		if int64(len(ids)) < batch && used == len(ids) {
 			break
 		}
 	}
 	if len(gone) > 0 {
-		_ = r.rdb.ZRem(ctx, r.index(), gone...).Err()
+		_ = r.rdb.ZRem(ctx, index, gone...).Err()
 	}
 	more := false
-	if f.Limit > 0 && len(out) > f.Limit {
+	if full() {
 		out, more = out[:f.Limit], true
 	}
 	return out, more, nil
@@ -506,7 +626,7 @@ func (r *redisEngine) handle(ctx context.Context, msg redis.XMessage) {
 		r.ack(ctx, msg.ID)
 		return
 	}
-	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta")}, no, stamp(time.Now())).Int64Slice()
+	res, err := takeScript.Run(ctx, r.rdb, []string{r.key(id, "meta"), r.key(id, "chunks")}, no, stamp(time.Now())).Int64Slice()
 	if err != nil || len(res) != 2 {
 		r.e.o.Logger.Warn("import jobs: taking a chunk", "job", id, "chunk", no, "err", err)
 		return // taken over later

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"crmgate/internal/memtest"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -19,12 +20,7 @@ func TestXLSXReadingIsStreamed(t *testing.T) {
 	}
 	const rows = 100_000
 	path := writeBigXLSX(t, rows)
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
+	heap := memtest.HeapAlloc
 	before := heap()
 	r, err := OpenXLSX(path, ReadOptions{TempDir: t.TempDir()})
 	if err != nil {
