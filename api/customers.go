@@ -206,17 +206,19 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 // capacity: never more than the records of twice the body's size would take.
 func recordsEstimate(body []byte) int {
 	n := 0
-	prev := byte(0)
-	for _, c := range body {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			if prev == '[' || prev == ',' {
-				n++
-			}
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(body[i:], '{')
+		if j < 0 {
+			break
 		}
-		prev = c
+		i += j
+		k := i - 1
+		for k >= 0 && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r') {
+			k--
+		}
+		if k >= 0 && (body[k] == '[' || body[k] == ',') {
+			n++
+		}
 	}
 	return min(n, 2*len(body)/int(unsafe.Sizeof(schema.Customer{})))
 }

@@ -373,3 +373,26 @@ func BenchmarkIsValidNumber(b *testing.B) {
 		})
 	}
 }
+
+// TestPhoneSeparatorsAsReplacer: the separators are removed exactly as a
+// strings.Replacer of them removes them, invalid UTF-8 and a lone 0xC2
+// included.
+func TestPhoneSeparatorsAsReplacer(t *testing.T) {
+	t.Parallel()
+	want := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "\u00a0", "")
+	alphabet := []string{" ", "-", "(", ")", ".", "\u00a0", "\xc2", "\xa0", "1", "+", "a", "\u3000", "\xff"}
+	r := rand.New(rand.NewPCG(5, 6))
+	inputs := []string{"", "+86 152-6666-7780", "(030) 123.456", "8615266667780", "\u00a0\u00a0", "\xc2"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		if got, w := phoneSeparators.Replace(in), want.Replace(in); got != w {
+			t.Errorf("%q: %q, the replacer %q", in, got, w)
+		}
+	}
+}

@@ -201,8 +201,41 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// phoneSeparators are what people type between digits.
-var phoneSeparators = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "\u00a0", "")
+// phoneSeparators are what people type between digits: it removes spaces,
+// dashes, brackets, dots and no-break spaces (U+00A0), as a strings.Replacer
+// of those would, allocating only when there is something to remove.
+var phoneSeparators separatorStripper
+
+type separatorStripper struct{}
+
+func (separatorStripper) Replace(s string) string {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		skip := 0
+		switch {
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
+			skip = 1
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0:
+			skip = 2
+		}
+		if skip == 0 {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		if out == nil {
+			out = make([]byte, i, len(s))
+			copy(out, s[:i])
+		}
+		i += skip - 1
+	}
+	if out == nil {
+		return s
+	}
+	return string(out)
+}
 
 // NormalizePhone turns a phone number as a person types it ("+86 152-6666-7780")
 // or as the providers write it (international digits, "8615266667780") into
