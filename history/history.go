@@ -153,15 +153,21 @@ type Customer struct {
 	Ref        string
 }
 
-// hashTag is the customer's Redis hash tag (and Memory's map key): every key
+// hashTag is the customer's Redis hash tag: every key
 // of one customer shares it.
 func (c Customer) hashTag() string {
+	sum := sha256.Sum256([]byte(c.memoryKey()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// memoryKey names c's history in this process: what hashTag hashes (the
+// in-process store needs no hash to spread or bound its keys).
+func (c Customer) memoryKey() string {
 	kind, v := "w", c.WhatsApp
 	if v == "" {
 		kind, v = "r", c.Ref
 	}
-	sum := sha256.Sum256([]byte(c.Connection + "\x00" + kind + "\x00" + v))
-	return hex.EncodeToString(sum[:16])
+	return c.Connection + "\x00" + kind + "\x00" + v
 }
 
 // customers are the histories a record of imp belongs to.

@@ -26,7 +26,7 @@ type Memory struct {
 
 	mu          sync.Mutex
 	answers     map[string]*Answer
-	histories   map[string][]memEntry // by Customer.hashTag
+	histories   map[string][]memEntry // by Customer.memoryKey
 	order       []expiry              // answers and entries, in the order they came
 	seq         uint64
 	answerBytes int
@@ -44,7 +44,7 @@ type expiry struct {
 	at      time.Time
 	seq     uint64
 	answer  string // a request id, or
-	history string // a customer's hash tag
+	history string // a customer's memoryKey
 }
 
 // NewMemory returns an empty in-process store.
@@ -74,7 +74,7 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 	for _, r := range imp.Records {
 		for _, c := range customers(imp.Connection, r) {
 			m.seq++
-			tag := c.hashTag()
+			tag := c.memoryKey()
 			h := append(m.histories[tag], memEntry{stored: storedOf(imp, r), seq: m.seq})
 			m.entries++
 			if len(h) > MaxPerCustomer {
@@ -135,7 +135,7 @@ func (m *Memory) History(_ context.Context, c Customer) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cut := m.o.Now().Add(-m.o.Retention)
-	h := m.histories[c.hashTag()]
+	h := m.histories[c.memoryKey()]
 	out := make([]Entry, 0, len(h))
 	for _, s := range h {
 		if s.At.After(cut) {
