@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -266,8 +267,17 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
+	return e164Digits(num), isValidNumber(num), nil
+}
+
+// e164Digits is phonenumbers.Format(num, phonenumbers.E164) without its
+// "+": the calling code and the national significant number, for a number
+// parsed without its raw input (as phonenumbers.Parse parses), in one
+// allocation instead of the library's builders.
+func e164Digits(num *phonenumbers.PhoneNumber) string {
+	var buf [8 + maxNSNLength + 20]byte
+	b := strconv.AppendInt(buf[:0], int64(num.GetCountryCode()), 10)
+	return string(nationalSignificantNumber(b, num))
 }
 
 // ErrUnknownRegion is the error of ParseRegion and NormalizePhoneIn for a
@@ -331,8 +341,7 @@ func NormalizePhoneIn(s, region string) (digits string, verified bool, err error
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", false, fmt.Errorf("not a possible phone number (wrong length) read as a number of %s", rc)
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
+	return e164Digits(num), isValidNumber(num), nil
 }
 
 // Digits strips the separators people type (spaces, dashes, dots, brackets and
