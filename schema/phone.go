@@ -372,3 +372,60 @@ func buildCallingCodeValidity(cc int) *callingCodeValidity {
 	}
 	return v
 }
+
+// isPossibleNumber answers exactly what phonenumbers.IsPossibleNumber
+// answers for num (IS_POSSIBLE or IS_POSSIBLE_LOCAL_ONLY), the library's
+// length test of the calling code's general description, without building
+// the national significant number as a string. A calling code whose
+// metadata is not there or not of the expected shape goes to the library.
+func isPossibleNumber(num *phonenumbers.PhoneNumber) bool {
+	cc := int(num.GetCountryCode())
+	region := phonenumbers.GetRegionCodeForCountryCode(cc)
+	if region == "ZZ" {
+		return false // INVALID_COUNTRY_CODE
+	}
+	meta, ok := phoneMetadata()
+	if !ok {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	md := meta.byRegion[region]
+	if region == nonGeoRegion {
+		md = meta.nonGeo[cc]
+	}
+	general := md.GetGeneralDesc()
+	if general == nil {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	var buf [maxNSNLength + 20]byte
+	n := int32(len(nationalSignificantNumber(buf[:0], num)))
+	if general.GetNationalNumberPattern() == "" {
+		return n >= minNSNLength && n <= maxNSNLength
+	}
+	lengths := general.PossibleLength
+	if len(lengths) == 0 {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	if lengths[0] == -1 {
+		return false // INVALID_LENGTH
+	}
+	for _, l := range general.PossibleLengthLocalOnly {
+		if l == n {
+			return true
+		}
+	}
+	switch {
+	case lengths[0] == n:
+		return true
+	case lengths[0] > n, lengths[len(lengths)-1] < n:
+		return false
+	}
+	for _, l := range lengths[1:] {
+		if l == n {
+			return true
+		}
+	}
+	return false
+}
+
+// minNSNLength is the library's MIN_LENGTH_FOR_NSN.
+const minNSNLength = 2

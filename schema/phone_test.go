@@ -399,3 +399,34 @@ func TestPhoneSeparatorsAsReplacer(t *testing.T) {
 		}
 	}
 }
+
+// TestIsPossibleNumberMatchesLibrary: isPossibleNumber answers what
+// phonenumbers.IsPossibleNumber answers, on the validity inputs (every
+// calling code, lengths on both sides of every bound, Italian zeros).
+func TestIsPossibleNumberMatchesLibrary(t *testing.T) {
+	t.Parallel()
+	inputs := validityInputs()
+	cc := int32(999)
+	national := uint64(12345)
+	inputs = append(inputs, &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &national}) // no such calling code
+	possible, diffs := 0, 0
+	for _, num := range inputs {
+		got, want := isPossibleNumber(num), phonenumbers.IsPossibleNumber(num)
+		if got != want {
+			if diffs++; diffs <= 20 {
+				t.Errorf("+%d %d (%d zeros): possible %v, the library %v", num.GetCountryCode(), num.GetNationalNumber(),
+					num.GetNumberOfLeadingZeros(), got, want)
+			}
+		}
+		if want {
+			possible++
+		}
+	}
+	if diffs > 0 {
+		t.Errorf("%d of %d inputs differ", diffs, len(inputs))
+	}
+	if possible < len(inputs)/10 || possible > len(inputs)*9/10 {
+		t.Errorf("%d of %d inputs possible: too one-sided", possible, len(inputs))
+	}
+	t.Logf("%d inputs, %d possible", len(inputs), possible)
+}

@@ -264,7 +264,7 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 	if perr != nil {
 		return "", false, fmt.Errorf("not a phone number: %v", perr)
 	}
-	if !phonenumbers.IsPossibleNumber(num) {
+	if !isPossibleNumber(num) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
 	return e164Digits(num), isValidNumber(num), nil
@@ -338,7 +338,7 @@ func NormalizePhoneIn(s, region string) (digits string, verified bool, err error
 	if perr != nil {
 		return "", false, fmt.Errorf("not a phone number: %v", perr)
 	}
-	if !phonenumbers.IsPossibleNumber(num) {
+	if !isPossibleNumber(num) {
 		return "", false, fmt.Errorf("not a possible phone number (wrong length) read as a number of %s", rc)
 	}
 	return e164Digits(num), isValidNumber(num), nil
