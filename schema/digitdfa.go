@@ -43,7 +43,7 @@ func newDigitDFA(expr string) *digitDFA {
 		return nil
 	}
 	b := dfaBuilder{prog: prog, index: map[string]int32{}}
-	start, ok := b.closure([]uint32{uint32(prog.Start)}, true)
+	start, ok := b.closure([]uint32{uint32(prog.Start)}, true, false)
 	if !ok {
 		return nil
 	}
@@ -58,7 +58,7 @@ func newDigitDFA(expr string) *digitDFA {
 					moved = append(moved, prog.Inst[pc].Out)
 				}
 			}
-			set, ok := b.closure(moved, false)
+			set, ok := b.closure(moved, false, false)
 			if !ok {
 				return nil
 			}
@@ -105,11 +105,12 @@ func (b *dfaBuilder) state(set []uint32) int32 {
 }
 
 // closure follows the empty moves from pcs at one input position (begin:
-// the position is the start of the input) and returns the sorted set of
-// instructions that wait for the next digit, the match, or an end-of-text
-// assertion (decided only when it is known whether the input ends there).
-// ok is false for an instruction the automaton does not model.
-func (b *dfaBuilder) closure(pcs []uint32, begin bool) (set []uint32, ok bool) {
+// the position is the start of the input; end: it is known to be the end)
+// and returns the sorted set of instructions that wait for the next digit,
+// the match, or, unless end, an end-of-text assertion (decided only when it
+// is known whether the input ends there). ok is false for an instruction
+// the automaton does not model.
+func (b *dfaBuilder) closure(pcs []uint32, begin, end bool) (set []uint32, ok bool) {
 	seen := map[uint32]bool{}
 	stack := slices.Clone(pcs)
 	for len(stack) > 0 {
@@ -133,7 +134,11 @@ func (b *dfaBuilder) closure(pcs []uint32, begin bool) (set []uint32, ok bool) {
 					stack = append(stack, in.Out)
 				}
 			case syntax.EmptyEndText:
-				set = append(set, pc)
+				if end {
+					stack = append(stack, in.Out)
+				} else {
+					set = append(set, pc)
+				}
 			default:
 				return nil, false
 			}
@@ -150,30 +155,11 @@ func (b *dfaBuilder) closure(pcs []uint32, begin bool) (set []uint32, ok bool) {
 // reaches reports whether the match instruction is reachable from set
 // without reading a digit, at the end of the input (end) or before it.
 func (b *dfaBuilder) reaches(set []uint32, end bool) bool {
-	seen := map[uint32]bool{}
-	stack := slices.Clone(set)
-	for len(stack) > 0 {
-		pc := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[pc] {
-			continue
-		}
-		seen[pc] = true
-		in := &b.prog.Inst[pc]
-		switch in.Op {
-		case syntax.InstMatch:
+	// set is a closure already, so what it holds is modelled and ok.
+	reached, _ := b.closure(set, false, end)
+	for _, pc := range reached {
+		if b.prog.Inst[pc].Op == syntax.InstMatch {
 			return true
-		case syntax.InstAlt, syntax.InstAltMatch:
-			stack = append(stack, in.Out, in.Arg)
-		case syntax.InstCapture, syntax.InstNop:
-			stack = append(stack, in.Out)
-		case syntax.InstEmptyWidth:
-			// Only end-of-text waits in a set; a begin-of-text met after
-			// it holds only if the input is empty, which the start
-			// state's closure has already followed.
-			if syntax.EmptyOp(in.Arg) == syntax.EmptyEndText && end {
-				stack = append(stack, in.Out)
-			}
 		}
 	}
 	return false
