@@ -118,8 +118,14 @@ func parseInternationalFast(digits string) (*phonenumbers.PhoneNumber, bool) {
 	if err != nil {
 		return nil, false
 	}
-	code := int32(cc)
-	return &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &n}, true
+	// The number and the two fields it points to, in one allocation.
+	p := &struct {
+		num  phonenumbers.PhoneNumber
+		code int32
+		n    uint64
+	}{code: int32(cc), n: n}
+	p.num.CountryCode, p.num.NationalNumber = &p.code, &p.n
+	return &p.num, true
 }
 
 // digitPattern is a compiled metadata pattern, anchored at the start, matched
