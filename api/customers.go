@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
@@ -184,6 +185,9 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 		ImportRequest
 		Customers []schema.Customer `json:"customers"`
 	}
+	// The decoder fills the capacity it finds before it grows the slice,
+	// so the records are decoded in place instead of copied on each growth.
+	fast.Customers = make([]schema.Customer, 0, recordsEstimate(body))
 	if strictjson.Unmarshal(body, &fast) == nil && !bytes.Contains(body, nulEscape) {
 		req = fast.ImportRequest
 		if fast.Customers != nil {
@@ -193,6 +197,30 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 	}
 	req, err = decodeEnvelope(body)
 	return req, nil, err
+}
+
+// recordsEstimate estimates, from the bytes alone, how many records body
+// holds: the objects that open an array element ("[{" or ",{", spaces
+// allowed), which counts each record once, objects nested in arrays too,
+// and never an object that is a member value (custom_fields). It is only a
+// capacity: never more than the records of twice the body's size would take.
+func recordsEstimate(body []byte) int {
+	n := 0
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(body[i:], '{')
+		if j < 0 {
+			break
+		}
+		i += j
+		k := i - 1
+		for k >= 0 && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r') {
+			k--
+		}
+		if k >= 0 && (body[k] == '[' || body[k] == ',') {
+			n++
+		}
+	}
+	return min(n, 2*len(body)/int(unsafe.Sizeof(schema.Customer{})))
 }
 
 // decodeEnvelope decodes an import request's envelope strictly and leaves

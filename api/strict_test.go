@@ -183,3 +183,25 @@ func BenchmarkDecodeImport10k(b *testing.B) {
 		}
 	}
 }
+
+// TestRecordsEstimate: the capacity counts each record once and no member
+// object, and stays within twice the body's size in records.
+func TestRecordsEstimate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{`{"connection":"c","customers":[]}`, 0},
+		{`{"customers":[{"ref":"a","custom_fields":{"x":{"y":1}}},{"ref":"b"}]}`, 0}, // capped: too short
+	} {
+		if got := recordsEstimate([]byte(tc.body)); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.body, got, tc.want)
+		}
+	}
+	rec := `{"ref":"a","name":"` + strings.Repeat("n", 2000) + `","custom_fields":{"x":{"y":[{"z":1}]}}}`
+	body := `{"customers":[` + rec + ",\n " + rec + " , " + rec + `]}`
+	if got := recordsEstimate([]byte(body)); got != 6 { // three records, each with an object in an array
+		t.Errorf("three records: %d, want 6", got)
+	}
+}

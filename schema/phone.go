@@ -43,12 +43,12 @@ type phoneMetadataIndex struct {
 // the national prefix the phone-number library strips while parsing (nil when
 // the code's main region has none). It is built once from the library's own
 // metadata; ok is false when that metadata could not be read.
-var nationalPrefixes = sync.OnceValues(func() (map[int]*regexp.Regexp, bool) {
+var nationalPrefixes = sync.OnceValues(func() (map[int]*digitPattern, bool) {
 	meta, ok := phoneMetadata()
 	if !ok {
 		return nil, false
 	}
-	out := map[int]*regexp.Regexp{}
+	out := map[int]*digitPattern{}
 	for cc := range phonenumbers.GetSupportedCallingCodes() {
 		region := phonenumbers.GetRegionCodeForCountryCode(cc)
 		md := meta.byRegion[region]
@@ -58,10 +58,10 @@ var nationalPrefixes = sync.OnceValues(func() (map[int]*regexp.Regexp, bool) {
 		if md == nil {
 			return nil, false
 		}
-		var re *regexp.Regexp
+		var re *digitPattern
 		if p := md.GetNationalPrefixForParsing(); p != "" {
 			var err error
-			if re, err = regexp.Compile("^(?:" + p + ")"); err != nil {
+			if re, err = compileDigitPattern("^(?:" + p + ")"); err != nil {
 				return nil, false
 			}
 		}
@@ -111,15 +111,56 @@ func parseInternationalFast(digits string) (*phonenumbers.PhoneNumber, bool) {
 		return nil, false
 	}
 	re, known := prefixes[cc]
-	if !known || (re != nil && re.MatchString(national)) {
+	if !known || (re != nil && re.matchPrefix(national)) {
 		return nil, false
 	}
 	n, err := strconv.ParseUint(national, 10, 64)
 	if err != nil {
 		return nil, false
 	}
-	code := int32(cc)
-	return &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &n}, true
+	// The number and the two fields it points to, in one allocation.
+	p := &struct {
+		num  phonenumbers.PhoneNumber
+		code int32
+		n    uint64
+	}{code: int32(cc), n: n}
+	p.num.CountryCode, p.num.NationalNumber = &p.code, &p.n
+	return &p.num, true
+}
+
+// digitPattern is a compiled metadata pattern, anchored at the start, matched
+// against digits only: by its digit automaton when it has one, else by the
+// regexp package.
+type digitPattern struct {
+	dfa *digitDFA
+	re  *regexp.Regexp
+}
+
+func compileDigitPattern(expr string) (*digitPattern, error) {
+	if dfa := newDigitDFA(expr); dfa != nil {
+		return &digitPattern{dfa: dfa}, nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	return &digitPattern{re: re}, nil
+}
+
+// matchFull is regexp.Match of the pattern on digits (ASCII digits only).
+func (p *digitPattern) matchFull(digits []byte) bool {
+	if p.dfa != nil {
+		return match(p.dfa, digits)
+	}
+	return p.re.Match(digits)
+}
+
+// matchPrefix is regexp.MatchString of the pattern on digits (ASCII digits only).
+func (p *digitPattern) matchPrefix(digits string) bool {
+	if p.dfa != nil {
+		return match(p.dfa, digits)
+	}
+	return p.re.MatchString(digits)
 }
 
 // isValidNumber answers exactly what phonenumbers.IsValidNumber answers for
@@ -190,7 +231,7 @@ func (v *callingCodeValidity) choose(nsn []byte) (region int, valid bool) {
 	for i := range v.regions {
 		r := &v.regions[i]
 		if r.leadingDigits != nil {
-			if r.leadingDigits.Match(nsn) {
+			if r.leadingDigits.matchFull(nsn) {
 				return i, r.valid(nsn)
 			}
 		} else if r.valid(nsn) {
@@ -224,7 +265,7 @@ type callingCodeValidity struct {
 // sharing its calling code.
 type regionValidity struct {
 	code          string // the library's region code ("001" for a non-geographic entity)
-	leadingDigits *regexp.Regexp
+	leadingDigits *digitPattern
 	general       numberDesc
 	types         []numberDesc
 }
@@ -248,14 +289,14 @@ func (r *regionValidity) valid(nsn []byte) bool {
 type numberDesc struct {
 	anyLength bool
 	lengths   uint64 // bit n set: length n is possible
-	pattern   *regexp.Regexp
+	pattern   *digitPattern
 }
 
 func (d *numberDesc) matches(nsn []byte) bool {
 	if !d.anyLength && (len(nsn) >= 64 || d.lengths&(1<<len(nsn)) == 0) {
 		return false
 	}
-	return d.pattern.Match(nsn)
+	return d.pattern.matchFull(nsn)
 }
 
 // newNumberDesc compiles desc as the library does; ok is false for a nil
@@ -264,7 +305,7 @@ func newNumberDesc(desc *phonenumbers.PhoneNumberDesc) (d numberDesc, ok bool) {
 	if desc == nil {
 		return d, false
 	}
-	re, err := regexp.Compile("^(?:" + desc.GetNationalNumberPattern() + ")$")
+	re, err := compileDigitPattern("^(?:" + desc.GetNationalNumberPattern() + ")$")
 	if err != nil {
 		return d, false
 	}
@@ -310,7 +351,7 @@ func buildCallingCodeValidity(cc int) *callingCodeValidity {
 		}
 		r := regionValidity{code: region}
 		if ld := md.GetLeadingDigits(); ld != "" && len(codes) > 1 {
-			re, err := regexp.Compile("^(?:" + ld + ")")
+			re, err := compileDigitPattern("^(?:" + ld + ")")
 			if err != nil {
 				return nil
 			}
@@ -337,3 +378,60 @@ func buildCallingCodeValidity(cc int) *callingCodeValidity {
 	}
 	return v
 }
+
+// isPossibleNumber answers exactly what phonenumbers.IsPossibleNumber
+// answers for num (IS_POSSIBLE or IS_POSSIBLE_LOCAL_ONLY), the library's
+// length test of the calling code's general description, without building
+// the national significant number as a string. A calling code whose
+// metadata is not there or not of the expected shape goes to the library.
+func isPossibleNumber(num *phonenumbers.PhoneNumber) bool {
+	cc := int(num.GetCountryCode())
+	region := phonenumbers.GetRegionCodeForCountryCode(cc)
+	if region == "ZZ" {
+		return false // INVALID_COUNTRY_CODE
+	}
+	meta, ok := phoneMetadata()
+	if !ok {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	md := meta.byRegion[region]
+	if region == nonGeoRegion {
+		md = meta.nonGeo[cc]
+	}
+	general := md.GetGeneralDesc()
+	if general == nil {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	var buf [maxNSNLength + 20]byte
+	n := int32(len(nationalSignificantNumber(buf[:0], num)))
+	if general.GetNationalNumberPattern() == "" {
+		return n >= minNSNLength && n <= maxNSNLength
+	}
+	lengths := general.PossibleLength
+	if len(lengths) == 0 {
+		return phonenumbers.IsPossibleNumber(num)
+	}
+	if lengths[0] == -1 {
+		return false // INVALID_LENGTH
+	}
+	for _, l := range general.PossibleLengthLocalOnly {
+		if l == n {
+			return true
+		}
+	}
+	switch {
+	case lengths[0] == n:
+		return true
+	case lengths[0] > n, lengths[len(lengths)-1] < n:
+		return false
+	}
+	for _, l := range lengths[1:] {
+		if l == n {
+			return true
+		}
+	}
+	return false
+}
+
+// minNSNLength is the library's MIN_LENGTH_FOR_NSN.
+const minNSNLength = 2

@@ -83,6 +83,9 @@ func TestParseInternationalMatchesLibrary(t *testing.T) {
 		if g != w {
 			t.Errorf("%s: parsed as %s, the library as %s", d, g, w)
 		}
+		if e, w := e164Digits(got), strings.TrimPrefix(phonenumbers.Format(want, phonenumbers.E164), "+"); e != w {
+			t.Errorf("%s: E.164 digits %s, the library's %s", d, e, w)
+		}
 	}
 	if fast < len(inputs)/2 {
 		t.Errorf("only %d of %d inputs took the fast path", fast, len(inputs))
@@ -372,4 +375,58 @@ func BenchmarkIsValidNumber(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPhoneSeparatorsAsReplacer: the separators are removed exactly as a
+// strings.Replacer of them removes them, invalid UTF-8 and a lone 0xC2
+// included.
+func TestPhoneSeparatorsAsReplacer(t *testing.T) {
+	t.Parallel()
+	want := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "\u00a0", "")
+	alphabet := []string{" ", "-", "(", ")", ".", "\u00a0", "\xc2", "\xa0", "1", "+", "a", "\u3000", "\xff"}
+	r := rand.New(rand.NewPCG(5, 6))
+	inputs := []string{"", "+86 152-6666-7780", "(030) 123.456", "8615266667780", "\u00a0\u00a0", "\xc2"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		if got, w := phoneSeparators.Replace(in), want.Replace(in); got != w {
+			t.Errorf("%q: %q, the replacer %q", in, got, w)
+		}
+	}
+}
+
+// TestIsPossibleNumberMatchesLibrary: isPossibleNumber answers what
+// phonenumbers.IsPossibleNumber answers, on the validity inputs (every
+// calling code, lengths on both sides of every bound, Italian zeros).
+func TestIsPossibleNumberMatchesLibrary(t *testing.T) {
+	t.Parallel()
+	inputs := validityInputs()
+	cc := int32(999)
+	national := uint64(12345)
+	inputs = append(inputs, &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &national}) // no such calling code
+	possible, diffs := 0, 0
+	for _, num := range inputs {
+		got, want := isPossibleNumber(num), phonenumbers.IsPossibleNumber(num)
+		if got != want {
+			if diffs++; diffs <= 20 {
+				t.Errorf("+%d %d (%d zeros): possible %v, the library %v", num.GetCountryCode(), num.GetNationalNumber(),
+					num.GetNumberOfLeadingZeros(), got, want)
+			}
+		}
+		if want {
+			possible++
+		}
+	}
+	if diffs > 0 {
+		t.Errorf("%d of %d inputs differ", diffs, len(inputs))
+	}
+	if possible < len(inputs)/10 || possible > len(inputs)*9/10 {
+		t.Errorf("%d of %d inputs possible: too one-sided", possible, len(inputs))
+	}
+	t.Logf("%d inputs, %d possible", len(inputs), possible)
 }

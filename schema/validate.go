@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -201,8 +202,41 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// phoneSeparators are what people type between digits.
-var phoneSeparators = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "", ".", "", "\u00a0", "")
+// phoneSeparators are what people type between digits: it removes spaces,
+// dashes, brackets, dots and no-break spaces (U+00A0), as a strings.Replacer
+// of those would, allocating only when there is something to remove.
+var phoneSeparators separatorStripper
+
+type separatorStripper struct{}
+
+func (separatorStripper) Replace(s string) string {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		skip := 0
+		switch {
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
+			skip = 1
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0:
+			skip = 2
+		}
+		if skip == 0 {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		if out == nil {
+			out = make([]byte, i, len(s))
+			copy(out, s[:i])
+		}
+		i += skip - 1
+	}
+	if out == nil {
+		return s
+	}
+	return string(out)
+}
 
 // NormalizePhone turns a phone number as a person types it ("+86 152-6666-7780")
 // or as the providers write it (international digits, "8615266667780") into
@@ -230,11 +264,20 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 	if perr != nil {
 		return "", false, fmt.Errorf("not a phone number: %v", perr)
 	}
-	if !phonenumbers.IsPossibleNumber(num) {
+	if !isPossibleNumber(num) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
+	return e164Digits(num), isValidNumber(num), nil
+}
+
+// e164Digits is phonenumbers.Format(num, phonenumbers.E164) without its
+// "+": the calling code and the national significant number, for a number
+// parsed without its raw input (as phonenumbers.Parse parses), in one
+// allocation instead of the library's builders.
+func e164Digits(num *phonenumbers.PhoneNumber) string {
+	var buf [8 + maxNSNLength + 20]byte
+	b := strconv.AppendInt(buf[:0], int64(num.GetCountryCode()), 10)
+	return string(nationalSignificantNumber(b, num))
 }
 
 // ErrUnknownRegion is the error of ParseRegion and NormalizePhoneIn for a
@@ -295,11 +338,10 @@ func NormalizePhoneIn(s, region string) (digits string, verified bool, err error
 	if perr != nil {
 		return "", false, fmt.Errorf("not a phone number: %v", perr)
 	}
-	if !phonenumbers.IsPossibleNumber(num) {
+	if !isPossibleNumber(num) {
 		return "", false, fmt.Errorf("not a possible phone number (wrong length) read as a number of %s", rc)
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return strings.TrimPrefix(e164, "+"), isValidNumber(num), nil
+	return e164Digits(num), isValidNumber(num), nil
 }
 
 // Digits strips the separators people type (spaces, dashes, dots, brackets and

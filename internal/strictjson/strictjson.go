@@ -31,9 +31,68 @@ var keepNumbers = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, v *any) e
 	return nil
 })
 
+// objectOfValues decodes a JSON object into a map[string]any as the default
+// decoding with keepNumbers does (strings, json.Number, booleans, nil, and
+// nested arrays and objects through the default), reading the scalar
+// members straight from their tokens instead of through a typed lookup and
+// reflection per member. Duplicate names and invalid UTF-8 are refused by
+// the decoder as before; null and what is not an object go to the default.
+var objectOfValues = jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, m *map[string]any) error {
+	if dec.PeekKind() != '{' {
+		return jsonv2.SkipFunc
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	if *m == nil {
+		*m = map[string]any{}
+	}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		name := tok.String() // before the next read voids the token
+		var v any
+		switch dec.PeekKind() {
+		case '"', '0', 't', 'f', 'n':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			switch tok.Kind() {
+			case '"':
+				v = tok.String()
+			case '0':
+				v = json.Number(tok.String())
+			case 't', 'f':
+				v = tok.Bool()
+			}
+		default:
+			if v, err = nested(dec); err != nil {
+				return err
+			}
+		}
+		(*m)[name] = v
+	}
+	_, err := dec.ReadToken()
+	return err
+})
+
+// nested decodes the array or object dec is at into an interface.
+func nested(dec *jsontext.Decoder) (any, error) {
+	var v any
+	err := jsonv2.UnmarshalDecode(dec, &v, valueOptions)
+	return v, err
+}
+
 var (
-	strict  = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), jsonv2.WithUnmarshalers(keepNumbers))
-	lenient = jsonv2.JoinOptions(jsonv2.DiscardUnknownMembers(true), jsonv2.WithUnmarshalers(keepNumbers))
+	unmarshalers = jsonv2.WithUnmarshalers(jsonv2.JoinUnmarshalers(objectOfValues, keepNumbers))
+	strict       = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true), unmarshalers)
+	lenient      = jsonv2.JoinOptions(jsonv2.DiscardUnknownMembers(true), unmarshalers)
+	// valueOptions decode a nested value of an object of values (only
+	// interfaces below it, so member options do not apply).
+	valueOptions = jsonv2.WithUnmarshalers(keepNumbers)
 )
 
 // Unmarshal decodes the one JSON value b holds into v, refusing an unknown

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"io"
 )
 
 // Signing algorithms (the optional "algorithm" header).
@@ -39,20 +38,28 @@ func Sign(algorithm, accessKey, action, bizType, ts string, body []byte, accessS
 	default:
 		return ""
 	}
-	// The headers other than sign, sorted by name in ASCII order.
-	io.WriteString(h, "accessKey=")
-	io.WriteString(h, accessKey)
-	io.WriteString(h, "&action=")
-	io.WriteString(h, action)
-	io.WriteString(h, "&bizType=")
-	io.WriteString(h, bizType)
-	io.WriteString(h, "&ts=")
-	io.WriteString(h, ts)
+	// The headers other than sign, sorted by name in ASCII order, written
+	// through one buffer (the hashes take bytes, not strings).
+	var buf [256]byte
+	b := append(buf[:0], "accessKey="...)
+	b = append(b, accessKey...)
+	b = append(b, "&action="...)
+	b = append(b, action...)
+	b = append(b, "&bizType="...)
+	b = append(b, bizType...)
+	b = append(b, "&ts="...)
+	b = append(b, ts...)
 	if len(body) > 0 {
-		io.WriteString(h, "&body=")
+		b = append(b, "&body="...)
+		h.Write(b)
 		h.Write(body)
+		b = b[:0]
 	}
-	io.WriteString(h, "&accessSecret=")
-	io.WriteString(h, accessSecret)
-	return hex.EncodeToString(h.Sum(nil))
+	b = append(b, "&accessSecret="...)
+	b = append(b, accessSecret...)
+	h.Write(b)
+	var sum [sha256.Size]byte
+	var out [2 * sha256.Size]byte
+	n := hex.Encode(out[:], h.Sum(sum[:0]))
+	return string(out[:n])
 }

@@ -72,11 +72,11 @@ type batchResponse struct {
 	Data    *batchData  `json:"data"`
 }
 
-// batchData is the document's BatchCreateResultVO.
+// batchData is what the gateway reads of the document's
+// BatchCreateResultVO (successCount and failCount are not read: the items
+// say it).
 type batchData struct {
 	TotalCount   json.Number   `json:"totalCount"`
-	SuccessCount json.Number   `json:"successCount"`
-	FailCount    json.Number   `json:"failCount"`
 	FailItems    []failItem    `json:"failItems"`
 	SuccessItems []successItem `json:"successItems"`
 }
@@ -88,9 +88,9 @@ type failItem struct {
 	ErrorMessage string      `json:"errorMessage"`
 }
 
-// successItem is one record the provider stored; Index is its position in the call.
+// successItem is one record the provider stored; Index is its position in
+// the call (its whatsAppPhone is not read).
 type successItem struct {
-	Index         json.Number `json:"index"`
-	CustomerID    json.Number `json:"customerId"`
-	WhatsAppPhone string      `json:"whatsAppPhone"`
+	Index      json.Number `json:"index"`
+	CustomerID json.Number `json:"customerId"`
 }
