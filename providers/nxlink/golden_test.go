@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/gateway"
@@ -29,7 +30,7 @@ func TestPlanMatchesDocumentExample(t *testing.T) {
 	if c.Method != http.MethodPost || c.Path != "/saas/cdp/openapi/customers/batch_create" {
 		t.Errorf("call %s %s", c.Method, c.Path)
 	}
-	if got, want := sortedJSON(t, c.Body), sortedJSON(t, nxlinktest.Example(t, "batch_create_request.json")); got != want {
+	if got, want := testutil.SortedJSON(t, c.Body), testutil.SortedJSON(t, nxlinktest.Example(t, "batch_create_request.json")); got != want {
 		t.Errorf("body differs from testdata/batch_create_request.json\ngot:  %s\nwant: %s", got, want)
 	}
 	if len(c.Records) != 2 || c.Records[0].Index != 0 || c.Records[1].Index != 1 {

@@ -1,7 +1,6 @@
 package nxlink
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -65,17 +64,6 @@ func records(t *testing.T, a *Adapter, op gateway.Op, cs ...schema.Customer) []g
 		recs = append(recs, gateway.Record{Index: i, Customer: c, Wire: wire})
 	}
 	return recs
-}
-
-// sortedJSON re-encodes JSON with object keys sorted and numbers kept
-// exactly, so that two documents compare as text.
-func sortedJSON(t *testing.T, b []byte) string {
-	t.Helper()
-	out, err := json.MarshalIndent(nxlinktest.JSON(t, b), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
 }
 
 // docCustomers is the canonical equivalent of the document's "Batch Create

@@ -194,16 +194,3 @@ func hasIssue(issues []schema.Issue, code schema.Code, providerCode string) bool
 		return is.Code == code && (providerCode == "" || is.ProviderCode == providerCode)
 	})
 }
-
-// sortedJSON re-encodes a JSON document with object keys sorted and numbers
-// as written, so that two documents compare as text.
-func sortedJSON(b []byte) (string, error) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return "", err
-	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	return string(out), err
-}

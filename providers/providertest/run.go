@@ -13,6 +13,7 @@ import (
 
 	"crmgate/api/answer"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/schema"
 )
 
@@ -120,10 +121,7 @@ func (h *Harness) testGolden(t *testing.T, g Golden) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON, err := sortedJSON(want)
-	if err != nil {
-		t.Fatalf("%s is not JSON: %v", g.File, err)
-	}
+	wantJSON := testutil.SortedJSON(t, want)
 	p := newPeer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, "{}")
@@ -138,10 +136,7 @@ func (h *Harness) testGolden(t *testing.T, g Golden) {
 	if reqs[0].Method != g.Method || reqs[0].Path != g.Path {
 		t.Errorf("call %s %s, want %s %s", reqs[0].Method, reqs[0].Path, g.Method, g.Path)
 	}
-	got, err := sortedJSON(reqs[0].Body)
-	if err != nil {
-		t.Fatalf("the body sent is not JSON: %v\n%s", err, reqs[0].Body)
-	}
+	got := testutil.SortedJSON(t, reqs[0].Body)
 	if got != wantJSON {
 		t.Errorf("the body sent differs from %s (-want +sent):\n%s", g.File, cmp.Diff(wantJSON, got))
 	}

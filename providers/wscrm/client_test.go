@@ -14,6 +14,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
@@ -42,7 +43,7 @@ func TestDoDocumentAnswers(t *testing.T) {
 	}{
 		{
 			name:     "success example",
-			answer:   string(wiretest.Golden(t, "import_success.json")),
+			answer:   string(testutil.ReadFile(t, "testdata", "import_success.json")),
 			statuses: []gateway.Status{gateway.StatusSucceeded, gateway.StatusSucceeded},
 			errs:     [][]schema.Issue{nil, nil},
 		},
@@ -50,7 +51,7 @@ func TestDoDocumentAnswers(t *testing.T) {
 			// The document's error example: errPhone "" cannot be attributed,
 			// so no record may be reported a success.
 			name:     "error example is unattributable",
-			answer:   string(wiretest.Golden(t, "import_error.json")),
+			answer:   string(testutil.ReadFile(t, "testdata", "import_error.json")),
 			statuses: []gateway.Status{gateway.StatusUnknown, gateway.StatusUnknown},
 			errs:     [][]schema.Issue{{unattributed}, {unattributed}},
 		},
@@ -140,7 +141,7 @@ func TestDoUnavailable(t *testing.T) {
 			return testAdapter(t, srv.URL, ""), context.Background()
 		}},
 		{"HTTP 500 with code 200 body", func(t *testing.T) (*Adapter, context.Context) {
-			srv, _ := cannedServer(t, http.StatusInternalServerError, wiretest.Golden(t, "import_success.json"))
+			srv, _ := cannedServer(t, http.StatusInternalServerError, testutil.ReadFile(t, "testdata", "import_success.json"))
 			return testAdapter(t, srv.URL, ""), context.Background()
 		}},
 		{"transport error", func(t *testing.T) (*Adapter, context.Context) {
@@ -150,7 +151,7 @@ func TestDoUnavailable(t *testing.T) {
 			return testAdapter(t, url, ""), context.Background()
 		}},
 		{"deadline passed", func(t *testing.T) (*Adapter, context.Context) {
-			srv, _ := cannedServer(t, http.StatusOK, wiretest.Golden(t, "import_success.json"))
+			srv, _ := cannedServer(t, http.StatusOK, testutil.ReadFile(t, "testdata", "import_success.json"))
 			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 			t.Cleanup(cancel)
 			return testAdapter(t, srv.URL, ""), ctx
@@ -317,7 +318,7 @@ func TestPlanRefuses(t *testing.T) {
 
 func TestQueryDocumentExample(t *testing.T) {
 	t.Parallel()
-	srv, bodies := cannedServer(t, http.StatusOK, wiretest.Golden(t, "query_response.json"))
+	srv, bodies := cannedServer(t, http.StatusOK, testutil.ReadFile(t, "testdata", "query_response.json"))
 	a := testAdapter(t, srv.URL, "tok")
 	a.cfg.TenantID = 520274
 	cfg := testFields()
@@ -326,7 +327,7 @@ func TestQueryDocumentExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wiretest.SameJSON(t, bodies()[0], wiretest.Golden(t, "query_request.json"))
+	wiretest.SameJSON(t, bodies()[0], testutil.ReadFile(t, "testdata", "query_request.json"))
 	want := []gateway.Contact{{Customer: schema.Customer{WhatsApp: "86187272722", Stage: "New customer", Source: "System assignment",
 		CustomFields: map[string]any{"Date": "2024-07-08"}}}}
 	if !reflect.DeepEqual(got, want) {

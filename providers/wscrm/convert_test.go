@@ -8,6 +8,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
@@ -75,7 +76,7 @@ func TestPlanBodiesMatchTheDocument(t *testing.T) {
 			if len(calls) != 1 || calls[0].Path != tt.path || calls[0].Method != "POST" {
 				t.Fatalf("calls = %+v, want one POST %s", calls, tt.path)
 			}
-			wiretest.SameJSON(t, calls[0].Body, wiretest.Golden(t, tt.golden))
+			wiretest.SameJSON(t, calls[0].Body, testutil.ReadFile(t, "testdata", tt.golden))
 		})
 	}
 }

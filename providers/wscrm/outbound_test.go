@@ -16,6 +16,7 @@ import (
 
 	"crmgate/api/answer"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/schema"
 )
@@ -65,7 +66,7 @@ func newRecorder(t *testing.T) *recorder {
 		r.bodies = append(r.bodies, string(b))
 		r.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(wiretest.Golden(t, "import_success.json"))
+		_, _ = w.Write(testutil.ReadFile(t, "testdata", "import_success.json"))
 	}))
 	t.Cleanup(r.Close)
 	return r

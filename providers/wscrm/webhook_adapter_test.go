@@ -7,20 +7,20 @@ import (
 	"time"
 
 	"crmgate/gateway"
-	"crmgate/providers/internal/wiretest"
+	"crmgate/internal/testutil"
 )
 
 func TestAdapterReceivesWebhooks(t *testing.T) {
 	t.Parallel()
 	a := &Adapter{cfg: *staticConfig(docProfileTenant, docProfileToken), common: gateway.Common{ID: testConn}}
-	evs, err := a.ReceiveWebhook(nil, wiretest.Golden(t, "webhook_profile_update.json"), time.UnixMilli(docProfileTS))
+	evs, err := a.ReceiveWebhook(nil, testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), time.UnixMilli(docProfileTS))
 	if err != nil {
 		t.Fatalf("ReceiveWebhook: %v", err)
 	}
 	if len(evs) != 3 || evs[0].Connection != testConn || evs[0].ID != "a0cb1ad15ed24e618b4b12d9cdff1ad4" {
 		t.Errorf("events = %+v, want the document's three of connection %s", evs, testConn)
 	}
-	_, err = a.ReceiveWebhook(nil, wiretest.Golden(t, "webhook_follow_up.json"), time.UnixMilli(docFollowTS))
+	_, err = a.ReceiveWebhook(nil, testutil.ReadFile(t, "testdata", "webhook_follow_up.json"), time.UnixMilli(docFollowTS))
 	if !errors.Is(err, gateway.ErrWebhookUnauthorized) {
 		t.Errorf("another tenant's body: err = %v, want ErrWebhookUnauthorized", err)
 	}

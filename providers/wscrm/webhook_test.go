@@ -11,6 +11,7 @@ import (
 
 	"crmgate/events"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/secret"
 )
@@ -60,7 +61,7 @@ func TestWebhookDocumentExamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			evs, err := newWebhookReceiver(testConn, tt.cfg).receive(nil, wiretest.Golden(t, tt.body), tt.now)
+			evs, err := newWebhookReceiver(testConn, tt.cfg).receive(nil, testutil.ReadFile(t, "testdata", tt.body), tt.now)
 			if err != nil {
 				t.Fatalf("receive: %v", err)
 			}
@@ -68,7 +69,7 @@ func TestWebhookDocumentExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wiretest.SameJSON(t, got, wiretest.Golden(t, tt.golden))
+			wiretest.SameJSON(t, got, testutil.ReadFile(t, "testdata", tt.golden))
 		})
 	}
 }
@@ -93,7 +94,7 @@ func TestWebhookAnswer(t *testing.T) {
 func docProfileBody(t *testing.T, set map[string]any) []byte {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(wiretest.Golden(t, "webhook_profile_update.json"), &m); err != nil {
+	if err := json.Unmarshal(testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), &m); err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range set {
@@ -128,17 +129,17 @@ func TestWebhookRejections(t *testing.T) {
 			gateway.ErrWebhookUnauthorized, "accessToken"},
 		{"wrong tenantId", good, docProfileBody(t, map[string]any{"tenantId": 500976}), now,
 			gateway.ErrWebhookUnauthorized, "tenantId"},
-		{"timestamp 6 min old", good, wiretest.Golden(t, "webhook_profile_update.json"), now.Add(6 * time.Minute),
+		{"timestamp 6 min old", good, testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), now.Add(6 * time.Minute),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
-		{"timestamp 6 min in the future", good, wiretest.Golden(t, "webhook_profile_update.json"), now.Add(-6 * time.Minute),
+		{"timestamp 6 min in the future", good, testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), now.Add(-6 * time.Minute),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
 		{"tolerance configured shorter", &Config{TenantID: docProfileTenant, Webhook: Webhook{Token: docProfileToken, Tolerance: time.Minute}},
-			wiretest.Golden(t, "webhook_profile_update.json"), now.Add(90 * time.Second),
+			testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), now.Add(90 * time.Second),
 			gateway.ErrWebhookUnauthorized, "timestamp"},
 		{"empty token configured", staticConfig(docProfileTenant, ""), docProfileBody(t, map[string]any{"accessToken": ""}), now,
 			gateway.ErrWebhookUnauthorized, "no webhook token"},
 		{"hmac without secret", &Config{TenantID: docProfileTenant, Webhook: Webhook{Mode: WebhookHMAC}},
-			wiretest.Golden(t, "webhook_profile_update.json"), now, gateway.ErrWebhookUnauthorized, "no webhook secret"},
+			testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), now, gateway.ErrWebhookUnauthorized, "no webhook secret"},
 		{"not JSON", good, []byte(`{"accessToken": "x", `), now, gateway.ErrWebhookMalformed, ""},
 		{"JSON array", good, []byte(`[]`), now, gateway.ErrWebhookMalformed, ""},
 		{"no accessToken", good, docProfileBody(t, map[string]any{"accessToken": nil}), now,
@@ -180,7 +181,7 @@ func TestWebhookAcceptsEdgeOfTolerance(t *testing.T) {
 	t.Parallel()
 	r := newWebhookReceiver(testConn, staticConfig(docProfileTenant, docProfileToken))
 	for _, d := range []time.Duration{-5 * time.Minute, 5 * time.Minute} {
-		evs, err := r.receive(nil, wiretest.Golden(t, "webhook_profile_update.json"), time.UnixMilli(docProfileTS).Add(d))
+		evs, err := r.receive(nil, testutil.ReadFile(t, "testdata", "webhook_profile_update.json"), time.UnixMilli(docProfileTS).Add(d))
 		if err != nil || len(evs) != 3 {
 			t.Errorf("now %+v from timestamp: %d events, err %v; want 3, nil", d, len(evs), err)
 		}
@@ -268,7 +269,7 @@ func TestWebhookDerivedIDs(t *testing.T) {
 		}
 		return out
 	}
-	doc := wiretest.Golden(t, "webhook_follow_up.json")
+	doc := testutil.ReadFile(t, "testdata", "webhook_follow_up.json")
 	first, again := ids(testConn, doc), ids(testConn, doc)
 	if len(first) != 1 || !reflect.DeepEqual(first, again) {
 		t.Fatalf("the document's body gave ids %v then %v; want one id, twice the same", first, again)

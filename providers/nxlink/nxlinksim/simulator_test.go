@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/internal/testutil"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 )
 
@@ -235,7 +236,7 @@ func TestSimulatorAnswerShapes(t *testing.T) {
 			t.Parallel()
 			w := httptest.NewRecorder()
 			testSimulator().ServeHTTP(w, signedRequest(tt.body, nxlinktest.Now, nil))
-			got, want := nxlinktest.JSON(t, w.Body.Bytes()), nxlinktest.JSON(t, nxlinktest.Example(t, tt.file))
+			got, want := testutil.DecodeJSON(t, w.Body.Bytes()), testutil.DecodeJSON(t, nxlinktest.Example(t, tt.file))
 			if g, w := shape(got), shape(want); g != w {
 				t.Errorf("shape\ngot:  %s\nwant: %s", g, w)
 			}

@@ -18,6 +18,7 @@ import (
 	"crmgate/events"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/wscrm"
 	"crmgate/sandbox"
@@ -87,7 +88,7 @@ func TestWebhookSenderBodies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wiretest.SameJSON(t, got, wiretest.Golden(t, tt.golden))
+			wiretest.SameJSON(t, got, testutil.ReadFile(t, "testdata", tt.golden))
 		})
 	}
 }

@@ -5,8 +5,6 @@
 package nxlinktest
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,17 +44,4 @@ func Example(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// JSON decodes b with numbers kept exactly (json.Number); b that is not JSON
-// fails t.
-func JSON(t testing.TB, b []byte) any {
-	t.Helper()
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return v
 }
