@@ -104,18 +104,12 @@ func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []sche
 		value string
 		max   int
 	}{
-		{"full_name", w.FullName, 255},
-		{"first_name", w.FirstName, 128},
-		{"last_name", w.LastName, 128},
-		{"messenger", w.Messenger, 32},
-		{"instagram", w.Instagram, 32},
-		{"zalo", w.Zalo, 32},
-		{"line", w.Line, 50},
-		{"country", w.Country, 50},
-		{"email", w.Email, 50},
-		{"address", w.Address, 100},
-		{"remark", w.Remark, 2000},
-		{"belong_seat_user", w.BelongSeatUser, 128},
+		{"full_name", w.FullName, 255}, {"first_name", w.FirstName, 128},
+		{"last_name", w.LastName, 128}, {"messenger", w.Messenger, 32},
+		{"instagram", w.Instagram, 32}, {"zalo", w.Zalo, 32},
+		{"line", w.Line, 50}, {"country", w.Country, 50},
+		{"email", w.Email, 50}, {"address", w.Address, 100},
+		{"remark", w.Remark, 2000}, {"belong_seat_user", w.BelongSeatUser, 128},
 	} {
 		if len(l.value) <= l.max {
 			continue // fewer bytes than the limit: fewer characters too

@@ -118,20 +118,13 @@ type basicField struct {
 // configuration names required fields and how a sandbox change names the
 // field it changes.
 var basicFields = []basicField{
-	{schema.FieldOwner, keyAgentAccount, "", 0},
-	{schema.FieldWhatsApp, keyWhatsApp, "", 0},
-	{schema.FieldName, keyFriendName, "Name", configSingleLine},
-	{schema.FieldGender, keySex, "Gender", configSingleSelect},
-	{schema.FieldBirthday, keyBirthday, "DOB", configDate},
-	{schema.FieldAddress, keyAddress, "Address", configSingleLine},
-	{schema.FieldEmail, keyEmail, "Email", configSingleLine},
-	{schema.FieldProfession, keyProfession, "Position", configSingleLine},
-	{schema.FieldIncome, keyIncome, "Income", configSingleLine},
-	{schema.FieldRemarks, keyDesc, "Description", configMultiLine},
-	{schema.FieldTags, keyTabName, "Tags", configMultiSelect},
-	{schema.FieldStage, keyStage, "State", configSingleSelect},
-	{schema.FieldSource, keySource, "From", configSingleSelect},
-	{schema.FieldLanguage, keyLanguageTag, "Language", configSingleSelect},
+	{schema.FieldOwner, keyAgentAccount, "", 0}, {schema.FieldWhatsApp, keyWhatsApp, "", 0},
+	{schema.FieldName, keyFriendName, "Name", configSingleLine}, {schema.FieldGender, keySex, "Gender", configSingleSelect},
+	{schema.FieldBirthday, keyBirthday, "DOB", configDate}, {schema.FieldAddress, keyAddress, "Address", configSingleLine},
+	{schema.FieldEmail, keyEmail, "Email", configSingleLine}, {schema.FieldProfession, keyProfession, "Position", configSingleLine},
+	{schema.FieldIncome, keyIncome, "Income", configSingleLine}, {schema.FieldRemarks, keyDesc, "Description", configMultiLine},
+	{schema.FieldTags, keyTabName, "Tags", configMultiSelect}, {schema.FieldStage, keyStage, "State", configSingleSelect},
+	{schema.FieldSource, keySource, "From", configSingleSelect}, {schema.FieldLanguage, keyLanguageTag, "Language", configSingleSelect},
 	{schema.FieldWelcomeMessage, keyWelcome, "", 0},
 }
 
