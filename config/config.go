@@ -41,7 +41,7 @@ const (
 	DefaultMaxUploadBytes = 512 << 20
 	DefaultJobLease       = 30 * time.Second
 	DefaultJobRetention   = 7 * 24 * time.Hour
-	DefaultJobWorkers     = 8
+	DefaultJobWorkers     = 16
 	DefaultIssuer         = "crmgate"
 	DefaultAudience       = "crmgate"
 	MinSecretBytes        = 32

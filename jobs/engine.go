@@ -19,7 +19,7 @@ import (
 
 // Engine defaults.
 const (
-	DefaultWorkers      = 8
+	DefaultWorkers      = 16
 	DefaultRetention    = 7 * 24 * time.Hour
 	DefaultLease        = 30 * time.Second
 	DefaultChunkTimeout = 60 * time.Second
@@ -39,9 +39,10 @@ type Options struct {
 	// Connection finds a job's connection by id (nil when it is gone: the
 	// job then fails).
 	Connection func(id string) *gateway.Connection
-	// Workers is how many chunks this engine sends at once
+	// Workers is how many chunks this engine takes at once
 	// (DefaultWorkers). A connection's own concurrency bounds its calls
-	// beside it.
+	// beside it: workers beyond it check and translate their chunk while
+	// the others' calls are in flight.
 	Workers int
 	// ChunkTimeout bounds one chunk's import, retries included.
 	ChunkTimeout time.Duration
