@@ -52,7 +52,7 @@ func TestConformance(t *testing.T) {
 			Config: &nxlink.Config{AccessKey: "fme2na3kdi3ki", AccessSecret: "s3cr3t", TenantID: 123, AppKey: "46oKF=os"},
 			FieldConfig: fieldconfig.Config{Required: []string{"name"}, CustomFields: []fieldconfig.CustomField{
 				{Name: "Nickname", Type: fieldconfig.TypeText, ProviderKey: "customize_1_14"}}},
-			Customers: docBatchCreate(),
+			Customers: nxlink.DocCustomers(),
 			Method:    http.MethodPost,
 			Path:      "/saas/cdp/openapi/customers/batch_create",
 			File:      "testdata/batch_create_request.json",
@@ -108,30 +108,4 @@ func nxlinkStored(_ context.Context, sb *sandbox.Sandbox) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// docBatchCreate is the canonical equivalent of the document's "Batch Create
-// Request Example" (stray spaces and mangled e-mail placeholders cleaned).
-func docBatchCreate() []schema.Customer {
-	five := 5
-	return []schema.Customer{
-		{
-			Name: "zhang san", FirstName: "san", LastName: "zhang",
-			Phone: "18163725558", WhatsApp: "8618163725558", Viber: "8618163725558",
-			Country: "China", Email: "zhangsan@example.com",
-			Address: "Wujin District, Tai'an City, Fujian Province", Birthday: "1976-04-12",
-			Remarks: "Important customer", Tags: []string{"test", "99"}, TimeZone: "GMT+8",
-			Gender: "male", Owner: "agent1@example.com", Level: &five,
-			Line: "line123456", Zalo: "1234567890", Messenger: "9876543210", Instagram: "1122334455",
-			CustomFields: map[string]any{"Nickname": "aa"},
-		},
-		{
-			Name: "li si", FirstName: "si", LastName: "li",
-			Phone: "18135539411", WhatsApp: "8618135539411",
-			Country: "China", Email: "lisi@example.com",
-			Address: "Wujin District, Tai'an City, Fujian Province", Birthday: "2015-08-19",
-			Remarks: "Regular customer", TimeZone: "GMT+8", Tags: []string{"88", "99"},
-			Gender: "male", Owner: "kubrick101",
-		},
-	}
 }

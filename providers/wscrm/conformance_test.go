@@ -41,9 +41,9 @@ func TestConformance(t *testing.T) {
 		// "At most 10 000 records per call (error 19)."
 		Caps: []providertest.Cap{{Op: merge, Max: 10000}, {Op: gateway.Op{Kind: gateway.KindPoolReplace}, Max: 10000}},
 		Golden: []providertest.Golden{
-			wscrmGolden("batchImport", merge, docFengChangqing(), "batchImport", "batch_import.json"),
-			wscrmGolden("batchImportWhatsContact", gateway.Op{Kind: gateway.KindPoolReplace}, docLiHeng(true), "batchImportWhatsContact", "pool_replace.json"),
-			wscrmGolden("batchImportAppendV2", gateway.Op{Kind: gateway.KindPoolAppend}, docLiHeng(false), "batchImportAppendV2", "pool_append.json"),
+			wscrmGolden("batchImport", merge, wscrm.DocFengChangqing(), "batchImport", "batch_import.json"),
+			wscrmGolden("batchImportWhatsContact", gateway.Op{Kind: gateway.KindPoolReplace}, wscrm.DocLiHeng(true), "batchImportWhatsContact", "pool_replace.json"),
+			wscrmGolden("batchImportAppendV2", gateway.Op{Kind: gateway.KindPoolAppend}, wscrm.DocLiHeng(false), "batchImportAppendV2", "pool_append.json"),
 		},
 		// Code -1 "token error": the whole call, provider_rejected.
 		BreakCredentials: func(cfg any) any {
@@ -92,39 +92,6 @@ func wscrmGolden(name string, op gateway.Op, c schema.Customer, endpoint, file s
 	return providertest.Golden{Name: name, Op: op, Config: &wscrm.Config{TenantID: 82},
 		FieldConfig: wscrmsim.SampleFieldConfig(), Customers: []schema.Customer{c},
 		Method: http.MethodPost, Path: "/wscrm-bus-api/customer/api/" + endpoint, File: "testdata/" + file}
-}
-
-// docFengChangqing is the document's batchImport example record. The
-// example also carries "desc": "", which crmgate leaves out (an empty value
-// carries nothing on a merge).
-func docFengChangqing() schema.Customer {
-	return schema.Customer{
-		Owner: "kubrick101", WhatsApp: "+86 152 6666 7780", Name: "Feng Changqing", Gender: "male",
-		Birthday: "2020-03-08", Address: "Chang'an", Email: "fengchangqing@tang.com",
-		Profession: "Military Governor", Income: "100 gold",
-		Tags: []string{"Soldier", "Strategy"}, RemoveTags: []string{"Strategy"},
-		Stage: "New customer", Source: "System assignment", Language: "Auto",
-		WelcomeMessage: "This is a welcome message",
-		CustomFields:   map[string]any{"Faction": "Guanlong Group", "extensionField1": "This is the value of extensionField1"},
-	}
-}
-
-// docLiHeng is the document's import-pool example record, with its
-// cancelTabName when removeTags (batchImportAppendV2 has none).
-func docLiHeng(removeTags bool) schema.Customer {
-	c := schema.Customer{
-		Owner: "kubrick101", WhatsApp: "8615266667780", FirstName: "Li", LastName: "Heng", Gender: "male",
-		Birthday: "2020-03-08", Address: "Chang'an", Email: "liheng@tang.com",
-		Profession: "Emperor", Income: "10000 gold", Remarks: "Emperor Suzong of Tang",
-		Tags:  []string{"Prince Zhong", "Retake Two Capitals"},
-		Stage: "New customer", Source: "System assignment", Language: "Auto",
-		WelcomeMessage: "This is a welcome message",
-		CustomFields:   map[string]any{"Faction": "Royal Family", "extensionField1": "This is the value of extensionField1"},
-	}
-	if removeTags {
-		c.RemoveTags = []string{"Prince Zhong"}
-	}
-	return c
 }
 
 // wscrmStored asks the simulator, through its documented query, for every
