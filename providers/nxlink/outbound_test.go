@@ -14,21 +14,17 @@ import (
 	"testing"
 	"time"
 
+	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/nxlink/internal/nxlinktest"
 
 	"crmgate/api/answer"
-	"crmgate/fieldconfig"
 	"crmgate/gateway"
 )
-
-type rulesOf struct{ r *fieldconfig.Rules }
-
-func (s rulesOf) Rules(string) *fieldconfig.Rules { return s.r }
 
 // importThrough imports two customers through the import service over a.
 func importThrough(t *testing.T, a *Adapter) *answer.Answer {
 	t.Helper()
-	conn, err := gateway.NewConnection(a.common, a, a.cfg, rulesOf{testRules})
+	conn, err := gateway.NewConnection(a.common, a, a.cfg, wiretest.RulesOf{R: testRules})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,45 +96,16 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
-// countingTransport counts the answer bytes its caller reads.
-type countingTransport struct{ n atomic.Int64 }
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil {
-		resp.Body = countingBody{resp.Body, &c.n}
-	}
-	return resp, err
-}
-
 // An answer longer than the call can hold fails the call, read no further.
 func TestOversizedAnswerIsBounded(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"code":0,"message":"`)
-		chunk := []byte(strings.Repeat("x", 32<<10))
-		for r.Context().Err() == nil {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
+		wiretest.StreamForever(`{"code":0,"message":"`)(w, r)
 	}))
 	t.Cleanup(provider.Close)
-	ct := &countingTransport{}
+	ct := &wiretest.CountingTransport{}
 	a := newTestAdapter(t, provider.URL, testConfig(), &http.Client{Transport: ct})
 	call := planOne(t, a, importOp, twoCustomers("", ""))
 	limit := answerLimit(len(call.Records))
@@ -149,7 +116,7 @@ func TestOversizedAnswerIsBounded(t *testing.T) {
 	if !strings.Contains(err.Error(), fmt.Sprint(limit)) {
 		t.Errorf("err = %v, want the bound named", err)
 	}
-	if n := ct.n.Load(); n > limit+1 {
+	if n := ct.N.Load(); n > limit+1 {
 		t.Errorf("read %d bytes of the answer, want at most the bound %d + 1", n, limit)
 	}
 	ans := importThrough(t, a)
@@ -223,7 +190,7 @@ func TestThrottlingDoesNotOpenTheCircuit(t *testing.T) {
 			}))
 			t.Cleanup(provider.Close)
 			a := newTestAdapter(t, provider.URL, testConfig(), nil)
-			conn, err := gateway.NewConnection(a.common, a, a.cfg, rulesOf{testRules})
+			conn, err := gateway.NewConnection(a.common, a, a.cfg, wiretest.RulesOf{R: testRules})
 			if err != nil {
 				t.Fatal(err)
 			}
