@@ -23,10 +23,6 @@ import (
 	"crmgate/schema"
 )
 
-// ErrBadChange marks a sandbox change that cannot be turned into a webhook
-// (POST /v1/sandbox/{connection}/changes answers it with 400).
-var ErrBadChange = sandbox.ErrBadChange
-
 // DefaultAgent is the agent (userName) of a simulated change that names
 // none, when the sender has no agent of its own.
 const DefaultAgent = "sandbox-agent"
@@ -158,8 +154,8 @@ type (
 // A field that is none of these is a *sandbox.ChangeFieldError listing what
 // is accepted. Other input that cannot be sent (bad JSON, unknown keys, no
 // whatsapp, both or neither of field and followup, no to, a value of the
-// wrong kind) is an error wrapping ErrBadChange. In both cases nothing is
-// sent. Otherwise the error is nil only when the gateway answered HTTP 200
+// wrong kind) is a *sandbox.ChangeError, which wraps sandbox.ErrBadChange.
+// In both cases nothing is sent. Otherwise the error is nil only when the gateway answered HTTP 200
 // with code 200; no answer at all is an error wrapping
 // gateway.ErrUnavailable.
 func (s *WebhookSender) SimulateChange(ctx context.Context, raw json.RawMessage, rules *fieldconfig.Rules) error {

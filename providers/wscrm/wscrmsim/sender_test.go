@@ -256,7 +256,7 @@ func TestWebhookSenderBadChange(t *testing.T) {
 		`{"whatsapp": "8615601882491", "field": "Hobbies", "to": ["x", 1]}`,
 	} {
 		err := s.SimulateChange(context.Background(), json.RawMessage(change), testRules)
-		if !errors.Is(err, ErrBadChange) {
+		if !errors.Is(err, sandbox.ErrBadChange) {
 			t.Errorf("change %s: err = %v, want ErrBadChange", change, err)
 		}
 	}
@@ -327,7 +327,7 @@ func TestWebhookSenderAnswers(t *testing.T) {
 			if tt.ok != (err == nil) {
 				t.Fatalf("err = %v, want ok %v", err, tt.ok)
 			}
-			if err != nil && errors.Is(err, ErrBadChange) {
+			if err != nil && errors.Is(err, sandbox.ErrBadChange) {
 				t.Errorf("err = %v: a refused webhook is not a bad change", err)
 			}
 			if err != nil && !strings.Contains(err.Error(), strconv.Itoa(tt.status)) && tt.status != 200 {
