@@ -71,12 +71,38 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 		fail(c, overLimit(s.opts.MaxBodyBytes))
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes), c.Request.ContentLength)
 	if err != nil {
 		fail(c, readFailed("the body", err))
 		return nil, false
 	}
 	return body, true
+}
+
+// readAll is io.ReadAll into a buffer sized from the request's
+// Content-Length when it gives one (already checked against the limit), so
+// that a large body is read into one allocation of its size instead of a
+// series of doubling ones.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	// One byte more than announced, so that the read that finds the end
+	// does not have to grow the buffer.
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // longer than announced: grow as ReadAll does
+		}
+	}
 }
 
 // decodeJSON decodes exactly one JSON value with no unknown, duplicate or

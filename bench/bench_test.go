@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"testing"
@@ -352,19 +353,29 @@ func BenchmarkCPU(b *testing.B) {
 
 // BenchmarkImport10k: one 10 000-record NXLink import (100 calls) to the 20 ms
 // simulator: time over the ideal for the connection's concurrency (promise ≤
-// 1.5) and peak heap in use (promise ≤ 100 MB). The worst iteration counts.
+// 1.5) and the process's peak resident set size (VmHWM, reset before the
+// import; §6 promises ≤ 100 MB, the target is 60 MB). The worst iteration counts.
 func BenchmarkImport10k(b *testing.B) {
 	const n = 10000
 	p, gw := setup(b)
-	cs := NXLinkCustomers(n)
-	req := gw.ImportRequest(ImportBody(ConnSlow, cs))
+	// The request is encoded for the peer once, before any measurement: the
+	// records and their encodings are the load side's, not the import's.
+	load, err := Prepare(Load{Kind: "sequential", N: 1, Expect: fmt.Sprintf(`"succeeded":%d,`, n),
+		Requests: []Request{gw.ImportRequest(ImportBody(ConnSlow, NXLinkCustomers(n)))}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	calls := (n + nxlink.MaxBatch - 1) / nxlink.MaxBatch
 	ideal := time.Duration(math.Ceil(float64(calls)/float64(Concurrency))) * SimDelay
 	var worst time.Duration
-	var peak, alloc uint64
+	var peak, alloc, rss uint64
+	rssOK := true
 	for b.Loop() {
 		b.StopTimer()
-		runtime.GC()
+		// What the previous iteration left is returned to the kernel, so
+		// that the peak resident set counts this import only.
+		debug.FreeOSMemory()
+		rssOK = resetPeakRSS() && rssOK
 		b.StartTimer()
 		stop := make(chan struct{})
 		done := make(chan struct{})
@@ -387,23 +398,38 @@ func BenchmarkImport10k(b *testing.B) {
 				}
 			}
 		}()
-		res := run(b, p, Load{Kind: "sequential", N: 1, Expect: fmt.Sprintf(`"succeeded":%d,`, n), Requests: []Request{req}})
+		res, err := p.RunPrepared(load)
+		if err == nil && res.Errors > 0 {
+			err = fmt.Errorf("%d of the answers were wrong; the first: %s", res.Errors, res.FirstError)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 		close(stop)
 		<-done
+		r, ok := peakRSS()
+		rssOK = rssOK && ok
 		worst = max(worst, res.Durations[0][0])
 		peak = max(peak, inUse)
 		alloc = max(alloc, total)
+		rss = max(rss, r)
 	}
 	ratio := float64(worst) / float64(ideal)
-	mb := float64(peak) / (1 << 20)
+	heapMiB, rssMiB := float64(peak)/(1<<20), float64(rss)/(1<<20)
 	b.ReportMetric(ratio, "ideal-ratio")
 	b.ReportMetric(float64(worst)/float64(time.Millisecond), "worst-ms")
-	b.ReportMetric(mb, "peak-heap-MB")
+	b.ReportMetric(heapMiB, "peak-heap-MB")
+	b.ReportMetric(rssMiB, "peak-rss-MB")
 	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MB")
 	b.Logf("%s", Verdict("import10k time/ideal", ratio, Bound{Limit: 1.5},
 		fmt.Sprintf("worst %.0f ms vs ideal %v (ceil(%d/%d) × %v); %s", float64(worst)/float64(time.Millisecond), ideal, calls, Concurrency, SimDelay, layout(p))))
-	b.Logf("%s", Verdict("import10k peak heap MB", mb, Bound{Limit: 100},
-		fmt.Sprintf("peak HeapInuse of the gateway's process sampled every 5 ms; %.0f MB allocated during the import", float64(alloc)/(1<<20))))
+	peakMiB, what := rssMiB, "peak resident set size (VmHWM, reset before the import) of the gateway's process"
+	if !rssOK {
+		peakMiB, what = heapMiB, "peak HeapInuse of the gateway's process sampled every 5 ms (no /proc peak RSS here)"
+	}
+	// §6 promises ≤ 100 MB; 60 MB is the target the gateway is held to.
+	b.Logf("%s", Verdict("import10k peak memory MB", peakMiB, Bound{Limit: 60},
+		fmt.Sprintf("%s; peak heap in use %.0f MB; %.0f MB allocated during the import", what, heapMiB, float64(alloc)/(1<<20))))
 }
 
 // BenchmarkImportJob: an import job (gateway.md §7) of a 100 000-row CSV
