@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"reflect"
@@ -439,17 +440,24 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 
 // logImport writes the one line of a processed import: its connection,
 // counts, the provider's trace ids (what its support asks for) and how
-// long it took.
+// long it took. Like logRequests, it is built of typed attributes (logLine),
+// and not at all when info is not logged.
 func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *answer.Answer) {
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	traces := make([]string, 0, len(ans.ProviderCalls))
 	for _, pc := range ans.ProviderCalls {
 		if pc.TraceID != "" {
 			traces = append(traces, pc.TraceID)
 		}
 	}
-	s.log.Info("import", "request_id", ans.RequestID, "connection", conn.ID, "provider", conn.Common.Provider, "kind", op.Kind,
-		"total", ans.Total, "succeeded", ans.Succeeded, "failed", ans.Failed, "unknown", ans.Unknown,
-		"provider_calls", len(ans.ProviderCalls), "trace_ids", traces, "duration_ms", sinceStart(c).Milliseconds())
+	s.logLine(ctx, slog.LevelInfo, "import", slog.String("request_id", ans.RequestID), slog.String("connection", conn.ID),
+		slog.String("provider", conn.Common.Provider), slog.String("kind", op.Kind),
+		slog.Int("total", ans.Total), slog.Int("succeeded", ans.Succeeded), slog.Int("failed", ans.Failed), slog.Int("unknown", ans.Unknown),
+		slog.Int("provider_calls", len(ans.ProviderCalls)), slog.Any("trace_ids", traces),
+		slog.Int64("duration_ms", sinceStart(c).Milliseconds()))
 }
 
 func serverTiming(t answer.Timing, c *gin.Context) string {
