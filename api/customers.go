@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -428,14 +429,44 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		s.logImport(c, conn, op, ans)
 	}
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
-	if s.opts.History == nil || validateOnly {
-		c.JSON(http.StatusOK, ans)
+	buf := answerBuffers.Get().(*[]byte)
+	defer answerBuffers.Put(buf)
+	out, err := ans.AppendJSON((*buf)[:0])
+	if err != nil {
+		fail(c, err)
 		return
 	}
-	rec := &recorder{ResponseWriter: c.Writer}
-	c.Writer = rec
-	c.JSON(http.StatusOK, ans)
-	s.keepHistory(c, conn, req, decoded, ans, rec.body)
+	if cap(out) <= maxPooledAnswer {
+		*buf = out
+	}
+	writeJSON(c, http.StatusOK, out)
+	if !validateOnly {
+		// The store keeps its own copy of the answer's bytes.
+		s.keepHistory(c, conn, req, decoded, ans, out)
+	}
+}
+
+// answerBuffers are the buffers import answers are written in
+// (answer.Answer.AppendJSON), reused from one request to the next; one
+// grown past maxPooledAnswer (a large batch's answer) is left to the
+// garbage collector.
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 64 << 10
+
+// jsonContentType is the Content-Type of a JSON answer, as gin's c.JSON
+// writes it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+// writeJSON answers code with body, JSON written beforehand, as gin's c.JSON
+// would have answered with the value body encodes: its Content-Type unless
+// one was set.
+func writeJSON(c *gin.Context, code int, body []byte) {
+	if h := c.Writer.Header(); len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = jsonContentType
+	}
+	c.Status(code)
+	_, _ = c.Writer.Write(body)
 }
 
 // logImport writes the one line of a processed import: its connection,

@@ -196,7 +196,8 @@ type Store interface {
 	// Put keeps imp: its answer under its RequestID (when it has one) and an
 	// entry in the history of each customer its records name, in one round
 	// trip. Import jobs call it with JobID set and no Answer, for each batch
-	// of rows whose results are known.
+	// of rows whose results are known. Put keeps nothing of imp's slices
+	// (Answer, Records) past its return: the caller may reuse them.
 	Put(ctx context.Context, imp Import) error
 	// Answer returns the answer of a request id, or ErrNotFound.
 	Answer(ctx context.Context, requestID string) (*Answer, error)
