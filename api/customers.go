@@ -64,7 +64,12 @@ func (s *Server) readJSON(c *gin.Context, v any) bool {
 
 // readBody reads a JSON request body within the size limit.
 func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	// The usual Content-Type is taken as it is, without the parameter map
+	// mime.ParseMediaType makes.
+	mt, err := "application/json", error(nil)
+	if ct := c.GetHeader("Content-Type"); ct != mt {
+		mt, _, err = mime.ParseMediaType(ct)
+	}
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		fail(c, refuse(kindMediaType, "send the body as application/json"))
 		return nil, false
@@ -492,9 +497,11 @@ func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.
 }
 
 func serverTiming(t answer.Timing, c *gin.Context) string {
-	total := sinceStart(c)
-	return fmt.Sprintf("validation;dur=%.3f, upstream;dur=%.3f, total;dur=%.3f",
-		ms(t.Validation), ms(t.Upstream), ms(total))
+	var b [96]byte
+	out := appendTiming(b[:0], "validation", t.Validation)
+	out = appendTiming(append(out, ", "...), "upstream", t.Upstream)
+	out = appendTiming(append(out, ", "...), "total", sinceStart(c))
+	return string(out)
 }
 
 // CustomerPage is the answer of GET /v1/customers.
