@@ -78,13 +78,28 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 		fail(c, overLimit(s.opts.MaxBodyBytes))
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes), c.Request.ContentLength)
 	if err != nil {
 		fail(c, readFailed("the body", err))
 		return nil, false
 	}
 	return body, true
 }
+
+// readAll reads r to its end, as io.ReadAll does, into one buffer sized for
+// the n bytes the request declared, where io.ReadAll starts at 512 bytes
+// and grows. A declared length is trusted with at most maxPresized bytes
+// before they arrive; past it the buffer grows as they do.
+func readAll(r io.Reader, n int64) ([]byte, error) {
+	if n <= 0 {
+		return io.ReadAll(r)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(n, maxPresized)+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+const maxPresized = 64 << 10
 
 // decodeJSON decodes exactly one JSON value with no unknown, duplicate or
 // case-variant keys and no invalid UTF-8 (see strictjson).
