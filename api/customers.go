@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -62,7 +64,12 @@ func (s *Server) readJSON(c *gin.Context, v any) bool {
 
 // readBody reads a JSON request body within the size limit.
 func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	// The usual Content-Type is taken as it is, without the parameter map
+	// mime.ParseMediaType makes.
+	mt, err := "application/json", error(nil)
+	if ct := c.GetHeader("Content-Type"); ct != mt {
+		mt, _, err = mime.ParseMediaType(ct)
+	}
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		fail(c, refuse(kindMediaType, "send the body as application/json"))
 		return nil, false
@@ -80,7 +87,8 @@ func (s *Server) readBody(c *gin.Context) ([]byte, bool) {
 }
 
 // readAll is io.ReadAll into a buffer sized from the request's
-// Content-Length when it gives one (already checked against the limit), so
+// Content-Length when it gives one (already checked against the limit: the caller is authenticated and
+// the announced size is bounded), so
 // that a large body is read into one allocation of its size instead of a
 // series of doubling ones.
 func readAll(r io.Reader, size int64) ([]byte, error) {
@@ -453,35 +461,74 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		s.logImport(c, conn, op, ans)
 	}
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
-	if s.opts.History == nil || validateOnly {
-		c.JSON(http.StatusOK, ans)
+	buf := answerBuffers.Get().(*[]byte)
+	defer answerBuffers.Put(buf)
+	out, err := ans.AppendJSON((*buf)[:0])
+	if err != nil {
+		fail(c, err)
 		return
 	}
-	rec := &recorder{ResponseWriter: c.Writer}
-	c.Writer = rec
-	c.JSON(http.StatusOK, ans)
-	s.keepHistory(c, conn, req, decoded, ans, rec.body)
+	if cap(out) <= maxPooledAnswer {
+		*buf = out
+	}
+	writeJSON(c, http.StatusOK, out)
+	if !validateOnly {
+		// The store keeps its own copy of the answer's bytes.
+		s.keepHistory(c, conn, req, decoded, ans, out)
+	}
+}
+
+// answerBuffers are the buffers import answers are written in
+// (answer.Answer.AppendJSON), reused from one request to the next; one
+// grown past maxPooledAnswer (a large batch's answer) is left to the
+// garbage collector.
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledAnswer = 64 << 10
+
+// jsonContentType is the Content-Type of a JSON answer, as gin's c.JSON
+// writes it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+// writeJSON answers code with body, JSON written beforehand, as gin's c.JSON
+// would have answered with the value body encodes: its Content-Type unless
+// one was set.
+func writeJSON(c *gin.Context, code int, body []byte) {
+	if h := c.Writer.Header(); len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = jsonContentType
+	}
+	c.Status(code)
+	_, _ = c.Writer.Write(body)
 }
 
 // logImport writes the one line of a processed import: its connection,
 // counts, the provider's trace ids (what its support asks for) and how
-// long it took.
+// long it took. Like logRequests, it is built of typed attributes (logLine),
+// and not at all when info is not logged.
 func (s *Server) logImport(c *gin.Context, conn *gateway.Connection, op gateway.Op, ans *answer.Answer) {
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	traces := make([]string, 0, len(ans.ProviderCalls))
 	for _, pc := range ans.ProviderCalls {
 		if pc.TraceID != "" {
 			traces = append(traces, pc.TraceID)
 		}
 	}
-	s.log.Info("import", "request_id", ans.RequestID, "connection", conn.ID, "provider", conn.Common.Provider, "kind", op.Kind,
-		"total", ans.Total, "succeeded", ans.Succeeded, "failed", ans.Failed, "unknown", ans.Unknown,
-		"provider_calls", len(ans.ProviderCalls), "trace_ids", traces, "duration_ms", sinceStart(c).Milliseconds())
+	s.logLine(ctx, slog.LevelInfo, "import", slog.String("request_id", ans.RequestID), slog.String("connection", conn.ID),
+		slog.String("provider", conn.Common.Provider), slog.String("kind", op.Kind),
+		slog.Int("total", ans.Total), slog.Int("succeeded", ans.Succeeded), slog.Int("failed", ans.Failed), slog.Int("unknown", ans.Unknown),
+		slog.Int("provider_calls", len(ans.ProviderCalls)), slog.Any("trace_ids", traces),
+		slog.Int64("duration_ms", sinceStart(c).Milliseconds()))
 }
 
 func serverTiming(t answer.Timing, c *gin.Context) string {
-	total := sinceStart(c)
-	return fmt.Sprintf("validation;dur=%.3f, upstream;dur=%.3f, total;dur=%.3f",
-		ms(t.Validation), ms(t.Upstream), ms(total))
+	var b [96]byte
+	out := appendTiming(b[:0], "validation", t.Validation)
+	out = appendTiming(append(out, ", "...), "upstream", t.Upstream)
+	out = appendTiming(append(out, ", "...), "total", sinceStart(c))
+	return string(out)
 }
 
 // CustomerPage is the answer of GET /v1/customers.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -133,8 +132,25 @@ func (m *metrics) middleware(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	m.requests.WithLabelValues(c.Request.Method, route, statusLabel(c.Writer.Status())).Inc()
 	m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+}
+
+// statusLabels are the status label of every status code from 100 to 599,
+// made once instead of for every request.
+var statusLabels = func() (l [600]string) {
+	for code := 100; code < len(l); code++ {
+		l[code] = strconv.Itoa(code)
+	}
+	return l
+}()
+
+// statusLabel is code as the status label: its decimal digits.
+func statusLabel(code int) string {
+	if code >= 100 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 func (m *metrics) records(conn *gateway.Connection, a *answer.Answer) {
@@ -185,6 +201,13 @@ func sinceStart(c *gin.Context) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// appendTiming appends one Server-Timing metric, name;dur= and d in
+// milliseconds with three decimals (what %.3f writes).
+func appendTiming(b []byte, name string, d time.Duration) []byte {
+	b = append(append(b, name...), ";dur="...)
+	return strconv.AppendFloat(b, ms(d), 'f', 3, 64)
+}
+
 // timingWriter gives every response a Server-Timing header with its total
 // time, stamped when the headers go out; handlers that know more (imports:
 // validation, upstream) set the header themselves and it is left alone.
@@ -200,7 +223,8 @@ func (w *timingWriter) stamp() {
 	}
 	w.stamped = true
 	if w.Header().Get("Server-Timing") == "" {
-		w.Header().Set("Server-Timing", fmt.Sprintf("total;dur=%.3f", ms(time.Since(w.start))))
+		var b [32]byte
+		w.Header().Set("Server-Timing", string(appendTiming(b[:0], "total", time.Since(w.start))))
 	}
 }
 

@@ -12,18 +12,26 @@ import (
 const (
 	headerRequestID = "X-Request-ID"
 	ctxRequestID    = "crmgate.request_id"
+	// canonicalRequestID is headerRequestID as net/http keys its header
+	// maps: used as the key itself, it spares the canonicalisation (a new
+	// string) that Header.Get and Header.Set make of "X-Request-ID" for
+	// every request.
+	canonicalRequestID = "X-Request-Id"
 )
 
 // requestIDMiddleware takes the caller's X-Request-ID when it is a sensible
 // token (1–128 printable ASCII characters) and makes one otherwise; every
 // response carries it.
 func requestIDMiddleware(c *gin.Context) {
-	id := c.GetHeader(headerRequestID)
+	var id string
+	if v := c.Request.Header[canonicalRequestID]; len(v) > 0 {
+		id = v[0]
+	}
 	if !validRequestID(id) {
 		id = newID()
 	}
 	c.Set(ctxRequestID, id)
-	c.Header(headerRequestID, id)
+	c.Writer.Header()[canonicalRequestID] = []string{id}
 	c.Next()
 }
 

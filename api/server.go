@@ -208,9 +208,21 @@ func (s *Server) recoverer(c *gin.Context) {
 // logRequests logs one line per request: no bodies, no headers, no secrets.
 // A request answered with a problem (fail) logs the error behind it, its
 // whole chain, at level error when the gateway or a dependency failed (5xx).
+// The line is built of typed attributes (logLine), and not at all when its
+// level is not logged.
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	status := c.Writer.Status()
+	last := c.Errors.Last()
+	level := slog.LevelInfo
+	if last != nil && status >= http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	ctx := c.Request.Context()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
 	sub := ""
 	if p, ok := c.Get(ctxPrincipal); ok {
 		sub = p.(*auth.Principal).Subject
@@ -219,17 +231,27 @@ func (s *Server) logRequests(c *gin.Context) {
 	if path == "" {
 		path = c.Request.URL.Path // no route matched: the path asked for
 	}
-	status := c.Writer.Status()
-	attrs := []any{"request_id", requestID(c), "method", c.Request.Method, "path", path,
-		"status", status, "duration_ms", time.Since(start).Milliseconds(), "app", sub}
-	level := slog.LevelInfo
-	if last := c.Errors.Last(); last != nil {
-		attrs = append(attrs, "err", last.Err.Error())
-		if status >= http.StatusInternalServerError {
-			level = slog.LevelError
-		}
+	attrs := [...]slog.Attr{slog.String("request_id", requestID(c)), slog.String("method", c.Request.Method),
+		slog.String("path", path), slog.Int("status", status),
+		slog.Int64("duration_ms", time.Since(start).Milliseconds()), slog.String("app", sub), {}}
+	n := len(attrs) - 1
+	if last != nil {
+		attrs[n] = slog.String("err", last.Err.Error())
+		n++
 	}
-	s.log.Log(c.Request.Context(), level, "request", attrs...)
+	s.logLine(ctx, level, "request", attrs[:n]...)
+}
+
+// logLine writes one log line of attrs at level, which the caller found
+// enabled, through the logger's handler: the time, level, message and
+// attributes slog.Logger would give it, without the caller's pc. A handler
+// shows the pc only with AddSource, which the gateway's logger does not set;
+// slog.Logger takes it with a walk of the stack for every line, and the
+// request and import lines are written for every request.
+func (s *Server) logLine(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = s.log.Handler().Handle(ctx, r)
 }
 
 // Connection resolves the connection a request names for the caller, writing

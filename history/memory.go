@@ -83,9 +83,20 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 		imp.At = now
 	}
 	put := &memPut{at: imp.At, app: imp.App, requestID: imp.RequestID, jobID: imp.JobID}
-	offs := make([]uint32, len(imp.Records))
-	for i, r := range imp.Records {
-		offs[i] = uint32(len(put.records))
+	// The records' bytes in one allocation (recordSize), and their offsets
+	// on the stack for the usual small import.
+	size := 0
+	for i := range imp.Records {
+		size += recordSize(&imp.Records[i])
+	}
+	put.records = make([]byte, 0, size)
+	var small [16]uint32
+	offs := small[:0]
+	if len(imp.Records) > len(small) {
+		offs = make([]uint32, 0, len(imp.Records))
+	}
+	for _, r := range imp.Records {
+		offs = append(offs, uint32(len(put.records)))
 		put.records = appendRecord(put.records, r)
 	}
 	m.mu.Lock()
@@ -210,12 +221,7 @@ var statuses = [...]string{"succeeded", "failed", "unknown", "valid"}
 // status, its provider id and its errors (JSON, none when empty).
 func appendRecord(b []byte, r Record) []byte {
 	b = binary.AppendUvarint(b, uint64(r.Index))
-	code := byte(0)
-	for i, s := range statuses {
-		if r.Status == s {
-			code = byte(i + 1)
-		}
-	}
+	code := statusCode(r.Status)
 	b = append(b, code)
 	if code == 0 {
 		b = appendBytes(b, []byte(r.Status))
@@ -226,6 +232,41 @@ func appendRecord(b []byte, r Record) []byte {
 		errs, _ = json.Marshal(r.Errors) // issues are strings: they always marshal
 	}
 	return appendBytes(b, errs)
+}
+
+// recordSize is what appendRecord appends for r, exactly for a record
+// without errors; errors, marshalled only then, are counted at 128 bytes an
+// issue (an append past it grows the buffer).
+func recordSize(r *Record) int {
+	n := uvarintLen(uint64(r.Index)) + 1
+	if statusCode(r.Status) == 0 {
+		n += uvarintLen(uint64(len(r.Status))) + len(r.Status)
+	}
+	n += uvarintLen(uint64(len(r.ProviderID))) + len(r.ProviderID)
+	if len(r.Errors) == 0 {
+		return n + 1
+	}
+	return n + binary.MaxVarintLen32 + 128*len(r.Errors)
+}
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// statusCode is the byte appendRecord writes for status: its index in
+// statuses + 1, or 0 for another status, written after it.
+func statusCode(status string) byte {
+	for i, s := range statuses {
+		if status == s {
+			return byte(i + 1)
+		}
+	}
+	return 0
 }
 
 func appendBytes(b, v []byte) []byte {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -375,5 +376,23 @@ func TestMemoryRing(t *testing.T) {
 	h, _ := big.History(ctx, Customer{Connection: "acme", WhatsApp: "861"})
 	if len(h) != MaxPerCustomer || h[0].Index != MaxPerCustomer+99 || h[len(h)-1].Index != 100 {
 		t.Fatalf("a customer of %d entries answers %d, from row %d to %d; want the newest %d", MaxPerCustomer+100, len(h), h[0].Index, h[len(h)-1].Index, MaxPerCustomer)
+	}
+}
+
+// recordSize is exactly what appendRecord writes for a record without
+// errors, and at least that for one with errors of usual messages.
+func TestRecordSize(t *testing.T) {
+	t.Parallel()
+	for _, r := range []Record{
+		{},
+		{Index: 127, Status: "succeeded", ProviderID: "42"},
+		{Index: 128, Status: "valid"},
+		{Index: 1 << 40, Status: "some other status", ProviderID: strings.Repeat("p", 200)},
+		{Index: 3, Status: "failed", Errors: []schema.Issue{{Code: schema.CodeInvalidPhone, Field: "whatsapp", Message: "not a phone number"}}},
+	} {
+		got, want := recordSize(&r), len(appendRecord(nil, r))
+		if (len(r.Errors) == 0 && got != want) || got < want {
+			t.Errorf("%+v: recordSize %d, appendRecord %d bytes", r, got, want)
+		}
 	}
 }
