@@ -215,6 +215,20 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 	if err := checkText(body); err != nil {
 		return req, nil, err
 	}
+	if req, decoded, ok := decodePlain(body); ok {
+		return req, decoded, nil
+	}
+	if req, decoded, ok := decodeWhole(body); ok {
+		return req, decoded, nil
+	}
+	req, err = decodeEnvelope(body)
+	return req, nil, err
+}
+
+// decodeWhole decodes the whole body strictly in one pass, records and all;
+// ok is false when anything in it is refused (the record-by-record decode
+// then finds what and where).
+func decodeWhole(body []byte) (req ImportRequest, cs []schema.Customer, ok bool) {
 	var fast struct {
 		ImportRequest
 		Customers []schema.Customer `json:"customers"`
@@ -222,15 +236,14 @@ func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, er
 	// The decoder fills the capacity it finds before it grows the slice,
 	// so the records are decoded in place instead of copied on each growth.
 	fast.Customers = make([]schema.Customer, 0, recordsEstimate(body))
-	if strictjson.Unmarshal(body, &fast) == nil && !bytes.Contains(body, nulEscape) {
-		req = fast.ImportRequest
-		if fast.Customers != nil {
-			req.Customers = make([]json.RawMessage, len(fast.Customers))
-		}
-		return req, fast.Customers, nil
+	if strictjson.Unmarshal(body, &fast) != nil || bytes.Contains(body, nulEscape) {
+		return req, nil, false
 	}
-	req, err = decodeEnvelope(body)
-	return req, nil, err
+	req = fast.ImportRequest
+	if fast.Customers != nil {
+		req.Customers = make([]json.RawMessage, len(fast.Customers))
+	}
+	return req, fast.Customers, true
 }
 
 // recordsEstimate estimates, from the bytes alone, how many records body
