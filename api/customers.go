@@ -206,7 +206,8 @@ var nulEscape = []byte(`\u0000`)
 // DecodeImport decodes an import request body. In the common case (no
 // unknown, duplicate or case-variant key, no value of the wrong type and no
 // NUL character anywhere) the records are decoded in the same pass and
-// returned as decoded; otherwise decoded is nil and each record is left raw
+// returned as decoded: by decodePlain when the body has the plain shape,
+// else by the strict whole-body decode; otherwise decoded is nil and each record is left raw
 // in req.Customers, to be decoded on its own so that its problems become its
 // own result. A body that is not such a request at all (malformed JSON,
 // invalid UTF-8, an unknown, duplicate or case-variant envelope key, more

@@ -2,7 +2,8 @@ package api
 
 import (
 	"encoding/json"
-	"strconv"
+
+	"crmgate/internal/plainjson"
 
 	"crmgate/schema"
 )
@@ -26,8 +27,8 @@ import (
 // records' strings cost one allocation in all instead of one each, and a
 // record is held once. body must be valid UTF-8 (checkText).
 func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool) {
-	p := plainScanner{s: string(body)}
-	if !p.byte('{') {
+	p := plainScanner{plainjson.Scanner{S: string(body)}}
+	if !p.Byte('{') {
 		return req, nil, false
 	}
 	var seen uint8
@@ -41,33 +42,33 @@ func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool)
 		seenCustomers
 	)
 	for first := true; ; first = false {
-		if p.peek() == '}' && first {
+		if p.Peek() == '}' && first {
 			break
 		}
-		key, ok := p.str()
-		if !ok || !p.byte(':') {
+		key, ok := p.Str()
+		if !ok || !p.Byte(':') {
 			return req, nil, false
 		}
 		var bit uint8
 		switch key {
 		case "connection":
 			bit = seenConnection
-			req.Connection, ok = p.str()
+			req.Connection, ok = p.Str()
 		case "mode":
 			bit = seenMode
-			req.Mode, ok = p.str()
+			req.Mode, ok = p.Str()
 		case "strict":
 			bit = seenStrict
-			req.Strict, ok = p.bool()
+			req.Strict, ok = p.Bool()
 		case "strict_owner":
 			bit = seenStrictOwner
-			req.StrictOwner, ok = p.bool()
+			req.StrictOwner, ok = p.Bool()
 		case "all_or_nothing":
 			bit = seenAllOrNothing
-			req.AllOrNothing, ok = p.bool()
+			req.AllOrNothing, ok = p.Bool()
 		case "default_region":
 			bit = seenRegion
-			req.DefaultRegion, ok = p.str()
+			req.DefaultRegion, ok = p.Str()
 		case "customers":
 			bit = seenCustomers
 			cs, ok = p.records(recordsEstimate(body))
@@ -78,209 +79,33 @@ func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool)
 			return req, nil, false
 		}
 		seen |= bit
-		if p.peek() == ',' {
-			p.i++
+		if p.Peek() == ',' {
+			p.I++
 			continue
 		}
 		break
 	}
-	if !p.byte('}') || seen&seenCustomers == 0 {
+	if !p.Byte('}') || seen&seenCustomers == 0 {
 		return req, nil, false
 	}
-	p.space()
-	if p.i != len(p.s) {
+	if !p.End() {
 		return req, nil, false
 	}
 	req.Customers = make([]json.RawMessage, len(cs))
 	return req, cs, true
 }
 
-// plainScanner reads JSON from s at i. Each method skips the whitespace
-// before what it reads and reports false for anything outside the plain
-// shape, leaving i wherever it stopped (the caller then gives up).
-type plainScanner struct {
-	s string
-	i int
-}
-
-func (p *plainScanner) space() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// peek is the next byte after whitespace, or 0 at the end.
-func (p *plainScanner) peek() byte {
-	p.space()
-	if p.i < len(p.s) {
-		return p.s[p.i]
-	}
-	return 0
-}
-
-// byte reads the byte c.
-func (p *plainScanner) byte(c byte) bool {
-	if p.peek() != c {
-		return false
-	}
-	p.i++
-	return true
-}
-
-// str reads a string without escapes or control characters.
-func (p *plainScanner) str() (string, bool) {
-	if !p.byte('"') {
-		return "", false
-	}
-	start := p.i
-	for p.i < len(p.s) && !stringStops[p.s[p.i]] {
-		p.i++
-	}
-	if p.i == len(p.s) || p.s[p.i] != '"' {
-		return "", false
-	}
-	p.i++
-	return p.s[start : p.i-1], true
-}
-
-// stringStops are the bytes that end a plain string's scan: its closing
-// quote, and the backslash and control characters it does not take.
-var stringStops = func() (t [256]bool) {
-	for c := range 0x20 {
-		t[c] = true
-	}
-	t['"'], t['\\'] = true, true
-	return t
-}()
-
-// bool reads true or false.
-func (p *plainScanner) bool() (bool, bool) {
-	switch p.peek() {
-	case 't':
-		return true, p.word("true")
-	case 'f':
-		return false, p.word("false")
-	}
-	return false, false
-}
-
-func (p *plainScanner) word(w string) bool {
-	if len(p.s)-p.i < len(w) || p.s[p.i:p.i+len(w)] != w {
-		return false
-	}
-	p.i += len(w)
-	return p.delimited()
-}
-
-// delimited reports whether a literal or number ended where it should: at
-// the end or before whitespace or a structural character.
-func (p *plainScanner) delimited() bool {
-	if p.i == len(p.s) {
-		return true
-	}
-	switch p.s[p.i] {
-	case ' ', '\t', '\n', '\r', ',', '}', ']', ':':
-		return true
-	}
-	return false
-}
-
-// number reads a JSON number and returns its text.
-func (p *plainScanner) number() (string, bool) {
-	p.space()
-	start := p.i
-	if p.i < len(p.s) && p.s[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(p.s) && p.s[p.i] == '0':
-		p.i++
-	case p.digits() == 0:
-		return "", false
-	}
-	if p.i < len(p.s) && p.s[p.i] == '.' {
-		p.i++
-		if p.digits() == 0 {
-			return "", false
-		}
-	}
-	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
-			p.i++
-		}
-		if p.digits() == 0 {
-			return "", false
-		}
-	}
-	return p.s[start:p.i], p.delimited()
-}
-
-func (p *plainScanner) digits() int {
-	start := p.i
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-		p.i++
-	}
-	return p.i - start
-}
-
-// level reads a non-negative integer of at most 18 digits without a
-// leading zero.
-func (p *plainScanner) level() (*int, bool) {
-	text, ok := p.number()
-	if !ok || len(text) == 0 || len(text) > 18 || (len(text) > 1 && text[0] == '0') {
-		return nil, false
-	}
-	for i := 0; i < len(text); i++ {
-		if text[i] < '0' || text[i] > '9' {
-			return nil, false
-		}
-	}
-	n, err := strconv.Atoi(text)
-	return &n, err == nil
-}
-
-// strs reads an array of strings.
-func (p *plainScanner) strs() ([]string, bool) {
-	if !p.byte('[') {
-		return nil, false
-	}
-	out := []string{}
-	if p.peek() == ']' {
-		p.i++
-		return out, true
-	}
-	for {
-		s, ok := p.str()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, s)
-		switch p.peek() {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return out, true
-		default:
-			return nil, false
-		}
-	}
-}
+// plainScanner is the scanner with the readers of the import body's parts.
+type plainScanner struct{ plainjson.Scanner }
 
 // records reads the array of records, with room for about n.
 func (p *plainScanner) records(n int) ([]schema.Customer, bool) {
-	if !p.byte('[') {
+	if !p.Byte('[') {
 		return nil, false
 	}
 	cs := make([]schema.Customer, 0, n)
-	if p.peek() == ']' {
-		p.i++
+	if p.Peek() == ']' {
+		p.I++
 		return cs, true
 	}
 	for {
@@ -288,11 +113,11 @@ func (p *plainScanner) records(n int) ([]schema.Customer, bool) {
 		if !p.record(&cs[len(cs)-1]) {
 			return nil, false
 		}
-		switch p.peek() {
+		switch p.Peek() {
 		case ',':
-			p.i++
+			p.I++
 		case ']':
-			p.i++
+			p.I++
 			return cs, true
 		default:
 			return nil, false
@@ -302,17 +127,17 @@ func (p *plainScanner) records(n int) ([]schema.Customer, bool) {
 
 // record reads one record into c, each key at most once.
 func (p *plainScanner) record(c *schema.Customer) bool {
-	if !p.byte('{') {
+	if !p.Byte('{') {
 		return false
 	}
-	if p.peek() == '}' {
-		p.i++
+	if p.Peek() == '}' {
+		p.I++
 		return true
 	}
 	var seen uint32
 	for {
-		key, ok := p.str()
-		if !ok || !p.byte(':') {
+		key, ok := p.Str()
+		if !ok || !p.Byte(':') {
 			return false
 		}
 		bit, ok := p.field(c, key)
@@ -320,11 +145,11 @@ func (p *plainScanner) record(c *schema.Customer) bool {
 			return false
 		}
 		seen |= bit
-		switch p.peek() {
+		switch p.Peek() {
 		case ',':
-			p.i++
+			p.I++
 		case '}':
-			p.i++
+			p.I++
 			return true
 		default:
 			return false
@@ -390,15 +215,15 @@ func (p *plainScanner) field(c *schema.Customer, key string) (uint32, bool) {
 		dst, bit = &c.Owner, 1<<24
 	case schema.FieldTags:
 		var ok bool
-		c.Tags, ok = p.strs()
+		c.Tags, ok = p.Strs()
 		return 1 << 25, ok
 	case schema.FieldRemoveTags:
 		var ok bool
-		c.RemoveTags, ok = p.strs()
+		c.RemoveTags, ok = p.Strs()
 		return 1 << 26, ok
 	case schema.FieldLevel:
 		var ok bool
-		c.Level, ok = p.level()
+		c.Level, ok = p.Level()
 		return 1 << 27, ok
 	case schema.FieldCustomFields:
 		var ok bool
@@ -408,37 +233,37 @@ func (p *plainScanner) field(c *schema.Customer, key string) (uint32, bool) {
 		return 0, false
 	}
 	var ok bool
-	*dst, ok = p.str()
+	*dst, ok = p.Str()
 	return bit, ok
 }
 
 // customFields reads an object of strings, numbers (as json.Number, their
 // text) and booleans.
 func (p *plainScanner) customFields() (map[string]any, bool) {
-	if !p.byte('{') {
+	if !p.Byte('{') {
 		return nil, false
 	}
 	m := map[string]any{}
-	if p.peek() == '}' {
-		p.i++
+	if p.Peek() == '}' {
+		p.I++
 		return m, true
 	}
 	for {
-		key, ok := p.str()
-		if !ok || !p.byte(':') {
+		key, ok := p.Str()
+		if !ok || !p.Byte(':') {
 			return nil, false
 		}
 		if _, twice := m[key]; twice {
 			return nil, false
 		}
-		switch c := p.peek(); {
+		switch c := p.Peek(); {
 		case c == '"':
-			m[key], ok = p.str()
+			m[key], ok = p.Str()
 		case c == 't' || c == 'f':
-			m[key], ok = p.bool()
+			m[key], ok = p.Bool()
 		case c == '-' || (c >= '0' && c <= '9'):
 			var text string
-			text, ok = p.number()
+			text, ok = p.Number()
 			m[key] = json.Number(text)
 		default:
 			return nil, false
@@ -446,11 +271,11 @@ func (p *plainScanner) customFields() (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
-		switch p.peek() {
+		switch p.Peek() {
 		case ',':
-			p.i++
+			p.I++
 		case '}':
-			p.i++
+			p.I++
 			return m, true
 		default:
 			return nil, false

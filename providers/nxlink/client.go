@@ -1,7 +1,6 @@
 package nxlink
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,10 +167,8 @@ func (a *Adapter) header(body []byte) http.Header {
 // are filled whenever the answer is JSON.
 func mapAnswer(n, status int, body []byte) (gateway.CallResult, error) {
 	var res gateway.CallResult
-	var ans batchResponse
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&ans); err != nil {
+	ans, err := decodeAnswer(body)
+	if err != nil {
 		return res, fmt.Errorf("%w: HTTP %d, not JSON: %v (%q)", ErrBadAnswer, status, err, httpcall.Snippet(body))
 	}
 	res.Report.ProviderCode = ans.Code.String()
