@@ -191,23 +191,24 @@ func (r *Rules) Check(c *schema.Customer) (Checked, []schema.Issue) {
 	}
 	k.custom = make([]CheckedField, 0, len(c.CustomFields))
 	for _, name := range c.CustomFieldNames() {
-		path := schema.CustomFieldPath(name)
 		f, ok := r.custom[name]
 		if !ok {
-			errs = append(errs, schema.Issuef(schema.CodeUnknownField, path, "custom field %q is not configured for this connection", name))
+			errs = append(errs, schema.Issuef(schema.CodeUnknownField, schema.CustomFieldPath(name), "custom field %q is not configured for this connection", name))
 			continue
 		}
 		v := c.CustomFields[name]
 		if v == nil {
 			continue
 		}
-		norm, issue := f.check(v)
+		norm, changed, issue := f.check(v)
 		if issue != nil {
-			issue.Field = path
+			issue.Field = schema.CustomFieldPath(name)
 			errs = append(errs, *issue)
 			continue
 		}
-		c.CustomFields[name] = norm
+		if changed {
+			c.CustomFields[name] = norm
+		}
 		k.custom = append(k.custom, CheckedField{Field: f, Value: norm})
 	}
 	if len(k.custom) > 1 {
@@ -238,11 +239,12 @@ func isEmpty(v any) bool {
 	return false
 }
 
-// check verifies one value against the field and returns its normal form.
-func (f *CustomField) check(v any) (any, *schema.Issue) {
-	fail := func(code schema.Code, format string, args ...any) (any, *schema.Issue) {
+// check verifies one value against the field and returns its normal form;
+// changed is false when that is v itself (the caller need not store it).
+func (f *CustomField) check(v any) (norm any, changed bool, _ *schema.Issue) {
+	fail := func(code schema.Code, format string, args ...any) (any, bool, *schema.Issue) {
 		is := schema.Issuef(code, "", format, args...)
-		return nil, &is
+		return nil, false, &is
 	}
 	switch f.Type {
 	case TypeText, TypeTextarea:
@@ -253,7 +255,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength {
 			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-		return s, nil
+		return v, false, nil
 	case TypeNumber:
 		n, ok := toNumber(v)
 		if !ok {
@@ -262,19 +264,22 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if f.MaxLength > 0 && len(n) > f.MaxLength {
 			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-		return n, nil
+		if _, same := v.(json.Number); same {
+			return v, false, nil
+		}
+		return n, true, nil
 	case TypeDate:
 		s, ok := v.(string)
 		if _, err := time.Parse("2006-01-02", s); !ok || err != nil {
 			return fail(schema.CodeInvalidDate, "%s is a date field: YYYY-MM-DD is expected, not %s", f.Name, describe(v))
 		}
-		return s, nil
+		return v, false, nil
 	case TypeTime:
 		s, ok := v.(string)
 		if _, err := time.Parse("15:04:05", s); !ok || err != nil || len(s) != 8 {
 			return fail(schema.CodeInvalidTime, "%s is a time field: HH:mm:ss is expected, not %s", f.Name, describe(v))
 		}
-		return s, nil
+		return v, false, nil
 	case TypeSingleSelect:
 		s, ok := v.(string)
 		if !ok {
@@ -286,7 +291,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if f.MaxLength > 0 && utf8.RuneCountInString(s) > f.MaxLength {
 			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-		return s, nil
+		return v, false, nil
 	case TypeMultiSelect:
 		list, ok := toStrings(v)
 		if !ok {
@@ -300,7 +305,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if f.MaxLength > 0 && utf8.RuneCountInString(strings.Join(list, ",")) > f.MaxLength {
 			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-		return list, nil
+		return list, true, nil
 	case TypeAttachment:
 		list, ok := toStrings(v)
 		if !ok {
@@ -318,7 +323,7 @@ func (f *CustomField) check(v any) (any, *schema.Issue) {
 		if f.MaxLength > 0 && utf8.RuneCountInString(strings.Join(list, ",")) > f.MaxLength {
 			return fail(schema.CodeTooLong, "%s is longer than %d characters", f.Name, f.MaxLength)
 		}
-		return list, nil
+		return list, true, nil
 	}
 	return fail(schema.CodeInvalidValue, "%s has an unknown type %q", f.Name, f.Type)
 }
