@@ -83,7 +83,7 @@ func TestParseInternationalMatchesLibrary(t *testing.T) {
 		if g != w {
 			t.Errorf("%s: parsed as %s, the library as %s", d, g, w)
 		}
-		if e, w := e164Digits(got), strings.TrimPrefix(phonenumbers.Format(want, phonenumbers.E164), "+"); e != w {
+		if e, w := e164Digits(got, d), strings.TrimPrefix(phonenumbers.Format(want, phonenumbers.E164), "+"); e != w {
 			t.Errorf("%s: E.164 digits %s, the library's %s", d, e, w)
 		}
 	}

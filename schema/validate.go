@@ -210,6 +210,7 @@ var phoneSeparators separatorStripper
 type separatorStripper struct{}
 
 func (separatorStripper) Replace(s string) string {
+	var buf [32]byte // the digits of a phone number as people write it fit
 	var out []byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -227,8 +228,7 @@ func (separatorStripper) Replace(s string) string {
 			continue
 		}
 		if out == nil {
-			out = make([]byte, i, len(s))
-			copy(out, s[:i])
+			out = append(buf[:0], s[:i]...)
 		}
 		i += skip - 1
 	}
@@ -267,17 +267,22 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 	if !isPossibleNumber(num) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
-	return e164Digits(num), isValidNumber(num), nil
+	return e164Digits(num, raw), isValidNumber(num), nil
 }
 
 // e164Digits is phonenumbers.Format(num, phonenumbers.E164) without its
 // "+": the calling code and the national significant number, for a number
-// parsed without its raw input (as phonenumbers.Parse parses), in one
-// allocation instead of the library's builders.
-func e164Digits(num *phonenumbers.PhoneNumber) string {
+// parsed without its raw input (as phonenumbers.Parse parses). When that is
+// raw, the digits it was parsed from (as it is for nearly every number
+// written internationally), it is raw itself; otherwise one allocation
+// instead of the library's builders.
+func e164Digits(num *phonenumbers.PhoneNumber, raw string) string {
 	var buf [8 + maxNSNLength + 20]byte
-	b := strconv.AppendInt(buf[:0], int64(num.GetCountryCode()), 10)
-	return string(nationalSignificantNumber(b, num))
+	b := nationalSignificantNumber(strconv.AppendInt(buf[:0], int64(num.GetCountryCode()), 10), num)
+	if string(b) == raw {
+		return raw
+	}
+	return string(b)
 }
 
 // ErrUnknownRegion is the error of ParseRegion and NormalizePhoneIn for a
@@ -341,7 +346,7 @@ func NormalizePhoneIn(s, region string) (digits string, verified bool, err error
 	if !isPossibleNumber(num) {
 		return "", false, fmt.Errorf("not a possible phone number (wrong length) read as a number of %s", rc)
 	}
-	return e164Digits(num), isValidNumber(num), nil
+	return e164Digits(num, raw), isValidNumber(num), nil
 }
 
 // Digits strips the separators people type (spaces, dashes, dots, brackets and
