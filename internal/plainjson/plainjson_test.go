@@ -1,0 +1,88 @@
+package plainjson
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// Each reader takes what JSON allows of its kind and nothing it leaves to
+// a complete decoder; what it returns is what encoding/json reads.
+func TestReaders(t *testing.T) {
+	for _, s := range []string{`"a b"`, ` "北京" `, `""`} {
+		p := Scanner{S: s}
+		got, ok := p.Str()
+		var want string
+		if err := json.Unmarshal([]byte(s), &want); !ok || err != nil || got != want || !p.End() {
+			t.Errorf("Str(%s) = %q, %v; encoding/json %q, %v", s, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{`"a\"b"`, `"a\u0041"`, "\"a\tb\"", `"open`, `x`} {
+		p := Scanner{S: s}
+		if _, ok := p.Str(); ok {
+			t.Errorf("Str took %s", s)
+		}
+	}
+	for _, s := range []string{`0`, `-0`, `12`, `-1.5`, `1e3`, `2E-7`, `0.25e+2`} {
+		p := Scanner{S: s}
+		got, ok := p.Number()
+		var want json.Number
+		if err := json.Unmarshal([]byte(s), &want); !ok || err != nil || json.Number(got) != want {
+			t.Errorf("Number(%s) = %q, %v; encoding/json %q, %v", s, got, ok, want, err)
+		}
+	}
+	for _, s := range []string{`01`, `-`, `1.`, `.5`, `1e`, `1x`, `+1`, `NaN`} {
+		p := Scanner{S: s}
+		if _, ok := p.Number(); ok {
+			t.Errorf("Number took %s", s)
+		}
+	}
+	for s, want := range map[string]bool{`true`: true, `false`: false, ` true `: true} {
+		p := Scanner{S: s}
+		if got, ok := p.Bool(); !ok || got != want || !p.End() {
+			t.Errorf("Bool(%s) = %v, %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{`tru`, `truex`, `True`, `nul`} {
+		p := Scanner{S: s}
+		if _, ok := p.Bool(); ok {
+			t.Errorf("Bool took %s", s)
+		}
+		if p := (Scanner{S: s}); p.Null() {
+			t.Errorf("Null took %s", s)
+		}
+	}
+}
+
+// Object calls member once per name, in order, and refuses a name twice;
+// Array calls elem once per element; both refuse trailing commas.
+func TestObjectAndArray(t *testing.T) {
+	var names []string
+	p := Scanner{S: `{"a":1,"b":[true,null,"x"],"c":{}}`}
+	ok := p.Object(func(name string) bool {
+		names = append(names, name)
+		switch name {
+		case "b":
+			n := 0
+			ok := p.Array(func() bool { n++; return p.Scalar() })
+			return ok && n == 3
+		case "c":
+			return p.Object(func(string) bool { return false })
+		}
+		return p.Scalar()
+	})
+	if !ok || !p.End() || len(names) != 3 || names[0] != "a" || names[2] != "c" {
+		t.Errorf("Object: %v, names %v", ok, names)
+	}
+	for _, s := range []string{`{"a":1,"a":2}`, `{"a":1,}`, `{"a" 1}`, `{"a":1`, `[1,]`} {
+		p := Scanner{S: s}
+		var ok bool
+		if s[0] == '{' {
+			ok = p.Object(func(string) bool { return p.Scalar() })
+		} else {
+			ok = p.Array(p.Scalar)
+		}
+		if ok {
+			t.Errorf("took %s", s)
+		}
+	}
+}
