@@ -3,8 +3,8 @@ package answer
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
+	"crmgate/internal/jsonappend"
 	"crmgate/schema"
 )
 
@@ -176,58 +176,6 @@ func appendInt(b []byte, key string, n int) []byte {
 	return strconv.AppendInt(append(b, key...), int64(n), 10)
 }
 
-const hex = "0123456789abcdef"
-
-// appendString appends s quoted as json.Marshal quotes a string: '"', '\\'
-// and control characters escaped (\b, \f, \n, \r and \t by name), '<', '>'
-// and '&' as \u003c, \u003e and \u0026, U+2028 and U+2029 escaped, and each
-// byte of invalid UTF-8 as \ufffd.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s quoted as json.Marshal quotes a string, HTML
+// escaping included.
+func appendString(b []byte, s string) []byte { return jsonappend.String(b, s, true) }
