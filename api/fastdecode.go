@@ -28,67 +28,34 @@ import (
 // record is held once. body must be valid UTF-8 (checkText).
 func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool) {
 	p := plainScanner{plainjson.Scanner{S: string(body)}}
-	if !p.Byte('{') {
-		return req, nil, false
-	}
-	var seen uint8
-	const (
-		seenConnection = 1 << iota
-		seenMode
-		seenStrict
-		seenStrictOwner
-		seenAllOrNothing
-		seenRegion
-		seenCustomers
-	)
-	for first := true; ; first = false {
-		if p.Peek() == '}' && first {
-			break
-		}
-		key, ok := p.Str()
-		if !ok || !p.Byte(':') {
-			return req, nil, false
-		}
-		var bit uint8
+	ok = p.Object(func(key string) (uint64, bool) {
+		var ok bool
 		switch key {
 		case "connection":
-			bit = seenConnection
 			req.Connection, ok = p.Str()
+			return 1 << 0, ok
 		case "mode":
-			bit = seenMode
 			req.Mode, ok = p.Str()
+			return 1 << 1, ok
 		case "strict":
-			bit = seenStrict
 			req.Strict, ok = p.Bool()
+			return 1 << 2, ok
 		case "strict_owner":
-			bit = seenStrictOwner
 			req.StrictOwner, ok = p.Bool()
+			return 1 << 3, ok
 		case "all_or_nothing":
-			bit = seenAllOrNothing
 			req.AllOrNothing, ok = p.Bool()
+			return 1 << 4, ok
 		case "default_region":
-			bit = seenRegion
 			req.DefaultRegion, ok = p.Str()
+			return 1 << 5, ok
 		case "customers":
-			bit = seenCustomers
 			cs, ok = p.records(recordsEstimate(body))
-		default:
-			return req, nil, false
+			return 1 << 6, ok
 		}
-		if !ok || seen&bit != 0 {
-			return req, nil, false
-		}
-		seen |= bit
-		if p.Peek() == ',' {
-			p.I++
-			continue
-		}
-		break
-	}
-	if !p.Byte('}') || seen&seenCustomers == 0 {
-		return req, nil, false
-	}
-	if !p.End() {
+		return 0, false
+	})
+	if !ok || cs == nil || !p.End() {
 		return req, nil, false
 	}
 	req.Customers = make([]json.RawMessage, len(cs))
@@ -100,61 +67,20 @@ type plainScanner struct{ plainjson.Scanner }
 
 // records reads the array of records, with room for about n.
 func (p *plainScanner) records(n int) ([]schema.Customer, bool) {
-	if !p.Byte('[') {
-		return nil, false
-	}
 	cs := make([]schema.Customer, 0, n)
-	if p.Peek() == ']' {
-		p.I++
-		return cs, true
-	}
-	for {
+	ok := p.Array(func() bool {
 		cs = append(cs, schema.Customer{})
-		if !p.record(&cs[len(cs)-1]) {
-			return nil, false
-		}
-		switch p.Peek() {
-		case ',':
-			p.I++
-		case ']':
-			p.I++
-			return cs, true
-		default:
-			return nil, false
-		}
-	}
+		return p.record(&cs[len(cs)-1])
+	})
+	return cs, ok
 }
 
 // record reads one record into c, each key at most once.
 func (p *plainScanner) record(c *schema.Customer) bool {
-	if !p.Byte('{') {
-		return false
-	}
-	if p.Peek() == '}' {
-		p.I++
-		return true
-	}
-	var seen uint32
-	for {
-		key, ok := p.Str()
-		if !ok || !p.Byte(':') {
-			return false
-		}
+	return p.Object(func(key string) (uint64, bool) {
 		bit, ok := p.field(c, key)
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		switch p.Peek() {
-		case ',':
-			p.I++
-		case '}':
-			p.I++
-			return true
-		default:
-			return false
-		}
-	}
+		return uint64(bit), ok
+	})
 }
 
 // field reads the value of key into c and returns the key's bit among the
@@ -240,22 +166,12 @@ func (p *plainScanner) field(c *schema.Customer, key string) (uint32, bool) {
 // customFields reads an object of strings, numbers (as json.Number, their
 // text) and booleans.
 func (p *plainScanner) customFields() (map[string]any, bool) {
-	if !p.Byte('{') {
-		return nil, false
-	}
 	m := map[string]any{}
-	if p.Peek() == '}' {
-		p.I++
-		return m, true
-	}
-	for {
-		key, ok := p.Str()
-		if !ok || !p.Byte(':') {
-			return nil, false
-		}
+	ok := p.Object(func(key string) (uint64, bool) {
 		if _, twice := m[key]; twice {
-			return nil, false
+			return 0, false
 		}
+		var ok bool
 		switch c := p.Peek(); {
 		case c == '"':
 			m[key], ok = p.Str()
@@ -265,20 +181,8 @@ func (p *plainScanner) customFields() (map[string]any, bool) {
 			var text string
 			text, ok = p.Number()
 			m[key] = json.Number(text)
-		default:
-			return nil, false
 		}
-		if !ok {
-			return nil, false
-		}
-		switch p.Peek() {
-		case ',':
-			p.I++
-		case '}':
-			p.I++
-			return m, true
-		default:
-			return nil, false
-		}
-	}
+		return 0, ok
+	})
+	return m, ok
 }

@@ -162,32 +162,15 @@ func (p *Scanner) Level() (*int, bool) {
 	return &n, err == nil
 }
 
-// Strs reads an array of strings.
+// Strs reads an array of strings; [] is an empty, non-nil list.
 func (p *Scanner) Strs() ([]string, bool) {
-	if !p.Byte('[') {
-		return nil, false
-	}
 	out := []string{}
-	if p.Peek() == ']' {
-		p.I++
-		return out, true
-	}
-	for {
+	ok := p.Array(func() bool {
 		s, ok := p.Str()
-		if !ok {
-			return nil, false
-		}
 		out = append(out, s)
-		switch p.Peek() {
-		case ',':
-			p.I++
-		case ']':
-			p.I++
-			return out, true
-		default:
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return out, ok
 }
 
 // End reports whether only whitespace is left.
@@ -218,9 +201,10 @@ func (p *Scanner) Scalar() bool {
 }
 
 // Object reads an object, calling member for each name with the scanner at
-// its value; member reads the value and reports whether it could. A name
-// twice is not taken.
-func (p *Scanner) Object(member func(name string) bool) bool {
+// its value. member reads the value and returns whether it could, and the
+// name's bit: distinct for each name it takes, or 0 for a name whose
+// repetition member checks itself. A bit seen twice is not taken.
+func (p *Scanner) Object(member func(name string) (bit uint64, ok bool)) bool {
 	if !p.Byte('{') {
 		return false
 	}
@@ -228,22 +212,17 @@ func (p *Scanner) Object(member func(name string) bool) bool {
 		p.I++
 		return true
 	}
-	var names [16]string
-	seen := names[:0]
+	var seen uint64
 	for {
 		name, ok := p.Str()
 		if !ok || !p.Byte(':') {
 			return false
 		}
-		for _, s := range seen {
-			if s == name {
-				return false
-			}
-		}
-		seen = append(seen, name)
-		if !member(name) {
+		bit, ok := member(name)
+		if !ok || seen&bit != 0 {
 			return false
 		}
+		seen |= bit
 		switch p.Peek() {
 		case ',':
 			p.I++

@@ -53,22 +53,22 @@ func TestReaders(t *testing.T) {
 	}
 }
 
-// Object calls member once per name, in order, and refuses a name twice;
+// Object calls member once per name, in order, and refuses a bit twice;
 // Array calls elem once per element; both refuse trailing commas.
 func TestObjectAndArray(t *testing.T) {
 	var names []string
 	p := Scanner{S: `{"a":1,"b":[true,null,"x"],"c":{}}`}
-	ok := p.Object(func(name string) bool {
+	ok := p.Object(func(name string) (uint64, bool) {
 		names = append(names, name)
 		switch name {
 		case "b":
 			n := 0
 			ok := p.Array(func() bool { n++; return p.Scalar() })
-			return ok && n == 3
+			return 2, ok && n == 3
 		case "c":
-			return p.Object(func(string) bool { return false })
+			return 4, p.Object(func(string) (uint64, bool) { return 0, false })
 		}
-		return p.Scalar()
+		return 1, p.Scalar()
 	})
 	if !ok || !p.End() || len(names) != 3 || names[0] != "a" || names[2] != "c" {
 		t.Errorf("Object: %v, names %v", ok, names)
@@ -77,7 +77,7 @@ func TestObjectAndArray(t *testing.T) {
 		p := Scanner{S: s}
 		var ok bool
 		if s[0] == '{' {
-			ok = p.Object(func(string) bool { return p.Scalar() })
+			ok = p.Object(func(string) (uint64, bool) { return 1, p.Scalar() })
 		} else {
 			ok = p.Array(p.Scalar)
 		}

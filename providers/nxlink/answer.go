@@ -41,87 +41,90 @@ func decodePlainAnswer(body []byte) (ans batchResponse, ok bool) {
 		*dst = json.Number(text)
 		return ok
 	}
-	ok = p.Object(func(name string) bool {
+	ok = p.Object(func(name string) (uint64, bool) {
 		switch name {
 		case "code":
-			return number(&ans.Code)
+			return 1 << 0, number(&ans.Code)
 		case "message":
 			if p.Null() {
-				return true
+				return 1 << 1, true
 			}
 			s, ok := p.Str()
 			ans.Message = &s
-			return ok
+			return 1 << 1, ok
 		case "traceId":
 			var ok bool
 			ans.TraceID, ok = p.Str()
-			return ok
+			return 1 << 2, ok
 		case "data":
 			if p.Null() {
-				return true
+				return 1 << 3, true
 			}
 			ans.Data = &batchData{}
-			return plainData(&p, ans.Data, number)
+			return 1 << 3, plainData(&p, ans.Data, number)
 		}
-		return false
+		return 0, false
 	}) && p.End()
 	return ans, ok
 }
 
 func plainData(p *plainjson.Scanner, d *batchData, number func(*json.Number) bool) bool {
-	return p.Object(func(name string) bool {
+	return p.Object(func(name string) (uint64, bool) {
 		switch name {
 		case "totalCount":
-			return number(&d.TotalCount)
+			return 1 << 0, number(&d.TotalCount)
 		case "successCount", "failCount":
 			_, ok := p.Number()
-			return ok
-		case "failItems":
-			if p.Null() {
-				return true
+			if name == "failCount" {
+				return 1 << 1, ok
 			}
-			d.FailItems = []failItem{}
-			return p.Array(func() bool {
-				var it failItem
-				ok := p.Object(func(name string) bool {
+			return 1 << 2, ok
+		case "failItems":
+			return 1 << 3, plainItems(p, &d.FailItems, func(it *failItem) bool {
+				return p.Object(func(name string) (uint64, bool) {
 					switch name {
 					case "index":
-						return number(&it.Index)
+						return 1 << 0, number(&it.Index)
 					case "errorCode":
-						return number(&it.ErrorCode)
+						return 1 << 1, number(&it.ErrorCode)
 					case "errorMessage":
 						var ok bool
 						it.ErrorMessage, ok = p.Str()
-						return ok
+						return 1 << 2, ok
 					}
-					return false
+					return 0, false
 				})
-				d.FailItems = append(d.FailItems, it)
-				return ok
 			})
 		case "successItems":
-			if p.Null() {
-				return true
-			}
-			d.SuccessItems = []successItem{}
-			return p.Array(func() bool {
-				var it successItem
-				ok := p.Object(func(name string) bool {
+			return 1 << 4, plainItems(p, &d.SuccessItems, func(it *successItem) bool {
+				return p.Object(func(name string) (uint64, bool) {
 					switch name {
 					case "index":
-						return number(&it.Index)
+						return 1 << 0, number(&it.Index)
 					case "customerId":
-						return number(&it.CustomerID)
+						return 1 << 1, number(&it.CustomerID)
 					case "whatsAppPhone":
 						_, ok := p.Str()
-						return ok
+						return 1 << 2, ok
 					}
-					return false
+					return 0, false
 				})
-				d.SuccessItems = append(d.SuccessItems, it)
-				return ok
 			})
 		}
-		return false
+		return 0, false
+	})
+}
+
+// plainItems reads a list of items, each by item: null leaves *list nil
+// and [] makes it empty, as encoding/json does.
+func plainItems[T any](p *plainjson.Scanner, list *[]T, item func(*T) bool) bool {
+	if p.Null() {
+		return true
+	}
+	*list = []T{}
+	return p.Array(func() bool {
+		var zero T
+		*list = append(*list, zero)
+		return item(&(*list)[len(*list)-1])
 	})
 }
