@@ -212,6 +212,10 @@ var nulEscape = []byte(`\u0000`)
 // own result. A body that is not such a request at all (malformed JSON,
 // invalid UTF-8, an unknown, duplicate or case-variant envelope key, more
 // than one value) is an error; a *KeyError names the key.
+//
+// The decoded records' strings may point into body: the caller must not
+// modify body after the call (the request handlers never do; they read it
+// once and hand it here).
 func DecodeImport(body []byte) (req ImportRequest, decoded []schema.Customer, err error) {
 	if err := checkText(body); err != nil {
 		return req, nil, err

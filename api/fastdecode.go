@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"unsafe"
 
 	"crmgate/internal/plainjson"
 
@@ -23,11 +24,12 @@ import (
 // records. FuzzDecodePlainIsStrict holds it to that; TestDecodePlainShapes
 // lists the edges.
 //
-// Every string it returns is a substring of one copy of the body, so the
-// records' strings cost one allocation in all instead of one each, and a
-// record is held once. body must be valid UTF-8 (checkText).
+// Every string it returns points into body itself, without a copy (the
+// body is the caller's and never written again: DecodeImport's contract),
+// so the records' strings cost nothing beyond the body the request already
+// holds, and a record is held once. body must be valid UTF-8 (checkText).
 func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool) {
-	p := plainScanner{plainjson.Scanner{S: string(body)}}
+	p := plainScanner{plainjson.Scanner{S: unsafe.String(unsafe.SliceData(body), len(body))}}
 	ok = p.Object(func(key string) (uint64, bool) {
 		var ok bool
 		switch key {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 // plainBody is an import body of the shape decodePlain takes, with every
@@ -102,16 +103,24 @@ func TestDecodePlainShapes(t *testing.T) {
 	}
 }
 
-// TestDecodeImportSharesOneCopy: the records' strings are the body's one
-// copy, not one allocation each.
+// TestDecodeImportSharesOneCopy: the records' strings point into the body
+// itself, not into a copy or an allocation each.
 func TestDecodeImportSharesOneCopy(t *testing.T) {
 	body := []byte(plainBody)
+	_, cs, ok := decodePlain(body)
+	if !ok || len(cs) == 0 || cs[0].Ref == "" {
+		t.Fatalf("refused or no ref: %v %d", ok, len(cs))
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(cs[0].Ref))); p < start || p >= start+uintptr(len(body)) {
+		t.Errorf("the first record's ref is not a part of the body")
+	}
 	allocs := testing.AllocsPerRun(20, func() {
 		if _, _, ok := decodePlain(body); !ok {
 			t.Fatal("refused")
 		}
 	})
-	// The copy, the records, two tag lists, two maps and their members'
+	// The records, two tag lists, two maps and their members'
 	// boxes, one level and the request's placeholder list: far fewer than
 	// the 40-odd strings.
 	if allocs > 25 {

@@ -46,6 +46,10 @@ type Request struct {
 //
 // Kind "job": Job says what (see JobLoad and runJob); Requests are not used.
 //
+// Hold set on a load of another kind makes the peer keep it under that id
+// instead of running it (Peer.Prepare); kind "held" runs the load kept under
+// Hold (Peer.RunPrepared).
+//
 // An answer that is not HTTP 200 or does not contain Expect is counted in
 // Errors, the first kept in FirstError.
 type Load struct {
@@ -55,6 +59,7 @@ type Load struct {
 	Concurrency int       `json:"concurrency"`
 	Expect      string    `json:"expect"`
 	Job         *JobLoad  `json:"job,omitempty"`
+	Hold        int       `json:"hold,omitempty"`
 }
 
 // LoadResult is the peer's answer to a Load.
@@ -99,10 +104,11 @@ type Peer struct {
 	URLs   PeerURLs
 	Pinned string // the CPUs it is pinned to, "" when not pinned
 
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Reader
-	mu  sync.Mutex
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+	mu   sync.Mutex
+	held int // the last id given to a prepared load
 }
 
 // StartPeer starts the running test binary again as the peer, pinned to
@@ -147,44 +153,53 @@ func StartPeer() (*Peer, error) {
 	return p, nil
 }
 
+// PreparedLoad is a Load handed to the peer ahead of its run, which the peer
+// keeps, so that a figure measured across the run (the gateway process's
+// memory) counts neither the requests nor their encoding: they are the load
+// side's.
+type PreparedLoad struct{ id int }
+
+// Prepare gives l to the peer to keep for RunPrepared.
+func (p *Peer) Prepare(l Load) (PreparedLoad, error) {
+	p.mu.Lock()
+	p.held++
+	id := p.held
+	p.mu.Unlock()
+	l.Hold = id
+	res, err := p.Run(l)
+	if err == nil && res.Errors > 0 {
+		err = fmt.Errorf("bench.Peer.Prepare: %s", res.FirstError)
+	}
+	return PreparedLoad{id: id}, err
+}
+
+// RunPrepared runs a load kept by Prepare.
+func (p *Peer) RunPrepared(pl PreparedLoad) (LoadResult, error) {
+	return p.Run(Load{Kind: "held", Hold: pl.id})
+}
+
 // Run sends one Load to the peer and waits for its result.
 func (p *Peer) Run(l Load) (LoadResult, error) {
-	pl, err := Prepare(l)
+	line, err := json.Marshal(l)
 	if err != nil {
-		return LoadResult{}, err
+		return LoadResult{}, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
-	return p.RunPrepared(pl)
-}
-
-// PreparedLoad is a Load encoded for the peer ahead of its run, so that a
-// figure measured across the run (the gateway process's memory) does not
-// count the encoding of the requests, which is the load side's work.
-type PreparedLoad struct{ line []byte }
-
-// Prepare encodes l for RunPrepared.
-func Prepare(l Load) (PreparedLoad, error) {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return PreparedLoad{}, err
-	}
-	return PreparedLoad{line: append(b, '\n')}, nil
-}
-
-// RunPrepared is Run of a load encoded by Prepare.
-func (p *Peer) RunPrepared(pl PreparedLoad) (LoadResult, error) {
+	line = append(line, '\n')
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var res LoadResult
 	cpu := cpuTime()
-	if _, err := p.in.Write(pl.line); err != nil {
+	_, err = p.in.Write(line)
+	line = nil // what the gateway's process holds during the run is the gateway's
+	if err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
-	line, err := p.out.ReadBytes('\n')
+	answer, err := p.out.ReadBytes('\n')
 	cpu = cpuTime() - cpu
 	if err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
-	if err := json.Unmarshal(line, &res); err != nil {
+	if err := json.Unmarshal(answer, &res); err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
 	res.GatewayCPU = cpu
@@ -234,12 +249,26 @@ func RunPeer(in io.Reader, out io.Writer) error {
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	held := map[int]Load{}
 	for sc.Scan() {
 		var l Load
 		res := LoadResult{}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+		err := json.Unmarshal(sc.Bytes(), &l)
+		switch {
+		case err != nil:
 			res.Errors, res.FirstError = 1, err.Error()
-		} else {
+		case l.Kind == "held":
+			kept, ok := held[l.Hold]
+			if !ok {
+				res.Errors, res.FirstError = 1, fmt.Sprintf("no load is kept under %d", l.Hold)
+				break
+			}
+			res = runLoad(kept)
+		case l.Hold != 0:
+			id := l.Hold
+			l.Hold = 0
+			held[id] = l
+		default:
 			res = runLoad(l)
 		}
 		if err := enc.Encode(res); err != nil {

@@ -244,6 +244,11 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 		}
 		valid = append(valid, rec)
 		if window > 0 && len(valid) == window {
+			// A few rounds of calls at most wait for a slot while the
+			// rest of the batch is checked: a call's body exists from its
+			// plan to its answer, and a large batch is checked much faster
+			// than it is sent to a slow provider.
+			flight.waitBelow(ctx, 4*max(conn.Common.Concurrency, 1))
 			calls, err := conn.Provider.Plan(req.Op, valid)
 			if err != nil {
 				// Earlier windows are out: answer per record, never as a whole.
@@ -372,6 +377,28 @@ func CheckOp(conn *Connection, op Op) error {
 type inFlight struct {
 	wg      sync.WaitGroup
 	reports []*CallReport
+	open    atomic.Int64  // launched calls not yet answered or given up
+	ended   chan struct{} // a nudge after each call ends (made by launch)
+}
+
+// end counts one call as ended.
+func (f *inFlight) end() {
+	f.open.Add(-1)
+	select {
+	case f.ended <- struct{}{}:
+	default: // a nudge is already waiting
+	}
+}
+
+// waitBelow waits until fewer than n launched calls are open, or ctx ends.
+func (f *inFlight) waitBelow(ctx context.Context, n int) {
+	for f.ended != nil && f.open.Load() >= int64(n) {
+		select {
+		case <-f.ended:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // wait waits for every launched call and returns their reports.
@@ -394,6 +421,10 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 	var groups [][]int
 	bySeq := map[string]int{}
 	reports := make([]*CallReport, len(calls)) // the goroutines' own view: f.reports grows meanwhile
+	if f.ended == nil {
+		f.ended = make(chan struct{}, 1)
+	}
+	f.open.Add(int64(len(calls)))
 	for i, c := range calls {
 		reports[i] = &CallReport{}
 		f.reports = append(f.reports, reports[i])
@@ -417,6 +448,7 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 			for _, i := range g {
 				call, report := &calls[i], reports[i]
 				if broken {
+					f.end()
 					*report = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
 					for _, r := range call.Records {
 						res := &results[r.Index]
@@ -430,6 +462,7 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 				if ok && j != nil {
 					j.Record(ctx, *report, answeredResults(call, results))
 				}
+				f.end()
 			}
 		}()
 	}

@@ -245,6 +245,43 @@ func TestStreamingWindowsKeepOneResultPerRecord(t *testing.T) {
 	}
 }
 
+// countingPlans counts the calls planned and answered, and the most that
+// were planned and not yet answered when a plan began.
+type countingPlans struct {
+	*streaming
+	planned, answered atomic.Int32
+	mostOpen          atomic.Int32
+}
+
+func (c *countingPlans) Plan(op Op, recs []Record) ([]Call, error) {
+	open := c.planned.Load() - c.answered.Load()
+	for m := c.mostOpen.Load(); open > m && !c.mostOpen.CompareAndSwap(m, open); m = c.mostOpen.Load() {
+	}
+	calls, err := c.streaming.Plan(op, recs)
+	c.planned.Add(int32(len(calls)))
+	return calls, err
+}
+
+func (c *countingPlans) Do(ctx context.Context, call *Call) (CallResult, error) {
+	defer c.answered.Add(1)
+	return c.streaming.Do(ctx, call)
+}
+
+// A streaming import checks ahead of its calls by a few rounds at most: a
+// call's body lives from its plan to its answer.
+func TestStreamingPlansAtMostARoundAhead(t *testing.T) {
+	t.Parallel()
+	p := &countingPlans{streaming: &streaming{&flaky{perCall: 2}}}
+	conn := newConn(t, p, Common{ID: "c", Provider: "fake", BaseURL: "http://x", Concurrency: 2})
+	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(400)})
+	if err != nil || ans.Succeeded != 400 || p.planned.Load() != 200 {
+		t.Fatalf("%v: %d succeeded, %d calls", err, ans.Succeeded, p.planned.Load())
+	}
+	if m := p.mostOpen.Load(); m > 4*2 {
+		t.Errorf("%d calls planned and unanswered when another was planned; at most 8 (four rounds of concurrency 2)", m)
+	}
+}
+
 // badPlan cannot encode its records.
 type badPlan struct{ *flaky }
 

@@ -194,7 +194,7 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 			TenantID:      a.cfg.TenantID,
 			AppKey:        a.cfg.AppKey.Reveal(),
 			StrictBinding: op.StrictOwner,
-			Customers:     make([]wireCustomer, len(chunk)),
+			Customers:     make([]*wireCustomer, len(chunk)),
 		}
 		for i, r := range chunk {
 			switch w := r.Wire.(type) {
@@ -202,17 +202,23 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 				if w == nil {
 					return nil, fmt.Errorf("NXLink: record %d has no wire form", r.Index)
 				}
-				req.Customers[i] = *w
+				req.Customers[i] = w
 			default:
 				return nil, fmt.Errorf("NXLink: record %d was not translated for NXLink", r.Index)
 			}
 		}
 		body := appendBatch(make([]byte, 0, bodySize(&req)), &req)
+		// The body is the wire form now: the call's records do not keep
+		// theirs, so that a call waiting for its turn holds its body only.
+		carried := slices.Clone(chunk)
+		for i := range carried {
+			carried[i].Wire = nil
+		}
 		calls = append(calls, gateway.Call{
 			Method:  http.MethodPost,
 			Path:    BatchCreatePath,
 			Body:    body,
-			Records: slices.Clone(chunk),
+			Records: carried,
 		})
 	}
 	return calls, nil
@@ -223,7 +229,7 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 func bodySize(req *batchRequest) int {
 	n := 128 + len(req.AppKey)
 	for i := range req.Customers {
-		w := &req.Customers[i]
+		w := req.Customers[i]
 		// Keys and quotes, and room for escapes.
 		n += 360 + len(w.FullName) + len(w.FirstName) + len(w.LastName) + len(w.SMSPhone) + len(w.WhatsAppPhone) +
 			len(w.ViberPhone) + len(w.Messenger) + len(w.Instagram) + len(w.Zalo) + len(w.Line) + len(w.Country) +

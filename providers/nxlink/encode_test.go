@@ -15,7 +15,7 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 	odd := []string{"", "Li Heng", `quote " back \ slash`, "<a href='x'>&amp;</a>", "tab\tnl\nret\rbs\bff\f",
 		"\x00\x01\x1f\x7f", "\u2028\u2029", "\xff\xfe bad utf-8 \xc3", "語言 🙂", "e\u0301"}
 	g0, g1 := 0, 1
-	var customers []wireCustomer
+	var customers []*wireCustomer
 	for i, s := range odd {
 		w := wireCustomer{FullName: s, FirstName: odd[(i+1)%len(odd)], LastName: odd[(i+2)%len(odd)], SMSPhone: s,
 			WhatsAppPhone: "8615266667780", ViberPhone: s, Messenger: s, Instagram: s, Zalo: s, Line: s, Country: s,
@@ -27,11 +27,11 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 		case 2:
 			w.Gender = &g1
 		}
-		customers = append(customers, w, wireCustomer{})
+		customers = append(customers, &w, &wireCustomer{})
 	}
 	for _, req := range []batchRequest{
 		{Type: typeMerge, TenantID: 123, AppKey: "k<>&", StrictBinding: true, Customers: customers},
-		{Type: typeReplace, TenantID: -1, AppKey: "", Customers: []wireCustomer{}},
+		{Type: typeReplace, TenantID: -1, AppKey: "", Customers: []*wireCustomer{}},
 		{Type: typeKeepExisting},
 	} {
 		want, err := wirejson.Marshal(req)

@@ -55,11 +55,11 @@ type wireCustomer struct {
 // batchRequest is the body of the batch create call. type and
 // strict_binding are always sent (type 0 is a value).
 type batchRequest struct {
-	Type          int            `json:"type"`
-	TenantID      int64          `json:"tenant_id"`
-	AppKey        string         `json:"app_key"`
-	StrictBinding bool           `json:"strict_binding"`
-	Customers     []wireCustomer `json:"customers"`
+	Type          int             `json:"type"`
+	TenantID      int64           `json:"tenant_id"`
+	AppKey        string          `json:"app_key"`
+	StrictBinding bool            `json:"strict_binding"`
+	Customers     []*wireCustomer `json:"customers"`
 }
 
 // batchResponse is every answer of the provider: code 0 with data, or a
