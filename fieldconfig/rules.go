@@ -332,19 +332,22 @@ func (f *CustomField) check(v any) (norm any, changed bool, _ *schema.Issue) {
 // providers encode extension fields: number → JSON number, date in the field's
 // Format, multi-select and attachment → comma-joined string, everything else
 // a string.
+//
+// A value that is its own wire value (a number, a string other than a
+// reformatted date) is returned as the same interface value, not boxed again.
 func (f *CustomField) Encode(v any) any {
 	switch x := v.(type) {
 	case json.Number:
-		return x
+		return v
 	case []string:
 		return strings.Join(x, ",")
 	case string:
-		if f.Type == TypeDate && f.Format != "" {
+		if f.Type == TypeDate && f.Format != "" && f.Format != "2006-01-02" {
 			if t, err := time.Parse("2006-01-02", x); err == nil {
 				return t.Format(f.Format)
 			}
 		}
-		return x
+		return v
 	case nil:
 		return ""
 	}

@@ -152,7 +152,9 @@ func (p *digitPattern) matchFull(digits []byte) bool {
 	if p.dfa != nil {
 		return match(p.dfa, digits)
 	}
-	return p.re.Match(digits)
+	// A copy for the regexp (few patterns need it), so that digits, a
+	// caller's stack buffer, does not escape through it.
+	return p.re.MatchString(string(digits))
 }
 
 // matchPrefix is regexp.MatchString of the pattern on digits (ASCII digits only).

@@ -164,7 +164,7 @@ func (p *Scanner) Level() (*int, bool) {
 
 // Strs reads an array of strings; [] is an empty, non-nil list.
 func (p *Scanner) Strs() ([]string, bool) {
-	out := []string{}
+	out := make([]string, 0, 4) // a list as people write tags, in one allocation
 	ok := p.Array(func() bool {
 		s, ok := p.Str()
 		out = append(out, s)
