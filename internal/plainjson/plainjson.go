@@ -53,6 +53,10 @@ func (p *Scanner) Str() (string, bool) {
 		return "", false
 	}
 	start := p.I
+	// Eight bytes at a time while none of them is a stop, then byte by byte.
+	for p.I+8 <= len(p.S) && !hasStop(load8(p.S, p.I)) {
+		p.I += 8
+	}
 	for p.I < len(p.S) && !stringStops[p.S[p.I]] {
 		p.I++
 	}
@@ -61,6 +65,24 @@ func (p *Scanner) Str() (string, bool) {
 	}
 	p.I++
 	return p.S[start : p.I-1], true
+}
+
+// load8 is the eight bytes of s from i, little-endian (one load).
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasStop reports whether any byte of x is one of stringStops: below 0x20,
+// a quote or a backslash (the usual bit tricks for a zero or small byte;
+// a false alarm only sends the scan to the byte loop).
+func hasStop(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - 0x20*ones) &^ x
+	quote := ((x ^ '"'*ones) - ones) &^ (x ^ '"'*ones)
+	slash := ((x ^ '\\'*ones) - ones) &^ (x ^ '\\'*ones)
+	return (below|quote|slash)&highs != 0
 }
 
 // stringStops are the bytes that end a plain string's scan: its closing

@@ -86,3 +86,35 @@ func TestObjectAndArray(t *testing.T) {
 		}
 	}
 }
+
+// hasStop is exact where it matters: any block with a stop byte is caught,
+// for every stop at every position among every other byte value.
+func TestHasStopCatchesEveryStop(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			var b [8]byte
+			for i := range b {
+				b[i] = 'a'
+			}
+			b[pos] = byte(c)
+			for _, fill := range []byte{'a', 0xff, 0x80, 0x21, 0x5d, 0x23} {
+				for i := range b {
+					if i != pos {
+						b[i] = fill
+					}
+				}
+				x := load8(string(b[:]), 0)
+				blockStops := false
+				for _, v := range b {
+					blockStops = blockStops || stringStops[v]
+				}
+				if blockStops && !hasStop(x) {
+					t.Fatalf("% x: a stop byte the fast test misses", b)
+				}
+				if !blockStops && hasStop(x) && fill == 'a' && c >= 0x20 {
+					t.Errorf("% x: no stop byte, yet the fast test stops", b)
+				}
+			}
+		}
+	}
+}
