@@ -95,16 +95,29 @@ func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []sche
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldName,
 			"NXLink requires a name (full_name); give name, or first_name and last_name"))
 	}
-	// The document's limits (lengthLimits). A value no longer in bytes than
-	// its limit is no longer in characters either.
-	for i := range lengthLimits {
-		l := &lengthLimits[i]
-		if v := l.value(w); len(v) > l.max {
-			if n := utf8.RuneCountInString(v); n > l.max {
-				field := fromWire[l.wire]
-				errs = append(errs, schema.Issuef(schema.CodeTooLong, field,
-					"%s is %d characters long; NXLink allows at most %d", field, n, l.max))
-			}
+	// The document's limits, in characters, by wire field; an error names
+	// the canonical field (fromWire). Phones (sms_phone, whats_app_phone,
+	// viber_phone: at most 30) are not among them: one that passed
+	// schema.Check is a possible number, far shorter.
+	for _, l := range [...]struct {
+		wire  string
+		value string
+		max   int
+	}{
+		{"full_name", w.FullName, 255}, {"first_name", w.FirstName, 128},
+		{"last_name", w.LastName, 128}, {"messenger", w.Messenger, 32},
+		{"instagram", w.Instagram, 32}, {"zalo", w.Zalo, 32},
+		{"line", w.Line, 50}, {"country", w.Country, 50},
+		{"email", w.Email, 50}, {"address", w.Address, 100},
+		{"remark", w.Remark, 2000}, {"belong_seat_user", w.BelongSeatUser, 128},
+	} {
+		if len(l.value) <= l.max {
+			continue // fewer bytes than the limit: fewer characters too
+		}
+		if n := utf8.RuneCountInString(l.value); n > l.max {
+			field := fromWire[l.wire]
+			errs = append(errs, schema.Issuef(schema.CodeTooLong, field,
+				"%s is %d characters long; NXLink allows at most %d", field, n, l.max))
 		}
 	}
 
@@ -138,29 +151,6 @@ func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []sche
 		return nil, errs, warns
 	}
 	return w, nil, warns
-}
-
-// lengthLimits are the document's limits, in characters, by wire field; an
-// error names the canonical field (fromWire). Phones (sms_phone,
-// whats_app_phone, viber_phone: at most 30) are not among them: one that
-// passed schema.Check is a possible number, far shorter.
-var lengthLimits = [...]struct {
-	wire  string
-	max   int
-	value func(*wireCustomer) string
-}{
-	{"full_name", 255, func(w *wireCustomer) string { return w.FullName }},
-	{"first_name", 128, func(w *wireCustomer) string { return w.FirstName }},
-	{"last_name", 128, func(w *wireCustomer) string { return w.LastName }},
-	{"messenger", 32, func(w *wireCustomer) string { return w.Messenger }},
-	{"instagram", 32, func(w *wireCustomer) string { return w.Instagram }},
-	{"zalo", 32, func(w *wireCustomer) string { return w.Zalo }},
-	{"line", 50, func(w *wireCustomer) string { return w.Line }},
-	{"country", 50, func(w *wireCustomer) string { return w.Country }},
-	{"email", 50, func(w *wireCustomer) string { return w.Email }},
-	{"address", 100, func(w *wireCustomer) string { return w.Address }},
-	{"remark", 2000, func(w *wireCustomer) string { return w.Remark }},
-	{"belong_seat_user", 128, func(w *wireCustomer) string { return w.BelongSeatUser }},
 }
 
 // customizeField encodes a checked record's custom fields as the JSON string
