@@ -361,6 +361,9 @@ func TestPlanModesAndChunks(t *testing.T) {
 				if r.Index != next*2 {
 					t.Fatalf("%d records: out of order at %d", n, next)
 				}
+				if r.Wire != nil {
+					t.Fatalf("%d records: record %d of a call still holds its wire form beside the body", n, r.Index)
+				}
 				next++
 			}
 		}
