@@ -212,7 +212,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 		window = st.StreamWindow(req.Op)
 	}
 	var (
-		flight    inFlight
+		flight    = inFlight{ended: make(chan struct{}, 1)}
 		upstream  time.Time
 		anyFailed bool
 		valid     = make([]Record, 0, min(n, max(window, 1)))
@@ -378,7 +378,7 @@ type inFlight struct {
 	wg      sync.WaitGroup
 	reports []*CallReport
 	open    atomic.Int64  // launched calls not yet answered or given up
-	ended   chan struct{} // a nudge after each call ends (made by launch)
+	ended   chan struct{} // a nudge after each call ends (capacity 1)
 }
 
 // end counts one call as ended.
@@ -392,7 +392,7 @@ func (f *inFlight) end() {
 
 // waitBelow waits until fewer than n launched calls are open, or ctx ends.
 func (f *inFlight) waitBelow(ctx context.Context, n int) {
-	for f.ended != nil && f.open.Load() >= int64(n) {
+	for f.open.Load() >= int64(n) {
 		select {
 		case <-f.ended:
 		case <-ctx.Done():
@@ -421,9 +421,6 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 	var groups [][]int
 	bySeq := map[string]int{}
 	reports := make([]*CallReport, len(calls)) // the goroutines' own view: f.reports grows meanwhile
-	if f.ended == nil {
-		f.ended = make(chan struct{}, 1)
-	}
 	f.open.Add(int64(len(calls)))
 	for i, c := range calls {
 		reports[i] = &CallReport{}
