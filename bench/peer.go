@@ -189,9 +189,7 @@ func (p *Peer) Run(l Load) (LoadResult, error) {
 	defer p.mu.Unlock()
 	var res LoadResult
 	cpu := cpuTime()
-	_, err = p.in.Write(line)
-	line = nil // what the gateway's process holds during the run is the gateway's
-	if err != nil {
+	if _, err := p.in.Write(line); err != nil {
 		return res, fmt.Errorf("bench.Peer.Run: %w", err)
 	}
 	answer, err := p.out.ReadBytes('\n')
