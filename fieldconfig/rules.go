@@ -190,17 +190,8 @@ func (r *Rules) Check(c *schema.Customer) (Checked, []schema.Issue) {
 		return k, errs
 	}
 	k.custom = make([]CheckedField, 0, len(c.CustomFields))
-	// The names in key order, on the stack for the usual few.
-	var stack [8]string
-	names := stack[:0]
-	if n := len(c.CustomFields); n > len(stack) {
-		names = make([]string, 0, n)
-	}
-	for name := range c.CustomFields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	var stack [8]string // the usual few names without an allocation
+	for _, name := range c.AppendCustomFieldNames(stack[:0]) {
 		f, ok := r.custom[name]
 		if !ok {
 			errs = append(errs, schema.Issuef(schema.CodeUnknownField, schema.CustomFieldPath(name), "custom field %q is not configured for this connection", name))

@@ -2,7 +2,7 @@ package schema
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // Customer is the canonical customer record. Every field is optional here;
@@ -121,12 +121,20 @@ func (c *Customer) FullName() string {
 
 // CustomFieldNames lists the custom field names in sorted order.
 func (c *Customer) CustomFieldNames() []string {
-	names := make([]string, 0, len(c.CustomFields))
+	return c.AppendCustomFieldNames(make([]string, 0, len(c.CustomFields)))
+}
+
+// AppendCustomFieldNames appends the custom field names to dst in sorted
+// order (dst's own elements stay where they are): a caller's buffer on its
+// stack holds a record's usual few without an allocation.
+func (c *Customer) AppendCustomFieldNames(dst []string) []string {
+	dst = slices.Grow(dst, len(c.CustomFields))
+	start := len(dst)
 	for k := range c.CustomFields {
-		names = append(names, k)
+		dst = append(dst, k)
 	}
-	sort.Strings(names)
-	return names
+	slices.Sort(dst[start:])
+	return dst
 }
 
 func (c *Customer) stringField(field string) (string, bool) {
