@@ -40,10 +40,8 @@ func (s *Server) docsRoutes(r *gin.Engine, doc []byte) {
 			c.Redirect(http.StatusMovedPermanently, "/swagger/index.html")
 			return
 		}
-		if name := p[1:]; swaggerui.Has(name) {
-			swaggerui.Serve(c.Writer, c.Request, name)
-			return
+		if !swaggerui.Serve(c.Writer, c.Request, p[1:]) {
+			ui(c)
 		}
-		ui(c)
 	})
 }

@@ -12,10 +12,10 @@
 package swaggerui
 
 import (
-	"bytes"
 	"compress/gzip"
 	"embed"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"path"
@@ -26,36 +26,17 @@ import (
 //go:embed dist
 var dist embed.FS
 
-// Has reports whether name (a file name without a folder, such as
-// "swagger-ui-bundle.js") is one of the files served here.
-func Has(name string) bool {
-	_, _, ok := open(name)
-	return ok
-}
-
-// open returns the stored bytes of name and whether they are gzip-compressed.
-func open(name string) (data []byte, gzipped, ok bool) {
-	if name == "" || strings.ContainsAny(name, "/\\") {
-		return nil, false, false
-	}
-	if b, err := dist.ReadFile("dist/" + name + ".gz"); err == nil {
-		return b, true, true
-	}
-	if b, err := dist.ReadFile("dist/" + name); err == nil {
-		return b, false, true
-	}
-	return nil, false, false
-}
-
-// Serve writes the file name to w, compressed when the client accepts gzip
-// and decompressed otherwise, with a Content-Type from its extension. It
-// answers 404 for a name that is not one of the files.
-func Serve(w http.ResponseWriter, r *http.Request, name string) {
-	data, gzipped, ok := open(name)
+// Serve writes the file name (a file name without a folder, such as
+// "swagger-ui-bundle.js") to w, compressed when the client accepts gzip and
+// decompressed otherwise, with a Content-Type from its extension, and
+// reports true; for a name that is not one of the files it writes nothing
+// and reports false. The file is streamed from the binary, not copied.
+func Serve(w http.ResponseWriter, r *http.Request, name string) bool {
+	f, gzipped, ok := open(name)
 	if !ok {
-		http.NotFound(w, r)
-		return
+		return false
 	}
+	defer f.Close()
 	h := w.Header()
 	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
 		h.Set("Content-Type", ct)
@@ -63,26 +44,43 @@ func Serve(w http.ResponseWriter, r *http.Request, name string) {
 	h.Set("Cache-Control", "public, max-age=86400")
 	if gzipped {
 		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r) {
+	}
+	var body io.Reader = f
+	if gzipped && !acceptsGzip(r) {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			http.Error(w, "swagger ui file unreadable", http.StatusInternalServerError)
+			return true
+		}
+		body = zr // its length is known only once decompressed
+	} else {
+		if gzipped {
 			h.Set("Content-Encoding", "gzip")
-		} else {
-			zr, err := gzip.NewReader(bytes.NewReader(data))
-			if err != nil {
-				http.Error(w, "swagger ui file unreadable", http.StatusInternalServerError)
-				return
-			}
-			w.WriteHeader(http.StatusOK)
-			if r.Method != http.MethodHead {
-				_, _ = io.Copy(w, zr)
-			}
-			return
+		}
+		if info, err := f.Stat(); err == nil {
+			h.Set("Content-Length", strconv.FormatInt(info.Size(), 10))
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(data)
+		_, _ = io.Copy(w, body)
 	}
+	return true
+}
+
+// open opens the stored file of name, and says whether it is
+// gzip-compressed.
+func open(name string) (f fs.File, gzipped, ok bool) {
+	if name == "" || strings.ContainsAny(name, "/\\") {
+		return nil, false, false
+	}
+	if f, err := dist.Open("dist/" + name + ".gz"); err == nil {
+		return f, true, true
+	}
+	if f, err := dist.Open("dist/" + name); err == nil {
+		return f, false, true
+	}
+	return nil, false, false
 }
 
 // acceptsGzip reports whether the request's Accept-Encoding takes gzip with
