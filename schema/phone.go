@@ -85,36 +85,11 @@ func parseInternational(digits string) (*phonenumbers.PhoneNumber, error) {
 }
 
 func parseInternationalFast(digits string) (*phonenumbers.PhoneNumber, bool) {
-	if len(digits) < 4 || len(digits) > 20 || digits[0] == '0' {
-		return nil, false
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return nil, false
-		}
-	}
-	prefixes, ok := nationalPrefixes()
+	cc, split, ok := splitInternational(digits)
 	if !ok {
 		return nil, false
 	}
-	// The library takes the shortest prefix of 1 to 3 digits that is a known
-	// country calling code.
-	cc, national := 0, ""
-	for i := 1; i <= 3; i++ {
-		c, _ := strconv.Atoi(digits[:i])
-		if phonenumbers.GetRegionCodeForCountryCode(c) != "ZZ" {
-			cc, national = c, digits[i:]
-			break
-		}
-	}
-	if cc == 0 || len(national) < 2 || len(national) > 17 || national[0] == '0' {
-		return nil, false
-	}
-	re, known := prefixes[cc]
-	if !known || (re != nil && re.matchPrefix(national)) {
-		return nil, false
-	}
-	n, err := strconv.ParseUint(national, 10, 64)
+	n, err := strconv.ParseUint(digits[split:], 10, 64)
 	if err != nil {
 		return nil, false
 	}
@@ -127,6 +102,76 @@ func parseInternationalFast(digits string) (*phonenumbers.PhoneNumber, bool) {
 	p.num.CountryCode, p.num.NationalNumber = &p.code, &p.n
 	return &p.num, true
 }
+
+// splitInternational is the common case of parseInternational without the
+// number: for digits that phonenumbers.Parse("+"+digits, "") reads as a known
+// country calling code cc, written digits[:split], followed by the national
+// number digits[split:] (2 to 17 digits that start neither with 0 nor with
+// the region's national prefix, so that it is also the national significant
+// number, no Italian leading zero), ok is true. Anything else is not ok and
+// is left to phonenumbers.Parse.
+func splitInternational[T string | []byte](digits T) (cc, split int, ok bool) {
+	if len(digits) < 4 || len(digits) > 20 || digits[0] == '0' {
+		return 0, 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, 0, false
+		}
+	}
+	codes, ok := callingCodes()
+	if !ok {
+		return 0, 0, false
+	}
+	// The library takes the shortest prefix of 1 to 3 digits that is a known
+	// country calling code.
+	c := 0
+	for i := 1; i <= 3; i++ {
+		c = c*10 + int(digits[i-1]-'0')
+		if codes[c].known {
+			cc, split = c, i
+			break
+		}
+	}
+	national := digits[split:]
+	if cc == 0 || len(national) < 2 || len(national) > 17 || national[0] == '0' {
+		return 0, 0, false
+	}
+	if re := codes[cc].nationalPrefix; re != nil && matchPrefix(re, national) {
+		return 0, 0, false
+	}
+	return cc, split, true
+}
+
+// callingCodeInfo is what splitInternational needs of a calling code.
+type callingCodeInfo struct {
+	known          bool          // a calling code the library knows
+	nationalPrefix *digitPattern // nationalPrefixes' pattern; nil when none
+}
+
+// callingCodes is nationalPrefixes as a table indexed by calling code (1 to
+// 999); ok is false when the metadata could not be read.
+var callingCodes = sync.OnceValues(func() (t *[1000]callingCodeInfo, ok bool) {
+	prefixes, ok := nationalPrefixes()
+	if !ok {
+		return nil, false
+	}
+	t = new([1000]callingCodeInfo)
+	for cc, re := range prefixes {
+		if cc <= 0 || cc >= len(t) || phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
+			return nil, false
+		}
+		t[cc] = callingCodeInfo{known: true, nationalPrefix: re}
+	}
+	// Every code the library maps to a region must be in the table, or the
+	// shortest-prefix rule above would pick a longer code than the library.
+	for i := 1; i < len(t); i++ {
+		if !t[i].known && phonenumbers.GetRegionCodeForCountryCode(i) != "ZZ" {
+			return nil, false
+		}
+	}
+	return t, true
+})
 
 // digitPattern is a compiled metadata pattern, anchored at the start, matched
 // against digits only: by its digit automaton when it has one, else by the
@@ -157,12 +202,13 @@ func (p *digitPattern) matchFull(digits []byte) bool {
 	return p.re.MatchString(string(digits))
 }
 
-// matchPrefix is regexp.MatchString of the pattern on digits (ASCII digits only).
-func (p *digitPattern) matchPrefix(digits string) bool {
+// matchPrefix is regexp.MatchString of the pattern p on digits (ASCII
+// digits only), a string or bytes (a method cannot take a type parameter).
+func matchPrefix[T string | []byte](p *digitPattern, digits T) bool {
 	if p.dfa != nil {
 		return match(p.dfa, digits)
 	}
-	return p.re.MatchString(digits)
+	return p.re.MatchString(string(digits))
 }
 
 // isValidNumber answers exactly what phonenumbers.IsValidNumber answers for
@@ -183,17 +229,26 @@ func isValidNumber(num *phonenumbers.PhoneNumber) bool {
 	if num == nil {
 		return false
 	}
-	cc := num.GetCountryCode()
+	var buf [maxNSNLength + 20]byte
+	if valid, decided := validNSN(num.GetCountryCode(), nationalSignificantNumber(buf[:0], num)); decided {
+		return valid
+	}
+	return phonenumbers.IsValidNumber(num)
+}
+
+// validNSN is isValidNumber for the number of calling code cc and national
+// significant number nsn; decided is false when the answer is the library's
+// to give.
+func validNSN(cc int32, nsn []byte) (valid, decided bool) {
 	if cc <= 0 || cc >= int32(len(validityTables)) {
-		return phonenumbers.IsValidNumber(num)
+		return false, false
 	}
 	v := callingCodeTable(cc)
 	if v == nil {
-		return phonenumbers.IsValidNumber(num)
+		return false, false
 	}
-	var buf [maxNSNLength + 20]byte
-	_, valid := v.choose(nationalSignificantNumber(buf[:0], num))
-	return valid
+	_, valid = v.choose(nsn)
+	return valid, true
 }
 
 // callingCodeTable returns the validity tables of calling code cc (1 to 999),
@@ -387,14 +442,25 @@ func buildCallingCodeValidity(cc int) *callingCodeValidity {
 // the national significant number as a string. A calling code whose
 // metadata is not there or not of the expected shape goes to the library.
 func isPossibleNumber(num *phonenumbers.PhoneNumber) bool {
-	cc := int(num.GetCountryCode())
+	var buf [maxNSNLength + 20]byte
+	n := len(nationalSignificantNumber(buf[:0], num))
+	if possible, decided := possibleLength(int(num.GetCountryCode()), int32(n)); decided {
+		return possible
+	}
+	return phonenumbers.IsPossibleNumber(num)
+}
+
+// possibleLength is isPossibleNumber for a number of calling code cc whose
+// national significant number has n digits; decided is false when the
+// answer is the library's to give.
+func possibleLength(cc int, n int32) (possible, decided bool) {
 	region := phonenumbers.GetRegionCodeForCountryCode(cc)
 	if region == "ZZ" {
-		return false // INVALID_COUNTRY_CODE
+		return false, true // INVALID_COUNTRY_CODE
 	}
 	meta, ok := phoneMetadata()
 	if !ok {
-		return phonenumbers.IsPossibleNumber(num)
+		return false, false
 	}
 	md := meta.byRegion[region]
 	if region == nonGeoRegion {
@@ -402,37 +468,35 @@ func isPossibleNumber(num *phonenumbers.PhoneNumber) bool {
 	}
 	general := md.GetGeneralDesc()
 	if general == nil {
-		return phonenumbers.IsPossibleNumber(num)
+		return false, false
 	}
-	var buf [maxNSNLength + 20]byte
-	n := int32(len(nationalSignificantNumber(buf[:0], num)))
 	if general.GetNationalNumberPattern() == "" {
-		return n >= minNSNLength && n <= maxNSNLength
+		return n >= minNSNLength && n <= maxNSNLength, true
 	}
 	lengths := general.PossibleLength
 	if len(lengths) == 0 {
-		return phonenumbers.IsPossibleNumber(num)
+		return false, false
 	}
 	if lengths[0] == -1 {
-		return false // INVALID_LENGTH
+		return false, true // INVALID_LENGTH
 	}
 	for _, l := range general.PossibleLengthLocalOnly {
 		if l == n {
-			return true
+			return true, true
 		}
 	}
 	switch {
 	case lengths[0] == n:
-		return true
+		return true, true
 	case lengths[0] > n, lengths[len(lengths)-1] < n:
-		return false
+		return false, true
 	}
 	for _, l := range lengths[1:] {
 		if l == n {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return false, true
 }
 
 // minNSNLength is the library's MIN_LENGTH_FOR_NSN.

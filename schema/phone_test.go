@@ -430,3 +430,40 @@ func TestIsPossibleNumberMatchesLibrary(t *testing.T) {
 	}
 	t.Logf("%d inputs, %d possible", len(inputs), possible)
 }
+
+// TestNormalizeInternationalMatchesParsed: the fast path of NormalizePhone
+// gives what the path through the library's number gives, on every
+// parseInternational input written as people write it (with "+", "00",
+// spaces, dashes, brackets, dots and no-break spaces, surrounding spaces)
+// and with letters or too many separators mixed in, and takes most of them.
+func TestNormalizeInternationalMatchesParsed(t *testing.T) {
+	t.Parallel()
+	var inputs []string
+	for i, d := range phoneInputs() {
+		spaced := d
+		if len(d) > 5 {
+			spaced = d[:2] + " " + d[2:5] + "-" + d[5:]
+		}
+		inputs = append(inputs, d, "+"+d, "00"+d, " +"+spaced+" ", "("+d[:1]+")"+d[1:], "+"+d[:1]+".\u00a0"+d[1:],
+			"+"+d+"a", "+ "+strings.Repeat("-", i%40)+d, "++"+d, "+00"+d, "0"+d)
+	}
+	fast, accepted := 0, 0
+	for _, in := range inputs {
+		gd, gv, gok := normalizeInternational(in)
+		wd, wv, werr := normalizeParsed(in)
+		if werr == nil {
+			accepted++
+		}
+		if !gok {
+			continue
+		}
+		fast++
+		if werr != nil || gd != wd || gv != wv {
+			t.Errorf("%q: fast path %q verified %v, the parsed path %q verified %v error %v", in, gd, gv, wd, wv, werr)
+		}
+	}
+	if fast < accepted/2 {
+		t.Errorf("only %d of the %d inputs accepted took the fast path", fast, accepted)
+	}
+	t.Logf("%d inputs, %d accepted, %d on the fast path", len(inputs), accepted, fast)
+}

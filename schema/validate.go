@@ -209,33 +209,26 @@ var phoneSeparators separatorStripper
 
 type separatorStripper struct{}
 
-func (separatorStripper) Replace(s string) string {
+func (st separatorStripper) Replace(s string) string {
 	var buf [32]byte // the digits of a phone number as people write it fit
-	var out []byte
+	if out := st.appendTo(buf[:0], s); string(out) != s {
+		return string(out)
+	}
+	return s
+}
+
+// appendTo appends s without its separators to dst.
+func (separatorStripper) appendTo(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		skip := 0
-		switch {
+		switch c := s[i]; {
 		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
-			skip = 1
 		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0:
-			skip = 2
+			i++
+		default:
+			dst = append(dst, c)
 		}
-		if skip == 0 {
-			if out != nil {
-				out = append(out, c)
-			}
-			continue
-		}
-		if out == nil {
-			out = append(buf[:0], s[:i]...)
-		}
-		i += skip - 1
 	}
-	if out == nil {
-		return s
-	}
-	return string(out)
+	return dst
 }
 
 // NormalizePhone turns a phone number as a person types it ("+86 152-6666-7780")
@@ -247,6 +240,15 @@ func (separatorStripper) Replace(s string) string {
 // for its country; verified is false when the number is possible but not valid
 // according to libphonenumber's metadata.
 func NormalizePhone(s string) (digits string, verified bool, err error) {
+	if digits, verified, ok := normalizeInternational(s); ok {
+		return digits, verified, nil
+	}
+	return normalizeParsed(s)
+}
+
+// normalizeParsed is NormalizePhone through the library's number, for
+// every input.
+func normalizeParsed(s string) (digits string, verified bool, err error) {
 	raw := phoneSeparators.Replace(strings.TrimSpace(s))
 	raw = strings.TrimPrefix(raw, "+")
 	if strings.HasPrefix(raw, "00") {
@@ -268,6 +270,41 @@ func NormalizePhone(s string) (digits string, verified bool, err error) {
 		return "", false, errors.New("not a possible phone number for its country (wrong length)")
 	}
 	return e164Digits(num, raw), isValidNumber(num), nil
+}
+
+// normalizeInternational is NormalizePhone for the numbers nearly every
+// record holds, written internationally and of splitInternational's common
+// form, without building the library's number: the separators are stripped
+// on the stack, and length and validity are asked of the calling code's
+// tables directly. Their E.164 digits are the digits written. ok is false
+// for anything else (a number that is not possible included, for
+// NormalizePhone's error), which NormalizePhone reads as before.
+func normalizeInternational(s string) (digits string, verified, ok bool) {
+	t := strings.TrimSpace(s)
+	var buf [32]byte
+	raw := phoneSeparators.appendTo(buf[:0], t)
+	if len(raw) > 0 && raw[0] == '+' {
+		raw = raw[1:]
+	}
+	if len(raw) >= 2 && raw[0] == '0' && raw[1] == '0' {
+		raw = raw[2:]
+	}
+	cc, split, ok := splitInternational(raw)
+	if !ok {
+		return "", false, false
+	}
+	nsn := raw[split:]
+	if possible, decided := possibleLength(cc, int32(len(nsn))); !possible || !decided {
+		return "", false, false
+	}
+	valid, decided := validNSN(int32(cc), nsn)
+	if !decided {
+		return "", false, false
+	}
+	if len(t) >= len(raw) && t[len(t)-len(raw):] == string(raw) {
+		return t[len(t)-len(raw):], valid, true
+	}
+	return string(raw), valid, true
 }
 
 // e164Digits is phonenumbers.Format(num, phonenumbers.E164) without its
