@@ -271,13 +271,13 @@ func (f *CustomField) check(v any) (norm any, changed bool, _ *schema.Issue) {
 		return n, true, nil
 	case TypeDate:
 		s, ok := v.(string)
-		if _, err := time.Parse("2006-01-02", s); !ok || err != nil {
+		if !ok || !schema.IsDate(s) {
 			return fail(schema.CodeInvalidDate, "%s is a date field: YYYY-MM-DD is expected, not %s", f.Name, describe(v))
 		}
 		return v, false, nil
 	case TypeTime:
 		s, ok := v.(string)
-		if _, err := time.Parse("15:04:05", s); !ok || err != nil || len(s) != 8 {
+		if !ok || !schema.IsTimeOfDay(s) {
 			return fail(schema.CodeInvalidTime, "%s is a time field: HH:mm:ss is expected, not %s", f.Name, describe(v))
 		}
 		return v, false, nil

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
@@ -128,7 +127,7 @@ func fieldIssues(errs []Issue, c *Customer) []Issue {
 		errs = append(errs, Issuef(CodeInvalidGender, FieldGender, "gender must be male, female or unknown, not %q", c.Gender))
 	}
 	if c.Birthday != "" {
-		if _, err := time.Parse(time.DateOnly, c.Birthday); err != nil {
+		if !IsDate(c.Birthday) {
 			errs = append(errs, Issuef(CodeInvalidDate, FieldBirthday, "%s must be a date YYYY-MM-DD, not %q", FieldBirthday, c.Birthday))
 		}
 	}
@@ -399,4 +398,49 @@ func Digits(s string) (string, bool) {
 		}
 	}
 	return raw, true
+}
+
+// IsDate reports whether s is a calendar date written YYYY-MM-DD, exactly
+// as time.Parse(time.DateOnly, s) accepts it: four digits of year, two of
+// month (01 to 12) and two of a day the month has in that year.
+func IsDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	year, ok1 := digitsValue(s[0:4])
+	month, ok2 := digitsValue(s[5:7])
+	day, ok3 := digitsValue(s[8:10])
+	if !ok1 || !ok2 || !ok3 || month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
+}
+
+// IsTimeOfDay reports whether s is a time of day written HH:mm:ss, exactly
+// as time.Parse("15:04:05", s) accepts it when s has those eight
+// characters: hours 00 to 23, minutes and seconds 00 to 59.
+func IsTimeOfDay(s string) bool {
+	if len(s) != 8 || s[2] != ':' || s[5] != ':' {
+		return false
+	}
+	h, ok1 := digitsValue(s[0:2])
+	m, ok2 := digitsValue(s[3:5])
+	sec, ok3 := digitsValue(s[6:8])
+	return ok1 && ok2 && ok3 && h < 24 && m < 60 && sec < 60
+}
+
+// digitsValue is the value of s, ASCII digits only; ok is false for
+// anything else.
+func digitsValue(s string) (n int, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
 }

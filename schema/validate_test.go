@@ -2,9 +2,12 @@ package schema
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/google/go-cmp/cmp"
@@ -118,5 +121,58 @@ func TestPlainEmailIsValidatorEmail(t *testing.T) {
 	}
 	if taken < 20 {
 		t.Fatalf("only %d addresses taken: the table checks little", taken)
+	}
+}
+
+// TestIsDateAndTimeOfDayAsTimeParse: IsDate and IsTimeOfDay accept exactly
+// what time.Parse accepts with their layouts (the time of day at eight
+// characters), on every day of four years around leap days and centuries,
+// every time of day, their neighbours out of range, and random strings of
+// their alphabet.
+func TestIsDateAndTimeOfDayAsTimeParse(t *testing.T) {
+	t.Parallel()
+	var dates, times []string
+	for _, y := range []int{0, 1900, 1999, 2000, 2024, 2100, 9999} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				dates = append(dates, fmt.Sprintf("%04d-%02d-%02d", y, m, d))
+			}
+		}
+	}
+	for h := 0; h <= 25; h++ {
+		for m := 0; m <= 61; m += 1 + m/10 {
+			for s := 0; s <= 61; s += 1 + s/10 {
+				times = append(times, fmt.Sprintf("%02d:%02d:%02d", h, m, s))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	const alphabet = "0123456789-: +.aZ"
+	for range 50000 {
+		b := make([]byte, 6+r.IntN(6))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		dates, times = append(dates, string(b)), append(times, string(b))
+	}
+	dates = append(dates, "", "2024-1-01", "2024-01-1", "+024-01-01", "2024-01-01 ", "2024/01/01", "２０２４-01-01")
+	accepted := 0
+	for _, s := range dates {
+		_, err := time.Parse(time.DateOnly, s)
+		if IsDate(s) != (err == nil) {
+			t.Errorf("IsDate(%q) = %v, time.Parse error %v", s, IsDate(s), err)
+		}
+		if err == nil {
+			accepted++
+		}
+	}
+	for _, s := range times {
+		_, err := time.Parse("15:04:05", s)
+		if want := err == nil && len(s) == 8; IsTimeOfDay(s) != want {
+			t.Errorf("IsTimeOfDay(%q) = %v, time.Parse error %v", s, IsTimeOfDay(s), err)
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("only %d dates accepted: the inputs do not exercise the calendar", accepted)
 	}
 }
