@@ -166,10 +166,7 @@ func (c Customer) hashTag() string {
 // key names the customer in 16 bytes (Memory's map key): the start of a
 // SHA-256 of its connection and its number or ref.
 func (c Customer) key() [16]byte {
-	kind, v := "w", c.WhatsApp
-	if v == "" {
-		kind, v = "r", c.Ref
-	}
+	kind, v := c.identity()
 	// Written on the stack for the usual lengths: the key is made twice
 	// for every record a Put keeps.
 	var buf [128]byte
@@ -180,6 +177,15 @@ func (c Customer) key() [16]byte {
 	b = append(b, v...)
 	sum := sha256.Sum256(b)
 	return [16]byte(sum[:16])
+}
+
+// identity is what names the customer within its connection: its kind
+// ("w" for a number, "r" for a ref) and value.
+func (c Customer) identity() (kind, v string) {
+	if c.WhatsApp != "" {
+		return "w", c.WhatsApp
+	}
+	return "r", c.Ref
 }
 
 // customers are the histories a record of imp belongs to.

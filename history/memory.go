@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -42,7 +43,8 @@ type Memory struct {
 	ring    []memSlot // entry seq is ring[seq % len(ring)], for first <= seq < first+entries
 	first   uint64    // the oldest entry's seq (seqs start at 1)
 	entries int
-	last    map[[16]byte]uint64 // a customer's newest entry
+	last    map[memKey]uint64 // a customer's newest entry
+	seeds   [2]maphash.Seed   // of memKey
 
 	maxBytes   int // MemoryMaxAnswerBytes unless a test lowers it
 	maxEntries int // MemoryMaxEntries unless a test lowers it
@@ -61,7 +63,7 @@ type memPut struct {
 type memSlot struct {
 	put  *memPut
 	prev uint64
-	key  [16]byte
+	key  memKey
 	off  uint32
 }
 
@@ -72,7 +74,8 @@ type answerExpiry struct {
 
 // NewMemory returns an empty in-process store.
 func NewMemory(o Options) *Memory {
-	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, last: map[[16]byte]uint64{}, first: 1,
+	return &Memory{o: o.withDefaults(), answers: map[string]*Answer{}, last: map[memKey]uint64{}, first: 1,
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		maxBytes: MemoryMaxAnswerBytes, maxEntries: MemoryMaxEntries}
 }
 
@@ -112,14 +115,36 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 	}
 	for i, r := range imp.Records {
 		if r.WhatsApp != "" {
-			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}.key(), off: offs[i]})
+			m.push(memSlot{put: put, key: m.key(Customer{Connection: imp.Connection, WhatsApp: r.WhatsApp}), off: offs[i]})
 		}
 		if r.Ref != "" {
-			m.push(memSlot{put: put, key: Customer{Connection: imp.Connection, Ref: r.Ref}.key(), off: offs[i]})
+			m.push(memSlot{put: put, key: m.key(Customer{Connection: imp.Connection, Ref: r.Ref}), off: offs[i]})
 		}
 	}
 	m.expire(now)
 	return nil
+}
+
+// memKey names a customer in a Memory: two 64-bit hashes of what
+// Customer.key hashes, under the Memory's own random seeds. Nothing outside
+// the process sees it, so it need not be Customer.key's SHA-256 (a tenth of
+// a record's history cost), only as unlikely to collide.
+type memKey [2]uint64
+
+func (m *Memory) key(c Customer) memKey {
+	kind, v := c.identity()
+	var k memKey
+	for i, seed := range m.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(c.Connection)
+		h.WriteByte(0)
+		h.WriteString(kind)
+		h.WriteByte(0)
+		h.WriteString(v)
+		k[i] = h.Sum64()
+	}
+	return k
 }
 
 func (m *Memory) slot(seq uint64) *memSlot { return &m.ring[seq%uint64(len(m.ring))] }
@@ -196,7 +221,7 @@ func (m *Memory) History(_ context.Context, c Customer) ([]Entry, error) {
 	defer m.mu.Unlock()
 	cut := m.o.Now().Add(-m.o.Retention)
 	var out []Entry
-	for seq := m.last[c.key()]; seq >= m.first && len(out) < MaxPerCustomer; {
+	for seq := m.last[m.key(c)]; seq >= m.first && len(out) < MaxPerCustomer; {
 		s := m.slot(seq)
 		if s.put.at.After(cut) {
 			e, err := readRecord(s.put, s.off)
