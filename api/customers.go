@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -481,7 +482,9 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
 	buf := answerBuffers.Get().(*[]byte)
 	defer answerBuffers.Put(buf)
-	out, err := ans.AppendJSON((*buf)[:0])
+	// Sized for the usual result (about a hundred bytes) so that a large
+	// answer is not grown by doubling.
+	out, err := ans.AppendJSON(slices.Grow((*buf)[:0], 256+128*len(ans.Results)))
 	if err != nil {
 		fail(c, err)
 		return
@@ -498,11 +501,11 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 
 // answerBuffers are the buffers import answers are written in
 // (answer.Answer.AppendJSON), reused from one request to the next; one
-// grown past maxPooledAnswer (a large batch's answer) is left to the
-// garbage collector.
+// grown past maxPooledAnswer (the answer of some 8 000 records) is left to
+// the garbage collector.
 var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
-const maxPooledAnswer = 64 << 10
+const maxPooledAnswer = 1 << 20
 
 // jsonContentType is the Content-Type of a JSON answer, as gin's c.JSON
 // writes it.
