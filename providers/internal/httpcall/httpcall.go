@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"crmgate/gateway"
@@ -68,7 +69,7 @@ func Do(ctx context.Context, hc *http.Client, r Request) (Answer, error) {
 	for k, v := range r.Header {
 		req.Header[k] = v
 	}
-	resp, err := hc.Do(req)
+	resp, err := send(hc, req)
 	if err != nil {
 		return Answer{}, fmt.Errorf("%w: %s %s: %w", gateway.ErrUnavailable, r.Provider, r.Path, scrubURL(err))
 	}
@@ -85,7 +86,7 @@ func Do(ctx context.Context, hc *http.Client, r Request) (Answer, error) {
 		pe.Location = gateway.RedirectLocation(resp)
 		return ans, pe
 	}
-	ans.Body, err = gateway.ReadAnswer(resp.Body, r.Limit)
+	ans.Body, err = readAnswer(resp, r.Limit)
 	switch {
 	case errors.Is(err, gateway.ErrAnswerTooLarge):
 		return ans, fmt.Errorf("%s %s: %w", r.Provider, r.Path, err)
@@ -96,6 +97,36 @@ func Do(ctx context.Context, hc *http.Client, r Request) (Answer, error) {
 		return ans, pe
 	}
 	return ans, nil
+}
+
+// send is hc.Do(req) for a client that does no more than hand req to its
+// transport: no cookie jar, no client timeout, no credentials in the URL.
+// Do's client follows no redirect, so that Client.Do would only add its
+// redirect bookkeeping (a copy of the headers, a cancel timer); such a
+// request goes to the transport directly. Any other client does its work.
+func send(hc *http.Client, req *http.Request) (*http.Response, error) {
+	if hc.Jar != nil || hc.Timeout != 0 || req.URL.User != nil {
+		return hc.Do(req)
+	}
+	t := hc.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	return t.RoundTrip(req)
+}
+
+// readAnswer is gateway.ReadAnswer, into one allocation of the answer's
+// length when the provider gave it (net/http holds the body to it).
+func readAnswer(resp *http.Response, limit int64) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n > limit {
+		return gateway.ReadAnswer(resp.Body, limit)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(resp.Body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // Snippet is the start of an answer, for messages: trimmed, at most 200
@@ -110,11 +141,8 @@ func Snippet(b []byte) string {
 
 // scrubURL drops the URL from a *url.Error: base URLs may carry credentials.
 func scrubURL(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
+	if ue, ok := errors.AsType[*url.Error](err); ok && ue.Err != nil {
+		return ue.Err
 	}
 	return err
 }

@@ -3,9 +3,11 @@ package httpcall
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,5 +92,55 @@ func TestNoAnswerHidesTheURL(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("message shows the credential: %v", err)
+	}
+}
+
+// TestSendPaths: a plain client's request goes to its transport, which
+// follows no redirect even when the client would; a URL with credentials
+// still gets them as basic auth (Client.Do's work); answers with and
+// without a length are read whole; and a refused call's message holds no
+// credential of the URL on either path.
+func TestSendPaths(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, "/auth", http.StatusFound)
+		case "/auth":
+			user, pass, _ := r.BasicAuth()
+			_, _ = io.WriteString(w, user+":"+pass)
+		case "/chunked":
+			for range 3 {
+				_, _ = io.WriteString(w, strings.Repeat("c", 1000))
+				w.(http.Flusher).Flush()
+			}
+		}
+	}))
+	defer srv.Close()
+	follows := &http.Client{} // would follow a redirect through Client.Do
+	ans, err := Do(context.Background(), follows, Request{Provider: "Peer", BaseURL: srv.URL, Path: "/redirect", Limit: 100})
+	var pe *gateway.ProviderError
+	if !errors.As(err, &pe) || pe.Location != "/auth" || hits.Load() != 1 {
+		t.Errorf("redirect: %v, %d requests; want the 302 itself, one request", err, hits.Load())
+	}
+	base := strings.Replace(srv.URL, "http://", "http://user:pw@", 1)
+	if ans, err = Do(context.Background(), follows, Request{Provider: "Peer", BaseURL: base, Path: "/auth", Limit: 100}); err != nil || string(ans.Body) != "user:pw" {
+		t.Errorf("credentials in the URL: %q, %v; want user:pw", ans.Body, err)
+	}
+	if ans, err = Do(context.Background(), follows, Request{Provider: "Peer", BaseURL: srv.URL, Path: "/chunked", Limit: 3000}); err != nil || len(ans.Body) != 3000 {
+		t.Errorf("an answer without a length: %d bytes, %v; want 3000", len(ans.Body), err)
+	}
+	if _, err = Do(context.Background(), follows, Request{Provider: "Peer", BaseURL: srv.URL, Path: "/chunked", Limit: 2999}); !errors.Is(err, gateway.ErrAnswerTooLarge) {
+		t.Errorf("an answer without a length past the limit: %v; want ErrAnswerTooLarge", err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	for _, base := range []string{closed.URL, strings.Replace(closed.URL, "http://", "http://user:hunter2@", 1)} {
+		_, err := Do(context.Background(), follows, Request{Provider: "Peer", BaseURL: base, Path: "/p", Limit: 10})
+		if !errors.Is(err, gateway.ErrUnavailable) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v; want ErrUnavailable without the credentials", base, err)
+		}
 	}
 }
