@@ -143,10 +143,21 @@ func splitInternational[T string | []byte](digits T) (cc, split int, ok bool) {
 	return cc, split, true
 }
 
-// callingCodeInfo is what splitInternational needs of a calling code.
+// callingCodeInfo is what splitInternational and normalizeInternational
+// need of a calling code.
 type callingCodeInfo struct {
 	known          bool          // a calling code the library knows
 	nationalPrefix *digitPattern // nationalPrefixes' pattern; nil when none
+	// possible has bit n set when possibleLength(cc, n) is true; it is
+	// valid when possibleLength decides every length itself.
+	possible      uint64
+	possibleValid bool
+}
+
+// possibleNSN is possibleLength(cc, n) for a split number (cc from the
+// table, n at most 17); decided is false when it is the library's to answer.
+func (c *callingCodeInfo) possibleNSN(n int) (possible, decided bool) {
+	return c.possible&(1<<n) != 0, c.possibleValid
 }
 
 // callingCodes is nationalPrefixes as a table indexed by calling code (1 to
@@ -161,7 +172,18 @@ var callingCodes = sync.OnceValues(func() (t *[1000]callingCodeInfo, ok bool) {
 		if cc <= 0 || cc >= len(t) || phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
 			return nil, false
 		}
-		t[cc] = callingCodeInfo{known: true, nationalPrefix: re}
+		info := callingCodeInfo{known: true, nationalPrefix: re, possibleValid: true}
+		for n := range 64 {
+			possible, decided := possibleLength(cc, int32(n))
+			if !decided {
+				info.possible, info.possibleValid = 0, false
+				break
+			}
+			if possible {
+				info.possible |= 1 << n
+			}
+		}
+		t[cc] = info
 	}
 	// Every code the library maps to a region must be in the table, or the
 	// shortest-prefix rule above would pick a longer code than the library.

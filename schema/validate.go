@@ -293,7 +293,8 @@ func normalizeInternational(s string) (digits string, verified, ok bool) {
 		return "", false, false
 	}
 	nsn := raw[split:]
-	if possible, decided := possibleLength(cc, int32(len(nsn))); !possible || !decided {
+	codes, _ := callingCodes() // there: splitInternational read it
+	if possible, decided := codes[cc].possibleNSN(len(nsn)); !possible || !decided {
 		return "", false, false
 	}
 	valid, decided := validNSN(int32(cc), nsn)
