@@ -166,26 +166,26 @@ func (c Customer) hashTag() string {
 // key names the customer in 16 bytes (Memory's map key): the start of a
 // SHA-256 of its connection and its number or ref.
 func (c Customer) key() [16]byte {
-	kind, v := c.identity()
 	// Written on the stack for the usual lengths: the key is made twice
 	// for every record a Put keeps.
 	var buf [128]byte
-	b := append(buf[:0], c.Connection...)
-	b = append(b, 0)
-	b = append(b, kind...)
-	b = append(b, 0)
-	b = append(b, v...)
-	sum := sha256.Sum256(b)
+	sum := sha256.Sum256(c.appendIdentity(buf[:0]))
 	return [16]byte(sum[:16])
 }
 
-// identity is what names the customer within its connection: its kind
-// ("w" for a number, "r" for a ref) and value.
-func (c Customer) identity() (kind, v string) {
-	if c.WhatsApp != "" {
-		return "w", c.WhatsApp
+// appendIdentity appends what names the customer: its connection, its kind
+// ("w" for a number, "r" for a ref) and its number or ref, each ended by a
+// zero byte but the last.
+func (c Customer) appendIdentity(b []byte) []byte {
+	kind, v := "w", c.WhatsApp
+	if v == "" {
+		kind, v = "r", c.Ref
 	}
-	return "r", c.Ref
+	b = append(b, c.Connection...)
+	b = append(b, 0)
+	b = append(b, kind...)
+	b = append(b, 0)
+	return append(b, v...)
 }
 
 // customers are the histories a record of imp belongs to.

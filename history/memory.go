@@ -132,19 +132,9 @@ func (m *Memory) Put(_ context.Context, imp Import) error {
 type memKey [2]uint64
 
 func (m *Memory) key(c Customer) memKey {
-	kind, v := c.identity()
-	var k memKey
-	for i, seed := range m.seeds {
-		var h maphash.Hash
-		h.SetSeed(seed)
-		h.WriteString(c.Connection)
-		h.WriteByte(0)
-		h.WriteString(kind)
-		h.WriteByte(0)
-		h.WriteString(v)
-		k[i] = h.Sum64()
-	}
-	return k
+	var buf [128]byte // the usual lengths on the stack
+	b := c.appendIdentity(buf[:0])
+	return memKey{maphash.Bytes(m.seeds[0], b), maphash.Bytes(m.seeds[1], b)}
 }
 
 func (m *Memory) slot(seq uint64) *memSlot { return &m.ring[seq%uint64(len(m.ring))] }

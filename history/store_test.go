@@ -396,3 +396,22 @@ func TestRecordSize(t *testing.T) {
 		}
 	}
 }
+
+// TestHashTagsStay: the Redis store's hash tags are the start of a SHA-256
+// of connection, kind and number or ref; histories written by one version
+// are found by the next only while they stay these.
+func TestHashTagsStay(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		c    Customer
+		want string
+	}{
+		{Customer{Connection: "nx-1", WhatsApp: "8615266667780"}, "bb4fb5d9594846fb484baabeac301283"},
+		{Customer{Connection: "nx-1", Ref: "crm-7"}, "65805e9cad09606cdefeb367e9888ab1"},
+		{Customer{Connection: "nx-1", WhatsApp: "8615266667780", Ref: "crm-7"}, "bb4fb5d9594846fb484baabeac301283"},
+	} {
+		if got := tt.c.hashTag(); got != tt.want {
+			t.Errorf("%+v: hash tag %s, want %s", tt.c, got, tt.want)
+		}
+	}
+}
