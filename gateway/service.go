@@ -516,9 +516,11 @@ func (s *Service) sendOne(ctx context.Context, send CallFunc, conn *Connection, 
 	*report = res.Report
 	report.Path, report.Records, report.Attempts = call.Path, len(call.Records), attempts
 	for k, r := range call.Records {
-		out := Outcome{Status: StatusUnknown, Errors: []schema.Issue{schema.Issuef(schema.CodeProviderRejected, "", "the provider's answer said nothing of this record")}}
+		var out Outcome
 		if k < len(res.Outcomes) {
 			out = res.Outcomes[k]
+		} else {
+			out = Outcome{Status: StatusUnknown, Errors: []schema.Issue{schema.Issuef(schema.CodeProviderRejected, "", "the provider's answer said nothing of this record")}}
 		}
 		dst := &results[r.Index]
 		dst.Status = out.Status
