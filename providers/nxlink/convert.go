@@ -224,17 +224,40 @@ func (a *Adapter) Plan(op gateway.Op, recs []gateway.Record) ([]gateway.Call, er
 	return calls, nil
 }
 
-// bodySize is a close upper bound of the batch body's length, so that the
-// body is written into one allocation.
+// bodySize is a close estimate of the batch body's length, so that the body
+// is written into one allocation of about its size: each field appendJSON
+// writes, its key, quotes and separators, and an eighth more for escapes (a
+// quarter for customize_field, JSON held in a string: its quotes are
+// escaped). A body that needs more only grows once more.
 func bodySize(req *batchRequest) int {
 	n := 128 + len(req.AppKey)
-	for i := range req.Customers {
-		w := req.Customers[i]
-		// Keys and quotes, and room for escapes.
-		n += 360 + len(w.FullName) + len(w.FirstName) + len(w.LastName) + len(w.SMSPhone) + len(w.WhatsAppPhone) +
-			len(w.ViberPhone) + len(w.Messenger) + len(w.Instagram) + len(w.Zalo) + len(w.Line) + len(w.Country) +
-			len(w.Email) + len(w.Address) + len(w.Birthday) + len(w.TagStr) + len(w.Remark) + len(w.TimeZone) +
-			len(w.CustomizeField)*5/4 + len(w.BelongSeatUser)
+	field := func(key, v string) {
+		if v != "" {
+			n += len(key) + 4 + len(v) + len(v)/8
+		}
+	}
+	for _, w := range req.Customers {
+		n += 2 + len(`"full_name":""`) + len(w.FullName) + len(w.FullName)/8
+		field("first_name", w.FirstName)
+		field("last_name", w.LastName)
+		field("sms_phone", w.SMSPhone)
+		field("whats_app_phone", w.WhatsAppPhone)
+		field("viber_phone", w.ViberPhone)
+		field("messenger", w.Messenger)
+		field("instagram", w.Instagram)
+		field("zalo", w.Zalo)
+		field("line", w.Line)
+		field("country", w.Country)
+		field("email", w.Email)
+		field("address", w.Address)
+		field("birthday", w.Birthday)
+		field("tagStr", w.TagStr)
+		field("remark", w.Remark)
+		field("time_zone", w.TimeZone)
+		field("customize_field", w.CustomizeField)
+		n += len(w.CustomizeField) / 8
+		field("belong_seat_user", w.BelongSeatUser)
+		n += len(`,"gender":0,"weight":` + "-9223372036854775808")
 	}
 	return n
 }

@@ -2,6 +2,7 @@ package nxlink
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"crmgate/providers/internal/wirejson"
@@ -42,8 +43,19 @@ func TestAppendBatchAsMarshal(t *testing.T) {
 		if string(got) != string(want) {
 			t.Fatalf("appendBatch:\n%s\nmarshal:\n%s", got, want)
 		}
-		if n := bodySize(&req); n < len(got) {
-			t.Errorf("bodySize %d < %d bytes written", n, len(got))
+	}
+	// bodySize holds a body without escapes, within a quarter of it.
+	plain := &wireCustomer{FullName: "Li Heng", FirstName: "Heng", LastName: "Li", SMSPhone: "8615266667781",
+		WhatsAppPhone: "8615266667780", Country: "CN", Email: "liheng@example.com", Address: "No. 8 Chang'an Avenue, Beijing",
+		Birthday: "1990-04-12", TagStr: "VIP,Soldier", Remark: "met at the spring fair", TimeZone: "Asia/Shanghai",
+		Gender: &g0, CustomizeField: `{"Faction":"Royal Family","Level":3}`, BelongSeatUser: "seat01"}
+	for _, req := range []batchRequest{
+		{Type: typeMerge, TenantID: 123, AppKey: "key", Customers: []*wireCustomer{plain}},
+		{Type: typeMerge, TenantID: 123, AppKey: "key", Customers: slices.Repeat([]*wireCustomer{plain, {FullName: "x"}}, 50)},
+	} {
+		got := len(appendBatch(nil, &req))
+		if n := bodySize(&req); n < got || n > got*5/4 {
+			t.Errorf("%d customers: bodySize %d for %d bytes written", len(req.Customers), n, got)
 		}
 	}
 	for _, v := range []any{"x", "\u2028<>", json.Number("3"), json.Number("-0.5e+10"), json.Number("1.0"), 7, true} {
