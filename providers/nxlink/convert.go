@@ -156,14 +156,13 @@ func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []sche
 // customizeField encodes a checked record's custom fields as the JSON string
 // of {provider_key: value} that customize_field carries, in their key order
 // (as encoding/json sorts a map's keys); no custom fields give "". The object
-// is written into a pooled buffer: one string per record, no map and no
-// encoder.
+// is written on the stack: one string per record, no map and no encoder.
 func customizeField(custom []fieldconfig.CheckedField) string {
 	if len(custom) == 0 {
 		return ""
 	}
-	bp := scratch.Get().(*[]byte)
-	buf := append((*bp)[:0], '{')
+	var stack [256]byte // the usual object on the stack
+	buf := append(stack[:0], '{')
 	for i, f := range custom {
 		if i > 0 {
 			buf = append(buf, ',')
@@ -172,10 +171,7 @@ func customizeField(custom []fieldconfig.CheckedField) string {
 		buf = appendValue(buf, f.Field.Encode(f.Value))
 	}
 	buf = append(buf, '}')
-	s := string(buf)
-	*bp = buf
-	scratch.Put(bp)
-	return s
+	return string(buf)
 }
 
 // Plan groups translated records into batch create calls of at most 100

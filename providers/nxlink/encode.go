@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"crmgate/providers/internal/wirejson"
 )
@@ -13,10 +12,6 @@ import (
 // rather than encoding/json: the same bytes as marshal gives (compact, keys
 // in struct order, omitempty, no HTML escaping; TestAppendBatchAsMarshal
 // holds them equal), without reflection or an encoder per value.
-
-// scratch holds the buffers customize_field is built in, reused from one
-// record to the next.
-var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendBatch appends the batch create body of req.
 func appendBatch(b []byte, req *batchRequest) []byte {
