@@ -82,6 +82,54 @@ var Fields = []string{
 	FieldLanguage, FieldWelcomeMessage, FieldLevel, FieldOwner, FieldCustomFields,
 }
 
+// FieldSet is a set of canonical fields: bit i stands for Fields[i].
+type FieldSet uint64
+
+// FieldsOf is the set of the named fields; a name that is not a canonical
+// field is a programming error and panics.
+func FieldsOf(names ...string) FieldSet {
+	var s FieldSet
+	for _, n := range names {
+		i := slices.Index(Fields, n)
+		if i < 0 {
+			panic("schema: " + n + " is not a canonical field")
+		}
+		s |= 1 << i
+	}
+	return s
+}
+
+// SetFields is the set of c's fields that hold a value, each as IsSet reads
+// it: one pass instead of a lookup by name for each field asked about.
+func (c *Customer) SetFields() FieldSet {
+	var s FieldSet
+	for i, v := range [...]string{c.Ref, c.Name, c.FirstName, c.LastName, c.Gender, c.Birthday,
+		c.WhatsApp, c.Phone, c.Email, c.Viber, c.Messenger, c.Instagram,
+		c.Zalo, c.Line, c.Country, c.Address, c.TimeZone, c.Profession,
+		c.Income, c.Remarks, "", "", c.Stage, c.Source,
+		c.Language, c.WelcomeMessage, "", c.Owner, ""} {
+		if v != "" {
+			s |= 1 << i
+		}
+	}
+	if c.FirstName != "" || c.LastName != "" {
+		s |= 1 << 1 // a name can be built of them
+	}
+	if len(c.Tags) > 0 {
+		s |= 1 << 20
+	}
+	if len(c.RemoveTags) > 0 {
+		s |= 1 << 21
+	}
+	if c.Level != nil {
+		s |= 1 << 26
+	}
+	if len(c.CustomFields) > 0 {
+		s |= 1 << 28
+	}
+	return s
+}
+
 // CustomFieldPath is the Issue.Field of a custom field: "custom_fields.<name>".
 func CustomFieldPath(name string) string { return FieldCustomFields + "." + name }
 

@@ -38,6 +38,9 @@ var unsupported = []string{
 	schema.FieldSource, schema.FieldLanguage, schema.FieldWelcomeMessage,
 }
 
+// unsupportedSet and channelSet are unsupported and channels as sets.
+var unsupportedSet, channelSet = schema.FieldsOf(unsupported...), schema.FieldsOf(channels...)
+
 // channels are the canonical fields of which NXLink needs at least one, in
 // the document's order (sms_phone, whats_app_phone, email, viber_phone,
 // messenger, instagram, line, zalo).
@@ -63,11 +66,13 @@ var channels = []string{
 func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []schema.Issue, []schema.Issue) {
 	var errs, warns []schema.Issue
 	c := rec.Customer()
-	for _, f := range unsupported {
-		if !c.IsSet(f) {
-			continue
+	set := c.SetFields()
+	if set&unsupportedSet != 0 {
+		for _, f := range unsupported {
+			if c.IsSet(f) {
+				errs, warns = op.Unsupported(errs, warns, f, "NXLink has no field "+f+"; it is not sent")
+			}
 		}
-		errs, warns = op.Unsupported(errs, warns, f, "NXLink has no field "+f+"; it is not sent")
 	}
 
 	w := &wireCustomer{
@@ -121,14 +126,7 @@ func (a *Adapter) Translate(op gateway.Op, rec fieldconfig.Checked) (any, []sche
 		}
 	}
 
-	hasChannel := false
-	for _, f := range channels {
-		if c.IsSet(f) {
-			hasChannel = true
-			break
-		}
-	}
-	if !hasChannel {
+	if set&channelSet == 0 {
 		errs = append(errs, schema.Issuef(schema.CodeRequired, schema.FieldWhatsApp,
 			"NXLink needs at least one of %s", strings.Join(channels, ", ")))
 	}

@@ -48,9 +48,11 @@ func translate(op gateway.Op, k fieldconfig.Checked) (*wireRecord, []schema.Issu
 		errs, warns = op.Unsupported(errs, warns, schema.FieldRemoveTags,
 			"WSCRM's import-pool append (batchImportAppendV2) cannot remove tags; remove_tags is not sent")
 	}
-	for _, f := range unsupportedFields {
-		if c.IsSet(f) {
-			errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
+	if c.SetFields()&unsupportedSet != 0 {
+		for _, f := range unsupportedFields {
+			if c.IsSet(f) {
+				errs, warns = op.Unsupported(errs, warns, f, "WSCRM has no field for "+f+"; it is not sent")
+			}
 		}
 	}
 	if custom := k.Custom(); len(custom) > 0 {

@@ -76,6 +76,9 @@ var unsupportedFields = []string{
 	schema.FieldZalo, schema.FieldLine, schema.FieldCountry, schema.FieldTimeZone, schema.FieldLevel,
 }
 
+// unsupportedSet is unsupportedFields as a set.
+var unsupportedSet = schema.FieldsOf(unsupportedFields...)
+
 // basicIndex finds a basic key by its wire name; an extension field may not
 // use one of these names.
 var basicIndex = func() map[string]basicKey {
