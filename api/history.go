@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -14,9 +13,6 @@ import (
 	"crmgate/history"
 	"crmgate/schema"
 )
-
-// historyWriteTimeout bounds keeping one import's answer and history.
-const historyWriteTimeout = 5 * time.Second
 
 // HistoryPage is the answer of GET /v1/customers/history.
 type HistoryPage struct {
@@ -38,8 +34,9 @@ func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
 
 // keepHistory stores a processed import's answer, as written (body), and
 // the history entry of each of its records: one store round trip, made
-// after the answer was written, within historyWriteTimeout even when the
-// caller went away. A store that fails is logged; the answer stands.
+// after the answer was written, even when the caller went away (the store
+// bounds its own wait: history.PutTimeout). A store that fails is logged;
+// the answer stands.
 func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *ImportRequest, decoded []schema.Customer, ans *answer.Answer, body []byte) {
 	if s.opts.History == nil {
 		return
@@ -64,9 +61,7 @@ func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *Impo
 		}
 		recs[i] = rec
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), historyWriteTimeout)
-	defer cancel()
-	err := s.opts.History.Put(ctx, history.Import{
+	err := s.opts.History.Put(context.WithoutCancel(c.Request.Context()), history.Import{
 		App: principal(c).Subject, Connection: conn.ID, RequestID: ans.RequestID,
 		Answer: body, ContentType: c.Writer.Header().Get("Content-Type"), Records: recs,
 	})

@@ -211,7 +211,10 @@ type Store interface {
 	// entry in the history of each customer its records name, in one round
 	// trip. Import jobs call it with JobID set and no Answer, for each batch
 	// of rows whose results are known. Put keeps nothing of imp's slices
-	// (Answer, Records) past its return: the caller may reuse them.
+	// (Answer, Records) past its return: the caller may reuse them. A store
+	// that waits on the network bounds Put by PutTimeout itself, so that a
+	// caller may pass a context that is never cancelled (the answer of a
+	// request whose caller went away is still kept).
 	Put(ctx context.Context, imp Import) error
 	// Answer returns the answer of a request id, or ErrNotFound.
 	Answer(ctx context.Context, requestID string) (*Answer, error)
@@ -219,6 +222,11 @@ type Store interface {
 	// every app's, in any order (Page orders them).
 	History(ctx context.Context, c Customer) ([]Entry, error)
 }
+
+// PutTimeout bounds one Put of a store that waits on the network. An
+// in-process store never waits and needs no bound: the request path then
+// arms no timer for it.
+const PutTimeout = 5 * time.Second
 
 // NormalizeWhatsApp is a WhatsApp number as a record's is kept:
 // schema.NormalizePhone's digits, or, for a number it refuses, the digits

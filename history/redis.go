@@ -45,8 +45,10 @@ func (s *Redis) historyKey(c Customer) string {
 	return s.o.Prefix + "hist:{" + c.hashTag() + "}"
 }
 
-// Put implements Store: one pipelined round trip.
+// Put implements Store: one pipelined round trip, within PutTimeout.
 func (s *Redis) Put(ctx context.Context, imp Import) error {
+	ctx, cancel := context.WithTimeout(ctx, PutTimeout)
+	defer cancel()
 	now := s.o.Now()
 	if imp.At.IsZero() {
 		imp.At = now
