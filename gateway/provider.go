@@ -105,6 +105,7 @@ var ErrUnavailable = errors.New("provider unavailable")
 // translation to its wire format, and one call at a time over HTTP.
 type Provider interface {
 	// Modes lists the import modes (ModeMerge, ...) the provider honours.
+	// Every import asks, so the list may be shared: callers do not modify it.
 	Modes() []string
 
 	// Translate applies the provider's own rules to a record that passed the

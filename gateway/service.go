@@ -258,7 +258,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 			if upstream.IsZero() {
 				upstream = time.Now()
 			}
-			s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
+			s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal, false)
 			valid = make([]Record, 0, window)
 		}
 		if window > 0 && i%16 == 15 {
@@ -296,7 +296,7 @@ func (s *Service) Import(ctx context.Context, conn *Connection, req Request) (*a
 	if upstream.IsZero() {
 		upstream = time.Now()
 	}
-	s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal)
+	s.launch(ctx, conn, calls, ans.Results, &flight, req.Journal, true)
 	ans.ProviderCalls = append(ans.ProviderCalls, flight.wait()...)
 	ans.Timing.Upstream = time.Since(upstream)
 	ans.Count()
@@ -415,8 +415,11 @@ func (f *inFlight) wait() []CallReport {
 // writes its records' outcomes into results (each record belongs to one
 // call, so no two goroutines write the same result). Calls of one Sequence
 // run one after another in one goroutine. Each call that went through is
-// recorded in j (when not nil) from its goroutine.
-func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []answer.Result, f *inFlight, j Journal) {
+// recorded in j (when not nil) from its goroutine. With last set (the
+// request's final launch, which waits for every call next) the last group
+// runs on the caller's goroutine instead of a new one: a single-record
+// import starts no goroutine of its own.
+func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, results []answer.Result, f *inFlight, j Journal, last bool) {
 	send := s.caller(conn)
 	var groups [][]int
 	bySeq := map[string]int{}
@@ -437,30 +440,37 @@ func (s *Service) launch(ctx context.Context, conn *Connection, calls []Call, re
 		}
 		groups[g] = append(groups[g], i)
 	}
-	for _, g := range groups {
+	run := func(g []int) {
+		broken := false
+		for _, i := range g {
+			call, report := &calls[i], reports[i]
+			if broken {
+				f.end()
+				*report = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
+				for _, r := range call.Records {
+					res := &results[r.Index]
+					res.Status = StatusFailed
+					res.Errors = append(res.Errors, schema.Issuef(schema.CodeNotSent, "", "not sent: an earlier call for the same agent did not go through"))
+				}
+				continue
+			}
+			ok := s.sendOne(ctx, send, conn, call, report, results)
+			broken = !ok
+			if ok && j != nil {
+				j.Record(ctx, *report, answeredResults(call, results))
+			}
+			f.end()
+		}
+	}
+	for k, g := range groups {
+		if last && k == len(groups)-1 {
+			run(g)
+			break
+		}
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			broken := false
-			for _, i := range g {
-				call, report := &calls[i], reports[i]
-				if broken {
-					f.end()
-					*report = CallReport{Path: call.Path, Records: len(call.Records), Note: "not sent: an earlier call of the same sequence did not go through"}
-					for _, r := range call.Records {
-						res := &results[r.Index]
-						res.Status = StatusFailed
-						res.Errors = append(res.Errors, schema.Issuef(schema.CodeNotSent, "", "not sent: an earlier call for the same agent did not go through"))
-					}
-					continue
-				}
-				ok := s.sendOne(ctx, send, conn, call, report, results)
-				broken = !ok
-				if ok && j != nil {
-					j.Record(ctx, *report, answeredResults(call, results))
-				}
-				f.end()
-			}
+			run(g)
 		}()
 	}
 }

@@ -16,9 +16,9 @@ import (
 
 // Modes lists the import modes NXLink honours: merge (type 1), replace
 // (type 0) and keep_existing (type 2).
-func (a *Adapter) Modes() []string {
-	return []string{gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting}
-}
+func (a *Adapter) Modes() []string { return modes }
+
+var modes = []string{gateway.ModeMerge, gateway.ModeReplace, gateway.ModeKeepExisting}
 
 // modeType maps a mode of Modes to the body's type (gateway.Provider: the
 // import service's gate let only those through); "" is merge.

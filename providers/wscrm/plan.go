@@ -29,7 +29,9 @@ var (
 
 // Modes returns only gateway.ModeMerge: batchImport updates or adds on top
 // of what WSCRM has; it cannot replace a customer or keep the old data.
-func (a *Adapter) Modes() []string { return []string{gateway.ModeMerge} }
+func (a *Adapter) Modes() []string { return modes }
+
+var modes = []string{gateway.ModeMerge}
 
 // ImportPool marks the adapter as a gateway.PoolImporter.
 func (a *Adapter) ImportPool() {}
