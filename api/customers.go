@@ -514,6 +514,13 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // writeJSON answers code with body, JSON written beforehand, as gin's c.JSON
 // would have answered with the value body encodes: its Content-Type unless
 // one was set.
+//
+// It sets no Content-Length, on purpose: an answer over net/http's 2 KB
+// buffer goes out chunked, its last chunk once the handler has returned, so
+// after the import's history and its Idempotency-Key answer are stored
+// (runImport and its deferred done). With its length, the caller would hold
+// the whole answer before that, and could retry its key into a 409 or look
+// its request up before it is kept.
 func writeJSON(c *gin.Context, code int, body []byte) {
 	if h := c.Writer.Header(); len(h["Content-Type"]) == 0 {
 		h["Content-Type"] = jsonContentType

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -162,5 +165,69 @@ func TestIdempotencyKeyResumesAnInterruptedImport(t *testing.T) {
 	again := postWithKey(t, srv, tok, "k-9", body)
 	if again.Code != 200 || again.Body.String() != w.Body.String() || len(fp.sent) != 2 {
 		t.Fatalf("replay: %d, %d sent", again.Code, len(fp.sent))
+	}
+}
+
+// slowComplete is an idempotency store whose Complete takes a while, as a
+// Redis round trip can.
+type slowComplete struct {
+	idempotency.Store
+	delay time.Duration
+}
+
+func (s slowComplete) Complete(ctx context.Context, c *idempotency.Claim, a idempotency.Answer) error {
+	time.Sleep(s.delay)
+	return s.Store.Complete(ctx, c, a)
+}
+
+// A caller that has read its whole answer, over a real connection, and sends
+// the same key again gets the replay, never a 409: the key's answer is stored
+// before the answer's last byte goes out, for an answer larger than
+// net/http's buffers (it goes out as it is written) as for a small one.
+func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
+	t.Parallel()
+	store := slowComplete{Store: idempotency.NewMemory(idempotency.Options{}), delay: 200 * time.Millisecond}
+	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Idempotency = store; o.MaxRecords = 100 })
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok := token(t, nil, nil, nil)
+	for _, n := range []int{1, 100} {
+		recs := make([]string, n)
+		for i := range recs {
+			recs[i] = fmt.Sprintf(`{"whatsapp":"+86 152 6666 %04d"}`, i)
+		}
+		body := `{"connection":"c1","customers":[` + strings.Join(recs, ",") + `]}`
+		key := fmt.Sprintf("ends-%d", n)
+		post := func() (*http.Response, []byte) {
+			req, _ := http.NewRequest(http.MethodPost, hs.URL+"/v1/customers", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Idempotency-Key", key)
+			// A connection of its own: on a kept-alive one, the server
+			// would read the retry only once the first handler returned.
+			tr := &http.Transport{DisableKeepAlives: true}
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp, b
+		}
+		first, b1 := post()
+		if first.StatusCode != 200 {
+			t.Fatalf("%d records: %d %s", n, first.StatusCode, b1)
+		}
+		if n > 1 && len(b1) <= 8<<10 {
+			t.Fatalf("%d records answer in %d bytes: within net/http's buffers (2 and 4 KB), so not the case under test", n, len(b1))
+		}
+		again, b2 := post()
+		if again.StatusCode != 200 || again.Header.Get("Idempotent-Replayed") != "true" || string(b2) != string(b1) {
+			t.Errorf("%d records, the same key once the answer was read: %d replayed=%q %.200s", n, again.StatusCode, again.Header.Get("Idempotent-Replayed"), b2)
+		}
 	}
 }
