@@ -21,6 +21,7 @@ import (
 
 	"crmgate/api/answer"
 	"crmgate/fieldconfig"
+	"crmgate/internal/plainrecord"
 	"crmgate/internal/strictjson"
 	"crmgate/schema"
 )
@@ -557,6 +558,16 @@ func seconds(d time.Duration) int {
 // invalid_value naming the key or field: what was meant cannot be known, and
 // neither provider can store a NUL.
 func decodeRecord(raw json.RawMessage, strict bool) (*schema.Customer, []schema.Issue, []schema.Issue) {
+	// The plain shape (an import job's rows nearly always) without
+	// reflection; everything else, and every problem, strictly.
+	if c, ok := plainrecord.Decode(raw); ok {
+		return c, nil, nil
+	}
+	return decodeRecordStrictly(raw, strict)
+}
+
+// decodeRecordStrictly is decodeRecord without the plain reader in front.
+func decodeRecordStrictly(raw json.RawMessage, strict bool) (*schema.Customer, []schema.Issue, []schema.Issue) {
 	var c schema.Customer
 	err := strictjson.Unmarshal(raw, &c)
 	if err == nil {
