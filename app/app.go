@@ -353,9 +353,8 @@ func jobHistory(hist history.Store, conns map[string]*gateway.Connection, log *s
 			}
 			recs = append(recs, rec)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := hist.Put(ctx, history.Import{App: j.CreatedBy, Connection: j.Connection, JobID: j.ID, Records: recs}); err != nil {
+		// The store bounds its own wait (history.PutTimeout).
+		if err := hist.Put(context.Background(), history.Import{App: j.CreatedBy, Connection: j.Connection, JobID: j.ID, Records: recs}); err != nil {
 			log.Error("history not kept for a chunk of an import job", "job", j.ID, "records", len(recs), "err", err.Error())
 		}
 	}
