@@ -51,23 +51,28 @@
 //   - BenchmarkCPU: the gateway process's CPU time (utime + stime) per
 //     record over 20 sequential 1 000-record imports, and per single-record
 //     import over 2 000 of them (not promised by the contract; held to ≤ 8 µs
-//     and ≤ 75 µs).
+//     and ≤ 75 µs), to LeanNXLink, a fake that answers every record
+//     succeeded and checks nothing: with the full simulator on the peer's
+//     core, the simulator was the limit of the large imports and the figure
+//     counted the gateway waiting. The per-record line gives the figure to
+//     the instant simulator too.
 //
 // How the processes are laid out: the benchmark process holds the gateway
-// (and, for the throughput comparison, the reverse proxy). The simulators and
-// the load generator run in a second process, the test
-// binary started again as a peer (see StartPeer), which answers load commands
-// over its standard input and output. `make bench` pins the benchmark
-// process to CPU 0 and the peer to CPU 1 with taskset when taskset is there
-// (CRMGATE_BENCH_PEER_CPUS names the peer's CPUs), so the gateway has one core
-// and the load and fake providers the other, as the contract says; the Go
-// runtime then sets GOMAXPROCS to 1 in each. The load generator is a lean
+// (and, for the throughput comparison, the reverse proxy). The simulators,
+// LeanNXLink and the load generator run in a second process, the test binary
+// started again as a peer (see StartPeer), which answers load commands over
+// its standard input and output. `make bench` pins the benchmark process to
+// CPU 0 and the peer to CPU 1 with taskset when taskset is there
+// (CRMGATE_BENCH_PEER_CPUS names the peer's CPUs), so the gateway has one
+// core and the load and fake providers the other, as the contract says; the
+// Go runtime then sets GOMAXPROCS to 1 in each. The load generator is a lean
 // HTTP/1.1 client (lean.go), the same for the gateway and the proxy: every
 // request prepared in full before a load starts, written in one write on a
 // kept-alive connection, the answer read by Content-Length, so that it is
 // not what limits the side it drives; each load reports the CPU time of both
-// processes (getrusage: the utime + stime of /proc/self/stat). Without taskset both processes
-// share every core and the ratios are only indicative.
+// processes (getrusage: the utime + stime of /proc/self/stat). Without
+// taskset both processes share every core and the ratios are only
+// indicative.
 //
 // Limits: the in-process pipeline benchmark has no peer and runs on whatever
 // the benchmark process is given; loopback HTTP is cheaper than a real network,

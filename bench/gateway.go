@@ -25,6 +25,7 @@ import (
 const (
 	ConnSlow = "nx-slow" // NXLink, to the simulator answering after SimDelay
 	ConnFast = "nx-fast" // NXLink, to the instant simulator
+	ConnLean = "nx-lean" // NXLink, to LeanNXLink
 	// ConnJob (job.go): NXLink, to the simulator answering after SimDelay,
 	// JobConcurrency calls in flight.
 )
@@ -46,9 +47,10 @@ type Gateway struct {
 }
 
 // StartGateway builds the gateway from a configuration document naming the
-// peer's two NXLink simulators (ConnSlow, ConnFast, ConnJob), with the NXLink sandbox
-// field configuration, starts its background work (app.App.Run: the import
-// jobs' engine among it) and serves it. Close stops both.
+// peer's two NXLink simulators (ConnSlow, ConnFast, ConnJob) and its lean
+// fake (ConnLean, when urls has one), with the NXLink sandbox field
+// configuration, starts its background work (app.App.Run: the import jobs'
+// engine among it) and serves it. Close stops both.
 func StartGateway(urls PeerURLs) (*Gateway, error) {
 	fc, err := json.Marshal(nxlinksim.SampleFieldConfig())
 	if err != nil {
@@ -59,7 +61,10 @@ func StartGateway(urls PeerURLs) (*Gateway, error) {
 	for _, c := range []struct {
 		id, url     string
 		concurrency int
-	}{{ConnSlow, urls.Slow, Concurrency}, {ConnFast, urls.Fast, Concurrency}, {ConnJob, urls.Slow, JobConcurrency}} {
+	}{{ConnSlow, urls.Slow, Concurrency}, {ConnFast, urls.Fast, Concurrency}, {ConnJob, urls.Slow, JobConcurrency}, {ConnLean, urls.Lean, Concurrency}} {
+		if c.url == "" {
+			continue
+		}
 		fmt.Fprintf(&doc, `  - id: %s
     provider: nxlink
     base_url: %q

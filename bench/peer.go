@@ -97,6 +97,7 @@ func busy(cpu, wall time.Duration) float64 {
 type PeerURLs struct {
 	Slow string `json:"slow"` // answers after SimDelay
 	Fast string `json:"fast"` // answers at once
+	Lean string `json:"lean"` // LeanNXLink: answers at once, checking nothing
 }
 
 // Peer is the running peer process, seen from the benchmark process.
@@ -218,7 +219,8 @@ func (p *Peer) Close() {
 }
 
 // RunPeer is the peer's main: it serves two NXLink simulators of the bench
-// account on loopback (one answering after SimDelay, one at once), writes
+// account on loopback (one answering after SimDelay, one at once) and
+// LeanNXLink, writes
 // their URLs as one JSON line to out, then answers every Load line read from
 // in with one LoadResult line, until in ends.
 func RunPeer(in io.Reader, out io.Writer) error {
@@ -237,6 +239,14 @@ func RunPeer(in io.Reader, out io.Writer) error {
 		defer srv.Close()
 		*s.dst = "http://" + ln.Addr().String()
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	lean := &http.Server{Handler: LeanNXLink(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = lean.Serve(ln) }()
+	defer lean.Close()
+	urls.Lean = "http://" + ln.Addr().String()
 	w := bufio.NewWriter(out)
 	enc := json.NewEncoder(w)
 	if err := enc.Encode(urls); err != nil {

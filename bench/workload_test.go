@@ -337,3 +337,59 @@ func TestLeanClient(t *testing.T) {
 		t.Fatalf("load: %d errors (%s), wall %v", res.Errors, res.FirstError, res.Wall)
 	}
 }
+
+// TestLeanNXLinkAnswersAsTheSimulator: for the bodies the gateway sends, the
+// lean fake's answer is the simulator's, customerIds and trace id aside, and
+// the gateway takes every record through it as succeeded.
+func TestLeanNXLinkAnswersAsTheSimulator(t *testing.T) {
+	t.Parallel()
+	bodies, err := TranslatedCalls(NXLinkCustomers(250))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 3 {
+		t.Fatalf("%d calls for 250 records, want 3", len(bodies))
+	}
+	sim := nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{SimAccount()}})
+	lean := LeanNXLink()
+	answer := func(h http.Handler, body []byte) map[string]any {
+		req := httptest.NewRequest(http.MethodPost, nxlink.BatchCreatePath, bytes.NewReader(body))
+		for k, v := range SignedHeader(body) {
+			req.Header.Set(k, v[0])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			t.Fatalf("HTTP %d: %s", w.Code, w.Body)
+		}
+		var a map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+			t.Fatalf("%v: %s", err, w.Body)
+		}
+		delete(a, "traceId")
+		data, _ := a["data"].(map[string]any)
+		items, _ := data["successItems"].([]any)
+		for _, it := range items {
+			delete(it.(map[string]any), "customerId")
+		}
+		return a
+	}
+	for i, body := range bodies {
+		if d := cmp.Diff(answer(sim, body), answer(lean, body)); d != "" {
+			t.Errorf("call %d: the lean fake's answer differs from the simulator's (-simulator +lean):\n%s", i, d)
+		}
+	}
+
+	srv := httptest.NewServer(lean)
+	defer srv.Close()
+	gw, err := StartGateway(PeerURLs{Slow: srv.URL, Fast: srv.URL, Lean: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	res := runLoad(Load{Kind: "sequential", N: 1, Expect: `"succeeded":250,`,
+		Requests: []Request{gw.ImportRequest(ImportBody(ConnLean, NXLinkCustomers(250)))}})
+	if res.Errors > 0 {
+		t.Fatalf("gateway through the lean fake: %s", res.FirstError)
+	}
+}
