@@ -317,6 +317,8 @@ func loadWarning(sides ...sideUse) string {
 // imports (that core over 90 % busy, the gateway idle two thirds of the
 // time). Not promised by the contract; the bounds are the targets the
 // gateway is held to (≤ 8 µs per record, ≤ 75 µs per single-record import).
+// The single-import line gives the bare reverse proxy's CPU per request to
+// the same fake beside it.
 func BenchmarkCPU(b *testing.B) {
 	const (
 		imports = 20
@@ -325,24 +327,38 @@ func BenchmarkCPU(b *testing.B) {
 		clients = 16
 	)
 	p, gw := setup(b)
+	// The bare proxy to the same fake, for the single-import line: what
+	// net/http's two sides cost without the gateway.
+	proxy, err := StartProxy(p.URLs.Lean)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer proxy.Close()
 	cs := NXLinkCustomers(size)
 	big := gw.ImportRequest(ImportBody(ConnLean, cs))
 	// The same imports to the instant simulator, for the line's detail: what
 	// the gateway spends per record while it mostly waits.
 	bigSim := gw.ImportRequest(ImportBody(ConnFast, cs))
-	var one []Request
+	var one, proxied []Request
 	for i := range 64 {
 		one = append(one, gw.ImportRequest(ImportBody(ConnLean, cs[i:i+1])))
+		bodies, err := TranslatedCalls(cs[i : i+1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		proxied = append(proxied, DirectRequest(proxy.URL, bodies[0]))
 	}
 	expect := fmt.Sprintf(`"succeeded":%d,`, size)
 	run(b, p, Load{Kind: "sequential", N: 2, Expect: expect, Requests: []Request{big, bigSim}})
 	run(b, p, Load{Kind: "concurrent", N: 200, Concurrency: clients, Expect: gatewayOK, Requests: one})
-	var bulk, bulkSim, single sideUse
+	run(b, p, Load{Kind: "concurrent", N: 200, Concurrency: clients, Expect: nxlinkOK, Requests: proxied})
+	var bulk, bulkSim, single, bare sideUse
 	iters := 0
 	for b.Loop() {
 		bulk.add(run(b, p, Load{Kind: "sequential", N: imports, Expect: expect, Requests: []Request{big}}))
 		bulkSim.add(run(b, p, Load{Kind: "sequential", N: imports, Expect: expect, Requests: []Request{bigSim}}))
 		single.add(run(b, p, Load{Kind: "concurrent", N: singles, Concurrency: clients, Expect: gatewayOK, Requests: one}))
+		bare.add(run(b, p, Load{Kind: "concurrent", N: singles, Concurrency: clients, Expect: nxlinkOK, Requests: proxied}))
 		iters++
 	}
 	perRecord := bulk.cpuPer(iters * imports * size)
@@ -355,8 +371,10 @@ func BenchmarkCPU(b *testing.B) {
 			iters, imports, size, 100*bulk.busy(), 100*bulk.peerBusy(), loadWarning(bulk),
 			bulkSim.cpuPer(iters*imports*size), 100*bulkSim.busy(), 100*bulkSim.peerBusy(), layout(p))))
 	b.Logf("%s", Verdict("CPU µs per single-record import", perSingle, Bound{Limit: 75},
-		fmt.Sprintf("gateway process utime+stime over %d×%d single-record imports to the lean NXLink fake, %d clients, %.0f %% busy, load side %.0f %% busy%s; %s",
-			iters, singles, clients, 100*single.busy(), 100*single.peerBusy(), loadWarning(single), layout(p))))
+		fmt.Sprintf("gateway process utime+stime over %d×%d single-record imports to the lean NXLink fake, %d clients, %.0f %% busy, load side %.0f %% busy%s; "+
+			"the bare reverse proxy to the same fake, the same records signed: %.1f µs per request (%.0f %% busy, load side %.0f %%); %s",
+			iters, singles, clients, 100*single.busy(), 100*single.peerBusy(), loadWarning(single, bare),
+			bare.cpuPer(iters*singles), 100*bare.busy(), 100*bare.peerBusy(), layout(p))))
 }
 
 // BenchmarkImport10k: one 10 000-record NXLink import (100 calls) to the 20 ms

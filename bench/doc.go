@@ -55,7 +55,8 @@
 //     succeeded and checks nothing: with the full simulator on the peer's
 //     core, the simulator was the limit of the large imports and the figure
 //     counted the gateway waiting. The per-record line gives the figure to
-//     the instant simulator too.
+//     the instant simulator too, the single-import line the bare reverse
+//     proxy's CPU per request to the same fake.
 //
 // How the processes are laid out: the benchmark process holds the gateway
 // (and, for the throughput comparison, the reverse proxy). The simulators,
