@@ -6,7 +6,6 @@ import (
 
 	"crmgate/internal/plainjson"
 	"crmgate/internal/plainrecord"
-
 	"crmgate/schema"
 )
 
@@ -31,7 +30,7 @@ import (
 // so the records' strings cost nothing beyond the body the request already
 // holds, and a record is held once. body must be valid UTF-8 (checkText).
 func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool) {
-	p := plainScanner{plainrecord.Scanner{Scanner: plainjson.Scanner{S: unsafe.String(unsafe.SliceData(body), len(body))}}}
+	p := plainrecord.Scanner{Scanner: plainjson.Scanner{S: unsafe.String(unsafe.SliceData(body), len(body))}}
 	ok = p.Object(func(key string) (uint64, bool) {
 		var ok bool
 		switch key {
@@ -54,7 +53,7 @@ func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool)
 			req.DefaultRegion, ok = p.Str()
 			return 1 << 5, ok
 		case "customers":
-			cs, ok = p.records(recordsEstimate(body))
+			cs, ok = p.Records(recordsEstimate(body))
 			return 1 << 6, ok
 		}
 		return 0, false
@@ -64,17 +63,4 @@ func decodePlain(body []byte) (req ImportRequest, cs []schema.Customer, ok bool)
 	}
 	req.Customers = make([]json.RawMessage, len(cs))
 	return req, cs, true
-}
-
-// plainScanner is the scanner with the readers of the import body's parts.
-type plainScanner struct{ plainrecord.Scanner }
-
-// records reads the array of records, with room for about n.
-func (p *plainScanner) records(n int) ([]schema.Customer, bool) {
-	cs := make([]schema.Customer, 0, n)
-	ok := p.Array(func() bool {
-		cs = append(cs, schema.Customer{})
-		return p.Record(&cs[len(cs)-1])
-	})
-	return cs, ok
 }

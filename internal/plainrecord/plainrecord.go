@@ -38,6 +38,16 @@ func Decode(raw []byte) (*schema.Customer, bool) {
 	return c, true
 }
 
+// Records reads an array of records, with room for about n.
+func (p *Scanner) Records(n int) ([]schema.Customer, bool) {
+	cs := make([]schema.Customer, 0, n)
+	ok := p.Array(func() bool {
+		cs = append(cs, schema.Customer{})
+		return p.Record(&cs[len(cs)-1])
+	})
+	return cs, ok
+}
+
 // Record reads one record into c, each key at most once: the canonical
 // fields, tags and remove_tags as arrays of strings, level as a plain
 // integer, custom_fields as an object of strings, numbers (json.Number, their
