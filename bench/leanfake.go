@@ -47,29 +47,34 @@ var (
 // leanAnswer is the answer to one batch create body: each customer
 // succeeded, customerIds counted up from next.
 func leanAnswer(body []byte, next *atomic.Int64) []byte {
-	n := bytes.Count(body, leanCustomer)
-	first := next.Add(int64(n)) - int64(n)
-	out := make([]byte, 0, 160+64*n)
-	out = append(out, `{"code":0,"message":null,"traceId":"lean0000000000000000000000000000","data":{"totalCount":`...)
-	out = strconv.AppendInt(out, int64(n), 10)
-	out = append(out, `,"successCount":`...)
-	out = strconv.AppendInt(out, int64(n), 10)
-	out = append(out, `,"failCount":0,"failItems":[],"successItems":[`...)
-	rest := body
-	for i := range n {
-		at := bytes.Index(rest, leanCustomer)
-		rest = rest[at+len(leanCustomer):]
-		cust := rest
-		if end := bytes.Index(cust, leanCustomer); end >= 0 {
+	// One pass: each customer's start, and its phone before the next start.
+	var phones [][]byte
+	for at := bytes.Index(body, leanCustomer); at >= 0; {
+		cust := body[at+len(leanCustomer):]
+		end := bytes.Index(cust, leanCustomer)
+		if end >= 0 {
 			cust = cust[:end]
 		}
-		phone := ""
+		var phone []byte
 		if p := bytes.Index(cust, leanPhone); p >= 0 {
-			v := cust[p+len(leanPhone):]
-			if q := bytes.IndexByte(v, '"'); q >= 0 {
-				phone = string(v[:q])
-			}
+			phone = cust[p+len(leanPhone):]
+			phone = phone[:max(bytes.IndexByte(phone, '"'), 0)]
 		}
+		phones = append(phones, phone)
+		if end < 0 {
+			break
+		}
+		at += len(leanCustomer) + end
+	}
+	n := int64(len(phones))
+	first := next.Add(n) - n
+	out := make([]byte, 0, 160+64*n)
+	out = append(out, `{"code":0,"message":null,"traceId":"lean0000000000000000000000000000","data":{"totalCount":`...)
+	out = strconv.AppendInt(out, n, 10)
+	out = append(out, `,"successCount":`...)
+	out = strconv.AppendInt(out, n, 10)
+	out = append(out, `,"failCount":0,"failItems":[],"successItems":[`...)
+	for i, phone := range phones {
 		if i > 0 {
 			out = append(out, ',')
 		}
