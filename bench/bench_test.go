@@ -240,17 +240,8 @@ func BenchmarkThroughput(b *testing.B) {
 	defer proxy.Close()
 	cs := NXLinkCustomers(distinct)
 	var gwReqs, pxReqs []Request
-	signed := func() []Request {
-		out := make([]Request, 0, distinct)
-		for i := range cs {
-			bodies, err := TranslatedCalls(cs[i : i+1])
-			if err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, DirectRequest(proxy.URL, bodies[0]))
-		}
-		return out
-	}
+	bodies := singleBodies(b, cs)
+	signed := func() []Request { return directRequests(proxy.URL, bodies) }
 	for i := range cs {
 		gwReqs = append(gwReqs, gw.ImportRequest(ImportBody(ConnFast, cs[i:i+1])))
 	}
@@ -288,6 +279,30 @@ func BenchmarkThroughput(b *testing.B) {
 		fmt.Sprintf("gateway %.0f imports/s vs reverse proxy %.0f req/s, %d clients, %d×%d requests each, connection concurrency %d; gateway %s; proxy %s%s; %s",
 			gwRate, pxRate, clients, iters, perRound, Concurrency, gwSide.describe(reqs), pxSide.describe(reqs),
 			loadWarning(gwSide, pxSide), layout(p))))
+}
+
+// singleBodies are the NXLink bodies of one call for each of cs alone, as the
+// gateway writes them.
+func singleBodies(b *testing.B, cs []schema.Customer) [][]byte {
+	b.Helper()
+	out := make([][]byte, len(cs))
+	for i := range cs {
+		bodies, err := TranslatedCalls(cs[i : i+1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[i] = bodies[0]
+	}
+	return out
+}
+
+// directRequests are bodies as NXLink calls to base, each signed now.
+func directRequests(base string, bodies [][]byte) []Request {
+	out := make([]Request, len(bodies))
+	for i, body := range bodies {
+		out[i] = DirectRequest(base, body)
+	}
+	return out
 }
 
 // sideUse adds up the loads of one side of a comparison: the wall time, the
@@ -356,15 +371,11 @@ func BenchmarkCPU(b *testing.B) {
 	// The same imports to the instant simulator, for the line's detail: what
 	// the gateway spends per record while it mostly waits.
 	bigSim := gw.ImportRequest(ImportBody(ConnFast, cs))
-	var one, proxied []Request
+	var one []Request
 	for i := range 64 {
 		one = append(one, gw.ImportRequest(ImportBody(ConnLean, cs[i:i+1])))
-		bodies, err := TranslatedCalls(cs[i : i+1])
-		if err != nil {
-			b.Fatal(err)
-		}
-		proxied = append(proxied, DirectRequest(proxy.URL, bodies[0]))
 	}
+	proxied := directRequests(proxy.URL, singleBodies(b, cs[:64]))
 	expect := fmt.Sprintf(`"succeeded":%d,`, size)
 	run(b, p, Load{Kind: "sequential", N: 2, Expect: expect, Requests: []Request{big, bigSim}})
 	run(b, p, Load{Kind: "concurrent", N: 200, Concurrency: clients, Expect: gatewayOK, Requests: one})
