@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crmgate/fieldconfig"
+	"crmgate/internal/plainrecord"
 	"crmgate/schema"
 )
 
@@ -167,5 +168,40 @@ func TestMappingRecord(t *testing.T) {
 	c := decodeStrict(t, m.Record(tests[0].cells))
 	if c.Level == nil || *c.Level != 3 || c.Ref != "r-1" || len(c.Tags) != 2 || c.CustomFields["Score"] != json.Number("12.50") {
 		t.Errorf("decoded: %+v", c)
+	}
+}
+
+// A row of scalar columns and tags, the usual sheet, is written in the
+// plain shape the import service decodes without reflection
+// (plainrecord), to the same record; a multi-select column, an array inside
+// custom_fields, is not, and goes to the strict decoder.
+func TestMappingRecordIsPlain(t *testing.T) {
+	t.Parallel()
+	header := []string{"Ref", "Name", "WhatsApp", "Email", "Tags", "Level", "Score", "Faction", "Joined", "Notes"}
+	m, err := NewMapping(header, nil, testCustomFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cells := range [][]string{
+		{"r-1", "Ada Lovelace", "+86 152 6666 7780", "ada@example.com", "vip, imported", "3", "12.50", "red", "2024-01-02", "a note"},
+		{"r-2", "Bob", "8615266667781", "", "", "5", "7", "", "", ""},
+		{"", "", "", "", "", "", "", "", "", ""},
+	} {
+		raw := m.Record(cells)
+		got, ok := plainrecord.Decode(raw)
+		if !ok {
+			t.Errorf("row %q: %s is left to the strict decoder", cells, raw)
+			continue
+		}
+		if want := decodeStrict(t, raw); !cmp.Equal(*got, want) {
+			t.Errorf("row %q: plain %+v, strict %+v", cells, *got, want)
+		}
+	}
+	colors, err := NewMapping([]string{"WhatsApp", "Colors"}, nil, testCustomFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := colors.Record([]string{"8615266667781", "red,blue"}); func() bool { _, ok := plainrecord.Decode(raw); return ok }() {
+		t.Errorf("%s has an array in custom_fields, yet the plain reader took it", raw)
 	}
 }
