@@ -323,3 +323,24 @@ func TestRequestInput(t *testing.T) {
 		t.Fatalf("raw: %+v", ans.Results)
 	}
 }
+
+// panicking panics in every call.
+type panicking struct{ *flaky }
+
+func (p *panicking) Do(context.Context, *Call) (CallResult, error) { panic("adapter bug") }
+
+// The request's last group of calls runs on the goroutine that called
+// Import, not on one of its own: a single-record import starts no goroutine,
+// and a panic in that call reaches Import's caller (the API's recoverer
+// answers 500) instead of ending the process.
+func TestLastCallRunsOnTheCallersGoroutine(t *testing.T) {
+	t.Parallel()
+	conn := newConn(t, &panicking{&flaky{}}, Common{})
+	defer func() {
+		if v := recover(); v != "adapter bug" {
+			t.Fatalf("recovered %v, want the adapter's panic", v)
+		}
+	}()
+	_, _ = fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
+	t.Fatal("Import returned: the call did not run, or its panic went elsewhere")
+}
