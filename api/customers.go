@@ -492,11 +492,14 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	if cap(out) <= maxPooledAnswer {
 		*buf = out
 	}
-	writeJSON(c, http.StatusOK, out)
 	if !validateOnly {
-		// The store keeps its own copy of the answer's bytes.
+		// Kept before the first byte of the answer goes out, so that a
+		// caller holding its answer finds the request looked up. The store
+		// keeps its own copy of the answer's bytes.
+		setJSONType(c.Writer.Header())
 		s.keepHistory(c, conn, req, decoded, ans, out)
 	}
+	writeJSON(c, http.StatusOK, out)
 }
 
 // answerBuffers are the buffers import answers are written in
@@ -512,21 +515,28 @@ const maxPooledAnswer = 1 << 20
 var jsonContentType = []string{"application/json; charset=utf-8"}
 
 // writeJSON answers code with body, JSON written beforehand, as gin's c.JSON
-// would have answered with the value body encodes: its Content-Type unless
-// one was set.
+// would have answered with the value body encodes (its Content-Type unless
+// one was set), and with its length, so that the caller holds the whole
+// answer in one read.
 //
-// It sets no Content-Length, on purpose: an answer over net/http's 2 KB
-// buffer goes out chunked, its last chunk once the handler has returned, so
-// after the import's history and its Idempotency-Key answer are stored
-// (runImport and its deferred done). With its length, the caller would hold
-// the whole answer before that, and could retry its key into a 409 or look
-// its request up before it is kept.
+// What the answer promises is kept before writeJSON is called: runImport
+// stores the import's history first, and the answer of a request with an
+// Idempotency-Key is held by its recorder until the key's answer is stored
+// (idempotent). A caller holding its answer can only retry into its replay,
+// and finds its request looked up.
 func writeJSON(c *gin.Context, code int, body []byte) {
-	if h := c.Writer.Header(); len(h["Content-Type"]) == 0 {
-		h["Content-Type"] = jsonContentType
-	}
+	h := c.Writer.Header()
+	setJSONType(h)
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	c.Status(code)
 	_, _ = c.Writer.Write(body)
+}
+
+// setJSONType sets the Content-Type of a JSON answer unless one was set.
+func setJSONType(h http.Header) {
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = jsonContentType
+	}
 }
 
 // logImport writes the one line of a processed import: its connection,

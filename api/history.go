@@ -34,7 +34,7 @@ func (s *Server) historyRoutes(v1 *gin.RouterGroup) {
 
 // keepHistory stores a processed import's answer, as written (body), and
 // the history entry of each of its records: one store round trip, made
-// after the answer was written, even when the caller went away (the store
+// before the answer is written, even when the caller went away (the store
 // bounds its own wait: history.PutTimeout). A store that fails is logged;
 // the answer stands.
 func (s *Server) keepHistory(c *gin.Context, conn *gateway.Connection, req *ImportRequest, decoded []schema.Customer, ans *answer.Answer, body []byte) {

@@ -3,11 +3,15 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"crmgate/gateway"
 	"crmgate/history"
@@ -80,5 +84,75 @@ func TestHistoryKeptWhenTheCallerWentAway(t *testing.T) {
 	}
 	if _, err := store.Answer(context.Background(), ans.RequestID); err != nil {
 		t.Errorf("the answer of %s was not kept: %v", ans.RequestID, err)
+	}
+}
+
+// slowPut is a history store whose Put takes a while, as a Redis round trip
+// can.
+type slowPut struct {
+	history.Store
+	delay time.Duration
+}
+
+func (s slowPut) Put(ctx context.Context, imp history.Import) error {
+	time.Sleep(s.delay)
+	return s.Store.Put(ctx, imp)
+}
+
+// A caller that has read its whole answer, over a real connection, finds
+// its request at once: the import's history is stored before the answer's
+// first byte goes out, for an answer larger than net/http's buffers (which
+// would go out as it is written) as for a small one.
+func TestRequestKeptBeforeTheAnswerGoesOut(t *testing.T) {
+	t.Parallel()
+	store := slowPut{Store: history.NewMemory(history.Options{}), delay: 200 * time.Millisecond}
+	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.History = store; o.MaxRecords = 100 })
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok := token(t, nil, nil, nil)
+	do := func(method, path, body string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		// A connection of its own: on a kept-alive one, the server would
+		// read the next request only once the first handler returned.
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	for _, n := range []int{1, 100} {
+		recs := make([]string, n)
+		for i := range recs {
+			recs[i] = fmt.Sprintf(`{"whatsapp":"+86 152 6666 %04d"}`, i)
+		}
+		resp, b := do(http.MethodPost, "/v1/customers", `{"connection":"c1","customers":[`+strings.Join(recs, ",")+`]}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d records: %d %s", n, resp.StatusCode, b)
+		}
+		if n > 1 && len(b) <= 8<<10 {
+			t.Fatalf("%d records answer in %d bytes: within net/http's buffers (2 and 4 KB), so not the case under test", n, len(b))
+		}
+		if got := resp.Header.Get("Content-Length"); got != strconv.Itoa(len(b)) {
+			t.Errorf("%d records: Content-Length %q for %d bytes", n, got, len(b))
+		}
+		var ans struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(b, &ans); err != nil || ans.RequestID == "" {
+			t.Fatalf("answer %s: %v", b, err)
+		}
+		got, kept := do(http.MethodGet, "/v1/requests/"+ans.RequestID, "")
+		if got.StatusCode != http.StatusOK || string(kept) != string(b) {
+			t.Errorf("%d records, the request looked up once its answer was read: %d %.200s", n, got.StatusCode, kept)
+		}
 	}
 }

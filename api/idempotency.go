@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -84,11 +85,16 @@ func (s *Server) idempotent(c *gin.Context, body []byte) (done func(), journal g
 	return func() {
 		stop()
 		defer cancel(nil)
+		// Whatever happens here, what comes after (a recovered panic's
+		// answer among it) is written straight to the caller.
+		defer func() { c.Writer = rec.ResponseWriter }()
 		if !rec.Written() {
 			// A panic on its way up: leave the key and its journal to a
 			// retry, once the lease lapses.
 			return
 		}
+		// The answer goes out once stored, or once the store failed.
+		defer rec.release()
 		// The answer is stored even when the caller went away.
 		ctx, cancelStore := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancelStore()
@@ -166,18 +172,46 @@ func (j *keyJournal) Record(ctx context.Context, report answer.CallReport, resul
 	}
 }
 
-// recorder keeps a copy of what is written.
+// recorder holds what the handler answers until release, which sends it
+// with its length: the answer of a request with an Idempotency-Key goes out
+// only once stored, so that a caller holding it can only retry into its
+// replay. Nothing goes out before, headers included.
 type recorder struct {
 	gin.ResponseWriter
-	body []byte
+	body    []byte
+	written bool
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
+	r.written = true
 	r.body = append(r.body, b...)
-	return r.ResponseWriter.Write(b)
+	return len(b), nil
 }
 
 func (r *recorder) WriteString(s string) (int, error) {
+	r.written = true
 	r.body = append(r.body, s...)
-	return r.ResponseWriter.WriteString(s)
+	return len(s), nil
+}
+
+// WriteHeaderNow marks the answer written; its header goes out on release.
+func (r *recorder) WriteHeaderNow() { r.written = true }
+
+// Flush does nothing: what is held goes out on release.
+func (r *recorder) Flush() {}
+
+// Written says whether the handler answered.
+func (r *recorder) Written() bool { return r.written || r.ResponseWriter.Written() }
+
+// release sends what was held: the header, with the body's length, and the
+// body.
+func (r *recorder) release() {
+	if !r.ResponseWriter.Written() {
+		r.Header()["Content-Length"] = []string{strconv.Itoa(len(r.body))}
+	}
+	if len(r.body) == 0 {
+		r.ResponseWriter.WriteHeaderNow()
+		return
+	}
+	_, _ = r.ResponseWriter.Write(r.body)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"crmgate/api/answer"
+	"crmgate/gateway"
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
 )
@@ -229,5 +230,31 @@ func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
 		if again.StatusCode != 200 || again.Header.Get("Idempotent-Replayed") != "true" || string(b2) != string(b1) {
 			t.Errorf("%d records, the same key once the answer was read: %d replayed=%q %.200s", n, again.StatusCode, again.Header.Get("Idempotent-Replayed"), b2)
 		}
+	}
+}
+
+// panickingProvider panics in its provider call.
+type panickingProvider struct{ fakeProvider }
+
+func (*panickingProvider) Do(context.Context, *gateway.Call) (gateway.CallResult, error) {
+	panic("provider adapter bug")
+}
+
+// A request with an Idempotency-Key whose handler panics gets the recovered
+// panic's problem, though its answer is held until stored: the recorder
+// gives the answer back to the caller's writer whatever happens.
+func TestIdempotencyKeyPanicIsAnswered(t *testing.T) {
+	t.Parallel()
+	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) {
+		o.Idempotency = idempotency.NewMemory(idempotency.Options{})
+		conn, err := gateway.NewConnection(o.Connections[0].Common, &panickingProvider{}, nil, staticRules{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Connections[0] = conn
+	})
+	w := postWithKey(t, srv, token(t, nil, nil, nil), "k-panic", oneRecord)
+	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `"status":500`) {
+		t.Fatalf("%d %q, want the panic's 500 problem", w.Code, w.Body)
 	}
 }
