@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -110,31 +108,8 @@ func TestRequestKeptBeforeTheAnswerGoesOut(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	tok := token(t, nil, nil, nil)
-	do := func(method, path, body string) (*http.Response, []byte) {
-		req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		// A connection of its own: on a kept-alive one, the server would
-		// read the next request only once the first handler returned.
-		tr := &http.Transport{DisableKeepAlives: true}
-		defer tr.CloseIdleConnections()
-		resp, err := (&http.Client{Transport: tr}).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, b
-	}
 	for _, n := range []int{1, 100} {
-		recs := make([]string, n)
-		for i := range recs {
-			recs[i] = fmt.Sprintf(`{"whatsapp":"+86 152 6666 %04d"}`, i)
-		}
-		resp, b := do(http.MethodPost, "/v1/customers", `{"connection":"c1","customers":[`+strings.Join(recs, ",")+`]}`)
+		resp, b := ownConnection(t, hs, tok, http.MethodPost, "/v1/customers", recordsBody(n))
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d records: %d %s", n, resp.StatusCode, b)
 		}
@@ -150,7 +125,7 @@ func TestRequestKeptBeforeTheAnswerGoesOut(t *testing.T) {
 		if err := json.Unmarshal(b, &ans); err != nil || ans.RequestID == "" {
 			t.Fatalf("answer %s: %v", b, err)
 		}
-		got, kept := do(http.MethodGet, "/v1/requests/"+ans.RequestID, "")
+		got, kept := ownConnection(t, hs, tok, http.MethodGet, "/v1/requests/"+ans.RequestID, "")
 		if got.StatusCode != http.StatusOK || string(kept) != string(b) {
 			t.Errorf("%d records, the request looked up once its answer was read: %d %.200s", n, got.StatusCode, kept)
 		}

@@ -169,6 +169,42 @@ func TestIdempotencyKeyResumesAnInterruptedImport(t *testing.T) {
 	}
 }
 
+// ownConnection sends one request to hs, with tok and the header's name and
+// value pairs, on a connection of its own, and reads its whole answer. On a
+// kept-alive connection, the server would read the next request only once
+// the previous handler returned.
+func ownConnection(t *testing.T, hs *httptest.Server, tok, method, path, body string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, hs.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// recordsBody is the body of an import of n records to c1, each its own
+// customer.
+func recordsBody(n int) string {
+	recs := make([]string, n)
+	for i := range recs {
+		recs[i] = fmt.Sprintf(`{"whatsapp":"+86 152 6666 %04d"}`, i)
+	}
+	return `{"connection":"c1","customers":[` + strings.Join(recs, ",") + `]}`
+}
+
 // slowComplete is an idempotency store whose Complete takes a while, as a
 // Redis round trip can.
 type slowComplete struct {
@@ -193,31 +229,10 @@ func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
 	defer hs.Close()
 	tok := token(t, nil, nil, nil)
 	for _, n := range []int{1, 100} {
-		recs := make([]string, n)
-		for i := range recs {
-			recs[i] = fmt.Sprintf(`{"whatsapp":"+86 152 6666 %04d"}`, i)
-		}
-		body := `{"connection":"c1","customers":[` + strings.Join(recs, ",") + `]}`
+		body := recordsBody(n)
 		key := fmt.Sprintf("ends-%d", n)
 		post := func() (*http.Response, []byte) {
-			req, _ := http.NewRequest(http.MethodPost, hs.URL+"/v1/customers", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+tok)
-			req.Header.Set("Idempotency-Key", key)
-			// A connection of its own: on a kept-alive one, the server
-			// would read the retry only once the first handler returned.
-			tr := &http.Transport{DisableKeepAlives: true}
-			defer tr.CloseIdleConnections()
-			resp, err := (&http.Client{Transport: tr}).Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return resp, b
+			return ownConnection(t, hs, tok, http.MethodPost, "/v1/customers", body, "Idempotency-Key", key)
 		}
 		first, b1 := post()
 		if first.StatusCode != 200 {
