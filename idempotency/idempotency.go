@@ -166,13 +166,30 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// MemoryMaxBytes bounds what a Memory holds: its entries' answers, journals
+// and keys, each entry counted with memEntryOverhead besides. Past it the
+// oldest entries whose request is over (answered, or its lease lapsed) are
+// dropped before their TTL ends, and a retry with such a key is sent again.
+// One process's memory stays bounded whatever its callers send; a
+// deployment that keeps every key its whole TTL keeps them in Redis.
+const MemoryMaxBytes = 16 << 20
+
+// memEntryOverhead is what an entry costs besides its bytes: the entry, its
+// map slot and its place in the order.
+const memEntryOverhead = 256
+
 // Memory is an in-process Store (one instance only; nothing survives a
-// restart of the process).
+// restart of the process), holding at most MemoryMaxBytes.
 type Memory struct {
 	o     Options
 	mu    sync.Mutex
 	m     map[string]*memEntry
 	swept time.Time
+
+	order    []memRef // every entry put, oldest first; a ref whose entry was replaced or removed is stale
+	seq      uint64   // of the newest entry
+	bytes    int      // the entries' sizes
+	maxBytes int      // MemoryMaxBytes unless a test lowers it
 }
 
 type memEntry struct {
@@ -183,10 +200,21 @@ type memEntry struct {
 	leaseUntil time.Time
 	journal    [][]byte
 	expires    time.Time
+
+	seq  uint64 // the entry's place in the order
+	size int    // what it counts toward MemoryMaxBytes
+}
+
+// memRef is an entry's place in the order.
+type memRef struct {
+	key string
+	seq uint64
 }
 
 // NewMemory returns an in-process Store.
-func NewMemory(o Options) *Memory { return &Memory{o: o.withDefaults(), m: map[string]*memEntry{}} }
+func NewMemory(o Options) *Memory {
+	return &Memory{o: o.withDefaults(), m: map[string]*memEntry{}, maxBytes: MemoryMaxBytes}
+}
 
 // live returns the key's entry unless it is absent or expired.
 func (s *Memory) live(key string, now time.Time) *memEntry {
@@ -194,6 +222,55 @@ func (s *Memory) live(key string, now time.Time) *memEntry {
 		return e
 	}
 	return nil
+}
+
+// put stores e under key, in place of the key's entry if any, and drops the
+// oldest entries that are over while the store holds more than its bound.
+func (s *Memory) put(key string, e *memEntry, now time.Time) {
+	s.remove(key)
+	s.seq++
+	e.seq = s.seq
+	e.size = memEntryOverhead + len(key) + len(e.fp) + len(e.owner) + len(e.answer.ContentType) + len(e.answer.Body)
+	for _, j := range e.journal {
+		e.size += len(j)
+	}
+	s.m[key] = e
+	s.bytes += e.size
+	s.order = append(s.order, memRef{key: key, seq: e.seq})
+	s.shrink(now)
+}
+
+// remove drops the key's entry, if any.
+func (s *Memory) remove(key string) {
+	if e, ok := s.m[key]; ok {
+		s.bytes -= e.size
+		delete(s.m, key)
+	}
+}
+
+// shrink drops, oldest first, the entries whose request is over until the
+// store is within its bound; a running request's entry is kept (it moves to
+// the back of the order). Stale refs go on the way, and the order is
+// compacted when they are most of it.
+func (s *Memory) shrink(now time.Time) {
+	for n := len(s.order); s.bytes > s.maxBytes && n > 0; n-- {
+		r := s.order[0]
+		s.order = s.order[1:]
+		e, ok := s.m[r.key]
+		switch {
+		case !ok || e.seq != r.seq:
+		case !e.done && now.Before(e.leaseUntil):
+			s.order = append(s.order, r)
+		default:
+			s.remove(r.key)
+		}
+	}
+	if len(s.order) > 2*len(s.m)+64 {
+		s.order = slices.DeleteFunc(s.order, func(r memRef) bool {
+			e, ok := s.m[r.key]
+			return !ok || e.seq != r.seq
+		})
+	}
 }
 
 // Begin implements Store.
@@ -220,12 +297,12 @@ func (s *Memory) Begin(_ context.Context, key, fp string) (*Answer, *Claim, erro
 		s.swept = now
 		for k, e := range s.m {
 			if !now.Before(e.expires) {
-				delete(s.m, k)
+				s.remove(k)
 			}
 		}
 	}
 	c := &Claim{Key: key, FP: fp, Owner: newOwner(), Lease: s.o.Lease, Journal: cloneEntries(journal)}
-	s.m[key] = &memEntry{fp: fp, owner: c.Owner, leaseUntil: now.Add(s.o.Lease), journal: journal, expires: now.Add(s.o.TTL)}
+	s.put(key, &memEntry{fp: fp, owner: c.Owner, leaseUntil: now.Add(s.o.Lease), journal: journal, expires: now.Add(s.o.TTL)}, now)
 	return nil, c, nil
 }
 
@@ -254,11 +331,15 @@ func (s *Memory) Renew(_ context.Context, c *Claim) error {
 func (s *Memory) Record(_ context.Context, c *Claim, entry []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.held(c, s.o.Now())
+	now := s.o.Now()
+	e := s.held(c, now)
 	if e == nil {
 		return ErrNotHeld
 	}
 	e.journal = append(e.journal, slices.Clone(entry))
+	e.size += len(entry)
+	s.bytes += len(entry)
+	s.shrink(now)
 	return nil
 }
 
@@ -271,7 +352,7 @@ func (s *Memory) Complete(_ context.Context, c *Claim, a Answer) error {
 		return ErrNotHeld
 	}
 	a.Body = slices.Clone(a.Body)
-	s.m[c.Key] = &memEntry{fp: c.FP, done: true, answer: a, expires: now.Add(s.o.TTL)}
+	s.put(c.Key, &memEntry{fp: c.FP, done: true, answer: a, expires: now.Add(s.o.TTL)}, now)
 	return nil
 }
 
@@ -280,7 +361,7 @@ func (s *Memory) Release(_ context.Context, c *Claim) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held(c, s.o.Now()) != nil {
-		delete(s.m, c.Key)
+		s.remove(c.Key)
 	}
 	return nil
 }

@@ -208,6 +208,69 @@ func TestMemoryAnswerExpires(t *testing.T) {
 	}
 }
 
+// memBytes is what s's entries count toward its bound, added up afresh.
+func memBytes(s *Memory) int {
+	n := 0
+	for _, e := range s.m {
+		n += e.size
+	}
+	return n
+}
+
+// A Memory holds at most its bound: past it the oldest answered keys go
+// first (a retry with one of them is sent again), a running request's key
+// stays, and what it counts is what its entries hold.
+func TestMemoryIsBounded(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	s := NewMemory(Options{Now: func() time.Time { return now }})
+	s.maxBytes = 20 * (memEntryOverhead + 100)
+	ctx := context.Background()
+	running := begin(t, s, "running", "fp")
+	answer := Answer{Status: 200, ContentType: "application/json", Body: []byte(strings.Repeat("a", 100))}
+	for i := range 1000 {
+		c := begin(t, s, fmt.Sprintf("k%d", i), "fp")
+		if err := s.Record(ctx, c, []byte("journal entry")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Complete(ctx, c, answer); err != nil {
+			t.Fatal(err)
+		}
+		if s.bytes > s.maxBytes || s.bytes != memBytes(s) {
+			t.Fatalf("after %d keys: %d bytes counted, %d held, bound %d", i+1, s.bytes, memBytes(s), s.maxBytes)
+		}
+	}
+	if len(s.order) > 2*len(s.m)+64 {
+		t.Errorf("the order holds %d refs for %d entries", len(s.order), len(s.m))
+	}
+	if a, _, err := s.Begin(ctx, "k999", "fp"); err != nil || a == nil || string(a.Body) != string(answer.Body) {
+		t.Errorf("the newest key: %v %v, want its replay", a, err)
+	}
+	if a, c, err := s.Begin(ctx, "k0", "fp"); err != nil || a != nil || c == nil {
+		t.Errorf("the oldest key: %v %v %v, want it dropped and held anew", a, c, err)
+	}
+	// The running request's key was kept all along: it still holds it.
+	if err := s.Record(ctx, running, []byte("entry")); err != nil {
+		t.Errorf("the running request's key: %v", err)
+	}
+	if err := s.Complete(ctx, running, answer); err != nil {
+		t.Errorf("the running request's key: %v", err)
+	}
+	if s.bytes != memBytes(s) {
+		t.Errorf("%d bytes counted, %d held", s.bytes, memBytes(s))
+	}
+	// Released and expired keys give their bytes back.
+	c := begin(t, s, "released", "fp")
+	if err := s.Release(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(DefaultTTL + 2*time.Minute)
+	begin(t, s, "after", "fp")
+	if len(s.m) != 1 || s.bytes != memBytes(s) {
+		t.Errorf("after the TTL: %d entries, %d bytes counted, %d held", len(s.m), s.bytes, memBytes(s))
+	}
+}
+
 // A replayed answer is a copy.
 func TestReplayIsACopy(t *testing.T) {
 	t.Parallel()
