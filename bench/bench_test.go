@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -492,6 +493,60 @@ func BenchmarkImport10k(b *testing.B) {
 	b.Logf("%s", Verdict("import10k peak memory MB", peakMiB, Bound{Limit: 60},
 		fmt.Sprintf("%s; peak heap in use %.0f MB; %.0f MB allocated during the import; of the resident set, anonymous memory peaked at %.0f MB (sampled every 5 ms), and %.0f MB are pages of the binary file",
 			what, heapMiB, float64(alloc)/(1<<20), float64(peakAnon)/(1<<20), float64(file)/(1<<20))))
+	if !rssOK {
+		return
+	}
+	b.StopTimer()
+	full, err := importWithStoresFull(p, gw, load)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s", Verdict("import10k peak memory MB, in-process stores full", float64(full)/(1<<20), Bound{Limit: 100},
+		fmt.Sprintf("the same import once %d imports of %d records with an Idempotency-Key each filled the in-process history and Idempotency-Key stores past their bounds (history.MemoryMaxAnswerBytes, history.MemoryMaxEntries, idempotency.MemoryMaxBytes): §6's promise for the embedded default at its worst", storeFills, n)))
+}
+
+// storeFills is how many 10 000-record imports with an Idempotency-Key fill
+// the in-process stores: each answer (about 0.8 MB) is kept by both, and
+// each import files 20 000 history entries.
+const storeFills = 8
+
+// importWithStoresFull fills the gateway's in-process history and
+// Idempotency-Key stores with storeFills imports to the lean fake, each
+// with a key of its own, then runs load (prepared) and returns the peak
+// resident set size during it.
+func importWithStoresFull(p *Peer, gw *Gateway, load PreparedLoad) (uint64, error) {
+	const n = 10000
+	body := ImportBody(ConnLean, NXLinkCustomers(n))
+	expect := fmt.Sprintf(`"succeeded":%d,`, n)
+	// A few at a time: one command to the peer carries every body it sends.
+	for i := 0; i < storeFills; i += 4 {
+		var reqs []Request
+		for k := i; k < min(i+4, storeFills); k++ {
+			r := gw.ImportRequest(body)
+			r.Header["Idempotency-Key"] = []string{fmt.Sprintf("bench-fill-%d", k)}
+			reqs = append(reqs, r)
+		}
+		if _, err := p.Run(Load{Kind: "sequential", N: 1, Expect: expect, Requests: reqs}); err != nil {
+			return 0, err
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	if !resetPeakRSS() {
+		return 0, errors.New("the peak resident set size cannot be reset")
+	}
+	res, err := p.RunPrepared(load)
+	if err == nil && res.Errors > 0 {
+		err = fmt.Errorf("%d of the answers were wrong; the first: %s", res.Errors, res.FirstError)
+	}
+	if err != nil {
+		return 0, err
+	}
+	peak, ok := peakRSS()
+	if !ok {
+		return 0, errors.New("no peak resident set size")
+	}
+	return peak, nil
 }
 
 // BenchmarkImportJob: an import job (gateway.md §7) of a 100 000-row CSV

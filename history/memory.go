@@ -13,11 +13,15 @@ import (
 // before their retention ends, so that one process's memory stays bounded.
 // They are small on purpose: the in-process store serves one instance (the
 // sandbox, a trial), and what it holds is held in the gateway's own heap,
-// beside the imports in flight (gateway.md §6 bounds an import's memory);
-// a deployment that keeps a week of history keeps it in Redis.
+// beside the imports in flight. gateway.md §6 bounds a 10 000-record
+// import's memory at 100 MB: with this store and the Idempotency-Key store
+// (idempotency.MemoryMaxBytes) full, such an import peaks near 86 MB, where
+// bounds four times as large took it to 115–124 (make bench's "in-process
+// stores full" figure). A
+// deployment that keeps a week of history keeps it in Redis.
 const (
-	MemoryMaxAnswerBytes = 16 << 20
-	MemoryMaxEntries     = 1 << 17
+	MemoryMaxAnswerBytes = 4 << 20
+	MemoryMaxEntries     = 1 << 15
 )
 
 // Memory is a Store in this process: one instance only, lost at exit.
@@ -26,8 +30,9 @@ const (
 // MemoryMaxEntries. A customer's history answers its newest MaxPerCustomer
 // entries.
 //
-// An entry is kept in about 110 bytes (a job of 100 000 rows leaves 100 000
-// of them, and MemoryMaxEntries of them are 14 MiB): the entries are slots
+// An entry is kept in about 110 bytes (a job of 100 000 rows leaves 200 000
+// of them, a record being filed under its number and its ref, and
+// MemoryMaxEntries of them are 3.5 MiB): the entries are slots
 // of one ring, oldest first, each linked to its customer's previous one;
 // what the records of one Put share (its time, app, request or job) is kept
 // once for all of them, with their own fields (index, status, provider id,

@@ -170,9 +170,11 @@ func (o Options) withDefaults() Options {
 // and keys, each entry counted with memEntryOverhead besides. Past it the
 // oldest entries whose request is over (answered, or its lease lapsed) are
 // dropped before their TTL ends, and a retry with such a key is sent again.
-// One process's memory stays bounded whatever its callers send; a
-// deployment that keeps every key its whole TTL keeps them in Redis.
-const MemoryMaxBytes = 16 << 20
+// One process's memory stays bounded whatever its callers send (and within
+// gateway.md §6 beside history's in-process bounds: see
+// history.MemoryMaxAnswerBytes); a deployment that keeps every key its
+// whole TTL keeps them in Redis.
+const MemoryMaxBytes = 4 << 20
 
 // memEntryOverhead is what an entry costs besides its bytes: the entry, its
 // map slot and its place in the order.
