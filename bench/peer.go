@@ -142,7 +142,10 @@ func StartPeer() (*Peer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench.StartPeer: %w", err)
 	}
-	p := &Peer{cmd: cmd, in: in, out: bufio.NewReaderSize(outPipe, 1<<20), Pinned: pinned}
+	// The answers are read by ReadBytes, whatever their length: a small
+	// buffer, so that the harness holds little of the gateway's process
+	// whose memory the benchmarks measure.
+	p := &Peer{cmd: cmd, in: in, out: bufio.NewReader(outPipe), Pinned: pinned}
 	line, err := p.out.ReadBytes('\n')
 	if err == nil {
 		err = json.Unmarshal(line, &p.URLs)
