@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/nxlink/internal/nxlinktest"
@@ -102,13 +101,8 @@ func TestThrottlingDoesNotOpenTheCircuit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			svc := &gateway.Service{Retry: gateway.RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
 			for i := 0; i < 2*gateway.DefaultBreakerThreshold; i++ {
-				ans, err := svc.Import(context.Background(), conn, gateway.Request{Op: importOp, Customers: []json.RawMessage{
-					json.RawMessage(`{"name":"zhang san","whatsapp":"8618163725558"}`)}})
-				if err != nil {
-					t.Fatal(err)
-				}
+				ans := wiretest.Import(t, conn, importOp, []json.RawMessage{json.RawMessage(`{"name":"zhang san","whatsapp":"8618163725558"}`)})
 				if r := ans.Results[0]; r.Status != gateway.StatusUnknown && !tt.open {
 					t.Fatalf("import %d: %+v", i, r)
 				}

@@ -15,6 +15,7 @@ import (
 	"crmgate/api/answer"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/providers/internal/wiretest"
 	"crmgate/sandbox"
 	"crmgate/schema"
 )
@@ -85,11 +86,6 @@ func (h *Harness) startSandbox(t *testing.T) *sandbox.Sandbox {
 	return sb
 }
 
-// rulesOf serves one field configuration to a connection.
-type rulesOf struct{ r *fieldconfig.Rules }
-
-func (s rulesOf) Rules(string) *fieldconfig.Rules { return s.r }
-
 // connect makes a connection of the harness's provider reaching baseURL, with
 // retries extra attempts. The client is a plain one, which would follow
 // redirects: not following them is the adapter's part.
@@ -105,16 +101,14 @@ func (h *Harness) connect(t *testing.T, common gateway.Common, baseURL string, r
 	if err != nil {
 		t.Fatalf("field configuration: %v", err)
 	}
-	conn, err := gateway.NewConnection(common, p, cfg, rulesOf{rules})
+	conn, err := gateway.NewConnection(common, p, cfg, wiretest.RulesOf{R: rules})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return conn
 }
 
-// send imports customers through the import service, retries backing off
-// by a millisecond or two (a Retry-After is waited up to that cap too), and
-// fails the test unless it answers with one result per record.
+// send imports customers through the import service (wiretest.Import).
 func send(t *testing.T, conn *gateway.Connection, op gateway.Op, customers []schema.Customer) *answer.Answer {
 	t.Helper()
 	raws := make([]json.RawMessage, len(customers))
@@ -125,17 +119,7 @@ func send(t *testing.T, conn *gateway.Connection, op gateway.Op, customers []sch
 		}
 		raws[i] = b
 	}
-	svc := &gateway.Service{Retry: gateway.RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ans, err := svc.Import(ctx, conn, gateway.Request{Op: op, Customers: raws})
-	if err != nil {
-		t.Fatalf("Import: %v", err)
-	}
-	if len(ans.Results) != len(customers) {
-		t.Fatalf("%d results for %d records", len(ans.Results), len(customers))
-	}
-	return ans
+	return wiretest.Import(t, conn, op, raws)
 }
 
 // whatsapp is a record's WhatsApp number as international digits, the key

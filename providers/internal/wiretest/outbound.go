@@ -18,8 +18,7 @@ import (
 )
 
 // ImportThrough imports custs (raw records) through the import service over
-// a connection of p, with fast retries, and checks that every record has a
-// result.
+// a connection of p (Import).
 func ImportThrough(t testing.TB, common gateway.Common, p gateway.Provider, cfg any, rules *fieldconfig.Rules, op gateway.Op, custs ...string) *answer.Answer {
 	t.Helper()
 	conn, err := gateway.NewConnection(common, p, cfg, RulesOf{R: rules})
@@ -30,15 +29,24 @@ func ImportThrough(t testing.TB, common gateway.Common, p gateway.Provider, cfg 
 	for i, c := range custs {
 		raw[i] = json.RawMessage(c)
 	}
+	return Import(t, conn, op, raw)
+}
+
+// Import imports raw records through the import service over conn, retries
+// backing off by a millisecond or two (a Retry-After is waited up to that
+// cap too), and fails the test unless it answers with one result per
+// record.
+func Import(t testing.TB, conn *gateway.Connection, op gateway.Op, raw []json.RawMessage) *answer.Answer {
+	t.Helper()
 	svc := &gateway.Service{Retry: gateway.RetryPolicy{Base: time.Millisecond, Cap: 2 * time.Millisecond}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ans, err := svc.Import(ctx, conn, gateway.Request{Op: op, Customers: raw})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Import: %v", err)
 	}
-	if len(ans.Results) != len(custs) {
-		t.Fatalf("%d results for %d records", len(ans.Results), len(custs))
+	if len(ans.Results) != len(raw) {
+		t.Fatalf("%d results for %d records", len(ans.Results), len(raw))
 	}
 	return ans
 }
