@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -76,6 +75,19 @@ func layout(p *Peer) string {
 func run(b *testing.B, p *Peer, l Load) LoadResult {
 	b.Helper()
 	res, err := p.Run(l)
+	return checked(b, res, err)
+}
+
+// runPrepared is run for a load the peer keeps (Peer.Prepare).
+func runPrepared(b *testing.B, p *Peer, pl PreparedLoad) LoadResult {
+	b.Helper()
+	res, err := p.RunPrepared(pl)
+	return checked(b, res, err)
+}
+
+// checked fails b unless a load ran and every answer was as expected.
+func checked(b *testing.B, res LoadResult, err error) LoadResult {
+	b.Helper()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -427,12 +439,7 @@ func BenchmarkImport10k(b *testing.B) {
 	rssOK := true
 	for b.Loop() {
 		b.StopTimer()
-		// What the previous iteration (or the preparation) left is returned
-		// to the kernel, so that the peak resident set counts this import
-		// only: two collections, the second for what sync.Pools still held.
-		runtime.GC()
-		debug.FreeOSMemory()
-		rssOK = resetPeakRSS() && rssOK
+		rssOK = freshPeak() && rssOK
 		b.StartTimer()
 		stop := make(chan struct{})
 		done := make(chan struct{})
@@ -458,13 +465,7 @@ func BenchmarkImport10k(b *testing.B) {
 				}
 			}
 		}()
-		res, err := p.RunPrepared(load)
-		if err == nil && res.Errors > 0 {
-			err = fmt.Errorf("%d of the answers were wrong; the first: %s", res.Errors, res.FirstError)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+		res := runPrepared(b, p, load)
 		close(stop)
 		<-done
 		r, ok := peakRSS()
@@ -497,10 +498,7 @@ func BenchmarkImport10k(b *testing.B) {
 		return
 	}
 	b.StopTimer()
-	full, err := importWithStoresFull(p, gw, load)
-	if err != nil {
-		b.Fatal(err)
-	}
+	full := importWithStoresFull(b, p, gw, load)
 	b.Logf("%s", Verdict("import10k peak memory MB, in-process stores full", float64(full)/(1<<20), Bound{Limit: 100},
 		fmt.Sprintf("the same import once %d imports of %d records with an Idempotency-Key each filled the in-process history and Idempotency-Key stores past their bounds (history.MemoryMaxAnswerBytes, history.MemoryMaxEntries, idempotency.MemoryMaxBytes): §6's promise for the embedded default at its worst", storeFills, n)))
 }
@@ -514,7 +512,7 @@ const storeFills = 8
 // Idempotency-Key stores with storeFills imports to the lean fake, each
 // with a key of its own, then runs load (prepared) and returns the peak
 // resident set size during it.
-func importWithStoresFull(p *Peer, gw *Gateway, load PreparedLoad) (uint64, error) {
+func importWithStoresFull(b *testing.B, p *Peer, gw *Gateway, load PreparedLoad) uint64 {
 	const n = 10000
 	body := ImportBody(ConnLean, NXLinkCustomers(n))
 	expect := fmt.Sprintf(`"succeeded":%d,`, n)
@@ -526,27 +524,27 @@ func importWithStoresFull(p *Peer, gw *Gateway, load PreparedLoad) (uint64, erro
 			r.Header["Idempotency-Key"] = []string{fmt.Sprintf("bench-fill-%d", k)}
 			reqs = append(reqs, r)
 		}
-		if _, err := p.Run(Load{Kind: "sequential", N: 1, Expect: expect, Requests: reqs}); err != nil {
-			return 0, err
-		}
+		run(b, p, Load{Kind: "sequential", N: 1, Expect: expect, Requests: reqs})
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	if !resetPeakRSS() {
-		return 0, errors.New("the peak resident set size cannot be reset")
+	if !freshPeak() {
+		b.Fatal("the peak resident set size cannot be reset")
 	}
-	res, err := p.RunPrepared(load)
-	if err == nil && res.Errors > 0 {
-		err = fmt.Errorf("%d of the answers were wrong; the first: %s", res.Errors, res.FirstError)
-	}
-	if err != nil {
-		return 0, err
-	}
+	runPrepared(b, p, load)
 	peak, ok := peakRSS()
 	if !ok {
-		return 0, errors.New("no peak resident set size")
+		b.Fatal("no peak resident set size")
 	}
-	return peak, nil
+	return peak
+}
+
+// freshPeak returns to the kernel what earlier work left, so that the peak
+// resident set counts what comes next only (two collections, the second for
+// what sync.Pools still held), and resets the peak; false where it cannot
+// be reset.
+func freshPeak() bool {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return resetPeakRSS()
 }
 
 // BenchmarkImportJob: an import job (gateway.md §7) of a 100 000-row CSV

@@ -223,33 +223,26 @@ func (p *Peer) Close() {
 
 // RunPeer is the peer's main: it serves two NXLink simulators of the bench
 // account on loopback (one answering after SimDelay, one at once) and
-// LeanNXLink, writes
-// their URLs as one JSON line to out, then answers every Load line read from
-// in with one LoadResult line, until in ends.
+// LeanNXLink, writes their URLs as one JSON line to out, then answers every
+// Load line read from in with one LoadResult line, until in ends.
 func RunPeer(in io.Reader, out io.Writer) error {
 	urls := PeerURLs{}
+	simulator := func(delay time.Duration) http.Handler {
+		return nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{SimAccount()}, Delay: delay, MaxCalls: -1})
+	}
 	for _, s := range []struct {
-		dst   *string
-		delay time.Duration
-	}{{&urls.Slow, SimDelay}, {&urls.Fast, 0}} {
-		sim := nxlinksim.New(nxlinksim.Config{Accounts: []nxlinksim.Account{SimAccount()}, Delay: s.delay, MaxCalls: -1})
+		dst *string
+		h   http.Handler
+	}{{&urls.Slow, simulator(SimDelay)}, {&urls.Fast, simulator(0)}, {&urls.Lean, LeanNXLink()}} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		*s.dst = "http://" + ln.Addr().String()
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	lean := &http.Server{Handler: LeanNXLink(), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = lean.Serve(ln) }()
-	defer lean.Close()
-	urls.Lean = "http://" + ln.Addr().String()
 	w := bufio.NewWriter(out)
 	enc := json.NewEncoder(w)
 	if err := enc.Encode(urls); err != nil {
