@@ -88,6 +88,16 @@ func newTestServerWith(t *testing.T, maxBody int64, mutate func(*Options)) (*Ser
 	return New(o), fp
 }
 
+// withProvider puts p behind c1, the first connection of o.
+func withProvider(t *testing.T, o *Options, p gateway.Provider) {
+	t.Helper()
+	conn, err := gateway.NewConnection(o.Connections[0].Common, p, nil, staticRules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Connections[0] = conn
+}
+
 func token(t *testing.T, mutate func(jwt.MapClaims), method jwt.SigningMethod, key any) string {
 	t.Helper()
 	claims := jwt.MapClaims{"sub": "app1", "iss": "crmgate", "aud": "crmgate", "exp": time.Now().Add(time.Hour).Unix(),

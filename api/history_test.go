@@ -51,11 +51,7 @@ func TestHistoryKeptWhenTheCallerWentAway(t *testing.T) {
 	gone := &goneCaller{cancel: cancel}
 	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) {
 		o.History = store
-		conn, err := gateway.NewConnection(o.Connections[0].Common, gone, nil, staticRules{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Connections[0] = conn
+		withProvider(t, o, gone)
 	})
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/customers", strings.NewReader(oneRecord))
 	req.Header.Set("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -218,9 +219,10 @@ func (s slowComplete) Complete(ctx context.Context, c *idempotency.Claim, a idem
 }
 
 // A caller that has read its whole answer, over a real connection, and sends
-// the same key again gets the replay, never a 409: the key's answer is stored
-// before the answer's last byte goes out, for an answer larger than
-// net/http's buffers (it goes out as it is written) as for a small one.
+// the same key again gets the replay, never a 409: the answer, with its
+// length, goes out once the key's answer is stored, for an answer larger
+// than net/http's buffers (which would go out as it is written) as for a
+// small one.
 func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
 	t.Parallel()
 	store := slowComplete{Store: idempotency.NewMemory(idempotency.Options{}), delay: 200 * time.Millisecond}
@@ -240,6 +242,9 @@ func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
 		}
 		if n > 1 && len(b1) <= 8<<10 {
 			t.Fatalf("%d records answer in %d bytes: within net/http's buffers (2 and 4 KB), so not the case under test", n, len(b1))
+		}
+		if got := first.Header.Get("Content-Length"); got != strconv.Itoa(len(b1)) {
+			t.Errorf("%d records: Content-Length %q for %d bytes", n, got, len(b1))
 		}
 		again, b2 := post()
 		if again.StatusCode != 200 || again.Header.Get("Idempotent-Replayed") != "true" || string(b2) != string(b1) {
@@ -262,11 +267,7 @@ func TestIdempotencyKeyPanicIsAnswered(t *testing.T) {
 	t.Parallel()
 	srv, _ := newTestServerWith(t, 1<<20, func(o *Options) {
 		o.Idempotency = idempotency.NewMemory(idempotency.Options{})
-		conn, err := gateway.NewConnection(o.Connections[0].Common, &panickingProvider{}, nil, staticRules{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Connections[0] = conn
+		withProvider(t, o, &panickingProvider{})
 	})
 	w := postWithKey(t, srv, token(t, nil, nil, nil), "k-panic", oneRecord)
 	if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `"status":500`) {
