@@ -123,9 +123,10 @@ func CheckAnswerBounded(t testing.TB, err error, limit, read int64) {
 }
 
 // CheckOversizedImport checks the answer of an import to a Streaming
-// provider, and how many calls it got in all (calls), made before one call
-// of one Do: every record is unknown, naming the answer too large, and the
-// import's call was made once (an oversized answer is not retried).
+// provider made after one call of the adapter's Do, and how many calls the
+// provider got in all (calls): every record is unknown, naming the answer
+// too large, and the import's call was made once (an oversized answer is
+// not retried), two calls in all.
 func CheckOversizedImport(t testing.TB, ans *answer.Answer, calls int32) {
 	t.Helper()
 	if ans.Unknown != len(ans.Results) || !strings.Contains(ans.Results[0].Errors[0].Message, "too large") {
