@@ -206,6 +206,22 @@ func recordsBody(n int) string {
 	return `{"connection":"c1","customers":[` + strings.Join(recs, ",") + `]}`
 }
 
+// checkWholeAnswer checks the answer to an import of n records (recordsBody):
+// 200, with its length, and for more than one record larger than net/http's
+// buffers (2 and 4 KB), which would send it as it is written.
+func checkWholeAnswer(t *testing.T, n int, resp *http.Response, body []byte) {
+	t.Helper()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d records: %d %s", n, resp.StatusCode, body)
+	}
+	if n > 1 && len(body) <= 8<<10 {
+		t.Fatalf("%d records answer in %d bytes: within net/http's buffers (2 and 4 KB), so not the case under test", n, len(body))
+	}
+	if got := resp.Header.Get("Content-Length"); got != strconv.Itoa(len(body)) {
+		t.Errorf("%d records: Content-Length %q for %d bytes", n, got, len(body))
+	}
+}
+
 // slowComplete is an idempotency store whose Complete takes a while, as a
 // Redis round trip can.
 type slowComplete struct {
@@ -237,15 +253,7 @@ func TestIdempotencyKeyStoredBeforeTheAnswerEnds(t *testing.T) {
 			return ownConnection(t, hs, tok, http.MethodPost, "/v1/customers", body, "Idempotency-Key", key)
 		}
 		first, b1 := post()
-		if first.StatusCode != 200 {
-			t.Fatalf("%d records: %d %s", n, first.StatusCode, b1)
-		}
-		if n > 1 && len(b1) <= 8<<10 {
-			t.Fatalf("%d records answer in %d bytes: within net/http's buffers (2 and 4 KB), so not the case under test", n, len(b1))
-		}
-		if got := first.Header.Get("Content-Length"); got != strconv.Itoa(len(b1)) {
-			t.Errorf("%d records: Content-Length %q for %d bytes", n, got, len(b1))
-		}
+		checkWholeAnswer(t, n, first, b1)
 		again, b2 := post()
 		if again.StatusCode != 200 || again.Header.Get("Idempotent-Replayed") != "true" || string(b2) != string(b1) {
 			t.Errorf("%d records, the same key once the answer was read: %d replayed=%q %.200s", n, again.StatusCode, again.Header.Get("Idempotent-Replayed"), b2)
