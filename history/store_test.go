@@ -12,6 +12,7 @@ import (
 
 	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
+	"crmgate/redisclient"
 	"crmgate/schema"
 )
 
@@ -44,6 +45,35 @@ func redisBackend(t *testing.T, o Options) Store {
 
 func TestMemoryStore(t *testing.T) { t.Parallel(); runStoreSuite(t, memoryBackend) }
 func TestRedisStore(t *testing.T)  { t.Parallel(); runStoreSuite(t, redisBackend) }
+
+// A Put against a Redis that stopped answering ends within PutTimeout,
+// whatever the client's own read timeout (this URL's is an hour), and even
+// when its caller's context never ends: an answer is never held back
+// longer than that for its history.
+func TestRedisPutEndsWithinPutTimeout(t *testing.T) {
+	t.Parallel()
+	rdb, err := redisclient.FromURL("redis://" + redistest.Stuck(t) + "/0?read_timeout=1h&write_timeout=1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	s, err := NewRedis(rdb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Put(context.Background(), Import{App: "billing", Connection: "acme", RequestID: "r1", Answer: []byte(`{}`)})
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Put to a Redis that never answers succeeded")
+		}
+	case <-time.After(PutTimeout + time.Minute):
+		t.Fatalf("Put went on past PutTimeout (%v): the client does not bound its reads by the context", PutTimeout)
+	}
+}
 
 func TestNewRedisRefusesNil(t *testing.T) {
 	t.Parallel()

@@ -67,17 +67,19 @@ func (o Options) Validate(at string) error {
 }
 
 // New returns a client for o. It connects lazily: an unreachable server is
-// an error on first use, not here.
+// an error on first use, not here. Like FromURL's, its commands end at their
+// context's deadline (see FromURL).
 func New(o Options) (redis.UniversalClient, error) {
 	if err := o.Validate("redis"); err != nil {
 		return nil, err
 	}
 	u := &redis.UniversalOptions{
-		Addrs:      o.Addrs,
-		MasterName: o.MasterName,
-		Username:   o.Username,
-		Password:   o.Password,
-		DB:         o.DB,
+		Addrs:                 o.Addrs,
+		MasterName:            o.MasterName,
+		Username:              o.Username,
+		Password:              o.Password,
+		DB:                    o.DB,
+		ContextTimeoutEnabled: true,
 	}
 	if o.TLS {
 		u.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -88,11 +90,18 @@ func New(o Options) (redis.UniversalClient, error) {
 // FromURL returns a client of one server from rawURL
 // (redis://[user:password@]host:port/db, or rediss:// for TLS). A malformed
 // URL is an error that does not repeat the URL (it may hold a password).
+//
+// A command ends at its context's deadline, the socket's read and write
+// included (go-redis's ContextTimeoutEnabled), not only at the client's own
+// read timeout (5 s): the gateway's bounds shorter than that hold against a
+// server that stops answering — a readiness check's second, an
+// Idempotency-Key renewal's third of a lease, history.PutTimeout.
 func FromURL(rawURL string) (redis.UniversalClient, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, errors.New("redis_url is not a valid redis:// URL")
 	}
+	o.ContextTimeoutEnabled = true
 	return redis.NewClient(o), nil
 }
 

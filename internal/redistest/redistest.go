@@ -9,11 +9,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // URL returns REDIS_URL, or ends the test: t.Fatal under CI=true, t.Skip
@@ -51,21 +56,31 @@ func ClusterAddrs(t testing.TB) []string {
 
 // Client connects to REDIS_URL and returns the client and a key prefix of the
 // test's own; both are cleaned up when the test ends (the keys under the
-// prefix are deleted).
+// prefix are deleted). The client is built as the gateway builds its own
+// (redisclient.FromURL), options included.
 func Client(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	opt, err := redis.ParseURL(URL(t))
+	rdb, err := redisclient.FromURL(URL(t))
 	if err != nil {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
-	return prepare(t, redis.NewClient(opt), "REDIS_URL")
+	return prepare(t, rdb, "REDIS_URL")
 }
 
 // Cluster connects to the Redis Cluster of REDIS_CLUSTER_ADDRS and returns
-// the client and a key prefix of the test's own, cleaned up as Client's.
+// the client and a key prefix of the test's own, cleaned up as Client's. The
+// client is built as the gateway builds its own (redisclient.New).
 func Cluster(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	return prepare(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: ClusterAddrs(t)}), "REDIS_CLUSTER_ADDRS")
+	o := redisclient.Options{Addrs: ClusterAddrs(t)}
+	if o.Kind() != "cluster" {
+		t.Fatal("REDIS_CLUSTER_ADDRS must name at least two of the Cluster's nodes")
+	}
+	rdb, err := redisclient.New(o)
+	if err != nil {
+		t.Fatalf("REDIS_CLUSTER_ADDRS: %v", err)
+	}
+	return prepare(t, rdb, "REDIS_CLUSTER_ADDRS")
 }
 
 // Backend is a way to reach a test Redis: the single server or the
@@ -138,4 +153,40 @@ func Clean(rdb redis.UniversalClient, prefix string) {
 	case *redis.Client:
 		_ = scan(ctx, r)
 	}
+}
+
+// Stuck starts a server that accepts connections, reads what comes and
+// never answers: a Redis that stopped answering. It returns the server's
+// address; the server and its connections close when the test ends.
+func Stuck(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return ln.Addr().String()
 }
