@@ -9,12 +9,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
-	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -155,38 +153,19 @@ func Clean(rdb redis.UniversalClient, prefix string) {
 	}
 }
 
-// Stuck starts a server that accepts connections, reads what comes and
-// never answers: a Redis that stopped answering. It returns the server's
-// address; the server and its connections close when the test ends.
-func Stuck(t *testing.T) string {
+// Within runs f and returns its error, failing the test when f has not
+// returned within guard: for a call to a Redis that stopped answering
+// (Process.Pause), which returns only when the client bounds its reads by
+// the call's context.
+func Within(t testing.TB, guard time.Duration, f func() error) error {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(guard):
+		t.Fatalf("a call to a Redis that stopped answering was still waiting after %v: the client does not bound its reads by the call's context", guard)
+		return nil
 	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() { _, _ = io.Copy(io.Discard, c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return ln.Addr().String()
 }

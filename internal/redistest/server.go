@@ -7,10 +7,13 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"crmgate/redisclient"
 )
 
 // Server starts a redis-server of the test's own on a free loopback port,
@@ -70,11 +73,34 @@ func (p *Process) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
 // URL is the server's redis:// URL, database 0.
 func (p *Process) URL() string { return "redis://" + p.Addr() + "/0" }
 
-// Client is a client of the server, closed when the test ends.
-func (p *Process) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: p.Addr()})
+// Client is a client of the server, built as the gateway builds its own
+// (redisclient.FromURL), closed when the test ends.
+func (p *Process) Client() redis.UniversalClient {
+	c, err := redisclient.FromURL(p.URL())
+	if err != nil {
+		p.t.Fatal(err)
+	}
 	p.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// Pause stops the server (SIGSTOP) without closing anything: its
+// connections stay open and new ones are still accepted by the kernel, but
+// nothing is answered, as by a Redis that hangs. It goes on at Resume, and
+// before the server is killed when the test ends.
+func (p *Process) Pause() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(p.Resume)
+}
+
+// Resume lets a paused server go on (SIGCONT).
+func (p *Process) Resume() {
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 // Start runs the server (again, after Stop: in a new directory, holding
