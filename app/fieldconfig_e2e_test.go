@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -364,6 +365,35 @@ func readyStatus(t *testing.T, url string) string {
 	}
 	r.Decode(t, &v)
 	return v.Status
+}
+
+// A Redis that stops answering (its connections open, nothing answered)
+// makes /readyz say "unreachable" within its one-second check, not at the
+// Redis client's own read timeout: this gateway's redis_url sets that to an
+// hour, so a check bounded by the client alone would never answer.
+func TestReadyzWithRedisStuck(t *testing.T) {
+	t.Parallel()
+	rs := redistest.StartProcess(t)
+	p := fcPeers(t)
+	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL() + "?read_timeout=1h&write_timeout=1h",
+		options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
+	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
+	rs.Pause() // resumed before the gateway stops (cleanups run last first)
+	var r apptest.Reply
+	if err := redistest.Within(t, time.Minute, func() (err error) {
+		r, err = apptest.Send(context.Background(), http.MethodGet, gw.URL+"/readyz", "", nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Status string `json:"status"`
+		Redis  string `json:"redis"`
+	}
+	r.Decode(t, &v)
+	if r.Status != http.StatusOK || v.Status != "degraded" || v.Redis != "unreachable" {
+		t.Errorf("/readyz with Redis stuck: %d %s", r.Status, r.Body)
+	}
 }
 
 // With its Redis gone, a gateway goes on validating with the last good

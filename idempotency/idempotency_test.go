@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/internal/redistest"
+	"crmgate/redisclient"
 )
 
 // store is one Store under test, with a way to let time pass: the memory
@@ -193,6 +195,47 @@ func TestKeep(t *testing.T) {
 		}
 		stop()
 	})
+}
+
+// countingRenewals counts the renewals of its Store that returned.
+type countingRenewals struct {
+	Store
+	returned atomic.Int32
+}
+
+func (c *countingRenewals) Renew(ctx context.Context, cl *Claim) error {
+	err := c.Store.Renew(ctx, cl)
+	c.returned.Add(1)
+	return err
+}
+
+// Against a Redis that stopped answering, each renewal gives up within its
+// third of the lease and the next is tried on time: only so does a lease
+// outlive two missed renewals. Through a client whose own read timeout is
+// an hour, a renewal bounded by the client alone would never return.
+func TestKeepRenewsOnTimeWithRedisStuck(t *testing.T) {
+	t.Parallel()
+	rs := redistest.StartProcess(t)
+	rdb, err := redisclient.FromURL(rs.URL() + "?read_timeout=1h&write_timeout=1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	s, err := NewRedis(rdb, Options{Lease: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := begin(t, s, "k", "fp")
+	counting := &countingRenewals{Store: s}
+	stop := Keep(context.Background(), counting, c, nil)
+	t.Cleanup(stop) // after Pause's Resume: a renewal waiting on Redis ends
+	rs.Pause()
+	const want = 3
+	for deadline := time.Now().Add(10 * time.Second); counting.returned.Load() < want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d renewals returned in 10 s with Redis stuck, want %d, one each 100 ms: a renewal outlived its third of the lease", counting.returned.Load(), want)
+		}
+	}
 }
 
 func TestMemoryAnswerExpires(t *testing.T) {
