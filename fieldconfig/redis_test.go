@@ -14,19 +14,21 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/internal/redistest"
+	"crmgate/redisclient"
 )
 
 // redisURL is the Redis the tests share (env REDIS_URL).
 func redisURL(t *testing.T) string { return redistest.URL(t) }
 
-// newRedisClient connects to url and closes the client when t ends.
+// newRedisClient connects to url, as the gateway does (redisclient.FromURL),
+// and closes the client when t ends.
 func newRedisClient(t *testing.T, url string) *redis.Client {
 	t.Helper()
-	o, err := redis.ParseURL(url)
+	rdb, err := redisclient.FromURL(url)
 	if err != nil {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
-	c := redis.NewClient(o)
+	c := rdb.(*redis.Client)
 	t.Cleanup(func() { _ = c.Close() })
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("Redis at REDIS_URL does not answer: %v", err)
