@@ -54,10 +54,15 @@ func Import(t testing.TB, conn *gateway.Connection, op gateway.Op, raw []json.Ra
 // Redirecting is a provider that answers every request with a redirect of
 // status to target, counting the requests.
 func Redirecting(t testing.TB, status int, target string) (*httptest.Server, *atomic.Int32) {
+	return counting(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target, status) })
+}
+
+// counting starts a provider that answers with h, counting the requests.
+func counting(t testing.TB, h http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		http.Redirect(w, r, target, status)
+		h(w, r)
 	}))
 	t.Cleanup(s.Close)
 	return s, &calls
@@ -96,13 +101,7 @@ func CheckRedirected(t testing.TB, ans *answer.Answer, calls int32, status int, 
 // Streaming is a provider whose every answer is 200 with prefix and then
 // bytes without end (StreamForever), counting the requests.
 func Streaming(t testing.TB, prefix string) (*httptest.Server, *atomic.Int32) {
-	var calls atomic.Int32
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		StreamForever(prefix)(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s, &calls
+	return counting(t, StreamForever(prefix))
 }
 
 // CheckAnswerBounded checks the error of one call to a Streaming provider,
