@@ -375,7 +375,7 @@ func TestReadyzWithRedisStuck(t *testing.T) {
 	t.Parallel()
 	rs := redistest.StartProcess(t)
 	p := fcPeers(t)
-	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL() + "?read_timeout=1h&write_timeout=1h",
+	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.PatientURL(),
 		options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
 	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
 	rs.Pause() // resumed before the gateway stops (cleanups run last first)

@@ -12,7 +12,6 @@ import (
 
 	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
-	"crmgate/redisclient"
 	"crmgate/schema"
 )
 
@@ -47,17 +46,13 @@ func TestMemoryStore(t *testing.T) { t.Parallel(); runStoreSuite(t, memoryBacken
 func TestRedisStore(t *testing.T)  { t.Parallel(); runStoreSuite(t, redisBackend) }
 
 // A Put against a Redis that stopped answering ends within PutTimeout,
-// whatever the client's own read timeout (this URL's is an hour), and even
+// whatever the client's own read timeout (PatientClient's is an hour), and even
 // when its caller's context never ends: an answer is never held back
 // longer than that for its history.
 func TestRedisPutEndsWithinPutTimeout(t *testing.T) {
 	t.Parallel()
 	rs := redistest.StartProcess(t)
-	rdb, err := redisclient.FromURL(rs.URL() + "?read_timeout=1h&write_timeout=1h")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := rs.PatientClient()
 	s, err := NewRedis(rdb, Options{})
 	if err != nil {
 		t.Fatal(err)

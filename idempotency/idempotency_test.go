@@ -13,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/internal/redistest"
-	"crmgate/redisclient"
 )
 
 // store is one Store under test, with a way to let time pass: the memory
@@ -216,11 +215,7 @@ func (c *countingRenewals) Renew(ctx context.Context, cl *Claim) error {
 func TestKeepRenewsOnTimeWithRedisStuck(t *testing.T) {
 	t.Parallel()
 	rs := redistest.StartProcess(t)
-	rdb, err := redisclient.FromURL(rs.URL() + "?read_timeout=1h&write_timeout=1h")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdb.Close()
+	rdb := rs.PatientClient()
 	s, err := NewRedis(rdb, Options{Lease: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

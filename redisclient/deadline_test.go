@@ -33,7 +33,7 @@ func pingFails(t *testing.T, rs *redistest.Process, rdb redis.UniversalClient, g
 // URL's is an hour, so the ping would hang.
 func TestFromURLCommandEndsAtItsDeadline(t *testing.T) {
 	rs := redistest.StartProcess(t)
-	rdb, err := redisclient.FromURL(rs.URL() + "?read_timeout=1h&write_timeout=1h&max_retries=0")
+	rdb, err := redisclient.FromURL(rs.PatientURL() + "&max_retries=0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,14 +75,25 @@ func (p *Process) URL() string { return "redis://" + p.Addr() + "/0" }
 
 // Client is a client of the server, built as the gateway builds its own
 // (redisclient.FromURL), closed when the test ends.
-func (p *Process) Client() redis.UniversalClient {
-	c, err := redisclient.FromURL(p.URL())
+func (p *Process) Client() redis.UniversalClient { return p.client(p.URL()) }
+
+func (p *Process) client(url string) redis.UniversalClient {
+	c, err := redisclient.FromURL(url)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	p.t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// PatientURL is URL with the client's own read and write timeouts set to
+// an hour: through it only a call's context bounds the call, so a call to
+// the paused server (Pause) returns only when the client honours that
+// context.
+func (p *Process) PatientURL() string { return p.URL() + "?read_timeout=1h&write_timeout=1h" }
+
+// PatientClient is Client through PatientURL.
+func (p *Process) PatientClient() redis.UniversalClient { return p.client(p.PatientURL()) }
 
 // Pause stops the server (SIGSTOP) without closing anything: its
 // connections stay open and new ones are still accepted by the kernel, but
