@@ -532,10 +532,10 @@ func checkAll(tb testing.TB, c *Cache, conn string, recs []*schema.Customer) {
 // Checking 10 000 records against a Redis-backed cache sends Redis nothing.
 func TestCheck10kMakesNoRedisCommands(t *testing.T) {
 	t.Parallel()
-	rdb := newRedisClient(t, redisURL(t))
+	rdb, prefix := redistest.Client(t)
 	counter := &commandCounter{}
 	rdb.AddHook(counter)
-	s, err := NewRedis(rdb, RedisOptions{Prefix: testPrefix(t, rdb)})
+	s, err := NewRedis(rdb, RedisOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package fieldconfig
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,51 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/internal/redistest"
-	"crmgate/redisclient"
 )
 
-// redisURL is the Redis the tests share (env REDIS_URL).
-func redisURL(t *testing.T) string { return redistest.URL(t) }
-
-// newRedisClient connects to url, as the gateway does (redisclient.FromURL),
-// and closes the client when t ends.
-func newRedisClient(t *testing.T, url string) *redis.Client {
+// newRedisStore is a Redis store on the shared Redis with a prefix of t's own
+// (redistest.Client: a client built as the gateway builds it, its keys
+// deleted when t ends).
+func newRedisStore(t *testing.T) (*Redis, redis.UniversalClient) {
 	t.Helper()
-	rdb, err := redisclient.FromURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	c := rdb.(*redis.Client)
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("Redis at REDIS_URL does not answer: %v", err)
-	}
-	return c
-}
-
-// testPrefix is a key prefix no other test uses; the keys under it are
-// deleted when t ends.
-func testPrefix(t *testing.T, c *redis.Client) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
-	prefix := fmt.Sprintf("crmgate-test:%s:%s:", name, hex.EncodeToString(b))
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
-// newRedisStore is a Redis store on the shared Redis with a prefix of t's own.
-func newRedisStore(t *testing.T) (*Redis, *redis.Client) {
-	t.Helper()
-	c := newRedisClient(t, redisURL(t))
-	s, err := NewRedis(c, RedisOptions{Prefix: testPrefix(t, c)})
+	c, prefix := redistest.Client(t)
+	s, err := NewRedis(c, RedisOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +56,7 @@ func TestClusterLayoutAndNotice(t *testing.T) {
 
 func TestRedisStore(t *testing.T) {
 	t.Parallel()
-	redisURL(t) // skip or fail once, not per subtest
+	redistest.URL(t) // skip or fail once, not per subtest
 	testStore(t, func(t *testing.T) Store {
 		s, _ := newRedisStore(t)
 		return s
