@@ -16,6 +16,7 @@ import (
 	"crmgate/auth"
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/history"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
 	"crmgate/providers/wscrm/wscrmsim"
@@ -367,18 +368,28 @@ func readyStatus(t *testing.T, url string) string {
 	return v.Status
 }
 
-// A Redis that stops answering (its connections open, nothing answered)
-// makes /readyz say "unreachable" within its one-second check, not at the
-// Redis client's own read timeout: this gateway's redis_url sets that to an
-// hour, so a check bounded by the client alone would never answer.
-func TestReadyzWithRedisStuck(t *testing.T) {
-	t.Parallel()
+// gatewayWithRedisStuck starts a gateway on a Redis of the test's own,
+// through a redis_url whose read timeout is an hour, waits until it is
+// ready, then pauses the Redis (Process.Pause): a Redis that stops
+// answering, whose commands end only at their callers' deadlines.
+func gatewayWithRedisStuck(t *testing.T) (*apptest.Gateway, *peers) {
+	t.Helper()
 	rs := redistest.StartProcess(t)
 	p := fcPeers(t)
 	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.PatientURL(),
 		options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
 	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
 	rs.Pause() // resumed before the gateway stops (cleanups run last first)
+	return gw, p
+}
+
+// A Redis that stops answering (its connections open, nothing answered)
+// makes /readyz say "unreachable" within its one-second check, not at the
+// Redis client's own read timeout: this gateway's redis_url sets that to an
+// hour, so a check bounded by the client alone would never answer.
+func TestReadyzWithRedisStuck(t *testing.T) {
+	t.Parallel()
+	gw, _ := gatewayWithRedisStuck(t)
 	var r apptest.Reply
 	if err := redistest.Within(t, time.Minute, func() (err error) {
 		r, err = apptest.Send(context.Background(), http.MethodGet, gw.URL+"/readyz", "", nil)
@@ -393,6 +404,28 @@ func TestReadyzWithRedisStuck(t *testing.T) {
 	r.Decode(t, &v)
 	if r.Status != http.StatusOK || v.Status != "degraded" || v.Redis != "unreachable" {
 		t.Errorf("/readyz with Redis stuck: %d %s", r.Status, r.Body)
+	}
+}
+
+// An import's answer waits for its history at most history.PutTimeout with
+// Redis stuck, then goes out with every record's result: the history is
+// lost, not the answer. Through this redis_url (read timeout an hour) an
+// answer waiting on the Redis client's own bound would not come at all.
+func TestImportAnswersWithRedisStuck(t *testing.T) {
+	t.Parallel()
+	gw, p := gatewayWithRedisStuck(t)
+	var r apptest.Reply
+	if err := redistest.Within(t, history.PutTimeout+time.Minute, func() (err error) {
+		r, err = apptest.Send(context.Background(), http.MethodPost, gw.URL+"/v1/customers", bearer(t), map[string]any{
+			"connection": "acme-cdp", "customers": []map[string]any{{"name": "zhang san", "whatsapp": "8618163725558"}}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var a answer.Answer
+	r.Decode(t, &a)
+	if r.Status != http.StatusOK || a.Succeeded != 1 || len(p.nx.Calls()) != 1 {
+		t.Errorf("import with Redis stuck: %d %s (%d provider calls)", r.Status, r.Body, len(p.nx.Calls()))
 	}
 }
 
