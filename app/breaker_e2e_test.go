@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crmgate/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +76,7 @@ func TestCallersCutShortDoNotOpenTheCircuit(t *testing.T) {
 		}
 	}
 	peer.slow.Store(false)
-	waitFor(t, 30*time.Second, "the hung-up calls to end", func() bool { return peer.inFlight.Load() == 0 })
+	testutil.Eventually(t, 30*time.Second, "the hung-up calls to end", func() bool { return peer.inFlight.Load() == 0 })
 	code, a := post(t, gw.URL+"/v1/customers", tok, body)
 	if code != 200 || a.Succeeded != 1 {
 		t.Fatalf("the next caller after 7 cut short: %d %+v", code, a)

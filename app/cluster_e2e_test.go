@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"crmgate/internal/testutil"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,7 +41,7 @@ func TestGatewaysShareARedisCluster(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, 10*time.Second, "the other instance validates with the new configuration", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the other instance validates with the new configuration", func() bool {
 		return validateOne(t, two.URL, "acme-wa", won).Status == gateway.StatusValid
 	})
 	if got, _ := getFieldConfig(t, two.URL, "acme-wa"); got.Version != cur.Version+1 {

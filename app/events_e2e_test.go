@@ -277,7 +277,7 @@ func TestSubscriptionDelivery(t *testing.T) {
 	// and never, never given up once, seven accepted), and each
 	// subscription's lag falls back to 0 once nothing waits for it.
 	var metrics string
-	waitFor(t, 10*time.Second, "the delivery metrics", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the delivery metrics", func() bool {
 		r := apptest.Do(t, http.MethodGet, gw.URL+"/metrics", "", nil)
 		metrics = string(r.Body)
 		return r.Status == http.StatusOK && metricAtLeast(metrics, `crmgate_event_deliveries_total{outcome="retry"}`, 4) &&

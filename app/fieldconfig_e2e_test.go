@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crmgate/internal/testutil"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -343,7 +344,7 @@ func TestFieldConfigSharedByInstancesThroughRedis(t *testing.T) {
 		withStage(doc.Config, "Lost", 40), "If-Match", tag)
 	expectProblem(t, stale, http.StatusPreconditionFailed)
 
-	waitFor(t, 5*time.Second, "the other instance validates with the new configuration", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the other instance validates with the new configuration", func() bool {
 		return validateOne(t, two.URL, "acme-wa", won).Status == gateway.StatusValid
 	})
 	if got, tag2 := getFieldConfig(t, two.URL, "acme-wa"); got.Version != put.Version || tag2 != r.Header.Get("ETag") {
@@ -378,7 +379,7 @@ func gatewayWithRedisStuck(t *testing.T) (*apptest.Gateway, *peers) {
 	p := fcPeers(t)
 	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.PatientURL(),
 		options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
-	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
+	testutil.Eventually(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
 	rs.Pause() // resumed before the gateway stops (cleanups run last first)
 	return gw, p
 }
@@ -438,7 +439,7 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	rs := redistest.StartProcess(t)
 	p := fcPeers(t)
 	gw := startGW(t, gwSetup{doc: fcConfig(t, p), redis: rs.URL(), options: app.Options{RedisPrefix: redistest.Prefix(t)}, run: true})
-	waitFor(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
+	testutil.Eventually(t, 10*time.Second, "ready with Redis up", func() bool { return readyStatus(t, gw.URL) == "ready" })
 
 	doc, tag := getFieldConfig(t, gw.URL, "acme-wa")
 	r := apptest.Do(t, http.MethodPut, gw.URL+"/v1/connections/acme-wa/field-config", adminBearer(t), withStage(doc.Config, "Won", 30), "If-Match", tag)
@@ -449,7 +450,7 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	lost := map[string]any{"name": "Li Bai", "whatsapp": "8615266667783", "owner": "kubrick101", "stage": "Lost"}
 
 	rs.Stop()
-	waitFor(t, 10*time.Second, "/readyz degraded with Redis down", func() bool { return readyStatus(t, gw.URL) == "degraded" })
+	testutil.Eventually(t, 10*time.Second, "/readyz degraded with Redis down", func() bool { return readyStatus(t, gw.URL) == "degraded" })
 	if got := validateOne(t, gw.URL, "acme-wa", won); got.Status != gateway.StatusValid {
 		t.Errorf("with Redis down, the last good copy is not used: %+v", got)
 	}
@@ -464,7 +465,7 @@ func TestFieldConfigSurvivesRedisOutage(t *testing.T) {
 	expectProblem(t, put, http.StatusServiceUnavailable)
 
 	rs.Start()
-	waitFor(t, 15*time.Second, "/readyz says reset once Redis is back", func() bool {
+	testutil.Eventually(t, 15*time.Second, "/readyz says reset once Redis is back", func() bool {
 		r := readyz(t, gw.URL)
 		return r.Redis == "reset" && r.Checks["config"].OK
 	})

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
@@ -268,19 +267,6 @@ func matchGolden(t *testing.T, name string, got []byte) {
 	want := testutil.ReadFile(t, "testdata", name)
 	if d := cmp.Diff(testutil.DecodeJSON(t, want), testutil.DecodeJSON(t, got)); d != "" {
 		t.Errorf("body differs from testdata/%s (-want +got):\n%s\ngot: %s", name, d, got)
-	}
-}
-
-// waitFor calls cond until it reports true, failing the test when the
-// deadline passes first.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

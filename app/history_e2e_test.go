@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"crmgate/internal/testutil"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -291,12 +292,12 @@ func TestCustomerHistoryIncludesJobRows(t *testing.T) {
 	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &job) != nil {
 		t.Fatalf("POST /v1/imports: %d %s", r.Status, r.Body)
 	}
-	waitFor(t, 30*time.Second, "the job to complete", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the job to complete", func() bool {
 		r := apptest.Do(t, http.MethodGet, gw+"/v1/imports/"+job.ID, tok, nil)
 		return json.Unmarshal(r.Body, &job) == nil && job.Status == "completed"
 	})
 	var got []historyEntry
-	waitFor(t, 10*time.Second, "the job's rows in the history", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the job's rows in the history", func() bool {
 		got = readHistory(t, gw, tok, url.Values{"connection": {"sandbox-wscrm"}, "whatsapp": {"8615266667790"}}).History
 		return len(got) == 3
 	})

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"crmgate/internal/testutil"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -121,7 +122,7 @@ func checkJobCounts(t *testing.T, j jobs.Job) {
 func waitJob(t *testing.T, gw, tok, id string) jobs.Job {
 	t.Helper()
 	var j jobs.Job
-	waitFor(t, 60*time.Second, "job "+id+" to end", func() bool {
+	testutil.Eventually(t, 60*time.Second, "job "+id+" to end", func() bool {
 		j = getJob(t, gw, tok, id)
 		return j.Status.Ended()
 	})
@@ -461,7 +462,7 @@ func testImportJobCancel(t *testing.T) {
 	p.nx.SetDelay(200 * time.Millisecond)
 	recs := customers(3000, func(i int) string { return fmt.Sprintf("+86 152 %04d %04d", i/1000, i) })
 	job := accepted(t, apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports", tok, map[string]any{"connection": "acme-cdp", "customers": recs}))
-	waitFor(t, 30*time.Second, "the first call", func() bool { return len(p.nx.Calls()) > 0 })
+	testutil.Eventually(t, 30*time.Second, "the first call", func() bool { return len(p.nx.Calls()) > 0 })
 	r := apptest.Do(t, http.MethodPost, gw.URL+"/v1/imports/"+job.ID+"/cancel", tok, nil)
 	if r.Status != 200 {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)

@@ -100,7 +100,7 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 		t.Fatalf("PUT: %d %s", put.Status, put.Body)
 	}
 	oldTags := map[string]bool{firstTag: true, put.Header.Get("ETag"): true}
-	waitFor(t, 10*time.Second, "two serves the change", func() bool {
+	testutil.Eventually(t, 10*time.Second, "two serves the change", func() bool {
 		_, tag := getFieldConfig(t, two.URL, "acme-wa")
 		return tag == put.Header.Get("ETag")
 	})
@@ -111,7 +111,7 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 	}
 
 	for name, gw := range gws {
-		waitFor(t, 30*time.Second, name+": /readyz shows the reset", func() bool { return readyz(t, gw.URL).Redis == "reset" })
+		testutil.Eventually(t, 30*time.Second, name+": /readyz shows the reset", func() bool { return readyz(t, gw.URL).Redis == "reset" })
 		r := readyz(t, gw.URL)
 		if r.Status != "degraded" || r.Checks["redis"].OK || !strings.Contains(r.Checks["redis"].Detail, "subscriptions") {
 			t.Errorf("%s: /readyz after the flush: %+v", name, r)
@@ -137,7 +137,7 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 	// version, the same on both instances.
 	var restored fieldConfigDoc
 	var tag string
-	waitFor(t, 30*time.Second, "the field configuration is restored", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the field configuration is restored", func() bool {
 		restored, tag = getFieldConfig(t, one.URL, "acme-wa")
 		return !oldTags[tag]
 	})
@@ -147,7 +147,7 @@ func TestRedisFlushUnderRunningGateway(t *testing.T) {
 	if d := cmp.Diff(changed, restored.Config); d != "" {
 		t.Errorf("restored document is not the last good one (-want +got):\n%s", d)
 	}
-	waitFor(t, 10*time.Second, "two serves the restored version", func() bool {
+	testutil.Eventually(t, 10*time.Second, "two serves the restored version", func() bool {
 		_, t2 := getFieldConfig(t, two.URL, "acme-wa")
 		return t2 == tag
 	})

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crmgate/internal/testutil"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -53,7 +54,7 @@ func TestTraceOfOneImport(t *testing.T) {
 	}
 	// The server span ends as its handler returns, which may be just after
 	// the answer reached the client.
-	waitFor(t, 10*time.Second, "the request's span", func() bool { _, n := find("POST /v1/customers"); return n == 1 })
+	testutil.Eventually(t, 10*time.Second, "the request's span", func() bool { _, n := find("POST /v1/customers"); return n == 1 })
 
 	reqSpan, _ := find("POST /v1/customers")
 	if got := reqSpan.SpanContext.TraceID().String(); got != callerTrace {

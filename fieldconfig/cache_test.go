@@ -2,6 +2,7 @@ package fieldconfig
 
 import (
 	"context"
+	"crmgate/internal/testutil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,18 +50,6 @@ func runCache(t *testing.T, c *Cache) {
 			t.Error("Run did not return within 10 s of its context ending")
 		}
 	})
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func version(c *Cache, conn string) int64 {
@@ -369,7 +358,7 @@ func TestCacheTwoInstances(t *testing.T) {
 			runCache(t, b)
 			if _, ok := tt.wrap(s).(Notifier); ok {
 				// A change is announced only to a subscriber: wait for it.
-				eventually(t, 10*time.Second, "b subscribed", func() bool {
+				testutil.Eventually(t, 10*time.Second, "b subscribed", func() bool {
 					_, detail := b.Healthy()
 					return !strings.Contains(detail, "polling")
 				})
@@ -378,7 +367,7 @@ func TestCacheTwoInstances(t *testing.T) {
 				if _, err := a.Put(ctx, "acme", vipOnly(), want-1); err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, 5*time.Second, fmt.Sprintf("b sees version %d", want), func() bool {
+				testutil.Eventually(t, 5*time.Second, fmt.Sprintf("b sees version %d", want), func() bool {
 					return version(b, "acme") == want
 				})
 			}
@@ -420,7 +409,7 @@ func TestCacheRedisOutage(t *testing.T) {
 	}
 
 	srv.Stop()
-	eventually(t, 10*time.Second, "Healthy reports degraded", func() bool { ok, _ := c.Healthy(); return !ok })
+	testutil.Eventually(t, 10*time.Second, "Healthy reports degraded", func() bool { ok, _ := c.Healthy(); return !ok })
 	if _, detail := c.Healthy(); !strings.Contains(detail, "unreachable") || !strings.Contains(detail, "acme=v2") {
 		t.Errorf("degraded detail = %q", detail)
 	}
@@ -438,12 +427,12 @@ func TestCacheRedisOutage(t *testing.T) {
 	}
 
 	srv.Start() // the same port, empty: it kept nothing
-	eventually(t, 15*time.Second, "Healthy recovers", func() bool { ok, _ := c.Healthy(); return ok })
+	testutil.Eventually(t, 15*time.Second, "Healthy recovers", func() bool { ok, _ := c.Healthy(); return ok })
 	stored, err := s.Get(ctx, "acme")
 	if err != nil {
 		t.Fatalf("not seeded again after the restart: %v", err)
 	}
-	eventually(t, 5*time.Second, "the stored version is served", func() bool { return version(c, "acme") == stored.Version })
+	testutil.Eventually(t, 5*time.Second, "the stored version is served", func() bool { return version(c, "acme") == stored.Version })
 	// What was stored before the outage is what Redis holds again, not the
 	// configuration file's document.
 	if !reflect.DeepEqual(stored.Config, vipOnly()) {
@@ -453,7 +442,7 @@ func TestCacheRedisOutage(t *testing.T) {
 		t.Errorf("checks after the restart = %v, want version 2's invalid_option", issues)
 	}
 	// Change notices work again too.
-	eventually(t, 10*time.Second, "subscribed again", func() bool {
+	testutil.Eventually(t, 10*time.Second, "subscribed again", func() bool {
 		_, detail := c.Healthy()
 		return !strings.Contains(detail, "polling")
 	})
@@ -544,7 +533,7 @@ func TestCheck10kMakesNoRedisCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCache(t, c)
-	eventually(t, 10*time.Second, "subscribed", func() bool {
+	testutil.Eventually(t, 10*time.Second, "subscribed", func() bool {
 		_, detail := c.Healthy()
 		return !strings.Contains(detail, "polling")
 	})

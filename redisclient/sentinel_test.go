@@ -2,6 +2,7 @@ package redisclient_test
 
 import (
 	"context"
+	"crmgate/internal/testutil"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,18 +17,6 @@ import (
 	"crmgate/internal/redistest"
 	"crmgate/redisclient"
 )
-
-// eventually polls cond every 50 ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
-	t.Helper()
-	var err error
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err = cond(); err == nil {
-			return
-		}
-	}
-	t.Fatalf("%s: not within %v: %v", what, d, err)
-}
 
 // A Sentinel group started by the test (one master, one replica, one
 // sentinel, all on loopback): the gateway's client, built from a redis
@@ -58,7 +47,7 @@ func TestSentinelStartAndFailover(t *testing.T) {
 	}
 	rep, sen := direct(replica), redis.NewSentinelClient(&redis.Options{Addr: sentinel})
 	t.Cleanup(func() { _ = sen.Close() })
-	eventually(t, 30*time.Second, "the replica in sync and known to the sentinel", func() error {
+	testutil.EventuallyNil(t, 30*time.Second, "the replica in sync and known to the sentinel", func() error {
 		info, err := rep.Info(ctx, "replication").Result()
 		if err != nil || !strings.Contains(info, "master_link_status:up") {
 			return fmt.Errorf("replica: %v %q", err, info)
@@ -91,8 +80,8 @@ func TestSentinelStartAndFailover(t *testing.T) {
 
 	// NOGOODSLAVE while the sentinel has not yet heard enough of the
 	// replica: asked again.
-	eventually(t, 30*time.Second, "SENTINEL FAILOVER", func() error { return sen.Failover(ctx, "crmgate-test").Err() })
-	eventually(t, 60*time.Second, "the sentinel names the replica as master", func() error {
+	testutil.EventuallyNil(t, 30*time.Second, "SENTINEL FAILOVER", func() error { return sen.Failover(ctx, "crmgate-test").Err() })
+	testutil.EventuallyNil(t, 60*time.Second, "the sentinel names the replica as master", func() error {
 		addr, err := sen.GetMasterAddrByName(ctx, "crmgate-test").Result()
 		if err != nil || len(addr) != 2 || addr[0]+":"+addr[1] != replica {
 			return fmt.Errorf("master %v, %v; want %s", addr, err, replica)
@@ -100,7 +89,7 @@ func TestSentinelStartAndFailover(t *testing.T) {
 		return nil
 	})
 	// The client follows: a write succeeds and lands on the new master.
-	eventually(t, 60*time.Second, "a write on the new master", func() error {
+	testutil.EventuallyNil(t, 60*time.Second, "a write on the new master", func() error {
 		if err := rdb.Set(ctx, "crmgate-test:sentinel", "after", 0).Err(); err != nil {
 			return err
 		}

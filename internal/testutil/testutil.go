@@ -1,6 +1,7 @@
 // Package testutil holds the small helpers tests of several packages share:
 // reading a file the test depends on, comparing JSON documents whatever their
-// key order, and collecting output written concurrently.
+// key order, collecting output written concurrently, and waiting for what
+// another goroutine or process makes true.
 package testutil
 
 import (
