@@ -476,9 +476,6 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	}
 	ans.RequestID = requestID(c)
 	s.metrics.records(conn, ans)
-	if !validateOnly {
-		s.logImport(c, conn, op, ans)
-	}
 	c.Header("Server-Timing", serverTiming(ans.Timing, c))
 	buf := answerBuffers.Get().(*[]byte)
 	defer answerBuffers.Put(buf)
@@ -500,6 +497,13 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 		s.keepHistory(c, conn, req, decoded, ans, out)
 	}
 	writeJSON(c, http.StatusOK, out)
+	if !validateOnly {
+		// The answer is complete (its Content-Length is known), so it goes
+		// out now: the caller does not wait for the log line, nor for the
+		// middlewares on the way out. Held answers (idempotent) stay held.
+		c.Writer.Flush()
+		s.logImport(c, conn, op, ans)
+	}
 }
 
 // answerBuffers are the buffers import answers are written in

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"crmgate/idempotency"
 	"crmgate/ratelimit"
@@ -94,6 +96,54 @@ func TestImportLogLine(t *testing.T) {
 		found["unknown"] != float64(0) || len(traces) != 2 || traces[0] == traces[1] || found["duration_ms"] == nil {
 		t.Fatalf("import line %v", found)
 	}
+}
+
+// An import's answer reaches its caller before the import's log line is
+// written: here the log line is held until the caller has read the whole
+// answer, which it could not do if the answer waited for the line.
+func TestImportAnswerDoesNotWaitForItsLogLine(t *testing.T) {
+	held := &holdingHandler{msg: "import", release: make(chan struct{})}
+	s, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Logger = slog.New(held) })
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	defer close(held.release)
+	req, err := http.NewRequest(http.MethodPost, hs.URL+"/v1/customers", strings.NewReader(`{"customers":[{"ref":"a","whatsapp":"8615266667780"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token(t, nil, nil, nil))
+	// Bounded only so that a held answer fails the test instead of hanging it.
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("the answer was not read while its log line was held: %v", err)
+	}
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"succeeded":1`) {
+		t.Fatalf("status %d %s", res.StatusCode, body)
+	}
+}
+
+// holdingHandler is a slog.Handler whose records with message msg wait
+// until release is closed.
+type holdingHandler struct {
+	msg     string
+	release chan struct{}
+}
+
+func (h *holdingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *holdingHandler) WithGroup(string) slog.Handler            { return h }
+func (h *holdingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		<-h.release
+	}
+	return nil
 }
 
 // logLine is the last line of a JSON log whose msg is msg (nil: none); every
