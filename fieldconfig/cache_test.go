@@ -3,6 +3,7 @@ package fieldconfig
 import (
 	"context"
 	"crmgate/internal/testutil"
+	"crmgate/redisclient"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,10 +388,12 @@ func TestCacheRedisOutage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv := redistest.StartProcess(t)
-	o, _ := redis.ParseURL(srv.URL())
-	o.MaxRetries = -1
-	o.DialTimeout = time.Second
-	rdb := redis.NewClient(o)
+	// Built as the gateway builds its client, with no retries, so that the
+	// outage shows at once.
+	rdb, err := redisclient.FromURL(srv.URL() + "?max_retries=-1&dial_timeout=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = rdb.Close() })
 	s, err := NewRedis(rdb, RedisOptions{Prefix: "outage:"})
 	if err != nil {

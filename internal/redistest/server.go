@@ -101,6 +101,9 @@ func (p *Process) PatientClient() redis.UniversalClient { return p.client(p.Pati
 // before the server is killed when the test ends.
 func (p *Process) Pause() {
 	p.t.Helper()
+	if p.cmd == nil {
+		p.t.Fatal("redistest: Pause of a server that is not running (Stop, or Start never called)")
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		p.t.Fatal(err)
 	}
