@@ -381,11 +381,7 @@ func TestShutdownFinishesInFlightImports(t *testing.T) {
 		answered <- result{r.Status, string(r.Body)}
 	}()
 	// Stop once the provider has the call, while it is still answering.
-	for deadline := time.Now().Add(10 * time.Second); len(sim.Calls()) == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-	}
-	if len(sim.Calls()) == 0 {
-		t.Fatal("the import never reached the provider")
-	}
+	testutil.Eventually(t, 10*time.Second, "the import reaches the provider", func() bool { return len(sim.Calls()) > 0 })
 	err := g.stop()
 	r := <-answered
 	if r.status != 200 || !strings.Contains(r.body, `"succeeded":1`) {

@@ -16,6 +16,7 @@ import (
 
 	"crmgate/api/answer"
 	"crmgate/fieldconfig"
+	"crmgate/internal/testutil"
 	"crmgate/schema"
 )
 
@@ -279,13 +280,7 @@ func TestHalfOpenWaiterBoundedByItsDeadline(t *testing.T) {
 		ans, _ := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
 		trial <- ans
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for !conn.Breaker.trialInFlight() {
-		if time.Now().After(deadline) {
-			t.Fatal("the trial was not sent")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "the trial is sent", conn.Breaker.trialInFlight)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	ans, _ := fast.Import(ctx, conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(1)})
 	cancel()
