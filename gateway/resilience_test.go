@@ -184,24 +184,35 @@ func openCircuit(t *testing.T, srv *fakeServer, conn *Connection) {
 	}
 }
 
+// openOnClock opens the circuit of a connection to srv (httpFake, up to per
+// records a call) whose breaker reads a clock of the test's, and returns the
+// connection and what moves that clock past the cooldown, after which the
+// circuit lets one trial call through.
+func openOnClock(t *testing.T, srv *fakeServer, per int) (conn *Connection, cooldownPasses func()) {
+	t.Helper()
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	conn = newConn(t, &httpFake{url: srv.URL, per: per}, Common{ID: "c", Provider: "fake", BaseURL: srv.URL})
+	conn.Breaker = &Breaker{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
+	openCircuit(t, srv, conn)
+	return conn, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(DefaultBreakerCooldown + time.Second)
+	}
+}
+
 // A provider that recovers while the circuit is half-open: once the one
 // trial call succeeds, every other chunk of a large import goes on.
 func TestHalfOpenTrialSuccessLetsTheRestGoOn(t *testing.T) {
 	t.Parallel()
 	srv := newFakeServer(t)
-	now := time.Unix(1000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	conn := newConn(t, &httpFake{url: srv.URL, per: 100}, Common{ID: "c", Provider: "fake", BaseURL: srv.URL})
-	conn.Breaker = &Breaker{Now: clock}
-	openCircuit(t, srv, conn)
+	conn, cooldownPasses := openOnClock(t, srv, 100)
 
 	srv.down.Store(false)
 	srv.delay.Store(int64(5 * time.Millisecond))
 	srv.firstDelay.Store(int64(300 * time.Millisecond)) // the trial is in flight while the other chunks come
-	mu.Lock()
-	now = now.Add(DefaultBreakerCooldown + time.Second)
-	mu.Unlock()
+	cooldownPasses()
 	before := srv.calls.Load()
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(10000)})
 	if err != nil {
@@ -229,17 +240,10 @@ func TestHalfOpenTrialSuccessLetsTheRestGoOn(t *testing.T) {
 func TestHalfOpenTrialFailureFailsTheWaiters(t *testing.T) {
 	t.Parallel()
 	srv := newFakeServer(t)
-	now := time.Unix(1000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	conn := newConn(t, &httpFake{url: srv.URL, per: 1}, Common{ID: "c", Provider: "fake", BaseURL: srv.URL})
-	conn.Breaker = &Breaker{Now: clock}
-	openCircuit(t, srv, conn)
+	conn, cooldownPasses := openOnClock(t, srv, 1)
 
 	srv.firstDelay.Store(int64(200 * time.Millisecond))
-	mu.Lock()
-	now = now.Add(DefaultBreakerCooldown + time.Second)
-	mu.Unlock()
+	cooldownPasses()
 	before := srv.calls.Load()
 	ans, err := fast.Import(context.Background(), conn, Request{Op: Op{Kind: KindImport, Mode: ModeMerge}, Customers: records(10)})
 	if err != nil {
@@ -263,16 +267,9 @@ func TestHalfOpenTrialFailureFailsTheWaiters(t *testing.T) {
 func TestHalfOpenWaiterBoundedByItsDeadline(t *testing.T) {
 	t.Parallel()
 	srv := newFakeServer(t)
-	now := time.Unix(1000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	conn := newConn(t, &httpFake{url: srv.URL, per: 1}, Common{ID: "c", Provider: "fake", BaseURL: srv.URL})
-	conn.Breaker = &Breaker{Now: clock}
-	openCircuit(t, srv, conn)
+	conn, cooldownPasses := openOnClock(t, srv, 1)
 	srv.down.Store(false)
-	mu.Lock()
-	now = now.Add(DefaultBreakerCooldown + time.Second)
-	mu.Unlock()
+	cooldownPasses()
 
 	srv.firstDelay.Store(int64(time.Minute)) // the trial hangs until the test lets it go
 	trial := make(chan *answer.Answer)
