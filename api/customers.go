@@ -498,11 +498,7 @@ func (s *Server) runImport(c *gin.Context, kind string, validateOnly bool) {
 	}
 	writeJSON(c, http.StatusOK, out)
 	if !validateOnly {
-		// The answer is complete (its Content-Length is known), so it goes
-		// out now: the caller does not wait for the log line, nor for the
-		// middlewares on the way out. Held answers (idempotent) stay held.
-		c.Writer.Flush()
-		s.logImport(c, conn, op, ans)
+		s.logImport(c, conn, op, ans) // after the answer went out
 	}
 }
 
@@ -528,12 +524,18 @@ var jsonContentType = []string{"application/json; charset=utf-8"}
 // Idempotency-Key is held by its recorder until the key's answer is stored
 // (idempotent). A caller holding its answer can only retry into its replay,
 // and finds its request looked up.
+//
+// The answer is complete once written, so it goes out at once (flushed):
+// the caller does not wait for what the handler does after it (the import's
+// log line) nor for the middlewares on the way out. An answer held for its
+// Idempotency-Key stays held: the recorder's Flush does nothing.
 func writeJSON(c *gin.Context, code int, body []byte) {
 	h := c.Writer.Header()
 	setJSONType(h)
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	c.Status(code)
 	_, _ = c.Writer.Write(body)
+	c.Writer.Flush()
 }
 
 // setJSONType sets the Content-Type of a JSON answer unless one was set.

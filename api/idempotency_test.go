@@ -184,7 +184,9 @@ func ownConnection(t *testing.T, hs *httptest.Server, tok, method, path, body st
 	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	// The timeout is a guard only: an answer that never ends fails the test
+	// instead of hanging it.
+	resp, err := (&http.Client{Transport: tr, Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
