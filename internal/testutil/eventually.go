@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -42,8 +43,4 @@ func EventuallyNil(t testing.TB, within time.Duration, what string, cond func() 
 }
 
 // errNotYet is Eventually's condition not holding yet.
-var errNotYet = notYet{}
-
-type notYet struct{}
-
-func (notYet) Error() string { return "not yet" }
+var errNotYet = errors.New("not yet")
