@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"crmgate/internal/testutil"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // receiver is a subscriber endpoint that checks every delivery the way a
@@ -100,6 +100,11 @@ func (r *receiver) events() []Event {
 	defer r.mu.Unlock()
 	return append([]Event(nil), r.got...)
 }
+
+// deliveryWait bounds the tests' waits for a delivery: generous, since a
+// dispatcher under a loaded CI machine may take seconds where it usually
+// takes milliseconds.
+const deliveryWait = 20 * time.Second
 
 func testDispatcherOptions() DispatcherOptions {
 	return DispatcherOptions{
@@ -206,7 +211,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 			want = append(want, appendIDs(t, s, "b", up, fmt.Sprintf("bu%d", i))...)
 			d.Notify()
 		}
-		testutil.Eventually(t, 20*time.Second, "all deliveries", func() bool { return len(all.deliveries()) >= len(want) && len(onlyB.deliveries()) >= 4 })
+		testutil.Eventually(t, deliveryWait, "all deliveries", func() bool { return len(all.deliveries()) >= len(want) && len(onlyB.deliveries()) >= 4 })
 		if d := cmp.Diff(want, all.events()); d != "" {
 			t.Fatalf("unfiltered subscription (-want +got):\n%s", d)
 		}
@@ -216,8 +221,8 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		// Nothing more arrives (no repeats).
 		appendIDs(t, s, "b", fu, "last")
 		d.Notify()
-		testutil.Eventually(t, 20*time.Second, "the last event", func() bool { return len(onlyB.deliveries()) == 5 })
-		testutil.Eventually(t, 20*time.Second, "the last event", func() bool { return len(all.deliveries()) >= len(want)+1 })
+		testutil.Eventually(t, deliveryWait, "the last event", func() bool { return len(onlyB.deliveries()) == 5 })
+		testutil.Eventually(t, deliveryWait, "the last event", func() bool { return len(all.deliveries()) >= len(want)+1 })
 		if got := all.deliveries(); got[len(got)-1] != "last" || len(got) != len(want)+1 {
 			t.Fatalf("deliveries after the last append: %v", got)
 		}
@@ -238,7 +243,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		appendIDs(t, s, "a", up, "e0", "e1", "e2")
 		d.Notify()
 		want := []string{"e0", "e1", "e1", "e1", "e2"}
-		testutil.Eventually(t, 20*time.Second, "deliveries", func() bool { return len(r.deliveries()) >= len(want) })
+		testutil.Eventually(t, deliveryWait, "deliveries", func() bool { return len(r.deliveries()) >= len(want) })
 		if d := cmp.Diff(want, r.deliveries()); d != "" {
 			t.Fatalf("deliveries (-want +got):\n%s", d)
 		}
@@ -275,7 +280,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		d.Notify()
 		// One attempt plus one per schedule step, then the next event.
 		want := []string{"ok1", "bad", "bad", "bad", "ok2"}
-		testutil.Eventually(t, 20*time.Second, "deliveries", func() bool { return len(r.deliveries()) >= len(want) })
+		testutil.Eventually(t, deliveryWait, "deliveries", func() bool { return len(r.deliveries()) >= len(want) })
 		if d := cmp.Diff(want, r.deliveries()); d != "" {
 			t.Fatalf("deliveries (-want +got):\n%s", d)
 		}
@@ -285,7 +290,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		}
 		mu.Unlock()
 		var fs []Failure
-		testutil.Eventually(t, 20*time.Second, "the failure", func() bool {
+		testutil.Eventually(t, deliveryWait, "the failure", func() bool {
 			fs, _ = subs.Failures(ctx, sub.ID)
 			return len(fs) == 1
 		})
@@ -303,7 +308,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 			t.Fatalf("second Redeliver: %v, want ErrNotFound", err)
 		}
 		d.Notify()
-		testutil.Eventually(t, 20*time.Second, "the redelivery", func() bool { return len(r.deliveries()) >= len(want)+1 })
+		testutil.Eventually(t, deliveryWait, "the redelivery", func() bool { return len(r.deliveries()) >= len(want)+1 })
 		if got := r.deliveries(); got[len(want)] != "bad" {
 			t.Fatalf("redelivery: %v", got)
 		}
@@ -313,7 +318,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		// Delivery goes on with new events.
 		appendIDs(t, s, "a", up, "ok3")
 		d.Notify()
-		testutil.Eventually(t, 20*time.Second, "a later event", func() bool { return len(r.deliveries()) == len(want)+2 })
+		testutil.Eventually(t, deliveryWait, "a later event", func() bool { return len(r.deliveries()) == len(want)+2 })
 		if got := r.deliveries(); got[len(got)-1] != "ok3" {
 			t.Fatalf("after redelivery: %v", got)
 		}
@@ -348,7 +353,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		d, _ := startDispatcher(t, s, subs, opts)
 		appendIDs(t, s, "a", up, "slow", "next")
 		d.Notify()
-		testutil.Eventually(t, 20*time.Second, "the event after the slow one", func() bool { return len(r.deliveries()) == 1 })
+		testutil.Eventually(t, deliveryWait, "the event after the slow one", func() bool { return len(r.deliveries()) == 1 })
 		fs, err := subs.Failures(ctx, sub.ID)
 		if err != nil || len(fs) != 1 || fs[0].Event.ID != "slow" || fs[0].Attempts != 2 || fs[0].LastStatus != 0 || !strings.Contains(fs[0].LastError, "timed out") {
 			t.Fatalf("Failures = %+v, %v", fs, err)
@@ -363,7 +368,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		d, _ := startDispatcher(t, s, subs, testDispatcherOptions())
 		appendIDs(t, s, "a", up, "one")
 		d.Notify()
-		testutil.Eventually(t, 20*time.Second, "the first event", func() bool { return len(r.deliveries()) == 1 })
+		testutil.Eventually(t, deliveryWait, "the first event", func() bool { return len(r.deliveries()) == 1 })
 		if err := subs.Delete(ctx, sub.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +377,7 @@ func runDispatcherSuite(t *testing.T, newBackend backend) {
 		appendIDs(t, s, "a", up, "two")
 		d.Notify()
 		// The other subscription gets "two"; the deleted one never does.
-		testutil.Eventually(t, 20*time.Second, "the other subscription", func() bool { return len(other.deliveries()) == 1 })
+		testutil.Eventually(t, deliveryWait, "the other subscription", func() bool { return len(other.deliveries()) == 1 })
 		if got := r.deliveries(); len(got) != 1 {
 			t.Fatalf("deleted subscription got %v", got)
 		}
@@ -399,7 +404,7 @@ func TestDeliveryBodyGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Notify()
-	testutil.Eventually(t, 20*time.Second, "the delivery", func() bool { return len(r.deliveries()) == 1 })
+	testutil.Eventually(t, deliveryWait, "the delivery", func() bool { return len(r.deliveries()) == 1 })
 	r.mu.Lock()
 	body := r.raw[0]
 	r.mu.Unlock()
@@ -437,7 +442,7 @@ func TestNewDispatcherRefuses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- d.Run(ctx) }()
-	testutil.Eventually(t, 20*time.Second, "Run to start", func() bool { return d.running.Load() })
+	testutil.Eventually(t, deliveryWait, "Run to start", func() bool { return d.running.Load() })
 	if err := d.Run(ctx); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run = %v, want ErrRunning", err)
 	}
@@ -463,7 +468,7 @@ func TestRedisDispatcherResumesAfterRestart(t *testing.T) {
 	appendIDs(t, s, "a", TypeCustomerUpdated, want...)
 
 	_, stop := startDispatcher(t, s, subs, testDispatcherOptions())
-	testutil.Eventually(t, 20*time.Second, "some deliveries", func() bool { return len(r.deliveries()) >= 10 })
+	testutil.Eventually(t, deliveryWait, "some deliveries", func() bool { return len(r.deliveries()) >= 10 })
 	stop()
 	before := len(r.deliveries())
 
@@ -471,7 +476,7 @@ func TestRedisDispatcherResumesAfterRestart(t *testing.T) {
 	s2, _ := NewRedisStore(rdb, s.opts)
 	subs2, _ := NewRedisSubscriptions(s2)
 	startDispatcher(t, s2, subs2, testDispatcherOptions())
-	testutil.Eventually(t, 20*time.Second, "every event", func() bool { return len(uniq(r.deliveries())) == n })
+	testutil.Eventually(t, deliveryWait, "every event", func() bool { return len(uniq(r.deliveries())) == n })
 	got := r.deliveries()
 	if d := cmp.Diff(want, uniq(got)); d != "" {
 		t.Fatalf("events in first-delivery order (-want +got):\n%s", d)
@@ -503,7 +508,7 @@ func TestRedisDispatchersShareWork(t *testing.T) {
 		d2.Notify()
 	}
 	for _, r := range []*receiver{r1, r2} {
-		testutil.Eventually(t, 20*time.Second, "every event", func() bool { return len(r.deliveries()) >= len(want) })
+		testutil.Eventually(t, deliveryWait, "every event", func() bool { return len(r.deliveries()) >= len(want) })
 		if d := cmp.Diff(want, r.deliveries()); d != "" {
 			t.Fatalf("deliveries (-want +got):\n%s", d)
 		}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"crmgate/internal/testutil"
 	"errors"
 	"net"
 	"net/http"
@@ -10,14 +9,15 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
+
+	"crmgate/internal/testutil"
 )
 
 // failuresOf waits until subID has n failures and returns them.
 func failuresOf(t *testing.T, subs DeliveryStore, subID string, n int) []Failure {
 	t.Helper()
 	var fs []Failure
-	testutil.Eventually(t, 20*time.Second, "the failures", func() bool {
+	testutil.Eventually(t, deliveryWait, "the failures", func() bool {
 		var err error
 		fs, err = subs.Failures(context.Background(), subID)
 		return err == nil && len(fs) >= n
@@ -74,7 +74,7 @@ func TestDeliveryRefusedOnTheDialledAddress(t *testing.T) {
 			appendIDs(t, s, "a", TypeCustomerUpdated, "e1")
 			d.Notify()
 			if tt.allow {
-				testutil.Eventually(t, 20*time.Second, "the delivery", func() bool { return len(r.deliveries()) == 1 })
+				testutil.Eventually(t, deliveryWait, "the delivery", func() bool { return len(r.deliveries()) == 1 })
 				return
 			}
 			fs := failuresOf(t, subs, created.ID, 1)
