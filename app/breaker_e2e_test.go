@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crmgate/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 )
 
 // slowPeer is the NXLink simulator behind a wait: healthy, but slow while

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"crmgate/internal/testutil"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"crmgate/gateway"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // Two gateways configured with a redis block naming the test Redis Cluster

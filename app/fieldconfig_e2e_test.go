@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"crmgate/internal/testutil"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"crmgate/history"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 	"crmgate/providers/wscrm/wscrmsim"
 	"crmgate/schema"
 )

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"crmgate/internal/testutil"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"crmgate/app"
 	"crmgate/auth"
 	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 )
 
 // startSandbox serves the no-config sandbox, its background work running,

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"crmgate/internal/testutil"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -17,6 +16,7 @@ import (
 	"crmgate/auth"
 	"crmgate/events"
 	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 	"crmgate/jobs"
 )
 

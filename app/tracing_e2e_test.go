@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"crmgate/internal/testutil"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"crmgate/app"
 	"crmgate/gateway"
 	"crmgate/internal/apptest"
+	"crmgate/internal/testutil"
 )
 
 // One import into the sandbox's NXLink simulator, over real HTTP, traced

@@ -2,8 +2,6 @@ package fieldconfig
 
 import (
 	"context"
-	"crmgate/internal/testutil"
-	"crmgate/redisclient"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
+	"crmgate/redisclient"
 	"crmgate/schema"
 )
 

@@ -2,7 +2,6 @@ package redisclient_test
 
 import (
 	"context"
-	"crmgate/internal/testutil"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"crmgate/config"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 	"crmgate/redisclient"
 )
 
