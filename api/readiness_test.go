@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,27 +97,31 @@ func TestImportLogLine(t *testing.T) {
 	}
 }
 
-// An import's answer reaches its caller before the import's log line is
-// written: here the log line is held until the caller has read the whole
-// answer, which it could not do if the answer waited for the line. For a
-// small answer, which net/http would keep in its buffer, as for a large one.
-func TestImportAnswerDoesNotWaitForItsLogLine(t *testing.T) {
-	held := &holdingHandler{msg: "import", release: make(chan struct{})}
-	s, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Logger = slog.New(held); o.MaxRecords = 100 })
+// An answer reaches its caller before the lines logged after it, the
+// import's and the request's (written by the middleware on the way out):
+// here those lines are held until the caller has read its whole answer,
+// which it could not do if the answer waited for them. For an import and a
+// validation, for a small answer, which net/http would keep in its buffer,
+// as for a large one.
+func TestAnswerDoesNotWaitForItsLogLines(t *testing.T) {
+	held := &holdingHandler{msgs: []string{"import", "request"}, release: make(chan struct{})}
+	s, _ := newTestServerWith(t, 1<<20, func(o *Options) { o.Logger = slog.New(held); o.MaxRecords = 200 })
 	hs := httptest.NewServer(s)
 	defer hs.Close()
 	defer close(held.release)
 	tok := token(t, nil, nil, nil)
-	for _, n := range []int{1, 100} {
-		resp, b := ownConnection(t, hs, tok, http.MethodPost, "/v1/customers", recordsBody(n))
-		checkWholeAnswer(t, n, resp, b)
+	for _, path := range []string{"/v1/customers", "/v1/customers/validate"} {
+		for _, n := range []int{1, 200} {
+			resp, b := ownConnection(t, hs, tok, http.MethodPost, path, recordsBody(n))
+			checkWholeAnswer(t, n, resp, b)
+		}
 	}
 }
 
-// holdingHandler is a slog.Handler whose records with message msg wait
-// until release is closed.
+// holdingHandler is a slog.Handler whose records with one of the messages
+// msgs wait until release is closed.
 type holdingHandler struct {
-	msg     string
+	msgs    []string
 	release chan struct{}
 }
 
@@ -124,7 +129,7 @@ func (h *holdingHandler) Enabled(context.Context, slog.Level) bool { return true
 func (h *holdingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h *holdingHandler) WithGroup(string) slog.Handler            { return h }
 func (h *holdingHandler) Handle(_ context.Context, r slog.Record) error {
-	if r.Message == h.msg {
+	if slices.Contains(h.msgs, r.Message) {
 		<-h.release
 	}
 	return nil
