@@ -12,6 +12,7 @@ import (
 	"crmgate/auth"
 	"crmgate/internal/apptest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 )
 
 // jobsCluster is a configuration for replicas of the built binary on one
@@ -160,24 +161,19 @@ func TestCrashMidImportJobIsTakenOver(t *testing.T) {
 	answered := c.peer.freeze()
 	// Every answered chunk's results are stored before the kill (the calls
 	// then in flight are not answered until the gateway is gone).
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if j := c.get(second, job.ID); j.Succeeded == answered*100 {
-			break
+	testutil.EventuallyNil(t, time.Minute, fmt.Sprintf("the %d answered chunks stored", answered), func() error {
+		if j := c.get(second, job.ID); j.Succeeded != answered*100 {
+			return fmt.Errorf("%+v", j)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the %d answered chunks were never stored: %+v", answered, c.get(second, job.ID))
-		}
-	}
+		return nil
+	})
 	// And every worker of both (2 each) is in a call the provider holds.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		if calls, answers := c.peer.counts(); calls-answers == 4 {
-			break
+	testutil.EventuallyNil(t, time.Minute, "the 4 workers' calls in flight", func() error {
+		if calls, answers := c.peer.counts(); calls-answers != 4 {
+			return fmt.Errorf("%d calls in flight", calls-answers)
 		}
-		if time.Now().After(deadline) {
-			calls, answers := c.peer.counts()
-			t.Fatalf("%d calls in flight, want the 4 workers' calls", calls-answers)
-		}
-	}
+		return nil
+	})
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

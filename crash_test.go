@@ -262,17 +262,15 @@ connections:
 	// Every call the provider answered is journaled before the kill (the
 	// calls then in flight are not answered until the gateway is gone).
 	rdb := rs.Client()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+	testutil.EventuallyNil(t, time.Minute, fmt.Sprintf("the journal holds the %d answered calls", answered), func() error {
 		keys, _ := rdb.Keys(context.Background(), "crmgate:idem:*:journal").Result()
 		if len(keys) == 1 {
 			if l, _ := rdb.LLen(context.Background(), keys[0]).Result(); int(l) == answered {
-				break
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the journal never held the %d answered calls (keys %v)", answered, keys)
-		}
-	}
+		return fmt.Errorf("keys %v", keys)
+	})
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

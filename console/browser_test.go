@@ -26,6 +26,7 @@ import (
 	"crmgate/console"
 	"crmgate/internal/apptest"
 	"crmgate/internal/testbrowser"
+	"crmgate/internal/testutil"
 )
 
 // sandbox is a running sandbox gateway, as `go run .` starts it, on a
@@ -303,7 +304,7 @@ func TestConsole(t *testing.T) {
 			t.Fatalf("sandbox change: %d", st)
 		}
 		var event string
-		for deadline := time.Now().Add(60 * time.Second); event == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		testutil.Eventually(t, 60*time.Second, "the refused delivery listed as a failure", func() bool {
 			var f struct {
 				Failures []struct {
 					Event struct{ ID string }
@@ -313,10 +314,8 @@ func TestConsole(t *testing.T) {
 			if len(f.Failures) > 0 {
 				event = f.Failures[0].Event.ID
 			}
-		}
-		if event == "" {
-			t.Fatal("the refused delivery was never listed as a failure")
-		}
+			return event != ""
+		})
 		healthy.Store(true)
 
 		ctx := b.tab(t)
@@ -492,11 +491,7 @@ func testImport(t *testing.T, s *sandbox, b *browser) {
 			run(t, ctx, "Download report", chromedp.Click(css(`#download-report`)),
 				chromedp.Poll[chromedp.Void](`document.getElementById("report-info").textContent.includes("downloaded")`, chromedp.WithPollingTimeout(30*time.Second)))
 			// The page fetched the report itself and counted its rows.
-			for deadline := time.Now().Add(30 * time.Second); reportReq.Load() == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			}
-			if reportReq.Load() == nil {
-				t.Fatal("the page never fetched the report")
-			}
+			testutil.Eventually(t, 30*time.Second, "the page fetches the report", func() bool { return reportReq.Load() != nil })
 			info := eval[string](t, ctx, `document.getElementById("report-info").textContent`)
 			notOKRows := int(job["failed"].(float64) + job["unknown"].(float64))
 			if !strings.Contains(info, fmt.Sprintf(", %d rows)", notOKRows)) {

@@ -14,11 +14,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"crmgate/api/answer"
-
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
 	"crmgate/internal/memtest"
 	"crmgate/internal/redistest"
+	"crmgate/internal/testutil"
 	"crmgate/jobs"
 	"crmgate/schema"
 )
@@ -148,14 +148,10 @@ func TestRedisEngineRetention(t *testing.T) {
 	if _, rs, err := e.Chunk(ctx, j.ID, 2); err != nil || len(rs) != 5 {
 		t.Fatalf("last chunk: %d results, %v", len(rs), err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := e.Get(ctx, j.ID); errors.Is(err, jobs.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the job outlived its retention")
-		}
-	}
+	testutil.Eventually(t, 30*time.Second, "the job to go with its retention", func() bool {
+		_, err := e.Get(ctx, j.ID)
+		return errors.Is(err, jobs.ErrNotFound)
+	})
 	if list, _, err := e.List(ctx, jobs.Filter{}); err != nil || len(list) != 0 {
 		t.Fatalf("listed after its retention: %d, %v", len(list), err)
 	}

@@ -125,16 +125,10 @@ func TestMarkerRememberAndUnreachable(t *testing.T) {
 	if !check(t, m) {
 		t.Fatal("reset not noticed")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, ok := m.Reset(); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Reset still reported long after Remember")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "Reset to stop being reported after Remember", func() bool {
+		_, ok := m.Reset()
+		return !ok
+	})
 	if m.Resets() != 1 {
 		t.Errorf("Resets = %d, want 1 (the count stays)", m.Resets())
 	}

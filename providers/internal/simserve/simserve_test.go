@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"crmgate/internal/testutil"
 )
 
 func TestServeUntilStopped(t *testing.T) {
@@ -48,16 +50,14 @@ func TestServeStopsWithContext(t *testing.T) {
 	cancel()
 	// The server is closed by a goroutine that ctx's end starts: wait for it
 	// (bounded) rather than for a fixed time.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testutil.Eventually(t, 5*time.Second, "serving to stop after its context ended", func() bool {
 		resp, err := http.Get(base)
 		if err != nil {
-			return
+			return true
 		}
 		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("still serving after its context ended")
-		}
-	}
+		return false
+	})
 }
 
 func TestRandomHex(t *testing.T) {

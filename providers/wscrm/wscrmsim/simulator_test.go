@@ -16,6 +16,7 @@ import (
 
 	"crmgate/fieldconfig"
 	"crmgate/gateway"
+	"crmgate/internal/testutil"
 	"crmgate/providers/internal/wiretest"
 	"crmgate/providers/wscrm"
 	"crmgate/schema"
@@ -347,16 +348,12 @@ func TestSandboxStopsWithContext(t *testing.T) {
 	cancel()
 	// The server is closed by a goroutine that ctx's end starts; wait for
 	// it (bounded) rather than for a fixed time.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, "the simulator to stop serving after its context ended", func() bool {
 		resp, err := http.Post(sb.Common.BaseURL+PathQuery, "application/json", strings.NewReader(`{}`))
 		if err != nil {
-			return
+			return true
 		}
 		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("simulator still serving after its context ended")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 }
