@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"crmgate/importcli"
@@ -119,6 +121,49 @@ func peakRSS() (n uint64, ok bool) {
 // It reports whether it could.
 func resetPeakRSS() bool {
 	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o644) == nil
+}
+
+// clearReferenced clears the accessed bits of the process's pages (Linux:
+// "1" written to /proc/self/clear_refs), so that binaryPages tells what was
+// touched after it. It reports whether it could.
+func clearReferenced() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("1"), 0o644) == nil
+}
+
+// binaryPages is how much of the process's own executable file is resident
+// and how much of that was touched since the last clearReferenced, in bytes,
+// from /proc/self/smaps: the Rss and Referenced of the mappings of
+// /proc/self/exe. ok is false where there is no such file.
+func binaryPages() (resident, referenced uint64, ok bool) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return 0, 0, false
+	}
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0, 0, false
+	}
+	var ours bool
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-"): // a mapping's first line
+			ours = len(f) > 5 && strings.HasSuffix(line, " "+exe)
+		case ours && len(f) == 3 && (f[0] == "Rss:" || f[0] == "Referenced:"):
+			kb, err := strconv.ParseUint(f[1], 10, 64)
+			if err != nil {
+				return 0, 0, false
+			}
+			if f[0] == "Rss:" {
+				resident += kb << 10
+			} else {
+				referenced += kb << 10
+			}
+		}
+	}
+	return resident, referenced, resident > 0
 }
 
 func procStatusKB(key string) (uint64, bool) {
