@@ -435,11 +435,10 @@ func BenchmarkImport10k(b *testing.B) {
 	calls := (n + nxlink.MaxBatch - 1) / nxlink.MaxBatch
 	ideal := time.Duration(math.Ceil(float64(calls)/float64(Concurrency))) * SimDelay
 	var worst time.Duration
-	var peak, alloc, rss, peakAnon, touched, before uint64
+	var peak, alloc, rss, peakAnon, binary, touched, before uint64
 	rssOK := true
 	for b.Loop() {
 		b.StopTimer()
-		clearReferenced()
 		rssOK = freshPeak() && rssOK
 		if r, ok := procStatusKB("VmRSS:"); ok {
 			before = max(before, r) // where the peak starts counting
@@ -479,12 +478,11 @@ func BenchmarkImport10k(b *testing.B) {
 		alloc = max(alloc, total)
 		rss = max(rss, r)
 		peakAnon = max(peakAnon, anon)
-		if _, t, ok := binaryPages(); ok {
-			touched = max(touched, t)
+		if res, t, ok := binaryPages(); ok {
+			binary, touched = res, max(touched, t)
 		}
 	}
 	file, _ := procStatusKB("RssFile:")
-	binary, _, _ := binaryPages()
 	ratio := float64(worst) / float64(ideal)
 	heapMiB, rssMiB := float64(peak)/(1<<20), float64(rss)/(1<<20)
 	b.ReportMetric(ratio, "ideal-ratio")
@@ -547,12 +545,12 @@ func importWithStoresFull(b *testing.B, p *Peer, gw *Gateway, load PreparedLoad)
 
 // freshPeak returns to the kernel what earlier work left, so that the peak
 // resident set counts what comes next only (two collections, the second for
-// what sync.Pools still held), and resets the peak; false where it cannot
-// be reset.
+// what sync.Pools still held), and resets the peak and the pages' accessed
+// bits (binaryPages); false where they cannot be reset.
 func freshPeak() bool {
 	runtime.GC()
 	debug.FreeOSMemory()
-	return resetPeakRSS()
+	return clearReferenced() && resetPeakRSS()
 }
 
 // BenchmarkImportJob: an import job (gateway.md §7) of a 100 000-row CSV

@@ -117,17 +117,16 @@ func peakRSS() (n uint64, ok bool) {
 }
 
 // resetPeakRSS makes the kernel start counting the peak resident set size
-// again from the current one (Linux: "5" written to /proc/self/clear_refs).
-// It reports whether it could.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o644) == nil
-}
+// again from the current one. It reports whether it could.
+func resetPeakRSS() bool { return clearRefs("5") }
 
-// clearReferenced clears the accessed bits of the process's pages (Linux:
-// "1" written to /proc/self/clear_refs), so that binaryPages tells what was
-// touched after it. It reports whether it could.
-func clearReferenced() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("1"), 0o644) == nil
+// clearReferenced clears the accessed bits of the process's pages, so that
+// binaryPages tells what was touched after it. It reports whether it could.
+func clearReferenced() bool { return clearRefs("1") }
+
+// clearRefs writes what to /proc/self/clear_refs (Linux; proc(5)).
+func clearRefs(what string) bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte(what), 0o644) == nil
 }
 
 // binaryPages is how much of the process's own executable file is resident
