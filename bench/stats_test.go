@@ -63,3 +63,28 @@ func TestVerdict(t *testing.T) {
 		t.Error("NaN must never keep a promise")
 	}
 }
+
+// TestLoadWarning: a figure says so when the load side of any of its runs
+// was over 90 % busy, and only then.
+func TestLoadWarning(t *testing.T) {
+	t.Parallel()
+	side := func(peerBusy float64) sideUse {
+		return sideUse{wall: time.Second, peerCPU: time.Duration(peerBusy * float64(time.Second))}
+	}
+	for _, tc := range []struct {
+		name  string
+		sides []sideUse
+		warn  bool
+	}{
+		{"none", nil, false},
+		{"one at 82 %", []sideUse{side(0.82)}, false},
+		{"one at 90 %", []sideUse{side(0.90)}, false},
+		{"one at 94 %", []sideUse{side(0.94)}, true},
+		{"the second of two at 93 %", []sideUse{side(0.50), side(0.93)}, true},
+	} {
+		got := loadWarning(tc.sides...)
+		if warned := strings.Contains(got, "over 90 % busy"); warned != tc.warn {
+			t.Errorf("%s: loadWarning = %q; want a warning: %v", tc.name, got, tc.warn)
+		}
+	}
+}
